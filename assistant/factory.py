@@ -1,0 +1,55 @@
+"""The one place where services are built from settings; everything else receives them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .config import Settings
+from .embeddings import Embedder, build_embedder
+from .errors import ConfigurationError
+from .ingest import Ingestor, SyncReport
+from .store import KnowledgeStore
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and ``.env``; a bad value names the variable to fix."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+            names = getattr(alias, "choices", [field])
+            problems.append(f"{names[0]}: {error['msg']}")
+        raise ConfigurationError("Invalid setting — " + "; ".join(problems) + ".") from exc
+
+
+def build_store(settings: Settings, embedder: Embedder | None = None) -> KnowledgeStore:
+    return KnowledgeStore(settings, embedder or build_embedder(settings))
+
+
+def sync_knowledge(
+    settings: Settings,
+    store: KnowledgeStore,
+    paths: Sequence[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> SyncReport:
+    """Sync ``paths`` (default: the knowledge folder) into the store."""
+    if rebuild:
+        store.reset()
+    ingestor = Ingestor(
+        store,
+        max_bytes=settings.max_file_bytes,
+        chunk_chars=settings.chunk_chars,
+        chunk_overlap=settings.chunk_overlap,
+        default_disclosure_dir=settings.knowledge_dir,
+        progress=progress,
+    )
+    return ingestor.sync(list(paths or [settings.knowledge_dir]), on_total=on_total)

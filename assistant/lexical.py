@@ -1,0 +1,117 @@
+"""The lexical side of retrieval: BM25 over jieba tokens, derived from what Chroma holds.
+
+Chroma is the one source of truth. This index is rebuilt from the collection's documents and
+saved beside it with the fingerprint (a hash of the chunk ids) it was built from, so a stale
+index is noticed and rebuilt rather than trusted.
+
+jieba gets a user dictionary of the domain's terms (``data/user_dict.txt``: DeepSeek, 算力,
+杰文斯悖论, fund codes), so they stay whole tokens. English is lower-cased; punctuation and
+a short list of function words are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_DATA = Path(__file__).parent / "data"
+_WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+_STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 也 就 都 而 又 把 被 对 从 这 那 之 其 为 以 于 上 中 下 个 吗 呢 吧 啊 "
+    "什么 怎么 如何 为什么 哪些 哪个 多少 是否 有 没有 我 你 他 她 它 我们 你们 他们 "
+    "a an the of to in on for and or is are was were be been by with as at it this that what "
+    "which who how why does do did can could would should from about".split()
+)
+_jieba_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    with _jieba_lock:
+        tokenizer = jieba.Tokenizer()
+        tokenizer.load_userdict(str(_DATA / "user_dict.txt"))
+        tokenizer.initialize()
+    return tokenizer
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens, lower-cased, without punctuation and function words."""
+    tokens = []
+    for token in _tokenizer().cut_for_search(text):
+        token = token.strip().lower()
+        if token and _WORD.search(token) and token not in _STOPWORDS:
+            tokens.append(token)
+    return tokens
+
+
+def fingerprint(ids: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for chunk_id in sorted(ids):
+        digest.update(chunk_id.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+@dataclass
+class LexicalIndex:
+    """A BM25 index whose rows are chunk ids."""
+
+    ids: list[str]
+    fingerprint: str
+    _bm25: Any
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        if ids:
+            bm25.index([tokenize(text) for text in texts], show_progress=False)
+        return cls(list(ids), fingerprint(ids), bm25)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` best (chunk id, BM25 score) pairs with a positive score, best first."""
+        tokens = tokenize(query)
+        if not self.ids or not tokens:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        k = min(k, len(self.ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.ids:
+            self._bm25.save(str(directory))
+        # The manifest is written last: a crash before it leaves an index that is rebuilt.
+        manifest = {"ids": self.ids, "fingerprint": self.fingerprint}
+        tmp = directory / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest), encoding="utf-8")
+        tmp.replace(directory / "manifest.json")
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex | None:
+        """The saved index, or None when there is none or it is unreadable."""
+        import bm25s
+
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            ids = list(manifest["ids"])
+            bm25 = bm25s.BM25.load(str(directory)) if ids else bm25s.BM25()
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(ids, str(manifest["fingerprint"]), bm25)

@@ -1,0 +1,233 @@
+"""The knowledge store: Chroma (the one source of truth) plus the lexical index derived from it.
+
+Two collections:
+- ``articles`` (name in settings): one record per chunk. The document is the embedded text (the
+  heading path, a newline, the chunk text); metadata carries the article's key (``path``), its
+  content hash (``doc_hash``), title, publisher, date, section, page, kind and the id of the
+  disclosure that applies.
+- ``<name>_disclosures``: one record per distinct risk disclosure, keyed by its content hash,
+  so an answer can attach the exact text that was in force, and the audit log can name its version.
+
+The collection records the embedder that built it; opening it with another embedder is refused
+(vectors of two models are not comparable) with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+
+from .config import Settings
+from .embeddings import Embedder
+from .errors import ConfigurationError, EmbedderMismatchError
+from .lexical import LexicalIndex, fingerprint
+
+log = logging.getLogger(__name__)
+
+Metadata = Mapping[str, str | int | float | bool]
+_PAGE = 5000  # rows per Chroma get(): keeps memory flat on large stores
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    text: str  # as shown to users, without the heading prefix
+    metadata: Metadata
+
+    @property
+    def path(self) -> str:
+        return str(self.metadata.get("path", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.metadata.get("title", ""))
+
+    def meta(self, key: str) -> str | None:
+        value = self.metadata.get(key)
+        return None if value is None or value == "" else str(value)
+
+
+def disclosure_id(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _display_text(document: str, metadata: Metadata) -> str:
+    section = str(metadata.get("section") or "")
+    prefix = section + "\n"
+    return document[len(prefix) :] if section and document.startswith(prefix) else document
+
+
+def _client(settings: Settings) -> Any:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError here
+            raise ConfigurationError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                f"({exc}); start it with `chroma run` or unset CHROMA_HOST."
+            ) from exc
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+class KnowledgeStore:
+    """Chunks and disclosures in Chroma, with the lexical index kept in step."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._client = _client(settings)
+        self._check_embedder(settings.collection)
+        self.chunks = self._open(settings.collection)
+        self.disclosures = self._open(f"{settings.collection}_disclosures")
+        self._lexical: LexicalIndex | None = None
+
+    # -- collections -------------------------------------------------------------------------
+
+    def _open(self, name: str) -> Chroma:
+        return Chroma(
+            collection_name=name,
+            embedding_function=self.embedder,
+            client=self._client,
+            collection_metadata={"embedder": self.embedder.name},
+            collection_configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    def _check_embedder(self, name: str) -> None:
+        try:
+            existing = self._client.get_collection(name=name)
+        except Exception:  # does not exist yet (chromadb raises NotFoundError or ValueError)
+            return
+        built_by = (existing.metadata or {}).get("embedder")
+        if built_by and built_by != self.embedder.name and existing.count() > 0:
+            raise EmbedderMismatchError(
+                f"The store in {self.settings.data_dir} was built with the embedder {built_by!r}, "
+                f"but the settings select {self.embedder.name!r}; vectors of different models "
+                "cannot be mixed. Run `python ingest.py --rebuild` to re-embed everything."
+            )
+
+    def reset(self) -> None:
+        """Drop every chunk, disclosure and the lexical index (``ingest --rebuild``)."""
+        for name in (self.settings.collection, f"{self.settings.collection}_disclosures"):
+            try:
+                self._client.delete_collection(name=name)
+            except Exception:  # already gone
+                log.debug("collection %s did not exist", name)
+        self.chunks = self._open(self.settings.collection)
+        self.disclosures = self._open(f"{self.settings.collection}_disclosures")
+        self._lexical = None
+        manifest = self.settings.lexical_dir / "manifest.json"
+        manifest.unlink(missing_ok=True)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self.chunks._collection.count())
+
+    def _pages(self, include: list[str], where: dict[str, Any] | None = None) -> Any:
+        offset = 0
+        while True:
+            page = self.chunks.get(where=where, include=include, limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
+            offset += len(page["ids"])
+
+    def index_state(self) -> dict[str, dict[str, str]]:
+        """For each stored article key, its chunk ids mapped to the doc_hash they carry."""
+        state: dict[str, dict[str, str]] = {}
+        for page in self._pages(["metadatas"]):
+            for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
+                state.setdefault(str(meta["path"]), {})[chunk_id] = str(meta.get("doc_hash", ""))
+        return state
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """The chunks with these ids, in the order asked (unknown ids are skipped)."""
+        if not ids:
+            return []
+        found = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            chunk_id: StoredChunk(chunk_id, _display_text(doc, meta), meta)
+            for chunk_id, doc, meta in zip(
+                found["ids"], found["documents"], found["metadatas"], strict=True
+            )
+        }
+        return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
+
+    def documents(self) -> int:
+        paths = set()
+        for page in self._pages(["metadatas"]):
+            paths.update(str(meta["path"]) for meta in page["metadatas"])
+        return len(paths)
+
+    def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """The ``k`` nearest chunks as (id, cosine similarity), best first."""
+        if k <= 0:
+            return []
+        result = self.chunks._collection.query(
+            query_embeddings=[list(vector)], n_results=k, include=["distances"]
+        )
+        return [
+            (chunk_id, 1.0 - float(distance))
+            for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def disclosure(self, key: str) -> str | None:
+        found = self.disclosures.get(ids=[key], include=["documents"])
+        return str(found["documents"][0]) if found["ids"] else None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def add(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[Metadata]) -> None:
+        """Embed and upsert chunks (``texts`` are what is embedded)."""
+        if ids:
+            self.chunks.add_texts(list(texts), metadatas=[dict(m) for m in metadatas], ids=list(ids))
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
+        if ids:
+            self.chunks._collection.update(ids=list(ids), metadatas=[dict(m) for m in metadatas])
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _PAGE):
+            self.chunks.delete(ids=list(ids[start : start + _PAGE]))
+
+    def put_disclosure(self, text: str, *, default: bool) -> str:
+        """Store a disclosure once per distinct text; returns its version id."""
+        key = disclosure_id(text)
+        if not self.disclosures.get(ids=[key], include=[])["ids"]:
+            self.disclosures.add_texts([text], metadatas=[{"default": default}], ids=[key])
+        return key
+
+    # -- the lexical index -------------------------------------------------------------------
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index for the current contents, loaded or rebuilt as needed."""
+        if self._lexical is None:
+            self._lexical = self.sync_lexical()
+        return self._lexical
+
+    def sync_lexical(self, *, force: bool = False) -> LexicalIndex:
+        """Load the saved index if it matches Chroma's contents, else rebuild and save it."""
+        ids = [chunk_id for page in self._pages([]) for chunk_id in page["ids"]]
+        saved = None if force else LexicalIndex.load(self.settings.lexical_dir)
+        if saved is not None and saved.fingerprint == fingerprint(ids):
+            self._lexical = saved
+            return saved
+        ids, texts = [], []
+        for page in self._pages(["documents"]):
+            ids.extend(page["ids"])
+            texts.extend(page["documents"])
+        index = LexicalIndex.build(ids, texts)
+        index.save(self.settings.lexical_dir)
+        self._lexical = index
+        return index

@@ -1,0 +1,63 @@
+"""Sync source articles into the knowledge store: ``python ingest.py [PATH ...] [--rebuild] [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.errors import AssistantError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ingest.py",
+        description="Sync articles (.txt .md .html .pdf .docx) into the knowledge store. "
+        "Unchanged files are skipped, changed ones re-embedded, deleted ones removed.",
+        epilog="Exit status: 0 all ingested, 1 some files refused (the rest ingested), 2 usage error.",
+    )
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH",
+        help="files or folders to sync (default: the knowledge folder, ASSISTANT_KNOWLEDGE_DIR)",
+    )
+    parser.add_argument("--rebuild", action="store_true", help="drop the store and re-embed everything")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary object on stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from tqdm import tqdm
+
+    from assistant.factory import build_store, load_settings, sync_knowledge
+
+    try:
+        settings = load_settings()
+        paths = list(args.paths) or [settings.knowledge_dir]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            print(f"ingest.py: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        store = build_store(settings)
+        with tqdm(desc="ingest", unit="file", disable=None, file=sys.stderr) as bar:
+            report = sync_knowledge(
+                settings, store, paths, rebuild=args.rebuild,
+                progress=bar.update, on_total=lambda n: bar.reset(total=n),
+            )
+    except AssistantError as error:
+        print(f"ingest.py: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ingest.py: interrupted; the store is usable, run again to finish.", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
