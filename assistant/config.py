@@ -144,6 +144,14 @@ class Settings(BaseSettings):
         5, ge=1, le=20, validation_alias=_env("ASSISTANT_TOP_K", "top_k"),
         description="Chunks given to the model per question.",
     )
+    relevance_floor: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        validation_alias=_env("ASSISTANT_RELEVANCE_FLOOR", "relevance_floor"),
+        description="Below this cosine similarity of the best passage, the answer is "
+        "'not in the documents' (tuned on the seed question set; see README).",
+    )
     max_question_chars: int = Field(
         2000,
         ge=10,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import logging
 import re
 import threading
@@ -72,6 +73,7 @@ class LexicalIndex:
     ids: list[str]
     fingerprint: str
     _bm25: Any
+    _df: dict[str, int] | None = None
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
@@ -92,6 +94,18 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def document_frequency(self, token: str) -> int:
+        """In how many chunks ``token`` occurs (0 when the corpus never uses it)."""
+        if self._df is None:
+            vocab: dict[str, int] = self._bm25.vocab_dict if self.ids else {}
+            counts = np.diff(self._bm25.scores["indptr"]) if self.ids else np.zeros(0)
+            self._df = {word: int(counts[i]) for word, i in vocab.items()}
+        return self._df.get(token, 0)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency; a word the corpus never uses counts as rare."""
+        return math.log(1 + len(self.ids) / (1 + self.document_frequency(token)))
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -186,6 +186,10 @@ class KnowledgeStore:
         found = self.disclosures.get(ids=[key], include=["documents"])
         return str(found["documents"][0]) if found["ids"] else None
 
+    def default_disclosure(self) -> str | None:
+        found = self.disclosures.get(where={"default": True}, include=["documents"], limit=1)
+        return str(found["documents"][0]) if found["ids"] else None
+
     # -- writing -----------------------------------------------------------------------------
 
     def add(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[Metadata]) -> None:

@@ -1,0 +1,318 @@
+"""The answer engine: question → retrieval → (model | excerpts) → checked, cited answer.
+
+Every path ends in ``_finish``, which attaches the disclosure, the notices and the citations,
+so no answer leaves the engine without its risk disclosure. Modes:
+
+- ``llm``: the model wrote the answer from the retrieved sources (through ``SentenceGate``);
+- ``offline``: no key is configured; the answer is quoted sentences of the sources;
+- ``fallback``: the model failed (after retries within the deadline) or its answer could not be
+  shown; the same excerpts, with a notice, and the cause in the operator's log.
+
+``stream`` yields ``Delta`` events as sentences pass the gate, then one final ``Answer`` whose
+text is authoritative (a stream that failed midway is replaced, never shown half-finished).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Literal
+
+from .citations import best_quote, markers_by_sentence, renumber, unsupported_figures
+from .compliance import Finding, classify_question, make_finding
+from .config import Settings
+from .errors import InputError, ModelUnavailableError, NoSourcesError
+from .extractive import render, select_sentences
+from .gate import SentenceGate
+from .llm import ChatModel
+from .prompts import Lang, Mode, Turn, build_messages, condense_messages, condense_offline
+from .prompts import message, parse_condensed, prompt
+from .retrieval import Hit, Retriever, is_chinese
+from .store import KnowledgeStore
+
+log = logging.getLogger(__name__)
+AnswerMode = Literal["llm", "offline", "fallback"]
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    title: str
+    publisher: str | None
+    published: str | None
+    section: str | None
+    page: int | None
+    path: str
+    text: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    rank: int
+    chunk_id: str
+    title: str
+    path: str
+    text: str
+    score: float
+
+
+@dataclass
+class Answer:
+    answer: str
+    citations: list[Citation]
+    retrieved: list[Retrieved]
+    disclosure: str
+    mode: AnswerMode
+    model: str | None
+    notices: list[str] = field(default_factory=list)
+    findings: list[dict[str, object]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+Event = Delta | Answer
+
+
+def parse_history(raw: object, max_chars: int) -> list[Turn]:
+    """Validate a history list of {"role", "content"} objects (CLI file, HTTP body)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InputError("The history must be a JSON list of {\"role\": ..., \"content\": ...} objects.")
+    turns = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant"):
+            raise InputError(f"History item {i} needs a role of \"user\" or \"assistant\" and a content string.")
+        content = item.get("content")
+        if not isinstance(content, str):
+            raise InputError(f"History item {i} needs its content as a string.")
+        turns.append(Turn(item["role"], content[: max_chars * 4]))
+    return turns[-20:]
+
+
+def _month(published: str | None) -> tuple[int, int] | None:
+    match = re.match(r"(\d{4})-(\d{1,2})", published or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+class AnswerEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: KnowledgeStore,
+        retriever: Retriever,
+        chat: ChatModel | None,
+        *,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.retriever = retriever
+        self.chat = chat
+        self.today = today
+        self.floor = settings.relevance_floor
+
+    # -- public ------------------------------------------------------------------------------
+
+    def ask(self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor") -> Answer:
+        final = None
+        for event in self.stream(question, history, mode):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor") -> Iterator[Event]:
+        question = self._validate(question)
+        if self.store.count() == 0:
+            raise NoSourcesError("The knowledge store is empty: run `python ingest.py` to load the articles.")
+        deadline = time.monotonic() + self.settings.answer_deadline
+        lang: Lang = "zh" if is_chinese(question) else "en"
+        intents = classify_question(question)
+        notices = [message(lang, key) for key in self._intent_notices(intents)]
+
+        standalone, lexical_query = self._standalone(question, history, lang, deadline)
+        hits = self.retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
+        if not hits or max(h.dense for h in hits) < self.floor:
+            text = message(lang, "not_found")
+            yield Delta(text)
+            yield self._finish(text, [], hits, lang, "llm" if self.chat else "offline", None, notices, [], intents)
+            return
+
+        if self.chat is None:
+            text, cited = self._excerpts(question, hits, lang)
+            yield Delta(text)
+            yield self._finish(text, cited, hits, lang, "offline", None, [message(lang, "offline_notice"), *notices], [], intents)
+            return
+
+        gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
+        try:
+            for delta in self.chat.stream(build_messages(question, history, hits, mode), deadline=deadline):
+                for piece in gate.feed(delta):
+                    yield Delta(piece)
+            for piece in gate.close():
+                yield Delta(piece)
+        except ModelUnavailableError as error:
+            log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
+            text, cited = self._excerpts(question, hits, lang)
+            yield self._finish(text, cited, hits, lang, "fallback", None, [message(lang, "fallback_notice"), *notices], [], intents)
+            return
+
+        findings = list(gate.findings)
+        if gate.removed:
+            notices.append(message(lang, "removed"))
+        if not re.search(r"\[\d+\]", gate.text):
+            # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
+            log.warning("model answer had no citable content after checks; answering with excerpts")
+            text, cited = self._excerpts(question, hits, lang)
+            notices.append(message(lang, "replaced"))
+            yield self._finish(text, cited, hits, lang, "fallback", None, notices, findings, intents)
+            return
+        cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
+        yield self._finish(gate.text, cited, hits, lang, "llm", self.chat.name, notices, findings, intents)
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _validate(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("The question is empty: type a question about the articles.")
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(
+                f"The question is {len(question)} characters long; the limit is "
+                f"{self.settings.max_question_chars} (ASSISTANT_MAX_QUESTION_CHARS). Please shorten it."
+            )
+        return question
+
+    @staticmethod
+    def _intent_notices(intents: frozenset[str]) -> list[str]:
+        order = ("personalised_advice", "prediction", "rule_change")
+        keys = {"personalised_advice": "personalised", "prediction": "prediction", "rule_change": "rule_change"}
+        return [keys[i] for i in order if i in intents]
+
+    def _standalone(self, question: str, history: Sequence[Turn], lang: Lang, deadline: float) -> tuple[str, str | None]:
+        """The question to retrieve with, and a Chinese version for BM25 when the model gives one."""
+        needs_rewrite = bool(history) or lang == "en"
+        if self.chat is not None and needs_rewrite:
+            budget = min(deadline, time.monotonic() + min(10.0, self.settings.answer_deadline / 3))
+            try:
+                parsed = parse_condensed(self.chat.complete(condense_messages(question, history), deadline=budget))
+            except ModelUnavailableError as error:
+                log.info("question rewrite skipped (%s): %s", error.kind, error)
+                parsed = None
+            if parsed:
+                return parsed
+        return condense_offline(question, history), None
+
+    def _excerpts(self, question: str, hits: Sequence[Hit], lang: Lang) -> tuple[str, list[Hit]]:
+        """The extractive answer, with markers renumbered, and the hits it cites in order."""
+        excerpts = select_sentences(question, hits, self.store.lexical().idf)
+        label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
+        text, mapping = renumber(f"{label}\n{render(excerpts)}")
+        return text, [hits[mapping[n] - 1] for n in sorted(mapping)]
+
+    def _date_label(self, hit: Hit, lang: Lang) -> str:
+        month = _month(hit.chunk.meta("published"))
+        if month is None:
+            return "未注明日期" if lang == "zh" else "an undated source"
+        year, mon = month
+        return f"{year}年{mon}月" if lang == "zh" else date(year, mon, 1).strftime("%B %Y")
+
+    def _age_notice(self, hits: Sequence[Hit], lang: Lang) -> str | None:
+        dated = [(m, h) for h in hits if (m := _month(h.chunk.meta("published")))]
+        if not dated:
+            return None
+        (year, mon), oldest = min(dated, key=lambda pair: pair[0])
+        today = self.today()
+        months = max(0, (today.year - year) * 12 + today.month - mon)
+        age = (
+            message(lang, "age_years", years=months // 12, months=months % 12)
+            if months >= 12
+            else message(lang, "age_months", months=months)
+        )
+        return message(lang, "source_date", date=self._date_label(oldest, lang), age=age)
+
+    def _disclosure(self, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
+        keys = list(dict.fromkeys(h.chunk.meta("disclosure_id") for h in (cited or retrieved)))
+        texts = [t for k in keys if k and (t := self.store.disclosure(k))]
+        if not texts:
+            texts = [self.store.default_disclosure() or message("zh", "disclosure_fallback")]
+        return "\n\n".join(texts)
+
+    def _finish(
+        self,
+        text: str,
+        cited: Sequence[Hit],
+        retrieved: Sequence[Hit],
+        lang: Lang,
+        mode: AnswerMode,
+        model: str | None,
+        notices: list[str],
+        findings: list[Finding],
+        intents: frozenset[str],
+    ) -> Answer:
+        """Citations, figure check, disclosure and notices: the one exit of every answer."""
+        lead = [message(lang, k) for k in self._intent_notices(intents) if k in ("personalised", "prediction")]
+        body = "\n\n".join([*lead, text]) if lead else text
+        citations = self._citations(body, cited)
+        figures = unsupported_figures(
+            re.sub(r"\[\d+\]", "", text),
+            [c.text for c in citations],
+            extra=[f"{c.published or ''}" for c in citations],
+        )
+        all_findings = [*findings, *(make_finding("FIGURE-001", text, f.start, f.end) for f in figures)]
+        if figures:
+            notices.append(message(lang, "unsupported_figure"))
+        age = self._age_notice(cited or retrieved, lang)
+        notices = list(dict.fromkeys([*notices, *([age] if age else []), message(lang, "ai_label")]))
+        return Answer(
+            answer=body,
+            citations=citations,
+            retrieved=[
+                Retrieved(rank, h.chunk.chunk_id, h.chunk.title, h.chunk.path, h.chunk.text, round(h.score, 6))
+                for rank, h in enumerate(retrieved, start=1)
+            ],
+            disclosure=self._disclosure(cited, retrieved),
+            mode=mode,
+            model=model,
+            notices=notices,
+            findings=[f.to_dict() for f in all_findings],
+        )
+
+    @staticmethod
+    def _citations(text: str, cited: Sequence[Hit]) -> list[Citation]:
+        claims: dict[int, list[str]] = {}
+        for claim, numbers in markers_by_sentence(text):
+            for n in numbers:
+                claims.setdefault(n, []).append(claim)
+        out = []
+        for n, hit in enumerate(cited, start=1):
+            chunk = hit.chunk
+            page = chunk.meta("page")
+            out.append(
+                Citation(
+                    n=n,
+                    chunk_id=chunk.chunk_id,
+                    title=chunk.title,
+                    publisher=chunk.meta("publisher"),
+                    published=chunk.meta("published"),
+                    section=chunk.meta("section"),
+                    page=int(page) if page else None,
+                    path=chunk.path,
+                    text=chunk.text,
+                    quote=best_quote(" ".join(claims.get(n, [])), chunk.text),
+                )
+            )
+        return out

@@ -1,0 +1,170 @@
+"""Citations you can trust: marker repair, supporting quotes and the figure check.
+
+Pure functions over strings. The model is asked to put [n] after each claim; what it actually
+writes varies (【1】, [1,2], [^1], markers past the last source), so markers are normalised,
+out-of-range ones dropped, and the rest renumbered in order of first use. Each kept marker's
+quote is the sentence of its chunk that shares the most with the claim it follows.
+
+Every figure in an answer (amounts, percentages, dates, codes) must occur in a cited source.
+Figures are compared as values, so 600万美元, 6 million and 6,000,000 are the same figure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+_MARKER = re.compile(r"\s?(?:\[\^?|【)(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)(?:\]|】)")
+_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
+_EN_SENTENCE_END = re.compile(r"(?<=[a-z0-9%)\]])[.](?=\s+[A-Z\[])")
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．，％", "0123456789.,%")
+_CN_UNITS = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "百": 1e2}
+_EN_UNITS = {"trillion": 1e12, "billion": 1e9, "million": 1e6, "thousand": 1e3, "k": 1e3}
+_FIGURE = re.compile(
+    r"(?<![0-9A-Za-z.])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*"
+    r"(?P<unit>万亿|亿|万|千|trillion|billion|million|thousand|%|percent)?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    text: str
+    start: int
+    end: int
+    value: float
+    percent: bool
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) of Chinese or English text, terminators included."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.span()
+        piece = text[start:end]
+        # English sentences end with ". " which the pattern above does not split on.
+        cursor = start
+        for inner in _EN_SENTENCE_END.finditer(piece):
+            spans.append((cursor, start + inner.end()))
+            cursor = start + inner.end()
+        if text[cursor:end].strip():
+            spans.append((cursor, end))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[s:e].strip() for s, e in sentences(text)]
+
+
+def normalise_markers(text: str, n_sources: int) -> str:
+    """[1,2] → [1][2], 【1】 → [1], [^1] → [1]; markers that point to no source are dropped."""
+
+    def replace(match: re.Match[str]) -> str:
+        numbers = [int(n) for n in re.split(r"\s*[,，、]\s*", match.group(1))]
+        kept = [n for n in numbers if 1 <= n <= n_sources]
+        return "".join(f"[{n}]" for n in dict.fromkeys(kept))
+
+    cleaned = _MARKER.sub(replace, text)
+    return re.sub(r"[ \t]+([。，；！？.,;!?])", r"\1", cleaned)
+
+
+def renumber(text: str) -> tuple[str, dict[int, int]]:
+    """Renumber [n] markers 1, 2, 3… in order of first use; returns text and {new: old}."""
+    mapping: dict[int, int] = {}
+    reverse: dict[int, int] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        old = int(match.group(1))
+        if old not in reverse:
+            reverse[old] = len(reverse) + 1
+            mapping[reverse[old]] = old
+        return f"[{reverse[old]}]"
+
+    return re.sub(r"\[(\d+)\]", replace, text), mapping
+
+
+def markers_by_sentence(text: str) -> list[tuple[str, list[int]]]:
+    """Each sentence of an answer (markers stripped) with the markers that follow it."""
+    out: list[tuple[str, list[int]]] = []
+    for start, end in sentences(text):
+        piece = text[start:end]
+        # Markers right after a terminator belong to the sentence before it.
+        leading = re.match(r"\s*((?:\[\d+\])+)", piece)
+        if leading and out:
+            out[-1][1].extend(int(n) for n in re.findall(r"\d+", leading.group(1)))
+            piece = piece[leading.end() :]
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", piece)]
+        claim = re.sub(r"\[\d+\]", "", piece).strip()
+        if claim:
+            out.append((claim, numbers))
+    return out
+
+
+def _bigrams(text: str) -> set[str]:
+    compact = re.sub(r"[\s\W_]+", "", text.lower())
+    return {compact[i : i + 2] for i in range(len(compact) - 1)} or ({compact} if compact else set())
+
+
+def best_quote(claim: str, chunk_text: str) -> str:
+    """The sentence of ``chunk_text`` that shares the most with ``claim``."""
+    candidates = split_sentences(chunk_text) or [chunk_text.strip()]
+    wanted = _bigrams(claim)
+    claim_figures = {f.value for f in find_figures(claim)}
+
+    def score(sentence: str) -> float:
+        shared = len(wanted & _bigrams(sentence)) / (len(wanted) or 1)
+        figures = {f.value for f in find_figures(sentence)}
+        return shared + 0.5 * len(claim_figures & figures)
+
+    return max(candidates, key=score)
+
+
+def _value(number: str, unit: str | None) -> tuple[float, bool]:
+    value = float(number.replace(",", ""))
+    unit_l = (unit or "").lower()
+    if unit_l in ("%", "percent"):
+        return value, True
+    return value * _CN_UNITS.get(unit or "", _EN_UNITS.get(unit_l, 1.0)), False
+
+
+def find_figures(text: str) -> list[Figure]:
+    """Amounts, percentages, years, dates and codes written with digits.
+
+    Single-digit bare numbers (list items, "two stages") and citation markers are not figures.
+    """
+    normal = text.translate(_FULLWIDTH)
+    figures = []
+    for match in _FIGURE.finditer(normal):
+        start, end = match.span()
+        if start > 0 and normal[start - 1] == "[" and end < len(normal) and normal[end : end + 1] == "]":
+            continue  # a citation marker
+        number, unit = match.group("num"), match.group("unit")
+        if unit is None and "." not in number and len(number.replace(",", "")) < 2:
+            continue
+        value, percent = _value(number, unit)
+        figures.append(Figure(text[start:end].strip(), start, start + len(match.group(0).rstrip()), value, percent))
+    return figures
+
+
+def _values(texts: Iterable[str]) -> set[tuple[float, bool]]:
+    found: set[tuple[float, bool]] = set()
+    for text in texts:
+        for figure in find_figures(text):
+            found.add((round(figure.value, 6), figure.percent))
+            if not figure.percent:
+                found.add((round(figure.value, 6), True))  # "百分之十" written as 10 elsewhere
+    return found
+
+
+def unsupported_figures(answer: str, sources: Sequence[str], extra: Iterable[str] = ()) -> list[Figure]:
+    """Figures of ``answer`` whose value occurs in none of ``sources`` (nor in ``extra``)."""
+    known = _values([*sources, *extra])
+    return [f for f in find_figures(answer) if (round(f.value, 6), f.percent) not in known]
+
+
+def cited_sources(text: str, chunks: Mapping[int, str]) -> dict[int, str]:
+    """The chunk texts that the markers in ``text`` point to."""
+    used = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    return {n: chunks[n] for n in sorted(used) if n in chunks}

@@ -1,0 +1,65 @@
+"""The offline answer: the sentences of the retrieved chunks that best answer the question.
+
+Used without an API key and whenever the model fails. Sentences are scored by the
+IDF-weighted question words they contain (the same jieba tokens BM25 uses), with a prior for
+the chunk's retrieval rank, so an English question over Chinese text (no shared words) still
+gets the opening sentences of the best chunks. Near-copies from overlapping chunks are skipped,
+and the chosen sentences are put back in reading order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .citations import split_sentences
+from .lexical import tokenize
+from .retrieval import Hit, near_duplicate
+
+_MIN_CHARS = 8
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    source: int  # 1-based position of the hit the sentence comes from
+    position: int  # sentence index within that chunk
+    text: str
+    score: float
+
+
+def select_sentences(
+    question: str,
+    hits: Sequence[Hit],
+    idf: Callable[[str], float],
+    *,
+    limit: int = 3,
+    chunks: int = 3,
+) -> list[Excerpt]:
+    """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order."""
+    wanted = set(tokenize(question))
+    candidates: list[Excerpt] = []
+    for n, hit in enumerate(hits[:chunks], start=1):
+        prior = 0.6 / n
+        for position, sentence in enumerate(split_sentences(hit.chunk.text)):
+            if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS:
+                continue
+            shared = wanted & set(tokenize(sentence))
+            weight = sum(idf(token) for token in shared)
+            total = sum(idf(token) for token in wanted) or 1.0
+            score = weight / total + prior - 0.02 * position
+            candidates.append(Excerpt(n, position, sentence, score))
+
+    chosen: list[Excerpt] = []
+    for excerpt in sorted(candidates, key=lambda e: -e.score):
+        if any(near_duplicate(excerpt.text, other.text, 0.8) for other in chosen):
+            continue
+        chosen.append(excerpt)
+        if len(chosen) == limit:
+            break
+    return sorted(chosen, key=lambda e: (e.source, e.position))
+
+
+def render(excerpts: Sequence[Excerpt]) -> str:
+    """The excerpts as quoted lines, each followed by its source marker."""
+    return "\n".join(f"“{e.text}”[{e.source}]" for e in excerpts)

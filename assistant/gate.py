@@ -1,0 +1,92 @@
+"""The gate between the model's stream and the reader: whole sentences, checked, then shown.
+
+Deltas are buffered until a sentence is complete. Each sentence then has its citation markers
+normalised (out-of-range ones dropped, a missing one repaired when one source clearly
+supports the sentence) and renumbered in order of first use, and it is compliance-checked:
+a sentence with a blocking finding, or one that echoes the system prompt, is never emitted.
+So nothing is shown that has not passed the checks, even while streaming.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .citations import normalise_markers
+from .compliance import Finding, check_text
+from .retrieval import near_duplicate
+
+# A sentence ends at a terminator (English "." only when followed by a space), plus any
+# closing quotes and citation markers that follow it.
+_COMPLETE = re.compile(
+    r"^.*?(?:[。！？；!?;\n]|\.(?=\s))[”’」』）)]*(?:\s*\[\d+\](?:\[\d+\])*)?(?=\s*[^\s\[])",
+    re.DOTALL,
+)
+_TERMINAL = re.compile(r"([。！？；!?;.]+[”’」』）)]*)\s*$")
+
+
+class SentenceGate:
+    def __init__(self, sources: Sequence[str], secrets: Sequence[str] = ()) -> None:
+        self.sources = list(sources)
+        self.secrets = [line.strip() for s in secrets for line in s.splitlines() if len(line.strip()) >= 16]
+        self.findings: list[Finding] = []
+        self.removed = 0
+        self.mapping: dict[int, int] = {}  # shown number -> source number (1-based)
+        self._reverse: dict[int, int] = {}
+        self._buffer = ""
+        self._shown: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self._shown).strip()
+
+    def feed(self, delta: str) -> list[str]:
+        self._buffer += delta
+        out = []
+        while match := _COMPLETE.match(self._buffer):
+            sentence, self._buffer = match.group(0), self._buffer[match.end() :]
+            out.extend(self._admit(sentence))
+        return out
+
+    def close(self) -> list[str]:
+        rest, self._buffer = self._buffer, ""
+        return self._admit(rest) if rest.strip() else []
+
+    def _admit(self, sentence: str) -> list[str]:
+        sentence = normalise_markers(sentence, len(self.sources))
+        plain = re.sub(r"\[\d+\]", "", sentence)
+        if any(secret in plain for secret in self.secrets):
+            self.removed += 1
+            return []
+        findings = check_text(plain.strip(), scope="answer")
+        self.findings.extend(findings)
+        if any(f.severity == "block" for f in findings):
+            self.removed += 1
+            return []
+        if not re.search(r"\[\d+\]", sentence):
+            sentence = self._repair(sentence, plain)
+        sentence = re.sub(r"\[(\d+)\]", self._renumber, sentence)
+        self._shown.append(sentence)
+        return [sentence]
+
+    def _repair(self, sentence: str, plain: str) -> str:
+        """Attach the one source that clearly contains a marker-less claim."""
+        claim = plain.strip()
+        if len(re.sub(r"\W", "", claim)) < 12:
+            return sentence
+        supporting = [n for n, text in enumerate(self.sources, 1) if near_duplicate(claim, text, 0.6)]
+        if len(supporting) != 1:
+            return sentence
+        marker = f"[{supporting[0]}]"
+        terminal = _TERMINAL.search(sentence.rstrip("\n"))
+        if terminal:
+            at = terminal.start()
+            return sentence[:at] + marker + sentence[at:]
+        return sentence.rstrip() + marker + ("\n" if sentence.endswith("\n") else "")
+
+    def _renumber(self, match: re.Match[str]) -> str:
+        source = int(match.group(1))
+        if source not in self._reverse:
+            self._reverse[source] = len(self._reverse) + 1
+            self.mapping[self._reverse[source]] = source
+        return f"[{self._reverse[source]}]"

@@ -1,0 +1,114 @@
+"""Prompt building and the assistant's own words, both read from data files beside this module.
+
+Order matters for DeepSeek's prefix cache: the fixed system instructions come first and never
+change; the numbered sources follow them in the same system message (one system message suits
+every OpenAI-compatible server); the conversation comes last. Source text is fenced as data.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from .retrieval import Hit
+
+_DATA = Path(__file__).parent / "data"
+Lang = Literal["zh", "en"]
+Mode = Literal["investor", "advisor"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@lru_cache(maxsize=None)
+def _toml(name: str) -> dict[str, object]:
+    with (_DATA / name).open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def prompt(key: str) -> str:
+    return str(_toml("prompts.toml")[key])
+
+
+def message(lang: Lang, key: str, **values: object) -> str:
+    table = _toml("messages.toml")[lang]
+    assert isinstance(table, dict)
+    return str(table[key]).format(**values)
+
+
+def format_source(n: int, hit: Hit) -> str:
+    meta = hit.chunk
+    where = "，".join(
+        part
+        for part in (
+            f"《{meta.title}》" if meta.title else None,
+            meta.meta("publisher"),
+            meta.meta("published"),
+            meta.meta("section"),
+            f"第{meta.meta('page')}页" if meta.meta("page") else None,
+        )
+        if part
+    )
+    body = re.sub(r"\s*\n\s*", " ", hit.chunk.text.strip())
+    return f"[{n}] {body}\n（出处：{where}）"
+
+
+def build_messages(
+    question: str, history: Sequence[Turn], hits: Sequence[Hit], mode: Mode
+) -> list[BaseMessage]:
+    sources = "\n\n".join(format_source(n, hit) for n, hit in enumerate(hits, start=1))
+    task = prompt("advisor_task" if mode == "advisor" else "investor_task")
+    system = f"{prompt('system')}\n\n{prompt('sources_header')}\n<<<资料开始>>>\n{sources}\n<<<资料结束>>>\n\n{task}"
+    messages: list[BaseMessage] = [SystemMessage(system)]
+    for turn in history:
+        messages.append(HumanMessage(turn.content) if turn.role == "user" else AIMessage(turn.content))
+    messages.append(HumanMessage(question))
+    return messages
+
+
+def condense_messages(question: str, history: Sequence[Turn]) -> list[BaseMessage]:
+    transcript = "\n".join(
+        f"{'用户' if t.role == 'user' else '助手'}: {t.content[:500]}" for t in history[-6:]
+    )
+    return [
+        SystemMessage(prompt("condense")),
+        HumanMessage(f"对话：\n{transcript}\n用户最后的问题: {question}"),
+    ]
+
+
+def parse_condensed(text: str) -> tuple[str, str] | None:
+    """The (standalone question, Chinese version) a condense reply gives, or None if malformed."""
+    standalone = re.search(r"^\s*Q\s*[:：]\s*(.+)$", text, re.MULTILINE)
+    chinese = re.search(r"^\s*ZH\s*[:：]\s*(.+)$", text, re.MULTILINE)
+    if not standalone:
+        return None
+    q = standalone.group(1).strip()
+    return q, (chinese.group(1).strip() if chinese else q)
+
+
+_REFERRING = re.compile(
+    r"(它|它们|这个|那个|这些|那些|这一|该|其|此|上述|前面|刚才|这样|那样|\bit\b|\bthis\b|\bthat\b|"
+    r"\bthese\b|\bthose\b|\bthey\b|\bthem\b|\bits\b)",
+    re.IGNORECASE,
+)
+
+
+def condense_offline(question: str, history: Sequence[Turn]) -> str:
+    """A deterministic standalone question: a follow-up that refers back borrows the last topic."""
+    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    if previous is None:
+        return question
+    short = len(question) <= 12 if re.search(r"[\u4e00-\u9fff]", question) else len(question.split()) <= 5
+    if _REFERRING.search(question) or short:
+        return f"{previous.strip()} {question.strip()}"
+    return question

@@ -1,0 +1,107 @@
+"""Hybrid retrieval: dense (e5 in Chroma) and lexical (BM25 over jieba) fused by rank.
+
+Plain reciprocal-rank fusion hurts cross-lingual questions: an English question over Chinese
+text gives BM25 almost nothing to match, so its ranking is noise, and fusing noise pushes good
+dense hits down (measured: dense alone 0.73 hit@1, plain fusion 0.48). Here the lexical side
+is weighted by how much of the question it can actually see: the share of the question's
+tokens (IDF-weighted) that occur in the corpus vocabulary. A Chinese question over Chinese text
+gets full fusion; an English one gets a lexical weight near zero unless it names things the
+corpus contains verbatim (DeepSeek, 588930, ETF). The dense side is never down-weighted.
+
+Near-copies (overlapping chunks, the same passage in two articles) are skipped so the chosen
+chunks say different things.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .embeddings import Embedder
+from .lexical import tokenize
+from .store import KnowledgeStore, StoredChunk
+
+_RRF_K = 60
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: StoredChunk
+    score: float  # fused score (higher is better; comparable within one query only)
+    dense: float  # cosine similarity of the question to the chunk (0 when not a dense candidate)
+    lexical: float  # BM25 score (0 when not a lexical candidate)
+
+
+def is_chinese(text: str) -> bool:
+    """Whether a text is mainly Chinese (by script: Han characters against Latin letters)."""
+    han = len(_CJK.findall(text))
+    return han > 0 and han >= len(_LATIN.findall(text)) / 4
+
+
+def _bigrams(text: str) -> set[str]:
+    compact = re.sub(r"\s+", "", text)
+    return {compact[i : i + 2] for i in range(len(compact) - 1)}
+
+
+def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
+    """Whether one text is mostly contained in the other (character bigrams)."""
+    sa, sb = _bigrams(a), _bigrams(b)
+    if not sa or not sb:
+        return a == b
+    return len(sa & sb) / min(len(sa), len(sb)) >= threshold
+
+
+class Retriever:
+    def __init__(self, store: KnowledgeStore, embedder: Embedder, *, candidates: int = 30) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.candidates = candidates
+
+    def lexical_weight(self, query: str) -> float:
+        """How far BM25 can be trusted for this query: IDF-weighted share of known tokens."""
+        tokens = tokenize(query)
+        index = self.store.lexical()
+        if not tokens or not index.ids:
+            return 0.0
+        known = total = 0.0
+        for token in tokens:
+            weight = index.idf(token)
+            total += weight
+            known += weight if index.document_frequency(token) else 0.0
+        return known / total if total else 0.0
+
+    def search(self, query: str, k: int = 5, *, lexical_query: str | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, best first, without near-copies.
+
+        ``lexical_query`` lets the caller give BM25 a version of the question in the corpus's
+        language (a model translation) while dense retrieval sees the original.
+        """
+        n = max(self.candidates, k * 3)
+        dense = self.store.dense_search(self.embedder.embed_query(query), n)
+        lexical_text = lexical_query or query
+        lexical = self.store.lexical().search(lexical_text, n)
+        weight = self.lexical_weight(lexical_text) if lexical else 0.0
+
+        fused: dict[str, float] = {}
+        for rank, (chunk_id, _) in enumerate(dense):
+            fused[chunk_id] = 1.0 / (_RRF_K + rank + 1)
+        for rank, (chunk_id, _) in enumerate(lexical):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
+        dense_score = dict(dense)
+        lexical_score = dict(lexical)
+        order = sorted(fused, key=lambda cid: (-fused[cid], -dense_score.get(cid, 0.0)))
+
+        chosen: list[Hit] = []
+        # Fetch a few more than k: some will be skipped as near-copies.
+        for chunk in self.store.get(order[: k * 3]):
+            if any(near_duplicate(chunk.text, hit.chunk.text) for hit in chosen):
+                continue
+            chosen.append(
+                Hit(chunk, fused[chunk.chunk_id], dense_score.get(chunk.chunk_id, 0.0),
+                    lexical_score.get(chunk.chunk_id, 0.0))
+            )
+            if len(chosen) == k:
+                break
+        return chosen
