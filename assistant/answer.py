@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
 
+from .audit import AuditLog
 from .citations import best_quote, markers_by_sentence, renumber, unsupported_figures
 from .compliance import Finding, classify_question, make_finding
 from .config import Settings
@@ -115,26 +116,52 @@ class AnswerEngine:
         retriever: Retriever,
         chat: ChatModel | None,
         *,
+        audit: AuditLog | None = None,
         today: Callable[[], date] = date.today,
     ) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
         self.chat = chat
+        self.audit = audit
         self.today = today
         self.floor = settings.relevance_floor
 
     # -- public ------------------------------------------------------------------------------
 
-    def ask(self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor") -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor", *, channel: str = "cli"
+    ) -> Answer:
         final = None
-        for event in self.stream(question, history, mode):
+        for event in self.stream(question, history, mode, channel=channel):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor") -> Iterator[Event]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor", *, channel: str = "cli"
+    ) -> Iterator[Event]:
+        """Deltas as sentences pass the checks, then the final Answer (recorded in the audit log)."""
+        for event in self._events(question, history, mode):
+            if isinstance(event, Answer) and self.audit is not None:
+                self.audit.record(
+                    channel=channel,
+                    question=question,
+                    history_turns=len(history),
+                    retrieved=self._versions([r.chunk_id for r in event.retrieved]),
+                    answer=event.to_dict(),
+                )
+            yield event
+
+    def _versions(self, ids: Sequence[str]) -> list[dict[str, str | None]]:
+        """Which version of which article each retrieved chunk came from, for the audit trail."""
+        return [
+            {"chunk_id": c.chunk_id, "path": c.path, "doc_hash": c.meta("doc_hash")}
+            for c in self.store.get(ids)
+        ]
+
+    def _events(self, question: str, history: Sequence[Turn], mode: Mode) -> Iterator[Event]:
         question = self._validate(question)
         if self.store.count() == 0:
             raise NoSourcesError("The knowledge store is empty: run `python ingest.py` to load the articles.")

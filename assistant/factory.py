@@ -7,11 +7,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+import logging
+
+from .answer import AnswerEngine
+from .audit import AuditLog
 from .config import Settings
 from .embeddings import Embedder, build_embedder
 from .errors import ConfigurationError
 from .ingest import Ingestor, SyncReport
+from .llm import ChatModel, OpenAICompatibleChat
+from .retrieval import Retriever
 from .store import KnowledgeStore
+
+log = logging.getLogger("assistant")
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -53,3 +61,31 @@ def sync_knowledge(
         progress=progress,
     )
     return ingestor.sync(list(paths or [settings.knowledge_dir]), on_total=on_total)
+
+
+def build_chat(settings: Settings, *, check: bool = True) -> ChatModel | None:
+    """The chat model when a key is set (None = offline excerpt mode); warns on an unlisted model."""
+    if not settings.online:
+        log.info("DEEPSEEK_API_KEY is not set: answering in offline excerpt mode.")
+        return None
+    chat = OpenAICompatibleChat(settings)
+    if check and (warning := chat.check_model()):
+        log.warning(warning)
+    return chat
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    store: KnowledgeStore | None = None,
+    chat: ChatModel | None = None,
+    check_model: bool = True,
+) -> AnswerEngine:
+    store = store or build_store(settings)
+    return AnswerEngine(
+        settings,
+        store,
+        Retriever(store, store.embedder),
+        chat if chat is not None else build_chat(settings, check=check_model),
+        audit=AuditLog(settings.data_dir / "audit.sqlite3"),
+    )

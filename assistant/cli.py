@@ -1,0 +1,94 @@
+"""The command line: ``python -m assistant ask`` and ``python -m assistant lint``.
+
+Errors are translated here, once: an ``AssistantError`` becomes its sentence on stderr and
+exit status 1 (2 for usage errors, as argparse does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import AssistantError, InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer one question from the articles")
+    ask.add_argument("question", help="the question, in Chinese or English")
+    ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
+    ask.add_argument("--history", type=Path, metavar="FILE",
+                     help='JSON list of {"role": "user"|"assistant", "content": str}')
+    ask.add_argument("--mode", choices=("investor", "advisor"), default="investor",
+                     help="investor: a short answer; advisor: a longer draft for a client")
+
+    lint = commands.add_parser("lint", help="check a text against the fund-marketing rules")
+    lint.add_argument("file", nargs="?", default="-", help="a UTF-8 text file, or - for stdin")
+    lint.add_argument("--json", action="store_true", help='print {"ok": bool, "findings": [...]}')
+    return parser
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .answer import parse_history
+    from .factory import build_engine, load_settings
+
+    settings = load_settings()
+    history = []
+    if args.history:
+        try:
+            raw = json.loads(args.history.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"Cannot read the history file {args.history}: {error}.") from error
+        history = parse_history(raw, settings.max_question_chars)
+    engine = build_engine(settings)
+    answer = engine.ask(args.question, history, args.mode, channel="cli")
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            where = " · ".join(p for p in (c.publisher, c.published, c.section) if p)
+            print(f"[{c.n}] 《{c.title}》 {where}\n    “{c.quote}”")
+    print()
+    for notice in answer.notices:
+        print(f"* {notice}")
+    print()
+    print(answer.disclosure)
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .compliance import lint
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"Cannot read {args.file} as UTF-8 text: {error}.") from error
+    report = lint(text)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    elif report.ok:
+        print("ok: no findings")
+    else:
+        for f in report.findings:
+            print(f"{f.start}-{f.end} [{f.severity}] {f.rule} ({f.category}): {f.text}")
+            print(f"    basis: {f.basis}\n    suggestion: {f.suggestion}")
+    return 0 if report.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _ask(args) if args.command == "ask" else _lint(args)
+    except AssistantError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

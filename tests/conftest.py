@@ -1,0 +1,74 @@
+"""Shared fixtures: real parts everywhere, a fake only at the network boundary (tests/fakellm.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.embeddings import E5Embedder
+from assistant.factory import build_store, sync_knowledge
+from assistant.store import KnowledgeStore
+from tests.fakellm import fake_llm, fake_llm_server  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
+
+
+def settings_for(tmp: Path, **overrides: object) -> Settings:
+    """Settings isolated from the developer's environment and .env."""
+    values: dict[str, object] = {
+        "data_dir": tmp / "data",
+        "knowledge_dir": tmp / "knowledge",
+        "api_key": None,
+        "chroma_host": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> E5Embedder:
+    """One loaded e5 model for the whole run (loading it is the slow part)."""
+    return E5Embedder()
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: E5Embedder) -> tuple[Settings, KnowledgeStore]:
+    """The real knowledge folder ingested once into a temporary store; tests must not change it."""
+    tmp = tmp_path_factory.mktemp("seeded")
+    shutil.copytree(ROOT / "knowledge", tmp / "knowledge")
+    settings = settings_for(tmp)
+    store = build_store(settings, embedder)
+    report = sync_knowledge(settings, store)
+    assert report.ok and report.chunks > 0
+    return settings, store
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """Environment for a subprocess: none of the developer's assistant settings leak in."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DEEPSEEK_", "ASSISTANT_", "CHROMA_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=clean_env(**env),
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    """A working directory with a copy of the knowledge folder, as a fresh clone has."""
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    yield tmp_path

@@ -1,0 +1,129 @@
+"""The ingest CLI end to end: a real subprocess, real Chroma, real e5, files the tests write."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from assistant.factory import build_store
+from tests.conftest import ROOT, SEED, run, settings_for
+
+INGEST = str(ROOT / "ingest.py")
+
+
+def ingest(cwd: Path, *args: str) -> tuple[int, dict[str, object]]:
+    result = run([INGEST, "--json", *args], cwd)
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_ingest_seed_then_rerun_changes_nothing(workdir: Path) -> None:
+    code, first = ingest(workdir)
+    assert code == 0, first
+    assert first["added"] == 1 and first["failed"] == [] and first["chunks"] >= 10
+    code, second = ingest(workdir)
+    assert code == 0
+    assert second == {**first, "added": 0, "unchanged": 1}
+
+
+def test_ingest_reembeds_only_the_edited_article_and_removes_deleted_ones(workdir: Path, embedder) -> None:
+    other = workdir / "knowledge" / "second.md"
+    other.write_text("# 第二篇\n\n推理算力需求持续增长。数据中心建设加速。\n", encoding="utf-8")
+    assert ingest(workdir)[1]["added"] == 2
+
+    other.write_text("# 第二篇\n\n推理算力需求持续增长。数据中心建设明显加速。\n", encoding="utf-8")
+    code, report = ingest(workdir)
+    assert code == 0 and report["updated"] == 1 and report["unchanged"] == 1
+
+    store = build_store(settings_for(workdir, data_dir=workdir / "data"), embedder)
+    texts = [c.text for c in store.get(list(store.index_state()["knowledge/second.md"]))]
+    assert any("明显加速" in t for t in texts) and not any("建设加速" in t for t in texts)
+
+    other.unlink()
+    code, report = ingest(workdir)
+    assert code == 0 and report["removed"] == 1 and report["unchanged"] == 1
+    assert "knowledge/second.md" not in build_store(
+        settings_for(workdir, data_dir=workdir / "data"), embedder
+    ).index_state()
+
+
+def test_ingest_reads_gbk_and_utf16_copies_of_the_seed(workdir: Path) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    (workdir / "knowledge" / "gbk.txt").write_bytes(text.encode("gbk"))
+    (workdir / "knowledge" / "utf16.txt").write_bytes(text.encode("utf-16"))
+    code, report = ingest(workdir)
+    assert code == 0, report
+    assert report["added"] == 3 and report["failed"] == []
+
+
+def test_ingest_refuses_bad_files_with_reasons_and_keeps_the_rest(workdir: Path) -> None:
+    knowledge = workdir / "knowledge"
+    good = knowledge / "good.md"
+    good.write_text("# 好文章\n\n算力需求上升。推理阶段用到算力。\n", encoding="utf-8")
+    assert ingest(workdir)[0] == 0
+
+    (knowledge / "empty.txt").write_bytes(b"")
+    (knowledge / "junk.txt").write_bytes(bytes(range(256)) * 40)
+    (knowledge / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 100)
+    (knowledge / "table.xlsx").write_bytes(b"PK\x03\x04not really")
+    good.write_bytes(b"\x00\x01\x02" * 100)  # a good article broken later: its old version stays
+
+    code, report = ingest(workdir)
+    assert code == 1
+    failed = {Path(f["path"]).name: f["error"] for f in report["failed"]}
+    assert set(failed) == {"empty.txt", "junk.txt", "broken.pdf", "table.xlsx", "good.md"}
+    assert all(len(reason) > 20 and reason.endswith(".") for reason in failed.values()), failed
+    assert "empty" in failed["empty.txt"].lower()
+    assert "pdf" in failed["broken.pdf"].lower()
+    assert ".xlsx" in failed["table.xlsx"]
+    assert report["unchanged"] == 1  # the seed
+    result = run([INGEST], workdir)
+    assert "refused" in result.stdout and "good.md" in result.stdout
+    # The broken-later article still answers from its previous version.
+    from assistant.factory import build_store as open_store
+    from assistant.embeddings import E5Embedder
+
+    state = open_store(settings_for(workdir, data_dir=workdir / "data"), E5Embedder()).index_state()
+    assert "knowledge/good.md" in state
+
+
+def test_ingest_usage_errors_exit_2(workdir: Path) -> None:
+    assert run([INGEST, "no/such/folder"], workdir).returncode == 2
+    assert run([INGEST, "--bogus"], workdir).returncode == 2
+    help_text = run([INGEST, "--help"], workdir)
+    assert help_text.returncode == 0 and "--rebuild" in help_text.stdout
+
+
+def test_rebuild_reembeds_everything(workdir: Path) -> None:
+    code, first = ingest(workdir)
+    code, rebuilt = ingest(workdir, "--rebuild")
+    assert code == 0 and rebuilt["added"] == 1 and rebuilt["chunks"] == first["chunks"]
+
+
+def test_oversized_files_are_refused(workdir: Path) -> None:
+    big = workdir / "knowledge" / "big.txt"
+    big.write_text("算力。" * 400_000, encoding="utf-8")
+    result = run([INGEST, "--json"], workdir, ASSISTANT_MAX_FILE_MB="1")
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert [f["path"] for f in report["failed"]] == ["knowledge/big.txt"]
+    assert "ASSISTANT_MAX_FILE_MB" in report["failed"][0]["error"]
+
+
+def test_a_store_built_by_another_embedder_is_refused(workdir: Path) -> None:
+    assert ingest(workdir)[0] == 0
+    result = run([INGEST], workdir, ASSISTANT_EMBEDDER="openai",
+                 ASSISTANT_EMBEDDING_BASE_URL="http://127.0.0.1:9/v1")
+    assert result.returncode == 2
+    assert "--rebuild" in result.stderr
+
+
+def test_syncing_one_file_leaves_other_articles_alone(tmp_path: Path) -> None:
+    """An explicit file path syncs just that file and leaves other stored articles alone."""
+    (tmp_path / "a").mkdir()
+    shutil.copy(SEED, tmp_path / "a" / "seed.txt")
+    (tmp_path / "b.md").write_text("# B\n\n推理算力。训练算力。\n", encoding="utf-8")
+    assert ingest(tmp_path, "a")[1]["added"] == 1
+    code, report = ingest(tmp_path, "b.md")
+    assert code == 0 and report["added"] == 1 and report["removed"] == 0
