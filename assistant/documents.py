@@ -1,12 +1,47 @@
 """Loading articles: bytes -> text -> structure.
 
-(Contract for the implementation; see the module functions below.)
+- **Bytes to text.** Encodings are detected, never assumed: a BOM, then strict UTF-8, then
+  BOM-less UTF-16 recognised by where its NUL bytes fall, then strict GB18030 (a superset of
+  GBK), then charset_normalizer's guess. Text that still holds NULs or control characters is
+  refused as binary. Newlines are normalised and zero-width characters removed; nothing else is
+  touched (full-width punctuation stays: answers quote the text verbatim).
+- **Text to structure** (:func:`parse_structure`, pure): the format's own headings
+  (:mod:`assistant.formats`), else numbered lines (一、 level 1; （一） (1) 1、 1. level 2) and
+  short label lines ending in a colon (今日指数:). A label is level 1, because in these pieces
+  it opens a new topic after the numbered argument (the seed's 今日指数 must not be filed under
+  二、(3)); directly under a heading it is that heading's child. Numbered-line guesses are off
+  when the format marked its headings itself. Figure captions (图:, Figure 1:) and their
+  attribution ((信息来源:…)) become their own blocks; the chunker keeps them with the paragraph
+  before them. The source line (来源:金融界) is metadata, not content, when no body text follows
+  it; otherwise it sources the paragraph above it. Scraped navigation (上一篇:…) is dropped. From
+  a line starting 风险提示 (风险揭示, 重要提示, 免责声明, Risk warning, Important information…)
+  to the end is the risk disclosure: a heading block, then ``disclosure`` blocks, and
+  ``Article.disclosure`` holds those lines verbatim.
+- **Metadata**: a ``<stem>.meta.toml`` sidecar wins over what the file says (front matter,
+  ``<h1>``, the source line); the title falls back to the first heading, the first line, the stem.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
 from typing import Literal
+
+from . import formats
+from .errors import IngestError
+from .formats import Extracted, Line
+
+# Part of every content hash: bump it whenever parsing or chunking changes what an article
+# becomes, so the next ingest re-processes unchanged files.
+PIPELINE_VERSION = "documents-1/chunking-1"
+
+SUPPORTED_SUFFIXES = (".docx", ".htm", ".html", ".md", ".markdown", ".pdf", ".txt")
 
 BlockKind = Literal["heading", "paragraph", "caption", "attribution", "disclosure"]
 
@@ -34,3 +69,373 @@ class Article:
     published: str | None = None  # "2025-02" or "2025-02-06"
     products: tuple[str, ...] = field(default_factory=tuple)
     disclosure: str | None = None  # the risk disclosure section, verbatim, or None
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What :func:`parse_structure` finds in an article's lines."""
+
+    blocks: tuple[Block, ...]
+    source: str | None = None  # the value of a trailing 来源:/Source: line
+    disclosure: str | None = None
+
+
+# -- bytes to text --------------------------------------------------------------------------------
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 shows itself by NULs: ASCII characters put theirs all on one side of each pair."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    threshold = max(2, len(data) // 100)
+    if odd >= threshold and even * 10 <= odd:
+        encoding = "utf-16-le"
+    elif even >= threshold and odd * 10 <= even:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _candidates(data: bytes) -> Iterator[str | None]:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            yield _strict(data, encoding)
+            return
+    yield _strict(data, "utf-8")
+    yield _utf16_without_bom(data)
+    yield _strict(data, "gb18030")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    yield str(best) if best is not None else None
+
+
+def _looks_binary(text: str) -> bool:
+    """NULs, or more than 1% control, unassigned, private-use or replacement characters."""
+    if "\x00" in text:
+        return True
+    junk = sum(
+        1
+        for ch in text
+        if ch == "\ufffd"
+        or (unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs") and ch not in "\t\n\r\f\v")
+    )
+    return junk > len(text) / 100
+
+
+def normalize_text(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_ZERO_WIDTH)
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text of ``data``, or None when no encoding decodes it to something that is text."""
+    for candidate in _candidates(data):
+        if candidate is not None and not _looks_binary(candidate):
+            return normalize_text(candidate)
+    return None
+
+
+# -- text to structure ----------------------------------------------------------------------------
+
+_TERMINATORS = "。！？；!?;."
+_NAVIGATION = re.compile(
+    r"^(?:上一篇|下一篇|上一条|下一条|返回首页|返回顶部|返回列表|分享到|打印本页|关闭窗口|责任编辑"
+    r"|【(?:打印|关闭|返回)】|(?i:previous (?:article|post)|next (?:article|post)|back to top"
+    r"|share (?:this|on)))"
+)
+_SOURCE = re.compile(r"^(?:来源|文章来源|本文来源|(?i:source))\s*[:：]\s*(\S.{0,60})$")
+_ATTRIBUTION = re.compile(
+    r"^(?:[(（\[【]\s*(?:信息|资料|数据|图片|图表)?来源\s*[:：].*[)）\]】]"
+    r"|(?:信息|资料|数据|图片|图表)来源\s*[:：].+"
+    r"|(?i:\(\s*(?:data\s+)?sources?\s*:.*\)|(?:data\s+source|sources)\s*:.+))$"
+)
+_CAPTION = re.compile(
+    r"^(?:图表?\s*[\d一二三四五六七八九十]*\s*[:：]|图表?\s*[\d一二三四五六七八九十]+|表\s*\d+"
+    r"|(?i:(?:figure|fig\.|chart|exhibit|table)\s*\d*\s*[:：.]\s|(?:figure|fig\.|exhibit)\s*\d+\b))"
+)
+_DISCLOSURE = re.compile(
+    r"^(风险提示|风险揭示书?|重要提示|免责声明"
+    r"|(?i:risk warnings?|risk disclosures?|important information|important notice|disclaimer))"
+    r"\s*(?:[:：.]\s*(.*))?$"
+)
+_NUMBERED = (
+    (re.compile(r"^[一二三四五六七八九十]{1,3}[、．.]"), 1),
+    (re.compile(r"^[(（][一二三四五六七八九十]{1,3}[)）]"), 2),
+    (re.compile(r"^[(（]\d{1,2}[)）]"), 2),
+    (re.compile(r"^\d{1,2}(?:、|[.．](?!\d))"), 2),
+)
+_COLON = re.compile(r"(?<!\d):(?!\d)|：")
+
+
+def _short(text: str, cjk_limit: int) -> bool:
+    return len(text) <= (cjk_limit if formats.has_cjk(text) else cjk_limit * 2)
+
+
+def _numbered_heading(text: str) -> tuple[int, str, str] | None:
+    """(level, heading, rest) for 一、… (1)… 1. … lines that are titles, else None.
+
+    "(1)杰文斯悖论的存在:所谓…" is a heading up to the colon with its paragraph after it.
+    """
+    for pattern, level in _NUMBERED:
+        number = pattern.match(text)
+        if not number:
+            continue
+        rest = text[number.end() :].strip()
+        if not rest:
+            return None
+        colon = _COLON.search(text, number.end())
+        if colon:
+            head = text[number.end() : colon.start()].strip()
+            if head and _short(head, 30) and not any(t in head for t in _TERMINATORS):
+                return level, text[: colon.start()].strip(), text[colon.end() :].strip()
+        if _short(rest, 40) and not text.endswith(tuple("。；;!！.…")):
+            return level, text.rstrip(":：").strip(), ""
+        return None
+    return None
+
+
+def _label_heading(text: str) -> str | None:
+    """ "今日指数:" — a short line that only announces what follows."""
+    if text[-1:] not in (":", "：") or not _short(text, 20):
+        return None
+    label = text[:-1].strip()
+    if not label or any(t in label for t in _TERMINATORS + ":：，,"):
+        return None
+    return label
+
+
+def _heading_level(blocks: Sequence[Block], level: int) -> int:
+    return level if not blocks or blocks[-1].kind != "heading" else blocks[-1].level + 1
+
+
+def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) -> Structure:
+    """Classify lines into blocks; find the source line and the risk disclosure (pure)."""
+    blocks: list[Block] = []
+    sources: list[tuple[int, str, int | None]] = []  # (index in blocks, line, page)
+    disclosure: list[str] | None = None
+    disclosure_start = 0
+    for line in lines:
+        text = line.text.strip()
+        if not text or _NAVIGATION.match(text):
+            continue
+        page = line.page
+        source = _SOURCE.match(text)
+        after_caption = bool(blocks) and blocks[-1].kind in ("caption", "attribution")
+        if source and not after_caption:
+            sources.append((len(blocks), text, page))
+            continue
+        if disclosure is not None:
+            disclosure.append(text)
+            blocks.append(Block("disclosure", text, page=page))
+            continue
+        opening = _DISCLOSURE.match(text)
+        if opening and (not line.heading or not opening[2]):
+            disclosure, disclosure_start = [text], len(blocks)
+            blocks.append(Block("heading", opening[1], level=1, page=page))
+            if opening[2]:
+                blocks.append(Block("disclosure", text, page=page))
+            continue
+        if line.caption or _CAPTION.match(text):
+            blocks.append(Block("caption", text, page=page))
+        elif _ATTRIBUTION.match(text) or source:
+            blocks.append(Block("attribution", text, page=page))
+        elif line.heading:
+            level = line.heading
+            blocks.append(
+                Block("heading", text.rstrip(":：").strip() or text, level=level, page=page)
+            )
+        elif numbered_headings and (numbered := _numbered_heading(text)):
+            level, heading, rest = numbered
+            blocks.append(Block("heading", heading, level=level, page=page))
+            if rest:
+                blocks.append(Block("paragraph", rest, page=page))
+        elif numbered_headings and (label := _label_heading(text)):
+            blocks.append(Block("heading", label, level=_heading_level(blocks, 1), page=page))
+        else:
+            blocks.append(Block("paragraph", text, page=page))
+    body_end = disclosure_start if disclosure is not None else len(blocks)
+    article_source: str | None = None
+    # Inserting from the back keeps the recorded indices valid.
+    for index, text, page in reversed(sources):
+        if index < body_end:  # body text follows: it sources the paragraph above it
+            blocks.insert(index, Block("attribution", text, page=page))
+        elif match := _SOURCE.match(text):
+            article_source = match[1].strip().rstrip("。.").strip()
+    return Structure(
+        tuple(blocks), article_source, "\n".join(disclosure) if disclosure is not None else None
+    )
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """The blocks of plain text (the ``.txt`` rules; see the module docstring)."""
+    return list(parse_structure(formats.read_text(normalize_text(text)).lines).blocks)
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def _sidecar_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.meta.toml")
+
+
+def _read_bytes(path: Path, key: str, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise IngestError(key, "the path is not a regular file; point ingest at article files.")
+        if size > max_bytes:
+            raise IngestError(
+                key,
+                f"the file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit; "
+                "raise ASSISTANT_MAX_FILE_MB to ingest it.",
+            )
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise IngestError(key, "the file does not exist; check the path.") from exc
+    except PermissionError as exc:
+        raise IngestError(
+            key, "the file cannot be read (permission denied); make it readable for this user."
+        ) from exc
+    except OSError as exc:
+        raise IngestError(key, f"the file cannot be read ({exc.strerror}).") from exc
+
+
+def _read_sidecar(path: Path, key: str) -> tuple[bytes, dict[str, object]]:
+    sidecar = _sidecar_path(path)
+    try:
+        data = sidecar.read_bytes()
+    except FileNotFoundError:
+        return b"", {}
+    except OSError as exc:
+        raise IngestError(
+            key, f"its metadata file {sidecar.name} cannot be read ({exc.strerror})."
+        ) from exc
+    try:
+        return data, tomllib.loads(data.decode("utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise IngestError(
+            key,
+            f"its metadata file {sidecar.name} is not valid UTF-8 TOML ({exc}); fix or delete it.",
+        ) from exc
+
+
+def _hash(raw: bytes, sidecar: bytes) -> str:
+    digest = hashlib.sha256(raw)
+    digest.update(b"\x00sidecar\x00" + sidecar)
+    digest.update(b"\x00pipeline\x00" + PIPELINE_VERSION.encode())
+    return digest.hexdigest()
+
+
+def content_hash_of(path: Path, max_bytes: int) -> str:
+    """The content hash :func:`load_article` would give ``path``, without parsing it."""
+    key = str(path)
+    return _hash(_read_bytes(path, key, max_bytes), _read_sidecar(path, key)[0])
+
+
+def _extract(suffix: str, raw: bytes, key: str) -> Extracted:
+    if suffix == ".pdf":
+        return formats.read_pdf(raw, key)
+    if suffix == ".docx":
+        return formats.read_docx(raw, key)
+    text = decode_text(raw)
+    if text is None:
+        raise IngestError(
+            key,
+            "the file does not look like text (binary data or an unknown encoding); "
+            "save it as UTF-8 text.",
+        )
+    if suffix in (".md", ".markdown"):
+        return formats.read_markdown(text)
+    if suffix in (".html", ".htm"):
+        return formats.read_html(text)
+    return formats.read_text(text)
+
+
+def _text_value(value: object, name: str, key: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value).strip() or None
+    raise IngestError(key, f"the metadata field {name!r} must be text; fix the .meta.toml file.")
+
+
+def _products(value: object, key: str) -> tuple[str, ...]:
+    if value is None or value == []:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value if v.strip())
+    raise IngestError(key, "the metadata field 'products' must be a list of text; fix it.")
+
+
+def _fallback_title(blocks: Sequence[Block], stem: str) -> str:
+    heading = next((b.text for b in blocks if b.kind == "heading"), None)
+    if heading:
+        return heading
+    first = next((b.text for b in blocks if b.kind == "paragraph"), "").split("\n")[0]
+    if first:
+        return first if len(first) <= 40 else first[:40].rstrip() + "…"
+    return stem
+
+
+def load_article(path: Path, key: str, max_bytes: int) -> Article:
+    """Read one article file; raise :class:`IngestError` with a reason the user can act on."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        shown = path.suffix or "(no extension)"
+        raise IngestError(
+            key,
+            f"the file type {shown} is not supported; supported types are "
+            f"{', '.join(SUPPORTED_SUFFIXES)}.",
+        )
+    raw = _read_bytes(path, key, max_bytes)
+    if not raw:
+        raise IngestError(key, "the file is empty; add the article text or remove the file.")
+    sidecar_bytes, sidecar = _read_sidecar(path, key)
+    extracted = _extract(path.suffix.lower(), raw, key)
+    structure = parse_structure(extracted.lines, numbered_headings=not extracted.explicit_headings)
+    if not any(b.kind in ("paragraph", "disclosure", "caption") for b in structure.blocks):
+        raise IngestError(
+            key, "the file contains no text (only whitespace or markup); add the article text."
+        )
+    found: dict[str, object] = {"source": structure.source}
+    found.update({k: v for k, v in extracted.meta.items() if v})
+    found.update(sidecar)
+
+    def text(name: str) -> str | None:
+        return _text_value(found.get(name), name, key)
+
+    return Article(
+        path=key,
+        title=text("title") or _fallback_title(structure.blocks, path.stem),
+        blocks=structure.blocks,
+        content_hash=_hash(raw, sidecar_bytes),
+        publisher=text("publisher"),
+        source=text("source"),
+        published=text("published"),
+        products=_products(found.get("products"), key),
+        disclosure=structure.disclosure,
+    )

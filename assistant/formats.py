@@ -1,0 +1,425 @@
+"""Per-format readers: a file's text or bytes -> lines with the structure the format marks itself.
+
+Each reader returns an :class:`Extracted`: the article's lines in reading order, each with the
+heading level or caption flag its format gave it (Markdown ``#``, HTML ``<h2>``/``<figcaption>``,
+DOCX ``Heading 2``/``Caption`` styles), plus metadata found inside the file (Markdown front
+matter, the HTML ``<h1>``/``<title>``, PDF and DOCX document properties). Everything else
+(numbered headings, captions, the source line, the risk disclosure) is recognised afterwards from
+the text by :func:`assistant.documents.parse_structure`, the same way for every format.
+
+Hard-wrapped text (PDF pages always, ``.txt`` files that look wrapped) is unwrapped here: a line
+that fills the width and does not end a sentence continues on the next one.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bs4 import BeautifulSoup
+from bs4.element import NavigableString, PreformattedString, Tag
+
+from .errors import IngestError
+
+Meta = dict[str, str | list[str]]
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_ENDS_SENTENCE = tuple("。！？；：!?;:.…”’）)】」』")
+# A line that starts a block of its own even when the line before it is unfinished.
+_STARTS_BLOCK = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}[、．.]|[(（][一二三四五六七八九十\d]{1,3}[)）]|\d{1,2}(?:、|[.．](?!\d))"
+    r"|[-*•·●▪]\s|图表?\s*[\d一二三四五六七八九十:：]|表\s*\d|[(（]?(?:信息|资料|数据)?来源\s*[:：]"
+    r"|(?i:figure|fig\.|chart|source|risk warning|risk disclosure|important information))"
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of extracted text with what its format said about it."""
+
+    text: str
+    heading: int | None = None  # heading level marked by the format itself
+    caption: bool = False  # marked as a caption (figcaption, DOCX Caption style, image alt)
+    page: int | None = None  # 1-based, PDFs only
+
+
+@dataclass
+class Extracted:
+    lines: list[Line]
+    meta: Meta = field(default_factory=dict)
+    # The format marked its headings; numbered-line heading guesses would only add noise.
+    explicit_headings: bool = False
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def join_wrapped(head: str, tail: str) -> str:
+    """Join two pieces of one paragraph: no space between CJK text, one space otherwise."""
+    if not head or not tail:
+        return head + tail
+    if has_cjk(head[-1]) or has_cjk(tail[0]):
+        return head + tail
+    if head.endswith("-") and head[-2:-1].islower() and tail[0].islower():
+        return head + tail  # a word hyphenated at the line end
+    return f"{head} {tail}"
+
+
+def unwrap(lines: Sequence[str], *, force: bool = False) -> list[str]:
+    """Rejoin hard-wrapped paragraphs; blank lines (``""``) are kept as paragraph breaks.
+
+    Unless ``force``, text is left alone unless it looks wrapped: lines no wider than 120
+    characters, most of them close to the widest.
+    """
+    widths = [len(line.strip()) for line in lines if line.strip()]
+    if not widths:
+        return []
+    width = max(widths)
+    wrapped = (
+        width <= 120
+        and len(widths) >= 3
+        and sum(w >= 0.75 * width for w in widths) >= 0.4 * len(widths)
+    )
+    if not (force or wrapped):
+        return [line.strip() for line in lines]
+    out: list[str] = []
+    previous_width = 0
+    for raw in lines:
+        line = raw.strip()
+        if (
+            line
+            and out
+            and out[-1]
+            and previous_width >= 0.75 * width
+            and not out[-1].endswith(_ENDS_SENTENCE)
+            and not _STARTS_BLOCK.match(line)
+        ):
+            out[-1] = join_wrapped(out[-1], line)
+        else:
+            out.append(line)
+        previous_width = len(line)
+    return out
+
+
+def read_text(text: str) -> Extracted:
+    return Extracted([Line(line) for line in unwrap(text.split("\n")) if line])
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+_ATX = re.compile(r"^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_SETEXT = re.compile(r"^(=+|-+)\s*$")
+_RULE = re.compile(r"^(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,})$")
+_REF_DEF = re.compile(r"^\[[^\]]+\]:\s*\S+")
+_TABLE_SEP = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
+_IMAGE_ONLY = re.compile(r"^!\[([^\]]*)\]\([^)]*\)$")
+_BULLET = re.compile(r"^(?:>\s*)+|^[-*+]\s+")
+_ORDERED = re.compile(r"^\d{1,3}[.)]\s+")
+_INLINE = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
+    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),
+    (re.compile(r"</?[A-Za-z][^>]*>"), ""),
+    (re.compile(r"`([^`]+)`"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+    (re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"), r"\1"),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])"), r"\1"),
+]
+
+
+def _inline(text: str) -> str:
+    for pattern, replacement in _INLINE:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def front_matter(text: str) -> tuple[Meta, str]:
+    """Split a leading ``---`` block of ``key: value`` lines (YAML-ish) from the Markdown body."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        return {}, text
+    meta: Meta = {}
+    key: str | None = None
+    for line in lines[1:end]:
+        pair = re.match(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$", line)
+        item = re.match(r"^\s*-\s+(.*)$", line)
+        if pair:
+            key, value = pair[1].lower(), pair[2].strip()
+            if value.startswith("[") and value.endswith("]"):
+                meta[key] = [_unquote(v) for v in value[1:-1].split(",") if v.strip()]
+            else:
+                meta[key] = _unquote(value) if value else []
+        elif item and key is not None and isinstance(meta.get(key), list):
+            items = meta[key]
+            assert isinstance(items, list)
+            items.append(_unquote(item[1]))
+    if "published" not in meta and "date" in meta:
+        meta["published"] = meta["date"]
+    return meta, "\n".join(lines[end + 1 :])
+
+
+def read_markdown(text: str) -> Extracted:
+    meta, body = front_matter(text)
+    lines: list[Line] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            joined = ""
+            for piece in paragraph:
+                joined = join_wrapped(joined, piece)
+            if joined:
+                lines.append(Line(joined))
+            paragraph.clear()
+
+    fence: str | None = None
+    for raw in body.split("\n"):
+        line = raw.strip()
+        if fence is not None or line.startswith(("```", "~~~")):
+            if line.startswith(("```", "~~~")) and (fence is None or line.startswith(fence)):
+                flush()
+                fence = None if fence is not None else line[:3]
+            elif line:
+                lines.append(Line(line))
+            continue
+        heading = _ATX.match(line)
+        underline = _SETEXT.match(line)
+        image = _IMAGE_ONLY.match(line)
+        if not line:
+            flush()
+        elif heading:
+            flush()
+            if title := _inline(heading[2]):
+                lines.append(Line(title, heading=len(heading[1])))
+        elif underline and paragraph:
+            title = " ".join(paragraph)
+            paragraph.clear()
+            lines.append(Line(title, heading=1 if line.startswith("=") else 2))
+        elif _RULE.match(line) or _REF_DEF.match(line) or _TABLE_SEP.match(line):
+            flush()
+        elif line.startswith("|"):
+            flush()
+            cells = [_inline(cell) for cell in line.strip("|").split("|")]
+            lines.append(Line(" | ".join(cell for cell in cells if cell)))
+        elif image:
+            flush()
+            if alt := image[1].strip():
+                lines.append(Line(alt, caption=True))
+        elif _BULLET.match(line) or _ORDERED.match(line):
+            flush()
+            paragraph.append(_inline(_BULLET.sub("", line)))
+        else:
+            paragraph.append(_inline(line))
+    flush()
+    lines = [line for line in lines if line.text]
+    explicit = any(line.heading for line in lines)
+    _title_from_single_h1(lines, meta)
+    return Extracted(lines, meta, explicit_headings=explicit)
+
+
+def _title_from_single_h1(lines: list[Line], meta: Meta) -> None:
+    """A lone level-1 heading at the top is the document's title, not a section."""
+    h1 = [line for line in lines if line.heading == 1]
+    if len(h1) == 1 and lines and lines[0] is h1[0]:
+        meta.setdefault("title", lines.pop(0).text)
+
+
+# -- HTML -----------------------------------------------------------------------------------------
+
+_DROP = {
+    "script", "style", "nav", "header", "footer", "aside", "noscript", "template", "form",
+    "button", "iframe", "svg", "canvas", "object", "embed", "menu", "select", "head",
+}  # fmt: skip
+_BLOCKS = {
+    "p", "div", "section", "article", "main", "li", "ul", "ol", "blockquote", "pre", "table",
+    "tr", "td", "th", "dl", "dt", "dd", "figure", "address", "center", "hr", "body", "html",
+}  # fmt: skip
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+_CJK_BREAK = re.compile(
+    r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\s*\n\s*(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])"
+)
+
+
+def _collapse(text: str) -> str:
+    """HTML whitespace: source line breaks inside CJK text vanish, other runs become one space."""
+    return re.sub(r"\s+", " ", _CJK_BREAK.sub("", text)).strip()
+
+
+class _HtmlWalker:
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.buffer: list[str | None] = []  # None marks a <br>
+
+    def flush(self, *, heading: int | None = None, caption: bool = False) -> None:
+        parts: list[str] = [""]
+        for piece in self.buffer:
+            if piece is None:
+                parts.append("")
+            else:
+                parts[-1] += piece
+        self.buffer.clear()
+        texts = [text for part in parts if (text := _collapse(part))]
+        if heading is not None and texts:
+            texts = [" ".join(texts)]
+        self.lines.extend(Line(text, heading=heading, caption=caption) for text in texts)
+
+    def walk(self, node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if not isinstance(child, PreformattedString):  # comments, doctypes, CDATA
+                    self.buffer.append(str(child))
+                continue
+            if not isinstance(child, Tag) or child.name in _DROP:
+                continue
+            if child.name == "br":
+                self.buffer.append(None)
+            elif child.name in _HEADINGS or child.name == "figcaption" or child.name in _BLOCKS:
+                self.flush()
+                self.walk(child)
+                self.flush(heading=_HEADINGS.get(child.name), caption=child.name == "figcaption")
+            else:
+                self.walk(child)
+
+
+def read_html(text: str) -> Extracted:
+    soup = BeautifulSoup(text, "html.parser")
+    meta: Meta = {}
+    h1s = [_collapse(h.get_text(" ")) for h in soup.find_all("h1")]
+    title_tag = soup.find("title")
+    if h1s and h1s[0]:
+        meta["title"] = h1s[0]
+    elif title_tag is not None and (title := _collapse(title_tag.get_text(" "))):
+        meta["title"] = title
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    walker = _HtmlWalker()
+    if isinstance(root, Tag):
+        walker.walk(root)
+    walker.flush()
+    lines = walker.lines
+    if len(h1s) == 1 and lines and lines[0].heading == 1:
+        lines.pop(0)  # the title, already in meta
+    return Extracted(lines, meta, explicit_headings=any(line.heading for line in lines))
+
+
+# -- PDF ------------------------------------------------------------------------------------------
+
+
+def read_pdf(data: bytes, key: str) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(
+                key, "the PDF is password-protected; save an unprotected copy and ingest that."
+            )
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata
+        title = str(info.title).strip() if info is not None and info.title else ""
+    except IngestError:
+        raise
+    # pypdf reports damage with its own errors but also with bare built-in ones.
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        OSError,
+    ) as exc:
+        raise IngestError(
+            key,
+            f"the file is not a readable PDF (it is damaged or not a PDF: {exc}); export it again.",
+        ) from exc
+    if not any(page.strip() for page in pages):
+        raise IngestError(
+            key,
+            "the PDF has no extractable text (it is probably a scanned image); "
+            "run OCR on it or ingest a text version.",
+        )
+    lines = [
+        Line(text, page=number)
+        for number, page in enumerate(pages, start=1)
+        for text in unwrap(page.split("\n"), force=True)
+        if text
+    ]
+    return Extracted(lines, {"title": title} if title else {})
+
+
+# -- DOCX -----------------------------------------------------------------------------------------
+
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+
+
+def _docx_lines(items: Iterable[object], meta: Meta) -> list[Line]:
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    lines: list[Line] = []
+    for item in items:
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    text = " ".join(cell.text.split())
+                    if text and (not cells or cells[-1] != text):  # merged cells repeat
+                        cells.append(text)
+                if cells:
+                    lines.append(Line(" | ".join(cells)))
+            continue
+        if not isinstance(item, Paragraph):
+            continue
+        style = (item.style.name or "") if item.style is not None else ""
+        heading = _HEADING_STYLE.match(style.strip())
+        text = item.text.strip()
+        if not text:
+            continue
+        if style.lower() == "title":
+            meta.setdefault("title", " ".join(text.split()))
+        elif heading:
+            lines.append(Line(" ".join(text.split()), heading=int(heading[1]) or 1))
+        else:
+            caption = style.lower() == "caption"
+            lines.extend(
+                Line(part.strip(), caption=caption) for part in text.split("\n") if part.strip()
+            )
+    return lines
+
+
+def read_docx(data: bytes, key: str) -> Extracted:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        meta: Meta = {}
+        if title := (document.core_properties.title or "").strip():
+            meta["title"] = title
+        lines = _docx_lines(document.iter_inner_content(), meta)
+    # Not a zip, a zip without Word parts, or broken XML inside (lxml's errors are SyntaxErrors).
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, SyntaxError) as exc:
+        raise IngestError(
+            key,
+            "the file is not a readable Word .docx document (it is damaged, or an old .doc "
+            "renamed); open it in Word and save it as .docx again.",
+        ) from exc
+    return Extracted(lines, meta, explicit_headings=any(line.heading for line in lines))
