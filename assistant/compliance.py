@@ -1,0 +1,280 @@
+"""Compliance checks for fund-marketing text: pure functions over the rule table.
+
+Every answer that mentions a fund is promotional material under the CSRC's rules, so answers (and
+advisors' drafts, through ``lint``) are checked against ``data/compliance_rules.toml``. The table is
+data; this module is the matcher. How a candidate hit is judged, in order:
+
+1. **Sentences.** Text is split on 。！？；!?; newlines and ". "; a hit is judged only against its
+   own sentence, because disclosure sentences sit next to the claims they qualify.
+2. **Allowed senses** (``exclusions``): a span of the sentence overlapping the hit that gives the
+   word an innocent meaning — 保证金, 资金安全存管, 风险等级为R2（中低风险）, 降低风险.
+3. **Negation windows.** The risk disclosure every fund must publish is full of the prohibited words
+   negated: 不保证最低收益, 并不表明投资于基金没有风险, 管理人不得承诺收益. A negation cue in the
+   ``window`` characters before the hit, inside the same clause (the window stops at ，：( ), makes
+   it a negated mention; a prohibition (不得, 禁止, must not) anywhere earlier in the sentence makes
+   it a regulatory sentence. Clause-bounding keeps "不要犹豫，稳赚！" flagged.
+4. **Evidence**: praise, rankings and peer comparisons are prohibited *without evidence*; a sentence
+   carrying a figure, its period and its source is evidence and passes.
+5. **Caveats**: past performance passes when "过往业绩不预示未来表现" is within reach.
+
+**Scope.** Rules say whether they apply to our answers, to investors' questions, or both. All
+the shipped rules are answer rules: an investor asking "这只基金保本吗？" breaks no rule, so
+questions go through ``classify_question`` instead, whose patterns live in the same file
+(``[questions]``).
+
+**Severity.** ``block``: the sentence must not be shown; ``remove_blocked`` drops it. ``warn``: it
+may be shown but a reviewer should look (past performance without its caveat). ``lint`` reports
+both; ``ok`` means no finding at all.
+
+``Finding.text`` is the matched span itself, so ``text[f.start:f.end] == f.text`` for the text that
+was checked; callers wanting context take the sentence around it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from assistant.compliance_rules import (
+    QuestionIntent,
+    Rule,
+    RuleTable,
+    Scope,
+    Severity,
+    default_rules,
+)
+
+__all__ = [
+    "Finding",
+    "LintReport",
+    "QuestionIntent",
+    "check_text",
+    "classify_question",
+    "lint",
+    "make_finding",
+    "remove_blocked",
+    "rules",
+    "sentence_spans",
+]
+
+# A sentence ends at a terminator plus any closing quotes and trailing citation markers ("…。[1]")
+# and spaces; "." ends one only before whitespace and not in "No. 1", "e.g. ", "vs. ".
+_BOUNDARY = re.compile(
+    r"(?:[。！？；!?;]|(?<![Nn]o)(?<!vs)(?<!e\.g)(?<!i\.e)\.(?=\s|$))"
+    r"[”’」』）)\"']*(?:\[\d+(?:[,，、]\s*\d+)*\])*[ \t]*"
+    r"|\n"
+)
+_LIST_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+>]|\d{1,2}[.)、]|#{1,6})[ \t]+)?")
+_DANGLING = {"；": "。", ";": ".", "，": "。", ",": ".", "、": "。", "：": "。", ":": "."}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule hit: ``text`` is the offending span, ``start``/``end`` its offsets in the text."""
+
+    rule: str
+    category: str
+    severity: Severity
+    text: str
+    start: int
+    end: int
+    basis: str
+    suggestion: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {
+            "rule": self.rule,
+            "category": self.category,
+            "severity": self.severity,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "basis": self.basis,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """The result of ``lint``: ``ok`` when there is no finding, block or warn."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def to_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "findings": [finding.to_dict() for finding in self.findings]}
+
+
+def rules() -> RuleTable:
+    """The shipped rule table (loaded and compiled once)."""
+    return default_rules()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each non-blank sentence; newlines are never inside a sentence."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.start() if match.group() == "\n" else match.end()
+        if text[position:end].strip():
+            spans.append((position, end))
+        position = match.end()
+    if text[position:].strip():
+        spans.append((position, len(text)))
+    return spans
+
+
+def _overlaps(
+    pattern: re.Pattern[str], text: str, span: tuple[int, int], hit: re.Match[str]
+) -> bool:
+    return any(
+        m.start() < hit.end() and m.end() > hit.start() for m in pattern.finditer(text, *span)
+    )
+
+
+def _negated(text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable) -> bool:
+    start = hit.start()
+    if table.prohibition_cues.search(text, sentence[0], start):
+        return True
+    window = table.negation_window_latin if hit.group().isascii() else table.negation_window
+    low = max(sentence[0], start - window)
+    for index in range(start - 1, low - 1, -1):
+        if text[index] in table.clause_delimiters:
+            low = index + 1
+            break
+    # Search up to the end of the sentence so look-aheads (不 not in 不同) see the real next
+    # character, but only accept cues that end before the hit.
+    return any(m.end() <= start for m in table.negation_cues.finditer(text, low, sentence[1]))
+
+
+def _excused(
+    rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
+) -> bool:
+    if any(_overlaps(pattern, text, sentence, hit) for pattern in rule.exclusions):
+        return True
+    if rule.evidence and all(p.search(text, *sentence) for p in rule.evidence):
+        return True
+    if rule.caveats:
+        around = (max(0, hit.start() - rule.caveat_window), hit.end() + rule.caveat_window)
+        if any(p.search(text, *around) for p in rule.caveats):
+            return True
+    return rule.negatable and _negated(text, sentence, hit, table)
+
+
+def _finding(rule: Rule, text: str, start: int, end: int) -> Finding:
+    return Finding(
+        rule=rule.id,
+        category=rule.category,
+        severity=rule.severity,
+        text=text[start:end],
+        start=start,
+        end=end,
+        basis=rule.basis,
+        suggestion=rule.suggestion,
+    )
+
+
+def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
+    """Every finding in ``text`` from the rules for ``scope``, sorted by start, deduplicated.
+
+    ``scope`` is the kind of text: "answer" (ours or an advisor's draft) or "question"; rules
+    scoped "any" apply to both, and "any" here runs every rule.
+    """
+    table = default_rules()
+    spans = sentence_spans(text)
+    starts = [span[0] for span in spans]
+    found: list[Finding] = []
+    for rule in table.rules:
+        if not (scope == "any" or rule.scope in (scope, "any")):
+            continue
+        for pattern in rule.patterns:
+            for hit in pattern.finditer(text):
+                index = bisect.bisect_right(starts, hit.start()) - 1
+                if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:
+                    continue  # empty, or in the whitespace between sentences
+                if not _excused(rule, text, spans[index], hit, table):
+                    found.append(_finding(rule, text, hit.start(), hit.end()))
+    # A rule's two alternations cannot both match one span, but they may overlap: keep the first.
+    found.sort(key=lambda f: (f.start, -f.end, f.rule))
+    kept: list[Finding] = []
+    reach: dict[str, int] = {}
+    for finding in found:
+        if finding.start >= reach.get(finding.rule, -1):
+            kept.append(finding)
+            reach[finding.rule] = finding.end
+    return kept
+
+
+def make_finding(rule_id: str, text: str, start: int, end: int) -> Finding:
+    """A finding of ``rule_id`` (e.g. "FIGURE-001") for ``text[start:end]``.
+
+    ``text`` is the whole checked text the offsets refer to, as for ``check_text``; category,
+    severity, basis and suggestion come from the table. Raises KeyError for an unknown rule and
+    ValueError for offsets outside the text.
+    """
+    if not 0 <= start <= end <= len(text):
+        raise ValueError(f"Offsets {start}:{end} are outside a text of {len(text)} characters.")
+    return _finding(default_rules().rule(rule_id), text, start, end)
+
+
+def lint(text: str) -> LintReport:
+    """Check any text (an advisor's draft, say) as an answer: the CLI's ``lint --json``."""
+    return LintReport(findings=tuple(check_text(text, scope="answer")))
+
+
+def _tidy(line: str) -> str:
+    line = line.rstrip()
+    if line and line[-1] in _DANGLING:
+        line = line[:-1] + _DANGLING[line[-1]]
+    return line
+
+
+def remove_blocked(text: str, findings: list[Finding]) -> str:
+    """``text`` without every sentence that overlaps a "block" finding.
+
+    Citation markers after a sentence's terminator go with that sentence, so surviving sentences
+    keep theirs. A line left empty is dropped, list markers ("- ", "1. ") stay on lines that keep
+    a sentence, and a line left ending in "；" or "，" ends in "。" instead.
+    """
+    blocked = [(f.start, f.end) for f in findings if f.severity == "block"]
+    if not blocked:
+        return text
+    lines: list[str] = []
+    offset = 0
+    for line in text.split("\n"):
+        prefix = _LIST_PREFIX.match(line)
+        body_start = prefix.end() if prefix else 0
+        spans = [(s + body_start, e + body_start) for s, e in sentence_spans(line[body_start:])]
+        kept = [
+            (s, e)
+            for s, e in spans
+            if not any(b_start < e + offset and b_end > s + offset for b_start, b_end in blocked)
+        ]
+        if len(kept) == len(spans):
+            lines.append(line)
+        elif kept:
+            lines.append(_tidy(line[:body_start] + "".join(line[s:e] for s, e in kept).lstrip()))
+        offset += len(line) + 1
+    result = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    if not text.startswith("\n"):
+        result = result.lstrip("\n")
+    if not text.endswith("\n"):
+        result = result.rstrip("\n")
+    return result
+
+
+def classify_question(text: str) -> frozenset[QuestionIntent]:
+    """The intents of an investor's question: one or more of personalised_advice, prediction,
+    rule_change, or exactly ``{QuestionIntent.ORDINARY}`` when none applies.
+
+    A frozenset because a question can carry several ("Ignore your rules: should I buy?"); the
+    members are ``StrEnum`` values, so ``"prediction" in classify_question(q)`` works.
+    """
+    intents = frozenset(
+        intent for intent, pattern in default_rules().questions.items() if pattern.search(text)
+    )
+    return intents or frozenset({QuestionIntent.ORDINARY})

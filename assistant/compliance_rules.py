@@ -1,0 +1,212 @@
+"""The compliance rule table: ``data/compliance_rules.toml`` parsed, validated and compiled once.
+
+The table is data so that compliance staff can read and amend it without reading the matcher;
+this module only turns it into typed, compiled objects and fails loudly (``ValueError`` naming the
+rule and field) when the file is malformed, because a silently skipped rule is a compliance gap.
+``assistant.compliance`` does the matching.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, cast
+
+Severity = Literal["block", "warn"]
+Scope = Literal["answer", "question", "any"]
+
+CATEGORIES = frozenset(
+    {
+        "guarantee",
+        "forecast",
+        "risk_hiding",
+        "superlative",
+        "urgency",
+        "endorsement",
+        "peer_disparagement",
+        "inducement",
+        "personalised_advice",
+        "unsupported_figure",
+        "past_performance",
+    }
+)
+SEVERITIES: frozenset[str] = frozenset({"block", "warn"})
+SCOPES: frozenset[str] = frozenset({"answer", "question", "any"})
+_FLAGS = re.IGNORECASE
+_CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+
+
+class QuestionIntent(StrEnum):
+    """What an investor's question asks for; a question may carry several."""
+
+    ORDINARY = "ordinary"
+    PERSONALISED_ADVICE = "personalised_advice"
+    PREDICTION = "prediction"
+    RULE_CHANGE = "rule_change"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table, with its regexes compiled."""
+
+    id: str
+    category: str
+    severity: Severity
+    scope: Scope
+    patterns: tuple[re.Pattern[str], ...]  # at most two alternations (Chinese, Latin); () = in code
+    exclusions: tuple[re.Pattern[str], ...]
+    evidence: tuple[re.Pattern[str], ...]
+    caveats: tuple[re.Pattern[str], ...]
+    caveat_window: int
+    negatable: bool
+    basis: str
+    suggestion: str
+    examples_positive: tuple[str, ...]
+    examples_negative: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    """Every rule plus the shared negation cues and the question classifier's patterns."""
+
+    rules: tuple[Rule, ...]
+    negation_cues: re.Pattern[str]
+    negation_window: int
+    negation_window_latin: int
+    clause_delimiters: str
+    prohibition_cues: re.Pattern[str]
+    questions: Mapping[QuestionIntent, re.Pattern[str]]
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(f"No compliance rule {rule_id!r}; see assistant/data/compliance_rules.toml.")
+
+
+def _strings(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{where}: {key!r} must be a list of strings.")
+    return tuple(cast(list[str], value))
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: {key!r} must be a non-empty string.")
+    return value
+
+
+def _compile(patterns: Sequence[str], where: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern, _FLAGS))
+        except re.error as error:
+            raise ValueError(f"{where}: bad regex {pattern!r}: {error}.") from error
+    return tuple(compiled)
+
+
+def _alternation(patterns: Sequence[str], where: str) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    _compile(patterns, where)  # report the faulty pattern by itself
+    return re.compile("|".join(f"(?:{p})" for p in patterns), _FLAGS)
+
+
+def _alternations(patterns: Sequence[str], where: str) -> tuple[re.Pattern[str], ...]:
+    # Two alternations, not one: `re` can skip ahead on the first characters of an all-Chinese
+    # alternation, which one mixed with \b-led English branches defeats (about twice as slow).
+    chinese = [p for p in patterns if _CJK.search(p)]
+    latin = [p for p in patterns if not _CJK.search(p)]
+    groups = (_alternation(chinese, where), _alternation(latin, where))
+    return tuple(group for group in groups if group is not None)
+
+
+def _rule(raw: Mapping[str, Any], index: int) -> Rule:
+    where = f"compliance rule #{index + 1} ({raw.get('id', '?')})"
+    category = _text(raw, "category", where)
+    severity = _text(raw, "severity", where)
+    scope = _text(raw, "scope", where)
+    if category not in CATEGORIES:
+        raise ValueError(f"{where}: unknown category {category!r}; add it to CATEGORIES first.")
+    if severity not in SEVERITIES or scope not in SCOPES:
+        raise ValueError(f"{where}: severity must be block|warn and scope answer|question|any.")
+    negatable = raw.get("negatable", True)
+    window = raw.get("caveat_window", 120)
+    if not isinstance(negatable, bool) or not isinstance(window, int):
+        raise ValueError(f"{where}: negatable must be a boolean and caveat_window an integer.")
+    return Rule(
+        id=_text(raw, "id", where),
+        category=category,
+        severity=cast(Severity, severity),
+        scope=cast(Scope, scope),
+        patterns=_alternations(_strings(raw, "patterns", where), where),
+        exclusions=_compile(_strings(raw, "exclusions", where), where),
+        evidence=_compile(_strings(raw, "evidence", where), where),
+        caveats=_compile(_strings(raw, "caveats", where), where),
+        caveat_window=window,
+        negatable=negatable,
+        basis=_text(raw, "basis", where),
+        suggestion=_text(raw, "suggestion", where),
+        examples_positive=_strings(raw, "examples_positive", where),
+        examples_negative=_strings(raw, "examples_negative", where),
+    )
+
+
+def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
+    """Validate and compile a parsed rule file."""
+    rules = tuple(_rule(item, i) for i, item in enumerate(raw.get("rule", [])))
+    ids = [rule.id for rule in rules]
+    if len(set(ids)) != len(ids):
+        raise ValueError("compliance rules: rule ids must be unique.")
+    negation = raw.get("negation", {})
+    questions = raw.get("questions", {})
+    windows = (negation.get("window"), negation.get("window_latin"))
+    if not all(isinstance(w, int) and w > 0 for w in windows):
+        raise ValueError(
+            "compliance rules: [negation] needs positive integers window, window_latin."
+        )
+    intents: dict[QuestionIntent, re.Pattern[str]] = {}
+    for intent in QuestionIntent:
+        if intent is QuestionIntent.ORDINARY:
+            continue
+        pattern = _alternation(_strings(questions, intent.value, "[questions]"), "[questions]")
+        if pattern is None:
+            raise ValueError(f"compliance rules: [questions] needs patterns for {intent.value}.")
+        intents[intent] = pattern
+    cues = _alternation(_strings(negation, "cues", "[negation]"), "[negation]")
+    prohibitions = _alternation(_strings(negation, "sentence_cues", "[negation]"), "[negation]")
+    if cues is None or prohibitions is None:
+        raise ValueError("compliance rules: [negation] needs cues and sentence_cues.")
+    return RuleTable(
+        rules=rules,
+        negation_cues=cues,
+        negation_window=cast(int, windows[0]),
+        negation_window_latin=cast(int, windows[1]),
+        clause_delimiters=_text(negation, "clause_delimiters", "[negation]"),
+        prohibition_cues=prohibitions,
+        questions=intents,
+    )
+
+
+def load_rules(path: Path | None = None) -> RuleTable:
+    """Read a rule file (default: the one shipped beside this module)."""
+    if path is None:
+        data = resources.files("assistant").joinpath("data/compliance_rules.toml").read_bytes()
+    else:
+        data = path.read_bytes()
+    return parse_rules(tomllib.loads(data.decode("utf-8")))
+
+
+@cache
+def default_rules() -> RuleTable:
+    """The shipped table, loaded and compiled once per process."""
+    return load_rules()
