@@ -65,7 +65,8 @@ _BOUNDARY = re.compile(
     r"[”’」』）)\"']*(?:\[\d+(?:[,，、]\s*\d+)*\])*[ \t]*"
     r"|\n"
 )
-_LIST_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+>]|\d{1,2}[.)、]|#{1,6})[ \t]+)?")
+_ENUMERATOR = re.compile(r"\s*\d{1,2}\.\s*")
+_LIST_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+>]|#{1,6})[ \t]+)?")  # kept on a line that survives
 _DANGLING = {"；": "。", ";": ".", "，": "。", ",": ".", "、": "。", "：": "。", ":": "."}
 
 
@@ -119,7 +120,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     position = 0
     for match in _BOUNDARY.finditer(text):
-        end = match.start() if match.group() == "\n" else match.end()
+        newline = match.group() == "\n"
+        end = match.start() if newline else match.end()
+        if not newline and _ENUMERATOR.fullmatch(text, position, end):
+            continue  # "2. " numbers the sentence that follows it
         if text[position:end].strip():
             spans.append((position, end))
         position = match.end()
@@ -237,8 +241,9 @@ def remove_blocked(text: str, findings: list[Finding]) -> str:
     """``text`` without every sentence that overlaps a "block" finding.
 
     Citation markers after a sentence's terminator go with that sentence, so surviving sentences
-    keep theirs. A line left empty is dropped, list markers ("- ", "1. ") stay on lines that keep
-    a sentence, and a line left ending in "；" or "，" ends in "。" instead.
+    keep theirs. A line left empty is dropped, bullets ("- ", "> ") stay on lines that keep a
+    sentence (a number "2. " goes with its sentence), and a line left ending in "；" or "，"
+    ends in "。" instead.
     """
     blocked = [(f.start, f.end) for f in findings if f.severity == "block"]
     if not blocked:

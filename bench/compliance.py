@@ -1,0 +1,94 @@
+"""Compliance engine figures: per-category precision/recall on the measurement set, and latency.
+
+    python bench/compliance.py [--runs N]
+
+Recall for a category: share of its sentences that get a finding of that category. Precision: of
+the sentences given a finding of that category, the share labelled with it. False-positive rate:
+share of fine sentences (category null) given any finding. Latency: ``check_text`` on a
+1,000-character answer built from the seed article with a few violations mixed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.compliance import check_text  # noqa: E402
+
+MEASUREMENT_SET = ROOT / "tests" / "data" / "compliance_sentences.jsonl"
+SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
+
+
+def quality() -> None:
+    rows = [json.loads(line) for line in MEASUREMENT_SET.read_text("utf-8").splitlines() if line]
+    labelled: Counter[str] = Counter()
+    flagged: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
+    fine = fine_flagged = 0
+    for row in rows:
+        found = {f.category for f in check_text(row["text"])}
+        for category in found:
+            flagged[category] += 1
+        if row["category"] is None:
+            fine += 1
+            fine_flagged += bool(found)
+        else:
+            labelled[row["category"]] += 1
+            hits[row["category"]] += row["category"] in found
+    violations = sum(labelled.values())
+    print(f"measurement set: {len(rows)} sentences, {violations} violations, {fine} fine")
+    print(f"{'category':<22}{'n':>4}{'precision':>11}{'recall':>9}")
+    for category in sorted(labelled | flagged):
+        precision = hits[category] / flagged[category] if flagged[category] else float("nan")
+        recall = hits[category] / labelled[category] if labelled[category] else float("nan")
+        print(f"{category:<22}{labelled[category]:>4}{precision:>11.3f}{recall:>9.3f}")
+    print(f"overall recall        {sum(hits.values()) / sum(labelled.values()):.3f}")
+    print(f"false-positive rate   {fine_flagged / fine:.3f} ({fine_flagged}/{fine} fine sentences)")
+
+
+def answer_of_1000_chars() -> str:
+    seed = SEED.read_text("utf-8").split("风险提示\n", 1)[0]
+    extra = "本基金保本保收益，欲购从速！强烈推荐这只ETF。该基金近一年收益率为25%。"
+    text = ""
+    for index, line in enumerate(seed.splitlines()):
+        text += line + "[1]\n" + (extra if index % 4 == 0 else "")
+        if len(text) >= 1000:
+            break
+    return text[:1000]
+
+
+def latency(runs: int) -> None:
+    text = answer_of_1000_chars()
+    check_text(text)  # load and compile the rules outside the timing
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        check_text(text)
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
+    print(
+        f"check_text on {len(text)} chars ({len(check_text(text))} findings), {runs} runs: "
+        f"median {statistics.median(samples):.2f} ms, p95 {p95:.2f} ms (target < 5 ms)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=1000, help="timed runs (at least 500)")
+    args = parser.parse_args(argv)
+    quality()
+    latency(max(500, args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
