@@ -32,7 +32,8 @@ Finish reasons checked by hand
     ======================================  ==============  ===========================
     ``stop`` with text                      (success)
     ``stop`` with no text (only reasoning)  ``empty``       no
-    no finish reason, or a broken socket    ``truncated``   yes
+    no finish reason (a quiet cut)          ``truncated``   yes
+    a broken connection after some text     ``truncated``   (text was shown)
     ``length`` (token limit reached)        ``truncated``   no
     ``content_filter``                      ``filtered``    no
     ``insufficient_system_resource``        ``overloaded``  yes
@@ -348,7 +349,7 @@ class OpenAICompatibleChat(ChatModel):
         if isinstance(error, openai.APIStatusError):
             return self._status_error(error)
         if isinstance(error, openai.APITimeoutError):
-            return _Retryable("timeout", "the request timed out")
+            return _Retryable("timeout", "no response within the read timeout")
         if isinstance(error, openai.APIConnectionError):
             return _Retryable("connection", self._redact(f"{error} ({error.__cause__!r})"))
         if isinstance(error, openai.APIError):  # an error event in the middle of the stream
