@@ -353,12 +353,28 @@ def content_hash_of(path: Path, max_bytes: int) -> str:
     return _hash(_read_bytes(path, key, max_bytes), _read_sidecar(path, key)[0])
 
 
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
+
+
+def _declared_html_text(raw: bytes) -> str | None:
+    """The page's own ``<meta charset>``, when it names a codec that decodes the bytes cleanly."""
+    declared = _META_CHARSET.search(raw[:4096])
+    if declared is None or raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    try:
+        text = raw.decode(declared[1].decode("ascii"))
+    except (LookupError, UnicodeDecodeError):
+        return None
+    return None if _looks_binary(text) else normalize_text(text)
+
+
 def _extract(suffix: str, raw: bytes, key: str) -> Extracted:
     if suffix == ".pdf":
         return formats.read_pdf(raw, key)
     if suffix == ".docx":
         return formats.read_docx(raw, key)
-    text = decode_text(raw)
+    text = _declared_html_text(raw) if suffix in (".html", ".htm") else None
+    text = text if text is not None else decode_text(raw)
     if text is None:
         raise IngestError(
             key,

@@ -72,20 +72,19 @@ def join_wrapped(head: str, tail: str) -> str:
 def unwrap(lines: Sequence[str], *, force: bool = False) -> list[str]:
     """Rejoin hard-wrapped paragraphs; blank lines (``""``) are kept as paragraph breaks.
 
-    Unless ``force``, text is left alone unless it looks wrapped: lines no wider than 120
-    characters, most of them close to the widest.
+    Unless ``force``, text is left alone unless it looks wrapped: lines of 30 to 120
+    characters, several of them as wide as the widest yet not ending a sentence.
     """
-    widths = [len(line.strip()) for line in lines if line.strip()]
+    texts = [line.strip() for line in lines]
+    widths = [len(text) for text in texts if text]
     if not widths:
         return []
     width = max(widths)
-    wrapped = (
-        width <= 120
-        and len(widths) >= 3
-        and sum(w >= 0.75 * width for w in widths) >= 0.4 * len(widths)
-    )
+    # Evidence of wrapping: several lines that fill the width without ending a sentence.
+    unfinished = sum(len(t) >= 0.75 * width and not t.endswith(_ENDS_SENTENCE) for t in texts if t)
+    wrapped = 30 <= width <= 120 and unfinished >= max(2, len(widths) // 5)
     if not (force or wrapped):
-        return [line.strip() for line in lines]
+        return texts
     out: list[str] = []
     previous_width = 0
     for raw in lines:
