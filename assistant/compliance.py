@@ -7,7 +7,8 @@ data; this module is the matcher. How a candidate hit is judged, in order:
 1. **Sentences.** Text is split on 。！？；!?; newlines and ". "; a hit is judged only against its
    own sentence, because disclosure sentences sit next to the claims they qualify.
 2. **Allowed senses** (``exclusions``): a span of the sentence overlapping the hit that gives the
-   word an innocent meaning — 保证金, 资金安全存管, 风险等级为R2（中低风险）, 降低风险.
+   word an innocent meaning — 保证金, 资金安全存管, 风险等级为R2（中低风险）, 降低风险; and
+   quoted mentions (“保本”等表述, "明年能涨多少"这类问题), which name a phrase without using it.
 3. **Negation windows.** The risk disclosure every fund must publish is full of the prohibited words
    negated: 不保证最低收益, 并不表明投资于基金没有风险, 管理人不得承诺收益. A negation cue in the
    ``window`` characters before the hit, inside the same clause (the window stops at ，：( ), makes
@@ -158,7 +159,7 @@ def _negated(text: str, sentence: tuple[int, int], hit: re.Match[str], table: Ru
 def _excused(
     rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
 ) -> bool:
-    if any(_overlaps(pattern, text, sentence, hit) for pattern in rule.exclusions):
+    if any(_overlaps(p, text, sentence, hit) for p in (*rule.exclusions, *table.mentions)):
         return True
     if rule.evidence and all(p.search(text, *sentence) for p in rule.evidence):
         return True

@@ -81,6 +81,7 @@ class RuleTable:
     negation_window_latin: int
     clause_delimiters: str
     prohibition_cues: re.Pattern[str]
+    mentions: tuple[re.Pattern[str], ...]
     questions: Mapping[QuestionIntent, re.Pattern[str]]
 
     def rule(self, rule_id: str) -> Rule:
@@ -193,6 +194,7 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         negation_window_latin=cast(int, windows[1]),
         clause_delimiters=_text(negation, "clause_delimiters", "[negation]"),
         prohibition_cues=prohibitions,
+        mentions=_compile(_strings(negation, "mentions", "[negation]"), "[negation]"),
         questions=intents,
     )
 
