@@ -33,6 +33,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
+from charset_normalizer import from_bytes
+
 from . import formats
 from .errors import IngestError
 from .formats import Extracted, Line
@@ -125,8 +127,6 @@ def _candidates(data: bytes) -> Iterator[str | None]:
     yield _strict(data, "utf-8")
     yield _utf16_without_bom(data)
     yield _strict(data, "gb18030")
-    from charset_normalizer import from_bytes
-
     best = from_bytes(data).best()
     yield str(best) if best is not None else None
 
@@ -171,7 +171,7 @@ _ATTRIBUTION = re.compile(
     r"|(?i:\(\s*(?:data\s+)?sources?\s*:.*\)|(?:data\s+source|sources)\s*:.+))$"
 )
 _CAPTION = re.compile(
-    r"^(?:图表?\s*[\d一二三四五六七八九十]*\s*[:：]|图表?\s*[\d一二三四五六七八九十]+|表\s*\d+"
+    r"^(?:图表?\s*(?:\d+|[一二三四五六七八九十]+(?=\s|[:：]))?\s*[:：]|图表?\s*\d+|表\s*\d+"
     r"|(?i:(?:figure|fig\.|chart|exhibit|table)\s*\d*\s*[:：.]\s|(?:figure|fig\.|exhibit)\s*\d+\b))"
 )
 _DISCLOSURE = re.compile(

@@ -19,8 +19,14 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import docx
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
+from docx.opc.exceptions import PackageNotFoundError
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 
 from .errors import IngestError
 
@@ -321,9 +327,6 @@ def read_html(text: str) -> Extracted:
 
 
 def read_pdf(data: bytes, key: str) -> Extracted:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -370,9 +373,6 @@ _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 
 
 def _docx_lines(items: Iterable[object], meta: Meta) -> list[Line]:
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
     lines: list[Line] = []
     for item in items:
         if isinstance(item, Table):
@@ -405,9 +405,6 @@ def _docx_lines(items: Iterable[object], meta: Meta) -> list[Line]:
 
 
 def read_docx(data: bytes, key: str) -> Extracted:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
     try:
         document = docx.Document(io.BytesIO(data))
         meta: Meta = {}

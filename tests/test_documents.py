@@ -529,6 +529,13 @@ def test_numbered_lines_that_are_sentences_stay_paragraphs() -> None:
     assert [b.kind for b in blocks] == ["paragraph", "paragraph", "paragraph"]
 
 
+def test_caption_needs_a_number_or_colon_after_its_figure_word() -> None:
+    blocks = parse_blocks(
+        "图灵测试是经典方法。\n图一时之快不可取。\n图一：训练与推理\n图3 全球IT支出"
+    )
+    assert [b.kind for b in blocks] == ["paragraph", "paragraph", "caption", "caption"]
+
+
 def test_source_line_followed_by_body_text_sources_the_paragraph_above() -> None:
     blocks = parse_blocks("全球IT支出增长6.8%。\n来源：国信证券\n整体而言，算力需求上升。")
     assert blocks[1] == Block("attribution", "来源：国信证券")
