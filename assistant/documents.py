@@ -216,7 +216,7 @@ def _numbered_heading(text: str) -> tuple[int, str, str] | None:
 
 
 def _label_heading(text: str) -> str | None:
-    """ "今日指数:" — a short line that only announces what follows."""
+    """The label of a short line that only announces what follows, like 今日指数:."""
     if text[-1:] not in (":", "：") or not _short(text, 20):
         return None
     label = text[:-1].strip()
@@ -225,8 +225,9 @@ def _label_heading(text: str) -> str | None:
     return label
 
 
-def _heading_level(blocks: Sequence[Block], level: int) -> int:
-    return level if not blocks or blocks[-1].kind != "heading" else blocks[-1].level + 1
+def _label_level(blocks: Sequence[Block]) -> int:
+    """Level 1, or one below a heading directly above it (一、市场回顾 / 行业表现:)."""
+    return blocks[-1].level + 1 if blocks and blocks[-1].kind == "heading" else 1
 
 
 def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) -> Structure:
@@ -241,7 +242,7 @@ def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) ->
             continue
         page = line.page
         source = _SOURCE.match(text)
-        after_caption = bool(blocks) and blocks[-1].kind in ("caption", "attribution")
+        after_caption = bool(blocks) and blocks[-1].kind == "caption"
         if source and not after_caption:
             sources.append((len(blocks), text, page))
             continue
@@ -271,7 +272,7 @@ def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) ->
             if rest:
                 blocks.append(Block("paragraph", rest, page=page))
         elif numbered_headings and (label := _label_heading(text)):
-            blocks.append(Block("heading", label, level=_heading_level(blocks, 1), page=page))
+            blocks.append(Block("heading", label, level=_label_level(blocks), page=page))
         else:
             blocks.append(Block("paragraph", text, page=page))
     body_end = disclosure_start if disclosure is not None else len(blocks)

@@ -542,6 +542,16 @@ def test_source_line_followed_by_body_text_sources_the_paragraph_above() -> None
     assert blocks[2].kind == "paragraph"
 
 
+def test_source_line_after_a_figure_attribution_is_the_articles_source(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(
+        "增长6.8%。\n图:全球IT支出\n(信息来源:国信证券)\n来源:金融界\n", encoding="utf-8"
+    )
+    article = load_article(path, "k", LIMIT)
+    assert article.source == "金融界"
+    assert [b.kind for b in article.blocks] == ["paragraph", "caption", "attribution"]
+
+
 def test_navigation_lines_are_dropped() -> None:
     text = "正文一句。\n分享到：微信 微博\n下一篇：另一篇文章\n返回首页\nNext article: Something"
     assert parse_blocks(text) == [Block("paragraph", "正文一句。")]
