@@ -125,7 +125,6 @@ class AnswerEngine:
         self.chat = chat
         self.audit = audit
         self.today = today
-        self.floor = settings.relevance_floor
 
     # -- public ------------------------------------------------------------------------------
 
@@ -172,7 +171,10 @@ class AnswerEngine:
 
         standalone, lexical_query = self._standalone(question, history, lang, deadline)
         hits = self.retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
-        if not hits or max(h.dense for h in hits) < self.floor:
+        relevant = self.retriever.relevant(
+            standalone, hits, floor=self.settings.relevance_floor, floor_other=self.settings.relevance_floor_other
+        )
+        if not relevant:
             text = message(lang, "not_found")
             yield Delta(text)
             yield self._finish(text, [], hits, lang, "llm" if self.chat else "offline", None, notices, [], intents)

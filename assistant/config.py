@@ -145,12 +145,20 @@ class Settings(BaseSettings):
         description="Chunks given to the model per question.",
     )
     relevance_floor: float = Field(
-        0.80,
+        0.85,
         ge=0,
         le=1,
         validation_alias=_env("ASSISTANT_RELEVANCE_FLOOR", "relevance_floor"),
-        description="Below this cosine similarity of the best passage, the answer is "
-        "'not in the documents' (tuned on the seed question set; see README).",
+        description="A Chinese question whose best passage is less similar than this (cosine) "
+        "and shares no rare words with the articles is answered 'not in the documents'.",
+    )
+    relevance_floor_other: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        validation_alias=_env("ASSISTANT_RELEVANCE_FLOOR_OTHER", "relevance_floor_other"),
+        description="The same floor for questions in other languages (e5 scores run lower "
+        "across languages); both are tuned on the seed and off-topic sets, see README.",
     )
     max_question_chars: int = Field(
         2000,

@@ -50,13 +50,21 @@ def select_sentences(
             score = weight / total + prior - 0.02 * position
             candidates.append(Excerpt(n, position, sentence, score))
 
+    # The best sentence of each chunk first, so the excerpts cover several passages; then fill.
+    # Sentences far weaker than the best one are padding, not evidence.
     chosen: list[Excerpt] = []
-    for excerpt in sorted(candidates, key=lambda e: -e.score):
-        if any(near_duplicate(excerpt.text, other.text, 0.8) for other in chosen):
-            continue
-        chosen.append(excerpt)
-        if len(chosen) == limit:
-            break
+    ranked = sorted(candidates, key=lambda e: -e.score)
+    if ranked:
+        ranked = [e for e in ranked if e.score >= 0.5 * ranked[0].score]
+    for per_chunk in (1, limit):
+        for excerpt in ranked:
+            if len(chosen) == limit:
+                break
+            if excerpt in chosen or sum(c.source == excerpt.source for c in chosen) >= per_chunk:
+                continue
+            if any(near_duplicate(excerpt.text, other.text, 0.8) for other in chosen):
+                continue
+            chosen.append(excerpt)
     return sorted(chosen, key=lambda e: (e.source, e.position))
 
 

@@ -9,15 +9,17 @@ from pydantic import ValidationError
 
 import logging
 
-from .answer import AnswerEngine
-from .audit import AuditLog
+from typing import TYPE_CHECKING
+
 from .config import Settings
 from .embeddings import Embedder, build_embedder
 from .errors import ConfigurationError
 from .ingest import Ingestor, SyncReport
-from .llm import ChatModel, OpenAICompatibleChat
-from .retrieval import Retriever
 from .store import KnowledgeStore
+
+if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when built:
+    from .answer import AnswerEngine  # `python ingest.py` starts faster without it
+    from .llm import ChatModel
 
 log = logging.getLogger("assistant")
 
@@ -65,6 +67,8 @@ def sync_knowledge(
 
 def build_chat(settings: Settings, *, check: bool = True) -> ChatModel | None:
     """The chat model when a key is set (None = offline excerpt mode); warns on an unlisted model."""
+    from .llm import OpenAICompatibleChat
+
     if not settings.online:
         log.info("DEEPSEEK_API_KEY is not set: answering in offline excerpt mode.")
         return None
@@ -81,6 +85,10 @@ def build_engine(
     chat: ChatModel | None = None,
     check_model: bool = True,
 ) -> AnswerEngine:
+    from .answer import AnswerEngine
+    from .audit import AuditLog
+    from .retrieval import Retriever
+
     store = store or build_store(settings)
     return AnswerEngine(
         settings,

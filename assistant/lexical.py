@@ -100,7 +100,7 @@ class LexicalIndex:
         if self._df is None:
             vocab: dict[str, int] = self._bm25.vocab_dict if self.ids else {}
             counts = np.diff(self._bm25.scores["indptr"]) if self.ids else np.zeros(0)
-            self._df = {word: int(counts[i]) for word, i in vocab.items()}
+            self._df = {word: int(counts[i]) for word, i in vocab.items() if i < len(counts)}
         return self._df.get(token, 0)
 
     def idf(self, token: str) -> float:

@@ -72,6 +72,25 @@ class Retriever:
             known += weight if index.document_frequency(token) else 0.0
         return known / total if total else 0.0
 
+    def relevant(self, query: str, hits: list[Hit], *, floor: float, floor_other: float) -> bool:
+        """Whether the hits answer the question at all, or are merely the least unrelated.
+
+        e5's cosine scores sit in a narrow band whose level depends on the language pair, so
+        one threshold cannot serve both: Chinese questions have their own floor, others a
+        lower one. A Chinese question whose rarer words the articles share (BM25 weight at
+        least a half) counts as covered even a little below the floor: a fund code or a term
+        of art is evidence that embeddings of short questions blur.
+        """
+        if not hits:
+            return False
+        best = max(hit.dense for hit in hits)
+        if not is_chinese(query):
+            return best >= floor_other
+        if best >= floor:
+            return True
+        lexical = any(hit.lexical > 0 for hit in hits)
+        return lexical and best >= floor - 0.05 and self.lexical_weight(query) >= 0.5
+
     def search(self, query: str, k: int = 5, *, lexical_query: str | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first, without near-copies.
 
