@@ -68,17 +68,19 @@ def answer_of_1000_chars() -> str:
 def latency(runs: int) -> None:
     text = answer_of_1000_chars()
     check_text(text)  # load and compile the rules outside the timing
-    samples = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         check_text(text)
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
-    print(
-        f"check_text on {len(text)} chars ({len(check_text(text))} findings), {runs} runs: "
-        f"median {statistics.median(samples):.2f} ms, p95 {p95:.2f} ms (target < 5 ms)"
-    )
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    print(f"check_text on {len(text)} chars ({len(check_text(text))} findings), {runs} runs:")
+    # Wall time is what a user waits; CPU time shows the engine's own cost when the machine is busy.
+    for name, samples in (("wall", wall), ("cpu", cpu)):
+        samples.sort()
+        p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
+        median = statistics.median(samples)
+        print(f"  {name:<5} median {median:.2f} ms, p95 {p95:.2f} ms (target < 5 ms)")
 
 
 def main(argv: list[str] | None = None) -> int:
