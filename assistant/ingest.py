@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .chunking import Chunk, chunk_article
@@ -156,7 +157,7 @@ class Ingestor:
             key = key_for(path)
             seen.add(key)
             try:
-                doc_hash = content_hash_of(path, self.max_bytes)
+                doc_hash = self._version(content_hash_of(path, self.max_bytes))
             except IngestError as error:
                 report.failed.append(IngestError(key, error.reason))
                 continue
@@ -175,6 +176,7 @@ class Ingestor:
                 report.failed.append(IngestError(key, error.reason))
                 self.progress(1)
                 continue
+            article = replace(article, content_hash=self._version(article.content_hash))
             self._store_article(article, state.get(key, {}), default_id)
             (report.updated if key in state else report.added).append(key)
             self.progress(1)
@@ -188,6 +190,11 @@ class Ingestor:
             self.store.sync_lexical()
         report.chunks = self.store.count()
         return report
+
+    def _version(self, content_hash: str) -> str:
+        """The stored version of an article: its content and how it was chunked."""
+        spec = f"{content_hash}|{self.chunk_chars}|{self.chunk_overlap}"
+        return hashlib.sha256(spec.encode()).hexdigest()
 
     def _store_article(self, article: Article, stored: dict[str, str], default_id: str | None) -> None:
         disclosure_key = (
