@@ -43,7 +43,9 @@ def _tokenizer() -> Any:
     jieba.setLogLevel(logging.WARNING)
     with _jieba_lock:
         tokenizer = jieba.Tokenizer()
-        tokenizer.load_userdict(str(_DATA / "user_dict.txt"))
+        # An open handle: given a path, jieba never closes the file it opens.
+        with (_DATA / "user_dict.txt").open("rb") as handle:
+            tokenizer.load_userdict(handle)
         tokenizer.initialize()
     return tokenizer
 
