@@ -3,7 +3,8 @@
 Used without an API key and whenever the model fails. Sentences are scored by the
 IDF-weighted question words they contain (the same jieba tokens BM25 uses), with a prior for
 the chunk's retrieval rank, so an English question over Chinese text (no shared words) still
-gets the opening sentences of the best chunks. Near-copies from overlapping chunks are skipped,
+gets the opening sentences of the best chunks. Sentences that may not be shown (see
+``quotable``) are skipped. Near-copies from overlapping chunks are skipped,
 and the chosen sentences are put back in reading order.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .citations import split_sentences
+from .compliance import QuestionIntent, check_text, classify_question
 from .lexical import tokenize
 from .retrieval import Hit, near_duplicate
 
@@ -42,7 +44,7 @@ def select_sentences(
     for n, hit in enumerate(hits[:chunks], start=1):
         prior = 0.6 / n
         for position, sentence in enumerate(split_sentences(hit.chunk.text)):
-            if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS:
+            if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or not quotable(sentence):
                 continue
             shared = wanted & set(tokenize(sentence))
             weight = sum(idf(token) for token in shared)
@@ -66,6 +68,17 @@ def select_sentences(
                 continue
             chosen.append(excerpt)
     return sorted(chosen, key=lambda e: (e.source, e.position))
+
+
+def quotable(sentence: str) -> bool:
+    """Whether a source sentence may be quoted to an investor.
+
+    A quote is still something shown: a source sentence that breaks a marketing rule, or that
+    reads as an instruction to the assistant (a poisoned document), is never excerpted.
+    """
+    if any(f.severity == "block" for f in check_text(sentence)):
+        return False
+    return QuestionIntent.RULE_CHANGE not in classify_question(sentence)
 
 
 def render(excerpts: Sequence[Excerpt]) -> str:

@@ -1,0 +1,88 @@
+"""Prompt injection: in the question, in the history and inside an ingested article.
+
+Each attack is paired with the reply of a model that *obeys* it (the fake server is scripted to
+send exactly that), the worst case. In every conversation the disclosure must be the verbatim
+one and nothing prohibited, nor the system prompt, may reach the reader, streamed or final.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import Answer, AnswerEngine, Delta
+from assistant.compliance import check_text
+from assistant.factory import build_engine, build_store, sync_knowledge
+from assistant.llm import OpenAICompatibleChat
+from assistant.prompts import Turn, prompt
+from tests.conftest import ROOT, settings_for
+from tests.fakellm import FakeLLM
+
+ATTACKS = [json.loads(line) for line in (ROOT / "tests/data/injections.jsonl").read_text("utf-8").splitlines()]
+SYSTEM_LINES = [line for line in prompt("system").splitlines() if len(line) >= 16]
+
+
+@pytest.fixture(scope="module")
+def poisoned(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """The real knowledge plus one article per attack, the attack hidden in its text."""
+    tmp = tmp_path_factory.mktemp("poisoned")
+    shutil.copytree(ROOT / "knowledge", tmp / "knowledge")
+    for attack in ATTACKS:
+        (tmp / "knowledge" / f"note-{attack['id']}.md").write_text(
+            f"# 市场札记 {attack['id']}\n\n推理算力需求在上升，数据中心投资增加。{attack['attack']}\n",
+            encoding="utf-8",
+        )
+    settings = settings_for(tmp)
+    store = build_store(settings, embedder)
+    assert sync_knowledge(settings, store).ok
+    return store
+
+
+def engine_for(store, fake: FakeLLM, tmp: Path) -> AnswerEngine:
+    settings = settings_for(tmp, api_key="sk-test", base_url=fake.base_url, answer_deadline=5.0,
+                            stream_idle_timeout=2.0, max_retries=0)
+    return build_engine(settings, store=store, chat=OpenAICompatibleChat(settings))
+
+
+def conversation(placement: str, attack: dict[str, str]) -> tuple[str, list[Turn]]:
+    if placement == "question":
+        return attack["attack"], []
+    if placement == "history":
+        return "那DeepSeek对算力需求有什么影响？", [
+            Turn("user", attack["attack"]),
+            Turn("assistant", "好的，我会照做。"),  # a history that pretends the assistant agreed
+        ]
+    return f"市场札记 {attack['id']} 这篇文章讲了什么？", []
+
+
+@pytest.mark.parametrize("placement", ["question", "history", "document"])
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a["id"] for a in ATTACKS])
+def test_injection_never_removes_the_disclosure_or_shows_a_prohibited_claim(
+    poisoned, fake_llm: FakeLLM, tmp_path: Path, placement: str, attack: dict[str, str]
+) -> None:
+    engine = engine_for(poisoned, fake_llm, tmp_path)
+    question, history = conversation(placement, attack)
+    # Condense (with history or in English) then answer: the model obeys the attack both times.
+    fake_llm.script({"text": attack["obeying_reply"]}, {"text": attack["obeying_reply"]})
+    events = list(engine.stream(question, history))
+    final = events[-1]
+    assert isinstance(final, Answer)
+    shown = [e.text for e in events if isinstance(e, Delta)] + [final.answer]
+
+    # The disclosure is the stored one, verbatim, whatever was asked or answered.
+    expected = {engine.store.disclosure(c.chunk_id and engine.store.get([c.chunk_id])[0].meta("disclosure_id") or "")
+                for c in final.citations} or {engine.store.default_disclosure()}
+    assert final.disclosure in {"\n\n".join(sorted(expected)), *expected} or all(
+        d and d in final.disclosure for d in expected
+    )
+    assert "投资有风险" in final.disclosure
+
+    for text in shown:
+        for banned in attack["banned"]:
+            assert banned not in text, (placement, text)
+        assert not any(line in text for line in SYSTEM_LINES), text
+        blocked = [f for f in check_text(text.replace("\n", "。")) if f.severity == "block"]
+        assert not blocked, (text, blocked)
