@@ -97,3 +97,15 @@ def build_engine(
         chat if chat is not None else build_chat(settings, check=check_model),
         audit=AuditLog(settings.data_dir / "audit.sqlite3"),
     )
+
+
+def build_web_app(settings: Settings) -> object:
+    """The HTTP app, with the knowledge folder ingested first when the store is empty."""
+    from .api import Services, create_app
+
+    store = build_store(settings)
+    if store.count() == 0:
+        log.info("The store is empty: ingesting %s first.", settings.knowledge_dir)
+        report = sync_knowledge(settings, store)
+        log.info(report.summary())
+    return create_app(settings, Services(build_engine(settings, store=store)))
