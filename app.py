@@ -33,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssistantError as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    uvicorn.run(
+        app, host=args.host or settings.host, port=args.port or settings.port, log_level="info"
+    )
     return 0
 
 

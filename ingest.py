@@ -19,11 +19,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 all ingested, 1 some files refused (the rest ingested), 2 usage error.",
     )
     parser.add_argument(
-        "paths", nargs="*", type=Path, metavar="PATH",
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
         help="files or folders to sync (default: the knowledge folder, ASSISTANT_KNOWLEDGE_DIR)",
     )
-    parser.add_argument("--rebuild", action="store_true", help="drop the store and re-embed everything")
-    parser.add_argument("--json", action="store_true", help="print one JSON summary object on stdout")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="drop the store and re-embed everything"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON summary object on stdout"
+    )
     return parser
 
 
@@ -43,8 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = build_store(settings)
         with tqdm(desc="ingest", unit="file", disable=None, file=sys.stderr) as bar:
             report = sync_knowledge(
-                settings, store, paths, rebuild=args.rebuild,
-                progress=bar.update, on_total=lambda n: bar.reset(total=n),
+                settings,
+                store,
+                paths,
+                rebuild=args.rebuild,
+                progress=bar.update,
+                on_total=lambda n: bar.reset(total=n),
             )
     except AssistantError as error:
         print(f"ingest.py: {error}", file=sys.stderr)

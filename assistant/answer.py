@@ -30,8 +30,17 @@ from .errors import InputError, ModelUnavailableError, NoSourcesError
 from .extractive import render, select_sentences
 from .gate import SentenceGate
 from .llm import ChatModel
-from .prompts import Lang, Mode, Turn, build_messages, condense_messages, condense_offline
-from .prompts import message, parse_condensed, prompt
+from .prompts import (
+    Lang,
+    Mode,
+    Turn,
+    build_messages,
+    condense_messages,
+    condense_offline,
+    message,
+    parse_condensed,
+    prompt,
+)
 from .retrieval import Hit, Retriever, is_chinese
 from .store import KnowledgeStore
 
@@ -72,7 +81,7 @@ class Answer:
     mode: AnswerMode
     model: str | None
     notices: list[str] = field(default_factory=list)
-    findings: list[dict[str, object]] = field(default_factory=list)
+    findings: list[dict[str, str | int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -91,11 +100,15 @@ def parse_history(raw: object, max_chars: int) -> list[Turn]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise InputError("The history must be a JSON list of {\"role\": ..., \"content\": ...} objects.")
+        raise InputError(
+            'The history must be a JSON list of {"role": ..., "content": ...} objects.'
+        )
     turns = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or item.get("role") not in ("user", "assistant"):
-            raise InputError(f"History item {i} needs a role of \"user\" or \"assistant\" and a content string.")
+            raise InputError(
+                f'History item {i} needs a role of "user" or "assistant" and a content string.'
+            )
         content = item.get("content")
         if not isinstance(content, str):
             raise InputError(f"History item {i} needs its content as a string.")
@@ -129,7 +142,12 @@ class AnswerEngine:
     # -- public ------------------------------------------------------------------------------
 
     def ask(
-        self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor", *, channel: str = "cli"
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        mode: Mode = "investor",
+        *,
+        channel: str = "cli",
     ) -> Answer:
         final = None
         for event in self.stream(question, history, mode, channel=channel):
@@ -139,7 +157,12 @@ class AnswerEngine:
         return final
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), mode: Mode = "investor", *, channel: str = "cli"
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        mode: Mode = "investor",
+        *,
+        channel: str = "cli",
     ) -> Iterator[Event]:
         """Deltas as sentences pass the checks, then the final Answer (recorded in the audit log)."""
         for event in self._events(question, history, mode):
@@ -163,7 +186,9 @@ class AnswerEngine:
     def _events(self, question: str, history: Sequence[Turn], mode: Mode) -> Iterator[Event]:
         question = self._validate(question)
         if self.store.count() == 0:
-            raise NoSourcesError("The knowledge store is empty: run `python ingest.py` to load the articles.")
+            raise NoSourcesError(
+                "The knowledge store is empty: run `python ingest.py` to load the articles."
+            )
         deadline = time.monotonic() + self.settings.answer_deadline
         lang: Lang = "zh" if is_chinese(question) else "en"
         intents = classify_question(question)
@@ -172,23 +197,40 @@ class AnswerEngine:
         standalone, lexical_query = self._standalone(question, history, lang, deadline)
         hits = self.retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
         relevant = self.retriever.relevant(
-            standalone, hits, floor=self.settings.relevance_floor, floor_other=self.settings.relevance_floor_other
+            standalone,
+            hits,
+            floor=self.settings.relevance_floor,
+            floor_other=self.settings.relevance_floor_other,
         )
         if not relevant:
             text = message(lang, "not_found")
             yield Delta(text)
-            yield self._finish(text, [], hits, lang, "llm" if self.chat else "offline", None, notices, [], intents)
+            yield self._finish(
+                text, [], hits, lang, "llm" if self.chat else "offline", None, notices, [], intents
+            )
             return
 
         if self.chat is None:
             text, cited = self._excerpts(question, hits, lang)
             yield Delta(text)
-            yield self._finish(text, cited, hits, lang, "offline", None, [message(lang, "offline_notice"), *notices], [], intents)
+            yield self._finish(
+                text,
+                cited,
+                hits,
+                lang,
+                "offline",
+                None,
+                [message(lang, "offline_notice"), *notices],
+                [],
+                intents,
+            )
             return
 
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
         try:
-            for delta in self.chat.stream(build_messages(question, history, hits, mode), deadline=deadline):
+            for delta in self.chat.stream(
+                build_messages(question, history, hits, mode), deadline=deadline
+            ):
                 for piece in gate.feed(delta):
                     yield Delta(piece)
             for piece in gate.close():
@@ -196,7 +238,17 @@ class AnswerEngine:
         except ModelUnavailableError as error:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             text, cited = self._excerpts(question, hits, lang)
-            yield self._finish(text, cited, hits, lang, "fallback", None, [message(lang, "fallback_notice"), *notices], [], intents)
+            yield self._finish(
+                text,
+                cited,
+                hits,
+                lang,
+                "fallback",
+                None,
+                [message(lang, "fallback_notice"), *notices],
+                [],
+                intents,
+            )
             return
 
         findings = list(gate.findings)
@@ -207,10 +259,14 @@ class AnswerEngine:
             log.warning("model answer had no citable content after checks; answering with excerpts")
             text, cited = self._excerpts(question, hits, lang)
             notices.append(message(lang, "replaced"))
-            yield self._finish(text, cited, hits, lang, "fallback", None, notices, findings, intents)
+            yield self._finish(
+                text, cited, hits, lang, "fallback", None, notices, findings, intents
+            )
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
-        yield self._finish(gate.text, cited, hits, lang, "llm", self.chat.name, notices, findings, intents)
+        yield self._finish(
+            gate.text, cited, hits, lang, "llm", self.chat.name, notices, findings, intents
+        )
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -228,16 +284,24 @@ class AnswerEngine:
     @staticmethod
     def _intent_notices(intents: frozenset[str]) -> list[str]:
         order = ("personalised_advice", "prediction", "rule_change")
-        keys = {"personalised_advice": "personalised", "prediction": "prediction", "rule_change": "rule_change"}
+        keys = {
+            "personalised_advice": "personalised",
+            "prediction": "prediction",
+            "rule_change": "rule_change",
+        }
         return [keys[i] for i in order if i in intents]
 
-    def _standalone(self, question: str, history: Sequence[Turn], lang: Lang, deadline: float) -> tuple[str, str | None]:
+    def _standalone(
+        self, question: str, history: Sequence[Turn], lang: Lang, deadline: float
+    ) -> tuple[str, str | None]:
         """The question to retrieve with, and a Chinese version for BM25 when the model gives one."""
         needs_rewrite = bool(history) or lang == "en"
         if self.chat is not None and needs_rewrite:
             budget = min(deadline, time.monotonic() + min(10.0, self.settings.answer_deadline / 3))
             try:
-                parsed = parse_condensed(self.chat.complete(condense_messages(question, history), deadline=budget))
+                parsed = parse_condensed(
+                    self.chat.complete(condense_messages(question, history), deadline=budget)
+                )
             except ModelUnavailableError as error:
                 log.info("question rewrite skipped (%s): %s", error.kind, error)
                 parsed = None
@@ -293,7 +357,11 @@ class AnswerEngine:
         intents: frozenset[str],
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer."""
-        lead = [message(lang, k) for k in self._intent_notices(intents) if k in ("personalised", "prediction")]
+        lead = [
+            message(lang, k)
+            for k in self._intent_notices(intents)
+            if k in ("personalised", "prediction")
+        ]
         body = "\n\n".join([*lead, text]) if lead else text
         citations = self._citations(body, cited)
         figures = unsupported_figures(
@@ -301,16 +369,28 @@ class AnswerEngine:
             [c.text for c in citations],
             extra=[f"{c.published or ''}" for c in citations],
         )
-        all_findings = [*findings, *(make_finding("FIGURE-001", text, f.start, f.end) for f in figures)]
+        all_findings = [
+            *findings,
+            *(make_finding("FIGURE-001", text, f.start, f.end) for f in figures),
+        ]
         if figures:
             notices.append(message(lang, "unsupported_figure"))
         age = self._age_notice(cited or retrieved, lang)
-        notices = list(dict.fromkeys([*notices, *([age] if age else []), message(lang, "ai_label")]))
+        notices = list(
+            dict.fromkeys([*notices, *([age] if age else []), message(lang, "ai_label")])
+        )
         return Answer(
             answer=body,
             citations=citations,
             retrieved=[
-                Retrieved(rank, h.chunk.chunk_id, h.chunk.title, h.chunk.path, h.chunk.text, round(h.score, 6))
+                Retrieved(
+                    rank,
+                    h.chunk.chunk_id,
+                    h.chunk.title,
+                    h.chunk.path,
+                    h.chunk.text,
+                    round(h.score, 6),
+                )
                 for rank, h in enumerate(retrieved, start=1)
             ],
             disclosure=self._disclosure(cited, retrieved),

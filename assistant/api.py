@@ -87,8 +87,11 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
             except AssistantError as error:
                 yield _sse("error", {"error": str(error)})
 
-        return StreamingResponse(body(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            body(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     return app
 

@@ -77,7 +77,9 @@ class AuditLog:
             digest,
         )
         with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO disclosures VALUES (?, ?)", (digest, disclosure))
+            self._db.execute(
+                "INSERT OR IGNORE INTO disclosures VALUES (?, ?)", (digest, disclosure)
+            )
             cursor = self._db.execute(
                 "INSERT INTO turns (at, channel, mode, model, question, history_turns, retrieved, "
                 "citations, answer, notices, findings, disclosure_hash) "

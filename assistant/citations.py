@@ -104,7 +104,9 @@ def markers_by_sentence(text: str) -> list[tuple[str, list[int]]]:
 
 def _bigrams(text: str) -> set[str]:
     compact = re.sub(r"[\s\W_]+", "", text.lower())
-    return {compact[i : i + 2] for i in range(len(compact) - 1)} or ({compact} if compact else set())
+    return {compact[i : i + 2] for i in range(len(compact) - 1)} or (
+        {compact} if compact else set()
+    )
 
 
 def best_quote(claim: str, chunk_text: str) -> str:
@@ -138,13 +140,22 @@ def find_figures(text: str) -> list[Figure]:
     figures = []
     for match in _FIGURE.finditer(normal):
         start, end = match.span()
-        if start > 0 and normal[start - 1] == "[" and end < len(normal) and normal[end : end + 1] == "]":
+        if (
+            start > 0
+            and normal[start - 1] == "["
+            and end < len(normal)
+            and normal[end : end + 1] == "]"
+        ):
             continue  # a citation marker
         number, unit = match.group("num"), match.group("unit")
         if unit is None and "." not in number and len(number.replace(",", "")) < 2:
             continue
         value, percent = _value(number, unit)
-        figures.append(Figure(text[start:end].strip(), start, start + len(match.group(0).rstrip()), value, percent))
+        figures.append(
+            Figure(
+                text[start:end].strip(), start, start + len(match.group(0).rstrip()), value, percent
+            )
+        )
     return figures
 
 
@@ -158,7 +169,9 @@ def _values(texts: Iterable[str]) -> set[tuple[float, bool]]:
     return found
 
 
-def unsupported_figures(answer: str, sources: Sequence[str], extra: Iterable[str] = ()) -> list[Figure]:
+def unsupported_figures(
+    answer: str, sources: Sequence[str], extra: Iterable[str] = ()
+) -> list[Figure]:
     """Figures of ``answer`` whose value occurs in none of ``sources`` (nor in ``extra``)."""
     known = _values([*sources, *extra])
     return [f for f in find_figures(answer) if (round(f.value, 6), f.percent) not in known]

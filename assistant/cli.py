@@ -17,16 +17,26 @@ from .errors import AssistantError, InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m assistant", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     ask = commands.add_parser("ask", help="answer one question from the articles")
     ask.add_argument("question", help="the question, in Chinese or English")
     ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
-    ask.add_argument("--history", type=Path, metavar="FILE",
-                     help='JSON list of {"role": "user"|"assistant", "content": str}')
-    ask.add_argument("--mode", choices=("investor", "advisor"), default="investor",
-                     help="investor: a short answer; advisor: a longer draft for a client")
+    ask.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help='JSON list of {"role": "user"|"assistant", "content": str}',
+    )
+    ask.add_argument(
+        "--mode",
+        choices=("investor", "advisor"),
+        default="investor",
+        help="investor: a short answer; advisor: a longer draft for a client",
+    )
 
     lint = commands.add_parser("lint", help="check a text against the fund-marketing rules")
     lint.add_argument("file", nargs="?", default="-", help="a UTF-8 text file, or - for stdin")
@@ -69,7 +79,11 @@ def _lint(args: argparse.Namespace) -> int:
     from .compliance import lint
 
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
+        text = (
+            sys.stdin.read()
+            if args.file == "-"
+            else Path(args.file).read_text(encoding="utf-8-sig")
+        )
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"Cannot read {args.file} as UTF-8 text: {error}.") from error
     report = lint(text)

@@ -141,7 +141,10 @@ class Settings(BaseSettings):
 
     # Answers.
     top_k: int = Field(
-        5, ge=1, le=20, validation_alias=_env("ASSISTANT_TOP_K", "top_k"),
+        5,
+        ge=1,
+        le=20,
+        validation_alias=_env("ASSISTANT_TOP_K", "top_k"),
         description="Chunks given to the model per question.",
     )
     relevance_floor: float = Field(

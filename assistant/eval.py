@@ -36,7 +36,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,13 +167,8 @@ def write_contexts(contexts: Sequence[str], folder: Path) -> None:
 
 def isolated(base: Settings, data_dir: Path, knowledge_dir: Path) -> Settings:
     """``base`` with its own data and knowledge folders, offline, on the embedded store."""
-    update = {
-        "data_dir": data_dir.resolve(),
-        "knowledge_dir": knowledge_dir.resolve(),
-        "api_key": None,
-        "chroma_host": None,
-    }
-    return base.model_copy(update=update)
+    folders = {"data_dir": data_dir.resolve(), "knowledge_dir": knowledge_dir.resolve()}
+    return base.model_copy(update={**folders, "api_key": None, "chroma_host": None})
 
 
 def open_synced(settings: Settings, embedder: Embedder | None) -> tuple[KnowledgeStore, float]:
@@ -268,17 +263,20 @@ def engine_gate(retriever: Retriever, settings: Settings) -> Gate:
     return gate
 
 
-def run_case(
-    retriever: Retriever,
-    case: Case,
-    *,
-    engine: AnswerEngine | None = None,
-    components: bool = False,
-    gate: Gate | None = None,
-) -> Outcome:
+@dataclass(frozen=True)
+class Probes:
+    """What to measure besides the retriever's ranking and latency."""
+
+    engine: AnswerEngine | None = None  # ask it for the offline answer
+    components: bool = False  # rank by dense and by BM25 alone too
+    gate: Gate | None = None  # apply the engine's relevance rule
+
+
+def run_case(retriever: Retriever, case: Case, probes: Probes = Probes()) -> Outcome:
     started = time.perf_counter()
     hits = retriever.search(case.question, K)
     latency = (time.perf_counter() - started) * 1000
+    engine = probes.engine
     answered, declined = _answer_checks(engine, case) if engine else (None, None)
     return Outcome(
         case=case,
@@ -288,25 +286,20 @@ def run_case(
         lexical_weight=retriever.lexical_weight(case.question),
         answered=answered,
         declined=declined,
-        ranks=component_ranks(retriever, case) if components else {},
-        accepted=gate(case.question, hits) if gate else None,
+        ranks=component_ranks(retriever, case) if probes.components else {},
+        accepted=probes.gate(case.question, hits) if probes.gate else None,
     )
 
 
 def run_cases(
-    retriever: Retriever,
-    cases: Sequence[Case],
-    *,
-    engine: AnswerEngine | None = None,
-    components: bool = False,
-    gate: Gate | None = None,
+    retriever: Retriever, cases: Sequence[Case], probes: Probes = Probes()
 ) -> list[Outcome]:
     """Every case through the retriever (after one untimed warm-up query)."""
     from tqdm import tqdm
 
     retriever.search(_WARMUP, K)
     return [
-        run_case(retriever, case, engine=engine, components=components, gate=gate)
+        run_case(retriever, case, probes)
         for case in tqdm(cases, desc="questions", disable=None, file=sys.stderr)
     ]
 
@@ -360,9 +353,7 @@ def misses(outcomes: Sequence[Outcome], k: int = 3) -> list[str]:
     return [o.case.qid for o in outcomes if o.rank is None or o.rank > k]
 
 
-def _signal(
-    values: Sequence[float], name: str, stats: Sequence[tuple[str, float]]
-) -> dict[str, Any]:
+def _signal(values: Sequence[float], name: str, stats: Sequence[tuple[str, int]]) -> dict[str, Any]:
     if not values:
         return {}
     return {f"{name}_{label}": round(float(np.percentile(values, q)), 3) for label, q in stats}
@@ -374,8 +365,10 @@ def _scored(outcome: Outcome) -> str:
 
 def relevance_signals(on: Sequence[Outcome], off: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
     """Per language: where on-topic questions' signals start and off-topic ones' end."""
-    low = (("min", 0.0), ("p10", 10.0), ("median", 50.0))
-    high = (("max", 100.0), ("p90", 90.0), ("median", 50.0))
+    low, high = (
+        (("min", 0), ("p10", 10), ("median", 50)),
+        (("max", 100), ("p90", 90), ("median", 50)),
+    )
     table: dict[str, dict[str, Any]] = {}
     for lang in sorted({o.case.lang for o in [*on, *off]}):
         ons = [o for o in on if o.case.lang == lang]
@@ -440,13 +433,8 @@ def evaluate(options: Options, base: Settings, embedder: Embedder | None = None)
     retriever, engine = _engine(settings, store)
     chosen = sample(cases, options.limit, options.seed)
     gate = engine_gate(retriever, settings)
-    outcomes = run_cases(
-        retriever,
-        chosen,
-        engine=engine if options.offline_answers else None,
-        components=options.components,
-        gate=gate,
-    )
+    engine_probe = engine if options.offline_answers else None
+    outcomes = run_cases(retriever, chosen, Probes(engine_probe, options.components, gate))
     report: dict[str, Any] = {
         "dataset": options.dataset.name,
         **store_info,
@@ -460,7 +448,7 @@ def evaluate(options: Options, base: Settings, embedder: Embedder | None = None)
         "missed_at_3": misses(outcomes),
     }
     if options.offtopic:
-        off = run_cases(retriever, load_jsonl_cases(options.offtopic), gate=gate)
+        off = run_cases(retriever, load_jsonl_cases(options.offtopic), Probes(gate=gate))
         report["floors"] = {"zh": settings.relevance_floor, "other": settings.relevance_floor_other}
         report["signals"] = relevance_signals(outcomes, off)
     return report
@@ -495,6 +483,13 @@ def render_rows(rows: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+_SIDES = (("on", ("min", "p10", "median")), ("off", ("max", "p90", "median")))
+
+
+def _joined(values: dict[str, float], side: str, stats: Sequence[str]) -> str:
+    return "/".join(f"{values.get(f'{side}_{s}', float('nan')):.3f}" for s in stats)
+
+
 def render_signals(report: dict[str, Any]) -> list[str]:
     floors = report["floors"]
     lines = [
@@ -503,21 +498,11 @@ def render_signals(report: dict[str, Any]) -> list[str]:
     ]
     for lang, row in report["signals"].items():
         for signal in ("best_dense", "lexical_weight"):
-            values = row[signal]
-            on = "/".join(
-                f"{values.get(f'on_{s}', float('nan')):.3f}" for s in ("min", "p10", "median")
-            )
-            off = "/".join(
-                f"{values.get(f'off_{s}', float('nan')):.3f}" for s in ("max", "p90", "median")
-            )
+            on, off = (_joined(row[signal], side, stats) for side, stats in _SIDES)
             lines.append(f"  {lang} {signal:<14} on min/p10/med {on} | off max/p90/med {off}")
-        declined, answered = row["declined_on"], row["answered_off"]
-        lines.append(
-            f"  {lang} on-topic declined {len(declined)}/{row['on']}: {', '.join(declined)}"
-        )
-        lines.append(
-            f"  {lang} off-topic answered {len(answered)}/{row['off']}: {', '.join(answered)}"
-        )
+        for label, key, total in (("on-topic declined", "declined_on", row["on"]),
+                                  ("off-topic answered", "answered_off", row["off"])):  # fmt: skip
+            lines.append(f"  {lang} {label} {len(row[key])}/{total}: {', '.join(row[key])}")
     return lines
 
 
@@ -582,22 +567,11 @@ def main(
     if args.offtopic and args.dataset.suffix != ".jsonl":
         print("--offtopic goes with a .jsonl seed question set.", file=sys.stderr)
         return 2
-    missing = [
-        str(p) for p in (args.dataset, args.cross_lingual, args.offtopic) if p and not p.exists()
-    ]
-    if missing:
+    files = (args.dataset, args.cross_lingual, args.offtopic)
+    if missing := [str(p) for p in files if p and not p.exists()]:
         print(f"no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    options = Options(
-        dataset=args.dataset,
-        limit=args.limit,
-        seed=args.seed,
-        cross_lingual=args.cross_lingual,
-        offline_answers=args.offline_answers,
-        offtopic=args.offtopic,
-        components=args.components,
-        cache_dir=args.cache_dir,
-    )
+    options = Options(**{f.name: getattr(args, f.name) for f in fields(Options)})
     try:
         report = evaluate(options, settings or load_settings(), embedder)
     except AssistantError as error:

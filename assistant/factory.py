@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-
-import logging
-
-from typing import TYPE_CHECKING
 
 from .config import Settings
 from .embeddings import Embedder, build_embedder
@@ -32,7 +30,11 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
-            alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+            alias = (
+                Settings.model_fields[field].validation_alias
+                if field in Settings.model_fields
+                else None
+            )
             names = getattr(alias, "choices", [field])
             problems.append(f"{names[0]}: {error['msg']}")
         raise ConfigurationError("Invalid setting — " + "; ".join(problems) + ".") from exc

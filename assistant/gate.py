@@ -28,7 +28,9 @@ _TERMINAL = re.compile(r"([。！？；!?;.]+[”’」』）)]*)\s*$")
 class SentenceGate:
     def __init__(self, sources: Sequence[str], secrets: Sequence[str] = ()) -> None:
         self.sources = list(sources)
-        self.secrets = [line.strip() for s in secrets for line in s.splitlines() if len(line.strip()) >= 16]
+        self.secrets = [
+            line.strip() for s in secrets for line in s.splitlines() if len(line.strip()) >= 16
+        ]
         self.findings: list[Finding] = []
         self.removed = 0
         self.mapping: dict[int, int] = {}  # shown number -> source number (1-based)
@@ -74,7 +76,9 @@ class SentenceGate:
         claim = plain.strip()
         if len(re.sub(r"\W", "", claim)) < 12:
             return sentence
-        supporting = [n for n, text in enumerate(self.sources, 1) if near_duplicate(claim, text, 0.6)]
+        supporting = [
+            n for n, text in enumerate(self.sources, 1) if near_duplicate(claim, text, 0.6)
+        ]
         if len(supporting) != 1:
             return sentence
         marker = f"[{supporting[0]}]"

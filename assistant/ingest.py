@@ -85,8 +85,13 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
         if path.is_dir():
             folders.append(path)
             files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and is_article(p)
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and is_article(p)
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
             )
         else:
             files.append(path)
@@ -144,7 +149,9 @@ class Ingestor:
         self.default_disclosure_dir = default_disclosure_dir
         self.progress = progress or (lambda n: None)
 
-    def sync(self, paths: Sequence[Path], *, on_total: Callable[[int], None] | None = None) -> SyncReport:
+    def sync(
+        self, paths: Sequence[Path], *, on_total: Callable[[int], None] | None = None
+    ) -> SyncReport:
         report = SyncReport()
         files, folders = discover(paths)
         state = self.store.index_state()
@@ -196,7 +203,9 @@ class Ingestor:
         spec = f"{content_hash}|{self.chunk_chars}|{self.chunk_overlap}"
         return hashlib.sha256(spec.encode()).hexdigest()
 
-    def _store_article(self, article: Article, stored: dict[str, str], default_id: str | None) -> None:
+    def _store_article(
+        self, article: Article, stored: dict[str, str], default_id: str | None
+    ) -> None:
         disclosure_key = (
             self.store.put_disclosure(article.disclosure, default=False)
             if article.disclosure
@@ -206,7 +215,9 @@ class Ingestor:
         metas = [chunk_metadata(article, c, disclosure_key) for c in chunks]
         new = [(c, m) for c, m in zip(chunks, metas, strict=True) if c.chunk_id not in stored]
         kept = [(c, m) for c, m in zip(chunks, metas, strict=True) if c.chunk_id in stored]
-        self.store.add([c.chunk_id for c, _ in new], [c.embed_text for c, _ in new], [m for _, m in new])
+        self.store.add(
+            [c.chunk_id for c, _ in new], [c.embed_text for c, _ in new], [m for _, m in new]
+        )
         self.store.update_metadata([c.chunk_id for c, _ in kept], [m for _, m in kept])
         current = {c.chunk_id for c in chunks}
         self.store.delete([chunk_id for chunk_id in stored if chunk_id not in current])

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import logging
+import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -28,10 +28,9 @@ import numpy as np
 _DATA = Path(__file__).parent / "data"
 _WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 也 就 都 而 又 把 被 对 从 这 那 之 其 为 以 于 上 中 下 个 吗 呢 吧 啊 "
-    "什么 怎么 如何 为什么 哪些 哪个 多少 是否 有 没有 我 你 他 她 它 我们 你们 他们 "
-    "a an the of to in on for and or is are was were be been by with as at it this that what "
-    "which who how why does do did can could would should from about".split()
+    line.strip()
+    for line in (_DATA / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
 )
 _jieba_lock = threading.Lock()
 

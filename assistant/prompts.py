@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +30,7 @@ class Turn:
     content: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _toml(name: str) -> dict[str, object]:
     with (_DATA / name).open("rb") as handle:
         return tomllib.load(handle)
@@ -71,7 +71,9 @@ def build_messages(
     system = f"{prompt('system')}\n\n{prompt('sources_header')}\n<<<资料开始>>>\n{sources}\n<<<资料结束>>>\n\n{task}"
     messages: list[BaseMessage] = [SystemMessage(system)]
     for turn in history:
-        messages.append(HumanMessage(turn.content) if turn.role == "user" else AIMessage(turn.content))
+        messages.append(
+            HumanMessage(turn.content) if turn.role == "user" else AIMessage(turn.content)
+        )
     messages.append(HumanMessage(question))
     return messages
 
@@ -108,7 +110,11 @@ def condense_offline(question: str, history: Sequence[Turn]) -> str:
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
     if previous is None:
         return question
-    short = len(question) <= 12 if re.search(r"[\u4e00-\u9fff]", question) else len(question.split()) <= 5
+    short = (
+        len(question) <= 12
+        if re.search(r"[\u4e00-\u9fff]", question)
+        else len(question.split()) <= 5
+    )
     if _REFERRING.search(question) or short:
         return f"{previous.strip()} {question.strip()}"
     return question

@@ -118,8 +118,12 @@ class Retriever:
             if any(near_duplicate(chunk.text, hit.chunk.text) for hit in chosen):
                 continue
             chosen.append(
-                Hit(chunk, fused[chunk.chunk_id], dense_score.get(chunk.chunk_id, 0.0),
-                    lexical_score.get(chunk.chunk_id, 0.0))
+                Hit(
+                    chunk,
+                    fused[chunk.chunk_id],
+                    dense_score.get(chunk.chunk_id, 0.0),
+                    lexical_score.get(chunk.chunk_id, 0.0),
+                )
             )
             if len(chosen) == k:
                 break

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 
@@ -165,21 +166,22 @@ class KnowledgeStore:
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
     def documents(self) -> int:
-        paths = set()
-        for page in self._pages(["metadatas"]):
-            paths.update(str(meta["path"]) for meta in page["metadatas"])
-        return len(paths)
+        return len(self.index_state())
 
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """The ``k`` nearest chunks as (id, cosine similarity), best first."""
         if k <= 0:
             return []
         result = self.chunks._collection.query(
-            query_embeddings=[list(vector)], n_results=k, include=["distances"]
+            query_embeddings=np.asarray([vector], dtype=np.float32),
+            n_results=k,
+            include=["distances"],
         )
+        distances = result["distances"]
+        assert distances is not None  # asked for in `include`
         return [
             (chunk_id, 1.0 - float(distance))
-            for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
+            for chunk_id, distance in zip(result["ids"][0], distances[0], strict=True)
         ]
 
     def disclosure(self, key: str) -> str | None:
@@ -195,7 +197,9 @@ class KnowledgeStore:
     def add(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[Metadata]) -> None:
         """Embed and upsert chunks (``texts`` are what is embedded)."""
         if ids:
-            self.chunks.add_texts(list(texts), metadatas=[dict(m) for m in metadatas], ids=list(ids))
+            self.chunks.add_texts(
+                list(texts), metadatas=[dict(m) for m in metadatas], ids=list(ids)
+            )
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
         if ids:

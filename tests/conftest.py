@@ -40,7 +40,9 @@ def embedder() -> E5Embedder:
 
 
 @pytest.fixture(scope="session")
-def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: E5Embedder) -> tuple[Settings, KnowledgeStore]:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory, embedder: E5Embedder
+) -> tuple[Settings, KnowledgeStore]:
     """The real knowledge folder ingested once into a temporary store; tests must not change it."""
     tmp = tmp_path_factory.mktemp("seeded")
     shutil.copytree(ROOT / "knowledge", tmp / "knowledge")
@@ -53,8 +55,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: E5Embedder) -> tu
 
 def clean_env(**extra: str) -> dict[str, str]:
     """Environment for a subprocess: none of the developer's assistant settings leak in."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DEEPSEEK_", "ASSISTANT_", "CHROMA_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DEEPSEEK_", "ASSISTANT_", "CHROMA_"))
+    }
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
@@ -62,8 +67,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=clean_env(**env),
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -72,3 +81,11 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
     """A working directory with a copy of the knowledge folder, as a fresh clone has."""
     shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
     yield tmp_path
+
+
+def expected_disclosure(store: KnowledgeStore, answer: object) -> str:
+    """The verbatim disclosure an answer must carry: that of the articles it cites (or retrieved)."""
+    ids = [c.chunk_id for c in answer.citations] or [r.chunk_id for r in answer.retrieved]  # type: ignore[attr-defined]
+    keys = dict.fromkeys(chunk.meta("disclosure_id") for chunk in store.get(ids))
+    texts = [text for key in keys if key and (text := store.disclosure(key))]
+    return "\n\n".join(texts) if texts else (store.default_disclosure() or "")

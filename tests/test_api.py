@@ -65,7 +65,9 @@ def test_bad_requests_get_specific_statuses(client: TestClient) -> None:
     assert empty.status_code == 400 and "empty" in empty.json()["error"]
     long = client.post("/api/chat", json={"message": "算" * 5000, "stream": True})
     assert long.status_code == 413 and "ASSISTANT_MAX_QUESTION_CHARS" in long.json()["error"]
-    bad_history = client.post("/api/chat", json={"message": QUESTION, "history": [{"role": "system", "content": "x"}]})
+    bad_history = client.post(
+        "/api/chat", json={"message": QUESTION, "history": [{"role": "system", "content": "x"}]}
+    )
     assert bad_history.status_code == 400 and "role" in bad_history.json()["error"]
     assert client.post("/api/chat", json={"text": QUESTION}).status_code == 422
 
@@ -79,8 +81,12 @@ def test_index_page_is_served(client: TestClient) -> None:
 def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")], cwd=workdir,
-        env=clean_env(ASSISTANT_PORT=str(port)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=workdir,
+        env=clean_env(ASSISTANT_PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 240
@@ -91,8 +97,15 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
                 break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        assert health == {"status": "ok", "mode": "offline", "documents": 1, "chunks": health and health["chunks"]}
-        answer = httpx.post(f"http://127.0.0.1:{port}/api/chat", json={"message": QUESTION}, timeout=60).json()
+        assert health == {
+            "status": "ok",
+            "mode": "offline",
+            "documents": 1,
+            "chunks": health and health["chunks"],
+        }
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/api/chat", json={"message": QUESTION}, timeout=60
+        ).json()
         assert answer["disclosure"].startswith("风险提示")
     finally:
         process.terminate()

@@ -37,12 +37,35 @@ def test_ask_offline_prints_an_answer_object_with_the_disclosure(ingested: Path)
     result = ask(ingested, QUESTION, "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"answer", "citations", "retrieved", "disclosure", "mode", "model", "notices", "findings"}
+    assert set(answer) == {
+        "answer",
+        "citations",
+        "retrieved",
+        "disclosure",
+        "mode",
+        "model",
+        "notices",
+        "findings",
+    }
     assert answer["mode"] == "offline" and answer["model"] is None
     assert answer["disclosure"].startswith("风险提示")
     citation = answer["citations"][0]
-    assert set(citation) == {"n", "chunk_id", "title", "publisher", "published", "section", "page", "path", "text", "quote"}
-    assert citation["quote"] in citation["text"] and citation["path"] == "knowledge/000_bb0ece290725cdd0.txt"
+    assert set(citation) == {
+        "n",
+        "chunk_id",
+        "title",
+        "publisher",
+        "published",
+        "section",
+        "page",
+        "path",
+        "text",
+        "quote",
+    }
+    assert (
+        citation["quote"] in citation["text"]
+        and citation["path"] == "knowledge/000_bb0ece290725cdd0.txt"
+    )
     assert [r["rank"] for r in answer["retrieved"]] == list(range(1, len(answer["retrieved"]) + 1))
 
 
@@ -55,9 +78,15 @@ def test_ask_prints_answer_sources_notices_and_disclosure_as_text(ingested: Path
     assert out.rstrip().endswith("也不表明投资于基金没有风险。")
 
 
-def test_ask_online_through_the_fake_server_and_its_fallback(ingested: Path, fake_llm: FakeLLM) -> None:
-    env = {"DEEPSEEK_API_KEY": "sk-cli-secret", "DEEPSEEK_BASE_URL": fake_llm.base_url,
-           "ASSISTANT_ANSWER_DEADLINE": "5", "ASSISTANT_MAX_RETRIES": "1"}
+def test_ask_online_through_the_fake_server_and_its_fallback(
+    ingested: Path, fake_llm: FakeLLM
+) -> None:
+    env = {
+        "DEEPSEEK_API_KEY": "sk-cli-secret",
+        "DEEPSEEK_BASE_URL": fake_llm.base_url,
+        "ASSISTANT_ANSWER_DEADLINE": "5",
+        "ASSISTANT_MAX_RETRIES": "1",
+    }
     answer = json.loads(ask(ingested, QUESTION, "--json", **env).stdout)
     assert answer["mode"] == "llm" and answer["model"] == "deepseek-flash" and answer["citations"]
 
@@ -69,18 +98,40 @@ def test_ask_online_through_the_fake_server_and_its_fallback(ingested: Path, fak
     assert "sk-cli-secret" not in result.stderr + result.stdout
 
 
-def test_ask_warns_when_the_configured_model_is_not_listed(ingested: Path, fake_llm: FakeLLM) -> None:
-    result = ask(ingested, QUESTION, DEEPSEEK_API_KEY="sk-x", DEEPSEEK_BASE_URL=fake_llm.base_url,
-                 DEEPSEEK_MODEL="deepseek-chat")
+def test_ask_warns_when_the_configured_model_is_not_listed(
+    ingested: Path, fake_llm: FakeLLM
+) -> None:
+    result = ask(
+        ingested,
+        QUESTION,
+        DEEPSEEK_API_KEY="sk-x",
+        DEEPSEEK_BASE_URL=fake_llm.base_url,
+        DEEPSEEK_MODEL="deepseek-chat",
+    )
     assert result.returncode == 0
     assert "deepseek-chat" in result.stderr and "2026-07-24" in result.stderr
 
 
 def test_ask_with_history_and_advisor_mode(ingested: Path, tmp_path: Path) -> None:
     history = tmp_path / "history.json"
-    history.write_text(json.dumps([{"role": "user", "content": QUESTION},
-                                   {"role": "assistant", "content": "因为杰文斯悖论。"}]), encoding="utf-8")
-    result = ask(ingested, "它和推理算力有什么关系?", "--json", "--history", str(history), "--mode", "advisor")
+    history.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": QUESTION},
+                {"role": "assistant", "content": "因为杰文斯悖论。"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    result = ask(
+        ingested,
+        "它和推理算力有什么关系?",
+        "--json",
+        "--history",
+        str(history),
+        "--mode",
+        "advisor",
+    )
     assert result.returncode == 0, result.stderr
     assert any("推理" in c["text"] for c in json.loads(result.stdout)["citations"])
 
@@ -100,7 +151,9 @@ def test_ask_errors_are_sentences_with_exit_codes(ingested: Path, tmp_path: Path
 
 def test_lint_reports_findings_with_spans_and_exit_codes(tmp_path: Path) -> None:
     draft = tmp_path / "draft.txt"
-    draft.write_text("这只基金保本保收益，欲购从速！本基金不保证盈利，也不保证最低收益。", encoding="utf-8")
+    draft.write_text(
+        "这只基金保本保收益，欲购从速！本基金不保证盈利，也不保证最低收益。", encoding="utf-8"
+    )
     result = run(["-m", "assistant", "lint", str(draft), "--json"], tmp_path)
     assert result.returncode == 1
     report = json.loads(result.stdout)
@@ -115,7 +168,11 @@ def test_lint_reports_findings_with_spans_and_exit_codes(tmp_path: Path) -> None
     clean = subprocess.run(
         [sys.executable, "-m", "assistant", "lint", "-"],
         input="本基金不保证盈利，也不保证最低收益。基金的过往业绩并不预示其未来表现。",
-        capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        timeout=120,
     )
     assert clean.returncode == 0 and clean.stdout.strip() == "ok: no findings"
 
@@ -132,13 +189,19 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
     port = _free_port()
     chroma = shutil.which("chroma")
     assert chroma, "the chromadb package installs the `chroma` command"
-    process = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                if (
+                    httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)

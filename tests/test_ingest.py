@@ -27,7 +27,9 @@ def test_ingest_seed_then_rerun_changes_nothing(workdir: Path) -> None:
     assert second == {**first, "added": 0, "unchanged": 1}
 
 
-def test_ingest_reembeds_only_the_edited_article_and_removes_deleted_ones(workdir: Path, embedder) -> None:
+def test_ingest_reembeds_only_the_edited_article_and_removes_deleted_ones(
+    workdir: Path, embedder
+) -> None:
     other = workdir / "knowledge" / "second.md"
     other.write_text("# 第二篇\n\n推理算力需求持续增长。数据中心建设加速。\n", encoding="utf-8")
     assert ingest(workdir)[1]["added"] == 2
@@ -43,9 +45,10 @@ def test_ingest_reembeds_only_the_edited_article_and_removes_deleted_ones(workdi
     other.unlink()
     code, report = ingest(workdir)
     assert code == 0 and report["removed"] == 1 and report["unchanged"] == 1
-    assert "knowledge/second.md" not in build_store(
-        settings_for(workdir, data_dir=workdir / "data"), embedder
-    ).index_state()
+    assert (
+        "knowledge/second.md"
+        not in build_store(settings_for(workdir, data_dir=workdir / "data"), embedder).index_state()
+    )
 
 
 def test_ingest_reads_gbk_and_utf16_copies_of_the_seed(workdir: Path) -> None:
@@ -81,8 +84,8 @@ def test_ingest_refuses_bad_files_with_reasons_and_keeps_the_rest(workdir: Path)
     result = run([INGEST], workdir)
     assert "refused" in result.stdout and "good.md" in result.stdout
     # The broken-later article still answers from its previous version.
-    from assistant.factory import build_store as open_store
     from assistant.embeddings import E5Embedder
+    from assistant.factory import build_store as open_store
 
     state = open_store(settings_for(workdir, data_dir=workdir / "data"), E5Embedder()).index_state()
     assert "knowledge/good.md" in state
@@ -113,8 +116,12 @@ def test_oversized_files_are_refused(workdir: Path) -> None:
 
 def test_a_store_built_by_another_embedder_is_refused(workdir: Path) -> None:
     assert ingest(workdir)[0] == 0
-    result = run([INGEST], workdir, ASSISTANT_EMBEDDER="openai",
-                 ASSISTANT_EMBEDDING_BASE_URL="http://127.0.0.1:9/v1")
+    result = run(
+        [INGEST],
+        workdir,
+        ASSISTANT_EMBEDDER="openai",
+        ASSISTANT_EMBEDDING_BASE_URL="http://127.0.0.1:9/v1",
+    )
     assert result.returncode == 2
     assert "--rebuild" in result.stderr
 

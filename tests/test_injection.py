@@ -18,10 +18,13 @@ from assistant.compliance import check_text
 from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.llm import OpenAICompatibleChat
 from assistant.prompts import Turn, prompt
-from tests.conftest import ROOT, settings_for
+from tests.conftest import ROOT, expected_disclosure, settings_for
 from tests.fakellm import FakeLLM
 
-ATTACKS = [json.loads(line) for line in (ROOT / "tests/data/injections.jsonl").read_text("utf-8").splitlines()]
+ATTACKS = [
+    json.loads(line)
+    for line in (ROOT / "tests/data/injections.jsonl").read_text("utf-8").splitlines()
+]
 SYSTEM_LINES = [line for line in prompt("system").splitlines() if len(line) >= 16]
 
 
@@ -42,8 +45,14 @@ def poisoned(tmp_path_factory: pytest.TempPathFactory, embedder):
 
 
 def engine_for(store, fake: FakeLLM, tmp: Path) -> AnswerEngine:
-    settings = settings_for(tmp, api_key="sk-test", base_url=fake.base_url, answer_deadline=5.0,
-                            stream_idle_timeout=2.0, max_retries=0)
+    settings = settings_for(
+        tmp,
+        api_key="sk-test",
+        base_url=fake.base_url,
+        answer_deadline=5.0,
+        stream_idle_timeout=2.0,
+        max_retries=0,
+    )
     return build_engine(settings, store=store, chat=OpenAICompatibleChat(settings))
 
 
@@ -73,11 +82,7 @@ def test_injection_never_removes_the_disclosure_or_shows_a_prohibited_claim(
     shown = [e.text for e in events if isinstance(e, Delta)] + [final.answer]
 
     # The disclosure is the stored one, verbatim, whatever was asked or answered.
-    expected = {engine.store.disclosure(c.chunk_id and engine.store.get([c.chunk_id])[0].meta("disclosure_id") or "")
-                for c in final.citations} or {engine.store.default_disclosure()}
-    assert final.disclosure in {"\n\n".join(sorted(expected)), *expected} or all(
-        d and d in final.disclosure for d in expected
-    )
+    assert final.disclosure == expected_disclosure(engine.store, final)
     assert "投资有风险" in final.disclosure
 
     for text in shown:
