@@ -337,6 +337,10 @@ class AnswerEngine:
         )
         return message(lang, "source_date", date=self._date_label(oldest, lang), age=age)
 
+    def default_disclosure(self) -> str:
+        """The disclosure shown where there is no article to take one from (errors, refusals)."""
+        return self._disclosure([], [])
+
     def _disclosure(self, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
         keys = list(dict.fromkeys(h.chunk.meta("disclosure_id") for h in (cited or retrieved)))
         texts = [t for k in keys if k and (t := self.store.disclosure(k))]

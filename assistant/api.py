@@ -52,6 +52,10 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app = FastAPI(title="Fund thesis assistant", docs_url=None, redoc_url=None)
     engine = services.engine
 
+    def _error(error: AssistantError) -> dict[str, str]:
+        # Even an error is something shown to an investor: it carries the disclosure too.
+        return {"error": str(error), "disclosure": engine.default_disclosure()}
+
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
         return {
@@ -75,7 +79,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
             events = engine.stream(request.message, history, request.mode, channel="api")
             first = next(events)  # errors in the question surface here, as a status
         except AssistantError as error:
-            return JSONResponse({"error": str(error)}, status_code=_status(error))
+            return JSONResponse(_error(error), status_code=_status(error))
 
         def body() -> Iterator[str]:
             try:
@@ -85,7 +89,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
                     else:
                         yield _sse("done", event.to_dict())
             except AssistantError as error:
-                yield _sse("error", {"error": str(error)})
+                yield _sse("error", _error(error))
 
         return StreamingResponse(
             body(),

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         validation_alias=_env("ASSISTANT_EMBEDDING_MODEL", "embedding_model"),
         description="Model name for the embeddings endpoint.",
     )
+    embedding_query_model: str | None = Field(
+        None,
+        validation_alias=_env("ASSISTANT_EMBEDDING_QUERY_MODEL", "embedding_query_model"),
+        description="Model name for questions when the endpoint has a separate one "
+        "(e.g. e5-query beside e5-passage); default: ASSISTANT_EMBEDDING_MODEL.",
+    )
     embed_batch_size: int = Field(
         32,
         ge=1,

@@ -87,13 +87,17 @@ class OpenAIEmbedder(Embedder):
             api_key=key or "unused", base_url=settings.embedding_base_url, timeout=60.0
         )
         self._model = settings.embedding_model
+        self._query_model = settings.embedding_query_model or settings.embedding_model
         self.batch_size = settings.embed_batch_size
-        self.name = f"openai:{settings.embedding_model}"
+        self.name = f"openai:{self._model}" + (
+            f"+{self._query_model}" if self._query_model != self._model else ""
+        )
 
     def embed_batch(self, texts: Sequence[str], *, is_query: bool) -> list[list[float]]:
         if not texts:
             return []
-        response = self._client.embeddings.create(model=self._model, input=list(texts))
+        model = self._query_model if is_query else self._model
+        response = self._client.embeddings.create(model=model, input=list(texts))
         ordered = sorted(response.data, key=lambda item: item.index)
         return [list(item.embedding) for item in ordered]
 

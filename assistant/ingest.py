@@ -193,8 +193,9 @@ class Ingestor:
                 self.store.delete(list(state[key]))
                 report.removed.append(key)
 
-        if report.added or report.updated or report.removed:
-            self.store.sync_lexical()
+        # Always reconciled (a cheap fingerprint check): a run interrupted after storing chunks
+        # but before indexing them leaves nothing "changed" for the next run to notice.
+        self.store.sync_lexical()
         report.chunks = self.store.count()
         return report
 

