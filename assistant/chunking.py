@@ -279,10 +279,13 @@ class ChineseTextSplitter(TextSplitter):
         return [_joined(chunk) for chunk in packed]
 
 
-def to_langchain_documents(article: Article, chunks: Sequence[Chunk]) -> list[Document]:
-    """One Document per chunk; ``page_content`` is the embedded text, as in the store.
+def to_langchain_documents(
+    article: Article, chunks: Sequence[Chunk], *, disclosure_id: str | None = None
+) -> list[Document]:
+    """One Document per chunk, as the store keeps it: id = chunk id, content = embedded text.
 
-    Chroma refuses None in metadata, so absent values are left out.
+    ``disclosure_id`` names the stored risk disclosure that applies to the article. Chroma
+    refuses None in metadata, so absent values are left out.
     """
     documents: list[Document] = []
     for chunk in chunks:
@@ -298,9 +301,12 @@ def to_langchain_documents(article: Article, chunks: Sequence[Chunk]) -> list[Do
             "page": chunk.page,
             "kind": chunk.kind,
             "ordinal": chunk.ordinal,
+            "products": "；".join(article.products) or None,
+            "disclosure_id": disclosure_id,
         }
         documents.append(
             Document(
+                id=chunk.chunk_id,
                 page_content=chunk.embed_text,
                 metadata={k: v for k, v in metadata.items() if v is not None},
             )

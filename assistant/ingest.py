@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .chunking import Chunk, chunk_article
+from .chunking import chunk_article, to_langchain_documents
 from .documents import Article, content_hash_of, load_article
 from .errors import IngestError
-from .store import KnowledgeStore, Metadata
+from .store import KnowledgeStore
 
 log = logging.getLogger(__name__)
 
@@ -106,27 +106,6 @@ def _default_disclosure(folders: Sequence[Path], fallback: Path) -> str | None:
             if text:
                 return text
     return None
-
-
-def chunk_metadata(article: Article, chunk: Chunk, disclosure: str | None) -> Metadata:
-    meta: dict[str, str | int | float | bool] = {
-        "path": article.path,
-        "doc_hash": article.content_hash,
-        "title": article.title,
-        "ordinal": chunk.ordinal,
-        "kind": chunk.kind,
-    }
-    optional = {
-        "publisher": article.publisher,
-        "source": article.source,
-        "published": article.published,
-        "products": "；".join(article.products) or None,
-        "section": chunk.section,
-        "page": chunk.page,
-        "disclosure_id": disclosure,
-    }
-    meta.update({k: v for k, v in optional.items() if v is not None})
-    return meta
 
 
 class Ingestor:
@@ -213,16 +192,16 @@ class Ingestor:
             else default_id
         )
         chunks = chunk_article(article, self.chunk_chars, self.chunk_overlap)
-        metas = [chunk_metadata(article, c, disclosure_key) for c in chunks]
-        new = [(c, m) for c, m in zip(chunks, metas, strict=True) if c.chunk_id not in stored]
-        kept = [(c, m) for c, m in zip(chunks, metas, strict=True) if c.chunk_id in stored]
-        self.store.add(
-            [c.chunk_id for c, _ in new], [c.embed_text for c, _ in new], [m for _, m in new]
-        )
-        self.store.update_metadata([c.chunk_id for c, _ in kept], [m for _, m in kept])
+        documents = to_langchain_documents(article, chunks, disclosure_id=disclosure_key)
+        # Only text the store has not seen is embedded; kept chunks get the new metadata.
+        self.store.add_documents([d for d in documents if d.id not in stored])
+        kept = [d for d in documents if d.id in stored]
+        self.store.update_metadata([str(d.id) for d in kept], [d.metadata for d in kept])
         current = {c.chunk_id for c in chunks}
         self.store.delete([chunk_id for chunk_id in stored if chunk_id not in current])
-        log.info("stored %s: %d chunks (%d embedded)", article.path, len(chunks), len(new))
+        log.info(
+            "stored %s: %d chunks (%d embedded)", article.path, len(chunks), len(chunks) - len(kept)
+        )
 
 
 def _under(key: str, folders: Sequence[Path], paths: Sequence[Path]) -> bool:

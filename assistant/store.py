@@ -24,6 +24,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
+from langchain_core.documents import Document
 
 from .config import Settings
 from .embeddings import Embedder
@@ -194,12 +195,10 @@ class KnowledgeStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def add(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[Metadata]) -> None:
-        """Embed and upsert chunks (``texts`` are what is embedded)."""
-        if ids:
-            self.chunks.add_texts(
-                list(texts), metadatas=[dict(m) for m in metadatas], ids=list(ids)
-            )
+    def add_documents(self, documents: Sequence[Document]) -> None:
+        """Embed and upsert chunks (``page_content`` is what is embedded; ``id`` the chunk id)."""
+        if documents:
+            self.chunks.add_documents(list(documents))
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
         if ids:

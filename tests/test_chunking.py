@@ -262,8 +262,9 @@ def test_chinese_text_splitter_is_a_langchain_splitter_with_the_same_rules() -> 
 def test_langchain_documents_carry_metadata_without_none(
     seed: Article, chunks: list[Chunk]
 ) -> None:
-    documents = to_langchain_documents(seed, chunks)
+    documents = to_langchain_documents(seed, chunks, disclosure_id="d1")
     assert all(isinstance(d, Document) for d in documents)
+    assert [d.id for d in documents] == [c.chunk_id for c in chunks]
     first, jevons = documents[0], documents[2]
     assert first.metadata == {
         "chunk_id": chunks[0].chunk_id,
@@ -275,6 +276,8 @@ def test_langchain_documents_carry_metadata_without_none(
         "published": "2025-02",
         "kind": "body",
         "ordinal": 0,
+        "products": "科创板人工智能ETF 588930",
+        "disclosure_id": "d1",
     }
     assert jevons.metadata["section"] == chunks[2].section
     assert jevons.page_content == chunks[2].embed_text
