@@ -1,12 +1,16 @@
-"""Hybrid retrieval: dense (e5 in Chroma) and lexical (BM25 over jieba) fused by rank.
+"""Hybrid retrieval: dense (e5 in Chroma) and lexical (BM25 over jieba), fused by score.
 
-Plain reciprocal-rank fusion hurts cross-lingual questions: an English question over Chinese
-text gives BM25 almost nothing to match, so its ranking is noise, and fusing noise pushes good
-dense hits down (measured: dense alone 0.73 hit@1, plain fusion 0.48). Here the lexical side
-is weighted by how much of the question it can actually see: the share of the question's
-tokens (IDF-weighted) that occur in the corpus vocabulary. A Chinese question over Chinese text
-gets full fusion; an English one gets a lexical weight near zero unless it names things the
-corpus contains verbatim (DeepSeek, 588930, ETF). The dense side is never down-weighted.
+Each side's candidate scores are standardised (z-scores within the question's candidates),
+then mixed: ``(1 - a) * dense + a * lexical`` with ``a = 0.5 × coverage``, where coverage is
+the IDF-weighted share of the question's tokens that occur in the corpus at all.
+
+Why not plain reciprocal-rank fusion: ranks throw away how sure each side is. Measured on
+1,000 CMRC questions, RRF gave hit@1 0.968 against 0.984 for this fusion. And an English
+question over Chinese text gives BM25 almost nothing to match, so its ranking is noise; with
+coverage near zero the lexical side drops out and the question ranks as dense alone would
+(cross-lingual XQuAD hit@1: dense 0.733, this fusion 0.733, coverage-weighted RRF 0.698).
+A Chinese question gets the full mix; an English one that names things the corpus contains
+verbatim (DeepSeek, 588930, ETF) gets a little of it.
 
 Near-copies (overlapping chunks, the same passage in two articles) are skipped so the chosen
 chunks say different things.
@@ -14,14 +18,16 @@ chunks say different things.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .embeddings import Embedder
 from .lexical import tokenize
 from .store import KnowledgeStore, StoredChunk
 
-_RRF_K = 60
+_LEXICAL_SHARE = 0.5  # the lexical side's weight at full coverage (tuned on CMRC dev)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -51,6 +57,34 @@ def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
     if not sa or not sb:
         return a == b
     return len(sa & sb) / min(len(sa), len(sb)) >= threshold
+
+
+def standardise(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:
+    """Scores as z-scores within this candidate list (a list of one scores 0)."""
+    if not pairs:
+        return {}
+    values = [score for _, score in pairs]
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+    return {chunk_id: (score - mean) / spread for chunk_id, score in pairs}
+
+
+def fuse(
+    dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], share: float
+) -> dict[str, float]:
+    """``(1 - share) * dense + share * lexical`` on standardised scores.
+
+    A candidate only one side returned ranks below everything that side returned (it fell
+    outside that side's top list): half a standard deviation under its lowest score.
+    """
+    dz, lz = standardise(dense), standardise(lexical)
+    floor_d = min(dz.values(), default=0.0) - 0.5
+    floor_l = min(lz.values(), default=0.0) - 0.5
+    share = share if lz else 0.0
+    return {
+        chunk_id: (1 - share) * dz.get(chunk_id, floor_d) + share * lz.get(chunk_id, floor_l)
+        for chunk_id in dz.keys() | lz.keys()
+    }
 
 
 class Retriever:
@@ -103,11 +137,7 @@ class Retriever:
         lexical = self.store.lexical().search(lexical_text, n)
         weight = self.lexical_weight(lexical_text) if lexical else 0.0
 
-        fused: dict[str, float] = {}
-        for rank, (chunk_id, _) in enumerate(dense):
-            fused[chunk_id] = 1.0 / (_RRF_K + rank + 1)
-        for rank, (chunk_id, _) in enumerate(lexical):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
+        fused = fuse(dense, lexical, _LEXICAL_SHARE * weight)
         dense_score = dict(dense)
         lexical_score = dict(lexical)
         order = sorted(fused, key=lambda cid: (-fused[cid], -dense_score.get(cid, 0.0)))

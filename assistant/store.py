@@ -157,7 +157,8 @@ class KnowledgeStore:
         """The chunks with these ids, in the order asked (unknown ids are skipped)."""
         if not ids:
             return []
-        found = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        # Chroma refuses a repeated id; the order asked for is restored below.
+        found = self.chunks.get(ids=list(dict.fromkeys(ids)), include=["documents", "metadatas"])
         by_id = {
             chunk_id: StoredChunk(chunk_id, _display_text(doc, meta), meta)
             for chunk_id, doc, meta in zip(

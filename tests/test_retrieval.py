@@ -1,0 +1,56 @@
+"""Retrieval: fusion arithmetic, cross-lingual safety, diversity and the relevance floor."""
+
+from __future__ import annotations
+
+from assistant.retrieval import Retriever, fuse, is_chinese, near_duplicate, standardise
+
+
+def test_without_lexical_coverage_fusion_ranks_exactly_as_dense_alone() -> None:
+    dense = [("a", 0.80), ("b", 0.79), ("c", 0.70)]
+    lexical = [("c", 9.0), ("d", 4.0)]  # BM25 noise on an English question over Chinese text
+    fused = fuse(dense, lexical, share=0.0)
+    assert sorted(fused, key=lambda c: -fused[c])[:3] == ["a", "b", "c"]
+
+
+def test_a_confident_lexical_match_lifts_a_close_dense_runner_up() -> None:
+    dense = [("a", 0.86), ("b", 0.85), ("c", 0.70), ("d", 0.69)]
+    lexical = [("b", 20.0), ("a", 2.0), ("c", 1.5)]
+    fused = fuse(dense, lexical, share=0.5)
+    assert max(fused, key=lambda c: fused[c]) == "b"
+    # A candidate only dense found gets the lexical side's floor, not a free pass.
+    assert fused["d"] < fused["c"]
+
+
+def test_standardised_scores_have_zero_mean() -> None:
+    z = standardise([("a", 3.0), ("b", 1.0), ("c", 2.0)])
+    assert abs(sum(z.values())) < 1e-9 and z["a"] > z["c"] > z["b"]
+    assert standardise([("a", 5.0)]) == {"a": 0.0} and standardise([]) == {}
+
+
+def test_language_and_near_copies() -> None:
+    assert is_chinese("为什么说DeepSeek反而利好算力?") and not is_chinese("What is the Jevons paradox?")
+    assert near_duplicate("推理阶段也要用到算力。训练阶段也要。", "推理阶段也要用到算力。")
+    assert not near_duplicate("推理阶段也要用到算力。", "全球科技巨头仍然在加码算力基建。")
+
+
+def test_hits_are_diverse_and_cross_lingual_questions_find_chinese_passages(seeded) -> None:
+    _, store = seeded
+    retriever = Retriever(store, store.embedder)
+    hits = retriever.search("What is the Jevons paradox argument?", 5)
+    assert "杰文斯悖论" in hits[0].chunk.text
+    texts = [h.chunk.text for h in hits]
+    assert not any(near_duplicate(a, b) for i, a in enumerate(texts) for b in texts[i + 1 :])
+
+
+def test_the_relevance_floor_separates_covered_from_uncovered_questions(seeded) -> None:
+    settings, store = seeded
+    retriever = Retriever(store, store.embedder)
+
+    def covered(question: str) -> bool:
+        hits = retriever.search(question, 5)
+        return retriever.relevant(
+            question, hits, floor=settings.relevance_floor, floor_other=settings.relevance_floor_other
+        )
+
+    assert covered("588930是什么") and covered("赎回有什么风险") and covered("What did DeepSeek V3 cost to train?")
+    assert not covered("今天天气怎么样？") and not covered("How do I bake sourdough bread?")
