@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="Model name for questions when the endpoint has a separate one "
         "(e.g. e5-query beside e5-passage); default: ASSISTANT_EMBEDDING_MODEL.",
     )
+    embed_threads: int | None = Field(
+        None,
+        ge=1,
+        validation_alias=_env("ASSISTANT_EMBED_THREADS", "embed_threads"),
+        description="CPU threads of the e5 engine; default: all cores.",
+    )
     embed_batch_size: int = Field(
         32,
         ge=1,
