@@ -197,7 +197,7 @@ class AnswerEngine:
         standalone, lexical_query = self._standalone(question, history, lang, deadline)
         hits = self.retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
         relevant = self.retriever.relevant(
-            standalone,
+            lexical_query or standalone,  # judged in the language the store was searched in
             hits,
             floor=self.settings.relevance_floor,
             floor_other=self.settings.relevance_floor_other,

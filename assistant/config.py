@@ -160,15 +160,15 @@ class Settings(BaseSettings):
         description="Chunks given to the model per question.",
     )
     relevance_floor: float = Field(
-        0.85,
+        0.875,
         ge=0,
         le=1,
         validation_alias=_env("ASSISTANT_RELEVANCE_FLOOR", "relevance_floor"),
         description="A Chinese question whose best passage is less similar than this (cosine) "
-        "and shares no rare words with the articles is answered 'not in the documents'.",
+        "and shares few rare words with the articles is answered 'not in the documents'.",
     )
     relevance_floor_other: float = Field(
-        0.75,
+        0.79,
         ge=0,
         le=1,
         validation_alias=_env("ASSISTANT_RELEVANCE_FLOOR_OTHER", "relevance_floor_other"),

@@ -22,11 +22,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from .embeddings import Embedder
 from .lexical import tokenize
 from .store import KnowledgeStore, StoredChunk
 
+_DATA = Path(__file__).parent / "data"
 _LEXICAL_SHARE = 0.5  # the lexical side's weight at full coverage (tuned on CMRC dev)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -87,6 +90,30 @@ def fuse(
     }
 
 
+@lru_cache(maxsize=1)
+def _glossary() -> list[tuple[re.Pattern[str], str]]:
+    """(English term, Chinese renderings), longest terms first, from ``data/glossary.tsv``."""
+    entries = []
+    for line in (_DATA / "glossary.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            term, chinese = line.split("\t", 1)
+            entries.append((term.strip().lower(), chinese.strip()))
+    entries.sort(key=lambda e: -len(e[0]))
+    return [
+        (re.compile(rf"(?<![\w-]){re.escape(t)}(?![\w-])", re.IGNORECASE), zh) for t, zh in entries
+    ]
+
+
+def glossary_terms(question: str) -> str:
+    """Chinese renderings of the domain terms an English question uses (longest match wins)."""
+    found, rest = [], question
+    for pattern, chinese in _glossary():
+        if pattern.search(rest):
+            found.append(chinese)
+            rest = pattern.sub(" ", rest)
+    return " ".join(found)
+
+
 class Retriever:
     def __init__(self, store: KnowledgeStore, embedder: Embedder, *, candidates: int = 30) -> None:
         self.store = store
@@ -111,9 +138,10 @@ class Retriever:
 
         e5's cosine scores sit in a narrow band whose level depends on the language pair, so
         one threshold cannot serve both: Chinese questions have their own floor, others a
-        lower one. A Chinese question whose rarer words the articles share (BM25 weight at
-        least a half) counts as covered even a little below the floor: a fund code or a term
-        of art is evidence that embeddings of short questions blur.
+        lower one. A Chinese question just under the floor still counts when the articles
+        share a fair part of its rarer words (coverage ≥ 0.3): a fund code or a term of art is
+        evidence that embeddings of short questions blur. Tuned on the seed and off-topic
+        question sets (tests/data); the README gives the separation measured.
         """
         if not hits:
             return False
@@ -123,17 +151,23 @@ class Retriever:
         if best >= floor:
             return True
         lexical = any(hit.lexical > 0 for hit in hits)
-        return lexical and best >= floor - 0.05 and self.lexical_weight(query) >= 0.5
+        return lexical and best >= floor - 0.03 and self.lexical_weight(query) >= 0.3
 
     def search(self, query: str, k: int = 5, *, lexical_query: str | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first, without near-copies.
 
-        ``lexical_query`` lets the caller give BM25 a version of the question in the corpus's
-        language (a model translation) while dense retrieval sees the original.
+        ``lexical_query`` is a version of the question in the corpus's language (a model's
+        translation); both sides search with it. Without one, a question in another language
+        gets the Chinese renderings of its domain terms from the glossary
+        (``data/glossary.tsv``) appended: BM25 needs them to match anything, and e5 ranks
+        better with them (seed set, English: hit@3 0.875 → 0.958; cross-lingual XQuAD
+        hit@5 0.935 → 0.938).
         """
         n = max(self.candidates, k * 3)
-        dense = self.store.dense_search(self.embedder.embed_query(query), n)
-        lexical_text = lexical_query or query
+        lexical_text = lexical_query or (
+            query if is_chinese(query) else f"{query} {glossary_terms(query)}".strip()
+        )
+        dense = self.store.dense_search(self.embedder.embed_query(lexical_text), n)
         lexical = self.store.lexical().search(lexical_text, n)
         weight = self.lexical_weight(lexical_text) if lexical else 0.0
 
