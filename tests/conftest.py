@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from assistant.answer import AnswerEngine
 from assistant.config import Settings
 from assistant.embeddings import E5Embedder
-from assistant.factory import build_store, sync_knowledge
+from assistant.factory import build_engine, build_store, sync_knowledge
+from assistant.llm import OpenAICompatibleChat
 from assistant.store import KnowledgeStore
-from tests.fakellm import fake_llm, fake_llm_server  # noqa: F401  (fixtures)
+from tests.fakellm import FakeLLM, fake_llm, fake_llm_server  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
@@ -89,3 +94,39 @@ def expected_disclosure(store: KnowledgeStore, answer: object) -> str:
     keys = dict.fromkeys(chunk.meta("disclosure_id") for chunk in store.get(ids))
     texts = [text for key in keys if key and (text := store.disclosure(key))]
     return "\n\n".join(texts) if texts else (store.default_disclosure() or "")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, seconds: float = 60) -> None:
+    """Poll ``url`` until it answers 200, or fail the test."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {seconds:.0f} s")
+
+
+def online_engine(
+    store: KnowledgeStore, fake: FakeLLM, tmp: Path, **overrides: object
+) -> AnswerEngine:
+    """An engine whose model is the fake server (short deadlines, fast backoff)."""
+    values: dict[str, object] = {
+        "api_key": "sk-test-secret",
+        "base_url": fake.base_url,
+        "answer_deadline": 3.0,
+        "stream_idle_timeout": 1.0,
+        "max_retries": 2,
+    }
+    values.update(overrides)
+    settings = settings_for(tmp, **values)
+    chat = OpenAICompatibleChat(settings, backoff_base=0.01, backoff_cap=0.05)
+    return build_engine(settings, store=store, chat=chat)

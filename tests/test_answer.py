@@ -10,9 +10,8 @@ import pytest
 from assistant.answer import Answer, AnswerEngine, Delta
 from assistant.errors import InputError
 from assistant.factory import build_engine
-from assistant.llm import OpenAICompatibleChat
 from assistant.prompts import Turn, prompt
-from tests.conftest import expected_disclosure, settings_for
+from tests.conftest import expected_disclosure, online_engine, settings_for
 from tests.fakellm import FakeLLM
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -20,17 +19,7 @@ QUESTION = "为什么说DeepSeek反而利好算力?"
 
 @pytest.fixture
 def online(seeded, fake_llm: FakeLLM, tmp_path: Path) -> AnswerEngine:
-    _, store = seeded
-    settings = settings_for(
-        tmp_path,
-        api_key="sk-test-secret",
-        base_url=fake_llm.base_url,
-        answer_deadline=3.0,
-        stream_idle_timeout=1.0,
-        max_retries=2,
-    )
-    chat = OpenAICompatibleChat(settings, backoff_base=0.01, backoff_cap=0.05)
-    return build_engine(settings, store=store, chat=chat)
+    return online_engine(seeded[1], fake_llm, tmp_path)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 
 from assistant.api import Services, create_app
 from assistant.factory import build_engine
-from tests.conftest import ROOT, clean_env, settings_for
-from tests.test_cli import _free_port
+from tests.conftest import ROOT, clean_env, free_port, settings_for
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
 
@@ -80,7 +79,7 @@ def test_index_page_is_served(client: TestClient) -> None:
 
 
 def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         cwd=workdir,

