@@ -423,7 +423,8 @@ def _prepare(
         squad = cross_lingual(squad, load_squad(options.cross_lingual))
     root = options.cache_dir / f"eval-{source.stem}" / cache_key(source.read_bytes(), base, name)
     write_contexts(squad.contexts, root / "knowledge")
-    return isolated(base, root / "data", root / "knowledge"), squad.cases, {"contexts": source.name}
+    info = {"contexts": source.name} if options.cross_lingual else {}
+    return isolated(base, root / "data", root / "knowledge"), squad.cases, info
 
 
 def evaluate(options: Options, base: Settings, embedder: Embedder | None = None) -> dict[str, Any]:
