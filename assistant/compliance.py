@@ -1,7 +1,7 @@
 """Compliance checks for fund-marketing text: pure functions over the rule table.
 
 Every answer that mentions a fund is promotional material under the CSRC's rules, so answers (and
-advisors' drafts, through ``lint``) are checked against ``data/compliance_rules.toml``. The table is
+advisors' drafts, through ``lint``) are checked against ``resources/compliance_rules.toml``. The table is
 data; this module is the matcher. How a candidate hit is judged, in order:
 
 1. **Sentences.** Text is split on 。！？；!?; newlines and ". "; a hit is judged only against its

@@ -1,4 +1,4 @@
-"""The compliance rule table: ``data/compliance_rules.toml`` parsed, validated and compiled once.
+"""The compliance rule table: ``resources/compliance_rules.toml`` parsed, validated and compiled once.
 
 The table is data so that compliance staff can read and amend it without reading the matcher;
 this module only turns it into typed, compiled objects and fails loudly (``ValueError`` naming the
@@ -88,7 +88,7 @@ class RuleTable:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        raise KeyError(f"No compliance rule {rule_id!r}; see assistant/data/compliance_rules.toml.")
+        raise KeyError(f"No compliance rule {rule_id!r}; see assistant/resources/compliance_rules.toml.")
 
 
 def _strings(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -202,7 +202,7 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
 def load_rules(path: Path | None = None) -> RuleTable:
     """Read a rule file (default: the one shipped beside this module)."""
     if path is None:
-        data = resources.files("assistant").joinpath("data/compliance_rules.toml").read_bytes()
+        data = resources.files("assistant").joinpath("resources/compliance_rules.toml").read_bytes()
     else:
         data = path.read_bytes()
     return parse_rules(tomllib.loads(data.decode("utf-8")))

@@ -10,7 +10,7 @@
   from the question's own context file.
 - ``--cross-lingual OTHER.json`` asks DATASET's questions against OTHER's contexts, matched by
   question id (XQuAD: English questions, Chinese contexts); gold answers come from OTHER.
-- A ``.jsonl`` seed set (``tests/data/seed_questions.jsonl``) runs against the real knowledge
+- A ``.jsonl`` seed set (``tests/fixtures/seed_questions.jsonl``) runs against the real knowledge
   folder; a hit is a retrieved chunk that contains one of the question's ``expect`` substrings.
   ``--offtopic FILE`` adds the relevance signals the engine's floor sees (best dense cosine,
   lexical weight) for on- and off-topic questions, per language, to tune the floor.

@@ -4,7 +4,7 @@ Chroma is the one source of truth. This index is rebuilt from the collection's d
 saved beside it with the fingerprint (a hash of the chunk ids) it was built from, so a stale
 index is noticed and rebuilt rather than trusted.
 
-jieba gets a user dictionary of the domain's terms (``data/user_dict.txt``: DeepSeek, 算力,
+jieba gets a user dictionary of the domain's terms (``resources/user_dict.txt``: DeepSeek, 算力,
 杰文斯悖论, fund codes), so they stay whole tokens. English is lower-cased; punctuation and
 a short list of function words are dropped.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-_DATA = Path(__file__).parent / "data"
+_DATA = Path(__file__).parent / "resources"
 _WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _STOPWORDS = frozenset(
     line.strip()

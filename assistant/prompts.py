@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from .retrieval import Hit
 
-_DATA = Path(__file__).parent / "data"
+_DATA = Path(__file__).parent / "resources"
 Lang = Literal["zh", "en"]
 Mode = Literal["investor", "advisor"]
 

@@ -29,7 +29,7 @@ from .embeddings import Embedder
 from .lexical import tokenize
 from .store import KnowledgeStore, StoredChunk
 
-_DATA = Path(__file__).parent / "data"
+_DATA = Path(__file__).parent / "resources"
 _LEXICAL_SHARE = 0.5  # the lexical side's weight at full coverage (tuned on CMRC dev)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -92,7 +92,7 @@ def fuse(
 
 @lru_cache(maxsize=1)
 def _glossary() -> list[tuple[re.Pattern[str], str]]:
-    """(English term, Chinese renderings), longest terms first, from ``data/glossary.tsv``."""
+    """(English term, Chinese renderings), longest terms first, from ``resources/glossary.tsv``."""
     entries = []
     for line in (_DATA / "glossary.tsv").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -141,7 +141,7 @@ class Retriever:
         lower one. A Chinese question just under the floor still counts when the articles
         share a fair part of its rarer words (coverage ≥ 0.3): a fund code or a term of art is
         evidence that embeddings of short questions blur. Tuned on the seed and off-topic
-        question sets (tests/data); the README gives the separation measured.
+        question sets (tests/fixtures); the README gives the separation measured.
         """
         if not hits:
             return False
@@ -159,7 +159,7 @@ class Retriever:
         ``lexical_query`` is a version of the question in the corpus's language (a model's
         translation); both sides search with it. Without one, a question in another language
         gets the Chinese renderings of its domain terms from the glossary
-        (``data/glossary.tsv``) appended: BM25 needs them to match anything, and e5 ranks
+        (``resources/glossary.tsv``) appended: BM25 needs them to match anything, and e5 ranks
         better with them (seed set, English: hit@3 0.875 → 0.958; cross-lingual XQuAD
         hit@5 0.935 → 0.938).
         """

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.compliance import check_text  # noqa: E402
 
-MEASUREMENT_SET = ROOT / "tests" / "data" / "compliance_sentences.jsonl"
+MEASUREMENT_SET = ROOT / "tests" / "fixtures" / "compliance_sentences.jsonl"
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
 
 

@@ -23,7 +23,7 @@ from assistant.compliance_rules import CATEGORIES, parse_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
-MEASUREMENT_SET = Path(__file__).parent / "data" / "compliance_sentences.jsonl"
+MEASUREMENT_SET = Path(__file__).parent / "fixtures" / "compliance_sentences.jsonl"
 
 RULES = rules().rules
 POSITIVES = [(r.id, text) for r in RULES for text in r.examples_positive]

@@ -14,7 +14,7 @@ from assistant.retrieval import Retriever
 from assistant.store import KnowledgeStore
 from tests.conftest import ROOT, SEED, settings_for
 
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "fixtures"
 
 TINY = [
     (

@@ -22,7 +22,7 @@ from tests.fakellm import FakeLLM
 
 ATTACKS = [
     json.loads(line)
-    for line in (ROOT / "tests/data/injections.jsonl").read_text("utf-8").splitlines()
+    for line in (ROOT / "tests/fixtures/injections.jsonl").read_text("utf-8").splitlines()
 ]
 SYSTEM_LINES = [line for line in prompt("system").splitlines() if len(line) >= 16]
 
