@@ -198,7 +198,7 @@ class Outcome:
     rank: int | None  # 1-based rank of the first relevant chunk in the top K; None = missed
     latency_ms: float
     best_dense: float  # what the engine compares with its relevance floor
-    lexical_weight: float
+    lexical_weight: float  # the lexical side's coverage for the text searched
     answered: bool | None = None  # the offline answer holds a gold answer (None = not checked)
     declined: bool | None = None  # the engine answered "not in the documents"
     accepted: bool | None = None  # the retriever's relevance rule let the question through
@@ -232,12 +232,21 @@ def _distinct(store: KnowledgeStore, ids: Sequence[str], k: int) -> list[StoredC
     return chosen
 
 
+def searched_text(question: str) -> str:
+    """What ``Retriever.search`` sends to both sides without a model: a question in another
+    language gets the glossary's Chinese terms appended (mirrors the retriever; keep in step)."""
+    from .retrieval import glossary_terms, is_chinese
+
+    return question if is_chinese(question) else f"{question} {glossary_terms(question)}".strip()
+
+
 def component_ranks(retriever: Retriever, case: Case) -> dict[str, int | None]:
     """Rank of the first relevant chunk by dense retrieval alone and by BM25 alone."""
     store = retriever.store
     n = max(retriever.candidates, K * 3)
-    dense = store.dense_search(retriever.embedder.embed_query(case.question), n)
-    lexical = store.lexical().search(case.question, n)
+    text = searched_text(case.question)
+    dense = store.dense_search(retriever.embedder.embed_query(text), n)
+    lexical = store.lexical().search(text, n)
     return {
         "dense": first_relevant(case, _distinct(store, [cid for cid, _ in dense], K)),
         "lexical": first_relevant(case, _distinct(store, [cid for cid, _ in lexical], K)),
@@ -283,7 +292,7 @@ def run_case(retriever: Retriever, case: Case, probes: Probes = Probes()) -> Out
         rank=first_relevant(case, (h.chunk for h in hits)),
         latency_ms=latency,
         best_dense=max((h.dense for h in hits), default=0.0),
-        lexical_weight=retriever.lexical_weight(case.question),
+        lexical_weight=retriever.lexical_weight(searched_text(case.question)),
         answered=answered,
         declined=declined,
         ranks=component_ranks(retriever, case) if probes.components else {},
