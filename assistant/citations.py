@@ -12,7 +12,7 @@ Figures are compared as values, so 600万美元, 6 million and 6,000,000 are the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 _MARKER = re.compile(r"\s?(?:\[\^?|【)(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)(?:\]|】)")
@@ -175,9 +175,3 @@ def unsupported_figures(
     """Figures of ``answer`` whose value occurs in none of ``sources`` (nor in ``extra``)."""
     known = _values([*sources, *extra])
     return [f for f in find_figures(answer) if (round(f.value, 6), f.percent) not in known]
-
-
-def cited_sources(text: str, chunks: Mapping[int, str]) -> dict[int, str]:
-    """The chunk texts that the markers in ``text`` point to."""
-    used = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
-    return {n: chunks[n] for n in sorted(used) if n in chunks}
