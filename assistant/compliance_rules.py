@@ -88,7 +88,9 @@ class RuleTable:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        raise KeyError(f"No compliance rule {rule_id!r}; see assistant/resources/compliance_rules.toml.")
+        raise KeyError(
+            f"No compliance rule {rule_id!r}; see assistant/resources/compliance_rules.toml."
+        )
 
 
 def _strings(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
