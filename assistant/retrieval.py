@@ -49,9 +49,11 @@ def is_chinese(text: str) -> bool:
     return han > 0 and han >= len(_LATIN.findall(text)) / 4
 
 
-def _bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _bigrams(text: str) -> frozenset[str]:
+    # Cached: the near-copy filter compares each candidate with every chosen chunk.
     compact = re.sub(r"\s+", "", text)
-    return {compact[i : i + 2] for i in range(len(compact) - 1)}
+    return frozenset(compact[i : i + 2] for i in range(len(compact) - 1))
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
