@@ -24,8 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     import uvicorn
 
+    from assistant.config import load_settings
     from assistant.errors import AssistantError
-    from assistant.factory import build_web_app, load_settings
+    from assistant.factory import build_web_app
 
     try:
         settings = load_settings()

@@ -7,8 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.errors import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.inventory import SyncReport
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from tqdm import tqdm
-
-    from assistant.factory import build_store, load_settings, sync_knowledge
+    # Light imports first: a run with nothing to do is answered from file hashes and the
+    # record the last complete sync left, without loading Chroma, LangChain or the embedder.
+    from assistant.config import load_settings
+    from assistant.inventory import SyncRecord
 
     try:
         settings = load_settings()
@@ -47,16 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             print(f"ingest.py: no such file or folder: {', '.join(missing)}", file=sys.stderr)
             return 2
-        store = build_store(settings)
-        with tqdm(desc="ingest", unit="file", disable=None, file=sys.stderr) as bar:
-            report = sync_knowledge(
-                settings,
-                store,
-                paths,
-                rebuild=args.rebuild,
-                progress=bar.update,
-                on_total=lambda n: bar.reset(total=n),
-            )
+        report: SyncReport | None = None
+        if not args.rebuild:
+            report = SyncRecord(settings).unchanged(paths)
+        if report is None:
+            report = _sync(settings, paths, rebuild=args.rebuild)
     except AssistantError as error:
         print(f"ingest.py: {error}", file=sys.stderr)
         return 2
@@ -68,6 +69,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(report.summary())
     return 0 if report.ok else 1
+
+
+def _sync(settings: Settings, paths: list[Path], *, rebuild: bool) -> SyncReport:
+    from tqdm import tqdm
+
+    from assistant.factory import build_store, sync_knowledge
+
+    store = build_store(settings)
+    with tqdm(desc="ingest", unit="file", disable=None, file=sys.stderr) as bar:
+        return sync_knowledge(
+            settings,
+            store,
+            paths,
+            rebuild=rebuild,
+            progress=bar.update,
+            on_total=lambda n: bar.reset(total=n),
+        )
 
 
 if __name__ == "__main__":

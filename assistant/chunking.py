@@ -293,6 +293,7 @@ def to_langchain_documents(
             "chunk_id": chunk.chunk_id,
             "path": article.path,
             "doc_hash": article.content_hash,
+            "doc_chunks": len(chunks),  # lets a sync notice an article that lost chunks
             "title": article.title,
             "publisher": article.publisher,
             "source": article.source,

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _ask(args: argparse.Namespace) -> int:
     from .answer import parse_history
-    from .factory import build_engine, load_settings
+    from .config import load_settings
+    from .factory import build_engine
 
     settings = load_settings()
     history = []

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigurationError
 
 
 def _env(*names: str) -> AliasChoices:
@@ -221,3 +223,21 @@ class Settings(BaseSettings):
     @property
     def lexical_dir(self) -> Path:
         return self.data_dir / "lexical"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and ``.env``; a bad value names the variable to fix."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            alias = (
+                Settings.model_fields[field].validation_alias
+                if field in Settings.model_fields
+                else None
+            )
+            names = getattr(alias, "choices", [field])
+            problems.append(f"{names[0]}: {error['msg']}")
+        raise ConfigurationError("Invalid setting — " + "; ".join(problems) + ".") from exc

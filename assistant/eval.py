@@ -42,10 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import Settings
+from .config import Settings, load_settings
 from .embeddings import Embedder
 from .errors import AssistantError
-from .factory import build_store, load_settings, sync_knowledge
+from .factory import build_store, sync_knowledge
 from .store import KnowledgeStore, StoredChunk
 
 if TYPE_CHECKING:  # the engine side is imported when an evaluation runs, not at parse time

@@ -7,12 +7,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from .config import Settings
 from .embeddings import Embedder, build_embedder
-from .errors import ConfigurationError
-from .ingest import Ingestor, SyncReport
+from .ingest import Ingestor
+from .inventory import SyncReport
 from .store import KnowledgeStore
 
 if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when built:
@@ -20,24 +18,6 @@ if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when 
     from .llm import ChatModel
 
 log = logging.getLogger("assistant")
-
-
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and ``.env``; a bad value names the variable to fix."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            alias = (
-                Settings.model_fields[field].validation_alias
-                if field in Settings.model_fields
-                else None
-            )
-            names = getattr(alias, "choices", [field])
-            problems.append(f"{names[0]}: {error['msg']}")
-        raise ConfigurationError("Invalid setting — " + "; ".join(problems) + ".") from exc
 
 
 def build_store(settings: Settings, embedder: Embedder | None = None) -> KnowledgeStore:
@@ -62,6 +42,7 @@ def sync_knowledge(
         chunk_chars=settings.chunk_chars,
         chunk_overlap=settings.chunk_overlap,
         default_disclosure_dir=settings.knowledge_dir,
+        batch_chunks=4 * settings.embed_batch_size,
         progress=progress,
     )
     return ingestor.sync(list(paths or [settings.knowledge_dir]), on_total=on_total)

@@ -33,6 +33,13 @@ _STOPWORDS = frozenset(
     if line.strip() and not line.startswith("#")
 )
 _jieba_lock = threading.Lock()
+# Part of every index's fingerprint: a changed dictionary or stopword list rebuilds the index.
+TOKENIZER_VERSION = hashlib.sha256(
+    b"jieba-search-1\0"
+    + (_DATA / "user_dict.txt").read_bytes()
+    + b"\0"
+    + (_DATA / "stopwords.txt").read_bytes()
+).hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +67,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def fingerprint(ids: Iterable[str]) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(TOKENIZER_VERSION.encode() + b"\n")
     for chunk_id in sorted(ids):
         digest.update(chunk_id.encode())
         digest.update(b"\n")

@@ -29,6 +29,7 @@ from langchain_core.documents import Document
 from .config import Settings
 from .embeddings import Embedder
 from .errors import ConfigurationError, EmbedderMismatchError
+from .inventory import SyncRecord
 from .lexical import LexicalIndex, fingerprint
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class KnowledgeStore:
         self.settings = settings
         self.embedder = embedder
         self._client = _client(settings)
+        # Anything that writes below deletes it first: only a complete sync writes it back.
+        self.sync_record = SyncRecord(settings)
         self._check_embedder(settings.collection)
         self.chunks = self._open(settings.collection)
         self.disclosures = self._open(f"{settings.collection}_disclosures")
@@ -120,6 +123,7 @@ class KnowledgeStore:
 
     def reset(self) -> None:
         """Drop every chunk, disclosure and the lexical index (``ingest --rebuild``)."""
+        self.sync_record.invalidate()
         for name in (self.settings.collection, f"{self.settings.collection}_disclosures"):
             try:
                 self._client.delete_collection(name=name)
@@ -146,11 +150,22 @@ class KnowledgeStore:
             offset += len(page["ids"])
 
     def index_state(self) -> dict[str, dict[str, str]]:
-        """For each stored article key, its chunk ids mapped to the doc_hash they carry."""
+        """For each stored article key, its chunk ids mapped to the doc_hash they carry.
+
+        An article with fewer chunks than it was stored with gets ``""`` for every chunk, so no
+        version matches it and the next sync restores the missing ones.
+        """
         state: dict[str, dict[str, str]] = {}
+        expected: dict[str, int] = {}
         for page in self._pages(["metadatas"]):
             for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
-                state.setdefault(str(meta["path"]), {})[chunk_id] = str(meta.get("doc_hash", ""))
+                key = str(meta["path"])
+                state.setdefault(key, {})[chunk_id] = str(meta.get("doc_hash", ""))
+                if isinstance(count := meta.get("doc_chunks"), int):
+                    expected[key] = max(expected.get(key, 0), count)
+        for key, count in expected.items():
+            if len(state[key]) < count:
+                state[key] = dict.fromkeys(state[key], "")
         return state
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
@@ -199,13 +214,17 @@ class KnowledgeStore:
     def add_documents(self, documents: Sequence[Document]) -> None:
         """Embed and upsert chunks (``page_content`` is what is embedded; ``id`` the chunk id)."""
         if documents:
+            self.sync_record.invalidate()
             self.chunks.add_documents(list(documents))
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
         if ids:
+            self.sync_record.invalidate()
             self.chunks._collection.update(ids=list(ids), metadatas=[dict(m) for m in metadatas])
 
     def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self.sync_record.invalidate()
         for start in range(0, len(ids), _PAGE):
             self.chunks.delete(ids=list(ids[start : start + _PAGE]))
 
@@ -213,6 +232,7 @@ class KnowledgeStore:
         """Store a disclosure once per distinct text; returns its version id."""
         key = disclosure_id(text)
         if not self.disclosures.get(ids=[key], include=[])["ids"]:
+            self.sync_record.invalidate()
             self.disclosures.add_texts([text], metadatas=[{"default": default}], ids=[key])
         return key
 
@@ -236,6 +256,7 @@ class KnowledgeStore:
             ids.extend(page["ids"])
             texts.extend(page["documents"])
         index = LexicalIndex.build(ids, texts)
+        self.sync_record.invalidate()
         index.save(self.settings.lexical_dir)
         self._lexical = index
         return index

