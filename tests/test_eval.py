@@ -103,7 +103,7 @@ def test_seed_questions_find_their_passage_in_the_top_three(
     outcomes = run_cases(
         Retriever(store, store.embedder), load_jsonl_cases(DATA / "seed_questions.jsonl")
     )
-    assert rank_figures([o.rank for o in outcomes])["hit@3"] >= 0.95, misses(outcomes)
+    assert rank_figures([o.rank for o in outcomes])["hit@3"] == 1.0, misses(outcomes)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from assistant.retrieval import Retriever, fuse, is_chinese, near_duplicate, standardise
 
 
@@ -42,6 +44,27 @@ def test_hits_are_diverse_and_cross_lingual_questions_find_chinese_passages(seed
     assert "杰文斯悖论" in hits[0].chunk.text
     texts = [h.chunk.text for h in hits]
     assert not any(near_duplicate(a, b) for i, a in enumerate(texts) for b in texts[i + 1 :])
+
+
+def test_english_questions_are_moved_toward_their_chinese_phrasing(seeded) -> None:
+    _, store = seeded
+    retriever = Retriever(store, store.embedder)
+    pairs = [
+        ("Which ETF does the article point to?", "文章提到的是哪只ETF？"),
+        (
+            "Why might cheaper models raise total compute demand?",
+            "为什么更便宜的模型可能提高算力总需求？",
+        ),
+    ]
+    for english, chinese in pairs:
+        target = np.asarray(store.embedder.embed_query(chinese))
+        as_asked = np.asarray(store.embedder.embed_query(english))
+        moved = np.asarray(retriever.query_vector(english))
+        assert moved @ target > as_asked @ target + 0.05
+    # Chinese questions are left as they are.
+    assert retriever.query_vector(pairs[0][1]) == store.embedder.embed_query(pairs[0][1])
+    top3 = [h.chunk.text for h in retriever.search(pairs[0][0], 3)]
+    assert any("588930" in text for text in top3)
 
 
 def test_the_relevance_floor_separates_covered_from_uncovered_questions(seeded) -> None:
