@@ -166,6 +166,14 @@ class SyncRecord:
         except OSError:
             return None
 
+    def _store_identity(self) -> str | None:
+        """Which Chroma database file this is: a deleted and re-created store is another one."""
+        try:
+            stat = (self.settings.chroma_dir / "chroma.sqlite3").stat()
+        except OSError:
+            return None
+        return f"{stat.st_dev}:{stat.st_ino}"
+
     def invalidate(self) -> None:
         """Called before any write to the store: from here on, only a full sync can vouch for it."""
         if self.enabled:
@@ -183,6 +191,7 @@ class SyncRecord:
             "chunks": chunks,
             "default_disclosure": _sha256(default_disclosure),
             "lexical": self._lexical_manifest(),
+            "store": self._store_identity(),
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
@@ -202,8 +211,9 @@ class SyncRecord:
             return None
         if not isinstance(record, dict) or record.get("setup") != self._setup():
             return None
-        if record.get("lexical") is None or record["lexical"] != self._lexical_manifest():
-            return None
+        for part, now in (("lexical", self._lexical_manifest()), ("store", self._store_identity())):
+            if now is None or record.get(part) != now:
+                return None
         files, folders = discover(paths)
         if _sha256(default_disclosure(folders, self.settings.knowledge_dir)) != record.get(
             "default_disclosure"

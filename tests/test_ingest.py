@@ -266,5 +266,10 @@ def test_no_write_to_the_store_goes_unnoticed_by_the_next_run(tmp_path: Path, em
         sync_knowledge(settings, store)
         extra.unlink()
         assert record.unchanged(folder) is None
+        sync_knowledge(settings, store)
+        assert record.unchanged(folder) is not None
+        # A store deleted from disk is not vouched for.
+        shutil.rmtree(settings.chroma_dir)
+        assert record.unchanged(folder) is None
     finally:
         os.chdir(cwd)
