@@ -131,7 +131,8 @@ class Retriever:
         if shift is None or is_chinese(text):
             return vector
         moved = np.asarray(vector, dtype=np.float32) + shift
-        return (moved / np.linalg.norm(moved)).tolist()  # type: ignore[no-any-return]
+        unit: list[float] = (moved / np.linalg.norm(moved)).tolist()
+        return unit
 
     def lexical_weight(self, query: str) -> float:
         """How far BM25 can be trusted for this query: IDF-weighted share of known tokens."""
