@@ -130,7 +130,8 @@ class Settings(BaseSettings):
         32,
         ge=1,
         validation_alias=_env("ASSISTANT_EMBED_BATCH_SIZE", "embed_batch_size"),
-        description="Passages embedded per call.",
+        description="Passages embedded per call; ingest writes to Chroma every 4 × this many "
+        "new chunks.",
     )
 
     # Ingest.
