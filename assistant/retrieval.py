@@ -167,6 +167,14 @@ class Retriever:
         lexical = any(hit.lexical > 0 for hit in hits)
         return lexical and best >= floor - 0.03 and self.lexical_weight(query) >= 0.3
 
+    @staticmethod
+    def searched_text(query: str, lexical_query: str | None = None) -> str:
+        """What both sides search for: the model's translation when there is one; else the
+        question, with the glossary's Chinese terms appended when it is not Chinese."""
+        if lexical_query:
+            return lexical_query
+        return query if is_chinese(query) else f"{query} {glossary_terms(query)}".strip()
+
     def search(self, query: str, k: int = 5, *, lexical_query: str | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first, without near-copies.
 
@@ -178,9 +186,7 @@ class Retriever:
         hit@5 0.935 → 0.938).
         """
         n = max(self.candidates, k * 3)
-        lexical_text = lexical_query or (
-            query if is_chinese(query) else f"{query} {glossary_terms(query)}".strip()
-        )
+        lexical_text = self.searched_text(query, lexical_query)
         dense = self.store.dense_search(self.query_vector(lexical_text), n)
         lexical = self.store.lexical().search(lexical_text, n)
         weight = self.lexical_weight(lexical_text) if lexical else 0.0
