@@ -185,6 +185,7 @@ class AnswerEngine:
 
     def _events(self, question: str, history: Sequence[Turn], mode: Mode) -> Iterator[Event]:
         question = self._validate(question)
+        self.store.refresh()  # articles another process has ingested since the last question
         if self.store.count() == 0:
             raise NoSourcesError(
                 "The knowledge store is empty: run `python ingest.py` to load the articles."

@@ -122,7 +122,7 @@ class Ingestor:
             key: next(iter(set(chunks.values()))) if len(set(chunks.values())) == 1 else None
             for key, chunks in final.items()
         }
-        self.store.sync_record.write(versions, report.chunks, default)
+        self.store.record_sync(versions, report.chunks, default)
         return report
 
     def _version(self, content_hash: str) -> str:

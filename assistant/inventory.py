@@ -174,6 +174,16 @@ class SyncRecord:
             return None
         return f"{stat.st_dev}:{stat.st_ino}"
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """Identifies the record on disk: it changes each time a sync completes (None: none)."""
+        if not self.enabled:
+            return None
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
     def invalidate(self) -> None:
         """Called before any write to the store: from here on, only a full sync can vouch for it."""
         if self.enabled:

@@ -10,15 +10,24 @@ Two collections:
 
 The collection records the embedder that built it; opening it with another embedder is refused
 (vectors of two models are not comparable) with the command that fixes it.
+
+A running app sees a sync that ``python ingest.py`` completes in another process: the embedded
+Chroma keeps its vector index in memory per process, and the BM25 index is cached here, so
+:meth:`KnowledgeStore.refresh` (called before each question) reopens both when the sync record
+on disk has changed. Reads and the reopen exclude each other, so a question in flight finishes
+on the old store and the next one starts on the new.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import chromadb
 import numpy as np
@@ -83,21 +92,98 @@ def _client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
 
+class _ReadersWriter:
+    """Any number of readers at once, or one writer alone; a waiting writer holds off new readers."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._writer)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._writer)
+            self._writer = True
+            self._condition.wait_for(lambda: self._readers == 0)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writer = False
+                self._condition.notify_all()
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reads(
+    method: Callable[Concatenate[KnowledgeStore, _P], _R],
+) -> Callable[Concatenate[KnowledgeStore, _P], _R]:
+    """A public read: it never runs while the store is being reopened (and must not nest)."""
+
+    @functools.wraps(method)
+    def guarded(store: KnowledgeStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with store._gate.reading():
+            return method(store, *args, **kwargs)
+
+    return guarded
+
+
 class KnowledgeStore:
     """Chunks and disclosures in Chroma, with the lexical index kept in step."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._client = _client(settings)
         # Anything that writes below deletes it first: only a complete sync writes it back.
         self.sync_record = SyncRecord(settings)
-        self._check_embedder(settings.collection)
-        self.chunks = self._open(settings.collection)
-        self.disclosures = self._open(f"{settings.collection}_disclosures")
-        self._lexical: LexicalIndex | None = None
+        self._seen = self.sync_record.stamp()
+        self._gate = _ReadersWriter()
+        self._connect()
 
     # -- collections -------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        self._client = _client(self.settings)
+        self._check_embedder(self.settings.collection)
+        self.chunks = self._open(self.settings.collection)
+        self.disclosures = self._open(f"{self.settings.collection}_disclosures")
+        self._lexical: LexicalIndex | None = None
+
+    def refresh(self) -> bool:
+        """Reopen the store if another process has completed a sync since this one looked."""
+        stamp = self.sync_record.stamp()
+        if stamp is None or stamp == self._seen:
+            return False  # nothing new, or a sync is under way: keep serving what is here
+        with self._gate.writing():
+            if stamp == self._seen:
+                return False
+            self._client.close()
+            self._connect()
+            self._seen = stamp
+        log.info("The knowledge store was synced by another process; reopened it.")
+        return True
+
+    def record_sync(
+        self, versions: Mapping[str, str | None], chunks: int, default_disclosure: str | None
+    ) -> None:
+        """Record a complete sync done through this store (so it does not reopen itself)."""
+        self.sync_record.write(versions, chunks, default_disclosure)
+        self._seen = self.sync_record.stamp()
 
     def _open(self, name: str) -> Chroma:
         return Chroma(
@@ -137,6 +223,7 @@ class KnowledgeStore:
 
     # -- reading -----------------------------------------------------------------------------
 
+    @_reads
     def count(self) -> int:
         return int(self.chunks._collection.count())
 
@@ -149,6 +236,7 @@ class KnowledgeStore:
             yield page
             offset += len(page["ids"])
 
+    @_reads
     def index_state(self) -> dict[str, dict[str, str]]:
         """For each stored article key, its chunk ids mapped to the doc_hash they carry.
 
@@ -168,6 +256,7 @@ class KnowledgeStore:
                 state[key] = dict.fromkeys(state[key], "")
         return state
 
+    @_reads
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         """The chunks with these ids, in the order asked (unknown ids are skipped)."""
         if not ids:
@@ -183,8 +272,9 @@ class KnowledgeStore:
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
     def documents(self) -> int:
-        return len(self.index_state())
+        return len(self.index_state())  # not a guarded read itself: index_state is
 
+    @_reads
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """The ``k`` nearest chunks as (id, cosine similarity), best first."""
         if k <= 0:
@@ -201,10 +291,12 @@ class KnowledgeStore:
             for chunk_id, distance in zip(result["ids"][0], distances[0], strict=True)
         ]
 
+    @_reads
     def disclosure(self, key: str) -> str | None:
         found = self.disclosures.get(ids=[key], include=["documents"])
         return str(found["documents"][0]) if found["ids"] else None
 
+    @_reads
     def default_disclosure(self) -> str | None:
         found = self.disclosures.get(where={"default": True}, include=["documents"], limit=1)
         return str(found["documents"][0]) if found["ids"] else None
@@ -238,6 +330,7 @@ class KnowledgeStore:
 
     # -- the lexical index -------------------------------------------------------------------
 
+    @_reads
     def lexical(self) -> LexicalIndex:
         """The BM25 index for the current contents, loaded or rebuilt as needed."""
         if self._lexical is None:

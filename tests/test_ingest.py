@@ -273,3 +273,70 @@ def test_no_write_to_the_store_goes_unnoticed_by_the_next_run(tmp_path: Path, em
         assert record.unchanged(folder) is None
     finally:
         os.chdir(cwd)
+
+
+def test_a_running_engine_answers_from_articles_another_process_ingests(
+    workdir: Path, embedder
+) -> None:
+    from assistant.factory import build_engine
+
+    assert run([INGEST, "--json"], workdir).returncode == 0
+    store = build_store(settings_for(workdir), embedder)  # as app.py holds it
+    engine = build_engine(settings_for(workdir), store=store, chat=None, check_model=False)
+    question = "量子比特的数量每年怎么变化？"
+    before = engine.ask(question, channel="test")
+    assert all(c.path != "knowledge/quantum.md" for c in before.citations)
+
+    (workdir / "knowledge" / "quantum.md").write_text(
+        "# 量子计算\n\n量子计算可能在未来十年改变算力格局，量子比特的数量每年翻倍。\n",
+        encoding="utf-8",
+    )
+    code, report = ingest(workdir)
+    assert code == 0 and report["added"] == 1
+    after = engine.ask(question, channel="test")
+    assert any(
+        c.path == "knowledge/quantum.md" and "量子比特的数量每年翻倍" in c.quote
+        for c in after.citations
+    ), after.answer
+    assert after.disclosure  # the article has none of its own: the default one applies
+
+
+def test_reads_wait_for_a_reopen_and_a_reopen_waits_for_reads() -> None:
+    import threading
+
+    from assistant.store import _ReadersWriter
+
+    gate = _ReadersWriter()
+    events: list[str] = []
+    reading, release_reader = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with gate.reading():
+            events.append("read start")
+            reading.set()
+            release_reader.wait(5)
+            events.append("read end")
+
+    def writer() -> None:
+        with gate.writing():
+            events.append("reopen")
+
+    def late_reader() -> None:
+        with gate.reading():
+            events.append("late read")
+
+    first = threading.Thread(target=reader)
+    first.start()
+    assert reading.wait(5)
+    second = threading.Thread(target=writer)
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # the reopen waits for the question in flight
+    third = threading.Thread(target=late_reader)
+    third.start()
+    third.join(0.2)
+    assert third.is_alive()  # and a new question waits for the reopen
+    release_reader.set()
+    for thread in (first, second, third):
+        thread.join(5)
+    assert events == ["read start", "read end", "reopen", "late read"]
