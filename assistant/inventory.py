@@ -229,7 +229,10 @@ class SyncRecord:
             "default_disclosure"
         ):
             return None
-        stored: dict[str, str | None] = record.get("articles", {})
+        stored = record.get("articles")
+        chunks = record.get("chunks")
+        if not isinstance(stored, dict) or not isinstance(chunks, int):
+            return None  # not a record this program wrote
         s = self.settings
         keys = []
         for path in files:
@@ -244,4 +247,4 @@ class SyncRecord:
         seen = set(keys)
         if any(key not in seen and covers(key, folders, paths) for key in stored):
             return None  # an article was deleted
-        return SyncReport(unchanged=keys, chunks=int(record.get("chunks", 0)))
+        return SyncReport(unchanged=keys, chunks=chunks)

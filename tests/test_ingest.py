@@ -253,6 +253,14 @@ def test_no_write_to_the_store_goes_unnoticed_by_the_next_run(tmp_path: Path, em
         assert record.unchanged(folder) is None
         sync_knowledge(settings, store)
         assert (settings.lexical_dir / "manifest.json").is_file()
+        # A damaged record is no record.
+        saved = record.path.read_text(encoding="utf-8")
+        wrong_types = json.dumps({**json.loads(saved), "articles": [], "chunks": "12"})
+        for damaged in ("{", "[]", wrong_types):
+            record.path.write_text(damaged, encoding="utf-8")
+            assert record.unchanged(folder) is None
+        record.path.write_text(saved, encoding="utf-8")
+        assert record.unchanged(folder) is not None
         # Other settings (here: the chunk size) mean another store: nothing is assumed.
         assert SyncRecord(settings_for(tmp_path, chunk_chars=200)).unchanged(folder) is None
         # A new file, an edit and a deletion are each seen.
