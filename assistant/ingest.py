@@ -17,16 +17,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from langchain_core.documents import Document
 
 from .chunking import chunk_article, to_langchain_documents
-from .documents import Article, content_hash_of, load_article
+from .documents import Article, load_article
 from .errors import IngestError
-from .inventory import SyncReport, article_version, covers, default_disclosure, discover, key_for
+from .inventory import SyncReport, article_version, default_disclosure, scan
 from .store import KnowledgeStore
 
 log = logging.getLogger(__name__)
@@ -69,22 +69,20 @@ class Ingestor:
         self, paths: Sequence[Path], *, on_total: Callable[[int], None] | None = None
     ) -> SyncReport:
         report = SyncReport()
-        self.store.sync_record.invalidate()
-        files, folders = discover(paths)
+        # No explicit withdrawal of the sync record: every write below withdraws it itself.
+        found = scan(
+            paths,
+            max_bytes=self.max_bytes,
+            chunk_chars=self.chunk_chars,
+            chunk_overlap=self.chunk_overlap,
+        )
+        report.failed.extend(found.failed)
         state = self.store.index_state()
-        default = default_disclosure(folders, self.default_disclosure_dir)
+        default = default_disclosure(found.folders, self.default_disclosure_dir)
         default_id = self.store.put_disclosure(default, default=True) if default else None
 
-        seen: set[str] = set()
         pending: list[tuple[str, Path]] = []
-        for path in files:
-            key = key_for(path)
-            seen.add(key)
-            try:
-                version = self._version(content_hash_of(path, self.max_bytes))
-            except IngestError as error:
-                report.failed.append(IngestError(key, error.reason))
-                continue
+        for key, (path, version) in found.versions.items():
             stored = state.get(key, {})
             if stored and set(stored.values()) == {version}:
                 report.unchanged.append(key)
@@ -108,20 +106,16 @@ class Ingestor:
                 batch = []
         self._write(batch, report)
 
-        for key in sorted(state):
-            if key not in seen and covers(key, folders, paths):
-                self.store.delete(list(state[key]))
-                report.removed.append(key)
+        for key in found.gone(state):
+            self.store.delete(list(state[key]))
+            report.removed.append(key)
 
         # Always reconciled (a cheap fingerprint check): a run interrupted after storing chunks
         # but before indexing them leaves nothing "changed" for the next run to notice.
         self.store.sync_lexical()
         final = self.store.index_state()
         report.chunks = sum(map(len, final.values()))
-        versions = {
-            key: next(iter(set(chunks.values()))) if len(set(chunks.values())) == 1 else None
-            for key, chunks in final.items()
-        }
+        versions = {key: _single(chunks.values()) for key, chunks in final.items()}
         self.store.record_sync(versions, report.chunks, default)
         return report
 
@@ -164,3 +158,9 @@ class Ingestor:
                 len(prepared.new),
             )
         self.progress(len(batch))
+
+
+def _single(values: Iterable[str]) -> str | None:
+    """The one value all of ``values`` share, or None when they differ."""
+    distinct = set(values)
+    return distinct.pop() if len(distinct) == 1 else None

@@ -127,6 +127,39 @@ def article_version(content_hash: str, chunk_chars: int, chunk_overlap: int) -> 
     return hashlib.sha256(spec.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Scan:
+    """The article files one sync covers: each one's key and version, and those unreadable."""
+
+    versions: dict[str, tuple[Path, str]]  # key -> (path, version)
+    failed: list[IngestError]
+    folders: list[Path]  # synced whole: a stored article under one whose file is gone is removed
+    paths: Sequence[Path]
+
+    def gone(self, stored: Iterable[str]) -> list[str]:
+        """The stored article keys this sync covers whose files are no longer there."""
+        seen = set(self.versions) | {error.path for error in self.failed}
+        return sorted(
+            key for key in stored if key not in seen and covers(key, self.folders, self.paths)
+        )
+
+
+def scan(paths: Sequence[Path], *, max_bytes: int, chunk_chars: int, chunk_overlap: int) -> Scan:
+    """Discover the files under ``paths`` and version each from its bytes (nothing is parsed)."""
+    files, folders = discover(paths)
+    versions: dict[str, tuple[Path, str]] = {}
+    failed: list[IngestError] = []
+    for path in files:
+        key = key_for(path)
+        try:
+            content_hash = content_hash_of(path, max_bytes)
+        except IngestError as error:
+            failed.append(IngestError(key, error.reason))
+            continue
+        versions[key] = (path, article_version(content_hash, chunk_chars, chunk_overlap))
+    return Scan(versions, failed, folders, paths)
+
+
 def _sha256(text: str | bytes | None) -> str | None:
     if text is None:
         return None
@@ -224,27 +257,24 @@ class SyncRecord:
         for part, now in (("lexical", self._lexical_manifest()), ("store", self._store_identity())):
             if now is None or record.get(part) != now:
                 return None
-        files, folders = discover(paths)
-        if _sha256(default_disclosure(folders, self.settings.knowledge_dir)) != record.get(
-            "default_disclosure"
-        ):
-            return None
         stored = record.get("articles")
         chunks = record.get("chunks")
         if not isinstance(stored, dict) or not isinstance(chunks, int):
             return None  # not a record this program wrote
         s = self.settings
-        keys = []
-        for path in files:
-            key = key_for(path)
-            try:
-                content_hash = content_hash_of(path, s.max_file_bytes)
-            except IngestError:
-                return None  # the real sync explains the refusal
-            if stored.get(key) != article_version(content_hash, s.chunk_chars, s.chunk_overlap):
-                return None
-            keys.append(key)
-        seen = set(keys)
-        if any(key not in seen and covers(key, folders, paths) for key in stored):
+        found = scan(
+            paths,
+            max_bytes=s.max_file_bytes,
+            chunk_chars=s.chunk_chars,
+            chunk_overlap=s.chunk_overlap,
+        )
+        if found.failed:
+            return None  # the real sync explains the refusal
+        default = default_disclosure(found.folders, s.knowledge_dir)
+        if _sha256(default) != record.get("default_disclosure"):
+            return None
+        if any(stored.get(key) != version for key, (_, version) in found.versions.items()):
+            return None
+        if found.gone(stored):
             return None  # an article was deleted
-        return SyncReport(unchanged=keys, chunks=chunks)
+        return SyncReport(unchanged=list(found.versions), chunks=chunks)
