@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -41,8 +42,9 @@ from .prompts import (
     parse_condensed,
     prompt,
 )
-from .retrieval import Hit, Retriever, is_chinese
+from .retrieval import Hit, Retriever
 from .store import KnowledgeStore
+from .text import is_chinese
 
 log = logging.getLogger(__name__)
 AnswerMode = Literal["llm", "offline", "fallback"]
@@ -82,6 +84,7 @@ class Answer:
     model: str | None
     notices: list[str] = field(default_factory=list)
     findings: list[dict[str, str | int]] = field(default_factory=list)
+    turn_id: str = ""  # the audit row of this turn (feedback refers to it)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -166,8 +169,11 @@ class AnswerEngine:
     ) -> Iterator[Event]:
         """Deltas as sentences pass the checks, then the final Answer (recorded in the audit log)."""
         for event in self._events(question, history, mode):
+            if isinstance(event, Answer):
+                event.turn_id = uuid.uuid4().hex
             if isinstance(event, Answer) and self.audit is not None:
                 self.audit.record(
+                    turn_id=event.turn_id,
                     channel=channel,
                     question=question,
                     history_turns=len(history),

@@ -38,6 +38,7 @@ from charset_normalizer import from_bytes
 from . import formats
 from .errors import IngestError
 from .formats import Extracted, Line
+from .text import has_cjk
 
 # Part of every content hash: bump it whenever parsing or chunking changes what an article
 # becomes, so the next ingest re-processes unchanged files.
@@ -189,7 +190,7 @@ _COLON = re.compile(r"(?<!\d):(?!\d)|：")
 
 
 def _short(text: str, cjk_limit: int) -> bool:
-    return len(text) <= (cjk_limit if formats.has_cjk(text) else cjk_limit * 2)
+    return len(text) <= (cjk_limit if has_cjk(text) else cjk_limit * 2)
 
 
 def _numbered_heading(text: str) -> tuple[int, str, str] | None:

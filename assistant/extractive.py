@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from .citations import split_sentences
 from .compliance import QuestionIntent, check_text, classify_question
 from .lexical import tokenize
-from .retrieval import Hit, near_duplicate
+from .retrieval import Hit
+from .text import near_duplicate
 
 _MIN_CHARS = 8
 

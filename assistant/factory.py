@@ -84,7 +84,7 @@ def build_engine(
 
 def build_web_app(settings: Settings) -> object:
     """The HTTP app, with the knowledge folder ingested first when the store is empty."""
-    from .api import Services, create_app
+    from .web import Services, create_app
 
     store = build_store(settings)
     if store.count() == 0:

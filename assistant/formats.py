@@ -29,10 +29,10 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from .errors import IngestError
+from .text import CJK, has_cjk
 
 Meta = dict[str, str | list[str]]
 
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ENDS_SENTENCE = tuple("。！？；：!?;:.…”’）)】」』")
 # A line that starts a block of its own even when the line before it is unfinished.
 _STARTS_BLOCK = re.compile(
@@ -58,10 +58,6 @@ class Extracted:
     meta: Meta = field(default_factory=dict)
     # The format marked its headings; numbered-line heading guesses would only add noise.
     explicit_headings: bool = False
-
-
-def has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
 
 
 def join_wrapped(head: str, tail: str) -> str:
@@ -257,9 +253,7 @@ _BLOCKS = {
     "tr", "td", "th", "dl", "dt", "dd", "figure", "address", "center", "hr", "body", "html",
 }  # fmt: skip
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
-_CJK_BREAK = re.compile(
-    r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\s*\n\s*(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])"
-)
+_CJK_BREAK = re.compile(rf"(?<=[{CJK}])\s*\n\s*(?=[{CJK}])")
 
 
 def _collapse(text: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .citations import normalise_markers
 from .compliance import Finding, check_text
-from .retrieval import near_duplicate
+from .text import near_duplicate
 
 # A sentence ends at a terminator (English "." only when followed by a space), plus any
 # closing quotes and citation markers that follow it.

@@ -18,6 +18,7 @@ from typing import Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from .retrieval import Hit
+from .text import has_han
 
 _DATA = Path(__file__).parent / "resources"
 Lang = Literal["zh", "en"]
@@ -110,11 +111,7 @@ def condense_offline(question: str, history: Sequence[Turn]) -> str:
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
     if previous is None:
         return question
-    short = (
-        len(question) <= 12
-        if re.search(r"[\u4e00-\u9fff]", question)
-        else len(question.split()) <= 5
-    )
+    short = len(question) <= 12 if has_han(question) else len(question.split()) <= 5
     if _REFERRING.search(question) or short:
         return f"{previous.strip()} {question.strip()}"
     return question

@@ -30,11 +30,10 @@ import numpy as np
 from .embeddings import Embedder
 from .lexical import tokenize
 from .store import KnowledgeStore, StoredChunk
+from .text import is_chinese, near_duplicate
 
 _DATA = Path(__file__).parent / "resources"
 _LEXICAL_SHARE = 0.5  # the lexical side's weight at full coverage (tuned on CMRC dev)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -43,27 +42,6 @@ class Hit:
     score: float  # fused score (higher is better; comparable within one query only)
     dense: float  # cosine similarity of the question to the chunk (0 when not a dense candidate)
     lexical: float  # BM25 score (0 when not a lexical candidate)
-
-
-def is_chinese(text: str) -> bool:
-    """Whether a text is mainly Chinese (by script: Han characters against Latin letters)."""
-    han = len(_CJK.findall(text))
-    return han > 0 and han >= len(_LATIN.findall(text)) / 4
-
-
-@lru_cache(maxsize=4096)
-def _bigrams(text: str) -> frozenset[str]:
-    # Cached: the near-copy filter compares each candidate with every chosen chunk.
-    compact = re.sub(r"\s+", "", text)
-    return frozenset(compact[i : i + 2] for i in range(len(compact) - 1))
-
-
-def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
-    """Whether one text is mostly contained in the other (character bigrams)."""
-    sa, sb = _bigrams(a), _bigrams(b)
-    if not sa or not sb:
-        return a == b
-    return len(sa & sb) / min(len(sa), len(sb)) >= threshold
 
 
 def standardise(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:

@@ -45,8 +45,9 @@ from assistant.answer import AnswerEngine  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
 from assistant.eval import load_squad, write_contexts  # noqa: E402
 from assistant.factory import build_engine, build_store, sync_knowledge  # noqa: E402
-from assistant.retrieval import Retriever, near_duplicate  # noqa: E402
+from assistant.retrieval import Retriever  # noqa: E402
 from assistant.store import KnowledgeStore  # noqa: E402
+from assistant.text import near_duplicate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval-data"
 STORE = ROOT / "bench" / "out" / "retrieval-store"

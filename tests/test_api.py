@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import Services, create_app
 from assistant.factory import build_engine
+from assistant.web import Services, create_app
 from tests.conftest import ROOT, clean_env, free_port, settings_for
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -70,6 +70,20 @@ def test_bad_requests_get_specific_statuses(client: TestClient) -> None:
     )
     assert bad_history.status_code == 400 and "role" in bad_history.json()["error"]
     assert client.post("/api/chat", json={"text": QUESTION}).status_code == 422
+
+
+def test_feedback_is_kept_with_its_turn(client: TestClient) -> None:
+    answer = client.post("/api/chat", json={"message": QUESTION}).json()
+    assert len(answer["turn_id"]) == 32
+    sent = {"turn_id": answer["turn_id"], "rating": "down", "comment": "引用的段落不对"}
+    assert client.post("/api/feedback", json=sent).status_code == 204
+    audit = client.app.state.services.engine.audit  # type: ignore[attr-defined]
+    assert [(f["rating"], f["comment"]) for f in audit.feedback(answer["turn_id"])] == [
+        ("down", "引用的段落不对")
+    ]
+    unknown = client.post("/api/feedback", json={**sent, "turn_id": "nope"})
+    assert unknown.status_code == 404 and "nope" in unknown.json()["error"]
+    assert client.post("/api/feedback", json={**sent, "rating": "meh"}).status_code == 422
 
 
 def test_index_page_is_served(client: TestClient) -> None:

@@ -10,8 +10,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
-from assistant.api import Services, create_app
 from assistant.factory import build_engine
+from assistant.web import Services, create_app
 from tests.conftest import free_port, settings_for, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"

@@ -44,6 +44,7 @@ def test_ask_offline_prints_an_answer_object_with_the_disclosure(ingested: Path)
         "model",
         "notices",
         "findings",
+        "turn_id",
     }
     assert answer["mode"] == "offline" and answer["model"] is None
     assert answer["disclosure"].startswith("风险提示")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.retrieval import Retriever, fuse, is_chinese, near_duplicate, standardise
+from assistant.retrieval import Retriever, fuse, standardise
+from assistant.text import is_chinese, near_duplicate
 
 
 def test_without_lexical_coverage_fusion_ranks_exactly_as_dense_alone() -> None:

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import random
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from ..config import Settings
 from ..embeddings import Embedder
 from ..factory import build_store, sync_knowledge
 from ..store import KnowledgeStore, StoredChunk
+from ..text import has_han
 
 # -- questions ---------------------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ def context_name(index: int) -> str:
 
 
 def _language(text: str) -> str:
-    return "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+    return "zh" if has_han(text) else "en"
 
 
 def load_squad(path: Path) -> Squad:

@@ -51,7 +51,7 @@ def holds_answer(text: str, answers: Sequence[str]) -> bool:
 
 def _distinct(store: KnowledgeStore, ids: Sequence[str], k: int) -> list[StoredChunk]:
     """The first ``k`` chunks of ``ids`` without near-copies, as the retriever picks them."""
-    from ..retrieval import near_duplicate
+    from ..text import near_duplicate
 
     chosen: list[StoredChunk] = []
     for chunk in store.get(list(ids[: k * 3])):

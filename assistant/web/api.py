@@ -1,4 +1,5 @@
-"""HTTP: ``GET /healthz``, ``POST /api/chat`` (JSON or Server-Sent Events) and a plain page at ``/``.
+"""The engine's own HTTP routes: ``GET /healthz``, ``POST /api/chat`` (JSON or Server-Sent
+Events), ``POST /api/feedback`` and a plain page at ``/``.
 
 Errors are translated here, once: a question the user must change → 400 (413 when too long),
 an empty store → 503, both as ``{"error": sentence}``; in a stream, ``event: error``. Model
@@ -9,24 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from .answer import Answer, AnswerEngine, Delta, parse_history
-from .config import Settings
-from .errors import AssistantError, InputError, NoSourcesError
+from ..answer import Answer, Delta, parse_history
+from ..config import Settings
+from ..errors import AssistantError, InputError, NoSourcesError
+from .services import Services
 
 _STATIC = Path(__file__).parent / "static"
-
-
-@dataclass
-class Services:
-    engine: AnswerEngine
 
 
 class ChatRequest(BaseModel):
@@ -34,6 +30,12 @@ class ChatRequest(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)
     mode: Literal["investor", "advisor"] = "investor"
     stream: bool = False
+
+
+class FeedbackRequest(BaseModel):
+    turn_id: str = Field(description="The turn_id of the answer the feedback is about.")
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
 
 
 def _status(error: AssistantError) -> int:
@@ -48,8 +50,8 @@ def _sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def create_app(settings: Settings, services: Services) -> FastAPI:
-    app = FastAPI(title="Fund thesis assistant", docs_url=None, redoc_url=None)
+def build_router(settings: Settings, services: Services) -> APIRouter:
+    app = APIRouter()
     engine = services.engine
 
     def _error(error: AssistantError) -> dict[str, str]:
@@ -96,6 +98,15 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    @app.post("/api/feedback", status_code=204, response_model=None)
+    def feedback(request: FeedbackRequest) -> Response | JSONResponse:
+        audit = engine.audit
+        if audit is None or not audit.add_feedback(
+            request.turn_id, request.rating, request.comment
+        ):
+            return JSONResponse({"error": f"No answer has the turn id {request.turn_id!r}."}, 404)
+        return Response(status_code=204)
 
     return app
 
