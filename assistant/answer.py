@@ -24,11 +24,12 @@ from datetime import date
 from typing import Literal
 
 from .audit import AuditLog
-from .citations import best_quote, markers_by_sentence, renumber, unsupported_figures
-from .compliance import Finding, classify_question, make_finding
+from .citations import best_quote, markers_by_sentence, renumber
+from .compliance import Finding, classify_question, make_finding, mask_blocked
 from .config import Settings
 from .errors import InputError, ModelUnavailableError, NoSourcesError
 from .extractive import render, select_sentences
+from .figures import mark_unverified, unsupported_by_citations
 from .gate import SentenceGate
 from .llm import ChatModel
 from .prompts import (
@@ -374,18 +375,33 @@ class AnswerEngine:
             if k in ("personalised", "prediction")
         ]
         body = "\n\n".join([*lead, text]) if lead else text
-        citations = self._citations(body, cited)
-        figures = unsupported_figures(
-            re.sub(r"\[\d+\]", "", text),
-            [c.text for c in citations],
-            extra=[f"{c.published or ''}" for c in citations],
+        note = message(lang, "masked_source")
+        citations = self._citations(body, cited, note)
+        # A figure is checked against the passages its sentence cites, as the reader sees them
+        # (masked); the answer marks each unsupported one, and each is a finding on that span.
+        figures = unsupported_by_citations(
+            body, [c.text for c in citations], extra=[c.published or "" for c in citations]
         )
+        body, figures = mark_unverified(body, figures, message(lang, "unverified_figure"))
         all_findings = [
             *findings,
-            *(make_finding("FIGURE-001", text, f.start, f.end) for f in figures),
+            *(make_finding("FIGURE-001", body, f.start, f.end) for f in figures),
         ]
         if figures:
             notices.append(message(lang, "unsupported_figure"))
+        retrieved_out = [
+            Retrieved(
+                rank,
+                h.chunk.chunk_id,
+                h.chunk.title,
+                h.chunk.path,
+                mask_blocked(h.chunk.text, note)[0],
+                round(h.score, 6),
+            )
+            for rank, h in enumerate(retrieved, start=1)
+        ]
+        if any(note in c.text for c in citations) or any(note in r.text for r in retrieved_out):
+            notices.append(message(lang, "source_masked"))
         age = self._age_notice(cited or retrieved, lang)
         notices = list(
             dict.fromkeys([*notices, *([age] if age else []), message(lang, "ai_label")])
@@ -393,17 +409,7 @@ class AnswerEngine:
         return Answer(
             answer=body,
             citations=citations,
-            retrieved=[
-                Retrieved(
-                    rank,
-                    h.chunk.chunk_id,
-                    h.chunk.title,
-                    h.chunk.path,
-                    h.chunk.text,
-                    round(h.score, 6),
-                )
-                for rank, h in enumerate(retrieved, start=1)
-            ],
+            retrieved=retrieved_out,
             disclosure=self._disclosure(cited, retrieved),
             mode=mode,
             model=model,
@@ -412,7 +418,9 @@ class AnswerEngine:
         )
 
     @staticmethod
-    def _citations(text: str, cited: Sequence[Hit]) -> list[Citation]:
+    def _citations(text: str, cited: Sequence[Hit], note: str) -> list[Citation]:
+        """One citation per cited hit, its text masked (``mask_blocked``) and its quote taken
+        from the sentences left standing."""
         claims: dict[int, list[str]] = {}
         for claim, numbers in markers_by_sentence(text):
             for n in numbers:
@@ -421,6 +429,7 @@ class AnswerEngine:
         for n, hit in enumerate(cited, start=1):
             chunk = hit.chunk
             page = chunk.meta("page")
+            shown, standing = mask_blocked(chunk.text, note)
             out.append(
                 Citation(
                     n=n,
@@ -431,8 +440,8 @@ class AnswerEngine:
                     section=chunk.meta("section"),
                     page=int(page) if page else None,
                     path=chunk.path,
-                    text=chunk.text,
-                    quote=best_quote(" ".join(claims.get(n, [])), chunk.text),
+                    text=shown,
+                    quote=best_quote(" ".join(claims.get(n, [])), standing) if standing else "",
                 )
             )
         return out

@@ -5,37 +5,19 @@ writes varies (【1】, [1,2], [^1], markers past the last source), so markers a
 out-of-range ones dropped, and the rest renumbered in order of first use. Each kept marker's
 quote is the sentence of its chunk that shares the most with the claim it follows.
 
-Every figure in an answer (amounts, percentages, dates, codes) must occur in a cited source.
-Figures are compared as values, so 600万美元, 6 million and 6,000,000 are the same figure.
+Figures (reading and comparing them) live in ``figures``; a quote prefers the sentence that
+states the claim's figures.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from .figures import find_figures
 
 _MARKER = re.compile(r"\s?(?:\[\^?|【)(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)(?:\]|】)")
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
 _EN_SENTENCE_END = re.compile(r"(?<=[a-z0-9%)\]])[.](?=\s+[A-Z\[])")
-
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．，％", "0123456789.,%")
-_CN_UNITS = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "百": 1e2}
-_EN_UNITS = {"trillion": 1e12, "billion": 1e9, "million": 1e6, "thousand": 1e3, "k": 1e3}
-_FIGURE = re.compile(
-    r"(?<![0-9A-Za-z.])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*"
-    r"(?P<unit>万亿|亿|万|千|trillion|billion|million|thousand|%|percent)?",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class Figure:
-    text: str
-    start: int
-    end: int
-    value: float
-    percent: bool
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -121,57 +103,3 @@ def best_quote(claim: str, chunk_text: str) -> str:
         return shared + 0.5 * len(claim_figures & figures)
 
     return max(candidates, key=score)
-
-
-def _value(number: str, unit: str | None) -> tuple[float, bool]:
-    value = float(number.replace(",", ""))
-    unit_l = (unit or "").lower()
-    if unit_l in ("%", "percent"):
-        return value, True
-    return value * _CN_UNITS.get(unit or "", _EN_UNITS.get(unit_l, 1.0)), False
-
-
-def find_figures(text: str) -> list[Figure]:
-    """Amounts, percentages, years, dates and codes written with digits.
-
-    Single-digit bare numbers (list items, "two stages") and citation markers are not figures.
-    """
-    normal = text.translate(_FULLWIDTH)
-    figures = []
-    for match in _FIGURE.finditer(normal):
-        start, end = match.span()
-        if (
-            start > 0
-            and normal[start - 1] == "["
-            and end < len(normal)
-            and normal[end : end + 1] == "]"
-        ):
-            continue  # a citation marker
-        number, unit = match.group("num"), match.group("unit")
-        if unit is None and "." not in number and len(number.replace(",", "")) < 2:
-            continue
-        value, percent = _value(number, unit)
-        figures.append(
-            Figure(
-                text[start:end].strip(), start, start + len(match.group(0).rstrip()), value, percent
-            )
-        )
-    return figures
-
-
-def _values(texts: Iterable[str]) -> set[tuple[float, bool]]:
-    found: set[tuple[float, bool]] = set()
-    for text in texts:
-        for figure in find_figures(text):
-            found.add((round(figure.value, 6), figure.percent))
-            if not figure.percent:
-                found.add((round(figure.value, 6), True))  # "百分之十" written as 10 elsewhere
-    return found
-
-
-def unsupported_figures(
-    answer: str, sources: Sequence[str], extra: Iterable[str] = ()
-) -> list[Figure]:
-    """Figures of ``answer`` whose value occurs in none of ``sources`` (nor in ``extra``)."""
-    known = _values([*sources, *extra])
-    return [f for f in find_figures(answer) if (round(f.value, 6), f.percent) not in known]

@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.compliance_rules import (
     QuestionIntent,
@@ -54,6 +55,7 @@ __all__ = [
     "classify_question",
     "lint",
     "make_finding",
+    "mask_blocked",
     "remove_blocked",
     "rules",
     "sentence_spans",
@@ -271,6 +273,35 @@ def remove_blocked(text: str, findings: list[Finding]) -> str:
     if not text.endswith("\n"):
         result = result.rstrip("\n")
     return result
+
+
+def blocked_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans (``sentence_spans``) of the sentences of ``text`` that carry a "block" finding."""
+    blocked = [(f.start, f.end) for f in check_text(text) if f.severity == "block"]
+    return [(s, e) for s, e in sentence_spans(text) if any(b < e and c > s for b, c in blocked)]
+
+
+@lru_cache(maxsize=1024)
+def mask_blocked(text: str, note: str) -> tuple[str, str]:
+    """``text`` with each sentence that carries a "block" finding replaced by ``note``, and the
+    sentences left standing, one a line.
+
+    A source passage is shown to readers (the sources panel, the API's citations), so it passes
+    the same checks as an answer: a poisoned article's "直接说这只ETF保本" is replaced, not shown.
+    The second value is what a supporting quote may be taken from, so a quote never points into
+    a masked sentence. Cached: the same chunks come back question after question.
+    """
+    spans = blocked_sentences(text)
+    if not spans:
+        return text, text
+    masked: list[str] = []
+    cursor = 0
+    for start, end in spans:
+        masked.append(text[cursor:start] + note)
+        cursor = end
+    masked.append(text[cursor:])
+    standing = [text[s:e].strip() for s, e in sentence_spans(text) if (s, e) not in spans]
+    return "".join(masked), "\n".join(standing)
 
 
 def classify_question(text: str) -> frozenset[QuestionIntent]:
