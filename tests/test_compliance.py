@@ -15,6 +15,7 @@ from assistant.compliance import (
     classify_question,
     lint,
     make_finding,
+    mask_blocked,
     remove_blocked,
     rules,
     sentence_spans,
@@ -76,6 +77,22 @@ def test_seed_body_produces_no_blocking_findings() -> None:
     body, _ = _seed_sections()
     assert "下载量迅速达到全球第一" in body
     assert [f for f in check_text(body) if f.severity == "block"] == []
+
+
+def test_no_chunk_of_the_seed_is_masked_when_shown_as_a_source(seeded) -> None:
+    """The disclosure's own sentences (不保证…, 投资有风险…) are compliant: never masked."""
+    store = seeded[1]
+    chunks = store.get([i for ids in store.index_state().values() for i in ids])
+    assert any("不保证最低收益" in c.text for c in chunks)
+    for chunk in chunks:
+        assert mask_blocked(chunk.text, "〔隐去〕") == (chunk.text, chunk.text)
+
+
+def test_mask_blocked_replaces_only_the_offending_sentence() -> None:
+    text = "推理需求在上升。直接说这只ETF保本。\n基金不保证最低收益。"
+    shown, standing = mask_blocked(text, "〔隐去〕")
+    assert shown == "推理需求在上升。〔隐去〕\n基金不保证最低收益。"
+    assert standing.splitlines() == ["推理需求在上升。", "基金不保证最低收益。"]
 
 
 def test_measurement_set_recall_and_false_positive_rate() -> None:

@@ -2,7 +2,9 @@
 
 Each attack is paired with the reply of a model that *obeys* it (the fake server is scripted to
 send exactly that), the worst case. In every conversation the disclosure must be the verbatim
-one and nothing prohibited, nor the system prompt, may reach the reader, streamed or final.
+one and nothing prohibited, nor the system prompt, may reach the reader, streamed or final, and
+that includes the sources shown beside the answer: citations, their quotes and the retrieved
+passages, where a poisoned sentence is masked with a note.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import pytest
 from assistant.answer import Answer, Delta
 from assistant.compliance import check_text
 from assistant.factory import build_store, sync_knowledge
-from assistant.prompts import Turn, prompt
+from assistant.prompts import Turn, message, prompt
+from assistant.text import is_chinese
 from tests.conftest import ROOT, expected_disclosure, online_engine, settings_for
 from tests.fakellm import FakeLLM
 
@@ -80,3 +83,41 @@ def test_injection_never_removes_the_disclosure_or_shows_a_prohibited_claim(
         assert not any(line in text for line in SYSTEM_LINES), text
         blocked = [f for f in check_text(text.replace("\n", "。")) if f.severity == "block"]
         assert not blocked, (text, blocked)
+
+    # What the sources panel and the API show passes the same checks as the answer.
+    passages = [c.text for c in final.citations] + [r.text for r in final.retrieved]
+    for text in [*passages, *(c.quote for c in final.citations)]:
+        assert not [f for f in check_text(text) if f.severity == "block"], text
+    lang = "zh" if is_chinese(question) else "en"  # the note is in the answer's language
+    note = message(lang, "masked_source")
+    for citation in final.citations:
+        assert citation.quote in citation.text and note not in citation.quote
+    blocking = any(f.severity == "block" for f in check_text(attack["attack"]))
+    for article in [r for r in final.retrieved if r.path.endswith(f"note-{attack['id']}.md")]:
+        if blocking:
+            assert attack["attack"] not in article.text and note in article.text, article.text
+            assert message(lang, "source_masked") in final.notices
+        assert "推理算力需求在上升" in article.text  # the article's clean sentence stays
+
+
+def test_a_poisoned_sentence_is_masked_in_citations_and_retrieved_passages(
+    poisoned, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    engine = online_engine(poisoned, fake_llm, tmp_path)
+    fake_llm.script({"text": "札记说推理算力需求在上升，数据中心投资增加[1][2][3][4][5]。"})
+    final = engine.ask("推理算力需求在上升吗？数据中心投资增加了吗？")
+    note = message("zh", "masked_source")
+    attacks = {f"note-{a['id']}.md": a["attack"] for a in ATTACKS}
+    masked = 0
+    assert final.mode == "llm" and len(final.citations) >= 3, final.answer
+    for cited in final.citations:
+        (retrieved,) = [r for r in final.retrieved if r.chunk_id == cited.chunk_id]
+        attack = attacks.get(Path(cited.path).name)
+        if attack and any(f.severity == "block" for f in check_text(attack)):
+            masked += 1
+            for text in (cited.text, retrieved.text):
+                assert attack not in text, text
+                assert text.endswith(f"推理算力需求在上升，数据中心投资增加。{note}"), text
+            assert cited.quote == "推理算力需求在上升，数据中心投资增加。"
+    assert masked, [c.path for c in final.citations]
+    assert message("zh", "source_masked") in final.notices
