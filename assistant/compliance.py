@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -68,6 +69,7 @@ _BOUNDARY = re.compile(
     r"[”’」』）)\"']*(?:\[\d+(?:[,，、]\s*\d+)*\])*[ \t]*"
     r"|\n"
 )
+CONTEXT = 2  # sentences either side of a hit where a rule's conditions may be met
 _ENUMERATOR = re.compile(r"\s*\d{1,2}\.\s*")
 _LIST_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+>]|#{1,6})[ \t]+)?")  # kept on a line that survives
 _DANGLING = {"；": "。", ";": ".", "，": "。", ",": ".", "、": "。", "：": "。", ":": "."}
@@ -158,21 +160,40 @@ def _negated(text: str, sentence: tuple[int, int], hit: re.Match[str], table: Ru
     return any(m.end() <= start for m in table.negation_cues.finditer(text, low, sentence[1]))
 
 
+def _missing(rule: Rule, text: str, context: tuple[int, int]) -> list[str]:
+    """The conditions of ``rule`` that nothing in ``context`` meets."""
+    return [
+        condition.name
+        for condition in rule.conditions
+        if not any(p.search(text, *context) for p in condition.patterns)
+    ]
+
+
 def _excused(
     rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
 ) -> bool:
     if any(_overlaps(p, text, sentence, hit) for p in (*rule.exclusions, *table.mentions)):
         return True
-    if rule.evidence and all(p.search(text, *sentence) for p in rule.evidence):
-        return True
-    if rule.caveats:
-        around = (max(0, hit.start() - rule.caveat_window), hit.end() + rule.caveat_window)
-        if any(p.search(text, *around) for p in rule.caveats):
+    return rule.negatable and (
+        _negated(text, sentence, hit, table) or _disclaimed(text, sentence, hit, table)
+    )
+
+
+def _disclaimed(text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable) -> bool:
+    """A cue right after the hit in its clause denies it: 门槛低不代表风险低, X does not mean Y."""
+    end = hit.end()
+    for index in range(end, min(sentence[1], end + table.negation_window)):
+        if text[index] in table.clause_delimiters or text[index] in "。；;":
+            break
+        if table.after_cues.match(text, index):
             return True
-    return rule.negatable and _negated(text, sentence, hit, table)
+    return False
 
 
-def _finding(rule: Rule, text: str, start: int, end: int) -> Finding:
+def _finding(rule: Rule, text: str, start: int, end: int, missing: Sequence[str] = ()) -> Finding:
+    suggestion = rule.suggestion
+    if missing:
+        suggestion = f"缺少：{'、'.join(missing)}。{suggestion}"
     return Finding(
         rule=rule.id,
         category=rule.category,
@@ -181,7 +202,7 @@ def _finding(rule: Rule, text: str, start: int, end: int) -> Finding:
         start=start,
         end=end,
         basis=rule.basis,
-        suggestion=rule.suggestion,
+        suggestion=suggestion,
     )
 
 
@@ -203,8 +224,20 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
                 index = bisect.bisect_right(starts, hit.start()) - 1
                 if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:
                     continue  # empty, or in the whitespace between sentences
-                if not _excused(rule, text, spans[index], hit, table):
-                    found.append(_finding(rule, text, hit.start(), hit.end()))
+                if _excused(rule, text, spans[index], hit, table):
+                    continue
+                missing = []
+                if rule.conditions:
+                    # Allowed on conditions met in the sentence or its immediate context: up
+                    # to CONTEXT sentences either side ("数据来源：…；过往业绩不预示…" follow it).
+                    context = (
+                        spans[max(0, index - CONTEXT)][0],
+                        spans[min(len(spans) - 1, index + CONTEXT)][1],
+                    )
+                    missing = _missing(rule, text, context)
+                    if not missing:
+                        continue
+                found.append(_finding(rule, text, hit.start(), hit.end(), missing))
     # A rule's two alternations cannot both match one span, but they may overlap: keep the first.
     found.sort(key=lambda f: (f.start, -f.end, f.rule))
     kept: list[Finding] = []

@@ -52,6 +52,15 @@ class QuestionIntent(StrEnum):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """What a statement needs to be allowed (期间, 数据来源…): any of its patterns, in the hit's
+    sentence or the sentences either side of it."""
+
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     """One row of the table, with its regexes compiled."""
 
@@ -61,9 +70,7 @@ class Rule:
     scope: Scope
     patterns: tuple[re.Pattern[str], ...]  # at most two alternations (Chinese, Latin); () = in code
     exclusions: tuple[re.Pattern[str], ...]
-    evidence: tuple[re.Pattern[str], ...]
-    caveats: tuple[re.Pattern[str], ...]
-    caveat_window: int
+    conditions: tuple[Condition, ...]  # all present in context: the statement is allowed
     negatable: bool
     basis: str
     suggestion: str
@@ -81,6 +88,7 @@ class RuleTable:
     negation_window_latin: int
     clause_delimiters: str
     prohibition_cues: re.Pattern[str]
+    after_cues: re.Pattern[str]  # right after the hit, in its clause: 门槛低不代表风险低
     mentions: tuple[re.Pattern[str], ...]
     questions: Mapping[QuestionIntent, re.Pattern[str]]
 
@@ -143,9 +151,11 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
     if severity not in SEVERITIES or scope not in SCOPES:
         raise ValueError(f"{where}: severity must be block|warn and scope answer|question|any.")
     negatable = raw.get("negatable", True)
-    window = raw.get("caveat_window", 120)
-    if not isinstance(negatable, bool) or not isinstance(window, int):
-        raise ValueError(f"{where}: negatable must be a boolean and caveat_window an integer.")
+    if not isinstance(negatable, bool):
+        raise ValueError(f"{where}: negatable must be a boolean.")
+    conditions = raw.get("conditions", {})
+    if not isinstance(conditions, dict):
+        raise ValueError(f"{where}: conditions must be a table of name = [patterns].")
     return Rule(
         id=_text(raw, "id", where),
         category=category,
@@ -153,9 +163,10 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
         scope=cast(Scope, scope),
         patterns=_alternations(_strings(raw, "patterns", where), where),
         exclusions=_compile(_strings(raw, "exclusions", where), where),
-        evidence=_compile(_strings(raw, "evidence", where), where),
-        caveats=_compile(_strings(raw, "caveats", where), where),
-        caveat_window=window,
+        conditions=tuple(
+            Condition(name, _compile(_strings(conditions, name, where), where))
+            for name in conditions
+        ),
         negatable=negatable,
         basis=_text(raw, "basis", where),
         suggestion=_text(raw, "suggestion", where),
@@ -187,8 +198,9 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         intents[intent] = pattern
     cues = _alternation(_strings(negation, "cues", "[negation]"), "[negation]")
     prohibitions = _alternation(_strings(negation, "sentence_cues", "[negation]"), "[negation]")
-    if cues is None or prohibitions is None:
-        raise ValueError("compliance rules: [negation] needs cues and sentence_cues.")
+    after = _alternation(_strings(negation, "after_cues", "[negation]"), "[negation]")
+    if cues is None or prohibitions is None or after is None:
+        raise ValueError("compliance rules: [negation] needs cues, sentence_cues and after_cues.")
     return RuleTable(
         rules=rules,
         negation_cues=cues,
@@ -196,6 +208,7 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         negation_window_latin=cast(int, windows[1]),
         clause_delimiters=_text(negation, "clause_delimiters", "[negation]"),
         prohibition_cues=prohibitions,
+        after_cues=after,
         mentions=_compile(_strings(negation, "mentions", "[negation]"), "[negation]"),
         questions=intents,
     )
