@@ -145,11 +145,15 @@ def _overlaps(
     )
 
 
-def _negated(text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable) -> bool:
+def _negated(
+    text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable, clause: bool
+) -> bool:
     start = hit.start()
     if table.prohibition_cues.search(text, sentence[0], start):
         return True
     window = table.negation_window_latin if hit.group().isascii() else table.negation_window
+    if clause:
+        window = start - sentence[0]  # a combination rule's cue may sit anywhere in the clause
     low = max(sentence[0], start - window)
     for index in range(start - 1, low - 1, -1):
         if text[index] in table.clause_delimiters:
@@ -158,6 +162,30 @@ def _negated(text: str, sentence: tuple[int, int], hit: re.Match[str], table: Ru
     # Search up to the end of the sentence so look-aheads (不 not in 不同) see the real next
     # character, but only accept cues that end before the hit.
     return any(m.end() <= start for m in table.negation_cues.finditer(text, low, sentence[1]))
+
+
+def _clause(
+    text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
+) -> tuple[int, int]:
+    start, end = hit.start(), hit.end()
+    while start > sentence[0] and text[start - 1] not in table.clause_delimiters + "；;":
+        start -= 1
+    while end < sentence[1] and text[end] not in table.clause_delimiters + "；;":
+        end += 1
+    return start, end
+
+
+def _together(
+    rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
+) -> bool:
+    """Whether every further group of a combination rule matches beside the hit, outside it."""
+    scope = sentence if rule.together_in == "sentence" else _clause(text, sentence, hit, table)
+    for group in rule.together:
+        if not any(
+            m.end() <= hit.start() or m.start() >= hit.end() for m in group.finditer(text, *scope)
+        ):
+            return False
+    return True
 
 
 def _missing(rule: Rule, text: str, context: tuple[int, int]) -> list[str]:
@@ -175,7 +203,8 @@ def _excused(
     if any(_overlaps(p, text, sentence, hit) for p in (*rule.exclusions, *table.mentions)):
         return True
     return rule.negatable and (
-        _negated(text, sentence, hit, table) or _disclaimed(text, sentence, hit, table)
+        _negated(text, sentence, hit, table, bool(rule.together))
+        or _disclaimed(text, sentence, hit, table)
     )
 
 
@@ -224,6 +253,8 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
                 index = bisect.bisect_right(starts, hit.start()) - 1
                 if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:
                     continue  # empty, or in the whitespace between sentences
+                if rule.together and not _together(rule, text, spans[index], hit, table):
+                    continue
                 if _excused(rule, text, spans[index], hit, table):
                     continue
                 missing = []

@@ -71,6 +71,10 @@ class Rule:
     patterns: tuple[re.Pattern[str], ...]  # at most two alternations (Chinese, Latin); () = in code
     exclusions: tuple[re.Pattern[str], ...]
     conditions: tuple[Condition, ...]  # all present in context: the statement is allowed
+    # Each further group must also match in the hit's clause (or sentence, with
+    # together_in = "sentence"): 保证 … 收益, a promise and what it promises.
+    together: tuple[re.Pattern[str], ...]
+    together_in: Literal["clause", "sentence"]
     negatable: bool
     basis: str
     suggestion: str
@@ -156,6 +160,18 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
     conditions = raw.get("conditions", {})
     if not isinstance(conditions, dict):
         raise ValueError(f"{where}: conditions must be a table of name = [patterns].")
+    groups = raw.get("together", [])
+    if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+        raise ValueError(f"{where}: together must be a list of pattern lists.")
+    together_in = raw.get("together_in", "clause")
+    if together_in not in ("clause", "sentence"):
+        raise ValueError(f"{where}: together_in must be clause or sentence.")
+    together = []
+    for group in groups:
+        pattern = _alternation(_strings({"g": group}, "g", where), where)
+        if pattern is None:
+            raise ValueError(f"{where}: an empty group in together.")
+        together.append(pattern)
     return Rule(
         id=_text(raw, "id", where),
         category=category,
@@ -167,6 +183,8 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
             Condition(name, _compile(_strings(conditions, name, where), where))
             for name in conditions
         ),
+        together=tuple(together),
+        together_in=cast(Literal["clause", "sentence"], together_in),
         negatable=negatable,
         basis=_text(raw, "basis", where),
         suggestion=_text(raw, "suggestion", where),

@@ -119,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=1000, help="timed runs (at least 500)")
     parser.add_argument(
-        "--split", choices=["tune", "heldout", "heldout2", "all"], default="all"
+        "--split", choices=["tune", "heldout", "heldout2", "heldout3", "all"], default="all"
     )
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     quality()
-    for split in ("tune", "heldout", "heldout2") if args.split == "all" else (args.split,):
+    for split in (
+        ("tune", "heldout", "heldout2", "heldout3") if args.split == "all" else (args.split,)
+    ):
         fresh(split)
     latency(max(500, args.runs))
     return 0
