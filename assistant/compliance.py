@@ -4,8 +4,9 @@ Every answer that mentions a fund is promotional material under the CSRC's rules
 advisors' drafts, through ``lint``) are checked against ``resources/compliance_rules.toml``. The table is
 data; this module is the matcher. How a candidate hit is judged, in order:
 
-1. **Sentences.** Text is split on 。！？；!?; newlines and ". "; a hit is judged only against its
-   own sentence, because disclosure sentences sit next to the claims they qualify.
+1. **Sentences.** Text is split on 。！？；!?; newlines and ". "; a hit is judged against its own
+   sentence (conditions: and its neighbours), because disclosure sentences sit next to the
+   claims they qualify.
 2. **Allowed senses** (``exclusions``): a span of the sentence overlapping the hit that gives the
    word an innocent meaning — 保证金, 资金安全存管, 风险等级为R2（中低风险）, 降低风险; and
    quoted mentions (“保本”等表述, "明年能涨多少"这类问题), which name a phrase without using it.
@@ -13,10 +14,18 @@ data; this module is the matcher. How a candidate hit is judged, in order:
    negated: 不保证最低收益, 并不表明投资于基金没有风险, 管理人不得承诺收益. A negation cue in the
    ``window`` characters before the hit, inside the same clause (the window stops at ，：( ), makes
    it a negated mention; a prohibition (不得, 禁止, must not) anywhere earlier in the sentence makes
-   it a regulatory sentence. Clause-bounding keeps "不要犹豫，稳赚！" flagged.
-4. **Evidence**: praise, rankings and peer comparisons are prohibited *without evidence*; a sentence
-   carrying a figure, its period and its source is evidence and passes.
-5. **Caveats**: past performance passes when "过往业绩不预示未来表现" is within reach.
+   it a regulatory sentence. Clause-bounding keeps "不要犹豫，稳赚！" flagged. A cue right after
+   the hit denies it too (门槛低不代表风险低).
+4. **Combinations** (``together``): some rules name the two halves of a prohibited statement (a
+   promise and what it promises, a future and a gain, a pressure and an act) and fire only when
+   both are in one clause, so wordings nobody listed are caught; a negation anywhere earlier in
+   that clause excuses them (不对基金投资收益做出任何承诺或保证).
+5. **Conditions** (evidence-aware rules): praise, rankings, 首只, peer comparisons, past
+   performance and a view on the future are allowed when what the rules ask for is there: a
+   period, a named source, a comparison basis (benchmark, peer average, rank), or for a view
+   its framing and its risk. They may sit in the hit's sentence or up to ``CONTEXT`` sentences
+   either side ("数据来源：…" often follows); a finding names what is missing ("缺少：期间、数据来源。").
+   The past-performance caveat is not a condition: every answer carries the full disclosure.
 
 **Scope.** Rules say whether they apply to our answers, to investors' questions, or both. All
 the shipped rules are answer rules: an investor asking "这只基金保本吗？" breaks no rule, so
@@ -24,7 +33,7 @@ questions go through ``classify_question`` instead, whose patterns live in the s
 (``[questions]``).
 
 **Severity.** ``block``: the sentence must not be shown; ``remove_blocked`` drops it. ``warn``: it
-may be shown but a reviewer should look (past performance without its caveat). ``lint`` reports
+may be shown but a reviewer should look (past performance without its period, basis or source). ``lint`` reports
 both; ``ok`` means no finding at all.
 
 ``Finding.text`` is the matched span itself, so ``text[f.start:f.end] == f.text`` for the text that

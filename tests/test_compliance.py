@@ -25,6 +25,7 @@ from assistant.compliance_rules import CATEGORIES, parse_rules
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
 MEASUREMENT_SET = Path(__file__).parent / "fixtures" / "compliance_sentences.jsonl"
+FRESH_SET = Path(__file__).parent / "fixtures" / "compliance_fresh.json"
 
 RULES = rules().rules
 POSITIVES = [(r.id, text) for r in RULES for text in r.examples_positive]
@@ -119,6 +120,40 @@ def test_measurement_set_recall_and_false_positive_rate() -> None:
         if total >= 3:
             assert caught[category] / total >= 0.95, category
     assert len(false_positives) / fine <= 0.05, false_positives
+
+
+def test_fresh_set_stays_at_its_measured_recall_and_false_positive_rate() -> None:
+    """A regression guard on sentences the rules were not written from (README, "Compliance")."""
+    doc = json.loads(FRESH_SET.read_text(encoding="utf-8"))
+    rows = doc["sentences"]
+    assert len(rows) >= 150 and {r["lang"] for r in rows} == {"zh", "en"}
+    assert all(r["source"].split("<")[-1].split(",")[0] in doc["sources"] for r in rows)
+    violations = [r for r in rows if r["category"]]
+    compliant = [r for r in rows if not r["category"]]
+    caught = sum(r["category"] in {f.category for f in check_text(r["text"])} for r in violations)
+    flagged = [r["text"] for r in compliant if check_text(r["text"])]
+    assert caught / len(violations) >= 0.98
+    assert len(flagged) / len(compliant) <= 0.02, flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("该基金近一年收益率为25%。", "缺少：比较基准、数据来源。"),
+        ("本基金近三年业绩排名同类第一。", "缺少：依据、数据来源。"),
+        ("业内首只聚焦AI算力的ETF。", "缺少：数据来源。"),
+    ],
+)
+def test_a_conditional_rule_names_what_is_missing(text: str, missing: str) -> None:
+    (finding,) = [f for f in check_text(text) if f.suggestion.startswith("缺少")]
+    assert finding.suggestion.startswith(missing)
+
+
+def test_conditions_may_be_met_by_the_sentences_around_the_claim() -> None:
+    claim = "截至2024年12月31日，本基金近一年净值增长率为25%，同期业绩比较基准收益率为18%。"
+    assert {f.rule for f in check_text(claim)} == {"PAST-001"}
+    assert check_text(claim + "数据来源：基金2024年年报。") == []
+    assert check_text(claim + "\n\n另起一段。再一句。又一句。数据来源：基金2024年年报。") != []
 
 
 def test_findings_are_sorted_spans_of_the_checked_text() -> None:
