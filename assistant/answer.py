@@ -14,16 +14,17 @@ text is authoritative (a stream that failed midway is replaced, never shown half
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
 
-from .audit import AuditLog
+from .audit import AuditLog, AuditRecord
+from .audit.record import Outcome
 from .citations import best_quote, markers_by_sentence, renumber
 from .compliance import Finding, classify_question, make_finding, mask_blocked
 from .config import Settings
@@ -32,6 +33,7 @@ from .extractive import render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
 from .gate import SentenceGate
 from .llm import ChatModel
+from .modelcalls import ModelCall
 from .prompts import (
     Lang,
     Mode,
@@ -46,6 +48,7 @@ from .prompts import (
 from .retrieval import Hit, Retriever
 from .store import KnowledgeStore
 from .text import is_chinese
+from .trace import TurnTrace, export_record
 
 log = logging.getLogger(__name__)
 AnswerMode = Literal["llm", "offline", "fallback"]
@@ -152,9 +155,10 @@ class AnswerEngine:
         mode: Mode = "investor",
         *,
         channel: str = "cli",
+        session: str | None = None,
     ) -> Answer:
         final = None
-        for event in self.stream(question, history, mode, channel=channel):
+        for event in self.stream(question, history, mode, channel=channel, session=session):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
@@ -167,30 +171,61 @@ class AnswerEngine:
         mode: Mode = "investor",
         *,
         channel: str = "cli",
+        session: str | None = None,
     ) -> Iterator[Event]:
-        """Deltas as sentences pass the checks, then the final Answer (recorded in the audit log)."""
-        for event in self._events(question, history, mode):
-            if isinstance(event, Answer):
-                event.turn_id = uuid.uuid4().hex
-            if isinstance(event, Answer) and self.audit is not None:
-                self.audit.record(
-                    turn_id=event.turn_id,
-                    channel=channel,
-                    question=question,
-                    history_turns=len(history),
-                    retrieved=self._versions([r.chunk_id for r in event.retrieved]),
-                    answer=event.to_dict(),
-                )
-            yield event
+        """Deltas as sentences pass the checks, then the final Answer.
 
-    def _versions(self, ids: Sequence[str]) -> list[dict[str, str | None]]:
-        """Which version of which article each retrieved chunk came from, for the audit trail."""
-        return [
-            {"chunk_id": c.chunk_id, "path": c.path, "doc_hash": c.meta("doc_hash")}
-            for c in self.store.get(ids)
-        ]
+        Every turn leaves one audit row, however it ends: with the Answer (written before the
+        Answer is yielded, so its ``turn_id`` can take feedback at once), or without one when
+        the reader leaves mid-stream (``interrupted``: the deltas it saw are kept), the
+        question is refused, or the turn fails. A failed audit write is logged loudly and
+        spilled to a file; the reader still gets the answer.
+        """
+        trace = TurnTrace(channel, session, question, mode, len(history))
+        outcome: Outcome | None = None
+        events = self._events(question, history, mode, trace)
+        try:
+            with contextlib.closing(events):  # a reader that leaves closes the model request
+                for event in events:
+                    if isinstance(event, Answer):
+                        event.turn_id = trace.turn_id
+                        outcome = "refused" if trace.why == "not_found" else "complete"
+                        self._keep(trace.record(event, outcome))
+                    else:
+                        trace.shown(event.text)
+                    yield event
+        except GeneratorExit:
+            if outcome is None:
+                outcome = "interrupted"
+                self._keep(trace.record(None, outcome, "client_disconnected"))
+            raise
+        except InputError:
+            outcome = "refused"
+            self._keep(trace.record(None, outcome, "invalid_question"))
+            raise
+        except Exception as error:
+            if outcome is None:
+                outcome = "error"
+                kind = "no_sources" if isinstance(error, NoSourcesError) else type(error).__name__
+                self._keep(trace.record(None, outcome, kind))
+            raise
 
-    def _events(self, question: str, history: Sequence[Turn], mode: Mode) -> Iterator[Event]:
+    def record_export(self, answer: Answer, text: str, *, channel: str = "advisor") -> str:
+        """Keep an audit row for an advisor draft exported from ``answer``, with the text as
+        exported; its turn id."""
+        ids = [c.chunk_id for c in answer.citations] or [r.chunk_id for r in answer.retrieved]
+        known = {key for c in self.store.get(ids) if (key := c.meta("disclosure_id"))}
+        record = export_record(answer, text, channel=channel, known=known)
+        self._keep(record)
+        return record.turn_id
+
+    def _keep(self, record: AuditRecord) -> None:
+        if self.audit is not None:
+            self.audit.write_or_spill(record)
+
+    def _events(
+        self, question: str, history: Sequence[Turn], mode: Mode, trace: TurnTrace
+    ) -> Generator[Event, None, None]:
         question = self._validate(question)
         self.store.refresh()  # articles another process has ingested since the last question
         if self.store.count() == 0:
@@ -200,17 +235,27 @@ class AnswerEngine:
         deadline = time.monotonic() + self.settings.answer_deadline
         lang: Lang = "zh" if is_chinese(question) else "en"
         intents = classify_question(question)
+        trace.intents = tuple(sorted(intents))
         notices = [message(lang, key) for key in self._intent_notices(intents)]
 
-        standalone, lexical_query = self._standalone(question, history, lang, deadline)
-        hits = self.retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
-        relevant = self.retriever.relevant(
-            lexical_query or standalone,  # judged in the language the store was searched in
-            hits,
-            floor=self.settings.relevance_floor,
-            floor_other=self.settings.relevance_floor_other,
-        )
+        with trace.timed("rewrite"):
+            standalone, lexical_query = self._standalone(
+                question, history, lang, deadline, trace.calls_for("rewrite")
+            )
+        trace.standalone, trace.lexical_query = standalone, lexical_query
+        with trace.timed("retrieval"):
+            hits = self.retriever.search(
+                standalone, self.settings.top_k, lexical_query=lexical_query
+            )
+            relevant = self.retriever.relevant(
+                lexical_query or standalone,  # judged in the language the store was searched in
+                hits,
+                floor=self.settings.relevance_floor,
+                floor_other=self.settings.relevance_floor_other,
+            )
+        trace.hits = hits
         if not relevant:
+            trace.why = "not_found"
             text = message(lang, "not_found")
             yield Delta(text)
             yield self._finish(
@@ -219,6 +264,7 @@ class AnswerEngine:
             return
 
         if self.chat is None:
+            trace.mode, trace.why = "offline", "no_key"
             text, cited = self._excerpts(question, hits, lang)
             yield Delta(text)
             yield self._finish(
@@ -235,16 +281,22 @@ class AnswerEngine:
             return
 
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
+        trace.mode = "llm"
+        deltas = self.chat.stream(
+            build_messages(question, history, hits, mode),
+            deadline=deadline,
+            calls=trace.calls_for("answer"),
+        )
         try:
-            for delta in self.chat.stream(
-                build_messages(question, history, hits, mode), deadline=deadline
-            ):
-                for piece in gate.feed(delta):
+            with trace.timed("model"), contextlib.closing(deltas):
+                for delta in deltas:
+                    for piece in gate.feed(delta):
+                        yield Delta(piece)
+                for piece in gate.close():
                     yield Delta(piece)
-            for piece in gate.close():
-                yield Delta(piece)
         except ModelUnavailableError as error:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
+            trace.mode, trace.why = "fallback", error.kind
             text, cited = self._excerpts(question, hits, lang)
             yield self._finish(
                 text,
@@ -265,6 +317,7 @@ class AnswerEngine:
         if not re.search(r"\[\d+\]", gate.text):
             # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
             log.warning("model answer had no citable content after checks; answering with excerpts")
+            trace.mode, trace.why = "fallback", "nothing_citable"
             text, cited = self._excerpts(question, hits, lang)
             notices.append(message(lang, "replaced"))
             yield self._finish(
@@ -272,9 +325,13 @@ class AnswerEngine:
             )
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
-        yield self._finish(
-            gate.text, cited, hits, lang, "llm", self.chat.name, notices, findings, intents
-        )
+        answered = trace.answered_by()
+        model = answered.model if answered else self.chat.name
+        if answered is not None and answered.endpoint != "primary":
+            first = trace.calls_for("answer")[0]
+            trace.why = f"failover:{first.outcome}"
+            notices.append(message(lang, "failover", model=model))
+        yield self._finish(gate.text, cited, hits, lang, "llm", model, notices, findings, intents)
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -300,7 +357,12 @@ class AnswerEngine:
         return [keys[i] for i in order if i in intents]
 
     def _standalone(
-        self, question: str, history: Sequence[Turn], lang: Lang, deadline: float
+        self,
+        question: str,
+        history: Sequence[Turn],
+        lang: Lang,
+        deadline: float,
+        calls: list[ModelCall],
     ) -> tuple[str, str | None]:
         """The question to retrieve with, and a Chinese version for BM25 when the model gives one."""
         needs_rewrite = bool(history) or lang == "en"
@@ -308,7 +370,9 @@ class AnswerEngine:
             budget = min(deadline, time.monotonic() + min(10.0, self.settings.answer_deadline / 3))
             try:
                 parsed = parse_condensed(
-                    self.chat.complete(condense_messages(question, history), deadline=budget)
+                    self.chat.complete(
+                        condense_messages(question, history), deadline=budget, calls=calls
+                    )
                 )
             except ModelUnavailableError as error:
                 log.info("question rewrite skipped (%s): %s", error.kind, error)

@@ -64,12 +64,82 @@ class Settings(BaseSettings):
         validation_alias=_env("ASSISTANT_MAX_RETRIES", "max_retries"),
         description="Retries of 429/5xx/connection failures, within the deadline.",
     )
+    breaker_failures: int = Field(
+        3,
+        ge=1,
+        validation_alias=_env("ASSISTANT_BREAKER_FAILURES", "breaker_failures"),
+        description="Failed requests in a row (each after its retries) that open a model "
+        "endpoint's circuit breaker: answers then skip it at once instead of waiting.",
+    )
+    breaker_cooldown: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=_env("ASSISTANT_BREAKER_COOLDOWN", "breaker_cooldown"),
+        description="Seconds an open circuit breaker skips its endpoint before one request "
+        "probes it again.",
+    )
+
+    # A second model or endpoint that takes over before the excerpts.
+    fallback_base_url: str | None = Field(
+        None,
+        validation_alias=_env("DEEPSEEK_FALLBACK_BASE_URL", "fallback_base_url"),
+        description="Base URL of a second OpenAI-compatible endpoint; default: DEEPSEEK_BASE_URL "
+        "(when only DEEPSEEK_FALLBACK_MODEL is set).",
+    )
+    fallback_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("DEEPSEEK_FALLBACK_API_KEY", "fallback_api_key"),
+        description="Key for the second endpoint; required when its base URL differs (the main "
+        "key is never sent to another host).",
+    )
+    fallback_model: str | None = Field(
+        None,
+        validation_alias=_env("DEEPSEEK_FALLBACK_MODEL", "fallback_model"),
+        description="Model name at the second endpoint; default: DEEPSEEK_MODEL.",
+    )
 
     # Where things live.
     data_dir: Path = Field(
         Path("data"),
         validation_alias=_env("ASSISTANT_DATA_DIR", "data_dir"),
         description="Directory of the Chroma store, the lexical index and the audit log.",
+    )
+    audit_url: SecretStr | None = Field(
+        None,
+        validation_alias=_env("ASSISTANT_AUDIT_URL", "audit_url"),
+        description="SQLAlchemy URL of the audit trail (e.g. postgresql+psycopg://user:pw@host/db); "
+        "default: SQLite at ASSISTANT_DATA_DIR/audit.sqlite3.",
+    )
+    audit_retention_days: int | None = Field(
+        None,
+        ge=1,
+        validation_alias=_env("ASSISTANT_AUDIT_RETENTION_DAYS", "audit_retention_days"),
+        description="Audit rows older than this many days are deleted when the app starts and "
+        "by `audit purge`; unset keeps them forever (suitability records: at least 20 years).",
+    )
+    price_cache_hit: float = Field(
+        0.028,
+        ge=0,
+        validation_alias=_env("ASSISTANT_PRICE_CACHE_HIT", "price_cache_hit"),
+        description="Price per million prompt tokens served from the provider's cache, for the "
+        "cost estimate of `audit costs`.",
+    )
+    price_cache_miss: float = Field(
+        0.28,
+        ge=0,
+        validation_alias=_env("ASSISTANT_PRICE_CACHE_MISS", "price_cache_miss"),
+        description="Price per million prompt tokens not served from the cache.",
+    )
+    price_output: float = Field(
+        0.42,
+        ge=0,
+        validation_alias=_env("ASSISTANT_PRICE_OUTPUT", "price_output"),
+        description="Price per million completion tokens.",
+    )
+    price_currency: str = Field(
+        "USD",
+        validation_alias=_env("ASSISTANT_PRICE_CURRENCY", "price_currency"),
+        description="Currency of the three prices.",
     )
     knowledge_dir: Path = Field(
         Path("knowledge"),
@@ -199,13 +269,13 @@ class Settings(BaseSettings):
         description="Answers per client (per API key, else per IP).",
     )
 
-    @field_validator("base_url")
+    @field_validator("base_url", "fallback_base_url")
     @classmethod
-    def _base_url_is_http(cls, value: str) -> str:
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError(
-                f"DEEPSEEK_BASE_URL must start with http:// or https:// (got {value!r})."
-            )
+            raise ValueError(f"the base URL must start with http:// or https:// (got {value!r}).")
         return value.rstrip("/")
 
     @property

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .embeddings import Embedder, build_embedder
+from .errors import ConfigurationError
 from .ingest import Ingestor
 from .inventory import SyncReport
 from .store import KnowledgeStore
 
 if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when built:
     from .answer import AnswerEngine  # `python ingest.py` starts faster without it
-    from .llm import ChatModel
+    from .audit import AuditLog
+    from .llm import ChatModel, OpenAICompatibleChat
 
 log = logging.getLogger("assistant")
 
@@ -49,16 +51,66 @@ def sync_knowledge(
 
 
 def build_chat(settings: Settings, *, check: bool = True) -> ChatModel | None:
-    """The chat model when a key is set (None = offline excerpt mode); warns on an unlisted model."""
-    from .llm import OpenAICompatibleChat
+    """The chat model when a key is set (None = offline excerpt mode), each endpoint behind its
+    own circuit breaker, with the second model in front of the excerpts when one is configured;
+    warns on an unlisted model."""
+    from .failover import FailoverChat
 
     if not settings.online:
+        if settings.fallback_base_url or settings.fallback_model:
+            log.warning("DEEPSEEK_API_KEY is not set: the fallback model is not used either.")
         log.info("DEEPSEEK_API_KEY is not set: answering in offline excerpt mode.")
         return None
-    chat = OpenAICompatibleChat(settings)
-    if check and (warning := chat.check_model()):
-        log.warning(warning)
-    return chat
+    primary = _endpoint(settings, "primary")
+    fallback_settings = _fallback_settings(settings)
+    models = [primary] + ([_endpoint(fallback_settings, "fallback")] if fallback_settings else [])
+    for model in models if check else []:
+        if warning := model.check_model():
+            log.warning(warning)
+    return FailoverChat(primary, models[1]) if len(models) > 1 else primary
+
+
+def _endpoint(settings: Settings, endpoint: str) -> OpenAICompatibleChat:
+    from .breaker import CircuitBreaker
+    from .llm import OpenAICompatibleChat
+
+    breaker = CircuitBreaker(
+        f"{endpoint} ({settings.model})",
+        failures=settings.breaker_failures,
+        cooldown=settings.breaker_cooldown,
+    )
+    return OpenAICompatibleChat(settings, breaker=breaker, endpoint=endpoint)
+
+
+def _fallback_settings(settings: Settings) -> Settings | None:
+    """The main settings with the second endpoint's URL, key and model; None when unset."""
+    if not (settings.fallback_base_url or settings.fallback_model):
+        return None
+    base_url = settings.fallback_base_url or settings.base_url
+    key = settings.fallback_api_key
+    if key is None and base_url != settings.base_url:
+        raise ConfigurationError(
+            "DEEPSEEK_FALLBACK_BASE_URL is set but DEEPSEEK_FALLBACK_API_KEY is not: set the "
+            "second endpoint's key (the main key is never sent to another host)."
+        )
+    return settings.model_copy(
+        update={
+            "base_url": base_url,
+            "api_key": key or settings.api_key,
+            "model": settings.fallback_model or settings.model,
+        }
+    )
+
+
+def build_audit(settings: Settings) -> AuditLog:
+    """The audit trail: ASSISTANT_AUDIT_URL, or SQLite in the data folder."""
+    from .audit import AuditLog
+
+    url = settings.audit_url.get_secret_value() if settings.audit_url else None
+    return AuditLog.open(
+        url or settings.data_dir / "audit.sqlite3",
+        spill=settings.data_dir / "audit-unwritten.jsonl",
+    )
 
 
 def build_engine(
@@ -69,7 +121,6 @@ def build_engine(
     check_model: bool = True,
 ) -> AnswerEngine:
     from .answer import AnswerEngine
-    from .audit import AuditLog
     from .retrieval import Retriever
 
     store = store or build_store(settings)
@@ -78,7 +129,7 @@ def build_engine(
         store,
         Retriever(store, store.embedder),
         chat if chat is not None else build_chat(settings, check=check_model),
-        audit=AuditLog(settings.data_dir / "audit.sqlite3"),
+        audit=build_audit(settings),
     )
 
 
@@ -91,4 +142,7 @@ def build_web_app(settings: Settings) -> object:
         log.info("The store is empty: ingesting %s first.", settings.knowledge_dir)
         report = sync_knowledge(settings, store)
         log.info(report.summary())
-    return create_app(settings, Services(build_engine(settings, store=store)))
+    engine = build_engine(settings, store=store)
+    if engine.audit is not None and settings.audit_retention_days:
+        engine.audit.purge(older_than_days=settings.audit_retention_days)
+    return create_app(settings, Services(engine))

@@ -25,19 +25,20 @@ A worker thread and a queue for the deadline
 Finish reasons checked by hand
     A stream cut midway ends quietly in the openai client: no exception, no ``[DONE]``. Shown
     as it is, a half answer would pass for a whole one, so every answer must end with a finish
-    reason, and its kind decides the error:
+    reason. How each ending and each HTTP status becomes an error kind, and which are retried,
+    is tabled in ``assistant.failures``.
 
-    ======================================  ==============  ===========================
-    how the stream ended                    kind            retried (if no text yet)
-    ======================================  ==============  ===========================
-    ``stop`` with text                      (success)
-    ``stop`` with no text (only reasoning)  ``empty``       no
-    no finish reason (a quiet cut)          ``truncated``   yes
-    a broken connection after some text     ``truncated``   (text was shown)
-    ``length`` (token limit reached)        ``truncated``   no
-    ``content_filter``                      ``filtered``    no
-    ``insufficient_system_resource``        ``overloaded``  yes
-    ======================================  ==============  ===========================
+A circuit breaker per endpoint (``assistant.breaker``)
+    Requests that end in an outage (429/5xx/timeouts/connection failures after their retries,
+    a stream cut midway, 401/402) count against the endpoint's breaker; once open, requests fail
+    at once with kind ``circuit_open`` until a half-open probe succeeds. A question the
+    provider refused on its merits (content filter, empty content, 400) does not count, and a
+    request whose reader went away decides nothing.
+
+Usage and the story of each request, per request
+    ``stream(..., calls=list)`` appends a ``ModelCall`` the caller owns: attempts, each failed
+    attempt, the token usage (DeepSeek's cache hit / miss counts included) and the outcome.
+    Nothing about a request is kept on the model object, which every request shares.
 
 Reasoning (``reasoning_content``) is read only to reset the idle timer: it was never
 compliance-checked, so it is neither yielded nor returned. The API key appears in no message
@@ -53,30 +54,20 @@ import random
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
+from assistant.breaker import CircuitBreaker
 from assistant.config import Settings
 from assistant.errors import ConfigurationError, ModelUnavailableError
+from assistant.failures import Endpoint, Outage, Retryable, check_finish, cut_short, label
+from assistant.modelcalls import ModelCall, Usage
 
 RETIRED_MODELS = {"deepseek-chat": "2026-07-24", "deepseek-reasoner": "2026-07-24"}
-STATUS_MESSAGES = {
-    401: ("auth", "The API key was rejected (401): check DEEPSEEK_API_KEY."),
-    402: (
-        "balance",
-        "The account has no balance (402): top up at the provider; requests are not retried.",
-    ),
-    403: ("auth", "The API key may not use this model (403): check DEEPSEEK_API_KEY."),
-}
-# DeepSeek adds the prompt-cache counts to the usual three (hits are billed at a lower rate).
-USAGE_FIELDS = (
-    *("prompt_tokens", "completion_tokens", "total_tokens"),
-    *("prompt_cache_hit_tokens", "prompt_cache_miss_tokens"),
-)
 
 
 class ChatModel(ABC):
@@ -85,16 +76,29 @@ class ChatModel(ABC):
     name: str
 
     @abstractmethod
-    def stream(self, messages: Sequence[BaseMessage], *, deadline: float) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        deadline: float,
+        calls: list[ModelCall] | None = None,
+    ) -> Generator[str, None, None]:
         """Yield the content deltas of one answer; ``deadline`` is a ``time.monotonic()`` value.
 
         Raises ``ModelUnavailableError`` on any failure, also after some deltas were yielded
         (kinds ``truncated``, ``empty``, ``filtered``, ``timeout``, …: see the module docstring).
+        Each endpoint the request reaches appends its ``ModelCall`` to ``calls``.
         """
 
-    def complete(self, messages: Sequence[BaseMessage], *, deadline: float) -> str:
+    def complete(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        deadline: float,
+        calls: list[ModelCall] | None = None,
+    ) -> str:
         """The whole answer as one string."""
-        return "".join(self.stream(messages, deadline=deadline))
+        return "".join(self.stream(messages, deadline=deadline, calls=calls))
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMessageParam]:
@@ -111,19 +115,6 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMe
         else:
             raise TypeError(f"Cannot send a {type(message).__name__} to the chat model.")
     return converted
-
-
-class _Retryable(Exception):
-    """A failure that another attempt may cure; turned into ModelUnavailableError at the end."""
-
-    def __init__(
-        self, kind: str, detail: str, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.status = status
-        self.retry_after = retry_after
 
 
 class _Attempt:
@@ -177,16 +168,21 @@ class OpenAICompatibleChat(ChatModel):
         backoff_cap: float = 8.0,
         retry_after_cap: float = 20.0,
         temperature: float = 0.3,
+        breaker: CircuitBreaker | None = None,
+        endpoint: str = "primary",
     ) -> None:
+        prefix = "DEEPSEEK_FALLBACK_" if endpoint == "fallback" else "DEEPSEEK_"
         if settings.api_key is None or not settings.api_key.get_secret_value():
             raise ConfigurationError(
-                "The chat model needs a key: set DEEPSEEK_API_KEY, or leave it unset "
+                f"The chat model needs a key: set {prefix}API_KEY, or leave it unset "
                 "and do not build the model (offline excerpt mode)."
             )
         self.name = settings.model
-        self.last_usage: dict[str, int] = {}
+        self.endpoint = endpoint
+        self.breaker = breaker
         self._key = settings.api_key.get_secret_value()
         self._base_url = settings.base_url
+        self._endpoint = Endpoint(settings.base_url, self._key, prefix)
         self._thinking = settings.thinking
         self._idle = settings.stream_idle_timeout
         self._max_retries = settings.max_retries
@@ -204,38 +200,93 @@ class OpenAICompatibleChat(ChatModel):
 
     # --- answers
 
-    def stream(self, messages: Sequence[BaseMessage], *, deadline: float) -> Iterator[str]:
-        payload = to_openai_messages(messages)
+    def stream(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        deadline: float,
+        calls: list[ModelCall] | None = None,
+    ) -> Generator[str, None, None]:
+        call = ModelCall(self.name, self.endpoint)
+        if calls is not None:
+            calls.append(call)
+        began = time.monotonic()
+        token = self.breaker.acquire() if self.breaker else object()
+        if token is None:
+            call.outcome = "circuit_open"
+            raise self._circuit_open()
+        decided = False
+        try:
+            attempts = self._attempts(to_openai_messages(messages), deadline, call)
+            with contextlib.closing(attempts):  # a reader that leaves closes the request now
+                for delta in attempts:
+                    if call.first_token_ms is None:
+                        call.first_token_ms = round((time.monotonic() - began) * 1000, 1)
+                    yield delta
+            call.outcome, decided = "ok", True
+            if self.breaker:
+                self.breaker.success(token)
+        except ModelUnavailableError as error:
+            call.outcome, decided = error.kind, True
+            if self.breaker:
+                outage = isinstance(error, Outage)
+                (self.breaker.failure if outage else self.breaker.success)(token)
+            raise
+        finally:
+            call.elapsed_ms = round((time.monotonic() - began) * 1000, 1)
+            if not decided:  # the reader stopped early (or a bug): nothing learnt
+                call.outcome = "closed"
+                if self.breaker:
+                    self.breaker.release(token)
+
+    def _attempts(
+        self, payload: list[ChatCompletionMessageParam], deadline: float, call: ModelCall
+    ) -> Generator[str, None, None]:
+        """One request's attempts: retries before the first delta, within the deadline."""
         budget = max(0.0, deadline - time.monotonic())
-        self.last_usage = {}
         failures = 0
         while True:
             attempt = _Attempt(self._opener(payload, deadline))
+            call.attempts += 1
             started = False
             try:
-                for delta in self._read(attempt, deadline, budget, failures + 1):
+                for delta in self._read(attempt, deadline, budget, failures + 1, call):
                     started = True
                     yield delta
-                self._log.info("Model %s answered; usage %s.", self.name, self.last_usage)
+                self._log.info("Model %s answered; usage %s.", self.name, call.usage.as_dict())
                 return
-            except _Retryable as failure:
+            except Retryable as failure:
+                call.failures.append(failure.label)
                 if started:
-                    raise self._cut_short(failure) from None
+                    raise cut_short(failure) from None
                 failures += 1
                 if failures > self._max_retries:
-                    raise self._gave_up(failure, failures) from None
+                    raise self._endpoint.gave_up(failure, failures) from None
                 delay = self._delay(failures - 1, failure.retry_after)
                 if time.monotonic() + delay >= deadline:
-                    raise self._gave_up(failure, failures, budget) from None
+                    raise self._endpoint.gave_up(failure, failures, budget) from None
                 self._log.warning(
                     "Model API attempt %d failed (%s); retrying in %.2f s.",
                     failures,
                     failure.detail,
                     delay,
                 )
+            except ModelUnavailableError as error:
+                call.failures.append(label(error))
+                raise
             finally:
                 attempt.close()
             time.sleep(delay)
+
+    def _circuit_open(self) -> ModelUnavailableError:
+        assert self.breaker is not None
+        return ModelUnavailableError(
+            "circuit_open",
+            f"The model API ({self.endpoint} endpoint, model {self.name}) failed "
+            f"{self.breaker.threshold} requests in a row: it is skipped for "
+            f"{self.breaker.retry_in():.0f} s more, then one request probes it "
+            "(ASSISTANT_BREAKER_COOLDOWN). Answers fall back meanwhile.",
+        )
 
     def _opener(
         self, payload: list[ChatCompletionMessageParam], deadline: float
@@ -262,7 +313,7 @@ class OpenAICompatibleChat(ChatModel):
         return open_stream
 
     def _read(
-        self, attempt: _Attempt, deadline: float, budget: float, number: int
+        self, attempt: _Attempt, deadline: float, budget: float, number: int, call: ModelCall
     ) -> Iterator[str]:
         """The content deltas of one attempt; raises at its end unless it finished with "stop"."""
         finish: str | None = None
@@ -271,15 +322,12 @@ class OpenAICompatibleChat(ChatModel):
         while True:
             event, item = self._next_event(attempt, deadline, last_token, budget, number)
             if event == "error":
-                raise self._translate(item)
+                raise self._endpoint.translate(item)
             if event == "end":
                 break
             chunk: ChatCompletionChunk = item
             if chunk.usage is not None:
-                usage = chunk.usage.model_dump()
-                self.last_usage = {
-                    k: int(usage[k]) for k in USAGE_FIELDS if usage.get(k) is not None
-                }
+                call.usage.add(Usage.from_report(chunk.usage.model_dump()))
             for choice in chunk.choices[:1]:
                 reasoning = (choice.delta.model_extra or {}).get("reasoning_content")
                 content = choice.delta.content
@@ -291,7 +339,7 @@ class OpenAICompatibleChat(ChatModel):
                     last_token = time.monotonic()  # the reader's own time is not idle time
                 if choice.finish_reason:
                     finish = choice.finish_reason
-        self._check_finish(finish, text)
+        check_finish(finish, text)
 
     def _next_event(
         self, attempt: _Attempt, deadline: float, last_token: float, budget: float, number: int
@@ -302,14 +350,14 @@ class OpenAICompatibleChat(ChatModel):
                 return attempt.events.get_nowait()  # what has arrived counts, however late
             now = time.monotonic()
             if now >= deadline:
-                raise ModelUnavailableError(
+                raise Outage(
                     "timeout",
                     f"The answer deadline of {budget:.1f} s (ASSISTANT_ANSWER_DEADLINE) passed "
                     f"on attempt {number} before the answer was complete: the model API is slow "
                     "or holding the request open; answers fall back to excerpts.",
                 )
             if now - last_token >= self._idle:
-                raise _Retryable(
+                raise Retryable(
                     "timeout",
                     f"no answer text for {self._idle:g} s (ASSISTANT_STREAM_IDLE_TIMEOUT)",
                 )
@@ -318,110 +366,10 @@ class OpenAICompatibleChat(ChatModel):
                     timeout=min(deadline - now, last_token + self._idle - now)
                 )
 
-    @staticmethod
-    def _check_finish(finish: str | None, text: str) -> None:
-        if finish == "stop" and text.strip():
-            return
-        if finish == "stop":
-            raise ModelUnavailableError(
-                "empty",
-                "The model finished without any answer text (it only reasoned): ask again; "
-                "if it keeps happening, set DEEPSEEK_THINKING=false.",
-            )
-        if finish is None:
-            raise _Retryable("truncated", "the stream ended without a finish reason")
-        if finish == "insufficient_system_resource":
-            raise _Retryable("overloaded", "the provider cut the answer for lack of capacity")
-        if finish == "content_filter":
-            raise ModelUnavailableError(
-                "filtered",
-                "The provider's content filter stopped the answer: show the excerpts instead; "
-                "rephrasing the question may help.",
-            )
-        raise ModelUnavailableError(
-            "truncated",
-            f"The answer stopped early (finish reason {finish!r}): the partial text must not be "
-            "shown as a whole answer; ask a narrower question.",
-        )
-
-    def _translate(self, error: Exception) -> Exception:
-        """An exception from the worker as _Retryable, ModelUnavailableError, or itself (a bug)."""
-        if isinstance(error, openai.APIStatusError):
-            return self._status_error(error)
-        if isinstance(error, openai.APITimeoutError):
-            return _Retryable("timeout", "no response within the read timeout")
-        if isinstance(error, openai.APIConnectionError):
-            return _Retryable("connection", self._redact(f"{error} ({error.__cause__!r})"))
-        if isinstance(error, openai.APIError):  # an error event in the middle of the stream
-            return _Retryable("overloaded", self._redact(f"error event: {error.message}"))
-        if isinstance(error, ValueError):  # not JSON, or not chat-completion chunks
-            return ModelUnavailableError(
-                "connection",
-                f"The model API at {self._base_url} sent a response that is not a chat-completions "
-                "stream: check DEEPSEEK_BASE_URL points at an OpenAI-compatible endpoint.",
-            )
-        return error
-
-    def _status_error(self, error: openai.APIStatusError) -> Exception:
-        status = error.status_code
-        body = error.body if isinstance(error.body, dict) else {}
-        server = self._redact(str(body.get("message") or error.message))
-        if status in STATUS_MESSAGES:
-            return ModelUnavailableError(*STATUS_MESSAGES[status], status)
-        if status == 429 or status >= 500:
-            kind = "rate_limited" if status == 429 else "overloaded"
-            retry_after = _retry_after(error.response.headers.get("retry-after"))
-            return _Retryable(kind, f"HTTP {status}", status, retry_after)
-        return ModelUnavailableError(
-            "bad_request",
-            f"The model API refused the request ({status}: {server}): check DEEPSEEK_MODEL "
-            "and DEEPSEEK_BASE_URL; if they are right, this is a bug to report. "
-            "Not retried.",
-            status,
-        )
-
-    def _gave_up(
-        self, failure: _Retryable, attempts: int, budget: float | None = None
-    ) -> ModelUnavailableError:
-        tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
-        messages = {
-            "rate_limited": f"The model API kept rate-limiting us (429) after {tries}: "
-            "lower the request rate or raise the account's concurrency limit; answers fall "
-            "back to excerpts meanwhile.",
-            "overloaded": f"The model API is overloaded or failing ({failure.detail}) after "
-            f"{tries}: answers fall back to excerpts until it recovers; check the provider's "
-            "status page if it persists.",
-            "connection": f"Could not reach the model API at {self._base_url} after {tries} "
-            f"({failure.detail}): check DEEPSEEK_BASE_URL and the network.",
-            "timeout": f"The model API gave {failure.detail} after {tries}: it is overloaded; "
-            "answers fall back to excerpts, and a longer ASSISTANT_STREAM_IDLE_TIMEOUT may help.",
-            "truncated": f"The answer stream ended before any answer text after {tries} "
-            f"({failure.detail}): ask again; answers fall back to excerpts meanwhile.",
-        }
-        message = messages[failure.kind]
-        if budget is not None:
-            message += (
-                f" The answer deadline of {budget:.1f} s (ASSISTANT_ANSWER_DEADLINE) left no "
-                "time for another attempt."
-            )
-        return ModelUnavailableError(failure.kind, message, failure.status)
-
-    def _cut_short(self, failure: _Retryable) -> ModelUnavailableError:
-        kind = "truncated" if failure.kind in ("connection", "truncated") else failure.kind
-        return ModelUnavailableError(
-            kind,
-            f"The answer broke off after part of it had arrived ({failure.detail}): the partial "
-            "text must not be shown as a whole answer; fall back to the excerpts and ask again.",
-            failure.status,
-        )
-
     def _delay(self, failures: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self._retry_after_cap)
         return random.uniform(0.0, min(self._backoff_cap, self._backoff_base * 2**failures))
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._key, "[the API key]") if self._key else text
 
     # --- the model list
 
@@ -430,38 +378,30 @@ class OpenAICompatibleChat(ChatModel):
         try:
             page = self._client.with_options(timeout=timeout).models.list()
         except openai.APIError as error:
-            translated = self._translate(error)
-            if isinstance(translated, _Retryable):
-                translated = self._gave_up(translated, 1)
+            translated = self._endpoint.translate(error)
+            if isinstance(translated, Retryable):
+                translated = self._endpoint.gave_up(translated, 1)
             raise translated from None
         return [model.id for model in page.data]
 
     def check_model(self, *, timeout: float = 5.0) -> str | None:
         """A warning sentence when the configured model is not listed or the list is unreachable."""
+        variable = f"{self._endpoint.prefix}MODEL"
         try:
             names = self.list_models(timeout=timeout)
         except ModelUnavailableError as error:
             return (
-                f"Could not check DEEPSEEK_MODEL={self.name} against {self._base_url}/models: "
-                f"{error}"
+                f"Could not check {variable}={self.name} against {self._base_url}/models: {error}"
             )
         if self.name in names:
             return None
         listed = ", ".join(names) or "none"
         if self.name in RETIRED_MODELS:
             return (
-                f"DEEPSEEK_MODEL={self.name} was switched off by DeepSeek on "
-                f"{RETIRED_MODELS[self.name]}: set DEEPSEEK_MODEL to one of {listed}."
+                f"{variable}={self.name} was switched off by DeepSeek on "
+                f"{RETIRED_MODELS[self.name]}: set {variable} to one of {listed}."
             )
         return (
-            f"DEEPSEEK_MODEL={self.name} is not among the models {self._base_url} lists: "
-            f"set DEEPSEEK_MODEL to one of {listed}."
+            f"{variable}={self.name} is not among the models {self._base_url} lists: "
+            f"set {variable} to one of {listed}."
         )
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header; None when absent or a date (DeepSeek sends seconds)."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -21,7 +21,6 @@ on the old store and the next one starts on the new.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -40,6 +39,7 @@ from .embeddings import Embedder
 from .errors import ConfigurationError, EmbedderMismatchError
 from .inventory import SyncRecord
 from .lexical import LexicalIndex, fingerprint
+from .text import disclosure_id
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,6 @@ class StoredChunk:
     def meta(self, key: str) -> str | None:
         value = self.metadata.get(key)
         return None if value is None or value == "" else str(value)
-
-
-def disclosure_id(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _display_text(document: str, metadata: Metadata) -> str:

@@ -1,5 +1,5 @@
-"""One home for small text facts every stage shares: which script a text is in, and how alike
-two texts are by their character bigrams.
+"""One home for small text facts every stage shares: which script a text is in, how alike
+two texts are by their character bigrams, and the id a disclosure text is known by.
 
 Chunking, retrieval, the gate, citations, excerpts and compliance all ask these questions; one
 answer keeps them agreeing (a passage the retriever calls a near-copy is one for the gate too).
@@ -8,6 +8,7 @@ Pure functions, no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
@@ -49,3 +50,8 @@ def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
     if not sa or not sb:
         return a == b
     return len(sa & sb) / min(len(sa), len(sb)) >= threshold
+
+
+def disclosure_id(text: str) -> str:
+    """The version id of a risk disclosure: the store keys it by this, the audit trail names it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

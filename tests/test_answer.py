@@ -254,8 +254,7 @@ def test_every_turn_is_kept_in_the_audit_log(online, fake_llm) -> None:
     assert [r["question"] for r in rows] == ["How do I bake sourdough bread?", QUESTION]
     assert rows[1]["mode"] == "fallback" and rows[1]["channel"] == "web"
     assert rows[1]["answer"] == first.answer and rows[1]["disclosure"] == first.disclosure
-    assert (
-        first.retrieved[0].chunk_id in rows[1]["retrieved"] and "doc_hash" in rows[1]["retrieved"]
-    )
+    assert rows[1]["retrieved"][0]["chunk_id"] == first.retrieved[0].chunk_id
+    assert rows[1]["retrieved"][0]["doc_hash"]
     assert rows[0]["answer"] == second.answer
     assert "sk-test-secret" not in str(rows)

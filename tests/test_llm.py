@@ -22,6 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from assistant.config import Settings
 from assistant.errors import ConfigurationError, ModelUnavailableError
 from assistant.llm import OpenAICompatibleChat, to_openai_messages
+from assistant.modelcalls import ModelCall
 from tests.fakellm import FakeLLM, compose_answer
 
 KEY = "sk-test-secret"
@@ -133,18 +134,43 @@ def test_thinking_mode_enables_thinking_and_omits_temperature(
     assert "temperature" not in body
 
 
-def test_complete_returns_the_whole_answer_and_records_usage(
+def test_complete_returns_the_whole_answer_and_records_usage_per_request(
     fake_llm: FakeLLM, make_model: MakeModel
 ) -> None:
     model = make_model()
-    assert model.complete(MESSAGES, deadline=deadline_in(2)) == ANSWER
-    first = model.last_usage
-    model.complete(MESSAGES, deadline=deadline_in(2))
+    first: list[ModelCall] = []
+    second: list[ModelCall] = []
+    assert model.complete(MESSAGES, deadline=deadline_in(2), calls=first) == ANSWER
+    model.complete(MESSAGES, deadline=deadline_in(2), calls=second)
 
-    assert first["prompt_tokens"] > 0 and first["completion_tokens"] > 0
-    assert first["prompt_cache_hit_tokens"] == 0
-    assert first["prompt_cache_miss_tokens"] == first["prompt_tokens"]
-    assert model.last_usage["prompt_cache_hit_tokens"] > 0  # same system prompt: a cached prefix
+    [one], [two] = first, second
+    assert (one.outcome, one.attempts, one.failures) == ("ok", 1, [])
+    assert one.usage.prompt_tokens > 0 and one.usage.completion_tokens > 0
+    assert one.usage.prompt_cache_hit_tokens == 0
+    assert one.usage.prompt_cache_miss_tokens == one.usage.prompt_tokens
+    assert two.usage.prompt_cache_hit_tokens > 0  # same system prompt: a cached prefix
+    assert one.usage.prompt_cache_hit_tokens == 0  # the second request did not overwrite it
+
+
+def test_concurrent_requests_keep_their_own_usage(fake_llm: FakeLLM, make_model: MakeModel) -> None:
+    # Two answers streaming at once on one model object: each request's usage is its own
+    # (it was one attribute of the shared model, so the later one overwrote the earlier).
+    model = make_model()
+    short = [SystemMessage("你是基金公司的投教助手。"), HumanMessage("[1] 短。")]
+    fake_llm.script({"keepalive": 0.4})  # whichever arrives first waits: the two overlap
+    calls: dict[str, list[ModelCall]] = {"long": [], "short": []}
+    long_thread = threading.Thread(
+        target=model.complete,
+        args=(MESSAGES,),
+        kwargs={"deadline": deadline_in(3), "calls": calls["long"]},
+    )
+    long_thread.start()
+    model.complete(short, deadline=deadline_in(3), calls=calls["short"])
+    long_thread.join()
+
+    [long], [brief] = calls["long"], calls["short"]
+    assert long.usage.completion_tokens > 5 * brief.usage.completion_tokens
+    assert long.usage.prompt_tokens > 2 * brief.usage.prompt_tokens
 
 
 def test_reasoning_is_never_yielded(fake_llm: FakeLLM, make_model: MakeModel) -> None:

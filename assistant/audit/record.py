@@ -1,0 +1,130 @@
+"""The audit record of one turn: typed, built by the engine from the Answer and what it tracked.
+
+Every field says what a regulator or an operator will ask about that turn; ``AuditLog`` stores
+the ones people filter on as columns and the rest as one JSON document, all under the hash chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ..modelcalls import ModelCall, Usage
+
+Kind = Literal["turn", "export"]
+# complete: the final answer was delivered; interrupted: the reader left before it (a client
+# disconnect), so only ``streamed`` was seen; refused: the question was not answered (invalid,
+# or the documents do not cover it); error: the turn failed (an empty store, a bug);
+# exported: an advisor exported an answer's draft (``answer`` is the text as exported).
+Outcome = Literal["complete", "interrupted", "refused", "error", "exported"]
+
+
+@dataclass(frozen=True)
+class RetrievedRef:
+    """A chunk retrieved for the question, with the version of the article it came from."""
+
+    rank: int
+    chunk_id: str
+    path: str
+    doc_hash: str | None  # content hash of the article version (the store's ``doc_hash``)
+    score: float
+
+
+@dataclass(frozen=True)
+class CitationRef:
+    n: int
+    chunk_id: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class DisclosureRef:
+    """A risk disclosure shown, by the store's own 16-character id, and its text."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """One request to a model endpoint during the turn (``stage``: rewrite or answer)."""
+
+    stage: str
+    model: str
+    endpoint: str
+    attempts: int
+    failures: tuple[str, ...]
+    outcome: str
+    usage: Usage
+    first_token_ms: float | None
+    elapsed_ms: float
+
+    @classmethod
+    def of(cls, stage: str, call: ModelCall) -> CallRef:
+        return cls(
+            stage,
+            call.model,
+            call.endpoint,
+            call.attempts,
+            tuple(call.failures),
+            call.outcome,
+            Usage(**call.usage.as_dict()),
+            call.first_token_ms,
+            call.elapsed_ms,
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    turn_id: str
+    at: str  # UTC ISO 8601, when the turn ended (or the draft was exported)
+    kind: Kind
+    channel: str  # web, advisor, widget, api, openai, cli
+    session: str | None  # an anonymous session id from the face, if it has one
+    outcome: Outcome
+    mode: str | None  # llm, offline, fallback (None when the turn ended before one was chosen)
+    why: str | None  # the fallback's cause kind, the refusal's reason, the error's kind
+    model: str | None  # the model whose text was shown
+    audience: str  # investor or advisor
+    question: str
+    history_turns: int
+    standalone: str | None = None  # the question retrieval used (history and language resolved)
+    lexical_query: str | None = None  # its Chinese version for BM25, when the model gave one
+    retrieved: tuple[RetrievedRef, ...] = ()
+    streamed: tuple[str, ...] = ()  # every delta shown, in order, even ones later replaced
+    answer: str | None = None  # the final text shown (None when the turn ended before it)
+    citations: tuple[CitationRef, ...] = ()
+    notices: tuple[str, ...] = ()
+    findings: tuple[dict[str, Any], ...] = ()
+    disclosures: tuple[DisclosureRef, ...] = ()
+    calls: tuple[CallRef, ...] = ()
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    intents: tuple[str, ...] = ()
+    parent_turn: str | None = None  # for an export: the turn whose answer was exported
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens this turn used, over every call it made (rewrite and answer, both endpoints)."""
+        total = Usage()
+        for call in self.calls:
+            total.add(call.usage)
+        return total
+
+    @property
+    def disclosure_ids(self) -> list[str]:
+        return [d.id for d in self.disclosures]
+
+    def detail(self) -> dict[str, Any]:
+        """What the columns do not hold, as one JSON-ready document."""
+        data = asdict(self)
+        for column in _COLUMNS:
+            data.pop(column, None)
+        data.pop("disclosures")
+        return data
+
+
+# Fields stored as columns of their own (the rest go to the JSON ``detail``).
+_COLUMNS = (
+    *("turn_id", "at", "kind", "channel", "session", "outcome", "mode", "why", "model"),
+    *("question", "standalone", "answer"),
+)
