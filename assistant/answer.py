@@ -158,7 +158,9 @@ class AnswerEngine:
         session: str | None = None,
     ) -> Answer:
         final = None
-        for event in self.stream(question, history, mode, channel=channel, session=session):
+        # Nobody sees the deltas of an answer returned whole: the row records none.
+        turn = self._turn(question, history, mode, channel, session, streaming=False)
+        for event in turn:
             if isinstance(event, Answer):
                 final = event
         assert final is not None
@@ -181,6 +183,18 @@ class AnswerEngine:
         question is refused, or the turn fails. A failed audit write is logged loudly and
         spilled to a file; the reader still gets the answer.
         """
+        return self._turn(question, history, mode, channel, session, streaming=True)
+
+    def _turn(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        mode: Mode,
+        channel: str,
+        session: str | None,
+        *,
+        streaming: bool,
+    ) -> Iterator[Event]:
         trace = TurnTrace(channel, session, question, mode, len(history))
         outcome: Outcome | None = None
         events = self._events(question, history, mode, trace)
@@ -191,7 +205,7 @@ class AnswerEngine:
                         event.turn_id = trace.turn_id
                         outcome = "refused" if trace.why == "not_found" else "complete"
                         self._keep(trace.record(event, outcome))
-                    else:
+                    elif streaming:
                         trace.shown(event.text)
                     yield event
         except GeneratorExit:

@@ -1,4 +1,4 @@
-"""The command line: ``python -m assistant ask`` and ``python -m assistant lint``.
+"""The command line: ``python -m assistant ask``, ``lint`` and ``audit``.
 
 Errors are translated here, once: an ``AssistantError`` becomes its sentence on stderr and
 exit status 1 (2 for usage errors, as argparse does).
@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import AssistantError, InputError
 
@@ -41,7 +42,27 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check a text against the fund-marketing rules")
     lint.add_argument("file", nargs="?", default="-", help="a UTF-8 text file, or - for stdin")
     lint.add_argument("--json", action="store_true", help='print {"ok": bool, "findings": [...]}')
+
+    _add_audit(commands)
     return parser
+
+
+def _add_audit(commands: Any) -> None:  # argparse keeps its subparsers type private
+    audit = commands.add_parser("audit", help="the audit trail: verify, export, costs, purge")
+    actions = audit.add_subparsers(dest="action", required=True)
+    verify = actions.add_parser("verify", help="check the hash chain; exit 1 at a broken link")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    export = actions.add_parser("export", help="print the turns, oldest first")
+    export.add_argument("--since", metavar="DATE", help="only turns from this date (UTC) on")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    costs = actions.add_parser("costs", help="tokens and estimated cost per day and model")
+    costs.add_argument("--since", metavar="DATE", help="from this date (default: 30 days ago)")
+    costs.add_argument("--json", action="store_true", help="print the figures as JSON")
+    purge = actions.add_parser("purge", help="delete rows past the retention period")
+    purge.add_argument(
+        "--days", type=int, metavar="N", help="default: ASSISTANT_AUDIT_RETENTION_DAYS"
+    )
+    actions.add_parser("replay", help="write the records a failed database left in the spill")
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -103,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "audit":
+            from .audit.commands import run
+
+            return run(args)
         return _ask(args) if args.command == "ask" else _lint(args)
     except AssistantError as error:
         print(f"error: {error}", file=sys.stderr)

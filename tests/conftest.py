@@ -21,6 +21,7 @@ from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.llm import OpenAICompatibleChat
 from assistant.store import KnowledgeStore
 from tests.fakellm import FakeLLM, fake_llm, fake_llm_server  # noqa: F401  (fixtures)
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"

@@ -34,6 +34,9 @@ Script: faults on demand
                                    finish_reason and no ``[DONE]`` (the openai client ends quietly)
     ``"drop"``                     stream a few content deltas, then close the socket mid-body
                                    (the client sees a broken connection)
+    ``"malformed"``                stream two content deltas, then a ``data:`` line that is not
+                                   valid JSON, then the rest as usual (``{"malformed": 0}``: the
+                                   broken line comes first); non-streaming: a body that is not JSON
     ``"empty"``                    finish_reason "stop", empty content, reasoning_content present
     ``"reasoning"``                reasoning_content deltas first, then the ok answer in content
     ``{"finish_reason": "length"}`` the ok answer (or ``text``) ending with this finish reason
@@ -168,6 +171,7 @@ class Plan:
     keepalive: float = 0.0
     slow: float = 0.0
     cut: str | None = None  # "clean" or "drop"
+    malformed: int | None = None  # content deltas before a chunk that is not JSON
     then: Plan | None = None
 
 
@@ -181,6 +185,7 @@ def to_plan(step: Step) -> Plan:
             "ok": {},
             "cut": {"cut": "clean"},
             "drop": {"cut": "drop"},
+            "malformed": {"malformed": 2},
             "empty": {"text": "", "reasoning": "The question is covered by the documents."},
             "reasoning": {"reasoning": "Let me think about which source answers this best."},
         }
@@ -188,7 +193,7 @@ def to_plan(step: Step) -> Plan:
             raise ValueError(f"Unknown fake step {step!r}; see tests/fakellm.py for the list.")
         return to_plan(shorthands[step])
     known = {"status", "retry_after", "message", "text", "reasoning", "finish_reason"}
-    known |= {"keepalive", "slow", "then", "cut"}
+    known |= {"keepalive", "slow", "then", "cut", "malformed"}
     unknown = set(step) - known
     if unknown:
         raise ValueError(f"Unknown keys {sorted(unknown)} in fake step {step!r}.")
@@ -200,6 +205,7 @@ def to_plan(step: Step) -> Plan:
         reasoning=step.get("reasoning"),
         finish_reason=step.get("finish_reason", "stop"),
         cut=step.get("cut"),
+        malformed=step.get("malformed"),
     )
     if "keepalive" in step or "slow" in step:
         # {"keepalive": 1, "text": "x"} means keep-alives, then {"text": "x"}.
@@ -429,7 +435,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not stream:
             if not chunked:
                 self._start(200, "application/json")
-            self._chunk(json.dumps(_completion(model, content, plan, usage)).encode())
+            reply = json.dumps(_completion(model, content, plan, usage))
+            self._chunk(
+                (reply[: len(reply) // 2] if plan.malformed is not None else reply).encode()
+            )
             self._chunk(b"")
             return
         if not chunked:
@@ -467,7 +476,11 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        for piece in pieces:
+        for number, piece in enumerate(pieces):
+            if number == plan.malformed:
+                self._chunk(
+                    b'data: {"id": "' + ident.encode() + b'", "choices": [{"delta": {"co\n\n'
+                )
             send({"content": piece})
         send({}, plan.finish_reason)
         if (body.get("stream_options") or {}).get("include_usage"):
