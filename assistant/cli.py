@@ -1,7 +1,8 @@
 """The command line: ``python -m assistant ask``, ``lint`` and ``audit``.
 
 Errors are translated here, once: an ``AssistantError`` becomes its sentence on stderr and
-exit status 1 (2 for usage errors, as argparse does).
+exit status 1 (2 for usage errors, as argparse does). ``audit verify`` exits 1 at a broken
+link of the hash chain (``assistant.audit.commands``).
 """
 
 from __future__ import annotations

@@ -46,8 +46,10 @@ class ModelUnavailableError(AssistantError):
     ``kind`` is one of: ``auth`` (401), ``balance`` (402), ``bad_request`` (400/422),
     ``rate_limited`` (429), ``overloaded`` (500/503), ``timeout``, ``connection``,
     ``empty`` (finish_reason stop with no content), ``truncated`` (stream cut midway),
-    ``filtered`` (the provider's content filter stopped the answer),
-    ``not_configured``. ``status`` is the HTTP status when there was one.
+    ``filtered`` (the provider's content filter stopped the answer), ``malformed`` (a stream
+    chunk that is not JSON), ``circuit_open`` (the endpoint failed repeatedly and is skipped
+    until its breaker's probe), ``not_configured``. ``status`` is the HTTP status when there
+    was one.
     """
 
     def __init__(self, kind: str, message: str, status: int | None = None) -> None:

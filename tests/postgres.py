@@ -83,9 +83,9 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.chown(root, "nobody")
         run_as = ("runuser", "-u", "nobody", "--")
     server = PostgresServer(BIN_DIRS[0], root / "data", _free_port(), root / "server.log", run_as)
+    initdb = [str(server.bin / "initdb"), "-D", str(server.data), "-U", "postgres"]
     subprocess.run(
-        [*run_as, str(server.bin / "initdb"), "-D", str(server.data), "-U", "postgres"]
-        + ["--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"],
+        [*run_as, *initdb, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"],
         check=True,
         capture_output=True,
         timeout=300,

@@ -128,6 +128,7 @@ class AuditLog:
         try:
             if self.spill is None:
                 raise OSError("no spill file is configured")
+            self.spill.parent.mkdir(parents=True, exist_ok=True)
             with self._lock, self.spill.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
         except OSError:
