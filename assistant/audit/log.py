@@ -11,7 +11,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -23,6 +33,9 @@ from .schema import CHAINED, GENESIS, chains, disclosures, feedback, metadata, r
 
 log = logging.getLogger(__name__)
 _PAGE = 500  # rows per read: memory stays flat on a long trail
+_ADVANCE = update(chains).where(chains.c.name == bindparam("n")).values(seq=chains.c.seq + 1)
+_HEAD = select(chains.c.seq, chains.c.hash).where(chains.c.name == bindparam("n"))
+_SET_HEAD = update(chains).where(chains.c.name == bindparam("n")).values(hash=bindparam("h"))
 
 
 def now() -> str:
@@ -48,6 +61,7 @@ class AuditLog:
         self.engine = engine
         self.spill = spill
         self._lock = threading.Lock()  # in-process writers queue here, not on the DB's lock
+        self._stored_disclosures: set[str] = set()  # ids known to be in the table already
         try:
             metadata.create_all(engine)
             for name in CHAINED:
@@ -138,29 +152,33 @@ class AuditLog:
     def _append_turn(self, row: dict[str, Any], texts: Mapping[str, str]) -> int:
         with self._lock, self.engine.begin() as conn:
             seq, prev = self._advance(conn, "turns")
-            known = set(
-                conn.execute(select(disclosures.c.id).where(disclosures.c.id.in_(list(texts))))
-                .scalars()
-                .all()
-            )
-            for key, text in texts.items():
-                if key not in known:
-                    conn.execute(insert(disclosures).values(id=key, text=text))
+            new = [key for key in texts if key not in self._stored_disclosures]
+            if new:
+                found = conn.execute(select(disclosures.c.id).where(disclosures.c.id.in_(new)))
+                stored = set(found.scalars().all())
+                for key in new:
+                    if key not in stored:
+                        conn.execute(insert(disclosures), {"id": key, "text": texts[key]})
             self._insert(conn, "turns", {**row, "seq": seq, "prev_hash": prev})
+        self._stored_disclosures.update(texts)  # after the commit: they are in the table now
         return seq
 
     def _advance(self, conn: Connection, name: str) -> tuple[int, str]:
         """Take the chain's lock (the update) and the next position and previous hash."""
-        conn.execute(update(chains).where(chains.c.name == name).values(seq=chains.c.seq + 1))
-        head = conn.execute(select(chains.c.seq, chains.c.hash).where(chains.c.name == name)).one()
+        if conn.dialect.update_returning:  # SQLite ≥ 3.35 and PostgreSQL: one round trip
+            head = conn.execute(_ADVANCE.returning(chains.c.seq, chains.c.hash), {"n": name}).one()
+        else:
+            conn.execute(_ADVANCE, {"n": name})
+            head = conn.execute(_HEAD, {"n": name}).one()
         return int(head.seq), str(head.hash)
 
     @staticmethod
     def _insert(conn: Connection, name: str, row: dict[str, Any]) -> None:
         table = CHAINED[name]
         row["hash"] = row_hash(table, row)
-        conn.execute(insert(table).values(**row))
-        conn.execute(update(chains).where(chains.c.name == name).values(hash=row["hash"]))
+        # Statements built once with bound parameters: SQLAlchemy compiles each only once.
+        conn.execute(insert(table), row)
+        conn.execute(_SET_HEAD, {"n": name, "h": row["hash"]})
 
     def replay(self) -> int:
         """Write the records the spill file kept while the database failed; how many."""
