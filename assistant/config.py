@@ -114,8 +114,9 @@ class Settings(BaseSettings):
         None,
         ge=1,
         validation_alias=_env("ASSISTANT_AUDIT_RETENTION_DAYS", "audit_retention_days"),
-        description="Audit rows older than this many days are deleted when the app starts and "
-        "by `audit purge`; unset keeps them forever (suitability records: at least 20 years).",
+        description="Audit rows older than this many days are deleted whenever the trail is "
+        "opened (app start, CLI commands) and by `audit purge`; unset keeps them forever "
+        "(suitability records: at least 20 years).",
     )
     price_cache_hit: float = Field(
         0.028,

@@ -103,14 +103,18 @@ def _fallback_settings(settings: Settings) -> Settings | None:
 
 
 def build_audit(settings: Settings) -> AuditLog:
-    """The audit trail: ASSISTANT_AUDIT_URL, or SQLite in the data folder."""
+    """The audit trail: ASSISTANT_AUDIT_URL, or SQLite in the data folder; rows past the
+    retention period (ASSISTANT_AUDIT_RETENTION_DAYS) go as it opens."""
     from .audit import AuditLog
 
     url = settings.audit_url.get_secret_value() if settings.audit_url else None
-    return AuditLog.open(
+    audit = AuditLog.open(
         url or settings.data_dir / "audit.sqlite3",
         spill=settings.data_dir / "audit-unwritten.jsonl",
     )
+    if settings.audit_retention_days:
+        audit.purge(older_than_days=settings.audit_retention_days)
+    return audit
 
 
 def build_engine(
@@ -142,7 +146,4 @@ def build_web_app(settings: Settings) -> object:
         log.info("The store is empty: ingesting %s first.", settings.knowledge_dir)
         report = sync_knowledge(settings, store)
         log.info(report.summary())
-    engine = build_engine(settings, store=store)
-    if engine.audit is not None and settings.audit_retention_days:
-        engine.audit.purge(older_than_days=settings.audit_retention_days)
-    return create_app(settings, Services(engine))
+    return create_app(settings, Services(build_engine(settings, store=store)))

@@ -406,6 +406,19 @@ def test_retention_removes_the_oldest_rows_and_the_rest_still_verifies(tmp_path:
     assert "rows 3–3 are missing" in log.verify().breaks[0]
 
 
+def test_the_retention_setting_applies_when_the_trail_is_opened(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, audit_retention_days=30)
+    log = build_audit(settings)
+    log.write(record(1, "2020-01-01T00:00:00.000+00:00"))
+    log.write(record(2, "2099-01-01T00:00:00.000+00:00"))
+    log.close()
+
+    reopened = build_audit(settings)
+
+    assert [r["turn_id"] for r in reopened.rows()] == ["turn-2"] and reopened.verify().ok
+    reopened.close()
+
+
 def test_purge_needs_a_period(tmp_path: Path) -> None:
     result = run(["-m", "assistant", "audit", "purge"], tmp_path, ASSISTANT_DATA_DIR=str(tmp_path))
     assert result.returncode == 2 and "ASSISTANT_AUDIT_RETENTION_DAYS" in result.stderr
