@@ -131,3 +131,15 @@ def online_engine(
     settings = settings_for(tmp, **values)
     chat = OpenAICompatibleChat(settings, backoff_base=0.01, backoff_cap=0.05)
     return build_engine(settings, store=store, chat=chat)
+
+
+@pytest.fixture
+def online(seeded, fake_llm: FakeLLM, tmp_path: Path) -> AnswerEngine:  # noqa: F811 (a fixture)
+    """The engine on the seeded store, its model the fake server."""
+    return online_engine(seeded[1], fake_llm, tmp_path)
+
+
+@pytest.fixture
+def offline(seeded, tmp_path: Path) -> AnswerEngine:
+    """The engine on the seeded store with no key (offline excerpt mode)."""
+    return build_engine(settings_for(tmp_path), store=seeded[1])

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer, AnswerEngine, Delta
+from assistant.answer import Answer, Delta
 from assistant.errors import InputError
-from assistant.factory import build_engine
 from assistant.prompts import Turn, prompt
-from tests.conftest import expected_disclosure, online_engine, settings_for
-from tests.fakellm import FakeLLM
+from tests.conftest import expected_disclosure
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
-
-
-@pytest.fixture
-def online(seeded, fake_llm: FakeLLM, tmp_path: Path) -> AnswerEngine:
-    return online_engine(seeded[1], fake_llm, tmp_path)
-
-
-@pytest.fixture
-def offline(seeded, tmp_path: Path) -> AnswerEngine:
-    _, store = seeded
-    return build_engine(settings_for(tmp_path), store=store)
 
 
 def assert_compliant_shape(answer: Answer) -> None:

@@ -26,22 +26,12 @@ from assistant.factory import build_audit, build_engine, build_store
 from assistant.modelcalls import Usage
 from assistant.prompts import Turn
 from assistant.text import disclosure_id
-from tests.conftest import ROOT, clean_env, online_engine, run, settings_for
+from tests.conftest import ROOT, clean_env, run, settings_for
 from tests.fakellm import FakeLLM
 from tests.postgres import PostgresServer
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
 DISCLOSURE = "风险提示：投资有风险，投资需谨慎。"
-
-
-@pytest.fixture
-def online(seeded, fake_llm: FakeLLM, tmp_path: Path) -> AnswerEngine:
-    return online_engine(seeded[1], fake_llm, tmp_path)
-
-
-@pytest.fixture
-def offline(seeded, tmp_path: Path) -> AnswerEngine:
-    return build_engine(settings_for(tmp_path), store=seeded[1])
 
 
 def last_row(engine: AnswerEngine) -> dict[str, Any]:
