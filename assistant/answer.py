@@ -19,14 +19,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
 
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
 from .citations import best_quote, markers_by_sentence, renumber
-from .compliance import Finding, classify_question, make_finding, mask_blocked
+from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
 from .config import Settings
 from .errors import InputError, ModelUnavailableError, NoSourcesError
 from .extractive import render, select_sentences
@@ -224,14 +224,22 @@ class AnswerEngine:
                 self._keep(trace.record(None, outcome, kind))
             raise
 
-    def record_export(self, answer: Answer, text: str, *, channel: str = "advisor") -> str:
-        """Keep an audit row for an advisor draft exported from ``answer``, with the text as
-        exported; its turn id."""
+    def record_export(self, answer: Answer, text: str, *, channel: str = "advisor") -> Answer:
+        """Keep an audit row for a draft as it left the app (an export: the text as exported,
+        its findings checked on that text), naming the turn it came from; the returned copy
+        of ``answer`` carries the row's turn id."""
+        exported = replace(
+            answer,
+            answer=text,
+            findings=[f.to_dict() for f in check_text(text)],
+            notices=list(answer.notices),
+        )
         ids = [c.chunk_id for c in answer.citations] or [r.chunk_id for r in answer.retrieved]
         known = {key for c in self.store.get(ids) if (key := c.meta("disclosure_id"))}
-        record = export_record(answer, text, channel=channel, known=known)
+        record = export_record(exported, channel=channel, parent=answer.turn_id, known=known)
+        exported.turn_id = record.turn_id
         self._keep(record)
-        return record.turn_id
+        return exported
 
     def _keep(self, record: AuditRecord) -> None:
         if self.audit is not None:

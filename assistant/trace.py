@@ -121,9 +121,10 @@ class TurnTrace:
 
 
 def export_record(
-    answer: Answer, text: str, *, channel: str, known: set[str], session: str | None = None
+    answer: Answer, *, channel: str, parent: str, known: set[str], session: str | None = None
 ) -> AuditRecord:
-    """The row of an advisor draft exported from ``answer``, with the text as exported."""
+    """The row of an advisor draft as exported: ``answer`` is the exported copy (its text is
+    the text that left the app), ``parent`` the turn it was drafted in."""
     return AuditRecord(
         turn_id=uuid.uuid4().hex,
         at=now(),
@@ -137,12 +138,12 @@ def export_record(
         audience="advisor",
         question="",
         history_turns=0,
-        answer=_storable(text),
+        answer=_storable(answer.answer),
         citations=_citations(answer),
         notices=tuple(answer.notices),
         findings=tuple(answer.findings),
         disclosures=disclosure_refs(answer.disclosure, known),
-        parent_turn=answer.turn_id or None,
+        parent_turn=parent or None,
     )
 
 

@@ -228,13 +228,16 @@ def test_concurrent_turns_each_record_their_own_usage(
 
 def test_an_exported_draft_is_recorded_with_the_text_as_exported(offline: AnswerEngine) -> None:
     answer = offline.ask(QUESTION, mode="advisor", channel="advisor")
-    exported = f"{answer.answer}\n\n（顾问补充：请结合自身情况阅读。）\n\n{answer.disclosure}"
+    exported = f"{answer.answer}\n\n（顾问补充：我们保证年化收益15%。）\n\n{answer.disclosure}"
 
-    turn_id = offline.record_export(answer, exported)
+    copy = offline.record_export(answer, exported)
 
+    assert copy.answer == exported and copy.turn_id != answer.turn_id
     row = last_row(offline)
+    assert [f["rule"] for f in row["findings"]] == [f["rule"] for f in copy.findings]
+    assert any(f["category"] == "guarantee" for f in row["findings"])  # checked as exported
     assert (row["turn_id"], row["kind"], row["outcome"], row["parent_turn"]) == (
-        turn_id,
+        copy.turn_id,
         "export",
         "exported",
         answer.turn_id,
