@@ -89,15 +89,17 @@ class CircuitBreaker:
                 self._failures += 1
                 if self._failures < self.threshold:
                     return
-            elif token is not self._probe:
-                return
+                cause = f"{self._failures} failed requests in a row"
+            elif token is self._probe:
+                cause = "its probe failed"
+            else:
+                return  # a request from before the opening: the probe decides
             self._state, self._opened_at, self._probe = "open", self._clock(), None
-            count = self._failures
         self._log.error(
-            "Model endpoint %s: the circuit is OPEN after %d failed requests; answers skip it "
-            "for %.0f s, then one request probes it.",
+            "Model endpoint %s: the circuit is OPEN (%s); answers skip it for %.0f s, then one "
+            "request probes it.",
             self.name,
-            count,
+            cause,
             self.cooldown,
         )
 

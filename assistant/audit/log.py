@@ -63,7 +63,10 @@ class AuditLog:
         self._lock = threading.Lock()  # in-process writers queue here, not on the DB's lock
         self._stored_disclosures: set[str] = set()  # ids known to be in the table already
         try:
-            metadata.create_all(engine)
+            try:
+                metadata.create_all(engine)
+            except SQLAlchemyError:  # another process created them between check and create
+                metadata.create_all(engine)
             for name in CHAINED:
                 self._ensure_chain(name)
         except SQLAlchemyError as error:
@@ -129,8 +132,9 @@ class AuditLog:
             return True
         except Exception:
             log.exception(
-                "AUDIT WRITE FAILED for turn %s (%s, %s): the answer was shown but is not in the "
-                "audit trail yet; it is kept in %s for `python -m assistant audit replay`.",
+                "AUDIT WRITE FAILED for turn %s (%s, %s): the reader still gets the answer, but the "
+                "turn is not in the audit trail yet; it is kept in %s for "
+                "`python -m assistant audit replay`.",
                 record.turn_id,
                 record.channel,
                 record.outcome,
