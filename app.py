@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from assistant.redact import configure_logging
+
+    configure_logging(logging.INFO)  # no credentials from a URL reach a log line
     import uvicorn
 
     from assistant.config import load_settings

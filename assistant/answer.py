@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 from .audit import AuditLog, AuditRecord
@@ -121,6 +122,16 @@ def parse_history(raw: object, max_chars: int) -> list[Turn]:
             raise InputError(f"History item {i} needs its content as a string.")
         turns.append(Turn(item["role"], content[: max_chars * 4]))
     return turns[-20:]
+
+
+def shown_path(key: str, knowledge_dir: Path) -> str:
+    """An article's name as answers show it: relative to the knowledge folder, never a server
+    path (the store's key is relative to the ingest's working directory, or absolute)."""
+    path = Path(key) if Path(key).is_absolute() else Path.cwd() / key
+    try:
+        return path.resolve().relative_to(knowledge_dir.resolve()).as_posix()
+    except ValueError:  # ingested from elsewhere: its file name is all a reader needs
+        return path.name
 
 
 def _month(published: str | None) -> tuple[int, int] | None:
@@ -462,7 +473,7 @@ class AnswerEngine:
         ]
         body = "\n\n".join([*lead, text]) if lead else text
         note = message(lang, "masked_source")
-        citations = self._citations(body, cited, note)
+        citations = self._citations(body, cited, note, self.settings.knowledge_dir)
         # A figure is checked against the passages its sentence cites, as the reader sees them
         # (masked); the answer marks each unsupported one, and each is a finding on that span.
         figures = unsupported_by_citations(
@@ -480,7 +491,7 @@ class AnswerEngine:
                 rank,
                 h.chunk.chunk_id,
                 h.chunk.title,
-                h.chunk.path,
+                shown_path(h.chunk.path, self.settings.knowledge_dir),
                 mask_blocked(h.chunk.text, note)[0],
                 round(h.score, 6),
             )
@@ -504,7 +515,9 @@ class AnswerEngine:
         )
 
     @staticmethod
-    def _citations(text: str, cited: Sequence[Hit], note: str) -> list[Citation]:
+    def _citations(
+        text: str, cited: Sequence[Hit], note: str, knowledge_dir: Path
+    ) -> list[Citation]:
         """One citation per cited hit, its text masked (``mask_blocked``) and its quote taken
         from the sentences left standing."""
         claims: dict[int, list[str]] = {}
@@ -525,7 +538,7 @@ class AnswerEngine:
                     published=chunk.meta("published"),
                     section=chunk.meta("section"),
                     page=int(page) if page else None,
-                    path=chunk.path,
+                    path=shown_path(chunk.path, knowledge_dir),
                     text=shown,
                     quote=best_quote(" ".join(claims.get(n, [])), standing) if standing else "",
                 )

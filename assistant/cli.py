@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AssistantError, InputError
+from .redact import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +124,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING)  # URLs in log lines lose their credentials
     try:
         if args.command == "audit":
             from .audit.commands import run

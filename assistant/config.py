@@ -7,13 +7,24 @@ tests use the field names. Deep modules never read ``os.environ``.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigurationError
+from .redact import redact_url
 
 
 def _env(*names: str) -> AliasChoices:
@@ -262,27 +273,151 @@ class Settings(BaseSettings):
     allowed_origins: str = Field(
         "",
         validation_alias=_env("ASSISTANT_ALLOWED_ORIGINS", "allowed_origins"),
-        description="Comma-separated origins that may embed the widget; empty = same origin only.",
+        description="Comma-separated origins (scheme://host[:port]) that may embed the widget "
+        "(CSP frame-ancestors on /embed) and call the API from a browser (CORS); empty = same "
+        "origin only; '*' = any site.",
     )
     rate_limit: str = Field(
         "30/minute",
         validation_alias=_env("ASSISTANT_RATE_LIMIT", "rate_limit"),
-        description="Answers per client (per API key, else per IP).",
+        description="Answers per client (per API key, else per IP); several limits separated "
+        "by ';', e.g. '30/minute;500/day'. Excess requests get 429 with Retry-After.",
+    )
+    api_keys: SecretStr | None = Field(
+        None,
+        validation_alias=_env("ASSISTANT_API_KEYS", "api_keys"),
+        description="Comma-separated keys accepted as 'Authorization: Bearer …' on /api and /v1; "
+        "unset = open. The widget's own route needs none (a browser cannot keep a key).",
+    )
+    allowed_hosts: str = Field(
+        "127.0.0.1,localhost",
+        validation_alias=_env("ASSISTANT_ALLOWED_HOSTS", "allowed_hosts"),
+        description="Comma-separated Host header names the app answers (a guard against DNS "
+        "rebinding); '*' for any.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        validation_alias=_env("ASSISTANT_TRUSTED_PROXIES", "trusted_proxies"),
+        description="Comma-separated proxy addresses or networks (CIDR) whose X-Forwarded-For "
+        "is believed when telling clients apart for rate limits.",
+    )
+    max_body_kb: int = Field(
+        256,
+        ge=1,
+        validation_alias=_env("ASSISTANT_MAX_BODY_KB", "max_body_kb"),
+        description="Request bodies larger than this are refused (413) before they are read.",
+    )
+    max_history_turns: int = Field(
+        10,
+        ge=0,
+        validation_alias=_env("ASSISTANT_MAX_HISTORY_TURNS", "max_history_turns"),
+        description="History turns one request may carry (/api/chat refuses more; /v1 keeps "
+        "the latest ones, as chat front-ends send whole conversations).",
+    )
+    max_turn_chars: int = Field(
+        4000,
+        ge=10,
+        validation_alias=_env("ASSISTANT_MAX_TURN_CHARS", "max_turn_chars"),
+        description="Characters one history turn may have.",
+    )
+    sse_keepalive: float = Field(
+        5.0,
+        gt=0,
+        validation_alias=_env("ASSISTANT_SSE_KEEPALIVE", "sse_keepalive"),
+        description="Seconds between ': keep-alive' comments while a streamed answer's next "
+        "sentence is pending.",
+    )
+    answer_threads: int = Field(
+        16,
+        ge=1,
+        validation_alias=_env("ASSISTANT_ANSWER_THREADS", "answer_threads"),
+        description="Answers the web app works on at once (more wait their turn); they run "
+        "apart from the cheap routes, so /healthz never queues behind them.",
     )
 
     @field_validator("base_url", "fallback_base_url")
     @classmethod
-    def _base_url_is_http(cls, value: str | None) -> str | None:
+    def _base_url_is_http(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"the base URL must start with http:// or https:// (got {value!r}).")
+            raise ValueError(
+                f"the base URL must start with http:// or https:// (got {redact_url(value)!r})."
+            )
+        if info.field_name == "base_url":  # the fallback's key comes after its URL: see below
+            _refuse_key_over_http("DEEPSEEK_BASE_URL", value, info.data.get("api_key"))
         return value.rstrip("/")
+
+    @field_validator("fallback_api_key", "embedding_api_key")
+    @classmethod
+    def _key_over_https(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        url_field, variable = {
+            "fallback_api_key": ("fallback_base_url", "DEEPSEEK_FALLBACK_BASE_URL"),
+            "embedding_api_key": ("embedding_base_url", "ASSISTANT_EMBEDDING_BASE_URL"),
+        }[str(info.field_name)]
+        url = info.data.get(url_field)
+        if url:
+            _refuse_key_over_http(variable, url, value)
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for origin in _split(value):
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
+                    "https://www.example.com (no path, no trailing slash), or '*' for any site"
+                )
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        import limits
+
+        try:
+            limits.parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit: write e.g. '30/minute' or '30/minute;500/day'"
+            ) from None
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in _split(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.1 or 10.0.0.0/8)"
+                ) from None
+        return value
 
     @property
     def online(self) -> bool:
         """True when a key is set, so answers come from the model."""
         return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The allowed origins, lower-cased; ``("*",)`` means any site."""
+        return tuple(dict.fromkeys(o.lower() for o in _split(self.allowed_origins)))
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(h.lower() for h in _split(self.allowed_hosts))
+
+    @property
+    def proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in _split(self.trusted_proxies))
+
+    @property
+    def accepted_keys(self) -> tuple[str, ...]:
+        """The API keys; empty when the API is open."""
+        return tuple(_split(self.api_keys.get_secret_value())) if self.api_keys else ()
 
     @property
     def max_file_bytes(self) -> int:
@@ -295,6 +430,38 @@ class Settings(BaseSettings):
     @property
     def lexical_dir(self) -> Path:
         return self.data_dir / "lexical"
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+_ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
+
+
+def is_local_host(host: str) -> bool:
+    """Whether a URL's host is this machine or a private network (no DNS lookup)."""
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def _refuse_key_over_http(name: str, url: str, key: SecretStr | None) -> None:
+    """A key sent over plain http:// crosses the network readable by anyone on the way."""
+    if key is None or not key.get_secret_value() or not url.startswith("http://"):
+        return
+    host = urlsplit(url).hostname or ""
+    if not is_local_host(host):
+        raise ValueError(
+            f"{name} is plain http:// to {host!r} while a key is set: the key would travel "
+            "unencrypted; use https://, or a local or private-network address"
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -40,6 +40,11 @@ Usage and the story of each request, per request
     attempt, the token usage (DeepSeek's cache hit / miss counts included) and the outcome.
     Nothing about a request is kept on the model object, which every request shares.
 
+A reader that goes away cancels the request
+    Closing the stream (GeneratorExit at its ``yield``) closes the response upstream in
+    ``stream``'s ``finally``. A reader that leaves while the stream waits for a token or sleeps
+    before a retry is noticed there too, through ``assistant.cancel`` (see its docstring).
+
 Reasoning (``reasoning_content``) is read only to reset the idle timer: it was never
 compliance-checked, so it is neither yielded nor returned. The API key appears in no message
 and no log line: messages are composed here, and server text is redacted before use.
@@ -61,11 +66,13 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
+from assistant import cancel
 from assistant.breaker import CircuitBreaker
 from assistant.config import Settings
 from assistant.errors import ConfigurationError, ModelUnavailableError
 from assistant.failures import Endpoint, Outage, Retryable, check_finish, cut_short, label
 from assistant.modelcalls import ModelCall, Usage
+from assistant.redact import redact_url
 
 RETIRED_MODELS = {"deepseek-chat": "2026-07-24", "deepseek-reasoner": "2026-07-24"}
 
@@ -181,8 +188,9 @@ class OpenAICompatibleChat(ChatModel):
         self.endpoint = endpoint
         self.breaker = breaker
         self._key = settings.api_key.get_secret_value()
-        self._base_url = settings.base_url
-        self._endpoint = Endpoint(settings.base_url, self._key, prefix)
+        # Messages name the endpoint by its URL without credentials: they reach logs.
+        self._base_url = redact_url(settings.base_url)
+        self._endpoint = Endpoint(self._base_url, self._key, prefix)
         self._thinking = settings.thinking
         self._idle = settings.stream_idle_timeout
         self._max_retries = settings.max_retries
@@ -276,7 +284,7 @@ class OpenAICompatibleChat(ChatModel):
                 raise
             finally:
                 attempt.close()
-            time.sleep(delay)
+            cancel.sleep(delay)
 
     def _circuit_open(self) -> ModelUnavailableError:
         assert self.breaker is not None
@@ -346,6 +354,7 @@ class OpenAICompatibleChat(ChatModel):
     ) -> tuple[str, Any]:
         """The next event of the attempt; raises when the deadline or the idle timeout passes."""
         while True:
+            cancel.check()
             with contextlib.suppress(queue.Empty):
                 return attempt.events.get_nowait()  # what has arrived counts, however late
             now = time.monotonic()
@@ -361,10 +370,9 @@ class OpenAICompatibleChat(ChatModel):
                     "timeout",
                     f"no answer text for {self._idle:g} s (ASSISTANT_STREAM_IDLE_TIMEOUT)",
                 )
+            wait = cancel.bounded(min(deadline - now, last_token + self._idle - now))
             with contextlib.suppress(queue.Empty):
-                return attempt.events.get(
-                    timeout=min(deadline - now, last_token + self._idle - now)
-                )
+                return attempt.events.get(timeout=wait)
 
     def _delay(self, failures: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,6 +37,8 @@ def settings_for(tmp: Path, **overrides: object) -> Settings:
         "knowledge_dir": tmp / "knowledge",
         "api_key": None,
         "chroma_host": None,
+        # Starlette's TestClient sends "Host: testserver"; servers in tests are on 127.0.0.1.
+        "allowed_hosts": "127.0.0.1,localhost,testserver",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -114,6 +119,24 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
             pass
         time.sleep(0.2)
     pytest.fail(f"{url} did not answer within {seconds:.0f} s")
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn server on 127.0.0.1 in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/healthz", 30)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def online_engine(

@@ -45,8 +45,10 @@ Script: faults on demand
 
 Recording and control
     ``fake.requests``: every API request (not the ``/_fake`` ones) as a dict with ``method``,
-    ``path``, ``headers`` (all of them, Authorization included, so tests can check it is sent)
-    and ``body`` (parsed JSON or None). ``fake.chat_requests``: the chat ones only.
+    ``path``, ``headers`` (all of them, Authorization included, so tests can check it is sent),
+    ``body`` (parsed JSON or None) and ``at`` (``time.monotonic()`` on arrival); a chat request
+    also gets ``ended`` (when its reply ended) and ``outcome``: "sent" (all of it), "client
+    closed" (the client hung up first, e.g. a cancelled answer) or "reset" (by the fake). ``fake.chat_requests``: the chat ones only.
     ``fake.models``: the names ``GET /models`` lists (settable).
     Over HTTP, for the CLI run in a subprocess: ``POST /_fake/script`` (JSON list of steps),
     ``POST /_fake/models`` (JSON list of names), ``POST /_fake/reset``, ``GET /_fake/requests``.
@@ -382,31 +384,36 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner.reset()
             self._json(200, {"reset": True})
         elif path in ("/chat/completions", "/v1/chat/completions"):
-            self._record(body)
+            record = self._record(body)
             if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
                 self._error(Plan(status=400, message="Request body must have a messages list."))
                 return
             plan, abort, cached = self.owner._next(body)
             try:
                 self._chat(plan, body, abort, cached)
-            except (_Aborted, OSError):
+                record["outcome"] = "sent"
+            except (_Aborted, OSError) as error:
                 self.close_connection = True
+                record["outcome"] = "reset" if isinstance(error, _Aborted) else "client closed"
             except Exception as error:  # a bug in the fake: fail the test, not just this reply
                 self.owner._crashed(f"{type(error).__name__}: {error}")
                 self.close_connection = True
                 raise
+            finally:
+                record["ended"] = time.monotonic()
         else:
             self._json(404, {"error": {"message": f"No route {path}.", "type": "not_found"}})
 
-    def _record(self, body: Any) -> None:
-        self.owner._record(
-            {
-                "method": self.command,
-                "path": self.path,
-                "headers": dict(self.headers.items()),
-                "body": body,
-            }
-        )
+    def _record(self, body: Any) -> dict[str, Any]:
+        record = {
+            "method": self.command,
+            "path": self.path,
+            "headers": dict(self.headers.items()),
+            "body": body,
+            "at": time.monotonic(),
+        }
+        self.owner._record(record)
+        return record
 
     # --- chat completions
 

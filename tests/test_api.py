@@ -1,20 +1,30 @@
-"""The HTTP edge: routes, SSE, error translation, and `python app.py` on a fresh checkout."""
+"""The HTTP edge: routes, SSE, error translation, cancellation, and `python app.py` on a fresh
+checkout. Security (hosts, origins, keys, limits, sizes) is in test_security.py."""
 
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from langchain_core.messages import HumanMessage
 
-from assistant.factory import build_engine
+from assistant.cancel import StreamCancelled, cancel_on
+from assistant.errors import ModelUnavailableError
+from assistant.factory import build_engine, build_store
+from assistant.llm import OpenAICompatibleChat
+from assistant.redact import RedactURLs
 from assistant.web import Services, create_app
-from tests.conftest import ROOT, clean_env, free_port, settings_for
+from tests.conftest import ROOT, clean_env, free_port, online_engine, serving, settings_for
+from tests.fakellm import FakeLLM
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
 
@@ -27,11 +37,27 @@ def client(seeded, tmp_path: Path) -> TestClient:
 
 
 def sse_events(text: str) -> list[tuple[str, dict[str, object]]]:
-    events = []
+    """The events of a stream, with ``("comment", {})`` for each keep-alive comment."""
+    events: list[tuple[str, dict[str, object]]] = []
     for frame in text.strip().split("\n\n"):
+        if frame.startswith(":"):
+            events.append(("comment", {}))
+            continue
         lines = dict(line.split(": ", 1) for line in frame.splitlines())
         events.append((lines["event"], json.loads(lines["data"])))
     return events
+
+
+def assert_refusal(response: httpx.Response, status: int, *words: str) -> dict[str, str]:
+    """A refusal: the status, JSON {"error": sentence, "disclosure": …}, no traceback."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "disclosure"}, body
+    assert body["error"].endswith((".", "。")) and "Traceback" not in response.text
+    assert "投资有风险" in body["disclosure"]
+    for word in words:
+        assert word in body["error"], body["error"]
+    return body
 
 
 def test_healthz_reports_mode_and_counts(client: TestClient) -> None:
@@ -48,6 +74,15 @@ def test_chat_route_returns_the_answer_object(client: TestClient) -> None:
     assert answer["disclosure"].startswith("风险提示")
 
 
+def test_answers_name_articles_relative_to_the_knowledge_folder(seeded, tmp_path: Path) -> None:
+    settings, store = seeded  # the store was ingested from settings.knowledge_dir
+    app = create_app(settings, Services(build_engine(settings, store=store)))
+    answer = TestClient(app).post("/api/chat", json={"message": QUESTION}).json()
+    paths = {c["path"] for c in answer["citations"]} | {r["path"] for r in answer["retrieved"]}
+    assert paths == {"000_bb0ece290725cdd0.txt"}
+    assert str(settings.knowledge_dir.parent) not in json.dumps(answer, ensure_ascii=False)
+
+
 def test_chat_route_produces_a_stream(client: TestClient) -> None:
     with client.stream("POST", "/api/chat", json={"message": QUESTION, "stream": True}) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -59,17 +94,65 @@ def test_chat_route_produces_a_stream(client: TestClient) -> None:
     assert done["disclosure"].startswith("风险提示")
 
 
+def test_a_slow_model_gets_keepalive_comments_then_deltas_then_done(
+    seeded, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    _, store = seeded
+    engine = online_engine(store, fake_llm, tmp_path, stream_idle_timeout=3.0)
+    settings = settings_for(tmp_path, sse_keepalive=0.2)
+    fake_llm.script({"keepalive": 1.2})  # the model waits, then answers
+    client = TestClient(create_app(settings, Services(engine)))
+    with client.stream("POST", "/api/chat", json={"message": QUESTION, "stream": True}) as response:
+        events = sse_events(response.read().decode())
+    kinds = [kind for kind, _ in events]
+    first_delta = kinds.index("delta")
+    assert kinds[:first_delta].count("comment") >= 3  # while the first sentence was pending
+    assert kinds[-1] == "done" and set(kinds[first_delta:-1]) <= {"delta", "comment"}
+    done = events[-1][1]
+    assert done["mode"] == "llm" and "[1]" in str(done["answer"])
+    assert str(done["disclosure"]).startswith("风险提示")
+
+
 def test_bad_requests_get_specific_statuses(client: TestClient) -> None:
-    empty = client.post("/api/chat", json={"message": "  "})
-    assert empty.status_code == 400 and "empty" in empty.json()["error"]
-    assert "投资有风险" in empty.json()["disclosure"]
+    assert_refusal(client.post("/api/chat", json={"message": "  "}), 400, "empty")
     long = client.post("/api/chat", json={"message": "算" * 5000, "stream": True})
-    assert long.status_code == 413 and "ASSISTANT_MAX_QUESTION_CHARS" in long.json()["error"]
+    assert_refusal(long, 413, "5000", "ASSISTANT_MAX_QUESTION_CHARS")
     bad_history = client.post(
         "/api/chat", json={"message": QUESTION, "history": [{"role": "system", "content": "x"}]}
     )
-    assert bad_history.status_code == 400 and "role" in bad_history.json()["error"]
-    assert client.post("/api/chat", json={"text": QUESTION}).status_code == 422
+    assert_refusal(bad_history, 422, "history[0].role")
+    assert_refusal(client.post("/api/chat", json={"text": QUESTION}), 422, "message")
+    not_json = client.post(
+        "/api/chat", content=b'{"message": ', headers={"content-type": "application/json"}
+    )
+    assert_refusal(not_json, 400, "not valid JSON")
+    assert_refusal(client.get("/api/nothing-here"), 404)
+    assert_refusal(client.get("/api/chat"), 405)
+
+
+def test_history_is_bounded_in_turns_and_size(client: TestClient) -> None:
+    turn = {"role": "user", "content": "DeepSeek是什么?"}
+    many = client.post("/api/chat", json={"message": QUESTION, "history": [turn] * 11})
+    assert_refusal(many, 413, "11", "ASSISTANT_MAX_HISTORY_TURNS")
+    big = {"role": "assistant", "content": "算" * 4001}
+    assert_refusal(
+        client.post("/api/chat", json={"message": QUESTION, "history": [big]}),
+        413,
+        "history[0].content",
+        "ASSISTANT_MAX_TURN_CHARS",
+    )
+    ok = client.post("/api/chat", json={"message": QUESTION, "history": [turn] * 10})
+    assert ok.status_code == 200 and ok.json()["disclosure"].startswith("风险提示")
+
+
+def test_an_empty_store_is_503_with_the_disclosure(embedder, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    engine = build_engine(settings, store=build_store(settings, embedder))
+    client = TestClient(create_app(settings, Services(engine)))
+    for stream in (False, True):
+        response = client.post("/api/chat", json={"message": QUESTION, "stream": stream})
+        body = assert_refusal(response, 503, "python ingest.py")
+        assert "投资有风险" in body["disclosure"]  # the built-in text, with no article to quote
 
 
 def test_feedback_is_kept_with_its_turn(client: TestClient) -> None:
@@ -81,15 +164,105 @@ def test_feedback_is_kept_with_its_turn(client: TestClient) -> None:
     assert [(f["rating"], f["comment"]) for f in audit.feedback(answer["turn_id"])] == [
         ("down", "引用的段落不对")
     ]
-    unknown = client.post("/api/feedback", json={**sent, "turn_id": "nope"})
-    assert unknown.status_code == 404 and "nope" in unknown.json()["error"]
-    assert client.post("/api/feedback", json={**sent, "rating": "meh"}).status_code == 422
+    assert_refusal(client.post("/api/feedback", json={**sent, "turn_id": "nope"}), 404, "nope")
+    assert_refusal(client.post("/api/feedback", json={**sent, "rating": "meh"}), 422, "rating")
 
 
-def test_index_page_is_served(client: TestClient) -> None:
-    page = client.get("/")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "风险提示" in page.text and "/api/chat" in page.text
+def _wait_for(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_client_that_disconnects_cancels_the_model_request(
+    seeded, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    _, store = seeded
+    engine = online_engine(
+        store, fake_llm, tmp_path, answer_deadline=30.0, stream_idle_timeout=20.0
+    )
+    settings = settings_for(tmp_path, sse_keepalive=0.2)
+    fake_llm.script({"keepalive": 25})  # the model would hold the request open for 25 s
+    with serving(create_app(settings, Services(engine))) as url:
+        with httpx.stream(
+            "POST", f"{url}/api/chat", json={"message": QUESTION, "stream": True}, timeout=10
+        ) as response:
+            for line in response.iter_lines():
+                if line.startswith(": keep-alive"):
+                    break  # the answer is waiting for the model: hang up now
+        left = time.monotonic()
+        assert _wait_for(lambda: "ended" in fake_llm.chat_requests[0], 3)
+        request = fake_llm.chat_requests[0]
+        assert request["outcome"] == "client closed" and request["ended"] - left < 1.5
+        time.sleep(0.5)
+        assert len(fake_llm.chat_requests) == 1  # and no retry went out for nobody
+
+
+def test_a_json_client_that_gives_up_cancels_the_model_request(
+    seeded, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    _, store = seeded
+    engine = online_engine(
+        store, fake_llm, tmp_path, answer_deadline=30.0, stream_idle_timeout=20.0
+    )
+    fake_llm.script({"keepalive": 25})
+    with serving(create_app(settings_for(tmp_path), Services(engine))) as url:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{url}/api/chat", json={"message": QUESTION}, timeout=1.0)
+        left = time.monotonic()
+        assert _wait_for(lambda: "ended" in fake_llm.chat_requests[0], 3)
+        request = fake_llm.chat_requests[0]
+        assert request["outcome"] == "client closed" and request["ended"] - left < 1.5
+
+
+def test_cancel_ends_a_model_stream_waiting_on_keepalives(
+    fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        tmp_path, api_key="sk-test", base_url=fake_llm.base_url, stream_idle_timeout=20.0
+    )
+    chat = OpenAICompatibleChat(settings)
+    fake_llm.script({"keepalive": 25})
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    with cancel_on(stop), pytest.raises(StreamCancelled):
+        list(chat.stream([HumanMessage(QUESTION)], deadline=time.monotonic() + 30))
+    assert time.monotonic() - started < 1.5
+    assert _wait_for(lambda: fake_llm.chat_requests[0].get("outcome") == "client closed", 2)
+
+
+def test_a_base_url_with_credentials_never_reaches_a_log_or_response(
+    seeded, fake_llm: FakeLLM, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(RedactURLs())  # what configure_logging puts on app.py's handlers
+    _, store = seeded
+    # A gateway that takes credentials in its URL: requests go through and get logged.
+    gateway = fake_llm.base_url.replace("http://", "http://bob:s3cret-pass@")
+    settings = settings_for(tmp_path, api_key="sk-test", base_url=gateway)
+    engine = build_engine(settings, store=store, chat=OpenAICompatibleChat(settings))
+    client = TestClient(create_app(settings, Services(engine)))
+    online = client.post("/api/chat", json={"message": QUESTION})
+    assert online.json()["mode"] == "llm" and "HTTP Request: POST" in caplog.text
+    # The same gateway unreachable: its URL is named in messages, redacted.
+    down = f"http://bob:s3cret-pass@127.0.0.1:{free_port()}/v1?token=s3cret-token"
+    settings = settings_for(tmp_path, api_key="sk-test", base_url=down, max_retries=0)
+    chat = OpenAICompatibleChat(settings)
+    warning = chat.check_model(timeout=1)
+    with pytest.raises(ModelUnavailableError) as failure:
+        chat.complete([HumanMessage(QUESTION)], deadline=time.monotonic() + 3)
+    engine = build_engine(settings, store=store, chat=chat)
+    fallback = TestClient(create_app(settings, Services(engine))).post(
+        "/api/chat", json={"message": QUESTION}
+    )
+    assert fallback.json()["mode"] == "fallback"
+    assert "http://***@127.0.0.1" in str(failure.value)  # the host is still named, for the operator
+    shown = [warning or "", str(failure.value), online.text, fallback.text, caplog.text]
+    assert not [text for text in shown if "s3cret" in text or "bob" in text]
 
 
 def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
@@ -121,7 +294,35 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
             f"http://127.0.0.1:{port}/api/chat", json={"message": QUESTION}, timeout=60
         ).json()
         assert answer["disclosure"].startswith("风险提示")
+        assert answer["citations"][0]["path"] == "000_bb0ece290725cdd0.txt"
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "DEEPSEEK_API_KEY" in output  # the log says why it runs offline
+
+
+def test_a_request_larger_than_the_limit_is_refused_before_its_body_arrives(
+    seeded, tmp_path: Path
+) -> None:
+    _, store = seeded
+    settings = settings_for(tmp_path, max_body_kb=16)
+    app = create_app(settings, Services(build_engine(settings, store=store)))
+    with (
+        serving(app) as url,
+        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as sock,
+    ):
+        sock.settimeout(5)
+        # Headers that announce 100 MB, and not one byte of the body: the refusal must not wait.
+        sock.sendall(
+            b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n"
+        )
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert "ASSISTANT_MAX_BODY_KB" in json.loads(body)["error"]

@@ -63,7 +63,7 @@ def test_ask_offline_prints_an_answer_object_with_the_disclosure(ingested: Path)
     }
     assert (
         citation["quote"] in citation["text"]
-        and citation["path"] == "knowledge/000_bb0ece290725cdd0.txt"
+        and citation["path"] == "000_bb0ece290725cdd0.txt"  # relative to the knowledge folder
     )
     assert [r["rank"] for r in answer["retrieved"]] == list(range(1, len(answer["retrieved"]) + 1))
 

@@ -3,6 +3,10 @@
 ``create_app`` builds the one FastAPI application that ``python app.py`` serves on one port:
 
 - ``api``: ``/healthz``, ``/api/chat`` (JSON and Server-Sent Events), ``/api/feedback``;
+- ``openai_compat``: ``/v1/chat/completions`` and ``/v1/models`` for OpenAI clients;
+- ``widget``: ``/widget.js`` for other sites' pages and the ``/embed`` page it opens;
+- around them, ``security`` (hosts, origins, keys, body size, rate limits) and ``refusals``
+  (every refusal as ``{"error", "disclosure"}``); ``answering`` runs answers off the event loop.
 
 Routers are included first; a face mounted at ``/`` (the Gradio app) must come last, since a
 mount at the root answers every path the routes before it did not.
@@ -13,7 +17,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ..config import Settings
-from . import api
+from . import api, openai_compat, refusals, security, widget
+from .answering import Answering
 from .services import Services
 
 __all__ = ["Services", "create_app"]
@@ -22,5 +27,14 @@ __all__ = ["Services", "create_app"]
 def create_app(settings: Settings, services: Services) -> FastAPI:
     app = FastAPI(title="Fund thesis assistant", docs_url=None, redoc_url=None)
     app.state.services = services
-    app.include_router(api.build_router(settings, services))
+    disclosure = refusals.Disclosure(services.engine.default_disclosure)
+    refusals.install(app, disclosure)
+    limits = security.install(app, settings, disclosure)
+    answering = Answering(settings.answer_threads, settings.sse_keepalive)
+    for face in (api, openai_compat, widget):
+        app.include_router(
+            face.build_router(
+                settings, services, answering=answering, limits=limits, disclosure=disclosure
+            )
+        )
     return app

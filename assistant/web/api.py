@@ -1,62 +1,142 @@
 """The engine's own HTTP routes: ``GET /healthz``, ``POST /api/chat`` (JSON or Server-Sent
-Events), ``POST /api/feedback`` and a plain page at ``/``.
+Events) and ``POST /api/feedback``; the chat handler also serves the widget's ``/embed/chat``.
 
-Errors are translated here, once: a question the user must change → 400 (413 when too long),
-an empty store → 503, both as ``{"error": sentence}``; in a stream, ``event: error``. Model
-outages are not errors at this edge: the engine answers in fallback mode.
+Requests are typed and bounded (``chat_request_model``): the question's length, the number and
+size of history turns; the body's size is bounded before it is read (``security``). Refusals
+are translated once, in ``refusals``.
+
+A stream is ``event: delta`` (``{"text"}``) as sentences pass the checks, then ``event: done``
+(the Answer object) or ``event: error`` (``{"error", "disclosure"}``), with ``: keep-alive``
+comments while the next sentence is pending. A failure within the first half second (an
+empty question, an empty store) is an HTTP status instead of a stream.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Literal
 
-from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from ..answer import Answer, Delta, parse_history
+from ..answer import AnswerEngine, Delta, Event
 from ..config import Settings
-from ..errors import AssistantError, InputError, NoSourcesError
+from ..errors import AssistantError
+from ..prompts import Turn
+from . import refusals
+from .answering import FIRST_WAIT, Answering, AnswerRun, Signal, until_answered
+from .refusals import Disclosure
+from .security import RateLimits
 from .services import Services
 
-_STATIC = Path(__file__).parent / "static"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+CLIENT_GONE = 499  # nginx's "client closed request": nobody reads this response
 
 
-class ChatRequest(BaseModel):
-    message: str = Field(description="The question, in Chinese or English.")
-    history: list[dict[str, Any]] = Field(default_factory=list)
-    mode: Literal["investor", "advisor"] = "investor"
-    stream: bool = False
+class HistoryTurn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
 
 
 class FeedbackRequest(BaseModel):
-    turn_id: str = Field(description="The turn_id of the answer the feedback is about.")
+    turn_id: str = Field(max_length=64, description="The turn_id of the answer it is about.")
     rating: Literal["up", "down"]
     comment: str = Field("", max_length=2000)
 
 
-def _status(error: AssistantError) -> int:
-    if isinstance(error, NoSourcesError):
-        return 503
-    if isinstance(error, InputError):
-        return 413 if "limit is" in str(error) else 400
-    return 500
+def chat_request_model(settings: Settings) -> type[BaseModel]:
+    """The body of ``POST /api/chat``, bounded by the settings."""
+
+    class BoundedTurn(HistoryTurn):
+        content: str = Field(max_length=settings.max_turn_chars)
+
+    class ChatRequest(BaseModel):
+        message: str = Field(
+            max_length=settings.max_question_chars,
+            description="The question, in Chinese or English.",
+        )
+        history: list[BoundedTurn] = Field(
+            default_factory=list,
+            max_length=settings.max_history_turns,
+            description="The conversation so far, oldest first.",
+        )
+        mode: Literal["investor", "advisor"] = "investor"
+        stream: bool = False
+
+    return ChatRequest
 
 
-def _sse(event: str, data: object) -> str:
+def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def build_router(settings: Settings, services: Services) -> APIRouter:
+def chat_handler(
+    settings: Settings,
+    engine: AnswerEngine,
+    answering: Answering,
+    disclosure: Disclosure,
+    channel: str,
+) -> Callable[..., Awaitable[Response]]:
+    """The endpoint that answers a chat request (for ``/api/chat`` and ``/embed/chat``)."""
+    ChatRequest = chat_request_model(settings)
+
+    async def chat(body: BaseModel, request: Request) -> Response:
+        message, mode, stream = body.message, body.mode, body.stream  # type: ignore[attr-defined]
+        history = [Turn(t.role, t.content) for t in body.history]  # type: ignore[attr-defined]
+        run = answering.start(lambda: engine.stream(message, history, mode, channel=channel))
+        if not stream:
+            answer = await until_answered(run, request.receive)
+            if answer is None:
+                return Response(status_code=CLIENT_GONE)
+            return JSONResponse(answer.to_dict())
+        try:
+            first = await run.next(FIRST_WAIT)
+        except AssistantError:
+            run.close()
+            raise  # a status, through refusals' handler
+        return StreamingResponse(
+            _frames(run, first, disclosure), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+
+    # The body's model is built from the settings, so FastAPI is told it here.
+    chat.__annotations__["body"] = ChatRequest
+    return chat
+
+
+async def _frames(
+    run: AnswerRun, first: Event | Signal | None, disclosure: Disclosure
+) -> AsyncIterator[str]:
+    try:
+        if first is not None:
+            yield _frame(first)
+        async for event in run.events():
+            yield _frame(event)
+    except AssistantError as error:
+        yield sse("error", refusals.body(str(error), await disclosure.aget()))
+    finally:
+        run.close()  # also when the client disconnected: the task is cancelled into here
+
+
+def _frame(event: Event | Signal) -> str:
+    if isinstance(event, Signal):
+        return ": keep-alive\n\n"
+    if isinstance(event, Delta):
+        return sse("delta", {"text": event.text})
+    return sse("done", event.to_dict())
+
+
+def build_router(
+    settings: Settings,
+    services: Services,
+    *,
+    answering: Answering,
+    limits: RateLimits,
+    disclosure: Disclosure,
+) -> APIRouter:
     app = APIRouter()
     engine = services.engine
-
-    def _error(error: AssistantError) -> dict[str, str]:
-        # Even an error is something shown to an investor: it carries the disclosure too.
-        return {"error": str(error), "disclosure": engine.default_disclosure()}
 
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
@@ -67,50 +147,31 @@ def build_router(settings: Settings, services: Services) -> APIRouter:
             "chunks": engine.store.count(),
         }
 
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(_STATIC / "index.html", media_type="text/html; charset=utf-8")
+    app.add_api_route(
+        "/api/chat",
+        chat_handler(settings, engine, answering, disclosure, "api"),
+        methods=["POST"],
+        response_model=None,
+        dependencies=[Depends(limits.dependency("answers"))],
+        summary="Answer a question (JSON, or Server-Sent Events with stream: true)",
+    )
 
-    @app.post("/api/chat", response_model=None)
-    def chat(request: ChatRequest) -> JSONResponse | StreamingResponse:
-        try:
-            history = parse_history(request.history, settings.max_question_chars)
-            if not request.stream:
-                answer = engine.ask(request.message, history, request.mode, channel="api")
-                return JSONResponse(answer.to_dict())
-            events = engine.stream(request.message, history, request.mode, channel="api")
-            first = next(events)  # errors in the question surface here, as a status
-        except AssistantError as error:
-            return JSONResponse(_error(error), status_code=_status(error))
-
-        def body() -> Iterator[str]:
-            try:
-                for event in _chain(first, events):
-                    if isinstance(event, Delta):
-                        yield _sse("delta", {"text": event.text})
-                    else:
-                        yield _sse("done", event.to_dict())
-            except AssistantError as error:
-                yield _sse("error", _error(error))
-
-        return StreamingResponse(
-            body(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-    @app.post("/api/feedback", status_code=204, response_model=None)
+    @app.post(
+        "/api/feedback",
+        status_code=204,
+        response_model=None,
+        dependencies=[Depends(limits.dependency("feedback"))],
+    )
     def feedback(request: FeedbackRequest) -> Response | JSONResponse:
         audit = engine.audit
         if audit is None or not audit.add_feedback(
             request.turn_id, request.rating, request.comment
         ):
-            return JSONResponse({"error": f"No answer has the turn id {request.turn_id!r}."}, 404)
+            return refusals.response(
+                404,
+                f"No answer has the turn id {request.turn_id!r}.",
+                disclosure.get(),
+            )
         return Response(status_code=204)
 
     return app
-
-
-def _chain(first: Delta | Answer, rest: Iterator[Delta | Answer]) -> Iterator[Delta | Answer]:
-    yield first
-    yield from rest

@@ -1,0 +1,314 @@
+"""The HTTP surface made safe for the open web: who may call, from where, how much, how big.
+
+Three layers around the app, outermost first (``install``):
+
+``Gate``
+    Every request: the ``Host`` header must be one of ``ASSISTANT_ALLOWED_HOSTS`` (a page on
+    another site that rebinds its DNS name to 127.0.0.1 still sends its own name, so a local
+    deployment cannot be driven from it). On the routes that answer (``/api/``, ``/v1/``,
+    ``/embed/chat``) a browser's ``Origin`` must be this server's own or one of
+    ``ASSISTANT_ALLOWED_ORIGINS``; ``/embed/chat``, the widget page's door, takes only its own.
+    Requests without an ``Origin`` (servers, curl) are not browsers' and pass to the key check.
+``CORSMiddleware`` (Starlette's)
+    Adds the CORS headers for the allowed origins, so browser code on those sites can read
+    answers and refusals alike (``Retry-After`` included).
+``Doorman``
+    On ``/api/`` and ``/v1/``: the API key when ``ASSISTANT_API_KEYS`` is set (``Authorization:
+    Bearer``, compared in constant time with every key). On all answering routes: the body size,
+    refused with 413 from ``Content-Length`` before a byte is read, or as soon as a chunked body
+    passes the limit. It names the client for the rate limit: its key when it sent a valid one,
+    else its address (from ``X-Forwarded-For`` only when the peer is a trusted proxy).
+
+``RateLimits`` is a dependency of the answering routes: each client gets ``ASSISTANT_RATE_LIMIT``
+(moving windows from the ``limits`` library, several per client), 429 with ``Retry-After``.
+
+The widget's route needs no key, by design: a page on the open web cannot keep a secret, so its
+visitors are anonymous and bounded only by the per-address limit. A script can imitate a browser
+(an ``Origin`` header is easy to forge); it then gets exactly what a visitor of the widget gets.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import limits
+from fastapi import FastAPI, Request
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..config import Settings
+from .refusals import Disclosure, Refusal, response
+
+KEYED = ("/api/", "/v1/")  # the developer API: keys apply when set
+WIDGET_DOOR = "/embed/chat"  # the widget page's own route: same origin only, no key
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def answering(path: str) -> bool:
+    return path.startswith(KEYED) or path == WIDGET_DOOR
+
+
+@dataclass(frozen=True)
+class Policy:
+    hosts: frozenset[str]
+    origins: frozenset[str]
+    keys: tuple[bytes, ...]
+    proxies: tuple[Network, ...]
+    max_body: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            hosts=frozenset(settings.hosts),
+            origins=frozenset(settings.origins),
+            keys=tuple(k.encode() for k in settings.accepted_keys),
+            proxies=settings.proxies,
+            max_body=settings.max_body_kb * 1024,
+        )
+
+    # -- the facts each layer asks ---------------------------------------------------------
+
+    def host_allowed(self, host: str) -> bool:
+        return "*" in self.hosts or host_name(host) in self.hosts
+
+    def origin_allowed(self, origin: str, host: str, path: str) -> bool:
+        same = urlsplit(origin).netloc.lower() == host.lower() and origin != "null"
+        if path == WIDGET_DOOR:
+            return same
+        return same or "*" in self.origins or origin.lower() in self.origins
+
+    def key_index(self, authorization: str | None) -> int | None:
+        """Which configured key the header carries (None: none or a wrong one), in constant
+        time: every key is compared, whatever matched before."""
+        scheme, _, token = (authorization or "").partition(" ")
+        presented = token.strip().encode() if scheme.lower() == "bearer" else b""
+        found = None
+        for index, key in enumerate(self.keys):
+            if hmac.compare_digest(presented, key):
+                found = index
+        return found if presented else None
+
+    def client(self, peer: str | None, forwarded_for: Sequence[str]) -> str:
+        """The client's address: the peer's, or behind trusted proxies the nearest untrusted
+        address in ``X-Forwarded-For`` (read from the right: only proxies we trust appended)."""
+        if not peer:
+            return "unknown"
+        if not self._trusted(peer):
+            return peer
+        chain = [a.strip() for value in forwarded_for for a in value.split(",") if a.strip()]
+        for address in reversed(chain):
+            if not _is_address(address):
+                break  # garbage from a hop we cannot vouch for: stop believing the chain
+            if not self._trusted(address):
+                return address
+            peer = address
+        return peer
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.proxies)
+
+
+def host_name(host: str) -> str:
+    """The name part of a ``Host`` header: no port; an IPv6 literal keeps its brackets."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def _refuse(
+    send: Send,
+    disclosure: Disclosure,
+    status: int,
+    sentence: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    reply = response(status, sentence, await disclosure.aget(), headers)
+    await send({"type": "http.response.start", "status": status, "headers": reply.raw_headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+class Gate:
+    """Host header on every request; the browser's origin on the answering routes."""
+
+    def __init__(self, app: ASGIApp, policy: Policy, disclosure: Disclosure) -> None:
+        self.app, self.policy, self.disclosure = app, policy, disclosure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if not self.policy.host_allowed(host):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await _refuse(
+                send,
+                self.disclosure,
+                400,
+                f"This server does not answer for the host name {host[:100]!r}: open it by "
+                "one of its own names (the operator lists them in ASSISTANT_ALLOWED_HOSTS).",
+            )
+            return
+        origin = headers.get("origin")
+        path = scope["path"]
+        if scope["type"] == "http" and answering(path) and origin is not None:
+            if not self.policy.origin_allowed(origin, host, path):
+                where = "this server's own pages" if path == WIDGET_DOOR else "allowed sites"
+                await _refuse(
+                    send,
+                    self.disclosure,
+                    403,
+                    f"Pages on {origin[:100]!r} may not call this route; only {where} may "
+                    "(the operator lists them in ASSISTANT_ALLOWED_ORIGINS).",
+                )
+                return
+        elif scope["type"] == "http" and path == WIDGET_DOOR and scope["method"] != "OPTIONS":
+            await _refuse(
+                send,
+                self.disclosure,
+                403,
+                "This route is the widget page's own; programs call /api/chat or "
+                "/v1/chat/completions instead.",
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class Doorman:
+    """API keys on /api and /v1, body size on the answering routes, the client's name."""
+
+    def __init__(self, app: ASGIApp, policy: Policy, disclosure: Disclosure) -> None:
+        self.app, self.policy, self.disclosure = app, policy, disclosure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not answering(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = self.policy.key_index(headers.get("authorization"))
+        keyed = scope["path"].startswith(KEYED) and scope["method"] != "OPTIONS"
+        if self.policy.keys and keyed and key is None:
+            wrong = "was not accepted" if headers.get("authorization") else "is missing"
+            await _refuse(
+                send,
+                self.disclosure,
+                401,
+                f"The API key {wrong}: send 'Authorization: Bearer <key>' with a key the "
+                "operator gave you (ASSISTANT_API_KEYS).",
+                {"WWW-Authenticate": "Bearer"},
+            )
+            return
+        length = headers.get("content-length")
+        limit = self.policy.max_body
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _refuse(send, self.disclosure, 413, _too_large(int(length), limit))
+            return
+        peer = scope["client"][0] if scope.get("client") else None
+        client = self.policy.client(peer, headers.getlist("x-forwarded-for"))
+        identity = f"key{key}" if key is not None and self.policy.keys else f"ip:{client}"
+        scope.setdefault("state", {})["client"] = identity
+        await self.app(scope, _bounded(receive, limit), send)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"The request body is {size} bytes; the limit is {limit} bytes "
+        f"({limit // 1024} KB, ASSISTANT_MAX_BODY_KB): send a shorter question or history."
+    )
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that refuses a body (chunked, or lying about its length) past the limit."""
+    seen = 0
+
+    async def bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                # An HTTPException: FastAPI passes it through its body parsing untouched.
+                raise Refusal(413, _too_large(seen, limit))
+        return message
+
+    return bounded
+
+
+class RateLimits:
+    """``ASSISTANT_RATE_LIMIT`` per client and bucket, moving windows in memory."""
+
+    def __init__(self, spec: str) -> None:
+        self.items = limits.parse_many(spec)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def hit(self, bucket: str, client: str) -> None:
+        """Count one request, or raise a 429 refusal saying when to come back."""
+        # Test every window before counting any: a refused request uses up none of them.
+        over = [item for item in self.items if not self._limiter.test(item, bucket, client)]
+        if over:
+            now = time.time()
+            wait = max(
+                self._limiter.get_window_stats(item, bucket, client).reset_time - now
+                for item in over
+            )
+            seconds = max(1, math.ceil(wait))
+            raise Refusal(
+                429,
+                f"Too many requests from this client: the limit is {over[0]} "
+                f"(ASSISTANT_RATE_LIMIT). Try again in {seconds} s.",
+                {"Retry-After": str(seconds)},
+            )
+        for item in self.items:
+            self._limiter.hit(item, bucket, client)
+
+    def dependency(self, bucket: str) -> Callable[[Request], Awaitable[None]]:
+        """A FastAPI dependency that counts a request against ``bucket``."""
+
+        async def limited(request: Request) -> None:
+            client = request.state.client if hasattr(request.state, "client") else None
+            if client is None:
+                client = f"ip:{request.client.host if request.client else 'unknown'}"
+            self.hit(bucket, client)
+
+        return limited
+
+
+def install(app: FastAPI, settings: Settings, disclosure: Disclosure) -> RateLimits:
+    """Add the three layers to ``app`` (see the module docstring); returns the rate limits."""
+    policy = Policy.from_settings(settings)
+    # Starlette runs the middleware added last first: Gate, then CORS, then Doorman.
+    app.add_middleware(Doorman, policy=policy, disclosure=disclosure)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"] if "*" in policy.origins else sorted(policy.origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(Gate, policy=policy, disclosure=disclosure)
+    return RateLimits(settings.rate_limit)

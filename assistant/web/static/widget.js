@@ -1,0 +1,103 @@
+// The embeddable widget: one <script src=".../widget.js" data-lang data-title data-color async>
+// line on any page gives a button that opens the assistant (/embed of this script's server)
+// in an iframe. Everything lives in a closed shadow root: the page's styles cannot reach in and
+// ours cannot leak out; the only global touched is one custom element in <body>.
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  if (!script || document.querySelector("fund-thesis-widget")) return; // once per page
+  const STRINGS = /*STRINGS*/ {};
+  const origin = new URL(script.src, location.href).origin;
+  const lang = script.dataset.lang === "en" ? "en" : "zh";
+  const S = STRINGS[lang] || {};
+  const title = (script.dataset.title || S.title || "").slice(0, 60);
+  const color = /^#[0-9a-f]{3}([0-9a-f]{3})?$/i.test(script.dataset.color || "") ? script.dataset.color : "#0969da";
+
+  const CSS = `
+    :host { all: initial; }
+    .fab { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;
+      border: 0; border-radius: 50%; background: var(--fta-accent); color: #fff; cursor: pointer;
+      box-shadow: 0 4px 14px rgba(0,0,0,.25); display: grid; place-items: center; padding: 0; }
+    .fab:focus-visible { outline: 3px solid #1f2328; outline-offset: 3px; }
+    .fab svg { width: 28px; height: 28px; fill: currentColor; }
+    .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483001; width: 400px;
+      height: min(640px, calc(100vh - 110px)); border-radius: 12px; overflow: hidden; background: #fff;
+      box-shadow: 0 8px 30px rgba(0,0,0,.3); }
+    .panel[hidden] { display: none; }
+    iframe { display: block; width: 100%; height: 100%; border: 0; }
+    @media (max-width: 480px) {
+      .panel { inset: 0; width: 100%; height: 100%; border-radius: 0; }
+      .open .fab { display: none; }
+    }`;
+
+  const host = document.createElement("fund-thesis-widget");
+  const root = host.attachShadow({ mode: "closed" });
+  // A constructed sheet is not inline style: a host page's strict CSP does not block it.
+  if ("adoptedStyleSheets" in root) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    const style = document.createElement("style");
+    style.textContent = CSS;
+    root.append(style);
+  }
+  const wrap = document.createElement("div");
+  wrap.style.setProperty("--fta-accent", color);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "fab";
+  button.setAttribute("aria-label", `${S.open || ""}: ${title}`);
+  button.setAttribute("aria-expanded", "false");
+  button.setAttribute("aria-controls", "fta-panel");
+  button.title = title;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6v2h2V9H7zm4 0v2h2V9h-2zm4 0v2h2V9h-2z");
+  svg.append(path);
+  button.append(svg);
+  const panel = document.createElement("div");
+  panel.className = "panel";
+  panel.id = "fta-panel";
+  panel.hidden = true;
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", title);
+  wrap.append(button, panel);
+  root.append(wrap);
+  let frame = null;
+
+  function open() {
+    if (!frame) {
+      frame = document.createElement("iframe");
+      frame.title = title;
+      frame.src = `${origin}/embed?${new URLSearchParams({ lang, title, color })}`;
+      frame.addEventListener("load", () => frame.contentWindow.postMessage({ type: "fta:open" }, origin));
+      panel.append(frame);
+    }
+    panel.hidden = false;
+    wrap.classList.add("open");
+    button.setAttribute("aria-expanded", "true");
+    frame.focus();
+    frame.contentWindow.postMessage({ type: "fta:open" }, origin);
+  }
+
+  function close() {
+    panel.hidden = true;
+    wrap.classList.remove("open");
+    button.setAttribute("aria-expanded", "false");
+    button.focus();
+  }
+
+  button.addEventListener("click", () => (panel.hidden ? open() : close()));
+  window.addEventListener("message", (event) => {
+    if (frame && event.origin === origin && event.source === frame.contentWindow
+        && event.data && event.data.type === "fta:close") close();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !panel.hidden) close();
+  });
+  const mount = () => document.body.append(host);
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
