@@ -49,10 +49,15 @@ def sse_events(text: str) -> list[tuple[str, dict[str, object]]]:
 
 
 def assert_refusal(response: httpx.Response, status: int, *words: str) -> dict[str, str]:
-    """A refusal: the status, JSON {"error": sentence, "disclosure": …}, no traceback."""
+    """A refusal: the status, JSON {"error": sentence, "disclosure": …} (on /v1 OpenAI's
+    {"error": {"message": sentence, …}, "disclosure": …}), no traceback. Returns
+    {"error": sentence, "disclosure": text}."""
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error", "disclosure"}, body
+    if response.request.url.path.startswith("/v1/"):
+        assert body["error"]["code"] == str(status)
+        body = {"error": body["error"]["message"], "disclosure": body["disclosure"]}
     assert body["error"].endswith((".", "。")) and "Traceback" not in response.text
     assert "投资有风险" in body["disclosure"]
     for word in words:

@@ -138,7 +138,8 @@ def appendix(answer: Answer, lang: Lang) -> str:
     strings = web_strings(lang)
     blocks = []
     if answer.citations:
-        lines = "\n".join(_source_line(c, strings) for c in answer.citations)
+        # A blank line after each quote, or Markdown would run the next source into it.
+        lines = "\n\n".join(_source_line(c, strings) for c in answer.citations)
         blocks.append(f"**{strings['sources']}**\n{lines}")
     if answer.notices:
         blocks.append(f"**{strings['notices']}**\n" + "\n".join(f"- {n}" for n in answer.notices))

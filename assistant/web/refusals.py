@@ -1,5 +1,9 @@
 """Every refusal the web edge gives, in one shape: ``{"error": sentence, "disclosure": text}``.
 
+On ``/v1/`` the shape is OpenAI's, ``{"error": {"message": sentence, "type", "param", "code"},
+"disclosure": text}``: the ``openai`` client and chat front-ends show ``error.message`` and
+nothing else, so a sentence anywhere else would never reach the developer.
+
 A refusal is something an investor may see (in the widget, or in a developer's app), so it
 carries the risk disclosure like every answer does. The statuses:
 
@@ -35,6 +39,15 @@ from ..errors import AssistantError, InputError, NoSourcesError
 
 log = logging.getLogger(__name__)
 DISCLOSURE_TTL = 30.0
+
+_OPENAI_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "server_error",
+    503: "server_error",
+}
 
 # The setting that bounds a field, named in the sentence of a refusal that hits the bound.
 _BOUND_BY = {
@@ -83,10 +96,30 @@ def body(sentence: str, disclosure: str) -> dict[str, str]:
     return {"error": sentence, "disclosure": disclosure}
 
 
+def openai_body(status: int, sentence: str, disclosure: str) -> dict[str, object]:
+    """OpenAI's error shape, which its clients read the message from, and the disclosure."""
+    kind = _OPENAI_TYPES.get(status, "invalid_request_error")
+    return {
+        "error": {"message": sentence, "type": kind, "param": None, "code": str(status)},
+        "disclosure": disclosure,
+    }
+
+
 def response(
-    status: int, sentence: str, disclosure: str, headers: Mapping[str, str] | None = None
+    status: int,
+    sentence: str,
+    disclosure: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    path: str = "",
 ) -> JSONResponse:
-    return JSONResponse(body(sentence, disclosure), status_code=status, headers=headers)
+    """A refusal; on ``/v1/`` in OpenAI's error shape (see the module docstring)."""
+    content = (
+        openai_body(status, sentence, disclosure)
+        if path.startswith("/v1/")
+        else body(sentence, disclosure)
+    )
+    return JSONResponse(content, status_code=status, headers=headers)
 
 
 def status_of(error: AssistantError) -> int:
@@ -140,16 +173,18 @@ def install(app: FastAPI, disclosure: Disclosure) -> None:
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         sentence = exc.sentence if isinstance(exc, Refusal) else _http_sentence(exc)
-        return response(exc.status_code, sentence, await disclosure.aget(), exc.headers)
+        return response(
+            exc.status_code, sentence, await disclosure.aget(), exc.headers, path=_path(request)
+        )
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         status, sentence = validation_refusal(exc.errors())
-        return response(status, sentence, await disclosure.aget())
+        return response(status, sentence, await disclosure.aget(), path=_path(request))
 
     async def engine_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AssistantError)
-        return response(status_of(exc), str(exc), await disclosure.aget())
+        return response(status_of(exc), str(exc), await disclosure.aget(), path=_path(request))
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -157,12 +192,17 @@ def install(app: FastAPI, disclosure: Disclosure) -> None:
             500,
             "Something went wrong on our side and has been logged; please try again later.",
             await disclosure.aget(),
+            path=_path(request),
         )
 
     app.add_exception_handler(StarletteHTTPException, refused)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(AssistantError, engine_error)
     app.add_exception_handler(Exception, bug)
+
+
+def _path(request: Request) -> str:
+    return request.url.path
 
 
 def _http_sentence(exc: StarletteHTTPException) -> str:

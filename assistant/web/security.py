@@ -138,13 +138,14 @@ def _is_address(text: str) -> bool:
 
 
 async def _refuse(
+    scope: Scope,
     send: Send,
     disclosure: Disclosure,
     status: int,
     sentence: str,
     headers: dict[str, str] | None = None,
 ) -> None:
-    reply = response(status, sentence, await disclosure.aget(), headers)
+    reply = response(status, sentence, await disclosure.aget(), headers, path=scope["path"])
     await send({"type": "http.response.start", "status": status, "headers": reply.raw_headers})
     await send({"type": "http.response.body", "body": reply.body})
 
@@ -166,6 +167,7 @@ class Gate:
                 await send({"type": "websocket.close", "code": 1008})
                 return
             await _refuse(
+                scope,
                 send,
                 self.disclosure,
                 400,
@@ -179,6 +181,7 @@ class Gate:
             if not self.policy.origin_allowed(origin, host, path):
                 where = "this server's own pages" if path == WIDGET_DOOR else "allowed sites"
                 await _refuse(
+                    scope,
                     send,
                     self.disclosure,
                     403,
@@ -188,6 +191,7 @@ class Gate:
                 return
         elif scope["type"] == "http" and path == WIDGET_DOOR and scope["method"] != "OPTIONS":
             await _refuse(
+                scope,
                 send,
                 self.disclosure,
                 403,
@@ -214,6 +218,7 @@ class Doorman:
         if self.policy.keys and keyed and key is None:
             wrong = "was not accepted" if headers.get("authorization") else "is missing"
             await _refuse(
+                scope,
                 send,
                 self.disclosure,
                 401,
@@ -225,7 +230,7 @@ class Doorman:
         length = headers.get("content-length")
         limit = self.policy.max_body
         if length is not None and length.isdigit() and int(length) > limit:
-            await _refuse(send, self.disclosure, 413, _too_large(int(length), limit))
+            await _refuse(scope, send, self.disclosure, 413, _too_large(int(length), limit))
             return
         peer = scope["client"][0] if scope.get("client") else None
         client = self.policy.client(peer, headers.getlist("x-forwarded-for"))

@@ -1,0 +1,215 @@
+"""The HTTP surface on the open web: Host header, origins (CORS, the widget's door), API keys,
+per-client rate limits, body size, and settings that would send a key in the clear."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.config import load_settings
+from assistant.errors import ConfigurationError
+from assistant.factory import build_engine
+from assistant.web import Services, create_app
+from assistant.web.security import Policy
+from tests.conftest import settings_for
+from tests.test_api import QUESTION, assert_refusal
+
+SITE = "https://fund.example.com"
+
+
+@pytest.fixture
+def make_client(seeded, tmp_path: Path):  # type: ignore[no-untyped-def]
+    _, store = seeded
+
+    def make(client: tuple[str, int] = ("127.0.0.1", 50000), **overrides: Any) -> TestClient:
+        settings = settings_for(tmp_path, **overrides)
+        app = create_app(settings, Services(build_engine(settings, store=store)))
+        return TestClient(app, client=client)
+
+    return make
+
+
+def ask(client: TestClient, path: str = "/api/chat", **headers: str) -> httpx.Response:
+    return client.post(path, json={"message": QUESTION}, headers=headers)
+
+
+def test_only_allowed_host_names_are_answered(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client()
+    rebinding = client.get("/healthz", headers={"Host": "attacker.example:7860"})
+    assert_refusal(rebinding, 400, "attacker.example", "ASSISTANT_ALLOWED_HOSTS")
+    assert_refusal(ask(client, Host="evil.example"), 400)
+    assert client.get("/healthz", headers={"Host": "localhost:7860"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "127.0.0.1"}).status_code == 200
+    anywhere = make_client(allowed_hosts="*")
+    assert anywhere.get("/healthz", headers={"Host": "assistant.example.com"}).status_code == 200
+
+
+def test_browsers_on_other_sites_are_refused_unless_allowed(make_client) -> None:  # type: ignore[no-untyped-def]
+    closed = make_client()
+    assert_refusal(ask(closed, Origin=SITE), 403, SITE, "ASSISTANT_ALLOWED_ORIGINS")
+    assert ask(closed, Origin="http://testserver").status_code == 200  # our own pages
+    assert ask(closed).status_code == 200  # no Origin: not a browser
+
+    open_to_site = make_client(allowed_origins=SITE)
+    allowed = ask(open_to_site, Origin=SITE)
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == SITE
+    preflight = open_to_site.options(
+        "/v1/chat/completions",
+        headers={
+            "Origin": SITE,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == SITE
+    other = open_to_site.options(
+        "/api/chat",
+        headers={"Origin": "https://other.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert_refusal(other, 403, "https://other.example")
+
+
+def test_the_widgets_door_takes_only_its_own_page(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(allowed_origins=SITE)
+    assert ask(client, "/embed/chat", Origin="http://testserver").status_code == 200
+    # A listed site's own scripts use /api/chat; the widget's door is for the /embed page only.
+    assert_refusal(ask(client, "/embed/chat", Origin=SITE), 403, "own pages")
+    assert_refusal(ask(client, "/embed/chat"), 403, "/api/chat")
+
+
+def test_embed_may_be_framed_only_by_allowed_sites(make_client) -> None:  # type: ignore[no-untyped-def]
+    closed = make_client().get("/embed").headers["content-security-policy"]
+    assert closed.endswith("frame-ancestors 'self'")  # same origin only
+    listed = make_client(allowed_origins=f"{SITE},http://127.0.0.1:9000")
+    policy = listed.get("/embed").headers["content-security-policy"]
+    assert policy.endswith(f"frame-ancestors 'self' {SITE} http://127.0.0.1:9000")
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+
+
+def test_api_keys_guard_api_and_v1_but_not_the_widget(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(api_keys="key-one, key-two")
+    missing = ask(client)
+    assert_refusal(missing, 401, "missing", "Authorization: Bearer")
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert_refusal(ask(client, Authorization="Bearer key-three"), 401, "not accepted")
+    assert_refusal(client.get("/v1/models"), 401)
+    assert ask(client, Authorization="Bearer key-two").status_code == 200
+    assert client.get("/v1/models", headers={"Authorization": "Bearer key-one"}).status_code == 200
+    assert client.get("/healthz").status_code == 200
+    widget = ask(client, "/embed/chat", Origin="http://testserver")
+    assert widget.status_code == 200  # a page on the open web cannot keep a key
+    assert "key-one" not in missing.text and "key-two" not in missing.text
+
+
+def test_keys_are_compared_with_every_configured_key() -> None:
+    policy = Policy(
+        hosts=frozenset(), origins=frozenset(), keys=(b"alpha", b"beta"), proxies=(), max_body=1
+    )
+    assert policy.key_index("Bearer beta") == 1 and policy.key_index("bearer alpha") == 0
+    assert policy.key_index("Bearer alph") is None and policy.key_index("Basic alpha") is None
+    assert policy.key_index("Bearer ") is None and policy.key_index(None) is None
+
+
+def test_too_many_answers_get_429_with_retry_after(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(rate_limit="2/minute;100/day")
+    assert [ask(client).status_code for _ in range(2)] == [200, 200]
+    refused = ask(client)
+    assert_refusal(refused, 429, "2 per 1 minute", "ASSISTANT_RATE_LIMIT")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # The OpenAI route shares the bucket: a client cannot double its answers by switching.
+    v1 = client.post(
+        "/v1/chat/completions",
+        json={"model": "fund-thesis-assistant", "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert_refusal(v1, 429)
+    assert client.get("/healthz").status_code == 200  # the cheap routes are not counted
+
+
+def test_rate_limits_are_per_key_else_per_address(make_client) -> None:  # type: ignore[no-untyped-def]
+    keyed = make_client(rate_limit="1/minute", api_keys="a-key,b-key")
+    assert ask(keyed, Authorization="Bearer a-key").status_code == 200
+    assert ask(keyed, Authorization="Bearer a-key").status_code == 429
+    assert ask(keyed, Authorization="Bearer b-key").status_code == 200
+
+    direct = make_client(rate_limit="1/minute")
+    assert ask(direct, **{"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    # Not from a trusted proxy: the header is not believed, so it is the same client.
+    assert ask(direct, **{"X-Forwarded-For": "198.51.100.2"}).status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    make_client,  # type: ignore[no-untyped-def]
+) -> None:
+    proxied = make_client(
+        client=("10.0.0.5", 50000), rate_limit="1/minute", trusted_proxies="10.0.0.0/8"
+    )
+    first = {"X-Forwarded-For": "198.51.100.1"}
+    assert ask(proxied, **first).status_code == 200
+    assert ask(proxied, **first).status_code == 429
+    # A client cannot escape by prepending addresses: only the proxies' own entries count.
+    spoofed = {"X-Forwarded-For": "203.0.113.9, 198.51.100.1"}
+    assert ask(proxied, **spoofed).status_code == 429
+    assert ask(proxied, **{"X-Forwarded-For": "198.51.100.2, 10.0.0.7"}).status_code == 200
+
+
+def test_client_address_reads_forwarded_for_from_the_right() -> None:
+    policy = Policy(
+        hosts=frozenset(),
+        origins=frozenset(),
+        keys=(),
+        proxies=(ipaddress.ip_network("10.0.0.0/8"),),
+        max_body=1,
+    )
+    assert policy.client("192.0.2.1", ["198.51.100.1"]) == "192.0.2.1"  # untrusted peer
+    assert policy.client("10.0.0.1", ["198.51.100.1, 10.0.0.2"]) == "198.51.100.1"
+    assert policy.client("10.0.0.1", ["1.1.1.1", "198.51.100.1"]) == "198.51.100.1"
+    assert policy.client("10.0.0.1", ["garbage, 10.0.0.2"]) == "10.0.0.2"
+    assert policy.client("10.0.0.1", []) == "10.0.0.1"
+
+
+def test_bodies_over_the_limit_are_refused_with_413(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(max_body_kb=1)
+    history = [{"role": "user", "content": "算" * 300}] * 3
+    big = client.post("/api/chat", json={"message": QUESTION, "history": history})
+    assert_refusal(big, 413, "ASSISTANT_MAX_BODY_KB")
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"message": "' + "算".encode() * 600 + b'"}'
+
+    chunked = client.post(
+        "/api/chat", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert_refusal(chunked, 413, "ASSISTANT_MAX_BODY_KB")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"api_key": "sk-x", "base_url": "http://api.example.com"}, "DEEPSEEK_BASE_URL"),
+        (
+            {"embedding_base_url": "http://embed.example.com/v1", "embedding_api_key": "k"},
+            "ASSISTANT_EMBEDDING_BASE_URL",
+        ),
+        ({"allowed_origins": "https://a.example.com/"}, "ASSISTANT_ALLOWED_ORIGINS"),
+        ({"rate_limit": "plenty"}, "ASSISTANT_RATE_LIMIT"),
+        ({"trusted_proxies": "10.0.0.1,proxy"}, "ASSISTANT_TRUSTED_PROXIES"),
+    ],
+)
+def test_unsafe_or_malformed_web_settings_stop_the_start(
+    overrides: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(_env_file=None, **overrides)
+    assert variable in str(error.value)
+
+
+def test_a_key_may_go_over_plain_http_only_to_a_local_or_private_host() -> None:
+    for url in ("http://127.0.0.1:8000", "http://localhost:11434/v1", "http://10.1.2.3:8000"):
+        assert load_settings(_env_file=None, api_key="sk-x", base_url=url).online
+    assert not load_settings(_env_file=None, base_url="http://api.example.com").online
