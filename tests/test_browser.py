@@ -50,7 +50,7 @@ def test_an_investor_asks_and_opens_a_citation(server: str, tmp_path: Path) -> N
             ],
         )
         page = browser.new_page()
-        page.goto(server)
+        page.goto(f"{server}/embed")  # the page the widget opens (the Gradio app takes /)
         page.fill("#q", "为什么说DeepSeek反而利好算力?")
         page.click("#send")
         disclosure = page.locator(".disclosure-text").first

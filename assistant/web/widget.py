@@ -7,7 +7,8 @@ A site owner pastes one line::
     <script src="https://assistant.example.com/widget.js" data-lang="zh"
             data-title="…" data-color="#0a66c2" async></script>
 
-``widget.js`` draws a button in a closed shadow root (the host page's styles cannot reach in,
+``widget.js`` knows the allowed origins and draws nothing on other sites (a console warning
+says why). Elsewhere it draws a button in a shadow root (the host page's styles cannot reach in,
 ours cannot leak out) that opens ``/embed`` in an iframe; the page talks to this server only.
 Which sites may frame ``/embed`` is the CSP ``frame-ancestors`` of its response: this server
 and ``ASSISTANT_ALLOWED_ORIGINS``; the browser refuses every other framing. The page's CSP also
@@ -112,6 +113,7 @@ def build_router(
         (_STATIC / "widget.js")
         .read_text(encoding="utf-8")
         .replace("/*STRINGS*/ {}", script_json(strings))
+        .replace("/*ALLOWED*/ []", script_json(list(settings.origins)))
         .encode(),
         "text/javascript; charset=utf-8",
     )

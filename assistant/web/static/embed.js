@@ -48,6 +48,9 @@
   }
 
   function disclosureBlock(text) {
+    // The newest answer's disclosure is open; older ones fold when a new answer comes, each
+    // still under its own answer.
+    for (const older of log.querySelectorAll("details.disclosure[open]")) older.open = false;
     const details = el("details", "disclosure");
     details.open = true;
     details.append(el("summary", "", S.disclosure), el("div", "disclosure-text", text));
@@ -180,7 +183,7 @@
       if (!navigator.onLine) setStatus(S.status_no_network, true);
     } finally {
       send.disabled = false;
-      scrollDown();
+      turn.scrollIntoView({ block: "start" }); // the answer from its question down
     }
   }
 

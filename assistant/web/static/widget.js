@@ -1,13 +1,20 @@
 // The embeddable widget: one <script src=".../widget.js" data-lang data-title data-color async>
 // line on any page gives a button that opens the assistant (/embed of this script's server)
-// in an iframe. Everything lives in a closed shadow root: the page's styles cannot reach in and
+// in an iframe. Everything lives in a shadow root: the page's styles cannot reach in and
 // ours cannot leak out; the only global touched is one custom element in <body>.
 (() => {
   "use strict";
   const script = document.currentScript;
   if (!script || document.querySelector("fund-thesis-widget")) return; // once per page
   const STRINGS = /*STRINGS*/ {};
+  const ALLOWED = /*ALLOWED*/ [];
   const origin = new URL(script.src, location.href).origin;
+  // The server would refuse to be framed here (CSP frame-ancestors): say so, draw nothing.
+  if (location.origin !== origin && !ALLOWED.includes("*") && !ALLOWED.includes(location.origin)) {
+    console.warn(`The assistant at ${origin} may not be embedded on ${location.origin}: `
+      + "its operator lists the sites that may in ASSISTANT_ALLOWED_ORIGINS.");
+    return;
+  }
   const lang = script.dataset.lang === "en" ? "en" : "zh";
   const S = STRINGS[lang] || {};
   const title = (script.dataset.title || S.title || "").slice(0, 60);
@@ -31,7 +38,7 @@
     }`;
 
   const host = document.createElement("fund-thesis-widget");
-  const root = host.attachShadow({ mode: "closed" });
+  const root = host.attachShadow({ mode: "open" });
   // A constructed sheet is not inline style: a host page's strict CSP does not block it.
   if ("adoptedStyleSheets" in root) {
     const sheet = new CSSStyleSheet();

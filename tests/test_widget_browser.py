@@ -1,0 +1,357 @@
+"""The widget on a third-party page, in a real headless Chromium (Debian's) driven by Playwright.
+
+The assistant runs under uvicorn on one port; "the fund's page" is a plain page served from
+another port (another origin), with its own styles, that pastes the one-line embed. Screenshots
+go to the test's tmp dir (``pytest --basetemp=…`` to keep them).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Frame, Page, expect, sync_playwright
+
+from assistant.factory import build_engine, build_store, sync_knowledge
+from assistant.web import Services, create_app
+from tests.conftest import ROOT, free_port, online_engine, serving, settings_for
+from tests.fakellm import FakeLLM
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+QUESTION = "为什么说DeepSeek反而利好算力?"
+pytestmark = pytest.mark.browser
+
+HOST_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>某基金公司 · 产品页</title>
+<style>
+  body {{ font: 20px/1.4 serif; color: rgb(10, 20, 30); margin: 2rem; }}
+  button {{ background: rgb(255, 0, 0); color: white; font-size: 18px; }}
+  div {{ border: 0 solid rgb(0, 128, 0); }}
+  p {{ max-width: 40em; }}
+</style></head>
+<body>
+<h1>科创板人工智能ETF</h1>
+<p>这是基金公司自己的页面。下面的按钮和样式属于这个页面，小部件不得改变它们。</p>
+<button id="host-button" type="button">页面自己的按钮</button>
+<script src="{assistant}/widget.js" data-lang="zh" data-title="银华·资料问答" data-color="#c8102e" async></script>
+</body></html>
+"""
+
+
+class ThirdPartySite:
+    """A fund's own page on its own origin (port), with the embed line pointing at ``assistant``."""
+
+    def __init__(self, assistant: str, port: int) -> None:
+        page = HOST_PAGE.format(assistant=assistant).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def embed_frame(page: Page) -> Frame:
+    """The widget's iframe (it lives in the widget's shadow root, where frames are still frames)."""
+    for _ in range(100):
+        for frame in page.frames:
+            if "/embed" in frame.url:
+                return frame
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no /embed frame among {[f.url for f in page.frames]}")
+
+
+def open_widget_with_keyboard(page: Page) -> Frame:
+    page.locator("#host-button").focus()
+    page.keyboard.press("Tab")  # the widget's button comes after the page's own
+    expect(page.locator("fund-thesis-widget button.fab")).to_be_focused()
+    page.keyboard.press("Enter")
+    frame = embed_frame(page)
+    expect(frame.locator("#q")).to_be_focused(timeout=10_000)
+    return frame
+
+
+def host_styles(page: Page) -> dict[str, str]:
+    return page.evaluate(
+        """() => {
+          const b = getComputedStyle(document.getElementById('host-button'));
+          const body = getComputedStyle(document.body);
+          return {button: b.backgroundColor + ' ' + b.fontSize, body: body.fontFamily + ' '
+            + body.fontSize + ' ' + body.color, sheets: String(document.styleSheets.length),
+            children: [...document.body.children].map(e => e.tagName).join(',')};
+        }"""
+    )
+
+
+def record_answer_text(frame: Frame) -> None:
+    """Keep every text node added to the log, to see the answer arrive in pieces."""
+    frame.evaluate(
+        """() => { window.__seen = [];
+          new MutationObserver(rs => rs.forEach(r => r.addedNodes.forEach(n => {
+            if (n.nodeType === 3) window.__seen.push(n.textContent); })))
+            .observe(document.getElementById('log'), {childList: true, subtree: true}); }"""
+    )
+
+
+def keep(page: Page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path))
+    shots = ROOT / "bench" / "out" / "screenshots"  # git-ignored: for a person to look at
+    shots.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, shots / path.name)
+    return path
+
+
+@pytest.fixture
+def offline_site(seeded, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """(the assistant, an allowed fund page, a page on a site that is not allowed)."""
+    _, store = seeded
+    allowed_port, other_port = free_port(), free_port()
+    settings = settings_for(tmp_path, allowed_origins=f"http://127.0.0.1:{allowed_port}")
+    app = create_app(settings, Services(build_engine(settings, store=store)))
+    with serving(app) as assistant:
+        allowed = ThirdPartySite(assistant, allowed_port)
+        other = ThirdPartySite(assistant, other_port)
+        try:
+            yield assistant, allowed.url, other.url
+        finally:
+            allowed.close()
+            other.close()
+
+
+def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
+    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
+) -> None:
+    _, fund_page, _ = offline_site
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(fund_page)
+    expect(page.locator("fund-thesis-widget button.fab")).to_be_visible()
+    styles = host_styles(page)
+    assert styles["button"] == "rgb(255, 0, 0) 18px" and "serif" in styles["body"]
+    assert styles["children"] == "H1,P,BUTTON,SCRIPT,FUND-THESIS-WIDGET"
+
+    frame = open_widget_with_keyboard(page)
+    expect(frame.locator("#status")).to_contain_text("离线摘录模式")
+    expect(frame.locator("h1")).to_have_text("银华·资料问答")
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险", timeout=60_000)
+    expect(frame.locator(".answer").first).to_contain_text("原文摘录")
+    expect(frame.locator(".badge").first).to_have_text("离线摘录")
+    expect(frame.locator(".notices").first).to_contain_text("人工智能生成")
+    citation = frame.locator(".cite").first
+    citation.focus()
+    page.keyboard.press("Enter")  # citations are buttons: the keyboard opens them too
+    source = frame.locator(".source").first
+    expect(source).to_contain_text("《DeepSeek暂停API充值")
+    expect(source.locator("mark")).not_to_be_empty()
+    expect(citation).to_have_attribute("aria-expanded", "true")
+    keep(page, tmp_path, "widget-desktop-offline")
+
+    assert host_styles(page) == styles  # the page's own look is untouched, panel open or not
+    assert all(url.startswith(("http://127.0.0.1", "data:")) for url in requests)
+    assert not [url for url in requests if "gradio" in url]
+
+    frame.locator("#q").focus()
+    page.keyboard.press("Escape")  # closes the panel and gives the focus back to the button
+    expect(page.locator("fund-thesis-widget .panel")).to_be_hidden()
+    expect(page.locator("fund-thesis-widget button.fab")).to_be_focused()
+    context.close()
+
+
+def test_the_widget_fills_a_phone_screen(
+    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
+) -> None:
+    _, fund_page, _ = offline_site
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(fund_page)
+    page.locator("fund-thesis-widget button.fab").tap()
+    frame = embed_frame(page)
+    expect(frame.locator("#q")).to_be_visible()
+    box = page.locator("fund-thesis-widget .panel").bounding_box()
+    assert box == {"x": 0, "y": 0, "width": 390, "height": 844}
+    expect(page.locator("fund-thesis-widget button.fab")).to_be_hidden()
+    frame.locator("#q").fill("What is the Jevons paradox argument?")
+    frame.locator("#send").tap()
+    expect(frame.locator(".disclosure-text").first).to_be_visible(timeout=60_000)
+    keep(page, tmp_path, "widget-phone-390")
+    frame.locator("#close").tap()  # the page's own close button, since the panel covers all
+    expect(page.locator("fund-thesis-widget .panel")).to_be_hidden()
+    context.close()
+
+
+def test_a_site_that_is_not_allowed_cannot_frame_the_assistant(
+    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
+) -> None:
+    assistant, _, other_site = offline_site
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(other_site)
+    # The widget itself declines to appear on a site its server does not list.
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert page.locator("fund-thesis-widget").count() == 0
+    assert any("ASSISTANT_ALLOWED_ORIGINS" in line for line in console), console
+    # And a page that frames /embed by hand is refused by the browser (CSP frame-ancestors).
+    page.evaluate(
+        """url => { const f = document.createElement('iframe');
+          f.src = url; f.style.cssText = 'width:400px;height:500px';
+          document.body.append(f); }""",
+        f"{assistant}/embed",
+    )
+    page.wait_for_timeout(1500)
+    framed = [f for f in page.frames if f.url.startswith(assistant)]
+    assert not [f for f in framed if f.locator("#q").count()], "the assistant was framed"
+    assert any("frame-ancestors" in line for line in console), console
+    keep(page, tmp_path, "widget-refused-origin")
+    context.close()
+
+
+def test_the_answer_streams_from_the_model_with_citations_and_disclosure(
+    browser: Browser, seeded, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    _, store = seeded
+    port = free_port()
+    engine = online_engine(store, fake_llm, tmp_path)
+    settings = settings_for(tmp_path, allowed_origins=f"http://127.0.0.1:{port}")
+    with serving(create_app(settings, Services(engine))) as assistant:
+        site = ThirdPartySite(assistant, port)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            page = context.new_page()
+            page.goto(site.url)
+            frame = open_widget_with_keyboard(page)
+            record_answer_text(frame)
+            page.keyboard.type(QUESTION)
+            page.keyboard.press("Enter")
+            expect(frame.locator(".badge").first).to_have_text(
+                "模型回答 · deepseek-flash", timeout=60_000
+            )
+            answer = frame.locator(".answer").first.inner_text()
+            seen = frame.evaluate("() => window.__seen")
+            # The first sentence was on screen alone before the whole answer was.
+            assert any(text and "[1]" in text and len(text) < len(answer) - 5 for text in seen), (
+                seen
+            )
+            expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险")
+            frame.locator(".cite").first.click()
+            expect(frame.locator(".source").first).to_contain_text("《DeepSeek暂停API充值")
+            keep(page, tmp_path, "widget-desktop-model")
+            context.close()
+        finally:
+            site.close()
+
+
+XSS_ARTICLE = (
+    "DeepSeek降低了AI模型的训练成本<img src=x onerror=\"window.parent.__xss='doc-img'\">，"
+    "这并没有减少对算力的需求。\n\n"
+    "杰文斯悖论说明，效率提高以后算力的总消耗反而可能上升<script>window.__xss='doc-script'</script>。\n\n"
+    "推理需求增加，科技巨头的资本开支继续增长<a href=\"javascript:window.__xss='doc-link'\">链接</a>。\n"
+)
+
+
+@pytest.fixture(scope="module")
+def xss_store(embedder, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    tmp = tmp_path_factory.mktemp("xss")
+    knowledge = tmp / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "xss.txt").write_text(XSS_ARTICLE, encoding="utf-8")
+    (knowledge / "xss.meta.toml").write_text(
+        'title = "<img src=x onerror=window.__xss=\'title\'>算力与DeepSeek"\npublished = "2025-02"\n',
+        encoding="utf-8",
+    )
+    settings = settings_for(tmp)
+    store = build_store(settings, embedder)
+    assert sync_knowledge(settings, store).ok
+    return store
+
+
+def test_markup_in_questions_and_documents_is_shown_as_text(
+    browser: Browser, xss_store, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = settings_for(tmp_path, allowed_origins=f"http://127.0.0.1:{port}")
+    app = create_app(settings, Services(build_engine(settings, store=xss_store)))
+    question = "<img src=x onerror=\"window.parent.__xss='q'\">DeepSeek为什么没有减少算力需求?<script>window.__xss='q2'</script>"
+    with serving(app) as assistant:
+        site = ThirdPartySite(assistant, port)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            page = context.new_page()
+            page.goto(site.url)
+            frame = open_widget_with_keyboard(page)
+            frame.locator("#q").fill(question)
+            page.keyboard.press("Enter")
+            expect(frame.locator(".disclosure-text").first).to_be_visible(timeout=60_000)
+            expect(frame.locator(".question").first).to_have_text(question)
+            expect(frame.locator(".answer").first).to_contain_text("<img src=x onerror=")
+            frame.locator(".cite").first.click()
+            expect(frame.locator(".source .where").first).to_contain_text("<img src=x onerror=")
+            assert frame.locator("main img, main script, main a").count() == 0
+            page.wait_for_timeout(300)  # an onerror would have fired by now
+            assert page.evaluate("() => window.__xss") is None
+            assert frame.evaluate("() => window.__xss") is None
+            keep(page, tmp_path, "widget-xss-inert")
+            context.close()
+        finally:
+            site.close()
+
+
+def test_widget_js_and_embed_stay_small_and_self_contained(
+    offline_site: tuple[str, str, str],
+) -> None:
+    import httpx
+
+    assistant, _, _ = offline_site
+    page = httpx.get(f"{assistant}/embed").text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sorted(assets) == ["/embed/app.css", "/embed/app.js"]  # nothing from elsewhere
+    total = len(page.encode()) + len(httpx.get(f"{assistant}/widget.js").content)
+    total += sum(len(httpx.get(f"{assistant}{asset}").content) for asset in assets)
+    assert total < 100_000
