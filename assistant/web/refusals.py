@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import AssistantError, InputError, NoSourcesError
@@ -89,7 +89,7 @@ class Disclosure:
         with self._lock:
             if time.monotonic() - self._at < self._ttl:
                 return self._text
-        return await anyio.to_thread.run_sync(self.get)
+        return await run_in_threadpool(self.get)
 
 
 def body(sentence: str, disclosure: str) -> dict[str, str]:
