@@ -7,6 +7,7 @@ go to the test's tmp dir (``pytest --basetemp=…`` to keep them).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Frame, Page, expect, sync_playwright
 
+from assistant.answer import AnswerEngine
 from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.web import Services, create_app
 from tests.conftest import ROOT, free_port, online_engine, serving, settings_for
@@ -141,14 +143,12 @@ def keep(page: Page, tmp_path: Path, name: str) -> Path:
     return path
 
 
-@pytest.fixture
-def offline_site(seeded, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
-    """(the assistant, an allowed fund page, a page on a site that is not allowed)."""
-    _, store = seeded
+@contextlib.contextmanager
+def sites(engine: AnswerEngine, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """(the assistant serving ``engine``, an allowed fund page, a page on a site not allowed)."""
     allowed_port, other_port = free_port(), free_port()
     settings = settings_for(tmp_path, allowed_origins=f"http://127.0.0.1:{allowed_port}")
-    app = create_app(settings, Services(build_engine(settings, store=store)))
-    with serving(app) as assistant:
+    with serving(create_app(settings, Services(engine))) as assistant:
         allowed = ThirdPartySite(assistant, allowed_port)
         other = ThirdPartySite(assistant, other_port)
         try:
@@ -158,12 +158,25 @@ def offline_site(seeded, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
             other.close()
 
 
+@pytest.fixture
+def offline_site(seeded, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    _, store = seeded
+    with sites(build_engine(settings_for(tmp_path), store=store), tmp_path) as urls:
+        yield urls
+
+
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    yield context.new_page()
+    context.close()
+
+
 def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
-    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
+    desktop: Page, offline_site: tuple[str, str, str], tmp_path: Path
 ) -> None:
     _, fund_page, _ = offline_site
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
+    page = desktop
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(fund_page)
@@ -198,7 +211,6 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     page.keyboard.press("Escape")  # closes the panel and gives the focus back to the button
     expect(page.locator("fund-thesis-widget .panel")).to_be_hidden()
     expect(page.locator("fund-thesis-widget button.fab")).to_be_focused()
-    context.close()
 
 
 def test_the_widget_fills_a_phone_screen(
@@ -226,11 +238,10 @@ def test_the_widget_fills_a_phone_screen(
 
 
 def test_a_site_that_is_not_allowed_cannot_frame_the_assistant(
-    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
+    desktop: Page, offline_site: tuple[str, str, str], tmp_path: Path
 ) -> None:
     assistant, _, other_site = offline_site
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
+    page = desktop
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     page.goto(other_site)
@@ -250,42 +261,29 @@ def test_a_site_that_is_not_allowed_cannot_frame_the_assistant(
     assert not [f for f in framed if f.locator("#q").count()], "the assistant was framed"
     assert any("frame-ancestors" in line for line in console), console
     keep(page, tmp_path, "widget-refused-origin")
-    context.close()
 
 
 def test_the_answer_streams_from_the_model_with_citations_and_disclosure(
-    browser: Browser, seeded, fake_llm: FakeLLM, tmp_path: Path
+    desktop: Page, seeded, fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
     _, store = seeded
-    port = free_port()
-    engine = online_engine(store, fake_llm, tmp_path)
-    settings = settings_for(tmp_path, allowed_origins=f"http://127.0.0.1:{port}")
-    with serving(create_app(settings, Services(engine))) as assistant:
-        site = ThirdPartySite(assistant, port)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860})
-            page = context.new_page()
-            page.goto(site.url)
-            frame = open_widget_with_keyboard(page)
-            record_answer_text(frame)
-            page.keyboard.type(QUESTION)
-            page.keyboard.press("Enter")
-            expect(frame.locator(".badge").first).to_have_text(
-                "模型回答 · deepseek-flash", timeout=60_000
-            )
-            answer = frame.locator(".answer").first.inner_text()
-            seen = frame.evaluate("() => window.__seen")
-            # The first sentence was on screen alone before the whole answer was.
-            assert any(text and "[1]" in text and len(text) < len(answer) - 5 for text in seen), (
-                seen
-            )
-            expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险")
-            frame.locator(".cite").first.click()
-            expect(frame.locator(".source").first).to_contain_text("《DeepSeek暂停API充值")
-            keep(page, tmp_path, "widget-desktop-model")
-            context.close()
-        finally:
-            site.close()
+    page = desktop
+    with sites(online_engine(store, fake_llm, tmp_path), tmp_path) as (_, fund_page, _):
+        page.goto(fund_page)
+        frame = open_widget_with_keyboard(page)
+        record_answer_text(frame)
+        page.keyboard.type(QUESTION)
+        page.keyboard.press("Enter")
+        badge = frame.locator(".badge").first
+        expect(badge).to_have_text("模型回答 · deepseek-flash", timeout=60_000)
+        answer = frame.locator(".answer").first.inner_text()
+        seen = frame.evaluate("() => window.__seen")
+        # The first sentence was on screen alone before the whole answer was.
+        assert any(text and "[1]" in text and len(text) < len(answer) - 5 for text in seen), seen
+        expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险")
+        frame.locator(".cite").first.click()
+        expect(frame.locator(".source").first).to_contain_text("《DeepSeek暂停API充值")
+        keep(page, tmp_path, "widget-desktop-model")
 
 
 XSS_ARTICLE = (
@@ -313,34 +311,29 @@ def xss_store(embedder, tmp_path_factory: pytest.TempPathFactory):  # type: igno
 
 
 def test_markup_in_questions_and_documents_is_shown_as_text(
-    browser: Browser, xss_store, tmp_path: Path
+    desktop: Page, xss_store, tmp_path: Path
 ) -> None:
-    port = free_port()
-    settings = settings_for(tmp_path, allowed_origins=f"http://127.0.0.1:{port}")
-    app = create_app(settings, Services(build_engine(settings, store=xss_store)))
-    question = "<img src=x onerror=\"window.parent.__xss='q'\">DeepSeek为什么没有减少算力需求?<script>window.__xss='q2'</script>"
-    with serving(app) as assistant:
-        site = ThirdPartySite(assistant, port)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860})
-            page = context.new_page()
-            page.goto(site.url)
-            frame = open_widget_with_keyboard(page)
-            frame.locator("#q").fill(question)
-            page.keyboard.press("Enter")
-            expect(frame.locator(".disclosure-text").first).to_be_visible(timeout=60_000)
-            expect(frame.locator(".question").first).to_have_text(question)
-            expect(frame.locator(".answer").first).to_contain_text("<img src=x onerror=")
-            frame.locator(".cite").first.click()
-            expect(frame.locator(".source .where").first).to_contain_text("<img src=x onerror=")
-            assert frame.locator("main img, main script, main a").count() == 0
-            page.wait_for_timeout(300)  # an onerror would have fired by now
-            assert page.evaluate("() => window.__xss") is None
-            assert frame.evaluate("() => window.__xss") is None
-            keep(page, tmp_path, "widget-xss-inert")
-            context.close()
-        finally:
-            site.close()
+    page = desktop
+    question = (
+        "<img src=x onerror=\"window.parent.__xss='q'\">DeepSeek为什么没有减少算力需求?"
+        "<script>window.__xss='q2'</script>"
+    )
+    engine = build_engine(settings_for(tmp_path), store=xss_store)
+    with sites(engine, tmp_path) as (_, fund_page, _):
+        page.goto(fund_page)
+        frame = open_widget_with_keyboard(page)
+        frame.locator("#q").fill(question)
+        page.keyboard.press("Enter")
+        expect(frame.locator(".disclosure-text").first).to_be_visible(timeout=60_000)
+        expect(frame.locator(".question").first).to_have_text(question)
+        expect(frame.locator(".answer").first).to_contain_text("<img src=x onerror=")
+        frame.locator(".cite").first.click()
+        expect(frame.locator(".source .where").first).to_contain_text("<img src=x onerror=")
+        assert frame.locator("main img, main script, main a").count() == 0
+        page.wait_for_timeout(300)  # an onerror would have fired by now
+        assert page.evaluate("() => window.__xss") is None
+        assert frame.evaluate("() => window.__xss") is None
+        keep(page, tmp_path, "widget-xss-inert")
 
 
 def test_widget_js_and_embed_stay_small_and_self_contained(

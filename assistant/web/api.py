@@ -115,6 +115,9 @@ async def _frames(
             yield _frame(event)
     except AssistantError as error:
         yield sse("error", refusals.body(str(error), await disclosure.aget()))
+    except Exception as error:  # a bug: logged whole, and the stream still ends in its contract
+        refusals.log.error("the answer stream failed", exc_info=error)
+        yield sse("error", refusals.body(refusals.BUG, await disclosure.aget()))
     finally:
         run.close()  # also when the client disconnected: the task is cancelled into here
 

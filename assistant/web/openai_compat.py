@@ -50,6 +50,7 @@ from ..config import Settings
 from ..errors import AssistantError
 from ..prompts import Mode, Turn
 from ..text import estimate_tokens, is_chinese
+from . import refusals
 from .answering import FIRST_WAIT, Answering, AnswerRun, Signal, until_answered
 from .api import CLIENT_GONE, SSE_HEADERS
 from .refusals import Disclosure, Refusal
@@ -117,11 +118,13 @@ def conversation(
         )
     history = []
     for index, message in enumerate(messages[:-1]):
-        if message.role == "user":
-            history.append(Turn("user", _text(message, index)[:max_chars]))
-        elif message.role == "assistant":
-            answer = _text(message, index).split(APPENDIX, 1)[0]
-            history.append(Turn("assistant", answer[:max_chars]))
+        if message.role not in ("user", "assistant"):
+            continue
+        text = _text(message, index)
+        if message.role == "assistant":
+            text = text.split(APPENDIX, 1)[0]
+        if text.strip():  # an assistant turn that only called tools says nothing to go on
+            history.append(Turn(message.role, text[:max_chars]))
     return _text(last, len(messages) - 1), history[-max_turns:] if max_turns else []
 
 
@@ -214,10 +217,17 @@ class _Stream:
                 yield self._frame(first)
             async for event in self.run.events():
                 yield self._frame(event)
-        except AssistantError as error:
+        except Exception as error:
             # In a stream, OpenAI's own error shape: the openai client raises it with its message.
-            error_body = {"message": str(error), "type": "assistant_error", "code": None}
-            body = {"error": error_body, "disclosure": await disclosure.aget()}
+            if isinstance(error, AssistantError):
+                sentence = str(error)
+            else:  # a bug: logged whole, the client gets a sentence
+                refusals.log.error("the completion stream failed", exc_info=error)
+                sentence = refusals.BUG
+            body = {
+                "error": {"message": sentence, "type": "assistant_error", "code": None},
+                "disclosure": await disclosure.aget(),
+            }
             yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
         finally:
             self.run.close()

@@ -39,6 +39,7 @@ from ..errors import AssistantError, InputError, NoSourcesError
 
 log = logging.getLogger(__name__)
 DISCLOSURE_TTL = 30.0
+BUG = "Something went wrong on our side and has been logged; please try again later."
 
 _OPENAI_TYPES = {
     401: "authentication_error",
@@ -188,12 +189,7 @@ def install(app: FastAPI, disclosure: Disclosure) -> None:
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return response(
-            500,
-            "Something went wrong on our side and has been logged; please try again later.",
-            await disclosure.aget(),
-            path=_path(request),
-        )
+        return response(500, BUG, await disclosure.aget(), path=_path(request))
 
     app.add_exception_handler(StarletteHTTPException, refused)
     app.add_exception_handler(RequestValidationError, invalid)

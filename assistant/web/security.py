@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -48,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import Settings
 from .refusals import Disclosure, Refusal, response
 
+log = logging.getLogger(__name__)
 KEYED = ("/api/", "/v1/")  # the developer API: keys apply when set
 WIDGET_DOOR = "/embed/chat"  # the widget page's own route: same origin only, no key
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -78,7 +80,8 @@ class Policy:
     # -- the facts each layer asks ---------------------------------------------------------
 
     def host_allowed(self, host: str) -> bool:
-        return "*" in self.hosts or host_name(host) in self.hosts
+        name = host_name(host)
+        return "*" in self.hosts or name in self.hosts or name.strip("[]") in self.hosts
 
     def origin_allowed(self, origin: str, host: str, path: str) -> bool:
         same = urlsplit(origin).netloc.lower() == host.lower() and origin != "null"
@@ -127,6 +130,13 @@ def host_name(host: str) -> str:
     if host.startswith("["):
         return host.partition("]")[0] + "]"
     return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _is_address(text: str) -> bool:
@@ -305,6 +315,13 @@ class RateLimits:
 def install(app: FastAPI, settings: Settings, disclosure: Disclosure) -> RateLimits:
     """Add the three layers to ``app`` (see the module docstring); returns the rate limits."""
     policy = Policy.from_settings(settings)
+    if not _loopback(settings.host) and "*" not in policy.hosts:
+        log.warning(
+            "Serving on %s: requests are answered only for the host names %s "
+            "(ASSISTANT_ALLOWED_HOSTS); add the names clients use to reach this server.",
+            settings.host,
+            ", ".join(sorted(policy.hosts)),
+        )
     # Starlette runs the middleware added last first: Gate, then CORS, then Doorman.
     app.add_middleware(Doorman, policy=policy, disclosure=disclosure)
     app.add_middleware(
