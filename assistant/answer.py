@@ -127,11 +127,18 @@ def parse_history(raw: object, max_chars: int) -> list[Turn]:
 def shown_path(key: str, knowledge_dir: Path) -> str:
     """An article's name as answers show it: relative to the knowledge folder, never a server
     path (the store's key is relative to the ingest's working directory, or absolute)."""
-    path = Path(key) if Path(key).is_absolute() else Path.cwd() / key
+    path = Path(key)
     try:
-        return path.resolve().relative_to(knowledge_dir.resolve()).as_posix()
-    except ValueError:  # ingested from elsewhere: its file name is all a reader needs
-        return path.name
+        full = path if path.is_absolute() else Path.cwd() / path
+        return full.resolve().relative_to(knowledge_dir.resolve()).as_posix()
+    except ValueError:
+        pass
+    # Ingested from another working directory: what follows the knowledge folder's name.
+    parts = path.parts
+    if knowledge_dir.name in parts[:-1]:
+        last = len(parts) - 1 - parts[::-1].index(knowledge_dir.name)
+        return "/".join(parts[last + 1 :])
+    return path.name  # from somewhere else entirely: its file name is all a reader needs
 
 
 def _month(published: str | None) -> tuple[int, int] | None:

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.messages import HumanMessage
 
+from assistant.answer import shown_path
 from assistant.cancel import StreamCancelled, cancel_on
 from assistant.errors import ModelUnavailableError
 from assistant.factory import build_engine, build_store
@@ -86,6 +87,21 @@ def test_answers_name_articles_relative_to_the_knowledge_folder(seeded, tmp_path
     paths = {c["path"] for c in answer["citations"]} | {r["path"] for r in answer["retrieved"]}
     assert paths == {"000_bb0ece290725cdd0.txt"}
     assert str(settings.knowledge_dir.parent) not in json.dumps(answer, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("{k}/sub/a.md", "sub/a.md"),  # absolute, inside the knowledge folder
+        ("knowledge/sub/b.md", "sub/b.md"),  # relative to another process's working directory
+        ("/srv/elsewhere/c.txt", "c.txt"),  # ingested from outside: the file name only
+    ],
+)
+def test_an_article_is_named_by_its_path_inside_the_knowledge_folder(
+    key: str, shown: str, tmp_path: Path
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    assert shown_path(key.format(k=knowledge), knowledge) == shown
 
 
 def test_chat_route_produces_a_stream(client: TestClient) -> None:
