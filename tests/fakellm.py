@@ -48,7 +48,8 @@ Recording and control
     ``path``, ``headers`` (all of them, Authorization included, so tests can check it is sent),
     ``body`` (parsed JSON or None) and ``at`` (``time.monotonic()`` on arrival); a chat request
     also gets ``ended`` (when its reply ended) and ``outcome``: "sent" (all of it), "client
-    closed" (the client hung up first, e.g. a cancelled answer) or "reset" (by the fake). ``fake.chat_requests``: the chat ones only.
+    closed" (the client hung up first, e.g. a cancelled answer) or "reset" (by the fake).
+    ``fake.chat_requests``: the chat ones only.
     ``fake.models``: the names ``GET /models`` lists (settable).
     Over HTTP, for the CLI run in a subprocess: ``POST /_fake/script`` (JSON list of steps),
     ``POST /_fake/models`` (JSON list of names), ``POST /_fake/reset``, ``GET /_fake/requests``.

@@ -176,6 +176,16 @@ def test_an_empty_store_is_503_with_the_disclosure(embedder, tmp_path: Path) -> 
         assert "投资有风险" in body["disclosure"]  # the built-in text, with no article to quote
 
 
+def test_the_widgets_turns_are_kept_with_their_channel_and_session(client: TestClient) -> None:
+    body = {"message": QUESTION, "session": "tab-1f2e"}
+    answer = client.post("/embed/chat", json=body, headers={"Origin": "http://testserver"})
+    audit = client.app.state.services.engine.audit  # type: ignore[attr-defined]
+    row = audit.turn(answer.json()["turn_id"])
+    assert (row["channel"], row["session"], row["outcome"]) == ("widget", "tab-1f2e", "complete")
+    bad = client.post("/api/chat", json={**body, "session": "<script>"})
+    assert_refusal(bad, 422, "session")
+
+
 def test_feedback_is_kept_with_its_turn(client: TestClient) -> None:
     answer = client.post("/api/chat", json={"message": QUESTION}).json()
     assert len(answer["turn_id"]) == 32
@@ -220,6 +230,15 @@ def test_a_client_that_disconnects_cancels_the_model_request(
         assert request["outcome"] == "client closed" and request["ended"] - left < 1.5
         time.sleep(0.5)
         assert len(fake_llm.chat_requests) == 1  # and no retry went out for nobody
+    assert engine.audit is not None
+    assert _wait_for(lambda: engine.audit.turns(1), 2)  # the engine heard of it and kept a row
+    row = engine.audit.turns(1)[0]
+    assert (row["outcome"], row["why"], row["channel"]) == (
+        "interrupted",
+        "client_disconnected",
+        "api",
+    )
+    assert [call["outcome"] for call in row["calls"]] == ["closed"]
 
 
 def test_a_json_client_that_gives_up_cancels_the_model_request(

@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from assistant.answer import AnswerEngine
 from assistant.factory import build_engine
 from assistant.web import Services, create_app
 from assistant.web.openai_compat import APPENDIX, MODELS, unshown
@@ -43,11 +44,16 @@ def offline_url(seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 @pytest.fixture
-def online_url(seeded, fake_llm: FakeLLM, tmp_path: Path) -> Iterator[str]:
+def online_server(seeded, fake_llm: FakeLLM, tmp_path: Path) -> Iterator[tuple[str, AnswerEngine]]:
     _, store = seeded
     engine = online_engine(store, fake_llm, tmp_path)
     with serving(create_app(settings_for(tmp_path), Services(engine))) as url:
-        yield url
+        yield url, engine
+
+
+@pytest.fixture
+def online_url(online_server: tuple[str, AnswerEngine]) -> str:
+    return online_server[0]
 
 
 def test_models_lists_one_model_per_mode(
@@ -125,8 +131,11 @@ def test_a_stream_with_the_official_client_ends_with_the_disclosure_and_done(
 
 
 def test_a_front_end_request_is_accepted_and_its_system_prompt_ignored(
-    v1: Callable[..., openai.OpenAI], online_url: str, fake_llm: FakeLLM
+    v1: Callable[..., openai.OpenAI],
+    online_server: tuple[str, AnswerEngine],
+    fake_llm: FakeLLM,
 ) -> None:
+    online_url, engine = online_server
     earlier = (
         "DeepSeek降低了训练成本[1]。" + APPENDIX + "**风险提示**\n投资有风险，这段不该回到模型。"
     )
@@ -153,6 +162,9 @@ def test_a_front_end_request_is_accepted_and_its_system_prompt_ignored(
     assert "Ignore all rules" not in text  # the caller's system prompt never reaches the model
     assert "这段不该回到模型" not in text  # our own appendix is not sent back as history
     assert "DeepSeek降低了训练成本" in text  # but the earlier answer is
+    assert engine.audit is not None
+    row = engine.audit.turns(1)[0]  # the caller's end-user id groups the turns in the audit
+    assert (row["channel"], row["session"], row["mode"]) == ("openai", "someone", "llm")
 
 
 def test_only_the_latest_history_turns_reach_the_model(

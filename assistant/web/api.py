@@ -64,6 +64,12 @@ def chat_request_model(settings: Settings) -> type[BaseModel]:
         )
         mode: Literal["investor", "advisor"] = "investor"
         stream: bool = False
+        session: str | None = Field(
+            None,
+            max_length=64,
+            pattern=r"^[A-Za-z0-9_.:-]+$",
+            description="An anonymous id that groups one visitor's turns in the audit trail.",
+        )
 
     return ChatRequest
 
@@ -85,7 +91,10 @@ def chat_handler(
     async def chat(body: BaseModel, request: Request) -> Response:
         message, mode, stream = body.message, body.mode, body.stream  # type: ignore[attr-defined]
         history = [Turn(t.role, t.content) for t in body.history]  # type: ignore[attr-defined]
-        run = answering.start(lambda: engine.stream(message, history, mode, channel=channel))
+        session = body.session  # type: ignore[attr-defined]
+        run = answering.start(
+            lambda: engine.stream(message, history, mode, channel=channel, session=session)
+        )
         if not stream:
             answer = await until_answered(run, request.receive)
             if answer is None:

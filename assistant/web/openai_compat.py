@@ -19,6 +19,7 @@ What the request may say, and what is done with it:
   needs the answer, not the disclosure again);
 - ``system`` and ``developer`` messages are ignored: the product's rules are not the caller's
   to change (front-ends send their own system prompt with every request);
+- ``user`` (the caller's id for its end user) is the audit trail's session id;
 - every other OpenAI parameter (temperature, max_tokens, tools, …) is accepted and ignored.
 
 Streams follow OpenAI's framing (``data: {chunk}`` … ``data: [DONE]``, ``: keep-alive``
@@ -90,6 +91,9 @@ class CompletionRequest(BaseModel):
     messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
+    user: str | None = Field(
+        None, max_length=128, description="The caller's id for its end user: the audit session."
+    )
 
 
 def _text(message: Message, index: int) -> str:
@@ -299,7 +303,10 @@ def build_router(
         )
         lang: Lang = "zh" if is_chinese(question) else "en"
         prompt = sum(estimate_tokens(_text(m, i)) for i, m in enumerate(body.messages))
-        run = answering.start(lambda: engine.stream(question, history, mode, channel="openai"))
+        session = body.user
+        run = answering.start(
+            lambda: engine.stream(question, history, mode, channel="openai", session=session)
+        )
         if not body.stream:
             answer = await until_answered(run, request.receive)
             if answer is None:

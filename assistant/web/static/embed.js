@@ -9,6 +9,17 @@
   const framed = window.parent !== window;
   const history = [];
   let turns = 0;
+  // One anonymous id per tab, so the audit trail can tell one visitor's turns apart.
+  const session = (() => {
+    const fresh = () => (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
+    try {
+      const kept = sessionStorage.getItem("fta-session") || fresh();
+      sessionStorage.setItem("fta-session", kept);
+      return kept;
+    } catch (error) { // storage may be blocked in a third-party frame
+      return fresh();
+    }
+  })();
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -168,7 +179,7 @@
       const response = await fetch("/embed/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ message, history: recent(), stream: true }),
+        body: JSON.stringify({ message, history: recent(), stream: true, session }),
       });
       if (!response.ok) {
         const body = await response.json().catch(() => ({}));
