@@ -12,8 +12,10 @@
   sentences of the previous chunk of the same section, never across sections.
 - **Ids** hash the article key, the section and the text, so an unchanged chunk keeps its id (and
   its embedding) across runs; identical chunks in one section get a counter to stay distinct.
-- Chunk text is verbatim: sentences of a paragraph keep the spacing between them, paragraphs
-  are joined with newlines.
+- Chunk text is verbatim from the article's blocks, which are already in the project's normal
+  form (:func:`assistant.text.normal_form`, applied to every format at ingest): sentences of a
+  paragraph keep the spacing between them, paragraphs are joined with newlines. Text given to
+  :class:`ChineseTextSplitter` directly is brought to that form first.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import TextSplitter
 
 from .documents import Article, Block
+from .text import normal_form
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,7 @@ class ChineseTextSplitter(TextSplitter):
     """
 
     def split_text(self, text: str) -> list[str]:
+        text = normal_form(text)
         units = [
             unit
             for paragraph in text.split("\n")
@@ -303,6 +307,7 @@ def to_langchain_documents(
             "kind": chunk.kind,
             "ordinal": chunk.ordinal,
             "products": "；".join(article.products) or None,
+            "risk_level": article.risk_level,  # R1-R5, for advisor suitability
             "disclosure_id": disclosure_id,
         }
         documents.append(

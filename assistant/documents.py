@@ -24,25 +24,27 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from charset_normalizer import from_bytes
 
-from . import formats
+from . import formats, metadata
 from .errors import IngestError
 from .formats import Extracted, Line
-from .text import has_cjk
+from .pdf import read_pdf
+from .text import has_cjk, normal_form
+
+log = logging.getLogger(__name__)
 
 # Part of every content hash: bump it whenever parsing or chunking changes what an article
 # becomes, so the next ingest re-processes unchanged files.
-PIPELINE_VERSION = "documents-1/chunking-1"
+PIPELINE_VERSION = "documents-2/chunking-2"
 
 SUPPORTED_SUFFIXES = (".docx", ".htm", ".html", ".md", ".markdown", ".pdf", ".txt")
 
@@ -72,6 +74,8 @@ class Article:
     published: str | None = None  # "2025-02" or "2025-02-06"
     products: tuple[str, ...] = field(default_factory=tuple)
     disclosure: str | None = None  # the risk disclosure section, verbatim, or None
+    risk_level: str | None = None  # the product's risk rating, "R1" … "R5" (sidecar)
+    warnings: tuple[str, ...] = ()  # what the operator should know although it was read
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,14 @@ _NAVIGATION = re.compile(
     r"|【(?:打印|关闭|返回)】|(?i:previous (?:article|post)|next (?:article|post)|back to top"
     r"|share (?:this|on)))"
 )
+# What a web page prints besides the article: site navigation and the copyright footer.
+_BREADCRUMB = re.compile(r"^(?:您的|当前)位置\s*[:：]")
+_MENU = re.compile(r"^(?:[^|｜>›»]{1,8}\s*[|｜>›»]\s*){2,}[^|｜>›»]{1,8}$")
+_MENU_WORDS = ("首页", "主页", "关于我们", "联系我们", "网站地图")
+_SITE_FOOTER = re.compile(
+    r"版权所有|(?i:copyright\s*(?:©|\(c\)|\d{4}))|©|ICP备|ICP证|公网安备"
+    r"|(?:网站地图|联系我们|法律声明|隐私政策|关于我们).*(?:网站地图|联系我们|法律声明|隐私政策|关于我们)"
+)
 _SOURCE = re.compile(r"^(?:来源|文章来源|本文来源|(?i:source))\s*[:：]\s*(\S.{0,60})$")
 _ATTRIBUTION = re.compile(
     r"^(?:[(（\[【]\s*(?:信息|资料|数据|图片|图表)?来源\s*[:：].*[)）\]】]"
@@ -187,6 +199,15 @@ _NUMBERED = (
     (re.compile(r"^\d{1,2}(?:、|[.．](?!\d))"), 2),
 )
 _COLON = re.compile(r"(?<!\d):(?!\d)|：")
+
+
+def _site_furniture(text: str) -> bool:
+    """A menu, breadcrumb or copyright footer line of a web page, printed or saved (any format)."""
+    if len(text) > 150:
+        return False
+    if _SITE_FOOTER.search(text) or _BREADCRUMB.match(text):
+        return True
+    return _MENU.match(text) is not None and any(word in text for word in _MENU_WORDS)
 
 
 def _short(text: str, cjk_limit: int) -> bool:
@@ -239,9 +260,16 @@ def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) ->
     disclosure_start = 0
     for line in lines:
         text = line.text.strip()
-        if not text or _NAVIGATION.match(text):
+        if not text or _NAVIGATION.match(text) or (not line.table and _site_furniture(text)):
             continue
         page = line.page
+        if line.table:  # a table row is content as it stands, even inside the disclosure
+            if disclosure is not None:
+                disclosure.append(text)
+            blocks.append(
+                Block("disclosure" if disclosure is not None else "paragraph", text, page=page)
+            )
+            continue
         source = _SOURCE.match(text)
         after_caption = bool(blocks) and blocks[-1].kind == "caption"
         if source and not after_caption:
@@ -291,14 +319,10 @@ def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) ->
 
 def parse_blocks(text: str) -> list[Block]:
     """The blocks of plain text (the ``.txt`` rules; see the module docstring)."""
-    return list(parse_structure(formats.read_text(normalize_text(text)).lines).blocks)
+    return list(parse_structure(formats.read_text(normal_form(normalize_text(text))).lines).blocks)
 
 
 # -- files ----------------------------------------------------------------------------------------
-
-
-def _sidecar_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}.meta.toml")
 
 
 def _read_bytes(path: Path, key: str, max_bytes: int) -> bytes:
@@ -323,25 +347,6 @@ def _read_bytes(path: Path, key: str, max_bytes: int) -> bytes:
         raise IngestError(key, f"the file cannot be read ({exc.strerror}).") from exc
 
 
-def _read_sidecar(path: Path, key: str) -> tuple[bytes, dict[str, object]]:
-    sidecar = _sidecar_path(path)
-    try:
-        data = sidecar.read_bytes()
-    except FileNotFoundError:
-        return b"", {}
-    except OSError as exc:
-        raise IngestError(
-            key, f"its metadata file {sidecar.name} cannot be read ({exc.strerror})."
-        ) from exc
-    try:
-        return data, tomllib.loads(data.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise IngestError(
-            key,
-            f"its metadata file {sidecar.name} is not valid UTF-8 TOML ({exc}); fix or delete it.",
-        ) from exc
-
-
 def _hash(raw: bytes, sidecar: bytes) -> str:
     digest = hashlib.sha256(raw)
     digest.update(b"\x00sidecar\x00" + sidecar)
@@ -352,7 +357,7 @@ def _hash(raw: bytes, sidecar: bytes) -> str:
 def content_hash_of(path: Path, max_bytes: int) -> str:
     """The content hash :func:`load_article` would give ``path``, without parsing it."""
     key = str(path)
-    return _hash(_read_bytes(path, key, max_bytes), _read_sidecar(path, key)[0])
+    return _hash(_read_bytes(path, key, max_bytes), metadata.read_sidecar(path, key)[0])
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
@@ -372,7 +377,7 @@ def _declared_html_text(raw: bytes) -> str | None:
 
 def _extract(suffix: str, raw: bytes, key: str) -> Extracted:
     if suffix == ".pdf":
-        return formats.read_pdf(raw, key)
+        return read_pdf(raw, key)
     if suffix == ".docx":
         return formats.read_docx(raw, key)
     text = _declared_html_text(raw) if suffix in (".html", ".htm") else None
@@ -390,26 +395,6 @@ def _extract(suffix: str, raw: bytes, key: str) -> Extracted:
     return formats.read_text(text)
 
 
-def _text_value(value: object, name: str, key: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value).strip() or None
-    raise IngestError(key, f"the metadata field {name!r} must be text; fix the .meta.toml file.")
-
-
-def _products(value: object, key: str) -> tuple[str, ...]:
-    if value is None or value == []:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value if v.strip())
-    raise IngestError(key, "the metadata field 'products' must be a list of text; fix it.")
-
-
 def _fallback_title(blocks: Sequence[Block], stem: str) -> str:
     heading = next((b.text for b in blocks if b.kind == "heading"), None)
     if heading:
@@ -420,8 +405,18 @@ def _fallback_title(blocks: Sequence[Block], stem: str) -> str:
     return stem
 
 
+_NO_DISCLOSURE = (
+    "it has no risk disclosure (风险提示) of its own, so answers citing it carry the default "
+    "one; add the section to the article or a disclosure field to its .meta.toml."
+)
+
+
 def load_article(path: Path, key: str, max_bytes: int) -> Article:
-    """Read one article file; raise :class:`IngestError` with a reason the user can act on."""
+    """Read one article file; raise :class:`IngestError` with a reason the user can act on.
+
+    Anything else that goes wrong while reading one file (a parser's RecursionError on a
+    malformed PDF, say) refuses that file only, with the error named: the rest still ingest.
+    """
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         shown = path.suffix or "(no extension)"
         raise IngestError(
@@ -432,28 +427,46 @@ def load_article(path: Path, key: str, max_bytes: int) -> Article:
     raw = _read_bytes(path, key, max_bytes)
     if not raw:
         raise IngestError(key, "the file is empty; add the article text or remove the file.")
-    sidecar_bytes, sidecar = _read_sidecar(path, key)
+    sidecar_bytes, sidecar = metadata.read_sidecar(path, key)
+    try:
+        return _article(path, key, raw, sidecar_bytes, sidecar)
+    except IngestError:
+        raise
+    except Exception as exc:  # a bug or a parser's failure on this file: refuse it alone
+        log.warning("reading %s failed unexpectedly", key, exc_info=True)
+        raise IngestError(
+            key,
+            f"reading it failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}); "
+            "export the file again, or report it with the log.",
+        ) from exc
+
+
+def _article(
+    path: Path, key: str, raw: bytes, sidecar_bytes: bytes, sidecar: dict[str, object]
+) -> Article:
     extracted = _extract(path.suffix.lower(), raw, key)
-    structure = parse_structure(extracted.lines, numbered_headings=not extracted.explicit_headings)
+    lines = [replace(line, text=normal_form(line.text)) for line in extracted.lines]
+    structure = parse_structure(lines, numbered_headings=not extracted.explicit_headings)
     if not any(b.kind in ("paragraph", "disclosure", "caption") for b in structure.blocks):
         raise IngestError(
             key, "the file contains no text (only whitespace or markup); add the article text."
         )
-    found: dict[str, object] = {"source": structure.source}
-    found.update({k: v for k, v in extracted.meta.items() if v})
-    found.update(sidecar)
-
-    def text(name: str) -> str | None:
-        return _text_value(found.get(name), name, key)
-
+    found: dict[str, object] = {"source": structure.source, **extracted.meta}
+    meta = metadata.resolve(found, sidecar, metadata.sidecar_path(path).name, key)
+    disclosure = meta.disclosure or structure.disclosure
+    warnings = list(extracted.warnings)
+    if disclosure is None:
+        warnings.append(_NO_DISCLOSURE)
     return Article(
         path=key,
-        title=text("title") or _fallback_title(structure.blocks, path.stem),
+        title=meta.title or _fallback_title(structure.blocks, path.stem),
         blocks=structure.blocks,
         content_hash=_hash(raw, sidecar_bytes),
-        publisher=text("publisher"),
-        source=text("source"),
-        published=text("published"),
-        products=_products(found.get("products"), key),
-        disclosure=structure.disclosure,
+        publisher=meta.publisher,
+        source=meta.source,
+        published=meta.published,
+        products=meta.products,
+        disclosure=disclosure,
+        risk_level=meta.risk_level,
+        warnings=tuple(warnings),
     )

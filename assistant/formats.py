@@ -25,17 +25,15 @@ from bs4.element import NavigableString, PreformattedString, Tag
 from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from .errors import IngestError
 from .text import CJK, has_cjk
 
 Meta = dict[str, str | list[str]]
 
-_ENDS_SENTENCE = tuple("。！？；：!?;:.…”’）)】」』")
+ENDS_SENTENCE = tuple("。！？；：!?;:.…”’）)】」』")
 # A line that starts a block of its own even when the line before it is unfinished.
-_STARTS_BLOCK = re.compile(
+STARTS_BLOCK = re.compile(
     r"^(?:[一二三四五六七八九十]{1,3}[、．.]|[(（][一二三四五六七八九十\d]{1,3}[)）]|\d{1,2}(?:、|[.．](?!\d))"
     r"|[-*•·●▪]\s|图表?\s*[\d一二三四五六七八九十:：]|表\s*\d|[(（]?(?:信息|资料|数据)?来源\s*[:：]"
     r"|(?i:figure|fig\.|chart|source|risk warning|risk disclosure|important information))"
@@ -50,6 +48,7 @@ class Line:
     heading: int | None = None  # heading level marked by the format itself
     caption: bool = False  # marked as a caption (figcaption, DOCX Caption style, image alt)
     page: int | None = None  # 1-based, PDFs only
+    table: bool = False  # a table row (see :func:`table_lines`): never a heading or caption
 
 
 @dataclass
@@ -58,6 +57,8 @@ class Extracted:
     meta: Meta = field(default_factory=dict)
     # The format marked its headings; numbered-line heading guesses would only add noise.
     explicit_headings: bool = False
+    # What the operator should know about this file although it was read (pages left out).
+    warnings: list[str] = field(default_factory=list)
 
 
 def join_wrapped(head: str, tail: str) -> str:
@@ -68,6 +69,8 @@ def join_wrapped(head: str, tail: str) -> str:
         return head + tail
     if head.endswith("-") and head[-2:-1].islower() and tail[0].islower():
         return head + tail  # a word hyphenated at the line end
+    if tail[0] in ",.;:!?%)]}":
+        return head + tail  # "2.14" / "%" wrapped in a narrow table cell
     return f"{head} {tail}"
 
 
@@ -83,7 +86,7 @@ def unwrap(lines: Sequence[str], *, force: bool = False) -> list[str]:
         return []
     width = max(widths)
     # Evidence of wrapping: several lines that fill the width without ending a sentence.
-    unfinished = sum(len(t) >= 0.75 * width and not t.endswith(_ENDS_SENTENCE) for t in texts if t)
+    unfinished = sum(len(t) >= 0.75 * width and not t.endswith(ENDS_SENTENCE) for t in texts if t)
     wrapped = 30 <= width <= 120 and unfinished >= max(2, len(widths) // 5)
     if not (force or wrapped):
         return texts
@@ -96,14 +99,55 @@ def unwrap(lines: Sequence[str], *, force: bool = False) -> list[str]:
             and out
             and out[-1]
             and previous_width >= 0.75 * width
-            and not out[-1].endswith(_ENDS_SENTENCE)
-            and not _STARTS_BLOCK.match(line)
+            and not out[-1].endswith(ENDS_SENTENCE)
+            and not STARTS_BLOCK.match(line)
         ):
             out[-1] = join_wrapped(out[-1], line)
         else:
             out.append(line)
         previous_width = len(line)
     return out
+
+
+def table_lines(rows: Sequence[Sequence[str]], page: int | None = None) -> list[Line]:
+    """A table as lines a reader (and the retriever) can take one at a time, in every format.
+
+    Each row becomes one line that names every cell's column: "过去一年 | 份额净值增长率①：
+    25.67% | 业绩比较基准收益率③：22.30%". With three or more columns the first row holds the
+    column names; a two-column table is read as name and value pairs ("基金主代码：588930"),
+    the usual shape of a fund's facts table. The first column is the row's label and is
+    given bare. Empty cells are left out; a row that repeats the header is dropped.
+    """
+    cleaned = [[" ".join(cell.split()) for cell in row] for row in rows]
+    cleaned = [row for row in cleaned if any(row)]
+    if not cleaned:
+        return []
+    width = max(len(row) for row in cleaned)
+    if width < 2:
+        return [Line(row[0], page=page, table=True) for row in cleaned if row and row[0]]
+    if width == 2:
+        return [
+            Line(_cell(row[0], row[1]) if len(row) > 1 else row[0], page=page, table=True)
+            for row in cleaned
+        ]
+    header, *body = cleaned
+    lines: list[Line] = []
+    for row in body:
+        if row == header:
+            continue
+        cells = [row[0]] if row[0] else []
+        for k, value in enumerate(row[1:], start=1):
+            if value:
+                cells.append(_cell(header[k] if k < len(header) else "", value))
+        if cells:
+            lines.append(Line(" | ".join(cells), page=page, table=True))
+    return lines
+
+
+def _cell(name: str, value: str) -> str:
+    if not name or not value:
+        return name or value
+    return f"{name}：{value}" if has_cjk(name) else f"{name}: {value}"
 
 
 def read_text(text: str) -> Extracted:
@@ -180,8 +224,12 @@ def read_markdown(text: str) -> Extracted:
     meta, body = front_matter(text)
     lines: list[Line] = []
     paragraph: list[str] = []
+    table: list[list[str]] = []
 
     def flush() -> None:
+        if table:
+            lines.extend(table_lines(table))
+            table.clear()
         if paragraph:
             joined = ""
             for piece in paragraph:
@@ -213,12 +261,14 @@ def read_markdown(text: str) -> Extracted:
             title = " ".join(paragraph)
             paragraph.clear()
             lines.append(Line(title, heading=1 if line.startswith("=") else 2))
+        elif _TABLE_SEP.match(line) and table:
+            continue  # the line under a table's header row
         elif _RULE.match(line) or _REF_DEF.match(line) or _TABLE_SEP.match(line):
             flush()
         elif line.startswith("|"):
-            flush()
-            cells = [_inline(cell) for cell in line.strip("|").split("|")]
-            lines.append(Line(" | ".join(cell for cell in cells if cell)))
+            if paragraph:
+                flush()
+            table.append([_inline(cell) for cell in line.strip("|").split("|")])
         elif image:
             flush()
             if alt := image[1].strip():
@@ -289,12 +339,26 @@ class _HtmlWalker:
                 continue
             if child.name == "br":
                 self.buffer.append(None)
+            elif child.name == "table":
+                self.flush()
+                self.lines.extend(table_lines(_html_rows(child)))
             elif child.name in _HEADINGS or child.name == "figcaption" or child.name in _BLOCKS:
                 self.flush()
                 self.walk(child)
                 self.flush(heading=_HEADINGS.get(child.name), caption=child.name == "figcaption")
             else:
                 self.walk(child)
+
+
+def _html_rows(table: Tag) -> list[list[str]]:
+    """The table's rows (its own, not those of tables nested in its cells), cell texts collapsed."""
+    rows: list[list[str]] = []
+    for row in table.find_all("tr"):
+        if row.find_parent("table") is not table:
+            continue
+        cells = row.find_all(("td", "th"), recursive=False)
+        rows.append([_collapse(cell.get_text(" ")) for cell in cells])
+    return rows
 
 
 def read_html(text: str) -> Extracted:
@@ -312,53 +376,9 @@ def read_html(text: str) -> Extracted:
         walker.walk(root)
     walker.flush()
     lines = walker.lines
-    if len(h1s) == 1 and lines and lines[0].heading == 1:
-        lines.pop(0)  # the title, already in meta
+    if len(h1s) == 1:  # the title, already in meta (a menu bar may stand above it)
+        lines = [line for line in lines if line.heading != 1]
     return Extracted(lines, meta, explicit_headings=any(line.heading for line in lines))
-
-
-# -- PDF ------------------------------------------------------------------------------------------
-
-
-def read_pdf(data: bytes, key: str) -> Extracted:
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise IngestError(
-                key, "the PDF is password-protected; save an unprotected copy and ingest that."
-            )
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-        title = str(info.title).strip() if info is not None and info.title else ""
-    except IngestError:
-        raise
-    # pypdf reports damage with its own errors but also with bare built-in ones.
-    except (
-        PyPdfError,
-        ValueError,
-        KeyError,
-        TypeError,
-        IndexError,
-        AttributeError,
-        OSError,
-    ) as exc:
-        raise IngestError(
-            key,
-            f"the file is not a readable PDF (it is damaged or not a PDF: {exc}); export it again.",
-        ) from exc
-    if not any(page.strip() for page in pages):
-        raise IngestError(
-            key,
-            "the PDF has no extractable text (it is probably a scanned image); "
-            "run OCR on it or ingest a text version.",
-        )
-    lines = [
-        Line(text, page=number)
-        for number, page in enumerate(pages, start=1)
-        for text in unwrap(page.split("\n"), force=True)
-        if text
-    ]
-    return Extracted(lines, {"title": title} if title else {})
 
 
 # -- DOCX -----------------------------------------------------------------------------------------
@@ -370,14 +390,18 @@ def _docx_lines(items: Iterable[object], meta: Meta) -> list[Line]:
     lines: list[Line] = []
     for item in items:
         if isinstance(item, Table):
+            rows: list[list[str]] = []
             for row in item.rows:
                 cells: list[str] = []
+                previous = None
                 for cell in row.cells:
-                    text = " ".join(cell.text.split())
-                    if text and (not cells or cells[-1] != text):  # merged cells repeat
-                        cells.append(text)
-                if cells:
-                    lines.append(Line(" | ".join(cells)))
+                    # A merged cell is returned once per grid column it spans.
+                    if previous is not None and cell._tc is previous:
+                        continue
+                    previous = cell._tc
+                    cells.append(" ".join(cell.text.split()))
+                rows.append(cells)
+            lines.extend(table_lines(rows))
             continue
         if not isinstance(item, Paragraph):
             continue

@@ -26,7 +26,7 @@ from langchain_core.documents import Document
 from .chunking import chunk_article, to_langchain_documents
 from .documents import Article, load_article
 from .errors import IngestError
-from .inventory import SyncReport, article_version, default_disclosure, scan
+from .inventory import FileWarning, SyncReport, article_version, default_disclosure, scan
 from .store import KnowledgeStore
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class Ingestor:
                 report.failed.append(IngestError(key, error.reason))
                 self.progress(1)
                 continue
+            report.warnings.extend(FileWarning(key, warning) for warning in article.warnings)
             article = replace(article, content_hash=self._version(article.content_hash))
             batch.append(self._prepare(article, state.get(key, {}), default_id))
             if sum(len(p.new) for p in batch) >= self.batch_chunks:

@@ -32,6 +32,14 @@ DEFAULT_DISCLOSURE = "_default_disclosure.txt"
 _RECORD_FORMAT = 1
 
 
+@dataclass(frozen=True)
+class FileWarning:
+    """Something the operator should act on about a file that was nevertheless ingested."""
+
+    path: str
+    message: str
+
+
 @dataclass
 class SyncReport:
     added: list[str] = field(default_factory=list)
@@ -39,6 +47,8 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[IngestError] = field(default_factory=list)
+    # Per file read in this run (added or updated): an unchanged file is not read again.
+    warnings: list[FileWarning] = field(default_factory=list)
     chunks: int = 0
 
     @property
@@ -53,6 +63,7 @@ class SyncReport:
             "removed": len(self.removed),
             "chunks": self.chunks,
             "failed": [{"path": e.path, "error": e.reason} for e in self.failed],
+            "warnings": [{"path": w.path, "warning": w.message} for w in self.warnings],
         }
 
     def summary(self) -> str:
@@ -62,6 +73,7 @@ class SyncReport:
             f"{len(self.failed)} refused; {self.chunks} chunks in the store."
         ]
         lines += [f"  refused {e.path}: {e.reason}" for e in self.failed]
+        lines += [f"  warning {w.path}: {w.message}" for w in self.warnings]
         return "\n".join(lines)
 
 

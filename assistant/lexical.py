@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .text import normal_form
+
 _DATA = Path(__file__).parent / "resources"
 _WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -59,7 +61,7 @@ def _tokenizer() -> Any:
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens, lower-cased, without punctuation and function words."""
     tokens = []
-    for token in _tokenizer().cut_for_search(text):
+    for token in _tokenizer().cut_for_search(normal_form(text)):
         token = token.strip().lower()
         if token and _WORD.search(token) and token not in _STOPWORDS:
             tokens.append(token)

@@ -30,7 +30,7 @@ import numpy as np
 from .embeddings import Embedder
 from .lexical import tokenize
 from .store import KnowledgeStore, StoredChunk
-from .text import is_chinese, near_duplicate
+from .text import is_chinese, near_duplicate, normal_form
 
 _DATA = Path(__file__).parent / "resources"
 _LEXICAL_SHARE = 0.5  # the lexical side's weight at full coverage (tuned on CMRC dev)
@@ -104,6 +104,7 @@ class Retriever:
 
     def query_vector(self, text: str) -> list[float]:
         """The e5 query vector; a non-Chinese question is moved by the embedder's language shift."""
+        text = normal_form(text)  # look-alikes typed or pasted match the stored text
         vector = self.embedder.embed_query(text)
         shift = self.embedder.query_shift
         if shift is None or is_chinese(text):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 # Han ideographs (extension A and the unified block) and their compatibility forms.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -63,3 +65,72 @@ def estimate_tokens(text: str) -> int:
     (one Chinese character ≈ 0.6 token, one other character ≈ 0.3): an estimate, not a count."""
     han = len(_HAN.findall(text))
     return math.ceil(0.6 * han + 0.3 * (len(text) - han))
+
+
+# -- Unicode normal form --------------------------------------------------------------------------
+#
+# One form for text from every format, applied at ingest (each extracted line) and at query time
+# (the question, before tokenising and embedding), so a look-alike character never decides
+# whether a passage is found, recognised as a heading or checked by a compliance rule.
+#
+# - Look-alikes folded to the ideographs they stand for: Kangxi radicals (U+2F00-U+2FDF) and
+#   compatibility ideographs by NFKC, the CJK radical supplement and strokes by Unicode's own
+#   table (resources/cjk_radicals.tsv), where NFKC is silent. PDF producers emit these when one
+#   font glyph serves both code points (基⾦ for 基金, ⻛险 for 风险).
+# - Full-width letters and digits (and ％, and ． between digits) become ASCII, the form the
+#   chunker's decimal and abbreviation rules and the figure check read. CJK punctuation stays
+#   as written: answers quote sources verbatim, and the chunker reads both widths.
+# - Ligatures (ﬁ) are undone; non-breaking and other fixed-width spaces become plain spaces;
+#   soft hyphens and zero-width characters go.
+# - A single space between two CJK characters, or between CJK text and punctuation, is removed:
+#   no Chinese writer types one; extractors insert them. Tabs and runs of spaces stay (they
+#   align columns in plain-text tables). A space between CJK and Latin text is kept: writers
+#   use it ("AI 大模型"), and the PDF reader drops the ones it invented itself.
+#
+# NFKC is not applied wholesale: it would turn ，：；（） into ASCII and ① into 1.
+
+_RADICAL_TABLE = Path(__file__).parent / "resources" / "cjk_radicals.tsv"
+# Characters that count as CJK for the spacing rule: Han, CJK punctuation, full-width forms,
+# and the curly quotes Chinese text uses.
+_SPACED = f"{CJK}\u2018-\u201d"
+_SPACE_RULES = (
+    # 基金 产品 -> 基金产品; 风险 。-> 风险。
+    (re.compile(f"(?<=[{_SPACED}]) (?=[{_SPACED}])"), ""),
+    # 之后 , 全球 -> 之后, 全球 (ASCII punctuation after CJK text)
+    (re.compile(f"(?<=[{_SPACED}]) (?=[,.;:!?)\\]%])"), ""),
+    # 之后, 全球 -> 之后,全球 (only when CJK text stands before the punctuation too)
+    (re.compile(f"(?<=[{_SPACED}][,;:!?]) (?=[{_SPACED}])"), ""),
+)
+_DIGIT_POINT = re.compile(r"(?<=\d)．(?=\d)")
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str | None]:
+    """code point -> replacement (None: delete), built once from Unicode data and the table."""
+    table: dict[int, str | None] = {}
+    spans = ((0x2F00, 0x2FDF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F), (0xFB00, 0xFB06))
+    for low, high in spans:  # Kangxi radicals, compatibility ideographs, Latin ligatures
+        for cp in range(low, high + 1):
+            folded = unicodedata.normalize("NFKC", chr(cp))
+            if folded != chr(cp):
+                table[cp] = folded
+    for line in _RADICAL_TABLE.read_text(encoding="utf-8").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) == 2:
+            table[int(fields[0], 16)] = chr(int(fields[1], 16))
+    for cp in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF05]:
+        table[cp] = chr(cp - 0xFEE0)  # full-width digits, letters, ％
+    for cp in (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000):
+        table[cp] = " "
+    for cp in (0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF):
+        table[cp] = None
+    return table
+
+
+def normal_form(text: str) -> str:
+    """The text in the project's one normal form (see above); idempotent, newlines kept."""
+    text = unicodedata.normalize("NFC", text).translate(_fold_table())
+    text = _DIGIT_POINT.sub(".", text)
+    for pattern, replacement in _SPACE_RULES:
+        text = pattern.sub(replacement, text)
+    return text

@@ -278,6 +278,7 @@ def test_langchain_documents_carry_metadata_without_none(
         "kind": "body",
         "ordinal": 0,
         "products": "科创板人工智能ETF 588930",
+        "risk_level": "R4",  # from the sidecar: the gradio app's suitability check reads it
         "disclosure_id": "d1",
     }
     assert jevons.metadata["section"] == chunks[2].section

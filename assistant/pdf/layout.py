@@ -1,0 +1,199 @@
+"""A PDF's pages -> the article's lines: page furniture dropped, headings ranked by size,
+paragraphs rebuilt from geometry, tables placed where they stand. See :mod:`assistant.pdf`."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..formats import STARTS_BLOCK, Line, join_wrapped, table_lines
+from ..text import has_cjk, normal_form
+from .lines import TextLine
+from .tables import Table
+
+_EDGE_SHARE = 0.12  # the top and bottom 12% of a page are where furniture lives
+_EDGE_LINES = 3  # at most this many lines from each edge are furniture candidates
+_FURNITURE = re.compile(
+    r"^(?:\d{1,4}|\d{1,4}\s*/\s*\d{1,4}|[-–—]\s*\d{1,4}\s*[-–—]"
+    r"|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?|共\s*\d{1,4}\s*页\s*第\s*\d{1,4}\s*页"
+    r"|(?i:page\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?)"
+    r"|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?"
+    r"|\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}(?::\d{2})?"
+    r"|(?:https?|file|ftp)://[!-~]+|www\.[!-~]+)$"  # URLs: printable ASCII only
+)
+
+
+@dataclass
+class Page:
+    number: int
+    height: float
+    lines: list[TextLine]
+    tables: list[Table]
+    scanned: bool  # no text at all, but images
+
+
+def _furniture_key(segment: str) -> str:
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", normal_form(segment)))
+
+
+def _edges(page: Page) -> list[TextLine]:
+    """Up to a few lines nearest the top and the bottom edge, within the edge zones."""
+    ordered = sorted(page.lines, key=lambda line: -line.top)
+    zone = _EDGE_SHARE * page.height
+    top = [line for line in ordered[:_EDGE_LINES] if line.top >= page.height - zone]
+    bottom = [line for line in ordered[-_EDGE_LINES:] if line.bottom <= zone]
+    return [*top, *(line for line in bottom if line not in top)]
+
+
+def drop_furniture(pages: Sequence[Page], title: str) -> None:
+    counts: Counter[str] = Counter()
+    for page in pages:
+        counts.update({_furniture_key(s) for line in _edges(page) for s in line.segments})
+    repeated = {key for key, n in counts.items() if n >= max(2, len(pages) / 2)}
+    title_key = _furniture_key(title) if title else None
+
+    def furniture(segment: str) -> bool:
+        key = _furniture_key(segment)
+        return key in repeated or key == title_key or bool(_FURNITURE.match(segment.strip()))
+
+    for page in pages:
+        for line in _edges(page):
+            if all(furniture(s) for s in line.segments):
+                page.lines.remove(line)
+
+
+# -- paragraphs and headings ----------------------------------------------------------------------
+
+
+def _round(size: float) -> float:
+    return round(size * 2) / 2
+
+
+def _body_size(pages: Sequence[Page]) -> float:
+    sizes: Counter[float] = Counter()
+    for page in pages:
+        for line in page.lines:
+            sizes[_round(line.size)] += len(line.chars)
+    return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _is_heading_like(line: TextLine, body: float) -> bool:
+    text = line.text
+    short = len(text) <= (40 if has_cjk(text) else 80)
+    return line.size >= 1.12 * body and short and not text.endswith(tuple("。；;，,"))
+
+
+def _heading_ranks(sizes: Iterable[float]) -> dict[float, int]:
+    """Heading sizes to levels: sizes within 7% of each other share a level, largest first."""
+    ranks: dict[float, int] = {}
+    level, anchor = 0, None
+    for size in sorted(set(sizes), reverse=True):
+        if anchor is None or size < 0.93 * anchor:
+            level, anchor = level + 1, size
+        ranks[size] = level
+    return ranks
+
+
+_NO_BREAK_BEFORE = set("、，。：；！？”’）》」』】,.;:!?)]%")
+
+
+def _lead_width(line: TextLine) -> float:
+    """The width of what starts ``line``: its first word, or first ideograph with the
+    punctuation that may not begin a line; it did not fit at the end of the line above."""
+    visible = [c for c in line.chars if not c.text.isspace()]
+    end = 0
+    if visible and has_cjk(visible[0].text):
+        end = 1
+    else:
+        while end < len(visible) and not has_cjk(visible[end].text):
+            nxt = visible[end + 1] if end + 1 < len(visible) else None
+            end += 1
+            if nxt is None or nxt.x0 - visible[end - 1].x1 > 0.15 * line.size:
+                break  # a space: the first word ends here
+    while end < len(visible) and visible[end].text in _NO_BREAK_BEFORE:
+        end += 1
+    return visible[end - 1].x1 - line.x0 if end else 0.0
+
+
+def _continues(previous: TextLine, line: TextLine, right: float, same_page: bool) -> bool:
+    """Whether ``line`` carries on the paragraph whose last line is ``previous``: the line
+    above was full (what starts this one would not have fitted after it), same size, and
+    (on one page) no paragraph gap and no indent."""
+    size = previous.size
+    if right - previous.x1 > _lead_width(line) + 0.25 * size:
+        return False
+    if abs(line.size - size) > 0.1 * size or STARTS_BLOCK.match(line.text):
+        return False
+    gap = previous.bottom - line.top
+    return not (same_page and (gap > 0.6 * size or line.x0 > previous.x0 + size))
+
+
+def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
+    """Lines and tables in reading order as :class:`Line` s; and the title found on page 1."""
+    body = _body_size(pages)
+    widths = [line.x1 for page in pages for line in page.lines if len(line.text) >= 10]
+    right = statistics.quantiles(widths, n=10)[-1] if len(widths) >= 2 else 0.0
+    heading = {
+        id(line) for page in pages for line in page.lines if body and _is_heading_like(line, body)
+    }
+    sizes = {_round(line.size) for page in pages for line in page.lines if id(line) in heading}
+    ranks = _heading_ranks(sizes)
+    title = ""
+    tops = [ln for ln in pages[0].lines if id(ln) in heading and ranks[_round(ln.size)] == 1]
+    everywhere = [ln for p in pages for ln in p.lines if id(ln) in heading]
+    if len(tops) == 1 and sum(ranks[_round(ln.size)] == 1 for ln in everywhere) == 1:
+        title = tops[0].text
+        pages[0].lines.remove(tops[0])
+        ranks = {s: r - 1 for s, r in ranks.items() if r > 1}
+
+    out: list[Line] = []
+    paragraph: list[TextLine] = []
+    header: list[str] | None = None  # column names of the table just read, if nothing followed
+
+    def flush() -> None:
+        if paragraph:
+            text = ""
+            for line in paragraph:
+                text = join_wrapped(text, line.text)
+            out.append(Line(text, page=paragraph[0].page))
+            paragraph.clear()
+
+    for page in pages:
+        items: list[TextLine | Table] = [*page.lines, *page.tables]
+        # Tables go where they stand on the page: before the first line below their top.
+        items.sort(key=lambda item: _order(item, page))
+        for position, item in enumerate(items):
+            if isinstance(item, Table):
+                flush()
+                rows = item.rows
+                continued = position == 0 and header is not None and len(rows[0]) == len(header)
+                if continued and header is not None:
+                    rows = rows[1:] if rows[0] == header else rows
+                    rows = [header, *rows]
+                header = rows[0]
+                out.extend(table_lines(rows, page.number))
+                continue
+            header = None
+            if id(item) in heading:
+                flush()
+                level = ranks.get(_round(item.size))
+                out.append(Line(item.text, heading=level, page=page.number))
+                continue
+            if paragraph and not _continues(
+                paragraph[-1], item, right, paragraph[-1].page == item.page
+            ):
+                flush()
+            paragraph.append(item)
+    flush()
+    return out, title or meta_title
+
+
+def _order(item: TextLine | Table, page: Page) -> tuple[int, float]:
+    """Sort key: lines keep PDFium's order; a table sorts just before the first line below it."""
+    if isinstance(item, TextLine):
+        return (page.lines.index(item), 0.0)
+    below = [k for k, line in enumerate(page.lines) if line.top <= item.top]
+    return (below[0] if below else len(page.lines), -1.0)

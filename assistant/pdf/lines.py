@@ -1,0 +1,138 @@
+"""PDF characters -> text lines: PDFium's characters with their boxes, grouped into lines, each
+split into segments at wide gaps. See :mod:`assistant.pdf` for the whole design."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from ..text import has_cjk
+
+
+@dataclass
+class Char:
+    text: str
+    x0: float
+    x1: float
+    bottom: float
+    top: float
+    generated: bool  # invented by PDFium (a space or line break that is not in the file)
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+
+@dataclass
+class TextLine:
+    page: int
+    chars: list[Char]
+    segments: list[str] = field(default_factory=list)
+    x0: float = 0.0
+    x1: float = 0.0
+    bottom: float = 0.0
+    top: float = 0.0
+    size: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.segments)
+
+    @property
+    def middle(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+def read_chars(textpage: pdfium.PdfTextPage) -> list[Char | None]:
+    """The page's characters in PDFium's reading order; None where PDFium breaks a line."""
+    out: list[Char | None] = []
+    for i in range(textpage.count_chars()):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+        generated = bool(pdfium_c.FPDFText_IsGenerated(textpage.raw, i))
+        if code in (0x0D, 0x0A):
+            if generated or code == 0x0A:
+                out.append(None)
+            continue
+        if code == 0 or 0xD800 <= code <= 0xDFFF or code == 0xFFFE:
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        out.append(Char(chr(code), left, right, bottom, top, generated))
+    return out
+
+
+def _same_line(previous: Char, char: Char) -> bool:
+    overlap = min(previous.top, char.top) - max(previous.bottom, char.bottom)
+    lowest = min(previous.height, char.height) or 1.0
+    return overlap >= 0.5 * lowest and char.x0 >= previous.x0 - max(previous.height, 1.0)
+
+
+def _finish(line: TextLine) -> TextLine | None:
+    """Fill in a line's geometry and segments; None when it holds no visible character."""
+    visible = [c for c in line.chars if not c.text.isspace()]
+    if not visible:
+        return None
+    line.size = statistics.median(c.height for c in visible)
+    line.x0 = min(c.x0 for c in visible)
+    line.x1 = max(c.x1 for c in visible)
+    line.bottom = min(c.bottom for c in visible)
+    line.top = max(c.top for c in visible)
+    segments: list[list[Char]] = [[]]
+    last: Char | None = None
+    for char in line.chars:
+        if char.text.isspace():
+            segments[-1].append(char)
+            continue
+        if last is not None and char.x0 - last.x1 > 2 * line.size:
+            segments.append([])
+        segments[-1].append(char)
+        last = char
+    line.segments = [text for chars in segments if (text := segment_text(chars))]
+    return line
+
+
+def segment_text(chars: Sequence[Char]) -> str:
+    """The text of a run of characters. A space PDFium invented next to CJK text is kept only
+    where the characters stand apart (a typed space: "AI 大模型"), not where they touch."""
+    out: list[str] = []
+    last: Char | None = None
+    for k, char in enumerate(chars):
+        if not char.text.isspace():
+            out.append(char.text)
+            last = char
+            continue
+        after = next((c for c in chars[k + 1 :] if not c.text.isspace()), None)
+        if last is None or after is None or out[-1] == " ":
+            continue
+        touching = after.x0 - last.x1 < 0.2 * max(last.height, after.height)
+        if char.generated and touching and (has_cjk(last.text) or has_cjk(after.text)):
+            continue
+        out.append(" ")
+    return "".join(out)
+
+
+def group_lines(chars: Iterable[Char | None], page: int) -> list[TextLine]:
+    lines: list[TextLine] = []
+    current: list[Char] = []
+
+    def close() -> None:
+        if current and (line := _finish(TextLine(page, list(current)))):
+            lines.append(line)
+        current.clear()
+
+    previous: Char | None = None
+    for char in chars:
+        if char is None:
+            close()
+            previous = None
+            continue
+        if previous is not None and not char.text.isspace() and not _same_line(previous, char):
+            close()
+        current.append(char)
+        if not char.text.isspace():
+            previous = char
+    close()
+    return lines

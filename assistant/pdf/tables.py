@@ -1,0 +1,225 @@
+"""Ruled tables on a PDF page: rules from the page's path objects, grids and three-line tables
+from the rules, cells filled with the characters inside them. See :mod:`assistant.pdf`."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from ..formats import join_wrapped
+from .lines import TextLine, segment_text
+
+
+@dataclass(frozen=True)
+class Rule:
+    horizontal: bool
+    at: float  # y of a horizontal rule, x of a vertical one
+    start: float
+    end: float
+
+
+@dataclass
+class Table:
+    page: int
+    x0: float
+    x1: float
+    bottom: float
+    top: float
+    rows: list[list[str]]
+
+
+_THIN = 2.5  # points: a rectangle this thin is a rule
+_TOLERANCE = 2.0
+
+
+def _rules(page: pdfium.PdfPage) -> list[Rule]:
+    rules: list[Rule] = []
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=1):
+        left, bottom, right, top = obj.get_bounds()
+        width, height = right - left, top - bottom
+        if height <= _THIN and width >= 3 * _THIN:
+            rules.append(Rule(True, (top + bottom) / 2, left, right))
+        elif width <= _THIN and height >= 3 * _THIN:
+            rules.append(Rule(False, (left + right) / 2, bottom, top))
+        elif width > _THIN and height > _THIN:
+            # A stroked, unfilled box is a cell or table border: its four edges are rules.
+            pdfium_c.FPDFPath_GetDrawMode(obj.raw, ctypes.byref(fill), ctypes.byref(stroke))
+            if stroke.value and not fill.value:
+                rules += [
+                    Rule(True, bottom, left, right),
+                    Rule(True, top, left, right),
+                    Rule(False, left, bottom, top),
+                    Rule(False, right, bottom, top),
+                ]
+    return rules
+
+
+def _merge(rules: Sequence[Rule]) -> list[Rule]:
+    """Collinear rules that touch become one (table borders are often drawn cell by cell)."""
+    merged: list[Rule] = []
+    for rule in sorted(rules, key=lambda r: (r.horizontal, round(r.at), r.start)):
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.horizontal == rule.horizontal
+            and abs(last.at - rule.at) <= _TOLERANCE
+            and rule.start <= last.end + _TOLERANCE
+        ):
+            merged[-1] = Rule(rule.horizontal, last.at, last.start, max(last.end, rule.end))
+        else:
+            merged.append(rule)
+    return merged
+
+
+def _crosses(h: Rule, v: Rule) -> bool:
+    return (
+        h.start - _TOLERANCE <= v.at <= h.end + _TOLERANCE
+        and v.start - _TOLERANCE <= h.at <= v.end + _TOLERANCE
+    )
+
+
+def _groups(rules: Sequence[Rule]) -> list[list[Rule]]:
+    """Candidate tables: grids (rules joined where horizontals and verticals cross), then runs
+    of horizontal rules of one span with no other rule between them (tables ruled across
+    only, like the three-line tables of research reports)."""
+    parent = list(range(len(rules)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(rules):
+        for j in range(i + 1, len(rules)):
+            b = rules[j]
+            if a.horizontal != b.horizontal and _crosses(a, b):
+                parent[find(i)] = find(j)
+    joined: dict[int, list[Rule]] = {}
+    for i, rule in enumerate(rules):
+        joined.setdefault(find(i), []).append(rule)
+    grids = [group for group in joined.values() if any(not r.horizontal for r in group)]
+    loose = sorted(
+        (group[0] for group in joined.values() if len(group) == 1 and group[0].horizontal),
+        key=lambda r: -r.at,
+    )
+    runs: list[list[Rule]] = []
+    for rule in loose:
+        last = runs[-1][-1] if runs else None
+        same_span = (
+            last is not None
+            and abs(last.start - rule.start) <= 3 * _TOLERANCE
+            and abs(last.end - rule.end) <= 3 * _TOLERANCE
+        )
+        if same_span and runs:
+            runs[-1].append(rule)
+        else:
+            runs.append([rule])
+    return grids + [run for run in runs if len(run) >= 2]
+
+
+def _positions(values: Iterable[float]) -> list[float]:
+    out: list[float] = []
+    for value in sorted(values):
+        if not out or value - out[-1] > _TOLERANCE:
+            out.append(value)
+    return out
+
+
+def _cell_text(pieces: Sequence[tuple[float, str]]) -> str:
+    """Text pieces of one cell, top line first (y decreases downwards), joined as one line."""
+    text = ""
+    for _, piece in sorted(pieces, key=lambda p: -p[0]):
+        text = join_wrapped(text, piece)
+    return text
+
+
+def _pieces(line: TextLine, x0: float, x1: float) -> str:
+    return segment_text([c for c in line.chars if x0 <= (c.x0 + c.x1) / 2 < x1])
+
+
+def _text_columns(lines: Sequence[TextLine]) -> list[float]:
+    """Column boundaries from the gaps in the text of a table without vertical rules."""
+    spans = sorted((c.x0, c.x1) for line in lines for c in line.chars if not c.text.isspace())
+    if not spans:
+        return []
+    gap = min(line.size for line in lines)
+    bounds: list[float] = []
+    end = spans[0][1]
+    for start, stop in spans[1:]:
+        if start - end >= gap:
+            bounds.append((start + end) / 2)
+        end = max(end, stop)
+    return bounds
+
+
+def _table(group: Sequence[Rule], lines: list[TextLine], page: int) -> Table | None:
+    horizontal = [r for r in group if r.horizontal]
+    vertical = [r for r in group if not r.horizontal]
+    ys = _positions(r.at for r in horizontal)
+    if len(ys) < 2:
+        return None
+    x0 = min(r.start for r in group)
+    x1 = max(r.end for r in group)
+    bottom, top = ys[0], ys[-1]
+    inside = [
+        line
+        for line in lines
+        if bottom < line.middle < top and x0 - _TOLERANCE <= (line.x0 + line.x1) / 2 <= x1
+    ]
+    if not inside:
+        return None
+    bands = list(reversed(list(pairwise(ys))))  # top band first
+    rows: list[list[str]] = []
+    used: list[TextLine] = []  # lines read into cells (text outside every cell stays text)
+    if len(_positions(r.at for r in vertical)) >= 3:  # a grid: each band is one row
+        for low, high in bands:
+            middle = (low + high) / 2
+            xs = _positions(v.at for v in vertical if v.start <= middle <= v.end)
+            band = [line for line in inside if low < line.middle < high]
+            if len(xs) < 2 or not band:
+                continue
+            cells = [
+                _cell_text([(line.middle, _pieces(line, a, b)) for line in band])
+                for a, b in pairwise(xs)
+            ]
+            if any(cells):
+                rows.append(cells)
+                used += band
+    else:  # ruled across only: columns from the gaps in the body's text, rows from its lines
+        head_low, head_high = bands[0]
+        head = [line for line in inside if head_low < line.middle < head_high]
+        body = [line for line in inside if line not in head]
+        if not body:
+            return None
+        inner = _text_columns(body)
+        if not inner:
+            return None
+        edges = [x0 - 1, *inner, x1 + 1]
+        columns = list(pairwise(edges))
+        if head:
+            rows.append(
+                [_cell_text([(ln.middle, _pieces(ln, a, b)) for ln in head]) for a, b in columns]
+            )
+        rows += [[_pieces(line, a, b) for a, b in columns] for line in body]
+        used = inside
+    if len(rows) < 2 or max(len(row) for row in rows) < 2:
+        return None
+    for line in used:
+        lines.remove(line)
+    return Table(page, x0, x1, bottom, top, rows)
+
+
+def find_tables(page: pdfium.PdfPage, lines: list[TextLine], number: int) -> list[Table]:
+    """The page's ruled tables; their lines are taken out of ``lines``."""
+    rules = _merge(_rules(page))
+    if len(rules) < 3:
+        return []
+    tables = [t for group in _groups(rules) if (t := _table(group, lines, number)) is not None]
+    return sorted(tables, key=lambda t: -t.top)

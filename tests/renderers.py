@@ -1,0 +1,252 @@
+"""One article written out as every format an operator meets: Markdown, a web page (HTML), Word,
+a PDF printed by Chromium from the web page, and a PDF made by reportlab with an embedded CJK
+font. Used by the parity tests and by ``bench/pdf.py``; nothing here is product code.
+
+reportlab embeds TrueType outlines only, and Debian's Noto CJK fonts are CFF (PostScript)
+OpenType, so :func:`cjk_truetype` subsets Noto Sans CJK SC to the characters a document uses
+and converts its outlines to TrueType (fontTools, the way ``otf2ttf`` does) once per session.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+NOTO_SC_INDEX = 2  # Noto Sans CJK SC inside the collection
+CHROMIUM = "/usr/bin/chromium"
+SITE_MENU = "首页 | 基金产品 | 投资者教育 | 新闻资讯 | 关于我们"
+SITE_FOOTER = "版权所有 © 2025 银华基金管理股份有限公司 | 网站地图 | 联系我们 | 京ICP备05003462号"
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: Literal["heading", "paragraph", "table"]
+    text: str = ""
+    level: int = 0
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass
+class Document:
+    title: str
+    items: list[Item] = field(default_factory=list)
+
+    def text(self) -> str:
+        """Every character the document shows (for font subsetting)."""
+        cells = "".join(cell for item in self.items for row in item.rows for cell in row)
+        return self.title + "".join(item.text for item in self.items) + cells
+
+
+def from_blocks(title: str, blocks: Sequence[object], tail: Sequence[str] = ()) -> Document:
+    """A document from an article's parsed blocks (headings keep their level), plus lines the
+    parser keeps out of the blocks (the source line, the navigation line)."""
+    items = []
+    for block in blocks:
+        kind, text, level = block.kind, block.text, block.level  # type: ignore[attr-defined]
+        items.append(Item("heading", text, level) if kind == "heading" else Item("paragraph", text))
+    items += [Item("paragraph", line) for line in tail]
+    return Document(title, items)
+
+
+# -- text formats ---------------------------------------------------------------------------------
+
+
+def markdown(doc: Document) -> str:
+    out = [f"# {doc.title}", ""]
+    for item in doc.items:
+        if item.kind == "heading":
+            out += ["#" * (item.level + 1) + " " + item.text, ""]
+        elif item.kind == "table":
+            header, *rows = item.rows
+            out.append("| " + " | ".join(header) + " |")
+            out.append("|" + "---|" * len(header))
+            out += ["| " + " | ".join(row) + " |" for row in rows]
+            out.append("")
+        else:
+            out += [item.text, ""]
+    return "\n".join(out)
+
+
+def web_page(doc: Document) -> str:
+    """The article as a fund company's web page: menu bar, article, copyright footer."""
+    body = [f"<h1>{html.escape(doc.title)}</h1>"]
+    for item in doc.items:
+        if item.kind == "heading":
+            body.append(f"<h{item.level + 1}>{html.escape(item.text)}</h{item.level + 1}>")
+        elif item.kind == "table":
+            header, *rows = item.rows
+            cells = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+            body.append(f"<table><thead><tr>{cells}</tr></thead><tbody>")
+            for row in rows:
+                body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+            body.append("</tbody></table>")
+        else:
+            body.append(f"<p>{html.escape(item.text)}</p>")
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{html.escape(doc.title)}-银华基金</title><style>"
+        'body{font-family:"Noto Sans CJK SC",sans-serif;max-width:46em;margin:0 auto}'
+        "table{border-collapse:collapse}th,td{border:1px solid #666;padding:3px 6px}"
+        f'</style></head><body><div class="menu">{html.escape(SITE_MENU)}</div>'
+        f'<div class="content">{"".join(body)}</div>'
+        f'<div class="copyright">{html.escape(SITE_FOOTER)}</div></body></html>'
+    )
+
+
+def word(doc: Document, path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(doc.title, style="Title")
+    for item in doc.items:
+        if item.kind == "heading":
+            document.add_heading(item.text, level=item.level)
+        elif item.kind == "table":
+            table = document.add_table(rows=len(item.rows), cols=len(item.rows[0]))
+            for r, row in enumerate(item.rows):
+                for c, cell in enumerate(row):
+                    table.cell(r, c).text = cell
+        else:
+            document.add_paragraph(item.text)
+    document.save(str(path))
+
+
+# -- PDF ------------------------------------------------------------------------------------------
+
+
+def chromium_pdf(page: Path, out: Path) -> None:
+    """Print a web page to PDF the way an operator does, print header and footer included."""
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--print-to-pdf={out}",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    if not out.is_file():
+        raise RuntimeError(f"chromium wrote no PDF for {page}")
+
+
+def cjk_truetype(text: str, out: Path) -> Path:
+    """Noto Sans CJK SC subset to ``text`` (plus ASCII) with TrueType outlines, for reportlab."""
+    from fontTools import subset
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import TTFont, newTable
+
+    font = TTFont(str(NOTO_CJK), fontNumber=NOTO_SC_INDEX, lazy=True)
+    options = subset.Options()
+    options.desubroutinize = True
+    options.notdef_outline = True
+    options.layout_features = []
+    options.name_IDs = ["*"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text + "".join(map(chr, range(0x20, 0x7F))) + "第页共·©|")
+    subsetter.subset(font)
+    order = font.getGlyphOrder()
+    glyphs = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder, glyf.glyphs = order, {}
+    for name in order:
+        pen = TTGlyphPen(glyphs)
+        glyphs[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyf.glyphs[name] = pen.glyph()
+    font["glyf"] = glyf
+    font["loca"] = newTable("loca")
+    for table in ("CFF ", "VORG"):
+        if table in font:
+            del font[table]
+    maxp = newTable("maxp")
+    maxp.tableVersion = 0x00010000
+    for name in (
+        "maxTwilightPoints maxStorage maxFunctionDefs maxInstructionDefs maxStackElements "
+        "maxSizeOfInstructions maxComponentElements"
+    ).split():
+        setattr(maxp, name, 0)
+    maxp.maxZones, maxp.numGlyphs = 1, len(order)
+    font["maxp"] = maxp
+    font["head"].glyphDataFormat = 0
+    post = font["post"]
+    post.formatType, post.extraNames, post.mapping, post.glyphOrder = 2.0, [], {}, order
+    font.sfntVersion = "\x00\x01\x00\x00"
+    font.save(str(out))
+    return out
+
+
+def reportlab_pdf(doc: Document, out: Path, font: Path, *, running_header: str) -> None:
+    """The document as a report generator makes it: embedded CJK font, ruled tables, a running
+    header and a "第 n 页 共 m 页" footer on every page."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    name = f"NotoSubset-{font.stem}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(font)))
+
+    def style(size: float, after: float) -> ParagraphStyle:
+        return ParagraphStyle(
+            f"s{size}", fontName=name, fontSize=size, leading=size * 1.5, spaceAfter=after,
+            wordWrap="CJK",
+        )  # fmt: skip
+
+    title, body = style(20, 12), style(10.5, 6)
+    headings = {1: style(15, 6), 2: style(12.5, 4), 3: style(11.5, 4)}
+
+    def story() -> list[object]:
+        flow: list[object] = [Paragraph(html.escape(doc.title), title)]
+        for item in doc.items:
+            if item.kind == "heading":
+                flow.append(Paragraph(html.escape(item.text), headings[min(item.level, 3)]))
+            elif item.kind == "table":
+                cells = [[Paragraph(html.escape(c), body) for c in row] for row in item.rows]
+                table = Table(cells, repeatRows=1)
+                table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+                flow += [table, Spacer(1, 6)]
+            else:
+                flow.append(Paragraph(html.escape(item.text), body))
+        return flow
+
+    def build(total: int) -> tuple[bytes, int]:
+        buffer = io.BytesIO()
+        pages = [0]
+
+        def furniture(canvas: object, template: object) -> None:
+            pages[0] += 1
+            c = canvas  # reportlab's Canvas
+            c.saveState()  # type: ignore[attr-defined]
+            c.setFont(name, 9)  # type: ignore[attr-defined]
+            c.drawString(20 * mm, A4[1] - 12 * mm, running_header)  # type: ignore[attr-defined]
+            footer = f"第 {pages[0]} 页 共 {total} 页"
+            c.drawCentredString(A4[0] / 2, 10 * mm, footer)  # type: ignore[attr-defined]
+            c.restoreState()  # type: ignore[attr-defined]
+
+        template = SimpleDocTemplate(
+            buffer, pagesize=A4, topMargin=22 * mm, bottomMargin=20 * mm, title=doc.title
+        )
+        template.build(story(), onFirstPage=furniture, onLaterPages=furniture)
+        return buffer.getvalue(), pages[0]
+
+    _, total = build(0)
+    data, _ = build(total)
+    out.write_bytes(data)
