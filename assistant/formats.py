@@ -67,6 +67,8 @@ def join_wrapped(head: str, tail: str) -> str:
         return head + tail
     if has_cjk(head[-1]) or has_cjk(tail[0]):
         return head + tail
+    if len(head) > 1 and not head[-1].isalnum() and has_cjk(head[-2]):
+        return head + tail  # "问题上," / "DeepSeek": ASCII punctuation inside Chinese text
     if head.endswith("-") and head[-2:-1].islower() and tail[0].islower():
         return head + tail  # a word hyphenated at the line end
     if tail[0] in ",.;:!?%)]}":
@@ -127,10 +129,17 @@ def table_lines(rows: Sequence[Sequence[str]], page: int | None = None) -> list[
         return [Line(row[0], page=page, table=True) for row in cleaned if row and row[0]]
     if width == 2:
         return [
-            Line(_cell(row[0], row[1]) if len(row) > 1 else row[0], page=page, table=True)
+            Line(
+                _cell(row[0], row[1], "：" if has_cjk(row[0]) else ": ")
+                if len(row) > 1
+                else row[0],
+                page=page,
+                table=True,
+            )
             for row in cleaned
         ]
     header, *body = cleaned
+    colon = "：" if any(has_cjk(name) for name in header) else ": "
     lines: list[Line] = []
     for row in body:
         if row == header:
@@ -138,16 +147,17 @@ def table_lines(rows: Sequence[Sequence[str]], page: int | None = None) -> list[
         cells = [row[0]] if row[0] else []
         for k, value in enumerate(row[1:], start=1):
             if value:
-                cells.append(_cell(header[k] if k < len(header) else "", value))
+                cells.append(_cell(header[k] if k < len(header) else "", value, colon))
         if cells:
             lines.append(Line(" | ".join(cells), page=page, table=True))
     return lines
 
 
-def _cell(name: str, value: str) -> str:
+def _cell(name: str, value: str, colon: str) -> str:
+    """ "name：value" (a Chinese table's colon for every column, ①-③ included)."""
     if not name or not value:
         return name or value
-    return f"{name}：{value}" if has_cjk(name) else f"{name}: {value}"
+    return f"{name}{colon}{value}"
 
 
 def read_text(text: str) -> Extracted:

@@ -9,6 +9,7 @@ and converts its outlines to TrueType (fontTools, the way ``otf2ttf`` does) once
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import subprocess
@@ -73,8 +74,9 @@ def markdown(doc: Document) -> str:
     return "\n".join(out)
 
 
-def web_page(doc: Document) -> str:
-    """The article as a fund company's web page: menu bar, article, copyright footer."""
+def web_page(doc: Document, css: str = "") -> str:
+    """The article as a fund company's web page: menu bar, article, copyright footer.
+    ``css`` is added to the page's style sheet (layout variants for the benchmark)."""
     body = [f"<h1>{html.escape(doc.title)}</h1>"]
     for item in doc.items:
         if item.kind == "heading":
@@ -93,7 +95,8 @@ def web_page(doc: Document) -> str:
         f"<title>{html.escape(doc.title)}-银华基金</title><style>"
         'body{font-family:"Noto Sans CJK SC",sans-serif;max-width:46em;margin:0 auto}'
         "table{border-collapse:collapse}th,td{border:1px solid #666;padding:3px 6px}"
-        f'</style></head><body><div class="menu">{html.escape(SITE_MENU)}</div>'
+        f"{css}</style></head>"
+        f'<body><div class="menu">{html.escape(SITE_MENU)}</div>'
         f'<div class="content">{"".join(body)}</div>'
         f'<div class="copyright">{html.escape(SITE_FOOTER)}</div></body></html>'
     )
@@ -174,10 +177,15 @@ def cjk_truetype(text: str, out: Path) -> Path:
             del font[table]
     maxp = newTable("maxp")
     maxp.tableVersion = 0x00010000
-    for name in (
-        "maxTwilightPoints maxStorage maxFunctionDefs maxInstructionDefs maxStackElements "
-        "maxSizeOfInstructions maxComponentElements"
-    ).split():
+    for name in [
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ]:
         setattr(maxp, name, 0)
     maxp.maxZones, maxp.numGlyphs = 1, len(order)
     font["maxp"] = maxp
@@ -185,13 +193,29 @@ def cjk_truetype(text: str, out: Path) -> Path:
     post = font["post"]
     post.formatType, post.extraNames, post.mapping, post.glyphOrder = 2.0, [], {}, order
     font.sfntVersion = "\x00\x01\x00\x00"
+    # reportlab keeps one face per PostScript name: each subset gets its own.
+    unique = "NotoSansCJKscSubset-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    for record in list(font["name"].names):
+        if record.nameID in (1, 4, 6):
+            record.string = unique
     font.save(str(out))
     return out
 
 
-def reportlab_pdf(doc: Document, out: Path, font: Path, *, running_header: str) -> None:
+def reportlab_pdf(
+    doc: Document,
+    out: Path,
+    font: Path,
+    *,
+    running_header: str,
+    body_size: float = 10.5,
+    indent: bool = False,
+    three_line: bool = False,
+) -> None:
     """The document as a report generator makes it: embedded CJK font, ruled tables, a running
-    header and a "第 n 页 共 m 页" footer on every page."""
+    header and a "第 n 页 共 m 页" footer on every page. Variants: the body size; paragraphs
+    marked by a two-character first-line indent instead of space after; tables ruled across
+    only (a three-line table: above and below the header, below the last row)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -200,18 +224,28 @@ def reportlab_pdf(doc: Document, out: Path, font: Path, *, running_header: str) 
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    name = f"NotoSubset-{font.stem}"
+    name = f"NotoSubset-{font.resolve()}"  # one registration per font file
     if name not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(name, str(font)))
 
-    def style(size: float, after: float) -> ParagraphStyle:
+    def style(size: float, after: float, first: float = 0) -> ParagraphStyle:
         return ParagraphStyle(
-            f"s{size}", fontName=name, fontSize=size, leading=size * 1.5, spaceAfter=after,
-            wordWrap="CJK",
+            f"s{size}-{after}-{first}", fontName=name, fontSize=size, leading=size * 1.5,
+            spaceAfter=after, firstLineIndent=first, wordWrap="CJK",
         )  # fmt: skip
 
-    title, body = style(20, 12), style(10.5, 6)
-    headings = {1: style(15, 6), 2: style(12.5, 4), 3: style(11.5, 4)}
+    title = style(body_size * 2, 12)
+    body = style(body_size, 0, 2 * body_size) if indent else style(body_size, body_size / 2)
+    cell = style(body_size, 0)
+    headings = {n: style(body_size * f, 6) for n, f in ((1, 1.45), (2, 1.2), (3, 1.1))}
+    if three_line:
+        rules = [
+            ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+            ("LINEBELOW", (0, -1), (-1, -1), 1, colors.black),
+        ]
+    else:
+        rules = [("GRID", (0, 0), (-1, -1), 0.5, colors.black)]
 
     def story() -> list[object]:
         flow: list[object] = [Paragraph(html.escape(doc.title), title)]
@@ -219,10 +253,10 @@ def reportlab_pdf(doc: Document, out: Path, font: Path, *, running_header: str) 
             if item.kind == "heading":
                 flow.append(Paragraph(html.escape(item.text), headings[min(item.level, 3)]))
             elif item.kind == "table":
-                cells = [[Paragraph(html.escape(c), body) for c in row] for row in item.rows]
+                cells = [[Paragraph(html.escape(c), cell) for c in row] for row in item.rows]
                 table = Table(cells, repeatRows=1)
-                table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
-                flow += [table, Spacer(1, 6)]
+                table.setStyle(TableStyle(rules))
+                flow += [Spacer(1, 4), table, Spacer(1, 8)]
             else:
                 flow.append(Paragraph(html.escape(item.text), body))
         return flow

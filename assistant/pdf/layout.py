@@ -98,37 +98,70 @@ def _heading_ranks(sizes: Iterable[float]) -> dict[float, int]:
 
 
 _NO_BREAK_BEFORE = set("、，。：；！？”’）》」』】,.;:!?)]%")
+_NO_BREAK_AFTER = set("“‘（《「『【([")
 
 
 def _lead_width(line: TextLine) -> float:
-    """The width of what starts ``line``: its first word, or first ideograph with the
-    punctuation that may not begin a line; it did not fit at the end of the line above."""
+    """The width of what starts ``line`` up to its first break opportunity: it did not fit
+    at the end of the line above. Break opportunities (simplified from Unicode line breaking):
+    a space, and either side of an ideograph, but never before closing punctuation nor after
+    opening punctuation; so "间,DeepSeek" is one unit and "基金" two."""
     visible = [c for c in line.chars if not c.text.isspace()]
+    if not visible:
+        return 0.0
     end = 0
-    if visible and has_cjk(visible[0].text):
-        end = 1
-    else:
-        while end < len(visible) and not has_cjk(visible[end].text):
-            nxt = visible[end + 1] if end + 1 < len(visible) else None
-            end += 1
-            if nxt is None or nxt.x0 - visible[end - 1].x1 > 0.15 * line.size:
-                break  # a space: the first word ends here
-    while end < len(visible) and visible[end].text in _NO_BREAK_BEFORE:
+    while end + 1 < len(visible):
+        here, after = visible[end], visible[end + 1]
+        if after.x0 - here.x1 > 0.15 * line.size:
+            break  # a space
+        glued = after.text in _NO_BREAK_BEFORE or here.text in _NO_BREAK_AFTER
+        if not glued and (has_cjk(here.text) or has_cjk(after.text)):
+            break
         end += 1
-    return visible[end - 1].x1 - line.x0 if end else 0.0
+    return visible[end].x1 - line.x0
 
 
-def _continues(previous: TextLine, line: TextLine, right: float, same_page: bool) -> bool:
-    """Whether ``line`` carries on the paragraph whose last line is ``previous``: the line
-    above was full (what starts this one would not have fitted after it), same size, and
-    (on one page) no paragraph gap and no indent."""
+def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], right: float) -> None:
+    """A heading (or title) too long for one line becomes one heading again."""
+    for page in pages:
+        kept: list[TextLine] = []
+        for line in page.lines:
+            previous = kept[-1] if kept else None
+            if (
+                previous is not None
+                and id(previous) in heading
+                and id(line) in heading
+                and _round(previous.size) == _round(line.size)
+                and previous.bottom - line.top <= 0.6 * line.size
+                and right - previous.x1 <= _lead_width(line) + 0.25 * line.size
+            ):
+                previous.segments = [join_wrapped(previous.text, line.text)]
+                previous.chars += line.chars
+                previous.x1, previous.bottom = max(previous.x1, line.x1), line.bottom
+                continue
+            kept.append(line)
+        page.lines[:] = kept
+
+
+def _continues(
+    paragraph: Sequence[TextLine], line: TextLine, left: float, right: float
+) -> bool:
+    """Whether ``line`` carries on ``paragraph``: the line above was full (what starts this
+    one would not have fitted after it), the size is the same, and on one page there is no
+    paragraph gap, and no indent (against the line above, or a second indented first line
+    after a one-line paragraph of the same indent; pages share their margins)."""
+    previous = paragraph[-1]
     size = previous.size
     if right - previous.x1 > _lead_width(line) + 0.25 * size:
         return False
     if abs(line.size - size) > 0.1 * size or STARTS_BLOCK.match(line.text):
         return False
-    gap = previous.bottom - line.top
-    return not (same_page and (gap > 0.6 * size or line.x0 > previous.x0 + size))
+    if previous.page == line.page and previous.bottom - line.top > 0.6 * size:
+        return False
+    if line.x0 > previous.x0 + 0.5 * size:
+        return False
+    indented = line.x0 > left + 0.5 * size
+    return not (indented and len(paragraph) == 1 and abs(line.x0 - previous.x0) < 0.5 * size)
 
 
 def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
@@ -136,9 +169,12 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     body = _body_size(pages)
     widths = [line.x1 for page in pages for line in page.lines if len(line.text) >= 10]
     right = statistics.quantiles(widths, n=10)[-1] if len(widths) >= 2 else 0.0
+    lefts = Counter(round(line.x0) for page in pages for line in page.lines)
+    left = float(lefts.most_common(1)[0][0]) if lefts else 0.0
     heading = {
         id(line) for page in pages for line in page.lines if body and _is_heading_like(line, body)
     }
+    _join_wrapped_headings(pages, heading, right)
     sizes = {_round(line.size) for page in pages for line in page.lines if id(line) in heading}
     ranks = _heading_ranks(sizes)
     title = ""
@@ -182,9 +218,7 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
                 level = ranks.get(_round(item.size))
                 out.append(Line(item.text, heading=level, page=page.number))
                 continue
-            if paragraph and not _continues(
-                paragraph[-1], item, right, paragraph[-1].page == item.page
-            ):
+            if paragraph and not _continues(paragraph, item, left, right):
                 flush()
             paragraph.append(item)
     flush()

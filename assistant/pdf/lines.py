@@ -107,7 +107,7 @@ def segment_text(chars: Sequence[Char]) -> str:
         after = next((c for c in chars[k + 1 :] if not c.text.isspace()), None)
         if last is None or after is None or out[-1] == " ":
             continue
-        touching = after.x0 - last.x1 < 0.2 * max(last.height, after.height)
+        touching = after.x0 - last.x1 < 0.1 * max(last.height, after.height)
         if char.generated and touching and (has_cjk(last.text) or has_cjk(after.text)):
             continue
         out.append(" ")

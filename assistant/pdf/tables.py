@@ -149,7 +149,7 @@ def _text_columns(lines: Sequence[TextLine]) -> list[float]:
     spans = sorted((c.x0, c.x1) for line in lines for c in line.chars if not c.text.isspace())
     if not spans:
         return []
-    gap = min(line.size for line in lines)
+    gap = 0.6 * min(line.size for line in lines)  # wider than a space, narrower than padding
     bounds: list[float] = []
     end = spans[0][1]
     for start, stop in spans[1:]:
@@ -194,11 +194,12 @@ def _table(group: Sequence[Rule], lines: list[TextLine], page: int) -> Table | N
                 used += band
     else:  # ruled across only: columns from the gaps in the body's text, rows from its lines
         head_low, head_high = bands[0]
-        head = [line for line in inside if head_low < line.middle < head_high]
+        # The band under the top rule is the header, unless the rules only frame the table.
+        head = [ln for ln in inside if head_low < ln.middle < head_high] if len(bands) > 1 else []
         body = [line for line in inside if line not in head]
         if not body:
             return None
-        inner = _text_columns(body)
+        inner = _text_columns(inside)  # header cells wrap inside their columns too
         if not inner:
             return None
         edges = [x0 - 1, *inner, x1 + 1]
