@@ -199,6 +199,7 @@ def cjk_truetype(text: str, out: Path) -> Path:
         if record.nameID in (1, 4, 6):
             record.string = unique
     font.save(str(out))
+    font.close()
     return out
 
 
