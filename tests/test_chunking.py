@@ -19,6 +19,7 @@ from assistant.chunking import (
     to_langchain_documents,
 )
 from assistant.documents import Article, Block, load_article
+from assistant.text import normal_form
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
@@ -284,3 +285,35 @@ def test_langchain_documents_carry_metadata_without_none(
     assert jevons.metadata["section"] == chunks[2].section
     assert jevons.page_content == chunks[2].embed_text
     assert all(v is not None for d in documents for v in d.metadata.values())
+
+
+# -- the normal form, where it meets the chunker ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("基⾦ ⻛险提⽰", "基金风险提示"),  # Kangxi radicals and radical-supplement forms
+        ("\uf900\U0002f800", "豈丽"),  # compatibility ideographs
+        ("在承认 DeepSeek 的成功之后 , 全球", "在承认 DeepSeek 的成功之后,全球"),
+        ("ＥＴＦ５８８９３０涨６．８％", "ETF588930涨6.8%"),
+        ("ﬁle\u00a0name\u00ad", "file name"),
+        ("AI 大模型。", "AI 大模型。"),  # a writer's space between Latin and CJK stays
+        ("阶段\t份额  净值", "阶段\t份额  净值"),  # column alignment in plain-text tables stays
+        ("尊敬的投资者:投资有风险,投资需谨慎。", "尊敬的投资者:投资有风险,投资需谨慎。"),
+        ("（一）①-③：“引号”，", "（一）①-③：“引号”，"),  # CJK punctuation as written
+    ],
+)
+def test_the_normal_form_folds_lookalikes_and_extraction_spaces_only(raw: str, normal: str) -> None:
+    assert normal_form(raw) == normal
+    assert normal_form(normal) == normal  # idempotent
+
+
+def test_the_seed_text_is_already_in_the_normal_form() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    assert normal_form(text) == text
+
+
+def test_full_width_decimals_do_not_split_sentences_once_normalised() -> None:
+    splitter = ChineseTextSplitter(chunk_size=100, chunk_overlap=0)
+    assert splitter.split_text("增长６．８％。⻛险较⾼。") == ["增长6.8%。风险较高。"]

@@ -19,6 +19,7 @@ from assistant.documents import (
     parse_blocks,
 )
 from assistant.errors import IngestError
+from assistant.inventory import FileWarning, SyncReport
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
@@ -153,6 +154,91 @@ def test_broken_sidecar_is_refused_with_its_name(tmp_path: Path) -> None:
     (tmp_path / "article.meta.toml").write_text('title = "unterminated\n', encoding="utf-8")
     reason = refused(path)
     assert "article.meta.toml" in reason and "TOML" in reason
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ('"2025-13"', ["'published'", "'2025-13'", "month must be in 1..12"]),
+        ('"2025-02-30"', ["'published'", "day is out of range"]),
+        ('"February 2025"', ["'published'", "2025-02-06"]),
+        ('"1066-10"', ["year is out of range"]),
+        ("true", ["'published'", "must be text"]),
+    ],
+)
+def test_a_sidecar_date_that_is_no_date_refuses_the_file(
+    tmp_path: Path, value: str, words: list[str]
+) -> None:
+    path = seed_copy(tmp_path)
+    (tmp_path / "article.meta.toml").write_text(f"published = {value}\n", encoding="utf-8")
+    reason = refused(path)
+    assert all(word in reason for word in words), reason
+    assert "article.meta.toml" in reason or value == "true"
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("2025", "2025"),
+        ("2025-2", "2025-02"),
+        ("2025/02/06", "2025-02-06"),
+        ("2025年2月", "2025-02"),
+    ],
+)
+def test_sidecar_dates_are_stored_in_one_form(tmp_path: Path, value: str, stored: str) -> None:
+    path = seed_copy(tmp_path)
+    (tmp_path / "article.meta.toml").write_text(f'published = "{value}"\n', encoding="utf-8")
+    assert load_article(path, "k", LIMIT).published == stored
+
+
+def test_risk_level_is_read_from_the_sidecar_and_checked(tmp_path: Path) -> None:
+    path = seed_copy(tmp_path)
+    sidecar = tmp_path / "article.meta.toml"
+    sidecar.write_text('risk_level = "r3"\n', encoding="utf-8")
+    assert load_article(path, "k", LIMIT).risk_level == "R3"
+    sidecar.write_text('risk_level = "R6"\n', encoding="utf-8")
+    reason = refused(path)
+    assert "'risk_level'" in reason and "R1, R2, R3, R4, R5" in reason
+
+
+def test_the_seed_etf_carries_its_risk_level(seed: Article) -> None:
+    assert seed.risk_level == "R4"
+
+
+def test_an_unknown_sidecar_field_is_refused_by_name(tmp_path: Path) -> None:
+    path = seed_copy(tmp_path)
+    (tmp_path / "article.meta.toml").write_text('publised = "2025-02"\n', encoding="utf-8")
+    reason = refused(path)
+    assert "'publised'" in reason and "published" in reason and "article.meta.toml" in reason
+
+
+def test_an_article_without_a_disclosure_gets_a_warning_a_sidecar_can_answer(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "note.md"
+    path.write_text("# 笔记\n\n推理需求持续增长。\n", encoding="utf-8")
+    article = load_article(path, "k", LIMIT)
+    assert article.disclosure is None
+    assert len(article.warnings) == 1 and "风险提示" in article.warnings[0]
+    assert "disclosure" in article.warnings[0] and ".meta.toml" in article.warnings[0]
+    (tmp_path / "note.meta.toml").write_text(
+        'disclosure = """\n风险提示\n  基金有风险，投资需谨慎。\n"""\n', encoding="utf-8"
+    )
+    article = load_article(path, "k", LIMIT)
+    assert article.disclosure == "风险提示\n基金有风险，投资需谨慎。"
+    assert article.warnings == ()
+
+
+def test_the_ingest_summary_lists_warnings_after_refusals() -> None:
+    report = SyncReport(added=["a.md"], failed=[IngestError("b.pdf", "no text layer.")])
+    report.warnings.append(FileWarning("a.md", "it has no risk disclosure."))
+    assert report.summary().splitlines()[1:] == [
+        "  refused b.pdf: no text layer.",
+        "  warning a.md: it has no risk disclosure.",
+    ]
+    assert report.to_dict()["warnings"] == [
+        {"path": "a.md", "warning": "it has no risk disclosure."}
+    ]
 
 
 # -- encodings ------------------------------------------------------------------------------------
