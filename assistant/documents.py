@@ -3,8 +3,13 @@
 - **Bytes to text.** Encodings are detected, never assumed: a BOM, then strict UTF-8, then
   BOM-less UTF-16 recognised by where its NUL bytes fall, then strict GB18030 (a superset of
   GBK), then charset_normalizer's guess. Text that still holds NULs or control characters is
-  refused as binary. Newlines are normalised and zero-width characters removed; nothing else is
-  touched (full-width punctuation stays: answers quote the text verbatim).
+  refused as binary. Newlines are normalised and zero-width characters removed. PDFs are read
+  by :mod:`assistant.pdf`, the other formats by :mod:`assistant.formats`.
+- **One normal form**: every extracted line, whatever its format, is brought to
+  :func:`assistant.text.normal_form` (look-alike radicals and compatibility ideographs folded,
+  full-width alphanumerics to ASCII, extraction spaces inside Chinese text removed; CJK
+  punctuation stays, since answers quote verbatim) before its structure is read, so a PDF's
+  "⻛险提⽰" opens the disclosure as the text file's 风险提示 does.
 - **Text to structure** (:func:`parse_structure`, pure): the format's own headings
   (:mod:`assistant.formats`), else numbered lines (一、 level 1; （一） (1) 1、 1. level 2) and
   short label lines ending in a colon (今日指数:). A label is level 1, because in these pieces
@@ -13,12 +18,16 @@
   when the format marked its headings itself. Figure captions (图:, Figure 1:) and their
   attribution ((信息来源:…)) become their own blocks; the chunker keeps them with the paragraph
   before them. The source line (来源:金融界) is metadata, not content, when no body text follows
-  it; otherwise it sources the paragraph above it. Scraped navigation (上一篇:…) is dropped. From
+  it; otherwise it sources the paragraph above it. Scraped navigation (上一篇:…) and a web
+  page's menu bar, breadcrumb and copyright footer are dropped; table rows stay as they are. From
   a line starting 风险提示 (风险揭示, 重要提示, 免责声明, Risk warning, Important information…)
   to the end is the risk disclosure: a heading block, then ``disclosure`` blocks, and
   ``Article.disclosure`` holds those lines verbatim.
-- **Metadata**: a ``<stem>.meta.toml`` sidecar wins over what the file says (front matter,
-  ``<h1>``, the source line); the title falls back to the first heading, the first line, the stem.
+- **Metadata** (:mod:`assistant.metadata`): a ``<stem>.meta.toml`` sidecar wins over what the
+  file says (front matter, ``<h1>``, the source line), and every value is validated; the title
+  falls back to the first heading, the first line, the stem.
+- **Warnings**: an article read without a disclosure of its own carries a warning (the ingest
+  summary names it), as does a PDF with pages that have no text layer.
 """
 
 from __future__ import annotations

@@ -3,12 +3,16 @@
 Each reader returns an :class:`Extracted`: the article's lines in reading order, each with the
 heading level or caption flag its format gave it (Markdown ``#``, HTML ``<h2>``/``<figcaption>``,
 DOCX ``Heading 2``/``Caption`` styles), plus metadata found inside the file (Markdown front
-matter, the HTML ``<h1>``/``<title>``, PDF and DOCX document properties). Everything else
-(numbered headings, captions, the source line, the risk disclosure) is recognised afterwards from
-the text by :func:`assistant.documents.parse_structure`, the same way for every format.
+matter, the HTML ``<h1>``/``<title>``, DOCX document properties). PDFs have their own reader,
+:mod:`assistant.pdf`, which returns the same :class:`Extracted`. Everything else (numbered
+headings, captions, the source line, the risk disclosure) is recognised afterwards from the text
+by :func:`assistant.documents.parse_structure`, the same way for every format.
 
-Hard-wrapped text (PDF pages always, ``.txt`` files that look wrapped) is unwrapped here: a line
-that fills the width and does not end a sentence continues on the next one.
+Tables (HTML ``<table>``, Markdown pipe tables, DOCX tables, ruled tables in PDFs) become one
+line per row that names every value's column (:func:`table_lines`), the same in every format.
+
+Hard-wrapped ``.txt`` files (those that look wrapped) are unwrapped here: a line that fills the
+width and does not end a sentence continues on the next one.
 """
 
 from __future__ import annotations

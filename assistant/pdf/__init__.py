@@ -1,38 +1,39 @@
 """PDF bytes -> lines: text with its page geometry, page furniture removed, tables as rows.
 
 The extractor is PDFium (pypdfium2), chosen by measuring (``bench/pdf.py``, README "PDF"):
-against pypdf (plain and layout mode) and pdfplumber on generated multi-page reports, it reads
-the text with the fewest wrong characters (PDFium maps the look-alike radicals PDF producers
-emit back to ideographs itself, and invents no spaces inside Chinese text), gives each
-character's box, which tables and paragraphs need, and is about ten times faster.
+against pypdf (plain and layout mode) and pdfplumber on generated multi-page reports it is the
+only one whose raw text has no look-alike radicals (PDFium maps them back to ideographs
+itself; the normal form would catch them anyway), it gives each character's box, which tables,
+paragraphs and furniture need, and it is ten or more times faster than the others.
 
-Per page, from the characters and their boxes:
+Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :mod:`.layout`):
 
 - **Lines** follow PDFium's reading order; a line is split into segments at gaps wider than
-  twice its height (a print header's date, title and page number are three segments). A space
-  PDFium invented (not in the file) is kept only between two non-CJK characters.
-- **Tables** are found from their rules (thin filled rectangles, stroked lines and boxes): a
-  group of crossing rules with at least three horizontal and three vertical positions is a grid,
-  and each band between horizontal rules is a row. A table with horizontal rules only (the
-  three-line table of research reports) takes its columns from the gaps in its text and its
-  rows from the text lines. Rows come out as one line each, every cell with its column's name
-  (:func:`assistant.formats.table_lines`), so "过去一年 | 份额净值增长率①：25.67%" can be
-  retrieved and a figure quoted from it checked. A table continued on the next page keeps the
-  column names of its first page.
+  twice its height (a print header's date, title and page number are separate segments). A
+  space PDFium infers next to CJK text is kept only where the characters stand apart (a typed
+  "AI 大模型"), not where they touch (a change of font).
+- **Tables** are found from their rules (thin filled rectangles, stroked lines and boxes):
+  crossing rules with three or more vertical positions make a grid, each band between
+  horizontal rules one row; runs of horizontal rules of one span (three-line tables, tables
+  framed above and below) take their columns from the gaps in their text and their rows from
+  its lines, the band under the top rule being the header. Rows come out as one line each,
+  every value named by its column (:func:`assistant.formats.table_lines`); a table continued
+  on the next page keeps its column names and drops its repeated header. Text inside a table's
+  frame that falls in no cell stays text.
 - **Page furniture** is dropped: lines near the top or bottom edge whose every segment is a
   page number (1/3, 第 1 页 共 3 页, - 2 -, Page 2 of 3), a print timestamp, a URL, the
   document's title, or text that recurs at the edge of most pages (digits ignored, so running
   headers with page numbers count as one text).
-- **Paragraphs** are rebuilt from geometry: a line continues the one above when that one
-  reaches the right edge of the text, the gap between them is a line gap (not a paragraph
-  gap), the size is the same and the line is not indented or a list item. Across a page break
-  only the right-edge test applies.
-- **Headings** are lines set clearly larger than the body text (short, not ending a sentence),
-  ranked by size; a lone largest line at the top of the first page is the title.
+- **Paragraphs** are rebuilt from geometry: a line continues the one above when that one was
+  full (the first unbreakable unit of this line, "间,DeepSeek" say, would not have fitted after
+  it), the size is the same, there is no paragraph gap (on one page), and the line is not
+  indented against the one above, nor a second indented first line, nor a list item.
+- **Headings** are short lines set clearly larger than the body text, ranked by size; one that
+  wraps is joined again; a lone largest line on the first page is the title.
 
-Pages with no text layer (scanned images) are not read by OCR: a file without any text is
-refused, and a file with some such pages is ingested with a warning naming them (README
-"Knowledge" says why).
+Pages with no text layer (scanned images) are not OCR'd: a file without any text is refused
+("no text layer"), and a file with some such pages is ingested with a warning naming them
+(README "Knowledge" says why).
 """
 
 from __future__ import annotations

@@ -143,9 +143,7 @@ def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], right: floa
         page.lines[:] = kept
 
 
-def _continues(
-    paragraph: Sequence[TextLine], line: TextLine, left: float, right: float
-) -> bool:
+def _continues(paragraph: Sequence[TextLine], line: TextLine, left: float, right: float) -> bool:
     """Whether ``line`` carries on ``paragraph``: the line above was full (what starts this
     one would not have fitted after it), the size is the same, and on one page there is no
     paragraph gap, and no indent (against the line above, or a second indented first line
