@@ -75,8 +75,12 @@ def join_wrapped(head: str, tail: str) -> str:
         return head + tail  # "问题上," / "DeepSeek": ASCII punctuation inside Chinese text
     if head.endswith("-") and head[-2:-1].islower() and tail[0].islower():
         return head + tail  # a word hyphenated at the line end
-    if tail[0] in ",.;:!?%)]}":
-        return head + tail  # "2.14" / "%" wrapped in a narrow table cell
+    if (
+        tail[0] in ",.;:!?%)]}"
+        or head[-1] == "/"
+        or (head[-1] == "-" and not head[-2:-1].isalpha())
+    ):
+        return head + tail  # "2.14" / "%", "①-" / "③", "fund/" / "x" wrapped in a narrow cell
     return f"{head} {tail}"
 
 

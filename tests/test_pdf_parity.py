@@ -30,7 +30,9 @@ from tests.conftest import ROOT, SEED, run, settings_for
 SIDECAR = SEED.with_name(f"{SEED.stem}.meta.toml")
 LIMIT = 20 * 2**20
 FORMATS = ["txt", "md", "html", "docx", "chromium.pdf", "reportlab.pdf"]
-TABLE_FORMATS = ["md", "html", "docx", "chromium.pdf", "reportlab.pdf"]
+# threeline.pdf: reportlab again, larger type, the table ruled across only (a three-line table)
+# and narrow enough that labels and values wrap inside their cells.
+TABLE_FORMATS = ["md", "html", "docx", "chromium.pdf", "reportlab.pdf", "threeline.pdf"]
 PERIODS = ["过去三个月", "过去六个月", "过去一年", "过去三年", "自基金合同生效起至今"]
 PERFORMANCE = (
     ("阶段", "份额净值增长率①", "份额净值增长率标准差②", "业绩比较基准收益率③", "①-③"),
@@ -91,6 +93,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copyfile(SEED, folder / "seed.txt")
     _write_all(seed, folder, "seed", font, "银华基金 · 市场观点")
     _write_all(report, folder, "report", font, "银华基金 · 季度报告")
+    R.reportlab_pdf(
+        report, folder / "report.threeline.pdf", font, running_header="银华基金 · 季度报告",
+        body_size=12, three_line=True,
+    )  # fmt: skip
     for path in folder.iterdir():
         if path.suffix != ".ttf":
             shutil.copyfile(SIDECAR, path.with_name(f"{path.stem}.meta.toml"))

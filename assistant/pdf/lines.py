@@ -70,7 +70,7 @@ def _same_line(previous: Char, char: Char) -> bool:
     return overlap >= 0.5 * lowest and char.x0 >= previous.x0 - max(previous.height, 1.0)
 
 
-def _finish(line: TextLine) -> TextLine | None:
+def finish(line: TextLine) -> TextLine | None:
     """Fill in a line's geometry and segments; None when it holds no visible character."""
     visible = [c for c in line.chars if not c.text.isspace()]
     if not visible:
@@ -119,7 +119,7 @@ def group_lines(chars: Iterable[Char | None], page: int) -> list[TextLine]:
     current: list[Char] = []
 
     def close() -> None:
-        if current and (line := _finish(TextLine(page, list(current)))):
+        if current and (line := finish(TextLine(page, list(current)))):
             lines.append(line)
         current.clear()
 

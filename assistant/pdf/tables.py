@@ -12,7 +12,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ..formats import join_wrapped
-from .lines import TextLine, segment_text
+from .lines import TextLine, finish, segment_text
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,97 @@ def _text_columns(lines: Sequence[TextLine]) -> list[float]:
     return bounds
 
 
+def _visual_lines(lines: Sequence[TextLine]) -> list[TextLine]:
+    """Lines at one height made one, top to bottom: a producer that draws a table cell by cell
+    hands PDFium each cell's text as a line of its own, in drawing order."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: -ln.middle):
+        if rows and abs(rows[-1][0].middle - line.middle) < 0.3 * line.size:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    out: list[TextLine] = []
+    for row in rows:
+        chars = sorted((c for ln in row for c in ln.chars), key=lambda c: c.x0)
+        merged = finish(TextLine(row[0].page, chars)) if len(row) > 1 else row[0]
+        out.append(merged or row[0])
+    return out
+
+
+def _body_rows(body: Sequence[TextLine], columns: Sequence[tuple[float, float]]) -> list[list[str]]:
+    """Rows of a table without rules between them. Each text line is a row, unless some cells
+    wrap ("过去一个" / "月", "-7.91" / "%"): then the gaps between lines come in two sizes,
+    within a row and between rows (the cell padding), and lines closer than the middle of the
+    two belong to one row, whichever way its cells are aligned."""
+    body = _visual_lines(body)
+    gaps = [above.bottom - below.top for above, below in pairwise(body)]
+    size = min(line.size for line in body)
+    split = (max(gaps) + min(gaps)) / 2 if gaps and max(gaps) - min(gaps) > 0.3 * size else None
+    groups: list[list[TextLine]] = []
+    for k, line in enumerate(body):
+        if groups and split is not None and gaps[k - 1] < split:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return [
+        [_cell_text([(ln.middle, _pieces(ln, a, b)) for ln in group]) for a, b in columns]
+        for group in groups
+    ]
+
+
+def _run_below(rule: float, lines: Sequence[TextLine], x0: float, x1: float) -> list[TextLine]:
+    """The table rows that continue under a header whose bottom rule ends the ruled part: a
+    page break cut the table, and its last rule is on the next page. Lines without a large
+    gap between them, none a paragraph spanning most of the table's width."""
+    below = sorted(
+        (ln for ln in lines if ln.middle < rule and x0 <= (ln.x0 + ln.x1) / 2 <= x1),
+        key=lambda ln: -ln.middle,
+    )
+    run: list[TextLine] = []
+    edge = rule
+    for line in below:
+        if edge - line.top > 4 * line.size:  # rows may be tall: a cell that wraps, padding
+            break
+        if len(line.segments) < 2 and line.x1 - line.x0 > 0.7 * (x1 - x0):
+            break
+        run.append(line)
+        edge = min(edge, line.bottom)
+    return run if any(len(line.segments) >= 2 for line in run) else []
+
+
+def _ruled_across(
+    bands: Sequence[tuple[float, float]],
+    inside: list[TextLine],
+    lines: Sequence[TextLine],
+    x0: float,
+    x1: float,
+) -> tuple[list[list[str]], list[TextLine]] | None:
+    """Rows of a table ruled across only, and the lines they used. The band under the top rule
+    is the header; with one band it is the header when rows continue under it (a three-line
+    table cut by a page break), else the rules only frame the table."""
+    head_low, head_high = bands[0]
+    head = [ln for ln in inside if head_low < ln.middle < head_high]
+    if len(bands) > 1:
+        body = [line for line in inside if line not in head]
+    elif continued := _run_below(bands[-1][0], lines, x0, x1):
+        body = continued
+    else:
+        head, body = [], inside
+    if not body:
+        return None
+    inner = _text_columns([*head, *body])  # header cells wrap inside their columns too
+    if not inner:
+        return None
+    edges = [x0 - 1, *inner, x1 + 1]
+    columns = list(pairwise(edges))
+    rows = _body_rows(body, columns)
+    if head:
+        rows.insert(
+            0, [_cell_text([(ln.middle, _pieces(ln, a, b)) for ln in head]) for a, b in columns]
+        )
+    return rows, [*head, *body]
+
+
 def _table(group: Sequence[Rule], lines: list[TextLine], page: int) -> Table | None:
     horizontal = [r for r in group if r.horizontal]
     vertical = [r for r in group if not r.horizontal]
@@ -192,24 +283,12 @@ def _table(group: Sequence[Rule], lines: list[TextLine], page: int) -> Table | N
             if any(cells):
                 rows.append(cells)
                 used += band
-    else:  # ruled across only: columns from the gaps in the body's text, rows from its lines
-        head_low, head_high = bands[0]
-        # The band under the top rule is the header, unless the rules only frame the table.
-        head = [ln for ln in inside if head_low < ln.middle < head_high] if len(bands) > 1 else []
-        body = [line for line in inside if line not in head]
-        if not body:
+    else:  # ruled across only: columns from the gaps in its text, rows from its lines
+        found = _ruled_across(bands, inside, lines, x0, x1)
+        if found is None:
             return None
-        inner = _text_columns(inside)  # header cells wrap inside their columns too
-        if not inner:
-            return None
-        edges = [x0 - 1, *inner, x1 + 1]
-        columns = list(pairwise(edges))
-        if head:
-            rows.append(
-                [_cell_text([(ln.middle, _pieces(ln, a, b)) for ln in head]) for a, b in columns]
-            )
-        rows += [[_pieces(line, a, b) for a, b in columns] for line in body]
-        used = inside
+        rows, used = found
+        bottom = min(bottom, *(line.bottom for line in used))
     if len(rows) < 2 or max(len(row) for row in rows) < 2:
         return None
     for line in used:
@@ -220,7 +299,7 @@ def _table(group: Sequence[Rule], lines: list[TextLine], page: int) -> Table | N
 def find_tables(page: pdfium.PdfPage, lines: list[TextLine], number: int) -> list[Table]:
     """The page's ruled tables; their lines are taken out of ``lines``."""
     rules = _merge(_rules(page))
-    if len(rules) < 3:
+    if len(rules) < 2:
         return []
     tables = [t for group in _groups(rules) if (t := _table(group, lines, number)) is not None]
     return sorted(tables, key=lambda t: -t.top)
