@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from assistant.chunking import chunk_article
-from assistant.citations import unsupported_figures
 from assistant.documents import Article, load_article
 from assistant.embeddings import E5Embedder
 from assistant.factory import build_store
+from assistant.figures import unsupported_figures
 from assistant.retrieval import Retriever
-from assistant.store import KnowledgeStore, disclosure_id
-from assistant.text import normal_form
+from assistant.store import KnowledgeStore
+from assistant.text import disclosure_id, normal_form
 from tests import renderers as R
 from tests.conftest import ROOT, SEED, run, settings_for
 
