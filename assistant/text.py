@@ -1,9 +1,10 @@
 """One home for small text facts every stage shares: which script a text is in, how alike
-two texts are by their character bigrams, and the id a disclosure text is known by.
+two texts are by their character bigrams, the id a disclosure text is known by, and the one
+Unicode normal form every format and every question is read into (last section).
 
 Chunking, retrieval, the gate, citations, excerpts and compliance all ask these questions; one
 answer keeps them agreeing (a passage the retriever calls a near-copy is one for the gate too).
-Pure functions, no I/O.
+Pure functions; the only I/O is the normal form's table of radicals, read once.
 """
 
 from __future__ import annotations
