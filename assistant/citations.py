@@ -15,29 +15,18 @@ import re
 
 from .figures import find_figures
 
+from .text import bigrams, sentence_spans
+
 _MARKER = re.compile(r"\s?(?:\[\^?|【)(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)(?:\]|】)")
-_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
-_EN_SENTENCE_END = re.compile(r"(?<=[a-z0-9%)\]])[.](?=\s+[A-Z\[])")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans (start, end) of Chinese or English text, terminators included."""
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        start, end = match.span()
-        piece = text[start:end]
-        # English sentences end with ". " which the pattern above does not split on.
-        cursor = start
-        for inner in _EN_SENTENCE_END.finditer(piece):
-            spans.append((cursor, start + inner.end()))
-            cursor = start + inner.end()
-        if text[cursor:end].strip():
-            spans.append((cursor, end))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    """Sentence spans (start, end) of an answer or a source: ``text.sentence_spans``."""
+    return sentence_spans(text)
 
 
 def split_sentences(text: str) -> list[str]:
-    return [text[s:e].strip() for s, e in sentences(text)]
+    return [text[s:e] for s, e in sentence_spans(text)]
 
 
 def normalise_markers(text: str, n_sources: int) -> str:
@@ -84,21 +73,14 @@ def markers_by_sentence(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def _bigrams(text: str) -> set[str]:
-    compact = re.sub(r"[\s\W_]+", "", text.lower())
-    return {compact[i : i + 2] for i in range(len(compact) - 1)} or (
-        {compact} if compact else set()
-    )
-
-
 def best_quote(claim: str, chunk_text: str) -> str:
     """The sentence of ``chunk_text`` that shares the most with ``claim``."""
     candidates = split_sentences(chunk_text) or [chunk_text.strip()]
-    wanted = _bigrams(claim)
+    wanted = bigrams(claim)
     claim_figures = {f.value for f in find_figures(claim)}
 
     def score(sentence: str) -> float:
-        shared = len(wanted & _bigrams(sentence)) / (len(wanted) or 1)
+        shared = len(wanted & bigrams(sentence)) / (len(wanted) or 1)
         figures = {f.value for f in find_figures(sentence)}
         return shared + 0.5 * len(claim_figures & figures)
 
