@@ -26,7 +26,7 @@ from typing import Literal
 
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
-from .citations import best_quote, markers_by_sentence, renumber
+from .citations import best_quote, markers_by_sentence
 from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
 from .config import Settings
 from .errors import InputError, ModelUnavailableError, NoSourcesError
@@ -422,11 +422,11 @@ class AnswerEngine:
         return condense_offline(question, history), None
 
     def _excerpts(self, question: str, hits: Sequence[Hit], lang: Lang) -> tuple[str, list[Hit]]:
-        """The extractive answer, with markers renumbered, and the hits it cites in order."""
+        """The extractive answer, markers numbered in order of use, and the hits it cites."""
         excerpts = select_sentences(question, hits, self.store.lexical().idf)
         label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
-        text, mapping = renumber(f"{label}\n{render(excerpts)}")
-        return text, [hits[mapping[n] - 1] for n in sorted(mapping)]
+        quoted, sources = render(excerpts)
+        return f"{label}\n{quoted}", [hits[n - 1] for n in sources]
 
     def _date_label(self, hit: Hit, lang: Lang) -> str:
         month = _month(hit.chunk.meta("published"))

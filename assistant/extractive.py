@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .citations import split_sentences
+from .citations import split_sentences, without_marks
 from .compliance import QuestionIntent, check_text, classify_question
 from .lexical import tokenize
 from .retrieval import Hit
@@ -44,7 +44,8 @@ def select_sentences(
     candidates: list[Excerpt] = []
     for n, hit in enumerate(hits[:chunks], start=1):
         prior = 0.6 / n
-        for position, sentence in enumerate(split_sentences(hit.chunk.text)):
+        for position, marked in enumerate(split_sentences(hit.chunk.text)):
+            sentence = without_marks(marked).strip()  # a source's footnote marks are not ours
             if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or not quotable(sentence):
                 continue
             shared = wanted & set(tokenize(sentence))
@@ -82,6 +83,15 @@ def quotable(sentence: str) -> bool:
     return QuestionIntent.RULE_CHANGE not in classify_question(sentence)
 
 
-def render(excerpts: Sequence[Excerpt]) -> str:
-    """The excerpts as quoted lines, each followed by its source marker."""
-    return "\n".join(f"“{e.text}”[{e.source}]" for e in excerpts)
+def render(excerpts: Sequence[Excerpt]) -> tuple[str, list[int]]:
+    """The excerpts as quoted lines, each followed by its marker, numbered 1, 2… in order of
+    first use; and, for each number, the hit (1-based) it stands for.
+
+    The markers are built here, from the excerpts, never parsed back out of the text: the
+    quoted sentences are source text, which may hold bracketed numbers of its own.
+    """
+    numbers: dict[int, int] = {}
+    for excerpt in excerpts:
+        numbers.setdefault(excerpt.source, len(numbers) + 1)
+    text = "\n".join(f"“{e.text}”[{numbers[e.source]}]" for e in excerpts)
+    return text, list(numbers)

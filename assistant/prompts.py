@@ -17,6 +17,7 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from .citations import without_marks
 from .retrieval import Hit
 from .text import has_han
 
@@ -60,7 +61,9 @@ def format_source(n: int, hit: Hit) -> str:
         )
         if part
     )
-    body = re.sub(r"\s*\n\s*", " ", hit.chunk.text.strip())
+    # The source's own footnote marks ([4], 【1】) would read as our markers, and the model copies
+    # them: it sees the text without them.
+    body = re.sub(r"\s*\n\s*", " ", without_marks(hit.chunk.text).strip())
     return f"[{n}] {body}\n（出处：{where}）"
 
 
