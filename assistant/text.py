@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 from functools import lru_cache
+from typing import Any
 
 # Han ideographs (extension A and the unified block) and their compatibility forms.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -38,6 +39,23 @@ def is_chinese(text: str) -> bool:
     """Whether a text is mainly Chinese (by script: Han characters against Latin letters)."""
     han = len(_HAN.findall(text))
     return han > 0 and han >= len(_LATIN.findall(text)) / 4
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters as simplified (OpenCC ``t2s``, phrase-aware: 乾隆 stays 乾隆).
+
+    Investors in Hong Kong and Taiwan ask in traditional characters; the articles are
+    simplified. Questions are converted before both sides search, and the lexical index
+    converts what it indexes, so either script finds the other. Simplified text is unchanged.
+    """
+    return _t2s().convert(text) if has_han(text) else text
 
 
 # -- sentences ------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def component_ranks(retriever: Retriever, case: Case) -> dict[str, int | None]:
     store = retriever.store
     n = max(retriever.candidates, K * 3)
     text = retriever.searched_text(case.question)
-    dense = store.dense_search(retriever.query_vector(text), n)
+    dense = store.dense_search(retriever.query_vector(retriever.dense_text(case.question)), n)
     lexical = store.lexical().search(text, n)
     return {
         "dense": first_relevant(case, _distinct(store, [cid for cid, _ in dense], K)),
