@@ -292,6 +292,7 @@ class AnswerEngine:
                 hits,
                 floor=self.settings.relevance_floor,
                 floor_other=self.settings.relevance_floor_other,
+                strict=self.chat is None,  # a model reading the passages can still decline
             )
         trace.hits = hits
         if not relevant:
@@ -423,7 +424,8 @@ class AnswerEngine:
 
     def _excerpts(self, question: str, hits: Sequence[Hit], lang: Lang) -> tuple[str, list[Hit]]:
         """The extractive answer, markers numbered in order of use, and the hits it cites."""
-        excerpts = select_sentences(question, hits, self.store.lexical().idf)
+        searched = self.retriever.searched_text(question)  # English: with Chinese renderings
+        excerpts = select_sentences(searched, hits, self.store.lexical().idf)
         label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
         return f"{label}\n{quoted}", [hits[n - 1] for n in sources]

@@ -21,6 +21,10 @@ from .retrieval import Hit
 from .text import near_duplicate
 
 _MIN_CHARS = 8
+# Tuned on the tune halves of CMRC and XQuAD-zh (bench/quality.py --answers).
+PRIOR = 0.6
+SPREAD = True
+KEEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -38,29 +42,35 @@ def select_sentences(
     *,
     limit: int = 3,
     chunks: int = 3,
+    prior: float = PRIOR,
+    spread: bool = SPREAD,
+    keep: float = KEEP,
 ) -> list[Excerpt]:
-    """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order."""
+    """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order.
+
+    ``question`` is the text searched (for an English question, with its Chinese renderings).
+    Each sentence scores the IDF-weighted share of the question's words it holds, plus
+    ``prior / rank`` of its chunk, less a little for lateness in the chunk. With ``spread``
+    the best sentence of each chunk is taken before a second one from any chunk; sentences
+    under ``keep`` × the best score are padding, not evidence.
+    """
     wanted = set(tokenize(question))
+    total = sum(idf(token) for token in wanted) or 1.0
     candidates: list[Excerpt] = []
     for n, hit in enumerate(hits[:chunks], start=1):
-        prior = 0.6 / n
         for position, marked in enumerate(split_sentences(hit.chunk.text)):
             sentence = without_marks(marked).strip()  # a source's footnote marks are not ours
             if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or not quotable(sentence):
                 continue
             shared = wanted & set(tokenize(sentence))
-            weight = sum(idf(token) for token in shared)
-            total = sum(idf(token) for token in wanted) or 1.0
-            score = weight / total + prior - 0.02 * position
+            score = sum(idf(token) for token in shared) / total + prior / n - 0.02 * position
             candidates.append(Excerpt(n, position, sentence, score))
 
-    # The best sentence of each chunk first, so the excerpts cover several passages; then fill.
-    # Sentences far weaker than the best one are padding, not evidence.
     chosen: list[Excerpt] = []
     ranked = sorted(candidates, key=lambda e: -e.score)
     if ranked:
-        ranked = [e for e in ranked if e.score >= 0.5 * ranked[0].score]
-    for per_chunk in (1, limit):
+        ranked = [e for e in ranked if e.score >= keep * ranked[0].score]
+    for per_chunk in (1, limit) if spread else (limit,):
         for excerpt in ranked:
             if len(chosen) == limit:
                 break

@@ -163,7 +163,15 @@ class Retriever:
             return query
         return f"{query} {' '.join(renderings(query, lambda word: False))}".strip()
 
-    def relevant(self, query: str, hits: list[Hit], *, floor: float, floor_other: float) -> bool:
+    def relevant(
+        self,
+        query: str,
+        hits: list[Hit],
+        *,
+        floor: float,
+        floor_other: float,
+        strict: bool = True,
+    ) -> bool:
         """Whether the hits answer the question at all, or are merely the least unrelated.
 
         One cosine is not enough: e5's scores sit in a narrow band whose level depends on the
@@ -173,8 +181,13 @@ class Retriever:
         named facts, how much of the question the corpus knows at all, and the margin to the
         next passage. The weights (``resources/retrieval.toml``) were fitted on half of each
         answerable and unanswerable set; the README reports the other half.
+
+        ``strict=False`` is for a model that reads the passages and can still say they do not
+        cover the question: only what is clearly off-topic is refused (a lower cut).
         """
-        return self.relevance(query, hits, floor=floor, floor_other=floor_other) >= 0.5
+        score = self.relevance(query, hits, floor=floor, floor_other=floor_other)
+        weights = tuning()["decision_zh" if is_chinese(to_simplified(query)) else "decision_other"]
+        return score >= (0.5 if strict else weights["online_cut"])
 
     def relevance(self, query: str, hits: list[Hit], *, floor: float, floor_other: float) -> float:
         """The probability-like score ``relevant`` compares with one half."""

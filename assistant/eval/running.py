@@ -88,8 +88,12 @@ def engine_gate(retriever: Retriever, settings: Settings) -> Gate:
     """The engine's relevance rule with its configured floors."""
 
     def gate(question: str, hits: list[Hit]) -> bool:
-        floors = {"floor": settings.relevance_floor, "floor_other": settings.relevance_floor_other}
-        return retriever.relevant(question, hits, **floors)
+        return retriever.relevant(
+            question,
+            hits,
+            floor=settings.relevance_floor,
+            floor_other=settings.relevance_floor_other,
+        )
 
     return gate
 
