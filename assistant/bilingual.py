@@ -157,8 +157,8 @@ def renderings(
     while i < len(words):
         for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + size])
-            if size == 1 and phrase in _STOP:
-                continue
+            if size == 1 and (phrase in _STOP or len(phrase) < 2):
+                continue  # function words, and "I" (CEDICT: 不才, 咱家)
             from_glossary = _lookup(phrase, glossary())
             if from_glossary is not None:
                 out.extend(from_glossary)

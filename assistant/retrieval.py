@@ -197,13 +197,17 @@ class Retriever:
         weights = tuning()["decision_zh" if chinese else "decision_other"]
         top = hits[0].evidence
         margin = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
+        best = max(hit.dense for hit in hits)
+        corpus = self.lexical_weight(self.searched_text(query))
         features = {
-            "dense": max(hit.dense for hit in hits) - (floor if chinese else floor_other),
+            "dense": best - (floor if chinese else floor_other),
             "support": top.support,
             "coverage": top.coverage,
             "entities": top.entities,
-            "corpus": self.lexical_weight(self.searched_text(query)),
+            "corpus": corpus,
             "margin": min(margin, 2.0),
+            "known": top.coverage * corpus,  # the question's words in the passage, of all of them
+            "gap": best - float(np.median([hit.dense for hit in hits])),  # how far it stands out
         }
         return _logistic(weights["bias"] + sum(weights[k] * v for k, v in features.items()))
 
@@ -228,11 +232,13 @@ class Retriever:
         order = sorted(fused, key=lambda cid: (-fused[cid], -dense_score.get(cid, 0.0)))
 
         depth = max(int(settings["second_stage"]["depth"]), k * 3)
+        chinese = is_chinese(lexical_text)
+        weights = settings["second_stage_zh" if chinese else "second_stage_other"]
         question = self.question(query, lexical_query)
         scored = []
         for chunk in self.store.get(order[:depth]):
             found = evidence(question, chunk.text)
-            score = second_stage(fused[chunk.chunk_id], found, settings["second_stage"])
+            score = second_stage(fused[chunk.chunk_id], found, weights)
             scored.append(
                 Hit(
                     chunk,

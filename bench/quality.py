@@ -94,7 +94,7 @@ class CachedEmbedder(E5Embedder):
 def squad_store(
     name: str, base: Settings, embedder: Embedder, contexts: Sequence[str], source: Path
 ) -> KnowledgeStore:
-    root = OUT / f"eval-{source.stem}" / cache_key(source.read_bytes(), base, embedder.name)
+    root = OUT / f"eval-{source.stem}" / cache_key(source.read_bytes(), base, base.embedder)
     write_contexts(contexts, root / "knowledge")
     store, seconds = open_synced(isolated(base, root / "data", root / "knowledge"), embedder)
     print(f"store {name}: {store.count()} chunks (sync {seconds:.0f} s)", file=sys.stderr)
@@ -103,7 +103,7 @@ def squad_store(
 
 def seed_store(base: Settings, embedder: Embedder) -> KnowledgeStore:
     knowledge = base.knowledge_dir.resolve()
-    root = OUT / "eval-seed" / cache_key(str(knowledge).encode(), base, embedder.name)
+    root = OUT / "eval-seed" / cache_key(str(knowledge).encode(), base, base.embedder)
     store, _ = open_synced(isolated(base, root / "data", knowledge), embedder)
     return store
 
@@ -116,7 +116,7 @@ def neardup_store(
     Starts from a copy of the XQuAD-zh store, so only the reposts are embedded.
     """
     source = DATA / "xquad.zh.json"
-    original = OUT / "eval-xquad.zh" / cache_key(source.read_bytes(), base, embedder.name)
+    original = OUT / "eval-xquad.zh" / cache_key(source.read_bytes(), base, base.embedder)
     root = OUT / "quality-neardup"
     if not (root / "data").exists():
         shutil.copytree(original / "data", root / "data")
@@ -210,8 +210,12 @@ def probe(
     return Probe(set_name, case, answerable, case.lang, candidates, weight, latency)
 
 
-def ranked(p: Probe, w: dict[str, float]) -> list[Candidate]:
-    """The candidates after the second stage with weights ``w``, near-copies skipped."""
+Weights = dict[str, dict[str, float]]  # "zh" / "other" → second-stage weights
+
+
+def ranked(p: Probe, ws: Weights) -> list[Candidate]:
+    """The candidates after the second stage with the question's language's weights."""
+    w = ws["zh" if p.lang == "zh" else "other"]
     scored = sorted(
         p.candidates,
         key=lambda c: -(
@@ -228,11 +232,11 @@ def ranked(p: Probe, w: dict[str, float]) -> list[Candidate]:
     return chosen
 
 
-def rank_of(p: Probe, w: dict[str, float]) -> int | None:
+def rank_of(p: Probe, w: Weights) -> int | None:
     return next((i for i, c in enumerate(ranked(p, w), start=1) if c.relevant), None)
 
 
-def hits(probes: Sequence[Probe], w: dict[str, float]) -> dict[str, float]:
+def hits(probes: Sequence[Probe], w: Weights) -> dict[str, float]:
     ranks = [rank_of(p, w) for p in probes]
     n = len(ranks) or 1
     return {
@@ -242,13 +246,14 @@ def hits(probes: Sequence[Probe], w: dict[str, float]) -> dict[str, float]:
 
 # -- the decision ------------------------------------------------------------------------------
 
-FEATURES = ("dense", "support", "coverage", "entities", "corpus", "margin")
+FEATURES = ("dense", "support", "coverage", "entities", "corpus", "margin", "known", "gap")
 
 
-def features(p: Probe, w: dict[str, float], floors: dict[str, float]) -> np.ndarray:
-    top = ranked(p, w)
+def features(p: Probe, ws: Weights, floors: dict[str, float]) -> np.ndarray:
+    top = ranked(p, ws)
     if not top:
         return np.zeros(len(FEATURES))
+    w = ws["zh" if p.lang == "zh" else "other"]
 
     def score(c: Candidate) -> float:
         return (
@@ -261,9 +266,13 @@ def features(p: Probe, w: dict[str, float], floors: dict[str, float]) -> np.ndar
     margin = score(top[0]) - score(top[1]) if len(top) > 1 else 1.0
     floor = floors["zh"] if p.lang == "zh" else floors["other"]
     best = max(c.dense for c in top)
+    gap = best - float(np.median([c.dense for c in top]))
     return np.array(
-        [best - floor, top[0].support, top[0].coverage, top[0].entities, p.corpus, min(margin, 2.0)]
-    )
+        [
+            best - floor, top[0].support, top[0].coverage, top[0].entities, p.corpus,
+            min(margin, 2.0), top[0].coverage * p.corpus, gap,
+        ]
+    )  # fmt: skip
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 0.01) -> np.ndarray:
@@ -342,19 +351,28 @@ def build_probes(
         if wanted is not None and set_name not in wanted:
             continue
         started = time.perf_counter()
+        cases = sample(cases, args.per_set, 1)  # a seeded sample of big sets (the machine is small)
         retriever = retriever_for(store_name)
         retriever.search("warm-up 预热", K)
         probes += [probe(retriever, c, set_name, answerable) for c in cases]
         print(f"{set_name}: {len(cases)} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if args.neardup:
-        near = neardup_store(base, embedder, xzh.contexts, xzh.cases)
-        reposted = {f"c{i:04d}" for i in range(0, len(xzh.contexts), 2)}
-        held = [c for c in xzh.cases if half(c.qid) == "held" and c.context in reposted]
-        retriever = Retriever(near, embedder)
-        probes += [probe(retriever, c, "neardup", True, neardup=True) for c in held]
-        en_held = [c for c in xen.cases if half(c.qid) == "held" and c.context in reposted]
-        probes += [probe(retriever, c, "neardup-en", True, neardup=True) for c in en_held]
+        probes += neardup_probes(base, embedder)
     return probes, retrievers
+
+
+def neardup_probes(base: Settings, embedder: Embedder) -> list[Probe]:
+    xzh = load_squad(DATA / "xquad.zh.json")
+    xen = cross_lingual(load_squad(DATA / "xquad.en.json"), xzh)
+    near = neardup_store(base, embedder, xzh.contexts, xzh.cases)
+    reposted = {f"c{i:04d}" for i in range(0, len(xzh.contexts), 2)}
+    retriever = Retriever(near, embedder)
+    retriever.search("warm-up 预热", K)
+    probes = []
+    for name, cases in (("neardup", xzh.cases), ("neardup-en", xen.cases)):
+        held = [c for c in cases if half(c.qid) == "held" and c.context in reposted]
+        probes += [probe(retriever, c, name, True, neardup=True) for c in held]
+    return probes
 
 
 # -- offline answers ---------------------------------------------------------------------------
@@ -410,9 +428,12 @@ def offline_answers(
 # -- tuning and the report ---------------------------------------------------------------------
 
 
-def tune_second_stage(probes: Sequence[Probe]) -> dict[str, float]:
+def tune_second_stage(probes: Sequence[Probe], lang: str) -> dict[str, float]:
     """The weights that maximise mean hit@1 over the answerable sets' tune halves."""
-    tune = [p for p in probes if p.answerable and half(p.case.qid) == "tune"]
+    tune = [
+        p for p in probes
+        if p.answerable and half(p.case.qid) == "tune" and (p.lang == "zh") == (lang == "zh")
+    ]  # fmt: skip
     sets = sorted({p.set for p in tune})
     best, best_w = -1.0, {}
     grid = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0]
@@ -420,14 +441,15 @@ def tune_second_stage(probes: Sequence[Probe]) -> dict[str, float]:
         for sup in grid:
             for ent in [0.0, 0.25, 0.5, 1.0]:
                 w = {"coverage": cov, "support": sup, "entities": ent}
-                mean = sum(hits([p for p in tune if p.set == s], w)["hit@1"] for s in sets)
+                ws = {"zh": w, "other": w}
+                mean = sum(hits([p for p in tune if p.set == s], ws)["hit@1"] for s in sets)
                 if mean > best:
                     best, best_w = mean, w
     return best_w
 
 
 def tune_decision(
-    probes: Sequence[Probe], w: dict[str, float], floors: dict[str, float], lang: str
+    probes: Sequence[Probe], w: Weights, floors: dict[str, float], lang: str
 ) -> np.ndarray:
     tune = [p for p in probes if half(p.case.qid) == "tune" and (p.lang == "zh") == (lang == "zh")]
     x = np.array([features(p, w, floors) for p in tune])
@@ -448,7 +470,7 @@ def tune_decision(
 
 
 def report(
-    probes: Sequence[Probe], w: dict[str, float], betas: dict[str, np.ndarray],
+    probes: Sequence[Probe], w: Weights, betas: dict[str, np.ndarray],
     floors: dict[str, float], which: str,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
     rows: dict[str, dict[str, Any]] = {}
@@ -464,7 +486,8 @@ def report(
             accepted.append(bool(score >= 0.5))
             online.append(bool(score >= beta[-1]))
         if chosen[0].answerable:
-            fused_only = {"coverage": 0.0, "support": 0.0, "entities": 0.0}
+            none = {"coverage": 0.0, "support": 0.0, "entities": 0.0}
+            fused_only = {"zh": none, "other": none}
             row |= {
                 **hits(chosen, w),
                 "fused hit@1": hits(chosen, fused_only)["hit@1"],
@@ -490,6 +513,7 @@ def dense_hit1(probes: Sequence[Probe]) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/quality.py")
     parser.add_argument("--limit-cmrc", type=int, default=1000)
+    parser.add_argument("--per-set", type=int, help="ask at most this many questions per set")
     parser.add_argument("--tune", action="store_true", help="fit the constants on the tune halves")
     parser.add_argument(
         "--neardup", action="store_true", help="also build and ask the near-dup set"
@@ -508,21 +532,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The candidates and their evidence as the last run measured them: re-tune or re-report
         # without asking again (valid while retrieval's first stage and evidence are unchanged).
         probes, retrievers = pickle.loads(saved.read_bytes()), {}
+        if args.neardup:
+            probes = [p for p in probes if not p.set.startswith("neardup")]
+            probes += neardup_probes(base, embedder)
+            saved.write_bytes(pickle.dumps(probes))
     else:
         probes, retrievers = build_probes(args, base, embedder)
         saved.write_bytes(pickle.dumps(probes))
     shipped = retrieval.tuning()
-    w = {k: shipped["second_stage"][k] for k in ("coverage", "support", "entities")}
+    w = {
+        lang: {k: shipped[f"second_stage_{lang}"][k] for k in ("coverage", "support", "entities")}
+        for lang in ("zh", "other")
+    }
     betas = {
         lang: np.array([shipped[f"decision_{lang}"][k] for k in ("bias", *FEATURES, "online_cut")])
         for lang in ("zh", "other")
     }
     if args.tune:
-        w = tune_second_stage(probes)
+        w = {lang: tune_second_stage(probes, lang) for lang in ("zh", "other")}
         betas = {lang: tune_decision(probes, w, floors, lang) for lang in ("zh", "other")}
-        print("[second_stage]")
-        for key, value in w.items():
-            print(f"{key} = {value}")
+        for lang, weights in w.items():
+            print(f"[second_stage_{lang}]")
+            for key, value in weights.items():
+                print(f"{key} = {value}")
         for lang, beta in betas.items():
             print(f"\n[decision_{lang}]")
             for key, value in zip(("bias", *FEATURES, "online_cut"), beta, strict=True):
