@@ -25,6 +25,7 @@ _MIN_CHARS = 8
 PRIOR = 0.6
 SPREAD = True
 KEEP = 0.5
+NEIGHBOUR = True
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ def select_sentences(
     prior: float = PRIOR,
     spread: bool = SPREAD,
     keep: float = KEEP,
+    neighbour: bool = NEIGHBOUR,
 ) -> list[Excerpt]:
     """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order.
 
@@ -52,7 +54,8 @@ def select_sentences(
     Each sentence scores the IDF-weighted share of the question's words it holds, plus
     ``prior / rank`` of its chunk, less a little for lateness in the chunk. With ``spread``
     the best sentence of each chunk is taken before a second one from any chunk; sentences
-    under ``keep`` × the best score are padding, not evidence.
+    under ``keep`` × the best score are padding, not evidence. With ``neighbour`` the sentence
+    after the best one comes next: an answer often follows the sentence that names its subject.
     """
     wanted = set(tokenize(question))
     total = sum(idf(token) for token in wanted) or 1.0
@@ -69,7 +72,13 @@ def select_sentences(
     chosen: list[Excerpt] = []
     ranked = sorted(candidates, key=lambda e: -e.score)
     if ranked:
-        ranked = [e for e in ranked if e.score >= keep * ranked[0].score]
+        best = ranked[0]
+        ranked = [e for e in ranked if e.score >= keep * best.score]
+        after = [
+            e for e in candidates if (e.source, e.position) == (best.source, best.position + 1)
+        ]
+        if neighbour and after and limit > 1:
+            chosen = [best, after[0]]
     for per_chunk in (1, limit) if spread else (limit,):
         for excerpt in ranked:
             if len(chosen) == limit:

@@ -378,10 +378,11 @@ def neardup_probes(base: Settings, embedder: Embedder) -> list[Probe]:
 # -- offline answers ---------------------------------------------------------------------------
 
 ANSWER_GRID = [
-    {"prior": prior, "spread": spread, "keep": keep}
+    {"prior": prior, "spread": spread, "keep": keep, "neighbour": neighbour}
     for prior in (0.1, 0.3, 0.6)
     for spread in (True, False)
-    for keep in (0.3, 0.5, 0.7)
+    for keep in (0.3, 0.5)
+    for neighbour in (False, True)
 ]
 
 
