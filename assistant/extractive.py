@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .citations import split_sentences, without_marks
 from .compliance import QuestionIntent, check_text, classify_question
 from .lexical import tokenize
-from .retrieval import Hit
 from .text import near_duplicate
+
+if TYPE_CHECKING:  # a type only: no store behind the text work
+    from .retrieval import Hit
 
 _MIN_CHARS = 8
 # Tuned on the tune halves of CMRC and XQuAD-zh (bench/quality.py --answers).

@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from .citations import without_marks
-from .retrieval import Hit
 from .text import has_han
+
+if TYPE_CHECKING:  # a type only: no store behind the text work
+    from .retrieval import Hit
 
 _DATA = Path(__file__).parent / "resources"
 Lang = Literal["zh", "en"]
