@@ -19,7 +19,7 @@ functions; a passage's tokens are cached by its text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -139,9 +139,3 @@ def evidence(question: Question, text: str) -> Evidence:
     windows = [a | b for a, b in zip(sentences, [*sentences[1:], frozenset()], strict=True)]
     support = max(_share(question.weights, w, total) for w in windows)
     return Evidence(_share(question.weights, whole, total), support, entities)
-
-
-def best_sentence_order(question: Question, sentences: Sequence[str]) -> list[float]:
-    """Each sentence's own IDF-weighted share of the question's words (for excerpts)."""
-    total = sum(question.weights.values()) or 1.0
-    return [_share(question.weights, frozenset(tokenize(s)), total) for s in sentences]

@@ -12,15 +12,20 @@ coverage near zero the lexical side drops out and the question ranks as dense al
 A Chinese question gets the full mix; an English one that names things the corpus contains
 verbatim (DeepSeek, 588930, ETF) gets a little of it.
 
-Near-copies (overlapping chunks, the same passage in two articles) are skipped so the chosen
-chunks say different things.
+A second stage (``evidence``) looks again at the best fused candidates: how much of the
+question's rarer vocabulary a passage holds, in one sentence and overall, and its numbers and
+names. Near-copies (overlapping chunks, the same passage in two articles, reposts) are skipped
+after it, so of two near-copies the one with more evidence is kept and the chosen chunks say
+different things. The same evidence feeds the answer-or-decline decision (``relevant``). The
+constants live in ``resources/retrieval.toml``, fitted by ``bench/quality.py`` on one half of
+every question set.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -92,6 +97,17 @@ def second_stage(fused: float, found: Evidence, weights: dict[str, float]) -> fl
     )
 
 
+def _in_chinese(query: str, translation: str | None, known: Callable[[str], bool]) -> str:
+    """The translation if any; else the question in simplified characters, followed, when it
+    is not Chinese, by the glossary's renderings and the dictionary's that ``known`` accepts."""
+    if translation:
+        return to_simplified(translation)
+    query = to_simplified(query)
+    if is_chinese(query):
+        return query
+    return f"{query} {' '.join(renderings(query, known))}".strip()
+
+
 def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
@@ -145,23 +161,13 @@ class Retriever:
         """What BM25 searches for: the model's translation when there is one; else the question
         in simplified characters, with Chinese renderings of its words when it is not Chinese
         (``bilingual``: the domain glossary, then CC-CEDICT words the corpus uses)."""
-        if lexical_query:
-            return to_simplified(lexical_query)
-        query = to_simplified(query)
-        if is_chinese(query):
-            return query
-        return f"{query} {' '.join(renderings(query, self.known))}".strip()
+        return _in_chinese(query, lexical_query, self.known)
 
     @staticmethod
     def dense_text(query: str, lexical_query: str | None = None) -> str:
         """What e5 embeds: the translation, or the simplified question with the glossary's
         terms (the dictionary's many renderings blur a short question's vector)."""
-        if lexical_query:
-            return to_simplified(lexical_query)
-        query = to_simplified(query)
-        if is_chinese(query):
-            return query
-        return f"{query} {' '.join(renderings(query, lambda word: False))}".strip()
+        return _in_chinese(query, lexical_query, lambda word: False)
 
     def relevant(
         self,
