@@ -26,7 +26,7 @@ from typing import Literal
 
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
-from .citations import best_quote, markers_by_sentence, renumber
+from .citations import best_quote, markers_by_sentence
 from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
 from .config import Settings
 from .errors import InputError, ModelUnavailableError, NoSourcesError
@@ -292,6 +292,7 @@ class AnswerEngine:
                 hits,
                 floor=self.settings.relevance_floor,
                 floor_other=self.settings.relevance_floor_other,
+                strict=self.chat is None,  # a model reading the passages can still decline
             )
         trace.hits = hits
         if not relevant:
@@ -422,11 +423,12 @@ class AnswerEngine:
         return condense_offline(question, history), None
 
     def _excerpts(self, question: str, hits: Sequence[Hit], lang: Lang) -> tuple[str, list[Hit]]:
-        """The extractive answer, with markers renumbered, and the hits it cites in order."""
-        excerpts = select_sentences(question, hits, self.store.lexical().idf)
+        """The extractive answer, markers numbered in order of use, and the hits it cites."""
+        searched = self.retriever.searched_text(question)  # English: with Chinese renderings
+        excerpts = select_sentences(searched, hits, self.store.lexical().idf)
         label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
-        text, mapping = renumber(f"{label}\n{render(excerpts)}")
-        return text, [hits[mapping[n] - 1] for n in sorted(mapping)]
+        quoted, sources = render(excerpts)
+        return f"{label}\n{quoted}", [hits[n - 1] for n in sources]
 
     def _date_label(self, hit: Hit, lang: Lang) -> str:
         month = _month(hit.chunk.meta("published"))

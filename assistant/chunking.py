@@ -1,10 +1,8 @@
 """Chinese-aware chunking: sentences packed into chunks of about ``target_chars``, per section.
 
-- **Sentences** end at 。！？； (and ! ? ; when no ASCII letter or digit follows, so URLs and
-  ``a?b`` survive), and at ``.`` followed by whitespace, except after a few abbreviations, an
-  initial or a list number at the start. Decimals (6.8%) never split. Closing quotes and
-  brackets stay with their sentence, and a sentence never ends inside “…”, 「…」 or （…）, so a
-  quotation that itself holds sentences stays whole.
+- **Sentences** are ``text.sentence_spans`` (one rule for every stage), with a newline inside a
+  paragraph read as a wrapped line. Decimals (6.8%) never split, a quotation that itself holds
+  sentences stays whole, and a footnote mark after a full stop stays with its sentence.
 - **Chunks** never cut a sentence. Only a sentence longer than twice the target is split, at
   commas, and a comma-less run longer than that is cut hard. Every heading starts a new chunk,
   and its path is the chunk's ``section`` (not repeated in the text). A figure caption and its
@@ -30,7 +28,8 @@ from langchain_core.documents import Document
 from langchain_text_splitters import TextSplitter
 
 from .documents import Article, Block
-from .text import normal_form
+from .text import normal_form, strip_span
+from .text import sentence_spans as text_sentence_spans
 
 
 @dataclass(frozen=True)
@@ -50,73 +49,19 @@ class Chunk:
 
 # -- sentences ------------------------------------------------------------------------------------
 
-_FULL_STOPS = "。！？；"
-_HALF_STOPS = "!?;"
-_CLOSERS = "”’\"'）)】」』》]"
-_PAIRS = {"“": "”", "「": "」", "『": "』", "（": "）"}
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "e.g", "i.e", "no", "fig", "inc", "ltd", "co",
-    "corp", "u.s", "u.k", "approx", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-    "sept", "oct", "nov", "dec",
-}  # fmt: skip
 _COMMA = re.compile(r"，|,(?!\d)")
 
 
-def _period_ends(text: str, i: int, start: int, after: int) -> bool:
-    """Whether the '.' at ``i`` ends a sentence (``after``: index past the closers behind it)."""
-    if after < len(text) and not text[after].isspace():
-        return False  # 6.8%, V3.5, www.example.com
-    word = text[text.rfind(" ", start, i) + 1 : i].lstrip("\"'“‘(（[")
-    if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
-        return False
-    return not (text[start:i].strip().isdigit() and len(text[start:i].strip()) <= 2)  # "1. "
-
-
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``, whitespace around them excluded."""
-    spans: list[tuple[int, int]] = []
-    open_pairs: list[str] = []
-    start = i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch in _PAIRS and text.find(_PAIRS[ch], i + 1) != -1:
-            open_pairs.append(_PAIRS[ch])
-        elif open_pairs and ch == open_pairs[-1]:
-            open_pairs.pop()
-        end = 0
-        if not open_pairs and ch in _FULL_STOPS + _HALF_STOPS + ".":
-            after = i + 1
-            while after < n and text[after] in _FULL_STOPS + _HALF_STOPS + _CLOSERS:
-                after += 1
-            if ch in _FULL_STOPS:
-                end = after
-            elif ch in _HALF_STOPS:
-                nxt = text[after] if after < n else " "
-                end = 0 if (nxt.isascii() and nxt.isalnum()) else after
-            elif _period_ends(text, i, start, after):
-                end = after
-        if end:
-            spans.append((start, end))
-            start = i = end
-        else:
-            i += 1
-    spans.append((start, n))
-    return [_strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
-
-
-def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    """(start, end) of each sentence of one paragraph (``text.sentence_spans``; a newline
+    inside a paragraph is a wrapped line, not a sentence end)."""
+    return text_sentence_spans(text, lines=False)
 
 
 def _long_sentence_spans(text: str, start: int, end: int, target: int) -> list[tuple[int, int]]:
     """Split a sentence over twice the target at commas, packed up to the target; cut if must."""
     cuts = [m.end() for m in _COMMA.finditer(text, start, end)]
-    pieces = [_strip_span(text, a, b) for a, b in zip([start, *cuts], [*cuts, end], strict=True)]
+    pieces = [strip_span(text, a, b) for a, b in zip([start, *cuts], [*cuts, end], strict=True)]
     packed: list[tuple[int, int]] = []
     for a, b in pieces:
         if a >= b:

@@ -1,9 +1,14 @@
 """Citations you can trust: marker repair, supporting quotes and the figure check.
 
 Pure functions over strings. The model is asked to put [n] after each claim; what it actually
-writes varies (【1】, [1,2], [^1], markers past the last source), so markers are normalised,
-out-of-range ones dropped, and the rest renumbered in order of first use. Each kept marker's
-quote is the sentence of its chunk that shares the most with the claim it follows.
+writes varies (【1】, ［1］, [1,2], [^1], markers past the last source), so markers are
+normalised, out-of-range ones dropped, and the rest renumbered in order of first use. Each kept
+marker's quote is the sentence of its chunk that shares the most with the claim it follows.
+
+Source text has bracketed numbers of its own: encyclopedia footnotes ("…坠机事故[4]"), research
+reports' references (【1】). They are never our markers. ``without_marks`` takes them out of
+whatever we quote or send to the model, so a number in brackets in an answer is always one we
+put there (or one the model wrote, which ``normalise_markers`` checks against the sources).
 
 Figures (reading and comparing them) live in ``figures``; a quote prefers the sentence that
 states the claim's figures.
@@ -14,57 +19,49 @@ from __future__ import annotations
 import re
 
 from .figures import find_figures
+from .text import bigrams, sentence_spans
 
-_MARKER = re.compile(r"\s?(?:\[\^?|【)(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)(?:\]|】)")
-_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
-_EN_SENTENCE_END = re.compile(r"(?<=[a-z0-9%)\]])[.](?=\s+[A-Z\[])")
+# Bracketed numbers, whoever wrote them. ``numbers`` is set for the forms the model may use as a
+# citation ([1], [1, 2], [^1], 【1】, ［1］); the rest are footnote and reference marks that only
+# sources use ([3-5], [注1], [note 2], 〔1〕, [citation needed], [来源请求]). Numbers up to four
+# digits are read, so that "[2024]" is dropped as out of range, never renumbered.
+_MARK = re.compile(
+    r"\s?(?:"
+    r"[\[【［]\s*\^?\s*(?P<numbers>\d{1,4}(?:\s*[,，、]\s*\d{1,4})*)\s*[\]】］]"
+    r"|[\[【［〔]\s*\^?\s*\d{1,4}(?:\s*[,，、–—-]\s*\d{1,4})*\s*[\]】］〕]"
+    r"|\[\s*(?:(?:注|註|note)\s*\d{0,3}|citation needed|来源请求|來源請求|需要更多来源|需要來源)\s*\]"
+    r")",
+    re.IGNORECASE,
+)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans (start, end) of Chinese or English text, terminators included."""
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        start, end = match.span()
-        piece = text[start:end]
-        # English sentences end with ". " which the pattern above does not split on.
-        cursor = start
-        for inner in _EN_SENTENCE_END.finditer(piece):
-            spans.append((cursor, start + inner.end()))
-            cursor = start + inner.end()
-        if text[cursor:end].strip():
-            spans.append((cursor, end))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    """Sentence spans (start, end) of an answer or a source: ``text.sentence_spans``."""
+    return sentence_spans(text)
 
 
 def split_sentences(text: str) -> list[str]:
-    return [text[s:e].strip() for s, e in sentences(text)]
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def without_marks(text: str) -> str:
+    """Source text without its footnote and reference marks (they are never our markers)."""
+    return _MARK.sub("", text)
 
 
 def normalise_markers(text: str, n_sources: int) -> str:
-    """[1,2] → [1][2], 【1】 → [1], [^1] → [1]; markers that point to no source are dropped."""
+    """[1,2] → [1][2], 【1】/［1］ → [1], [^1] → [1]; markers that point to no source, and
+    footnote-style marks a model copied ([2024], 〔1〕, [注1]), are dropped."""
 
     def replace(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.split(r"\s*[,，、]\s*", match.group(1))]
+        if not match.group("numbers"):
+            return ""
+        numbers = [int(n) for n in re.split(r"\s*[,，、]\s*", match.group("numbers"))]
         kept = [n for n in numbers if 1 <= n <= n_sources]
         return "".join(f"[{n}]" for n in dict.fromkeys(kept))
 
-    cleaned = _MARKER.sub(replace, text)
+    cleaned = _MARK.sub(replace, text)
     return re.sub(r"[ \t]+([。，；！？.,;!?])", r"\1", cleaned)
-
-
-def renumber(text: str) -> tuple[str, dict[int, int]]:
-    """Renumber [n] markers 1, 2, 3… in order of first use; returns text and {new: old}."""
-    mapping: dict[int, int] = {}
-    reverse: dict[int, int] = {}
-
-    def replace(match: re.Match[str]) -> str:
-        old = int(match.group(1))
-        if old not in reverse:
-            reverse[old] = len(reverse) + 1
-            mapping[reverse[old]] = old
-        return f"[{reverse[old]}]"
-
-    return re.sub(r"\[(\d+)\]", replace, text), mapping
 
 
 def markers_by_sentence(text: str) -> list[tuple[str, list[int]]]:
@@ -84,21 +81,14 @@ def markers_by_sentence(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def _bigrams(text: str) -> set[str]:
-    compact = re.sub(r"[\s\W_]+", "", text.lower())
-    return {compact[i : i + 2] for i in range(len(compact) - 1)} or (
-        {compact} if compact else set()
-    )
-
-
 def best_quote(claim: str, chunk_text: str) -> str:
     """The sentence of ``chunk_text`` that shares the most with ``claim``."""
-    candidates = split_sentences(chunk_text) or [chunk_text.strip()]
-    wanted = _bigrams(claim)
+    candidates = [without_marks(s) for s in split_sentences(chunk_text)] or [chunk_text.strip()]
+    wanted = bigrams(claim)
     claim_figures = {f.value for f in find_figures(claim)}
 
     def score(sentence: str) -> float:
-        shared = len(wanted & _bigrams(sentence)) / (len(wanted) or 1)
+        shared = len(wanted & bigrams(sentence)) / (len(wanted) or 1)
         figures = {f.value for f in find_figures(sentence)}
         return shared + 0.5 * len(claim_figures & figures)
 

@@ -4,9 +4,9 @@ Every answer that mentions a fund is promotional material under the CSRC's rules
 advisors' drafts, through ``lint``) are checked against ``resources/compliance_rules.toml``. The table is
 data; this module is the matcher. How a candidate hit is judged, in order:
 
-1. **Sentences.** Text is split on 。！？；!?; newlines and ". "; a hit is judged against its own
-   sentence (conditions: and its neighbours), because disclosure sentences sit next to the
-   claims they qualify.
+1. **Sentences** (``text.sentence_spans``: 。！？；!?; newlines and ". "); a hit is judged against
+   its own sentence (conditions: and its neighbours), because disclosure sentences sit next to
+   the claims they qualify.
 2. **Allowed senses** (``exclusions``): a span of the sentence overlapping the hit that gives the
    word an innocent meaning — 保证金, 资金安全存管, 风险等级为R2（中低风险）, 降低风险; and
    quoted mentions (“保本”等表述, "明年能涨多少"这类问题), which name a phrase without using it.
@@ -56,6 +56,7 @@ from assistant.compliance_rules import (
     Severity,
     default_rules,
 )
+from assistant.text import sentence_spans as split_spans
 
 __all__ = [
     "Finding",
@@ -71,15 +72,7 @@ __all__ = [
     "sentence_spans",
 ]
 
-# A sentence ends at a terminator plus any closing quotes and trailing citation markers ("…。[1]")
-# and spaces; "." ends one only before whitespace and not in "No. 1", "e.g. ", "vs. ".
-_BOUNDARY = re.compile(
-    r"(?:[。！？；!?;]|(?<![Nn]o)(?<!vs)(?<!e\.g)(?<!i\.e)\.(?=\s|$))"
-    r"[”’」』）)\"']*(?:\[\d+(?:[,，、]\s*\d+)*\])*[ \t]*"
-    r"|\n"
-)
 CONTEXT = 2  # sentences either side of a hit where a rule's conditions may be met
-_ENUMERATOR = re.compile(r"\s*\d{1,2}\.\s*")
 _LIST_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+>]|#{1,6})[ \t]+)?")  # kept on a line that survives
 _DANGLING = {"；": "。", ";": ".", "，": "。", ",": ".", "、": "。", "：": "。", ":": "."}
 
@@ -130,19 +123,13 @@ def rules() -> RuleTable:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each non-blank sentence; newlines are never inside a sentence."""
-    spans: list[tuple[int, int]] = []
-    position = 0
-    for match in _BOUNDARY.finditer(text):
-        newline = match.group() == "\n"
-        end = match.start() if newline else match.end()
-        if not newline and _ENUMERATOR.fullmatch(text, position, end):
-            continue  # "2. " numbers the sentence that follows it
-        if text[position:end].strip():
-            spans.append((position, end))
-        position = match.end()
-    if text[position:].strip():
-        spans.append((position, len(text)))
+    """``(start, end)`` of each non-blank sentence (``text.sentence_spans``), with the spaces
+    after it, so sentences that survive ``remove_blocked`` keep the spacing between them."""
+    spans = []
+    for start, end in split_spans(text):
+        while end < len(text) and text[end] in " \t":
+            end += 1
+        spans.append((start, end))
     return spans
 
 

@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from .text import CJK
+
 Severity = Literal["block", "warn"]
 Scope = Literal["answer", "question", "any"]
 
@@ -39,7 +41,7 @@ CATEGORIES = frozenset(
 SEVERITIES: frozenset[str] = frozenset({"block", "warn"})
 SCOPES: frozenset[str] = frozenset({"answer", "question", "any"})
 _FLAGS = re.IGNORECASE
-_CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+_CJK = re.compile(f"[{CJK}]")  # one CJK range for the whole product (text.py)
 
 
 class QuestionIntent(StrEnum):

@@ -1,6 +1,7 @@
 """The gate between the model's stream and the reader: whole sentences, checked, then shown.
 
-Deltas are buffered until a sentence is complete. Each sentence then has its citation markers
+Deltas are buffered until a sentence is complete (``text.sentence_spans``, the rule every
+stage shares: the sentence is done once the next one has begun). Each sentence then has its citation markers
 normalised (out-of-range ones dropped, a missing one repaired when one source clearly
 supports the sentence) and renumbered in order of first use, and it is compliance-checked:
 a sentence with a blocking finding, or one that echoes the system prompt, is never emitted.
@@ -14,14 +15,21 @@ from collections.abc import Sequence
 
 from .citations import normalise_markers
 from .compliance import Finding, check_text
-from .text import near_duplicate
+from .text import near_duplicate, sentence_spans
 
-# A sentence ends at a terminator (English "." only when followed by a space), plus any
-# closing quotes and citation markers that follow it.
-_COMPLETE = re.compile(
-    r"^.*?(?:[。！？；!?;\n]|\.(?=\s))[”’」』）)]*(?:\s*\[\d+\](?:\[\d+\])*)?(?=\s*[^\s\[])",
-    re.DOTALL,
-)
+# What may still grow into a citation marker that belongs to the sentence before it ("[", "[1,").
+_MARKER_START = re.compile(r"\s*[\[【［]\^?\d{0,3}(?:\s*[,，、]\s*\d{0,3})*")
+
+
+def _complete(buffer: str) -> int:
+    """Where the buffer's first sentence ends (``text.sentence_spans``), once the next one has
+    begun; 0 while it may still grow (no next sentence yet, or a marker still arriving)."""
+    spans = sentence_spans(buffer)
+    if len(spans) < 2 or _MARKER_START.fullmatch(buffer, spans[0][1]):
+        return 0
+    return spans[1][0]
+
+
 _TERMINAL = re.compile(r"([。！？；!?;.]+[”’」』）)]*)\s*$")
 
 
@@ -45,8 +53,8 @@ class SentenceGate:
     def feed(self, delta: str) -> list[str]:
         self._buffer += delta
         out = []
-        while match := _COMPLETE.match(self._buffer):
-            sentence, self._buffer = match.group(0), self._buffer[match.end() :]
+        while end := _complete(self._buffer):
+            sentence, self._buffer = self._buffer[:end], self._buffer[end:]
             out.extend(self._admit(sentence))
         return out
 

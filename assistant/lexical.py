@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from .text import normal_form
+from .text import search_form
 
 _DATA = Path(__file__).parent / "resources"
-_WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+_WORD = re.compile(r"\w")  # letters, digits and Han characters alike
 _STOPWORDS = frozenset(
     line.strip()
     for line in (_DATA / "stopwords.txt").read_text(encoding="utf-8").splitlines()
@@ -37,7 +37,7 @@ _STOPWORDS = frozenset(
 _jieba_lock = threading.Lock()
 # Part of every index's fingerprint: a changed dictionary or stopword list rebuilds the index.
 TOKENIZER_VERSION = hashlib.sha256(
-    b"jieba-search-1\0"
+    b"jieba-search-1+opencc-t2s\0"
     + (_DATA / "user_dict.txt").read_bytes()
     + b"\0"
     + (_DATA / "stopwords.txt").read_bytes()
@@ -59,9 +59,10 @@ def _tokenizer() -> Any:
 
 
 def tokenize(text: str) -> list[str]:
-    """Search-mode jieba tokens, lower-cased, without punctuation and function words."""
+    """Search-mode jieba tokens of the simplified text, lower-cased, without punctuation and
+    function words."""
     tokens = []
-    for token in _tokenizer().cut_for_search(normal_form(text)):
+    for token in _tokenizer().cut_for_search(search_form(text)):
         token = token.strip().lower()
         if token and _WORD.search(token) and token not in _STOPWORDS:
             tokens.append(token)

@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from .retrieval import Hit
+from .citations import without_marks
 from .text import has_han
+
+if TYPE_CHECKING:  # a type only: no store behind the text work
+    from .retrieval import Hit
 
 _DATA = Path(__file__).parent / "resources"
 Lang = Literal["zh", "en"]
@@ -60,7 +63,9 @@ def format_source(n: int, hit: Hit) -> str:
         )
         if part
     )
-    body = re.sub(r"\s*\n\s*", " ", hit.chunk.text.strip())
+    # The source's own footnote marks ([4], 【1】) would read as our markers, and the model copies
+    # them: it sees the text without them.
+    body = re.sub(r"\s*\n\s*", " ", without_marks(hit.chunk.text).strip())
     return f"[{n}] {body}\n（出处：{where}）"
 
 

@@ -1,9 +1,11 @@
-"""One home for small text facts every stage shares: which script a text is in, how alike
-two texts are by their character bigrams, the id a disclosure text is known by, and the one
-Unicode normal form every format and every question is read into (last section).
+"""One home for small text facts every stage shares: which script a text is in, where its
+sentences end, how alike two texts are by their character bigrams, the id a disclosure text is
+known by, and the one Unicode normal form every format and every question is read into (last
+section).
 
 Chunking, retrieval, the gate, citations, excerpts and compliance all ask these questions; one
-answer keeps them agreeing (a passage the retriever calls a near-copy is one for the gate too).
+answer keeps them agreeing (a passage the retriever calls a near-copy is one for the gate too,
+and the sentence a chunk was cut at is the sentence an excerpt quotes and compliance judges).
 Pure functions; the only I/O is the normal form's table of radicals, read once.
 """
 
@@ -15,6 +17,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 # Han ideographs (extension A and the unified block) and their compatibility forms.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -41,10 +44,140 @@ def is_chinese(text: str) -> bool:
     return han > 0 and han >= len(_LATIN.findall(text)) / 4
 
 
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters as simplified (OpenCC ``t2s``, phrase-aware: 乾隆 stays 乾隆).
+
+    Investors in Hong Kong and Taiwan ask in traditional characters; the articles are
+    simplified. Questions are converted before both sides search, and the lexical index
+    converts what it indexes, so either script finds the other. Simplified text is unchanged.
+    """
+    return _t2s().convert(text) if has_han(text) else text
+
+
+def search_form(text: str) -> str:
+    """What both sides of a search compare: the normal form, in simplified characters."""
+    return to_simplified(normal_form(text))
+
+
+# -- sentences ------------------------------------------------------------------------------------
+#
+# One rule for every stage. A sentence ends at 。！？； (and at !?; unless a letter or digit follows
+# at once: "Yahoo!Japan"), at a "." before whitespace that does not close an abbreviation, an
+# initial or a list number ("1. "), and, unless ``lines=False``, at a newline. Closing quotes and
+# brackets stay with their sentence, and so do citation or footnote marks right after its
+# terminator ("…。[1]", "…。【2】"): they belong to what they follow. A sentence never ends inside
+# “…”, 「…」, 『…』 or （…） when the closing mark comes later, so a quotation that itself holds
+# sentences stays whole.
+
+_FULL_STOPS = "。！？；"
+_HALF_STOPS = "!?;"
+_CLOSERS = "”’\"'）)】」』》]"
+_PAIRS = {"“": "”", "「": "」", "『": "』", "（": "）"}
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "e.g", "i.e", "no", "fig", "inc", "ltd", "co",
+    "corp", "u.s", "u.k", "approx", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec",
+}  # fmt: skip
+_STOPS = _FULL_STOPS + _HALF_STOPS + "."
+_SIGNIFICANT = re.compile(
+    "[" + re.escape(_STOPS + "\n" + "".join(_PAIRS) + "".join(_PAIRS.values())) + "]"
+)
+# Marks after a terminator that go with the sentence before them: [1], [1,2], [^1], 【1】, ［1］.
+_TRAILING_MARKS = re.compile(
+    r"(?:[ \t]?(?:\[\^?\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\]|【\d{1,3}】|［\d{1,3}］))+"
+)
+
+
+def _period_ends(text: str, i: int, start: int, after: int) -> bool:
+    """Whether the '.' at ``i`` ends a sentence (``after``: index past the closers behind it)."""
+    if after < len(text) and not text[after].isspace():
+        return False  # 6.8%, V3.5, www.example.com
+    word = text[max(text.rfind(" ", start, i) + 1, start) : i].lstrip("\"'“‘(（[")
+    if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+        return False
+    return not (text[start:i].strip().isdigit() and len(text[start:i].strip()) <= 2)  # "1. "
+
+
+def _sentence_end(text: str, i: int, start: int) -> int:
+    """Where the sentence whose terminator candidate is at ``i`` ends, or 0 if it goes on."""
+    n = len(text)
+    ch = text[i]
+    after = i + 1
+    while after < n and text[after] in _FULL_STOPS + _HALF_STOPS + _CLOSERS:
+        after += 1
+    if ch in _HALF_STOPS:
+        nxt = text[after] if after < n else " "
+        if nxt.isascii() and nxt.isalnum():
+            return 0
+    elif ch == "." and not _period_ends(text, i, start, after):
+        return 0
+    marks = _TRAILING_MARKS.match(text, after)
+    return marks.end() if marks else after
+
+
+def sentence_spans(text: str, *, lines: bool = True) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``, whitespace around them excluded.
+
+    ``lines=False`` reads newlines as spaces (a paragraph whose lines were wrapped).
+    """
+    spans: list[tuple[int, int]] = []
+    open_pairs: list[str] = []
+    start = 0
+    n = len(text)
+    # Jump from one character that can matter to the next (terminators, quote marks, newlines).
+    found = _SIGNIFICANT.search(text)
+    while found:
+        i = found.start()
+        ch = text[i]
+        end = 0
+        if ch == "\n":
+            if lines:
+                spans.append((start, i))
+                open_pairs.clear()
+                start = i + 1
+        elif ch in _PAIRS:
+            line_end = text.find("\n", i + 1) if lines else -1
+            if text.find(_PAIRS[ch], i + 1, n if line_end == -1 else line_end) != -1:
+                open_pairs.append(_PAIRS[ch])
+        elif open_pairs and ch == open_pairs[-1]:
+            open_pairs.pop()
+        elif not open_pairs and ch in _STOPS:
+            end = _sentence_end(text, i, start)
+        if end:
+            spans.append((start, end))
+            start = end
+        found = _SIGNIFICANT.search(text, max(end, i + 1))
+    spans.append((start, n))
+    return [strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str, *, lines: bool = True) -> list[str]:
+    """The sentences of ``text``, verbatim (see :func:`sentence_spans`)."""
+    return [text[s:e] for s, e in sentence_spans(text, lines=lines)]
+
+
 @lru_cache(maxsize=4096)
 def bigrams(text: str) -> frozenset[str]:
-    """The text's character bigrams, whitespace removed (cached: filters compare texts pairwise)."""
-    compact = re.sub(r"\s+", "", text)
+    """The text's character bigrams, lower-cased, whitespace and punctuation removed (a text of
+    one character is its own bigram). Cached: filters compare texts pairwise."""
+    compact = re.sub(r"[\s\W_]+", "", text.lower())
+    if len(compact) == 1:
+        return frozenset({compact})
     return frozenset(compact[i : i + 2] for i in range(len(compact) - 1))
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from assistant.bilingual import renderings
+from assistant.evidence import Question, evidence
+from assistant.lexical import tokenize
 from assistant.retrieval import Retriever, fuse, standardise
 from assistant.text import is_chinese, near_duplicate
 
@@ -87,3 +90,42 @@ def test_the_relevance_floor_separates_covered_from_uncovered_questions(seeded) 
         and covered("What did DeepSeek V3 cost to train?")
     )
     assert not covered("今天天气怎么样？") and not covered("How do I bake sourdough bread?")
+
+
+def test_a_traditional_question_retrieves_exactly_as_its_simplified_twin(seeded) -> None:
+    _, store = seeded
+    retriever = Retriever(store, store.embedder)
+    simplified, traditional = (
+        "全球IT支出那张图的数据出自哪家券商？",
+        "全球IT支出那張圖的數據出自哪家券商？",
+    )
+    assert tokenize(traditional) == tokenize(simplified)
+    assert retriever.query_vector(retriever.dense_text(traditional)) == retriever.query_vector(
+        retriever.dense_text(simplified)
+    )
+    ids = [[h.chunk.chunk_id for h in retriever.search(q, 5)] for q in (simplified, traditional)]
+    assert ids[0] == ids[1]
+    assert "国信证券" in retriever.search(traditional, 1)[0].chunk.text
+
+
+def test_english_words_get_the_chinese_renderings_the_corpus_uses(seeded) -> None:
+    _, store = seeded
+    retriever = Retriever(store, store.embedder)
+    question = "What net redemption threshold triggers large-redemption risk?"
+    searched = retriever.searched_text(question)
+    assert "赎回" in searched and "风险" in searched  # from the dictionary, not the glossary
+    assert "球网" not in searched  # "net" as in tennis: the articles never use it
+    assert renderings("jevons paradox") == ["杰文斯悖论"]  # the glossary's term wins
+
+
+def test_the_second_stage_prefers_the_sentence_that_holds_the_question_s_rare_words() -> None:
+    idf = {"赎回": 3.0, "百分之十": 4.0, "基金": 0.2, "风险": 0.3}
+    question = Question.of("基金巨额赎回的门槛是百分之十吗", "", lambda t: idf.get(t, 0.1),
+                           lambda t: t in idf)  # fmt: skip
+    boilerplate = "基金有风险。基金投资有风险。基金风险提示。"
+    answer = "基金有风险。单个开放日净赎回申请超过基金总份额的百分之十，即为巨额赎回。"
+    assert evidence(question, answer).support > evidence(question, boilerplate).support
+    assert evidence(question, answer).support > 0.8
+    named = Question.of("", "Which ETF is 588930?", lambda t: 1.0, lambda t: True)
+    assert evidence(named, "科创板人工智能ETF(588930)").entities == 1.0
+    assert evidence(named, "一只ETF").entities == 0.5

@@ -1,7 +1,8 @@
 """Retrieval and offline-answer quality on public QA sets and on our own seed questions.
 
     python -m assistant.eval DATASET [--limit N] [--seed S] [--cross-lingual CONTEXTS.json]
-                                     [--offline-answers] [--offtopic FILE] [--components] [--json]
+                                     [--offline-answers] [--offtopic FILE] [--components]
+                                     [--half tune|held] [--json]
 
 - A SQuAD v1 JSON (``../shared/eval-data/*.json``): every context becomes its own file
   (``c0000.txt`` …) in a cached knowledge folder, ingested by the real pipeline into a data
@@ -20,6 +21,9 @@ Retrieval goes through the engine's own ``Retriever`` (top 5); its latency is ti
 that contain a gold answer. ``--components`` adds dense-only and lexical-only rows (the same
 candidates and near-copy filtering, without fusion) to show what fusion adds or costs.
 
+``--half`` keeps one half of the (sampled) questions, split by a hash of the question id
+(``datasets.half``): constants are tuned on "tune" and reported on "held".
+
 Store keys are made relative to the knowledge folder's parent (ingest runs there), so a cache
 stays valid whatever directory the harness is started from.
 """
@@ -29,6 +33,7 @@ from .datasets import (
     Squad,
     cache_key,
     context_name,
+    half,
     isolated,
     load_jsonl_cases,
     load_squad,
@@ -49,6 +54,7 @@ __all__ = [
     "context_name",
     "engine_gate",
     "evaluate",
+    "half",
     "isolated",
     "load_jsonl_cases",
     "load_squad",

@@ -101,6 +101,12 @@ def load_jsonl_cases(path: Path) -> list[Case]:
     return cases
 
 
+def half(qid: str) -> str:
+    """Which half of its set a question belongs to: "tune" (constants may be chosen on it) or
+    "held" (only ever reported). Fixed by a hash of the id, before any tuning."""
+    return "tune" if hashlib.sha256(qid.encode()).digest()[0] % 2 == 0 else "held"
+
+
 def sample(cases: Sequence[Case], limit: int | None, seed: int) -> list[Case]:
     if limit is None or limit >= len(cases):
         return list(cases)

