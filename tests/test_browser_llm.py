@@ -1,0 +1,65 @@
+"""The investor tab with a model (the fake server speaking chat completions), in Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from assistant.web import Services, create_app
+from tests.conftest import online_engine, serving
+from tests.fakellm import FakeLLM
+from tests.test_browser_investor import QUESTION, RECORDER, ask
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def url(
+    ui_store: Any, fake_llm_server: FakeLLM, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    _, store = ui_store
+    engine = online_engine(store, fake_llm_server, tmp_path_factory.mktemp("ui-llm"))
+    with serving(create_app(engine.settings, Services(engine))) as served:
+        yield served
+
+
+def test_a_model_answer_grows_sentence_by_sentence(
+    url: str, fake_llm: FakeLLM, page: Any, tmp_path: Path
+) -> None:
+    fake_llm.script({"pace": 0.4})
+    page.goto(url)
+    expect(page.locator("#status")).to_contain_text("在线模型：deepseek-flash")
+    page.evaluate(RECORDER)
+    turn = ask(page, QUESTION)
+    final = turn.locator(".answer").inner_text()
+    streamed = [
+        text
+        for cls, text in page.evaluate("window.seen")
+        if "streaming" in cls and text and text != "正在检索资料并作答…"
+    ]
+    # The first sentence was on the page, alone, before the second arrived.
+    assert streamed and len(streamed[0]) < len(final)
+    assert all(final.startswith(text) for text in streamed)
+    expect(turn.locator(".badges")).to_contain_text("模型：deepseek-flash")
+    turn.locator("a.cite").first.click()
+    expect(page.locator(".source.active mark")).not_to_be_empty()
+    expect(turn.locator("details.disclosure summary")).to_contain_text("投资有风险")
+    page.screenshot(path=str(tmp_path / "llm.png"), full_page=True)
+
+
+def test_a_model_failure_is_said_on_that_answer(
+    url: str, fake_llm: FakeLLM, page: Any, tmp_path: Path
+) -> None:
+    fake_llm.script(401)
+    page.goto(url)
+    turn = ask(page, QUESTION)
+    expect(turn.locator(".badges")).to_contain_text("在线模型不可用，本回答为原文摘录")
+    expect(turn.locator(".notices")).to_contain_text("在线模型暂时不可用")
+    expect(turn.locator(".answer")).to_contain_text("原文摘录")
+    expect(turn.locator("details.disclosure summary")).to_contain_text("投资有风险")
+    expect(turn.locator("a.cite").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "fallback.png"), full_page=True)
