@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 
 
@@ -25,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(logging.INFO)  # no credentials from a URL reach a log line
     import uvicorn
+    from tqdm import tqdm
 
     from assistant.config import load_settings
     from assistant.errors import AssistantError
@@ -32,13 +34,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        app = build_web_app(settings)
+        with tqdm(desc="ingest", unit="file", disable=None, file=sys.stderr, delay=0.5) as bar:
+            app = build_web_app(
+                settings, progress=bar.update, on_total=lambda n: bar.reset(total=n)
+            )
     except AssistantError as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        app, host=args.host or settings.host, port=args.port or settings.port, log_level="info"
-    )
+    # The embedder and the BM25 index load on first use: load them now, while the page loads.
+    engine = app.state.services.engine
+    threading.Thread(target=engine.retriever.search, args=("DeepSeek", 1), daemon=True).start()
+    host, port = args.host or settings.host, args.port or settings.port
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"The assistant is starting at http://{shown}:{port}  (Ctrl+C stops it)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
 
