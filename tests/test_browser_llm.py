@@ -22,7 +22,14 @@ def url(
     ui_store: Any, fake_llm_server: FakeLLM, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     _, store = ui_store
-    engine = online_engine(store, fake_llm_server, tmp_path_factory.mktemp("ui-llm"))
+    # Deadlines long enough for a paced stream on a busy machine; a failure is scripted.
+    engine = online_engine(
+        store,
+        fake_llm_server,
+        tmp_path_factory.mktemp("ui-llm"),
+        answer_deadline=30.0,
+        stream_idle_timeout=5.0,
+    )
     with serving(create_app(engine.settings, Services(engine))) as served:
         yield served
 
@@ -30,11 +37,16 @@ def url(
 def test_a_model_answer_grows_sentence_by_sentence(
     url: str, fake_llm: FakeLLM, page: Any, tmp_path: Path
 ) -> None:
-    fake_llm.script({"pace": 0.4})
+    fake_llm.script({"pace": 0.5})
     page.goto(url)
     expect(page.locator("#status")).to_contain_text("在线模型：deepseek-flash")
     page.evaluate(RECORDER)
-    turn = ask(page, QUESTION)
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    page.screenshot(path=str(tmp_path / "llm-streaming.png"), full_page=True)
+    turn = page.locator(".turn.done")
+    expect(turn).to_have_count(1)
     final = turn.locator(".answer").inner_text()
     streamed = [
         text

@@ -196,8 +196,9 @@ def turn(item: ChatTurn, lang: Lang) -> str:
         return f'<article class="turn failed">{question}<div class="reply">{body}{tail}</div></article>'
     if answer is None:
         text = paragraphs(item.partial) or f'<p class="waiting">{esc(t(lang, "answering"))}</p>'
+        ai = f'<div class="badges"><span class="badge ai">{esc(t(lang, "badge_ai"))}</span></div>'
         return (
-            f'<article class="turn streaming">{question}<div class="reply">'
+            f'<article class="turn streaming">{question}<div class="reply">{ai}'
             f'<div class="answer">{text}</div>{disclosure(item.disclosure, lang, item.key)}'
             "</div></article>"
         )
