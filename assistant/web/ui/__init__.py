@@ -43,7 +43,12 @@ def _status(engine: AnswerEngine, lang: Lang) -> str:
 
 
 def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
-    blocks = gr.Blocks(analytics_enabled=False, title=t("zh", "page_title"))
+    # Exported drafts are client documents: Gradio's copies go after an hour, like ours.
+    blocks = gr.Blocks(
+        analytics_enabled=False,
+        title=t("zh", "page_title"),
+        delete_cache=(advisor.KEEP_EXPORTS, advisor.KEEP_EXPORTS),
+    )
     with blocks:
         lang = gr.State("zh")
         with gr.Row(elem_id="top-bar", equal_height=True):

@@ -10,7 +10,9 @@ text as exported through ``AnswerEngine.record_export``.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from . import export, render
 from .strings import choices, t
 
 LEVELS: tuple[ClientLevel, ...] = ("C1", "C2", "C3", "C4", "C5")
+KEEP_EXPORTS = 3600  # seconds an exported file stays on the server (a client's draft)
 
 
 @dataclass
@@ -98,7 +101,10 @@ class Drafting:
         draft = export.make_draft(
             drafted.answer, drafted.topic, text, drafted.lang, self.engine.today()
         )
-        path, exported = export.write(draft, fmt, self.folder)
+        self._prune()
+        # A folder per export: two advisors exporting the same topic the same day each get
+        # their own file.
+        path, exported = export.write(draft, fmt, Path(tempfile.mkdtemp(dir=self.folder)))
         self.engine.record_export(drafted.answer, exported, channel="advisor")
         remaining = lint(text).findings
         if remaining:
@@ -106,6 +112,13 @@ class Drafting:
             return gr.update(value=str(path), visible=True), _status(message, "warn")
         status = _status(t(lang, "exported", name=path.name), "ok")
         return gr.update(value=str(path), visible=True), status
+
+    def _prune(self) -> None:
+        """Delete exports older than ``KEEP_EXPORTS`` (Gradio keeps its own copy as long)."""
+        cutoff = time.time() - KEEP_EXPORTS
+        for folder in self.folder.iterdir():
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _level_choices(lang: Lang) -> list[tuple[str, str]]:
