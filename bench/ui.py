@@ -6,7 +6,9 @@ All against `python app.py` run as a subprocess in a scratch folder whose store 
 first (``python ingest.py``), so the start is the "existing store" case:
 
 - **start**: from launching ``python app.py`` to the first HTTP 200 of ``GET /`` (the Gradio
-  page itself, polled every 20 ms), ``--runs`` times;
+  page itself, polled every 20 ms), ``--runs`` times; with the CPU time the process had used
+  by then (start-up is one thread, so on an idle machine the wait is about its CPU time: a
+  figure other work on the machine inflates less than the wall clock);
 - **first load**: the bytes the browser (Debian's Chromium, headless, cache empty) downloads
   for ``/`` until the page is usable (the send button shown): encoded body plus headers of
   every response, as Chromium's network layer counts them;
@@ -67,9 +69,16 @@ OBSERVE = """() => new Promise((resolve) => {
 })"""
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def app_py(workdir: Path, **env: str) -> Iterator[tuple[str, float]]:
-    """``python app.py`` in ``workdir``; yields its URL and the seconds to the first 200 of /."""
+def app_py(workdir: Path, **env: str) -> Iterator[tuple[str, float, float]]:
+    """``python app.py`` in ``workdir``; yields its URL, the seconds to the first 200 of /
+    and the CPU seconds it had used by then."""
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -91,7 +100,7 @@ def app_py(workdir: Path, **env: str) -> Iterator[tuple[str, float]]:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.02)
-        yield url, time.perf_counter() - started
+        yield url, time.perf_counter() - started, cpu_seconds(process.pid)
     finally:
         process.terminate()
         try:
@@ -151,20 +160,22 @@ def main() -> int:
     questions = (QUESTIONS * 2)[: args.questions + 1]
     fake = FakeLLM().start()
     try:
-        starts = []
+        starts, cpu = [], []
         for _ in range(args.runs):
-            with app_py(workdir) as (_, seconds):
+            with app_py(workdir) as (_, seconds, used):
                 starts.append(seconds)
+                cpu.append(used)
         print(describe("python app.py → first 200 of / (existing store)", starts))
+        print(describe("  CPU time used by then", cpu))
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            with app_py(workdir) as (url, _):
+            with app_py(workdir) as (url, _, _):
                 size, count = first_load_bytes(browser, url)
                 print(f"first load of /: {size:,} bytes in {count} responses")
                 offline = send_to_first_character(browser, url, questions)
             online = {"DEEPSEEK_API_KEY": "sk-bench", "DEEPSEEK_BASE_URL": fake.base_url}
-            with app_py(workdir, **online) as (url, _):
+            with app_py(workdir, **online) as (url, _, _):
                 model = send_to_first_character(browser, url, questions)
             browser.close()
         for label, times in (("offline", offline), ("fake model server", model)):
