@@ -313,7 +313,7 @@ class AnswerEngine:
             trace.why = "not_found"
             text = message(lang, "not_found")
             yield Delta(text)
-            mode_ = "llm" if self.chat else "offline"
+            mode_: AnswerMode = "llm" if self.chat else "offline"
             yield self._finish(text, [], hits, lang, mode_, None, notices, [], intents, draft)
             return
 
@@ -503,10 +503,8 @@ class AnswerEngine:
             for k in self._intent_notices(intents)
             if k in ("personalised", "prediction")
         ]
-        if draft and (suits := assess(draft.client_level, [h.chunk for h in cited], lang)):
-            # A mismatch or an unassessed client opens the draft; every statement is a notice,
-            # so the audit row records what the advisor was told.
-            lead = [suits.text, *lead] if suits.at_top else lead
+        suits = assess(draft.client_level, [h.chunk for h in cited], lang) if draft else None
+        if suits:  # a notice, so the audit row records what the advisor was told
             notices = [suits.text, *notices]
         body = "\n\n".join([*lead, text]) if lead else text
         note = message(lang, "masked_source")
@@ -517,9 +515,16 @@ class AnswerEngine:
             body, [c.text for c in citations], extra=[c.published or "" for c in citations]
         )
         body, figures = mark_unverified(body, figures, message(lang, "unverified_figure"))
+        # A client below the product's level, or not assessed, opens the draft. Code states it
+        # from the sources' metadata (the product's code is no claim to check), after the check.
+        top = f"{suits.text}\n\n" if suits and suits.at_top else ""
+        body = top + body
         all_findings = [
             *findings,
-            *(make_finding("FIGURE-001", body, f.start, f.end) for f in figures),
+            *(
+                make_finding("FIGURE-001", body, len(top) + f.start, len(top) + f.end)
+                for f in figures
+            ),
         ]
         if figures:
             notices.append(message(lang, "unsupported_figure"))

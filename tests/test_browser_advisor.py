@@ -12,6 +12,7 @@ from docx import Document
 from playwright.sync_api import expect
 
 from assistant.answer import AnswerEngine
+from assistant.compliance import lint
 from assistant.factory import build_engine
 from assistant.web import Services, create_app
 from tests.conftest import serving, settings_for
@@ -70,28 +71,26 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
         "[1] 《DeepSeek暂停API充值：AI算力逻辑再梳理》 · 银华基金 · 2025-02"
     )
     row = engine.audit.turns(1)[0]
-    assert (
-        row["channel"] == "advisor" and "低于科创板人工智能ETF 588930的风险等级R4" in row["notices"]
-    )
+    assert row["channel"] == "advisor"
+    assert "低于科创板人工智能ETF 588930的风险等级R4" in row["notices"][0]
     page.screenshot(path=str(tmp_path / "1-draft.png"), full_page=True)
 
     # The advisor edits in a promise of returns; re-check finds and marks it.
     edited = f"{text}\n我们保证年化收益15%，请放心购买。"
     draft.fill(edited)
     page.locator("#recheck").click()
-    mark = page.locator("#findings mark.finding")
-    expect(mark).to_have_count(1)
-    expect(mark).to_contain_text("保证年化收益")
-    expect(page.locator("#findings li")).to_contain_text("GUARANTEE-001")
-    expect(page.locator("#findings li")).to_contain_text(
-        "《公开募集证券投资基金销售机构监督管理办法》"
-    )
+    found = lint(edited).findings
+    assert found and found[0].text.startswith("保证")
+    expect(page.locator("#findings li")).to_have_count(len(found))
+    expect(page.locator("#findings mark.finding").first).to_contain_text("保证年化收益")
+    guarantee = page.locator("#findings li", has_text="GUARANTEE-001")
+    expect(guarantee).to_contain_text("《公开募集证券投资基金销售机构监督管理办法》")
     page.screenshot(path=str(tmp_path / "2-recheck.png"), full_page=True)
 
     # Export: the file carries the edit, the numbered sources, the disclosure, the date, the line.
     docx = download(page, "#export-docx", tmp_path)
     assert docx.name == f"{TOPIC}_{date.today().isoformat()}.docx"
-    expect(page.locator("#advisor-status")).to_contain_text("仍有 1 处不合规表述")
+    expect(page.locator("#advisor-status")).to_contain_text(f"仍有 {len(found)} 处不合规表述")
     paragraphs = [p.text for p in Document(str(docx)).paragraphs]
     assert paragraphs[0] == TOPIC
     assert "我们保证年化收益15%，请放心购买。" in paragraphs
@@ -102,9 +101,10 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     )
     assert paragraphs[-2:] == [f"日期：{date.today().isoformat()}", "AI辅助起草 · 复核人：____"]
     exported = engine.audit.turns(1)[0]
-    assert exported["channel"] == "advisor"
+    assert exported["channel"] == "advisor" and exported["kind"] == "export"
+    assert exported["parent_turn"] == row["turn_id"]
     assert exported["answer"] == "\n".join(p for p in paragraphs if p)
-    assert "GUARANTEE-001" in exported["findings"]
+    assert "GUARANTEE-001" in [f["rule"] for f in exported["findings"]]
     page.screenshot(path=str(tmp_path / "3-exported.png"), full_page=True)
 
     markdown = download(page, "#export-md", tmp_path).read_text(encoding="utf-8")

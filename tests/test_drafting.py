@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,7 @@ def test_a_client_below_the_products_risk_level_is_told_so_at_the_top(engine: An
     assert answer.answer.startswith(MISMATCH)
     assert "不应向客户推荐" in answer.answer.split("\n")[0]
     assert answer.notices[0].startswith(MISMATCH)
-    assert json.loads(last_row(engine)["notices"])[0].startswith(MISMATCH)
+    assert last_row(engine)["notices"][0].startswith(MISMATCH)
 
 
 def test_an_unassessed_client_is_told_suitability_comes_first(engine: AnswerEngine) -> None:
@@ -64,7 +63,7 @@ def test_an_unassessed_client_is_told_suitability_comes_first(engine: AnswerEngi
     first = answer.answer.split("\n")[0]
     assert first.startswith("适当性提示：尚未评估客户的风险承受能力。须先完成风险测评")
     assert first.endswith("资料载明科创板人工智能ETF 588930的风险等级为R4。")
-    assert first in json.loads(last_row(engine)["notices"])
+    assert first in last_row(engine)["notices"]
 
 
 def test_a_client_at_or_above_the_products_level_gets_a_notice_not_a_headline(
@@ -114,10 +113,12 @@ def test_an_export_is_recorded_with_the_text_as_exported(engine: AnswerEngine) -
     exported = engine.record_export(answer, text)
     row = last_row(engine)
     assert row["turn_id"] == exported.turn_id != answer.turn_id
+    assert row["kind"] == "export" and row["parent_turn"] == answer.turn_id
     assert row["channel"] == "advisor" and row["answer"] == text
-    assert row["question"] == f"export of turn {answer.turn_id}"
     assert row["disclosure"] == answer.disclosure
-    assert [f["rule"] for f in json.loads(row["findings"])] == ["GUARANTEE-001"]
+    assert MISMATCH in row["notices"][0]
+    assert "GUARANTEE-001" in [f["rule"] for f in row["findings"]]
+    assert all(f["text"] in text for f in row["findings"])
 
 
 def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
@@ -155,13 +156,14 @@ def test_text_is_escaped_before_it_meets_markup() -> None:
         highlighted("前文<b>。支持句。后文", "支持句。")
         == "前文&lt;b&gt;。<mark>支持句。</mark>后文"
     )
-    # Two rules hit "保证年化收益" and one "稳赚不赔": overlapping spans are marked once, every
-    # finding is listed.
+    # Several rules hit "保证年化收益" and "稳赚不赔": overlapping spans are marked once (both
+    # phrases are), every finding is listed.
     text = "本基金保证年化收益15%，稳赚不赔。"
     findings = lint(text).findings
-    assert len(findings) == 3
-    assert marked(text, findings).count("<mark") == 2
-    assert findings_panel(text, findings, "zh").count("<li") == 3
+    shown = marked(text, findings)
+    assert 2 <= shown.count("<mark") < len(findings)
+    assert "保证年化收益" in shown.split("<mark")[1] and "稳赚" in shown.split("<mark")[-1]
+    assert findings_panel(text, findings, "zh").count("<li") == len(findings)
 
 
 def test_follow_ups_take_only_the_last_exchanges() -> None:

@@ -222,19 +222,31 @@ def transcript(turns: Sequence[ChatTurn], lang: Lang) -> str:
 
 
 def marked(text: str, findings: Sequence[Finding]) -> str:
-    """The draft, escaped, with each finding's span marked and numbered (overlaps: the first)."""
-    out, cursor = [], 0
+    """The lines of the draft that hold findings, escaped, each finding's span marked and
+    numbered as in the list (a span overlapping an earlier one is not marked twice)."""
+    spans, reach = [], 0
     for n, finding in enumerate(findings, start=1):
-        if finding.start < cursor:
-            continue
-        out.append(esc(text[cursor : finding.start]))
-        out.append(
-            f'<mark class="finding {esc(finding.severity)}" title="{esc(finding.rule)}">'
-            f"{esc(text[finding.start : finding.end])}<sup>{n}</sup></mark>"
-        )
-        cursor = finding.end
-    out.append(esc(text[cursor:]))
-    return f'<div class="draft-marked">{"".join(out)}</div>'
+        if finding.start >= reach:
+            spans.append((finding.start, finding.end, n, finding))
+            reach = finding.end
+    lines, offset = [], 0
+    for line in text.split("\n"):
+        end = offset + len(line)
+        inside = [span for span in spans if offset <= span[0] < end]
+        if inside:
+            out, cursor = [], offset
+            for start, stop, n, finding in inside:
+                stop = min(stop, end)
+                out.append(esc(text[cursor:start]))
+                out.append(
+                    f'<mark class="finding {esc(finding.severity)}" title="{esc(finding.rule)}">'
+                    f"{esc(text[start:stop])}<sup>{n}</sup></mark>"
+                )
+                cursor = stop
+            out.append(esc(text[cursor:end]))
+            lines.append(f"<p>{''.join(out)}</p>")
+        offset = end + 1
+    return f'<div class="draft-marked">{"".join(lines)}</div>'
 
 
 def findings_panel(text: str, findings: Sequence[Finding], lang: Lang) -> str:
