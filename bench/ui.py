@@ -6,9 +6,10 @@ All against `python app.py` run as a subprocess in a scratch folder whose store 
 first (``python ingest.py``), so the start is the "existing store" case:
 
 - **start**: from launching ``python app.py`` to the first HTTP 200 of ``GET /`` (the Gradio
-  page itself, polled every 20 ms), ``--runs`` times; with the CPU time the process had used
-  by then (start-up is one thread, so on an idle machine the wait is about its CPU time: a
-  figure other work on the machine inflates less than the wall clock);
+  page itself, polled every 20 ms), ``--runs`` times; with the CPU time its main thread had
+  used by then (start-up runs on that one thread, so on an idle machine the wait is about this
+  CPU time: a figure other work on the machine inflates far less than the wall clock; the
+  embedder's warm-up, which starts once the server is up, runs on other threads);
 - **first load**: the bytes the browser (Debian's Chromium, headless, cache empty) downloads
   for ``/`` until the page is usable (the send button shown): encoded body plus headers of
   every response, as Chromium's network layer counts them;
@@ -70,8 +71,8 @@ OBSERVE = """() => new Promise((resolve) => {
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a running process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User plus system CPU time of a process's main thread (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -166,7 +167,7 @@ def main() -> int:
                 starts.append(seconds)
                 cpu.append(used)
         print(describe("python app.py → first 200 of / (existing store)", starts))
-        print(describe("  CPU time used by then", cpu))
+        print(describe("  CPU time of its main thread by then", cpu))
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
