@@ -129,7 +129,9 @@ def test_feedback_is_kept_with_the_turn_in_the_audit_store(
 
     # A follow-up is read with the conversation; a new conversation starts without it.
     ask(page, "它和算力需求有什么关系？")
-    assert engine.audit.turns(1)[0]["history_turns"] == 2
+    follow_up, first = engine.audit.turns(2)
+    assert follow_up["history_turns"] == 2 and first["turn_id"] == turn_id
+    assert follow_up["session"] and follow_up["session"] == first["session"]
     page.locator("#new-chat").click()
     expect(page.locator("#transcript .turn")).to_have_count(0)
     ask(page, "科技巨头还在加大AI资本开支吗？")

@@ -62,6 +62,7 @@ class Drafting:
         length: Length,
         language: Lang,
         lang: Lang,
+        request: gr.Request,
     ) -> Iterator[DraftOutputs]:
         """Stream the draft into the editor; then its findings, sources and disclosure."""
         topic = (topic or "").strip()
@@ -71,7 +72,10 @@ class Drafting:
         options = DraftOptions(client_level=level, tone=tone, length=length, language=language)
         text = ""
         try:
-            for event in self.engine.stream(topic, (), "advisor", channel="advisor", draft=options):
+            events = self.engine.stream(
+                topic, (), "advisor", channel="advisor", session=request.session_hash, draft=options
+            )
+            for event in events:
                 if isinstance(event, Answer):
                     drafted = Drafted(event, topic, language)
                     findings = lint(event.answer).findings

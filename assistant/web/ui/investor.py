@@ -54,8 +54,13 @@ class Chat:
     def __init__(self, engine: AnswerEngine) -> None:
         self.engine = engine
 
-    def ask(self, question: str, turns: list[ChatTurn], lang: Lang) -> Iterator[Outputs]:
-        """Stream one answer into the conversation: each yield is the whole transcript."""
+    def ask(
+        self, question: str, turns: list[ChatTurn], lang: Lang, request: gr.Request
+    ) -> Iterator[Outputs]:
+        """Stream one answer into the conversation: each yield is the whole transcript.
+
+        The page's session (Gradio's random id for this page load) is the audit's session.
+        """
         question = (question or "").strip()
         if not question:
             gr.Warning(t(lang, "empty_question"))
@@ -66,7 +71,11 @@ class Chat:
         turns = [*turns, item][-MAX_TURNS:]
         yield render.transcript(turns, lang), turns, ""
         try:
-            for event in self.engine.stream(question, earlier, "investor", channel="web"):
+            session = request.session_hash
+            events = self.engine.stream(
+                question, earlier, "investor", channel="web", session=session
+            )
+            for event in events:
                 if isinstance(event, Answer):
                     item.answer = event
                 else:
@@ -182,8 +191,10 @@ def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:
     return feedback
 
 
-def _asking(chat: Chat, question: str) -> Callable[[list[ChatTurn], Lang], Iterator[Outputs]]:
-    def run(turns: list[ChatTurn], lang: Lang) -> Iterator[Outputs]:
-        yield from chat.ask(question, turns, lang)
+def _asking(
+    chat: Chat, question: str
+) -> Callable[[list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
+    def run(turns: list[ChatTurn], lang: Lang, request: gr.Request) -> Iterator[Outputs]:
+        yield from chat.ask(question, turns, lang, request)
 
     return run
