@@ -23,17 +23,6 @@ from tests.conftest import HOSTILE, HOSTILE_SCRIPT, serving, settings_for
 pytestmark = pytest.mark.browser
 QUESTION = "为什么说DeepSeek反而利好算力?"
 
-# Records every state of the last turn, so a test can see the answer as it was streamed.
-RECORDER = """() => {
-  window.seen = [];
-  const log = document.querySelector('#transcript');
-  new MutationObserver(() => {
-    const turn = log.querySelector('.turn:last-child');
-    const answer = turn && turn.querySelector('.answer');
-    if (answer) window.seen.push([turn.className, answer.innerText]);
-  }).observe(log, {subtree: true, childList: true, characterData: true});
-}"""
-
 
 @pytest.fixture(scope="module")
 def app(
@@ -56,7 +45,7 @@ def ask(page: Any, question: str) -> Any:
     return done.nth(before)
 
 
-def test_an_offline_answer_streams_in_with_sources_and_disclosure(
+def test_an_offline_answer_comes_with_its_sources_and_disclosure(
     app: tuple[str, AnswerEngine], page: Any, tmp_path: Path
 ) -> None:
     url, engine = app
@@ -64,11 +53,10 @@ def test_an_offline_answer_streams_in_with_sources_and_disclosure(
     expect(page.locator("#status")).to_contain_text("离线摘录模式")
     expect(page.locator("#status")).to_contain_text("DEEPSEEK_API_KEY")
     page.screenshot(path=str(tmp_path / "1-empty.png"), full_page=True)
-    page.evaluate(RECORDER)
 
+    # Offline the excerpts come as one piece, often too fast for the page to show the turn in
+    # progress; the model's sentence-by-sentence stream is tested in test_browser_llm.
     turn = ask(page, QUESTION)
-    states = page.evaluate("window.seen")
-    assert any("streaming" in cls for cls, _ in states), "the turn never showed as in progress"
     answer = turn.locator(".answer")
     expect(answer).to_contain_text("以下为2025年2月文章的原文摘录")
     expect(turn.locator(".badges")).to_contain_text("AI生成")

@@ -12,9 +12,20 @@ from playwright.sync_api import expect
 from assistant.web import Services, create_app
 from tests.conftest import online_engine, serving
 from tests.fakellm import FakeLLM
-from tests.test_browser_investor import QUESTION, RECORDER, ask
+from tests.test_browser_investor import QUESTION, ask
 
 pytestmark = pytest.mark.browser
+
+# Records every state of the last turn, so a test can see the answer as it was streamed.
+RECORDER = """() => {
+  window.seen = [];
+  const log = document.querySelector('#transcript');
+  new MutationObserver(() => {
+    const turn = log.querySelector('.turn:last-child');
+    const answer = turn && turn.querySelector('.answer');
+    if (answer) window.seen.push([turn.className, answer.innerText]);
+  }).observe(log, {subtree: true, childList: true, characterData: true});
+}"""
 
 
 @pytest.fixture(scope="module")
