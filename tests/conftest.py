@@ -226,6 +226,23 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def serving_engine(engine: AnswerEngine) -> Any:
+    """``serving`` the web app around ``engine`` (lifespan included, as `python app.py` does)."""
+    from assistant.web import Services, create_app
+
+    return serving(create_app(engine.settings, Services(engine)))
+
+
+@pytest.fixture(scope="module")
+def offline_ui(
+    ui_store: tuple[Settings, KnowledgeStore], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, AnswerEngine]]:
+    """The web app with no key on ``ui_store``, one server per test module: URL and engine."""
+    engine = build_engine(settings_for(tmp_path_factory.mktemp("ui")), store=ui_store[1])
+    with serving_engine(engine) as url:
+        yield url, engine
+
+
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh page that may only talk to 127.0.0.1: any other host fails the test.

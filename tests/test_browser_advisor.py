@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,23 +12,9 @@ from playwright.sync_api import expect
 
 from assistant.answer import AnswerEngine
 from assistant.compliance import lint
-from assistant.factory import build_engine
-from assistant.web import Services, create_app
-from tests.conftest import serving, settings_for
 
 pytestmark = pytest.mark.browser
 TOPIC = "DeepSeek降低训练成本后算力需求为什么可能上升"
-
-
-@pytest.fixture(scope="module")
-def app(
-    ui_store: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, AnswerEngine]]:
-    _, store = ui_store
-    settings = settings_for(tmp_path_factory.mktemp("ui-advisor"))
-    engine = build_engine(settings, store=store)
-    with serving(create_app(settings, Services(engine))) as url:
-        yield url, engine
 
 
 def download(page: Any, button: str, folder: Path) -> Path:
@@ -44,9 +29,9 @@ def download(page: Any, button: str, folder: Path) -> Path:
 
 
 def test_an_advisor_drafts_edits_rechecks_and_exports(
-    app: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
 ) -> None:
-    url, engine = app
+    url, engine = offline_ui
     assert engine.audit is not None
     page.goto(url)
     page.get_by_role("tab", name="顾问草稿").click()

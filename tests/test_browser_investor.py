@@ -7,7 +7,6 @@ asks any host but 127.0.0.1 (no CDN, no fonts, no telemetry).
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +15,10 @@ from gradio_client import Client
 from playwright.sync_api import expect
 
 from assistant.answer import AnswerEngine
-from assistant.factory import build_engine
-from assistant.web import Services, create_app
-from tests.conftest import HOSTILE, HOSTILE_SCRIPT, serving, settings_for
+from tests.conftest import HOSTILE, HOSTILE_SCRIPT
 
 pytestmark = pytest.mark.browser
 QUESTION = "为什么说DeepSeek反而利好算力?"
-
-
-@pytest.fixture(scope="module")
-def app(
-    ui_store: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, AnswerEngine]]:
-    _, store = ui_store
-    settings = settings_for(tmp_path_factory.mktemp("ui-offline"))
-    engine = build_engine(settings, store=store)
-    with serving(create_app(settings, Services(engine))) as url:
-        yield url, engine
 
 
 def ask(page: Any, question: str) -> Any:
@@ -46,9 +32,9 @@ def ask(page: Any, question: str) -> Any:
 
 
 def test_an_offline_answer_comes_with_its_sources_and_disclosure(
-    app: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
 ) -> None:
-    url, engine = app
+    url, engine = offline_ui
     page.goto(url)
     expect(page.locator("#status")).to_contain_text("离线摘录模式")
     expect(page.locator("#status")).to_contain_text("DEEPSEEK_API_KEY")
@@ -100,9 +86,9 @@ def test_an_offline_answer_comes_with_its_sources_and_disclosure(
 
 
 def test_feedback_is_kept_with_the_turn_in_the_audit_store(
-    app: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
 ) -> None:
-    url, engine = app
+    url, engine = offline_ui
     page.goto(url)
     turn = ask(page, "什么是杰文斯悖论？")
     turn_id = turn.get_attribute("data-turn")
@@ -127,9 +113,9 @@ def test_feedback_is_kept_with_the_turn_in_the_audit_store(
 
 
 def test_the_language_switch_relabels_the_interface(
-    app: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
 ) -> None:
-    url, _ = app
+    url, _ = offline_ui
     page.goto(url)
     ask(page, QUESTION)
     page.get_by_label("English").check()
@@ -146,9 +132,9 @@ def test_the_language_switch_relabels_the_interface(
 
 
 def test_hostile_text_in_a_question_and_an_article_shows_literally(
-    app: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
 ) -> None:
-    url, _ = app
+    url, _ = offline_ui
     page.goto(url)
     question = f"HBM高带宽内存的产能怎么样？{HOSTILE}{HOSTILE_SCRIPT}"
     turn = ask(page, question)
@@ -164,9 +150,9 @@ def test_hostile_text_in_a_question_and_an_article_shows_literally(
 
 
 def test_the_chat_is_usable_on_a_390_pixel_phone_screen(
-    app: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
 ) -> None:
-    url, _ = app
+    url, _ = offline_ui
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(url)
     expect(page.locator("#send")).to_be_in_viewport()
@@ -177,8 +163,10 @@ def test_the_chat_is_usable_on_a_390_pixel_phone_screen(
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
 
 
-def test_gradio_client_gets_an_answer_with_its_disclosure(app: tuple[str, AnswerEngine]) -> None:
-    url, engine = app
+def test_gradio_client_gets_an_answer_with_its_disclosure(
+    offline_ui: tuple[str, AnswerEngine],
+) -> None:
+    url, engine = offline_ui
     transcript, question_box = Client(url, verbose=False).predict(QUESTION, api_name="/ask")
     assert question_box == ""
     row = engine.audit.turns(1)[0]  # type: ignore[union-attr]

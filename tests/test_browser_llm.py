@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from assistant.web import Services, create_app
-from tests.conftest import online_engine, serving
+from tests.conftest import online_engine, serving_engine
 from tests.fakellm import FakeLLM
 from tests.test_browser_investor import QUESTION, ask
 
@@ -41,7 +40,7 @@ def url(
         answer_deadline=30.0,
         stream_idle_timeout=5.0,
     )
-    with serving(create_app(engine.settings, Services(engine))) as served:
+    with serving_engine(engine) as served:
         yield served
 
 
