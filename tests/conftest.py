@@ -213,9 +213,12 @@ def ui_store(
     return settings, store
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium (Debian's) for the whole run; each test opens its own context."""
+    """One headless Chromium (Debian's) per test module; each test opens its own context.
+
+    Per module, not per run: Playwright's sync API runs one instance per thread at a time, and
+    other modules start their own."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

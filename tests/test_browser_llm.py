@@ -50,6 +50,7 @@ def test_a_model_answer_grows_sentence_by_sentence(
     fake_llm.script({"pace": 0.5})
     page.goto(url)
     expect(page.locator("#status")).to_contain_text("在线模型：deepseek-flash")
+    page.locator("#transcript").wait_for(state="attached")
     page.evaluate(RECORDER)
     page.locator("#question textarea").fill(QUESTION)
     page.locator("#send").click()

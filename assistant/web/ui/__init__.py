@@ -16,6 +16,8 @@ from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Scope
 
 from ...answer import AnswerEngine
 from ...prompts import Lang
@@ -94,6 +96,7 @@ def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
 
 def mount(app: FastAPI, engine: AnswerEngine, *, max_question_chars: int) -> FastAPI:
     """Mount the Gradio app at ``/`` of ``app`` (call after every other route is included)."""
+    reserved = _first_segments(app)
     gr.mount_gradio_app(
         app,
         build_blocks(engine, max_question_chars),
@@ -107,4 +110,31 @@ def mount(app: FastAPI, engine: AnswerEngine, *, max_question_chars: int) -> Fas
         pwa=False,
         enable_monitoring=False,
     )
+    # A mount at the root would answer every path the routes before it do not, so a wrong
+    # method or an unknown path under /api or /v1 would get Gradio's 404 instead of the
+    # edge's refusal (405, or 404 with the disclosure). Gradio keeps to the paths of its own.
+    mounted = app.router.routes.pop()
+    assert isinstance(mounted, Mount) and mounted.path == ""
+    app.router.routes.append(_Beside(mounted.app, reserved))
     return app
+
+
+def _first_segments(app: FastAPI) -> frozenset[str]:
+    """The first path segment of every route already in ``app`` ("api", "v1", "healthz"…)."""
+    paths = (getattr(route, "path", "") for route in app.router.routes)
+    return frozenset(path.split("/")[1] for path in paths if path.startswith("/") and path != "/")
+
+
+class _Beside(Mount):
+    """The Gradio app at ``/``, answering no path whose first segment belongs to the routes."""
+
+    def __init__(self, gradio: ASGIApp, reserved: frozenset[str]) -> None:
+        super().__init__("/", app=gradio)
+        self.reserved = reserved
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):
+            first = scope["path"].split("/")[1] if scope["path"].startswith("/") else ""
+            if first in self.reserved:
+                return Match.NONE, {}
+        return super().matches(scope)
