@@ -33,10 +33,18 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     refusals.install(app, disclosure)
     limits = security.install(app, settings, disclosure)
     answering = Answering(settings.answer_threads, settings.sse_keepalive)
-    for face in (api, openai_compat, widget):
-        app.include_router(
-            face.build_router(
-                settings, services, answering=answering, limits=limits, disclosure=disclosure
-            )
+    routers = [
+        face.build_router(
+            settings, services, answering=answering, limits=limits, disclosure=disclosure
         )
-    return mount(app, services.engine, max_question_chars=settings.max_question_chars)
+        for face in (api, openai_compat, widget)
+    ]
+    for router in routers:
+        app.include_router(router)
+    paths = (getattr(route, "path", "") for router in routers for route in router.routes)
+    return mount(
+        app,
+        services.engine,
+        max_question_chars=settings.max_question_chars,
+        reserved=frozenset(path.split("/")[1] for path in paths if path.startswith("/")) - {""},
+    )

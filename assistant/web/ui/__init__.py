@@ -94,9 +94,11 @@ def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
     return blocks
 
 
-def mount(app: FastAPI, engine: AnswerEngine, *, max_question_chars: int) -> FastAPI:
-    """Mount the Gradio app at ``/`` of ``app`` (call after every other route is included)."""
-    reserved = _first_segments(app)
+def mount(
+    app: FastAPI, engine: AnswerEngine, *, max_question_chars: int, reserved: frozenset[str]
+) -> FastAPI:
+    """Mount the Gradio app at ``/`` of ``app`` (call after every other route is included),
+    leaving every path whose first segment is in ``reserved`` ("api", "v1"…) to the routes."""
     gr.mount_gradio_app(
         app,
         build_blocks(engine, max_question_chars),
@@ -117,12 +119,6 @@ def mount(app: FastAPI, engine: AnswerEngine, *, max_question_chars: int) -> Fas
     assert isinstance(mounted, Mount) and mounted.path == ""
     app.router.routes.append(_Beside(mounted.app, reserved))
     return app
-
-
-def _first_segments(app: FastAPI) -> frozenset[str]:
-    """The first path segment of every route already in ``app`` ("api", "v1", "healthz"…)."""
-    paths = (getattr(route, "path", "") for route in app.router.routes)
-    return frozenset(path.split("/")[1] for path in paths if path.startswith("/") and path != "/")
 
 
 class _Beside(Mount):
