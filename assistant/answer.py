@@ -36,6 +36,7 @@ from .gate import SentenceGate
 from .llm import ChatModel
 from .modelcalls import ModelCall
 from .prompts import (
+    DraftOptions,
     Lang,
     Mode,
     Turn,
@@ -48,6 +49,7 @@ from .prompts import (
 )
 from .retrieval import Hit, Retriever
 from .store import KnowledgeStore
+from .suitability import assess
 from .text import is_chinese
 from .trace import TurnTrace, export_record
 
@@ -174,10 +176,11 @@ class AnswerEngine:
         *,
         channel: str = "cli",
         session: str | None = None,
+        draft: DraftOptions | None = None,
     ) -> Answer:
         final = None
         # Nobody sees the deltas of an answer returned whole: the row records none.
-        turn = self._turn(question, history, mode, channel, session, streaming=False)
+        turn = self._turn(question, history, mode, channel, session, draft, streaming=False)
         for event in turn:
             if isinstance(event, Answer):
                 final = event
@@ -192,8 +195,12 @@ class AnswerEngine:
         *,
         channel: str = "cli",
         session: str | None = None,
+        draft: DraftOptions | None = None,
     ) -> Iterator[Event]:
         """Deltas as sentences pass the checks, then the final Answer.
+
+        ``draft`` (an advisor's draft for a client) sets the client's risk level, tone, length
+        and language; the draft states suitability (``suitability.assess``).
 
         Every turn leaves one audit row, however it ends: with the Answer (written before the
         Answer is yielded, so its ``turn_id`` can take feedback at once), or without one when
@@ -201,7 +208,7 @@ class AnswerEngine:
         question is refused, or the turn fails. A failed audit write is logged loudly and
         spilled to a file; the reader still gets the answer.
         """
-        return self._turn(question, history, mode, channel, session, streaming=True)
+        return self._turn(question, history, mode, channel, session, draft, streaming=True)
 
     def _turn(
         self,
@@ -210,12 +217,13 @@ class AnswerEngine:
         mode: Mode,
         channel: str,
         session: str | None,
+        draft: DraftOptions | None,
         *,
         streaming: bool,
     ) -> Iterator[Event]:
         trace = TurnTrace(channel, session, question, mode, len(history))
         outcome: Outcome | None = None
-        events = self._events(question, history, mode, trace)
+        events = self._events(question, history, mode, trace, draft)
         try:
             with contextlib.closing(events):  # a reader that leaves closes the model request
                 for event in events:
@@ -264,7 +272,12 @@ class AnswerEngine:
             self.audit.write_or_spill(record)
 
     def _events(
-        self, question: str, history: Sequence[Turn], mode: Mode, trace: TurnTrace
+        self,
+        question: str,
+        history: Sequence[Turn],
+        mode: Mode,
+        trace: TurnTrace,
+        draft: DraftOptions | None,
     ) -> Generator[Event, None, None]:
         question = self._validate(question)
         self.store.refresh()  # articles another process has ingested since the last question
@@ -273,14 +286,15 @@ class AnswerEngine:
                 "The knowledge store is empty: run `python ingest.py` to load the articles."
             )
         deadline = time.monotonic() + self.settings.answer_deadline
-        lang: Lang = "zh" if is_chinese(question) else "en"
+        asked: Lang = "zh" if is_chinese(question) else "en"
+        lang: Lang = (draft.language if draft else None) or asked
         intents = classify_question(question)
         trace.intents = tuple(sorted(intents))
         notices = [message(lang, key) for key in self._intent_notices(intents)]
 
         with trace.timed("rewrite"):
             standalone, lexical_query = self._standalone(
-                question, history, lang, deadline, trace.calls_for("rewrite")
+                question, history, asked, deadline, trace.calls_for("rewrite")
             )
         trace.standalone, trace.lexical_query = standalone, lexical_query
         with trace.timed("retrieval"):
@@ -299,14 +313,13 @@ class AnswerEngine:
             trace.why = "not_found"
             text = message(lang, "not_found")
             yield Delta(text)
-            yield self._finish(
-                text, [], hits, lang, "llm" if self.chat else "offline", None, notices, [], intents
-            )
+            mode_: AnswerMode = "llm" if self.chat else "offline"
+            yield self._finish(text, [], hits, lang, mode_, None, notices, [], intents, draft)
             return
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, draft)
             yield Delta(text)
             yield self._finish(
                 text,
@@ -318,13 +331,14 @@ class AnswerEngine:
                 [message(lang, "offline_notice"), *notices],
                 [],
                 intents,
+                draft,
             )
             return
 
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
         trace.mode = "llm"
         deltas = self.chat.stream(
-            build_messages(question, history, hits, mode),
+            build_messages(question, history, hits, mode, draft=draft, lang=lang),
             deadline=deadline,
             calls=trace.calls_for("answer"),
         )
@@ -338,7 +352,7 @@ class AnswerEngine:
         except ModelUnavailableError as error:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             trace.mode, trace.why = "fallback", error.kind
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, draft)
             yield self._finish(
                 text,
                 cited,
@@ -349,6 +363,7 @@ class AnswerEngine:
                 [message(lang, "fallback_notice"), *notices],
                 [],
                 intents,
+                draft,
             )
             return
 
@@ -359,10 +374,10 @@ class AnswerEngine:
             # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
             log.warning("model answer had no citable content after checks; answering with excerpts")
             trace.mode, trace.why = "fallback", "nothing_citable"
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, draft)
             notices.append(message(lang, "replaced"))
             yield self._finish(
-                text, cited, hits, lang, "fallback", None, notices, findings, intents
+                text, cited, hits, lang, "fallback", None, notices, findings, intents, draft
             )
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -372,7 +387,9 @@ class AnswerEngine:
             first = trace.calls_for("answer")[0]
             trace.why = f"failover:{first.outcome}"
             notices.append(message(lang, "failover", model=model))
-        yield self._finish(gate.text, cited, hits, lang, "llm", model, notices, findings, intents)
+        yield self._finish(
+            gate.text, cited, hits, lang, "llm", model, notices, findings, intents, draft
+        )
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -422,10 +439,15 @@ class AnswerEngine:
                 return parsed
         return condense_offline(question, history), None
 
-    def _excerpts(self, question: str, hits: Sequence[Hit], lang: Lang) -> tuple[str, list[Hit]]:
+    def _excerpts(
+        self, question: str, hits: Sequence[Hit], lang: Lang, draft: DraftOptions | None
+    ) -> tuple[str, list[Hit]]:
         """The extractive answer, markers numbered in order of use, and the hits it cites."""
         searched = self.retriever.searched_text(question)  # English: with Chinese renderings
-        excerpts = select_sentences(searched, hits, self.store.lexical().idf)
+        n = draft.excerpts if draft else 3  # an advisor's length, without a model
+        excerpts = select_sentences(
+            searched, hits, self.store.lexical().idf, limit=n, chunks=max(3, n)
+        )
         label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
         return f"{label}\n{quoted}", [hits[n - 1] for n in sources]
@@ -473,6 +495,7 @@ class AnswerEngine:
         notices: list[str],
         findings: list[Finding],
         intents: frozenset[str],
+        draft: DraftOptions | None = None,
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer."""
         lead = [
@@ -480,6 +503,9 @@ class AnswerEngine:
             for k in self._intent_notices(intents)
             if k in ("personalised", "prediction")
         ]
+        suits = assess(draft.client_level, [h.chunk for h in cited], lang) if draft else None
+        if suits:  # a notice, so the audit row records what the advisor was told
+            notices = [suits.text, *notices]
         body = "\n\n".join([*lead, text]) if lead else text
         note = message(lang, "masked_source")
         citations = self._citations(body, cited, note, self.settings.knowledge_dir)
@@ -489,9 +515,16 @@ class AnswerEngine:
             body, [c.text for c in citations], extra=[c.published or "" for c in citations]
         )
         body, figures = mark_unverified(body, figures, message(lang, "unverified_figure"))
+        # A client below the product's level, or not assessed, opens the draft. Code states it
+        # from the sources' metadata (the product's code is no claim to check), after the check.
+        top = f"{suits.text}\n\n" if suits and suits.at_top else ""
+        body = top + body
         all_findings = [
             *findings,
-            *(make_finding("FIGURE-001", body, f.start, f.end) for f in figures),
+            *(
+                make_finding("FIGURE-001", body, len(top) + f.start, len(top) + f.end)
+                for f in figures
+            ),
         ]
         if figures:
             notices.append(message(lang, "unsupported_figure"))

@@ -137,13 +137,21 @@ def build_engine(
     )
 
 
-def build_web_app(settings: Settings) -> object:
-    """The HTTP app, with the knowledge folder ingested first when the store is empty."""
+def build_web_app(
+    settings: Settings,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> object:
+    """The HTTP app, with the knowledge folder ingested first when the store is empty.
+
+    ``progress`` and ``on_total`` follow that first ingest (files done, files to do).
+    """
     from .web import Services, create_app
 
     store = build_store(settings)
     if store.count() == 0:
         log.info("The store is empty: ingesting %s first.", settings.knowledge_dir)
-        report = sync_knowledge(settings, store)
+        report = sync_knowledge(settings, store, progress=progress, on_total=on_total)
         log.info(report.summary())
     return create_app(settings, Services(build_engine(settings, store=store)))

@@ -40,6 +40,8 @@ Script: faults on demand
     ``"empty"``                    finish_reason "stop", empty content, reasoning_content present
     ``"reasoning"``                reasoning_content deltas first, then the ok answer in content
     ``{"finish_reason": "length"}`` the ok answer (or ``text``) ending with this finish reason
+    ``{"pace": 0.3}``              the ok answer (or ``text``) with this many seconds between
+                                   content deltas (a reader can watch the answer grow)
 
     Dict steps combine: ``{"text": "x", "reasoning": "why", "finish_reason": "length"}``.
 
@@ -175,6 +177,7 @@ class Plan:
     slow: float = 0.0
     cut: str | None = None  # "clean" or "drop"
     malformed: int | None = None  # content deltas before a chunk that is not JSON
+    pace: float = 0.0  # seconds between streamed content deltas
     then: Plan | None = None
 
 
@@ -196,7 +199,7 @@ def to_plan(step: Step) -> Plan:
             raise ValueError(f"Unknown fake step {step!r}; see tests/fakellm.py for the list.")
         return to_plan(shorthands[step])
     known = {"status", "retry_after", "message", "text", "reasoning", "finish_reason"}
-    known |= {"keepalive", "slow", "then", "cut", "malformed"}
+    known |= {"keepalive", "slow", "then", "cut", "malformed", "pace"}
     unknown = set(step) - known
     if unknown:
         raise ValueError(f"Unknown keys {sorted(unknown)} in fake step {step!r}.")
@@ -209,6 +212,7 @@ def to_plan(step: Step) -> Plan:
         finish_reason=step.get("finish_reason", "stop"),
         cut=step.get("cut"),
         malformed=step.get("malformed"),
+        pace=float(step.get("pace", 0.0)),
     )
     if "keepalive" in step or "slow" in step:
         # {"keepalive": 1, "text": "x"} means keep-alives, then {"text": "x"}.
@@ -490,6 +494,8 @@ class _Handler(BaseHTTPRequestHandler):
                     b'data: {"id": "' + ident.encode() + b'", "choices": [{"delta": {"co\n\n'
                 )
             send({"content": piece})
+            if plan.pace and abort.wait(plan.pace):
+                raise _Aborted
         send({}, plan.finish_reason)
         if (body.get("stream_options") or {}).get("include_usage"):
             chunk = _chunk_body(ident, model, [])
