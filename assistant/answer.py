@@ -26,10 +26,11 @@ from typing import Literal
 
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
+from .capacity import Capacity
 from .citations import best_quote, markers_by_sentence
 from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
 from .config import Settings
-from .errors import InputError, ModelUnavailableError, NoSourcesError
+from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
 from .extractive import render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
 from .gate import SentenceGate
@@ -47,7 +48,7 @@ from .prompts import (
     prompt,
 )
 from .retrieval import Hit, Retriever
-from .store import KnowledgeStore
+from .store import KnowledgeStore, Snapshot
 from .text import is_chinese
 from .trace import TurnTrace, export_record
 
@@ -156,6 +157,7 @@ class AnswerEngine:
         *,
         audit: AuditLog | None = None,
         today: Callable[[], date] = date.today,
+        capacity: Capacity | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -163,6 +165,7 @@ class AnswerEngine:
         self.chat = chat
         self.audit = audit
         self.today = today
+        self.capacity = capacity or Capacity(settings.max_concurrent_answers)
 
     # -- public ------------------------------------------------------------------------------
 
@@ -215,17 +218,20 @@ class AnswerEngine:
     ) -> Iterator[Event]:
         trace = TurnTrace(channel, session, question, mode, len(history))
         outcome: Outcome | None = None
-        events = self._events(question, history, mode, trace)
         try:
-            with contextlib.closing(events):  # a reader that leaves closes the model request
-                for event in events:
-                    if isinstance(event, Answer):
-                        event.turn_id = trace.turn_id
-                        outcome = "refused" if trace.why == "not_found" else "complete"
-                        self._keep(trace.record(event, outcome))
-                    elif streaming:
-                        trace.shown(event.text)
-                    yield event
+            # Past capacity the turn is refused before anything else; within it, the turn
+            # reads one snapshot of the store from its first search to its audit row.
+            with self.capacity.slot(), self.store.reading() as snapshot:
+                events = self._events(question, history, mode, trace, snapshot)
+                with contextlib.closing(events):  # a reader that leaves closes the model request
+                    for event in events:
+                        if isinstance(event, Answer):
+                            event.turn_id = trace.turn_id
+                            outcome = "refused" if trace.why == "not_found" else "complete"
+                            self._keep(trace.record(event, outcome))
+                        elif streaming:
+                            trace.shown(event.text)
+                        yield event
         except GeneratorExit:
             if outcome is None:
                 outcome = "interrupted"
@@ -234,6 +240,10 @@ class AnswerEngine:
         except InputError:
             outcome = "refused"
             self._keep(trace.record(None, outcome, "invalid_question"))
+            raise
+        except OverloadedError:
+            outcome = "refused"
+            self._keep(trace.record(None, outcome, "overloaded"))
             raise
         except Exception as error:
             if outcome is None:
@@ -264,11 +274,15 @@ class AnswerEngine:
             self.audit.write_or_spill(record)
 
     def _events(
-        self, question: str, history: Sequence[Turn], mode: Mode, trace: TurnTrace
+        self,
+        question: str,
+        history: Sequence[Turn],
+        mode: Mode,
+        trace: TurnTrace,
+        snapshot: Snapshot,
     ) -> Generator[Event, None, None]:
         question = self._validate(question)
-        self.store.refresh()  # articles another process has ingested since the last question
-        if self.store.count() == 0:
+        if snapshot.count() == 0:
             raise NoSourcesError(
                 "The knowledge store is empty: run `python ingest.py` to load the articles."
             )
@@ -284,10 +298,9 @@ class AnswerEngine:
             )
         trace.standalone, trace.lexical_query = standalone, lexical_query
         with trace.timed("retrieval"):
-            hits = self.retriever.search(
-                standalone, self.settings.top_k, lexical_query=lexical_query
-            )
-            relevant = self.retriever.relevant(
+            retriever = self.retriever.on(snapshot)
+            hits = retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
+            relevant = retriever.relevant(
                 lexical_query or standalone,  # judged in the language the store was searched in
                 hits,
                 floor=self.settings.relevance_floor,
@@ -300,13 +313,22 @@ class AnswerEngine:
             text = message(lang, "not_found")
             yield Delta(text)
             yield self._finish(
-                text, [], hits, lang, "llm" if self.chat else "offline", None, notices, [], intents
+                text,
+                [],
+                hits,
+                lang,
+                "llm" if self.chat else "offline",
+                None,
+                notices,
+                [],
+                intents,
+                snapshot,
             )
             return
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, snapshot)
             yield Delta(text)
             yield self._finish(
                 text,
@@ -318,6 +340,7 @@ class AnswerEngine:
                 [message(lang, "offline_notice"), *notices],
                 [],
                 intents,
+                snapshot,
             )
             return
 
@@ -338,7 +361,7 @@ class AnswerEngine:
         except ModelUnavailableError as error:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             trace.mode, trace.why = "fallback", error.kind
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, snapshot)
             yield self._finish(
                 text,
                 cited,
@@ -349,6 +372,7 @@ class AnswerEngine:
                 [message(lang, "fallback_notice"), *notices],
                 [],
                 intents,
+                snapshot,
             )
             return
 
@@ -359,10 +383,10 @@ class AnswerEngine:
             # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
             log.warning("model answer had no citable content after checks; answering with excerpts")
             trace.mode, trace.why = "fallback", "nothing_citable"
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, snapshot)
             notices.append(message(lang, "replaced"))
             yield self._finish(
-                text, cited, hits, lang, "fallback", None, notices, findings, intents
+                text, cited, hits, lang, "fallback", None, notices, findings, intents, snapshot
             )
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -372,7 +396,9 @@ class AnswerEngine:
             first = trace.calls_for("answer")[0]
             trace.why = f"failover:{first.outcome}"
             notices.append(message(lang, "failover", model=model))
-        yield self._finish(gate.text, cited, hits, lang, "llm", model, notices, findings, intents)
+        yield self._finish(
+            gate.text, cited, hits, lang, "llm", model, notices, findings, intents, snapshot
+        )
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -422,10 +448,13 @@ class AnswerEngine:
                 return parsed
         return condense_offline(question, history), None
 
-    def _excerpts(self, question: str, hits: Sequence[Hit], lang: Lang) -> tuple[str, list[Hit]]:
+    def _excerpts(
+        self, question: str, hits: Sequence[Hit], lang: Lang, snapshot: Snapshot
+    ) -> tuple[str, list[Hit]]:
         """The extractive answer, markers numbered in order of use, and the hits it cites."""
-        searched = self.retriever.searched_text(question)  # English: with Chinese renderings
-        excerpts = select_sentences(searched, hits, self.store.lexical().idf)
+        # English: with Chinese renderings of the words this snapshot's corpus uses.
+        searched = self.retriever.on(snapshot).searched_text(question)
+        excerpts = select_sentences(searched, hits, snapshot.lexical().idf)
         label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
         return f"{label}\n{quoted}", [hits[n - 1] for n in sources]
@@ -453,13 +482,14 @@ class AnswerEngine:
 
     def default_disclosure(self) -> str:
         """The disclosure shown where there is no article to take one from (errors, refusals)."""
-        return self._disclosure([], [])
+        return self._disclosure(self.store.snapshot(), [], [])
 
-    def _disclosure(self, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
+    @staticmethod
+    def _disclosure(snapshot: Snapshot, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
         keys = list(dict.fromkeys(h.chunk.meta("disclosure_id") for h in (cited or retrieved)))
-        texts = [t for k in keys if k and (t := self.store.disclosure(k))]
+        texts = [t for k in keys if k and (t := snapshot.disclosure(k))]
         if not texts:
-            texts = [self.store.default_disclosure() or message("zh", "disclosure_fallback")]
+            texts = [snapshot.default_disclosure() or message("zh", "disclosure_fallback")]
         return "\n\n".join(texts)
 
     def _finish(
@@ -473,6 +503,7 @@ class AnswerEngine:
         notices: list[str],
         findings: list[Finding],
         intents: frozenset[str],
+        snapshot: Snapshot,
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer."""
         lead = [
@@ -516,7 +547,7 @@ class AnswerEngine:
             answer=body,
             citations=citations,
             retrieved=retrieved_out,
-            disclosure=self._disclosure(cited, retrieved),
+            disclosure=self._disclosure(snapshot, cited, retrieved),
             mode=mode,
             model=model,
             notices=notices,

@@ -266,6 +266,13 @@ class Settings(BaseSettings):
         validation_alias=_env("ASSISTANT_MAX_QUESTION_CHARS", "max_question_chars"),
         description="Longer questions are refused with a clear message.",
     )
+    max_concurrent_answers: int = Field(
+        256,
+        ge=1,
+        validation_alias=_env("ASSISTANT_MAX_CONCURRENT_ANSWERS", "max_concurrent_answers"),
+        description="Answers in flight at once (streams included); more are refused with "
+        "HTTP 503 and Retry-After. 200 streams were measured on 2 cores (bench/load.py).",
+    )
 
     # The web app.
     host: str = Field("127.0.0.1", validation_alias=_env("ASSISTANT_HOST", "host"))
