@@ -96,6 +96,10 @@ class Snapshot:
         self._disclosures = dict(disclosures)
         self._default = default_disclosure
         self._documents = len(self.index_state()) if documents is None else documents
+        # Chunks already read: exact for as long as the snapshot lives (it never changes), and
+        # no larger than the generation. A question fetches its candidates, then its audit
+        # row their versions: the second read costs nothing (Chroma takes ~3 ms per get).
+        self._chunks: dict[str, StoredChunk] = {}
         self._holders = 0
         self._retired = False
         self._state = threading.Condition()
@@ -123,19 +127,15 @@ class Snapshot:
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         """The chunks with these ids, in the order asked (unknown ids are skipped)."""
-        if not ids or self.collection is None:
-            return []
         # Chroma refuses a repeated id; the order asked for is restored below.
-        found = self.collection.get(
-            ids=list(dict.fromkeys(ids)), include=["documents", "metadatas"]
-        )
-        by_id = {
-            chunk_id: StoredChunk(chunk_id, _display_text(doc, meta), meta)
+        missing = [chunk_id for chunk_id in dict.fromkeys(ids) if chunk_id not in self._chunks]
+        if missing and self.collection is not None:
+            found = self.collection.get(ids=missing, include=["documents", "metadatas"])
             for chunk_id, doc, meta in zip(
                 found["ids"], found["documents"], found["metadatas"], strict=True
-            )
-        }
-        return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
+            ):
+                self._chunks[chunk_id] = StoredChunk(chunk_id, _display_text(doc, meta), meta)
+        return [self._chunks[chunk_id] for chunk_id in ids if chunk_id in self._chunks]
 
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """The ``k`` nearest chunks as (id, cosine similarity), best first."""

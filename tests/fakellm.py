@@ -56,9 +56,10 @@ Recording and control
 
 Pacing (for the load bench)
     ``FakeLLM(pace=40)`` streams every content reply at about 40 characters a second, in pieces
-    of ``piece`` characters, as a model does (the default, no pace, sends four pieces at once).
-    Each recorded request carries ``at`` and ``ended`` (``time.monotonic()``, one clock for
-    every process on the machine). Standalone, in its
+    of ``piece`` characters, as a model does (the default, no pace, sends four pieces at once);
+    ``sources_used=5`` makes the "ok" answer quote the first sentence of five sources, about as
+    long as a real answer. Each recorded request carries ``at`` and ``ended``
+    (``time.monotonic()``, one clock for every process on the machine). Standalone, in its
     own process: ``python -m tests.fakellm --port 8001 --pace 40`` prints its base URL.
 
 Fixtures: ``fake_llm_server`` (session: one server per run) and ``fake_llm`` (per test: the same
@@ -139,8 +140,9 @@ def first_sentence(text: str) -> tuple[str, str]:
     return sentence, "。"
 
 
-def compose_answer(messages: list[dict[str, Any]]) -> str:
-    """The fake's "ok" answer: the first sentences of sources [1] and [2], each with its marker."""
+def compose_answer(messages: list[dict[str, Any]], sources_used: int = 2) -> str:
+    """The fake's "ok" answer: the first sentences of sources [1] and [2] (or of the first
+    ``sources_used``), each with its marker."""
     sources: dict[int, str] = {}
     for message in messages:
         found = parse_sources(_text_of(message.get("content")))
@@ -153,7 +155,7 @@ def compose_answer(messages: list[dict[str, Any]]) -> str:
             return "抱歉，所提供的文档没有涉及这个问题。"
         return "Sorry, the documents provided do not cover this question."
     parts = []
-    for number in sorted(sources)[:2]:
+    for number in sorted(sources)[:sources_used]:
         sentence, stop = first_sentence(sources[number])
         parts.append(f"{sentence}[{number}]{stop}")
     return "".join(parts)
@@ -249,9 +251,12 @@ class _State:
 class FakeLLM:
     """A chat-completions server in a background thread; see the module docstring."""
 
-    def __init__(self, *, pace: float | None = None, piece: int = 3, port: int = 0) -> None:
+    def __init__(
+        self, *, pace: float | None = None, piece: int = 3, sources_used: int = 2, port: int = 0
+    ) -> None:
         self.pace = pace  # characters per second of streamed content (None: all at once)
         self.piece = piece  # characters per delta when paced
+        self.sources_used = sources_used  # how many sources the "ok" answer quotes
         self._lock = threading.Lock()
         self._state = _State()
         self._crashes: list[str] = []
@@ -447,7 +452,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._error(plan)
             return
-        content = compose_answer(body["messages"]) if plan.text is None else plan.text
+        composed = compose_answer(body["messages"], self.owner.sources_used)
+        content = composed if plan.text is None else plan.text
         usage = _usage(body, content, plan.reasoning, cached)
         model = str(body.get("model", "deepseek-flash"))
         if not stream:
@@ -657,8 +663,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--pace", type=float, help="characters per second of streamed content")
     parser.add_argument("--piece", type=int, default=3, help="characters per delta when paced")
+    parser.add_argument("--sources", type=int, default=2, help="sources the answer quotes")
     args = parser.parse_args(argv)
-    fake = FakeLLM(pace=args.pace, piece=args.piece, port=args.port).start()
+    fake = FakeLLM(
+        pace=args.pace, piece=args.piece, sources_used=args.sources, port=args.port
+    ).start()
     print(fake.base_url, flush=True)
     try:
         threading.Event().wait()
