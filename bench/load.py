@@ -8,9 +8,10 @@ against it, on a fresh copy of ``knowledge/``. This process is the users: asynci
 ``POST /api/chat`` with ``"stream": true``, reading the Server-Sent Events.
 
 1. Steady state: ``--rate`` new conversations a second for ``--duration`` seconds. A
-   conversation is two turns: a question from the seed and held-out sets (Chinese and
-   English), then, after 2 s of reading, a follow-up with the history (which costs a
-   question-rewrite call to the model first). Reported: conversations in flight (the target is
+   conversation is a question from the seed and held-out sets (Chinese and English; the model
+   quotes ``--sources`` sources, about 10 s of streaming) and, in a share ``--follow-ups`` of
+   them, after 2 s of reading, a follow-up with the history (which costs a question-rewrite
+   call to the model first, as English questions do). Reported: conversations in flight (the target is
    200), errors (any status but 200, an ``error`` event, no ``done``), answer modes, and per
    turn the time **we add before the model's first token**: from the request leaving the
    client to the model server receiving the turn's first chat request (its arrival time, on
@@ -101,6 +102,12 @@ def rss_kb(pid: int, field_name: str = "VmRSS") -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -140,14 +147,14 @@ async def ask(
 
 
 async def conversation(
-    client: httpx.AsyncClient, url: str, n: int, lang: str, text: str, run: Run
+    client: httpx.AsyncClient, url: str, n: int, lang: str, text: str, run: Run, follow: bool
 ) -> None:
     run.active += 1
     run.peak = max(run.peak, run.active)
     try:
         first = await ask(client, url, text, [], f"c{n}t1")
         run.turns.append(first)
-        if first.done is None:
+        if first.done is None or not follow:
             return
         await asyncio.sleep(2.0)  # the reader reads
         history = [
@@ -159,7 +166,9 @@ async def conversation(
         run.active -= 1
 
 
-async def steady(base: str, rate: float, duration: float, pool: list[tuple[str, str]]) -> Run:
+async def steady(
+    base: str, rate: float, duration: float, pool: list[tuple[str, str]], follow_ups: float
+) -> Run:
     run = Run()
     rng = random.Random(7)
     limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
@@ -173,7 +182,15 @@ async def steady(base: str, rate: float, duration: float, pool: list[tuple[str, 
                 lang, text = rng.choice(pool)
                 tasks.append(
                     asyncio.create_task(
-                        conversation(client, f"{base}/api/chat", n, lang, text, run)
+                        conversation(
+                            client,
+                            f"{base}/api/chat",
+                            n,
+                            lang,
+                            text,
+                            run,
+                            rng.random() < follow_ups,
+                        )
                     )
                 )
                 n += 1
@@ -265,9 +282,9 @@ def report(
     return figures
 
 
-def start_fake(pace: float) -> tuple[subprocess.Popen[str], str]:
+def start_fake(pace: float, sources: int) -> tuple[subprocess.Popen[str], str]:
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakellm", "--pace", str(pace)],
+        [sys.executable, "-m", "tests.fakellm", "--pace", str(pace), "--sources", str(sources)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -330,6 +347,12 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--overload", type=int, default=400)
     parser.add_argument("--pace", type=float, default=40.0, help="model characters a second")
+    parser.add_argument(
+        "--sources", type=int, default=5, help="sources the fake's answer quotes (its length)"
+    )
+    parser.add_argument(
+        "--follow-ups", type=float, default=0.2, help="share of conversations with a second turn"
+    )
     parser.add_argument("--port", type=int, default=7911)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for app.py")
     args = parser.parse_args()
@@ -338,7 +361,7 @@ def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     shutil.copytree(ROOT / "knowledge", OUT / "knowledge")
-    fake, fake_url = start_fake(args.pace)
+    fake, fake_url = start_fake(args.pace, args.sources)
     base = f"http://127.0.0.1:{args.port}"
     extra = dict(item.split("=", 1) for item in args.env)
     app = start_app(OUT, fake_url, args.port, extra)
@@ -362,7 +385,13 @@ def main() -> int:
             finally:
                 sampler.cancel()
 
-        run = asyncio.run(sampled(steady(base, args.rate, args.duration, pool)))
+        cpu = (cpu_seconds(app.pid), cpu_seconds(fake.pid), time.process_time())
+        run = asyncio.run(sampled(steady(base, args.rate, args.duration, pool, args.follow_ups)))
+        used = [
+            cpu_seconds(app.pid) - cpu[0],
+            cpu_seconds(fake.pid) - cpu[1],
+            time.process_time() - cpu[2],
+        ]
         received += run.turns
         in_flight = run.samples[len(run.samples) // 3 :]  # after the ramp-up
         arrivals = model_calls(fake_url)
@@ -380,6 +409,11 @@ def main() -> int:
         )
         print(
             f"  app RSS: median {statistics.median(memory) // 1024} MB, max {max(memory) // 1024} MB"
+        )
+        per_turn = [round(1000 * seconds / max(1, len(run.turns)), 1) for seconds in used]
+        results["steady"]["CPU ms per question: app / model server / users"] = per_turn
+        print(
+            f"  CPU ms per question: app {per_turn[0]}, model server {per_turn[1]}, users {per_turn[2]}"
         )
         print(f"  load average: {load_average()}")
 
