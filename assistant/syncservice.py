@@ -173,7 +173,8 @@ def request_sync(
     progress: Callable[[int], None],
     on_total: Callable[[int], None],
 ) -> SyncReport:
-    """Ask the app listening on ``path`` to sync; raises ConnectionError if it is not there."""
+    """Ask the app listening on ``path`` to sync; raises OSError (or ValueError, for a reply cut
+    mid-line) if the app is not there or goes away."""
     request = {
         "paths": [str(p.resolve()) for p in paths],
         "rebuild": rebuild,
@@ -223,8 +224,9 @@ def sync_anywhere(
                 return request_sync(
                     owner.socket, paths, rebuild=rebuild, progress=progress, on_total=on_total
                 )
-            except (ConnectionError, FileNotFoundError):
-                pass  # the app went away between the two looks: try the lock again
+            except (OSError, ValueError):  # refused, reset, cut mid-line: the app went away
+                notice(f"{owner.describe()} stopped before the sync completed; trying again.")
+                told.discard(owner.pid)
         elif owner is not None and owner.pid not in told:
             notice(f"Waiting for {owner.describe()} to release the store…")
             told.add(owner.pid)
