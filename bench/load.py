@@ -333,7 +333,7 @@ def wait_up(base: str, app: subprocess.Popen[str], seconds: float = 600) -> None
 def audit_ids(data: Path) -> set[str]:
     from assistant.audit import AuditLog
 
-    log = AuditLog(data / "audit.sqlite3")
+    log = AuditLog.open(data / "audit.sqlite3")
     try:
         return {str(row["turn_id"]) for row in log.turns(limit=10**9)}
     finally:

@@ -205,14 +205,24 @@ def test_the_app_killed_mid_sync_and_mid_answers_restarts_with_store_and_audit_w
             app.kill()
 
     settings = settings_for(workdir)
-    audit = AuditLog(settings.data_dir / "audit.sqlite3")
+    audit = AuditLog.open(settings.data_dir / "audit.sqlite3")
     try:
         rows = audit.turns(limit=100_000)
     finally:
         audit.close()
     recorded = {row["turn_id"] for row in rows}
     assert received and set(received) <= recorded, f"killed at {delay:.1f} s"
-    assert all(row["disclosure"] and json.loads(row["retrieved"]) is not None for row in rows)
+    complete = [row for row in rows if row["outcome"] == "complete"]
+    assert complete and all(row["disclosure"] and row["retrieved"] for row in complete)
+    verify = subprocess.run(
+        [sys.executable, "-m", "assistant", "audit", "verify"],
+        cwd=workdir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
     state = assert_whole(workdir, embedder, f"killed at {delay:.1f} s")
     assert len(state) == 4
 

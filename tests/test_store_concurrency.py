@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import threading
 import time
@@ -71,7 +70,7 @@ def test_a_question_in_flight_keeps_the_snapshot_it_started_on(folder: Path, emb
         answer = next(events)
         assert isinstance(answer, Answer) and "每年翻倍" in answer.answer
         row = engine.audit.turns(1)[0]  # type: ignore[union-attr]
-        versions = json.loads(row["retrieved"])
+        versions = row["retrieved"]
         # Every retrieved chunk's version is recorded, from the generation the answer used.
         assert len(versions) == len(answer.retrieved)
         assert {v["doc_hash"] for v in versions if v["path"] == NOTE} == old_version
