@@ -410,10 +410,12 @@ def main() -> int:
         print(
             f"  app RSS: median {statistics.median(memory) // 1024} MB, max {max(memory) // 1024} MB"
         )
-        per_turn = [round(1000 * seconds / max(1, len(run.turns)), 1) for seconds in used]
-        results["steady"]["CPU ms per question: app / model server / users"] = per_turn
+        answered = sum(1 for t in run.turns if t.done is not None)
+        per_turn = [round(1000 * seconds / max(1, answered), 1) for seconds in used]
+        results["steady"]["CPU ms per answered question: app / model server / users"] = per_turn
         print(
-            f"  CPU ms per question: app {per_turn[0]}, model server {per_turn[1]}, users {per_turn[2]}"
+            f"  CPU ms per answered question: app {per_turn[0]}, model server {per_turn[1]}, "
+            f"users {per_turn[2]} (refusals included in the totals)"
         )
         print(f"  load average: {load_average()}")
 
