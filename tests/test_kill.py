@@ -83,7 +83,7 @@ def test_ingest_killed_anywhere_leaves_a_whole_store_that_the_next_run_completes
     _, err = first.communicate(timeout=600)
     assert first.returncode == 0, err
     full = time.monotonic() - started
-    for edition in (1, 2):
+    for edition in (1,):  # one kill per run: CI runs accumulate the random points
         write_notes(workdir, edition)
         delay = rng.uniform(0.2, 1.0) * full
         victim = ingest(workdir)
