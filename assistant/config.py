@@ -335,11 +335,13 @@ class Settings(BaseSettings):
         "sentence is pending.",
     )
     answer_threads: int = Field(
-        16,
+        272,
         ge=1,
         validation_alias=_env("ASSISTANT_ANSWER_THREADS", "answer_threads"),
-        description="Answers the web app works on at once (more wait their turn); they run "
-        "apart from the cheap routes, so /healthz never queues behind them.",
+        description="Threads the web app answers on (a stream holds one while it waits for its "
+        "next sentence); they run apart from the cheap routes, so /healthz never queues behind "
+        "them. Keep it above ASSISTANT_MAX_CONCURRENT_ANSWERS, so that a question past capacity "
+        "is refused at once (503) instead of waiting for a thread.",
     )
 
     @field_validator("base_url", "fallback_base_url")

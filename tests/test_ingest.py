@@ -303,8 +303,7 @@ def test_a_running_app_syncs_for_ingest_and_answers_from_the_new_articles(
         assert "app.py" in result.stderr  # it says who ran the sync
         after = engine.ask(question, channel="test")
         assert any(
-            c.path == "quantum.md" and "量子比特的数量每年翻倍" in c.quote
-            for c in after.citations
+            c.path == "quantum.md" and "量子比特的数量每年翻倍" in c.quote for c in after.citations
         ), after.answer
         assert after.disclosure  # the article has none of its own: the default one applies
         # The keys are the requester's: relative to its working directory, as before.
