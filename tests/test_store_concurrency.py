@@ -192,6 +192,7 @@ def server(seeded, fake_llm: FakeLLM, tmp_path: Path) -> Iterator[tuple[str, Fak
         answer_deadline=60.0,
         stream_idle_timeout=60.0,
         max_concurrent_answers=45,
+        rate_limit="100000/minute",  # one test client is everybody here
     )
     chat = OpenAICompatibleChat(settings, backoff_base=0.01, backoff_cap=0.05)
     engine = build_engine(settings, store=store, chat=chat)
