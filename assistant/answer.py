@@ -179,6 +179,7 @@ class AnswerEngine:
         session: str | None = None,
     ) -> Answer:
         final = None
+        self.capacity.check()
         # Nobody sees the deltas of an answer returned whole: the row records none.
         turn = self._turn(question, history, mode, channel, session, streaming=False)
         for event in turn:
@@ -204,6 +205,9 @@ class AnswerEngine:
         question is refused, or the turn fails. A failed audit write is logged loudly and
         spilled to a file; the reader still gets the answer.
         """
+        # Refused here, when the stream is asked for, while the caller can still answer with a
+        # status (503 and Retry-After) rather than an event (see ``capacity``).
+        self.capacity.check()
         return self._turn(question, history, mode, channel, session, streaming=True)
 
     def _turn(
