@@ -26,10 +26,11 @@ from typing import Literal
 
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
+from .capacity import Capacity
 from .citations import best_quote, markers_by_sentence
 from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
 from .config import Settings
-from .errors import InputError, ModelUnavailableError, NoSourcesError
+from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
 from .extractive import render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
 from .gate import SentenceGate
@@ -48,7 +49,7 @@ from .prompts import (
     prompt,
 )
 from .retrieval import Hit, Retriever
-from .store import KnowledgeStore
+from .store import KnowledgeStore, Snapshot
 from .suitability import assess
 from .text import is_chinese
 from .trace import TurnTrace, export_record
@@ -158,6 +159,7 @@ class AnswerEngine:
         *,
         audit: AuditLog | None = None,
         today: Callable[[], date] = date.today,
+        capacity: Capacity | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -165,6 +167,7 @@ class AnswerEngine:
         self.chat = chat
         self.audit = audit
         self.today = today
+        self.capacity = capacity or Capacity(settings.max_concurrent_answers)
 
     # -- public ------------------------------------------------------------------------------
 
@@ -179,6 +182,7 @@ class AnswerEngine:
         draft: DraftOptions | None = None,
     ) -> Answer:
         final = None
+        self.capacity.check()
         # Nobody sees the deltas of an answer returned whole: the row records none.
         turn = self._turn(question, history, mode, channel, session, draft, streaming=False)
         for event in turn:
@@ -208,6 +212,9 @@ class AnswerEngine:
         question is refused, or the turn fails. A failed audit write is logged loudly and
         spilled to a file; the reader still gets the answer.
         """
+        # Refused here, when the stream is asked for, while the caller can still answer with a
+        # status (503 and Retry-After) rather than an event (see ``capacity``).
+        self.capacity.check()
         return self._turn(question, history, mode, channel, session, draft, streaming=True)
 
     def _turn(
@@ -223,17 +230,20 @@ class AnswerEngine:
     ) -> Iterator[Event]:
         trace = TurnTrace(channel, session, question, mode, len(history))
         outcome: Outcome | None = None
-        events = self._events(question, history, mode, trace, draft)
         try:
-            with contextlib.closing(events):  # a reader that leaves closes the model request
-                for event in events:
-                    if isinstance(event, Answer):
-                        event.turn_id = trace.turn_id
-                        outcome = "refused" if trace.why == "not_found" else "complete"
-                        self._keep(trace.record(event, outcome))
-                    elif streaming:
-                        trace.shown(event.text)
-                    yield event
+            # Past capacity the turn is refused before anything else; within it, the turn
+            # reads one snapshot of the store from its first search to its audit row.
+            with self.capacity.slot(), self.store.reading() as snapshot:
+                events = self._events(question, history, mode, trace, draft, snapshot)
+                with contextlib.closing(events):  # a reader that leaves closes the model request
+                    for event in events:
+                        if isinstance(event, Answer):
+                            event.turn_id = trace.turn_id
+                            outcome = "refused" if trace.why == "not_found" else "complete"
+                            self._keep(trace.record(event, outcome))
+                        elif streaming:
+                            trace.shown(event.text)
+                        yield event
         except GeneratorExit:
             if outcome is None:
                 outcome = "interrupted"
@@ -242,6 +252,10 @@ class AnswerEngine:
         except InputError:
             outcome = "refused"
             self._keep(trace.record(None, outcome, "invalid_question"))
+            raise
+        except OverloadedError:
+            outcome = "refused"
+            self._keep(trace.record(None, outcome, "overloaded"))
             raise
         except Exception as error:
             if outcome is None:
@@ -278,10 +292,10 @@ class AnswerEngine:
         mode: Mode,
         trace: TurnTrace,
         draft: DraftOptions | None,
+        snapshot: Snapshot,
     ) -> Generator[Event, None, None]:
         question = self._validate(question)
-        self.store.refresh()  # articles another process has ingested since the last question
-        if self.store.count() == 0:
+        if snapshot.count() == 0:
             raise NoSourcesError(
                 "The knowledge store is empty: run `python ingest.py` to load the articles."
             )
@@ -298,10 +312,9 @@ class AnswerEngine:
             )
         trace.standalone, trace.lexical_query = standalone, lexical_query
         with trace.timed("retrieval"):
-            hits = self.retriever.search(
-                standalone, self.settings.top_k, lexical_query=lexical_query
-            )
-            relevant = self.retriever.relevant(
+            retriever = self.retriever.on(snapshot)
+            hits = retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
+            relevant = retriever.relevant(
                 lexical_query or standalone,  # judged in the language the store was searched in
                 hits,
                 floor=self.settings.relevance_floor,
@@ -313,13 +326,24 @@ class AnswerEngine:
             trace.why = "not_found"
             text = message(lang, "not_found")
             yield Delta(text)
-            mode_: AnswerMode = "llm" if self.chat else "offline"
-            yield self._finish(text, [], hits, lang, mode_, None, notices, [], intents, draft)
+            yield self._finish(
+                text,
+                [],
+                hits,
+                lang,
+                "llm" if self.chat else "offline",
+                None,
+                notices,
+                [],
+                intents,
+                snapshot,
+                draft=draft,
+            )
             return
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
-            text, cited = self._excerpts(question, hits, lang, draft)
+            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
             yield Delta(text)
             yield self._finish(
                 text,
@@ -331,7 +355,8 @@ class AnswerEngine:
                 [message(lang, "offline_notice"), *notices],
                 [],
                 intents,
-                draft,
+                snapshot,
+                draft=draft,
             )
             return
 
@@ -352,7 +377,7 @@ class AnswerEngine:
         except ModelUnavailableError as error:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             trace.mode, trace.why = "fallback", error.kind
-            text, cited = self._excerpts(question, hits, lang, draft)
+            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
             yield self._finish(
                 text,
                 cited,
@@ -363,7 +388,8 @@ class AnswerEngine:
                 [message(lang, "fallback_notice"), *notices],
                 [],
                 intents,
-                draft,
+                snapshot,
+                draft=draft,
             )
             return
 
@@ -374,10 +400,20 @@ class AnswerEngine:
             # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
             log.warning("model answer had no citable content after checks; answering with excerpts")
             trace.mode, trace.why = "fallback", "nothing_citable"
-            text, cited = self._excerpts(question, hits, lang, draft)
+            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
             notices.append(message(lang, "replaced"))
             yield self._finish(
-                text, cited, hits, lang, "fallback", None, notices, findings, intents, draft
+                text,
+                cited,
+                hits,
+                lang,
+                "fallback",
+                None,
+                notices,
+                findings,
+                intents,
+                snapshot,
+                draft=draft,
             )
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -388,7 +424,17 @@ class AnswerEngine:
             trace.why = f"failover:{first.outcome}"
             notices.append(message(lang, "failover", model=model))
         yield self._finish(
-            gate.text, cited, hits, lang, "llm", model, notices, findings, intents, draft
+            gate.text,
+            cited,
+            hits,
+            lang,
+            "llm",
+            model,
+            notices,
+            findings,
+            intents,
+            snapshot,
+            draft=draft,
         )
 
     # -- steps -------------------------------------------------------------------------------
@@ -440,13 +486,19 @@ class AnswerEngine:
         return condense_offline(question, history), None
 
     def _excerpts(
-        self, question: str, hits: Sequence[Hit], lang: Lang, draft: DraftOptions | None
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        lang: Lang,
+        draft: DraftOptions | None,
+        snapshot: Snapshot,
     ) -> tuple[str, list[Hit]]:
         """The extractive answer, markers numbered in order of use, and the hits it cites."""
-        searched = self.retriever.searched_text(question)  # English: with Chinese renderings
+        # English: with Chinese renderings of the words this snapshot's corpus uses.
+        searched = self.retriever.on(snapshot).searched_text(question)
         n = draft.excerpts if draft else 3  # an advisor's length, without a model
         excerpts = select_sentences(
-            searched, hits, self.store.lexical().idf, limit=n, chunks=max(3, n)
+            searched, hits, snapshot.lexical().idf, limit=n, chunks=max(3, n)
         )
         label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
@@ -475,13 +527,14 @@ class AnswerEngine:
 
     def default_disclosure(self) -> str:
         """The disclosure shown where there is no article to take one from (errors, refusals)."""
-        return self._disclosure([], [])
+        return self._disclosure(self.store.snapshot(), [], [])
 
-    def _disclosure(self, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
+    @staticmethod
+    def _disclosure(snapshot: Snapshot, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
         keys = list(dict.fromkeys(h.chunk.meta("disclosure_id") for h in (cited or retrieved)))
-        texts = [t for k in keys if k and (t := self.store.disclosure(k))]
+        texts = [t for k in keys if k and (t := snapshot.disclosure(k))]
         if not texts:
-            texts = [self.store.default_disclosure() or message("zh", "disclosure_fallback")]
+            texts = [snapshot.default_disclosure() or message("zh", "disclosure_fallback")]
         return "\n\n".join(texts)
 
     def _finish(
@@ -495,6 +548,7 @@ class AnswerEngine:
         notices: list[str],
         findings: list[Finding],
         intents: frozenset[str],
+        snapshot: Snapshot,
         draft: DraftOptions | None = None,
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer."""
@@ -549,7 +603,7 @@ class AnswerEngine:
             answer=body,
             citations=citations,
             retrieved=retrieved_out,
-            disclosure=self._disclosure(cited, retrieved),
+            disclosure=self._disclosure(snapshot, cited, retrieved),
             mode=mode,
             model=model,
             notices=notices,
