@@ -163,11 +163,20 @@ def _negated(
 def _clause(
     text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
 ) -> tuple[int, int]:
+    """The clause around the hit; a hit that ends its clause (我们向您承诺，… / 出具承诺函，…)
+    introduces what follows, so the next clause belongs to it too."""
+    stops = table.clause_delimiters + "；;"
     start, end = hit.start(), hit.end()
-    while start > sentence[0] and text[start - 1] not in table.clause_delimiters + "；;":
+    while start > sentence[0] and text[start - 1] not in stops:
         start -= 1
-    while end < sentence[1] and text[end] not in table.clause_delimiters + "；;":
+    after = text[end : sentence[1]].lstrip()[:1]
+    introduces = bool(after) and after in table.clause_delimiters
+    while end < sentence[1] and text[end] not in stops:
         end += 1
+    if introduces and end < sentence[1]:
+        end += 1
+        while end < sentence[1] and text[end] not in stops:
+            end += 1
     return start, end
 
 
@@ -198,10 +207,28 @@ def _excused(
 ) -> bool:
     if any(_overlaps(p, text, sentence, hit) for p in (*rule.exclusions, *table.mentions)):
         return True
+    if _reports(text, sentence, table):
+        return True  # 罚单显示，该私募变相承诺保本保收益: the sentence reports a case
+    if rule.unless and any(
+        p.search(text, *_clause(text, sentence, hit, table)) for p in rule.unless
+    ):
+        return True
     return rule.negatable and (
         _negated(text, sentence, hit, table, bool(rule.together))
         or _disclaimed(text, sentence, hit, table)
     )
+
+
+def _reports(text: str, sentence: tuple[int, int], table: RuleTable) -> bool:
+    """Whether the sentence reports an enforcement case: a report cue not itself negated, so
+    "本基金从未被处罚，保本保收益" stays a claim."""
+    if table.reports is None:
+        return False
+    for cue in table.reports.finditer(text, *sentence):
+        low = max(sentence[0], cue.start() - 12)  # 从未受到过处罚, has never been fined
+        if not table.negation_cues.search(text, low, cue.start()):
+            return True
+    return False
 
 
 def _disclaimed(text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable) -> bool:
