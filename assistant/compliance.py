@@ -163,8 +163,9 @@ def _negated(
 def _clause(
     text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
 ) -> tuple[int, int]:
-    """The clause around the hit; a hit that ends its clause (我们向您承诺，… / 出具承诺函，…)
-    introduces what follows, so the next clause belongs to it too."""
+    """The clause around the hit; a clause that introduces what follows (the hit ends it:
+    我们向您承诺，…; or it ends in a speech or promise: 基金经理私下跟我说，… / 出具承诺函，…)
+    takes the next clause too."""
     stops = table.clause_delimiters + "；;"
     start, end = hit.start(), hit.end()
     while start > sentence[0] and text[start - 1] not in stops:
@@ -173,6 +174,8 @@ def _clause(
     introduces = bool(after) and after in table.clause_delimiters
     while end < sentence[1] and text[end] not in stops:
         end += 1
+    if table.introducers is not None and table.introducers.search(text, start, end):
+        introduces = True
     if introduces and end < sentence[1]:
         end += 1
         while end < sentence[1] and text[end] not in stops:

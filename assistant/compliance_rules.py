@@ -100,6 +100,7 @@ class RuleTable:
     after_cues: re.Pattern[str]  # right after the hit, in its clause: 门槛低不代表风险低
     mentions: tuple[re.Pattern[str], ...]
     reports: re.Pattern[str] | None  # anywhere in the sentence: it reports a case, not a claim
+    introducers: re.Pattern[str] | None  # ends a clause that introduces the next (…跟我说，)
     questions: Mapping[QuestionIntent, re.Pattern[str]]
 
     def rule(self, rule_id: str) -> Rule:
@@ -236,6 +237,10 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         after_cues=after,
         mentions=_compile(_strings(negation, "mentions", "[negation]"), "[negation]"),
         reports=_alternation(_strings(negation, "reports", "[negation]"), "[negation]"),
+        introducers=_alternation(
+            [f"(?:{p})\\s*$" for p in _strings(negation, "introducers", "[negation]")],
+            "[negation]",
+        ),
         questions=intents,
     )
 
