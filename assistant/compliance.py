@@ -142,8 +142,15 @@ def _overlaps(
 
 
 def _negated(
-    text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable, clause: bool
+    text: str,
+    sentence: tuple[int, int],
+    hit: re.Match[str],
+    table: RuleTable,
+    clause: bool,
+    content: Sequence[tuple[int, int]] = (),
 ) -> bool:
+    """Whether a negation or prohibition cue before the hit denies it. A cue inside ``content``
+    (a combination rule's other half: 不用担心, 根本不用考虑) is what is claimed, not a denial."""
     start = hit.start()
     if table.prohibition_cues.search(text, sentence[0], start):
         return True
@@ -157,7 +164,10 @@ def _negated(
             break
     # Search up to the end of the sentence so look-aheads (不 not in 不同) see the real next
     # character, but only accept cues that end before the hit.
-    return any(m.end() <= start for m in table.negation_cues.finditer(text, low, sentence[1]))
+    return any(
+        m.end() <= start and not any(a <= m.start() < b for a, b in content)
+        for m in table.negation_cues.finditer(text, low, sentence[1])
+    )
 
 
 def _clause(
@@ -185,15 +195,21 @@ def _clause(
 
 def _together(
     rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
-) -> bool:
-    """Whether every further group of a combination rule matches beside the hit, outside it."""
+) -> list[tuple[int, int]] | None:
+    """The spans of a combination rule's further groups beside the hit (outside it), or None
+    when a group has no match there."""
     scope = sentence if rule.together_in == "sentence" else _clause(text, sentence, hit, table)
+    spans: list[tuple[int, int]] = []
     for group in rule.together:
-        if not any(
-            m.end() <= hit.start() or m.start() >= hit.end() for m in group.finditer(text, *scope)
-        ):
-            return False
-    return True
+        found = [
+            m.span()
+            for m in group.finditer(text, *scope)
+            if m.end() <= hit.start() or m.start() >= hit.end()
+        ]
+        if not found:
+            return None
+        spans.extend(found)
+    return spans
 
 
 def _missing(rule: Rule, text: str, context: tuple[int, int]) -> list[str]:
@@ -206,7 +222,12 @@ def _missing(rule: Rule, text: str, context: tuple[int, int]) -> list[str]:
 
 
 def _excused(
-    rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
+    rule: Rule,
+    text: str,
+    sentence: tuple[int, int],
+    hit: re.Match[str],
+    table: RuleTable,
+    content: Sequence[tuple[int, int]] = (),
 ) -> bool:
     if any(_overlaps(p, text, sentence, hit) for p in (*rule.exclusions, *table.mentions)):
         return True
@@ -217,7 +238,7 @@ def _excused(
     ):
         return True
     return rule.negatable and (
-        _negated(text, sentence, hit, table, bool(rule.together))
+        _negated(text, sentence, hit, table, bool(rule.together), content)
         or _disclaimed(text, sentence, hit, table)
     )
 
@@ -279,9 +300,13 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
                 index = bisect.bisect_right(starts, hit.start()) - 1
                 if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:
                     continue  # empty, or in the whitespace between sentences
-                if rule.together and not _together(rule, text, spans[index], hit, table):
-                    continue
-                if _excused(rule, text, spans[index], hit, table):
+                content: list[tuple[int, int]] = []
+                if rule.together:
+                    halves = _together(rule, text, spans[index], hit, table)
+                    if halves is None:
+                        continue
+                    content = halves
+                if _excused(rule, text, spans[index], hit, table, content):
                     continue
                 missing = []
                 if rule.conditions:
