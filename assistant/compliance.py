@@ -159,7 +159,7 @@ def _negated(
         window = start - sentence[0]  # a combination rule's cue may sit anywhere in the clause
     low = max(sentence[0], start - window)
     for index in range(start - 1, low - 1, -1):
-        if text[index] in table.clause_delimiters:
+        if _delimits(text, index, table.clause_delimiters):
             low = index + 1
             break
     # Search up to the end of the sentence so look-aheads (不 not in 不同) see the real next
@@ -170,6 +170,15 @@ def _negated(
     )
 
 
+def _delimits(text: str, index: int, stops: str) -> bool:
+    """Whether ``text[index]`` ends a clause: a comma between digits ($10,000) does not."""
+    if text[index] not in stops:
+        return False
+    if text[index] == "," and 0 < index < len(text) - 1:
+        return not (text[index - 1].isdigit() and text[index + 1].isdigit())
+    return True
+
+
 def _clause(
     text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
 ) -> tuple[int, int]:
@@ -178,17 +187,17 @@ def _clause(
     takes the next clause too."""
     stops = table.clause_delimiters + "；;"
     start, end = hit.start(), hit.end()
-    while start > sentence[0] and text[start - 1] not in stops:
+    while start > sentence[0] and not _delimits(text, start - 1, stops):
         start -= 1
     after = text[end : sentence[1]].lstrip()[:1]
     introduces = bool(after) and after in table.clause_delimiters
-    while end < sentence[1] and text[end] not in stops:
+    while end < sentence[1] and not _delimits(text, end, stops):
         end += 1
     if table.introducers is not None and table.introducers.search(text, start, end):
         introduces = True
     if introduces and end < sentence[1]:
         end += 1
-        while end < sentence[1] and text[end] not in stops:
+        while end < sentence[1] and not _delimits(text, end, stops):
             end += 1
     return start, end
 
