@@ -199,6 +199,12 @@ def _clause(
         end += 1
         while end < sentence[1] and not _delimits(text, end, stops):
             end += 1
+    if (end - start) - (hit.end() - hit.start()) <= 2 and start > sentence[0]:
+        # A clause that is little more than the hit (…，收益就是您的，跑不了) is said of the one
+        # before it, which takes its place as the hit's company.
+        start -= 1
+        while start > sentence[0] and not _delimits(text, start - 1, stops):
+            start -= 1
     return start, end
 
 
