@@ -58,8 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _warm(server: Any, engine: Any) -> None:
-    """Load the embedder and the BM25 index (loaded on first use) once the server is up, so
-    the first question does not wait for them and the start does not either."""
+    """Load the embedder, the vector index and the tokenizer once the server is up, so the
+    first question does not wait for them and the start does not either."""
     while not server.started and not server.should_exit:
         time.sleep(0.05)
     if server.started:

@@ -26,11 +26,16 @@ log = logging.getLogger("assistant")
 
 
 def build_store(
-    settings: Settings, embedder: Embedder | None = None, *, lock: StoreLock | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    lock: StoreLock | None = None,
+    warm: bool = True,
 ) -> KnowledgeStore:
-    """The store, its published generation loaded; an embedded store is locked for this
-    process first (``lock``, or a wait while an ingest holds it; an app holding it is refused)."""
-    return KnowledgeStore(settings, embedder or build_embedder(settings), lock=lock)
+    """The store, its published generation loaded (``warm``: its vector index and tokenizer
+    too); an embedded store is locked for this process first (``lock``, or a wait while an
+    ingest holds it; an app holding it is refused)."""
+    return KnowledgeStore(settings, embedder or build_embedder(settings), lock=lock, warm=warm)
 
 
 def sync_knowledge(
@@ -171,7 +176,8 @@ def build_web_app(
                 "Waiting for %s to release the store…", owner and owner.describe()
             ),
         )
-    store = build_store(settings, lock=lock)
+    # Warmed once the server is up (app.py), with the embedder: not in the way of its start.
+    store = build_store(settings, lock=lock, warm=False)
     if store.count() == 0:
         log.info("The store is empty: ingesting %s first.", settings.knowledge_dir)
         report = sync_knowledge(settings, store, progress=progress, on_total=on_total)

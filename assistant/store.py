@@ -94,8 +94,15 @@ class KnowledgeStore:
     """The published snapshot a question reads, and the builds a sync writes."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder, *, lock: StoreLock | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        *,
+        lock: StoreLock | None = None,
+        warm: bool = True,
     ) -> None:
+        """Open the store and load its published generation; ``warm`` also loads the vector
+        index and the tokenizer now (a server that warms them once it is up passes False)."""
         self.settings = settings
         self.embedder = embedder
         self.sync_record = SyncRecord(settings)
@@ -122,7 +129,7 @@ class KnowledgeStore:
             )
             if not self.shared:
                 self.generations.sweep()
-            self._current = self._load(self.generations.published())
+            self._current = self._load(self.generations.published(), warm=warm)
         except BaseException:
             self.close()
             raise
@@ -207,7 +214,13 @@ class KnowledgeStore:
         log.info("Now serving generation %s (published by another process).", latest.name)
         return True
 
-    def _load(self, generation: Generation | None, lexical: LexicalIndex | None = None) -> Snapshot:
+    def _load(
+        self,
+        generation: Generation | None,
+        lexical: LexicalIndex | None = None,
+        *,
+        warm: bool = True,
+    ) -> Snapshot:
         """A generation loaded whole: ids, BM25 index, disclosures, counts, vector index."""
         disclosures = self._all_disclosures()
         if generation is None:
@@ -234,7 +247,8 @@ class KnowledgeStore:
             (str(default) or None) if default is not None else self._legacy_default(),
             documents if isinstance(documents, int) else None,  # None: counted (an old store)
         )
-        self._warm(snapshot)
+        if warm:
+            self._warm(snapshot)
         return snapshot
 
     def _warm(self, snapshot: Snapshot) -> None:
