@@ -5,6 +5,7 @@
 - ``api``: ``/healthz``, ``/api/chat`` (JSON and Server-Sent Events), ``/api/feedback``;
 - ``openai_compat``: ``/v1/chat/completions`` and ``/v1/models`` for OpenAI clients;
 - ``widget``: ``/widget.js`` for other sites' pages and the ``/embed`` page it opens;
+- ``thesis``: ``/api/thesis``, the argument maps;
 - around them, ``security`` (hosts, origins, keys, body size, rate limits) and ``refusals``
   (every refusal as ``{"error", "disclosure"}``); ``answering`` runs answers off the event loop.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ..config import Settings
-from . import api, openai_compat, refusals, security, widget
+from . import api, openai_compat, refusals, security, thesis, widget
 from .answering import Answering
 from .services import Services
 
@@ -31,7 +32,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     refusals.install(app, disclosure)
     limits = security.install(app, settings, disclosure)
     answering = Answering(settings.answer_threads, settings.sse_keepalive)
-    for face in (api, openai_compat, widget):
+    for face in (api, openai_compat, widget, thesis):
         app.include_router(
             face.build_router(
                 settings, services, answering=answering, limits=limits, disclosure=disclosure

@@ -1,0 +1,270 @@
+"""Argument maps: built once per article version, kept, recorded, and shown as of today.
+
+- **Once per version.** A map is keyed by the article's path and content hash (``doc_hash``, the
+  version ingest stores on every chunk). It is built on first request, kept in memory and in
+  ``<data dir>/thesis/`` (so a restart does not pay for it again), and rebuilt when the article
+  changes. A map built from excerpts because the model failed is retried after a few minutes; one
+  built offline is rebuilt once a model is configured.
+- **Online or extractive.** With a model, the model drafts the steps (``draft``); offline, or
+  when the draft fails or leaves nothing, the article's structure gives them (``extract``). The
+  thesis and the disclosure's risks are always quoted from the article.
+- **Recorded like an answer.** Each build is one row of the audit trail (its ``turn_id`` is on
+  the map), with the chunks and versions it rests on, the map as text, its notices, findings
+  and the disclosure.
+- **Shown as of today.** The article's age, the notices that state it, and the disclosure in
+  force are attached every time a map is shown, in every channel, never kept with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from ..answer import AnswerEngine, AnswerMode, Citation
+from ..compliance import check_text
+from ..errors import InputError, ModelUnavailableError, NoSourcesError
+from ..prompts import Lang, message, prompt
+from ..store import StoredChunk
+from ..text import is_chinese
+from .draft import Draft, draft_map
+from .extract import Citer, extract
+from .model import ArgumentMap, Evidence, Point, Step, say
+from .outline import date_label, render_outline
+
+log = logging.getLogger(__name__)
+RETRY_FALLBACK_AFTER = 300.0  # seconds before a map built without the model asks it again
+# What built a map besides the article: the rules and the prompt. A kept map built by others is
+# rebuilt, as one of an older article version is.
+BUILDER = hashlib.sha256(
+    (Path(__file__).parent.parent / "resources" / "thesis.toml").read_bytes()
+    + prompt("thesis_system").encode()
+    + b"thesis-1"
+).hexdigest()[:12]
+
+
+class ThesisService:
+    def __init__(self, engine: AnswerEngine, cache_dir: Path | None = None) -> None:
+        self.engine = engine
+        self.cache_dir = cache_dir or engine.settings.data_dir / "thesis"
+        self._kept: dict[str, ArgumentMap] = {}
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    # -- public ------------------------------------------------------------------------------
+
+    def maps(self, *, channel: str = "cli", path: str | None = None) -> list[ArgumentMap]:
+        """Every article's map (or one article's), as shown today, with its disclosure."""
+        store = self.engine.store
+        store.refresh()
+        state = store.index_state()
+        if not state:
+            raise NoSourcesError(
+                "The knowledge store is empty: run `python ingest.py` to load the articles."
+            )
+        if path is not None:
+            if path not in state:
+                known = ", ".join(sorted(state))
+                raise InputError(f"No article is stored as {path!r}; the articles are: {known}.")
+            state = {path: state[path]}
+        return [self._show(self._map(key, ids, channel)) for key, ids in sorted(state.items())]
+
+    # -- kept maps ---------------------------------------------------------------------------
+
+    def _map(self, path: str, ids: dict[str, str], channel: str) -> ArgumentMap:
+        versions = set(ids.values())
+        version = versions.pop() if len(versions) == 1 else ""  # "" = mid-sync: never kept
+        with self._guard:
+            lock = self._locks.setdefault(path, threading.Lock())
+        with lock:  # one build per article at a time; others wait for it and reuse it
+            kept = self._recall(path, version)
+            if kept is not None:
+                return kept
+            built = self._build(path, version, self.engine.store.get(list(ids)), channel)
+            if version:
+                self._keep(built)
+            return built
+
+    def _file(self, path: str) -> Path:
+        return self.cache_dir / f"{hashlib.sha256(path.encode()).hexdigest()[:16]}.json"
+
+    def _recall(self, path: str, version: str) -> ArgumentMap | None:
+        kept = self._kept.get(path)
+        if kept is None and self._file(path).exists():
+            try:
+                kept = ArgumentMap.from_dict(json.loads(self._file(path).read_text("utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                log.warning("ignoring the unreadable kept map %s: %s", self._file(path), error)
+        if kept is None or not version or (kept.version, kept.builder) != (version, BUILDER):
+            return None
+        online = self.engine.chat is not None
+        if kept.mode == "offline" and online:
+            return None
+        if kept.mode == "fallback":
+            built = datetime.fromisoformat(kept.built_at)
+            if not online or (datetime.now(UTC) - built).total_seconds() > RETRY_FALLBACK_AFTER:
+                return None
+        self._kept[path] = kept
+        return kept
+
+    def _keep(self, built: ArgumentMap) -> None:
+        self._kept[built.path] = built
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        target = self._file(built.path)
+        partial = target.with_suffix(".tmp")
+        partial.write_text(json.dumps(built.to_dict(), ensure_ascii=False), "utf-8")
+        partial.replace(target)
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build(
+        self, path: str, version: str, chunks: Sequence[StoredChunk], channel: str
+    ) -> ArgumentMap:
+        chunks = sorted(chunks, key=lambda c: int(c.meta("ordinal") or 0))
+        first = chunks[0]
+        lang: Lang = "zh" if is_chinese(first.title + first.text) else "en"
+        citer = Citer()
+        extracted = extract(chunks, lang, citer)
+        steps, counter = extracted.steps, extracted.counterpoints
+        mode: AnswerMode = "offline"
+        model: str | None = None
+        notices = [say(lang, "offline")]
+        draft = Draft()
+        chat = self.engine.chat
+        if chat is not None:
+            body = [c for c in chunks if c.meta("kind") != "disclosure"]
+            deadline = time.monotonic() + self.engine.settings.answer_deadline
+            try:
+                draft = draft_map(chat, body, lang=lang, deadline=deadline, citer=citer)
+            except ModelUnavailableError as error:
+                log.warning("thesis map of %s from excerpts: model unavailable (%s)", path, error)
+                mode, notices = "fallback", [say(lang, "fallback")]
+            else:
+                if draft.steps:
+                    mode, model, notices = "llm", chat.name, list(draft.notices)
+                    steps, counter = draft.steps, draft.counterpoints or counter
+                else:
+                    mode, notices = "fallback", [*draft.notices, say(lang, "replaced")]
+        if not counter:
+            notices.append(
+                say(lang, "no_counterpoints" if extracted.risks else "no_counterpoints_at_all")
+            )
+        built = _renumbered(
+            ArgumentMap(
+                path=path,
+                title=first.title,
+                publisher=first.meta("publisher"),
+                published=first.meta("published"),
+                version=version,
+                lang=lang,
+                thesis=extracted.thesis,
+                steps=steps,
+                counterpoints=[*counter, *extracted.risks],
+                mode=mode,
+                model=model,
+                notices=notices,
+                disclosure_id=first.meta("disclosure_id"),
+                builder=BUILDER,
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                turn_id=uuid.uuid4().hex,
+            )
+        )
+        findings = [*draft.findings, *(f for text in _shown(built) for f in check_text(text))]
+        built.findings = [f.to_dict() for f in findings]
+        self._record(built, chunks, channel)
+        return built
+
+    def _record(self, built: ArgumentMap, chunks: Sequence[StoredChunk], channel: str) -> None:
+        """One audit row per build, like an answer's: what it rests on and what it says."""
+        if self.engine.audit is None:
+            return
+        shown = self._show(built)
+        self.engine.audit.record(
+            turn_id=built.turn_id,
+            channel=channel,
+            question=f"[thesis map] {built.title} ({built.path})",
+            history_turns=0,
+            retrieved=[
+                {"chunk_id": c.chunk_id, "path": c.path, "doc_hash": c.meta("doc_hash")}
+                for c in chunks
+            ],
+            answer={
+                **shown.to_dict(),
+                "answer": render_outline(shown),
+                "citations": [{"chunk_id": c.chunk_id} for c in shown.citations()],
+            },
+        )
+
+    # -- showing -----------------------------------------------------------------------------
+
+    def _show(self, kept: ArgumentMap) -> ArgumentMap:
+        """The kept map with today's age, its notices and the disclosure in force."""
+        store = self.engine.store
+        disclosure = (
+            (kept.disclosure_id and store.disclosure(kept.disclosure_id))
+            or store.default_disclosure()
+            or message("zh", "disclosure_fallback")
+        )
+        age = _months_since(kept.published, self.engine.today())
+        notices = list(kept.notices)
+        if age is not None and (when := date_label(kept.published, kept.lang)):
+            span = (
+                message(kept.lang, "age_years", years=age // 12, months=age % 12)
+                if age >= 12
+                else message(kept.lang, "age_months", months=age)
+            )
+            notices.append(message(kept.lang, "source_date", date=when, age=span))
+        notices.append(say(kept.lang, "ai_label"))
+        return replace(
+            kept, disclosure=disclosure, age_months=age, notices=list(dict.fromkeys(notices))
+        )
+
+
+def _months_since(published: str | None, today: date) -> int | None:
+    match = re.match(r"(\d{4})-(\d{1,2})", published or "")
+    if not match:
+        return None
+    return max(0, (today.year - int(match[1])) * 12 + today.month - int(match[2]))
+
+
+def _shown(m: ArgumentMap) -> list[str]:
+    """Every text the map shows in its own lines (quotes are the sources' own sentences)."""
+    texts = [m.thesis.text] if m.thesis else []
+    for step in m.steps:
+        texts.append(step.claim)
+        texts.extend(e.text for e in step.evidence)
+    texts.extend(p.text for p in m.counterpoints)
+    return texts
+
+
+def _renumbered(m: ArgumentMap) -> ArgumentMap:
+    """Citation numbers 1, 2, 3… in the order the map shows them (one number per chunk)."""
+    old_chunk = {c.n: c.chunk_id for c in m.citations()}
+    order: dict[str, int] = {}
+    for c in m.citations():
+        order.setdefault(c.chunk_id, len(order) + 1)
+
+    def cites(citations: list[Citation]) -> list[Citation]:
+        return [replace(c, n=order[c.chunk_id]) for c in citations]
+
+    def step(s: Step) -> Step:
+        evidence = [Evidence(e.text, e.label, order[old_chunk[e.n]]) for e in s.evidence]
+        return replace(s, citations=cites(s.citations), evidence=evidence)
+
+    def point(p: Point) -> Point:
+        return replace(p, citations=cites(p.citations))
+
+    return replace(
+        m,
+        thesis=point(m.thesis) if m.thesis else None,
+        steps=[step(s) for s in m.steps],
+        counterpoints=[point(p) for p in m.counterpoints],
+    )
