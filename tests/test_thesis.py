@@ -12,10 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.answer import AnswerEngine
+from assistant.chunking import chunk_article, to_langchain_documents
 from assistant.compliance import lint
+from assistant.documents import load_article
 from assistant.factory import build_engine, build_store, sync_knowledge
-from assistant.store import KnowledgeStore
+from assistant.store import KnowledgeStore, StoredChunk
 from assistant.thesis import ArgumentMap, ThesisService, render_outline
+from assistant.thesis.extract import counterpoint_notice, extract
 from assistant.web import Services, create_app
 from tests.conftest import ROOT, online_engine, run, settings_for
 from tests.fakellm import FakeLLM
@@ -141,6 +144,38 @@ def test_a_changed_article_gets_a_new_map(tmp_path: Path, embedder) -> None:
     (after,) = service.maps()
     assert after.version != before.version and after.turn_id != before.turn_id
     assert "全球云厂商仍然在加码算力基建" in [s.claim for s in after.steps]
+
+
+def stored_chunks(path: Path) -> list[StoredChunk]:
+    """An article through the real parser and chunker, as the store would hold its chunks."""
+    article = load_article(path, path.name, 1_000_000)
+    chunks = chunk_article(article)
+    documents = to_langchain_documents(article, chunks)
+    return [
+        StoredChunk(c.chunk_id, c.text, d.metadata) for c, d in zip(chunks, documents, strict=True)
+    ]
+
+
+def test_a_map_says_plainly_when_the_article_gives_no_counterpoint(tmp_path: Path) -> None:
+    body = (
+        "AI芯片需求再梳理\n"
+        "一、推理需求持续增长\n推理调用量在过去一年里增长了三倍,带动了对算力的需求。\n"
+        "二、云厂商扩大资本开支\n多家云厂商在最新财报中提高了全年资本开支指引。\n"
+    )
+    bare = tmp_path / "bare.txt"
+    bare.write_text(body, encoding="utf-8")
+    extracted = extract(stored_chunks(bare), "zh")
+    assert [s.claim for s in extracted.steps] == ["推理需求持续增长", "云厂商扩大资本开支"]
+    assert extracted.counterpoints == [] and extracted.risks == []
+    notice = counterpoint_notice(extracted.counterpoints, extracted.risks, "zh")
+    assert notice == "资料中没有反方观点，也没有风险说明。"
+
+    disclosed = tmp_path / "disclosed.txt"
+    disclosed.write_text(body + "风险提示\n基金投资可能承担基金投资所带来的损失。\n", "utf-8")
+    extracted = extract(stored_chunks(disclosed), "zh")
+    assert [p.text for p in extracted.risks] == ["基金投资可能承担基金投资所带来的损失。"]
+    notice = counterpoint_notice(extracted.counterpoints, extracted.risks, "zh")
+    assert notice is not None and "没有提出反方观点" in notice
 
 
 # -- against the fake model -----------------------------------------------------------------------

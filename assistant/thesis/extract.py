@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from ..answer import Citation
@@ -216,6 +217,15 @@ def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer | None = Non
     return Extracted(thesis, steps, counter, risks)
 
 
+def counterpoint_notice(
+    counterpoints: Sequence[Point], risks: Sequence[Point], lang: Lang
+) -> str | None:
+    """What the map says plainly when the article argues nothing against its own thesis."""
+    if counterpoints:
+        return None
+    return say(lang, "no_counterpoints" if risks else "no_counterpoints_at_all")
+
+
 def _products(chunks: Sequence[StoredChunk]) -> list[str]:
     """The names and codes of the products the article's metadata lists."""
     listed = (chunks[0].meta("products") or "") if chunks else ""
@@ -223,8 +233,14 @@ def _products(chunks: Sequence[StoredChunk]) -> list[str]:
     return list(dict.fromkeys(words))
 
 
+# A sentence is weighed several times per map (step, evidence, counterpoint): check it once.
+_checked_quotable = lru_cache(maxsize=4096)(quotable)
+
+
 def _quotable(sentences: Iterable[Sentence]) -> list[Sentence]:
-    return [s for s in sentences if len(re.sub(r"\W", "", s.text)) >= 6 and quotable(s.text)]
+    return [
+        s for s in sentences if len(re.sub(r"\W", "", s.text)) >= 6 and _checked_quotable(s.text)
+    ]
 
 
 def _thesis(lead: Section, citer: Citer) -> Point | None:

@@ -36,7 +36,7 @@ from ..prompts import Lang, message, prompt
 from ..store import StoredChunk
 from ..text import is_chinese
 from .draft import Draft, draft_map
-from .extract import Citer, extract
+from .extract import Citer, counterpoint_notice, extract
 from .model import ArgumentMap, Evidence, Point, Step, say
 from .outline import date_label, render_outline
 
@@ -153,10 +153,8 @@ class ThesisService:
                     steps, counter = draft.steps, draft.counterpoints or counter
                 else:
                     mode, notices = "fallback", [*draft.notices, say(lang, "replaced")]
-        if not counter:
-            notices.append(
-                say(lang, "no_counterpoints" if extracted.risks else "no_counterpoints_at_all")
-            )
+        if plainly := counterpoint_notice(counter, extracted.risks, lang):
+            notices.append(plainly)
         built = _renumbered(
             ArgumentMap(
                 path=path,
