@@ -140,6 +140,8 @@ def heading_claim(section: str | None) -> str | None:
         if words.lower().startswith(word):
             words, question = words[len(word) :].strip(), False
             break
+        # 需求为何仍然强劲: a question all the same, with no claim to take from it.
+        question = question or word.strip() in words.lower()
     if question or not _substantial(words):
         return None
     return words
