@@ -25,8 +25,9 @@ from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from ..citations import best_quote, split_sentences, unsupported_figures
+from ..citations import best_quote, split_sentences
 from ..compliance import Finding, make_finding
+from ..figures import unsupported_figures
 from ..gate import SentenceGate
 from ..llm import ChatModel
 from ..prompts import Lang, fenced_sources, prompt
@@ -105,12 +106,12 @@ def draft_map(
     ordinal = {c.chunk_id: int(c.meta("ordinal") or 0) for c in chunks}
     placed: list[tuple[int, Step | Point]] = []
     for line in parse_lines(reply):
-        checked = _check(line.text, chunks, published, draft.findings)
+        checked = _check(line.text, chunks, citer, published, draft.findings)
         if isinstance(checked, str):
             rejected.append(checked)
             continue
         claim, sources = checked
-        citations = [citer.cite(c, best_quote(claim, c.text)) for c in sources]
+        citations = [citer.cite(c, best_quote(claim, citer.standing(c))) for c in sources]
         at = min(ordinal[c.chunk_id] for c in sources)
         if line.tag == "counter":
             placed.append((at, Point(claim, citations)))
@@ -143,7 +144,11 @@ def draft_map(
 
 
 def _check(
-    text: str, chunks: Sequence[StoredChunk], published: str | None, findings: list[Finding]
+    text: str,
+    chunks: Sequence[StoredChunk],
+    citer: Citer,
+    published: str | None,
+    findings: list[Finding],
 ) -> tuple[str, list[StoredChunk]] | Rejection:
     """The line's claim (markers removed) and the chunks it cites, or why it was dropped."""
     gate = SentenceGate(
@@ -159,7 +164,8 @@ def _check(
     if not numbers or not claim:
         return "uncited"
     sources = [chunks[n - 1] for n in numbers]
-    unsupported = unsupported_figures(claim, [c.text for c in sources], extra=[published or ""])
+    standing = [citer.standing(c) for c in sources]
+    unsupported = unsupported_figures(claim, standing, extra=[published or ""])
     if unsupported:
         findings.extend(make_finding("FIGURE-001", claim, f.start, f.end) for f in unsupported)
         return "figure"

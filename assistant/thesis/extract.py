@@ -25,17 +25,19 @@ from functools import lru_cache
 from typing import Literal
 
 from ..answer import Citation
-from ..citations import best_quote, find_figures, split_sentences
+from ..citations import best_quote, split_sentences
+from ..compliance import mask_blocked
 from ..documents import is_attribution, is_caption, strip_numbering
 from ..extractive import quotable
-from ..prompts import Lang
+from ..figures import find_figures, trailing_unit_end
+from ..prompts import Lang, message
 from ..store import StoredChunk
 from ..text import has_han
 from .model import Evidence, FigureMark, Kind, Point, Step, markers, say, setting
 
 Role = Literal["text", "caption", "attribution"]
 EvidenceLabel = Literal["figure", "chart", "product"]
-_CURRENCY = re.compile(r"\s?(?:亿?美元|人民币|港元|欧元|元|(?i:us dollars|dollars|yuan|usd|rmb))")
+_YEARS = re.compile(r"^(?:19|20)\d\d(?:\s*[-–~至到]\s*(?:19|20)\d\d)?$")  # 2024, 2020-2024
 
 
 @dataclass(frozen=True)
@@ -69,16 +71,25 @@ class Extracted:
 
 
 class Citer:
-    """Numbers the chunks a map cites, in order of first use (one number per chunk)."""
+    """Numbers the chunks a map cites, in order of first use (one number per chunk).
 
-    def __init__(self) -> None:
+    A cited passage is shown, so it is masked as an answer's is: a source sentence with a
+    blocking finding is replaced by a note, and quotes come only from what stands."""
+
+    def __init__(self, lang: Lang = "zh") -> None:
         self._numbers: dict[str, int] = {}
+        self._note = message(lang, "masked_source")
 
     def number(self, chunk: StoredChunk) -> int:
         return self._numbers.setdefault(chunk.chunk_id, len(self._numbers) + 1)
 
+    def standing(self, chunk: StoredChunk) -> str:
+        """The sentences of the chunk a quote may be taken from."""
+        return mask_blocked(chunk.text, self._note)[1]
+
     def cite(self, chunk: StoredChunk, quote: str) -> Citation:
-        return Citation.of(self.number(chunk), chunk, quote)
+        shown, _ = mask_blocked(chunk.text, self._note)
+        return Citation.of(self.number(chunk), chunk, quote, text=shown)
 
 
 # -- small facts ----------------------------------------------------------------------------------
@@ -111,6 +122,7 @@ def classify(claim: str, quote: str = "") -> Kind:
 
 
 def _unit(figure: str) -> bool:
+    """Whether a figure carries a unit (万, 亿, %, 倍…), not a bare count, year or code."""
     return bool(re.search(r"[^\d.,\s]", figure))
 
 
@@ -119,12 +131,10 @@ def figure_marks(texts: Iterable[str], as_of: str | None) -> list[FigureMark]:
     marks: dict[str, FigureMark] = {}
     for text in texts:
         for figure in find_figures(text):
-            bare = not _unit(figure.text)
-            year = bare and 1900 <= figure.value <= 2100 and float(figure.value).is_integer()
-            code = bare and len(figure.text.replace(",", "")) >= 6
+            year = _YEARS.match(figure.text) is not None
+            code = not _unit(figure.text) and len(figure.text.replace(",", "")) >= 6
             if not (year or code):
-                currency = _CURRENCY.match(text, figure.end)
-                written = figure.text + (currency[0] if currency else "")
+                written = text[figure.start : trailing_unit_end(text, figure.end)]
                 marks.setdefault(written, FigureMark(written, as_of))
     return list(marks.values())
 
@@ -195,7 +205,7 @@ def sections(chunks: Sequence[StoredChunk]) -> list[Section]:
 
 def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer | None = None) -> Extracted:
     """The extractive map of one article (pure: see the module docstring)."""
-    citer = citer or Citer()
+    citer = citer or Citer(lang)
     parts = sections(chunks)
     published = chunks[0].meta("published") if chunks else None
     products = _products(chunks)

@@ -131,7 +131,7 @@ class ThesisService:
         chunks = sorted(chunks, key=lambda c: int(c.meta("ordinal") or 0))
         first = chunks[0]
         lang: Lang = "zh" if is_chinese(first.title + first.text) else "en"
-        citer = Citer()
+        citer = Citer(lang)
         extracted = extract(chunks, lang, citer)
         steps, counter = extracted.steps, extracted.counterpoints
         mode: AnswerMode = "offline"
