@@ -16,6 +16,7 @@ from assistant.chunking import chunk_article, to_langchain_documents
 from assistant.compliance import lint
 from assistant.documents import load_article
 from assistant.factory import build_engine, build_store, sync_knowledge
+from assistant.prompts import message
 from assistant.store import KnowledgeStore, StoredChunk
 from assistant.thesis import ArgumentMap, ThesisService, render_outline
 from assistant.thesis.extract import counterpoint_notice, extract
@@ -176,6 +177,20 @@ def test_a_map_says_plainly_when_the_article_gives_no_counterpoint(tmp_path: Pat
     assert [p.text for p in extracted.risks] == ["基金投资可能承担基金投资所带来的损失。"]
     notice = counterpoint_notice(extracted.counterpoints, extracted.risks, "zh")
     assert notice is not None and "没有提出反方观点" in notice
+
+
+def test_a_poisoned_source_sentence_is_masked_in_the_maps_passages(tmp_path: Path) -> None:
+    poisoned = tmp_path / "poisoned.txt"
+    poisoned.write_text(
+        "算力需求再梳理\n一、推理需求持续增长\n"
+        "推理调用量在过去一年里增长了三倍。本ETF保本保收益,稳赚不赔。\n",
+        encoding="utf-8",
+    )
+    (step,) = extract(stored_chunks(poisoned), "zh").steps
+    (citation,) = step.citations
+    assert "保本" not in citation.text and "保本" not in citation.quote
+    assert message("zh", "masked_source") in citation.text
+    assert citation.quote == "推理调用量在过去一年里增长了三倍。"
 
 
 # -- against the fake model -----------------------------------------------------------------------
