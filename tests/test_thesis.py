@@ -21,7 +21,7 @@ from assistant.store import KnowledgeStore, StoredChunk
 from assistant.thesis import ArgumentMap, ThesisService, render_outline
 from assistant.thesis.extract import counterpoint_notice, extract
 from assistant.web import Services, create_app
-from tests.conftest import ROOT, online_engine, run, settings_for
+from tests.conftest import ROOT, run, settings_for
 from tests.fakellm import FakeLLM
 
 TODAY = date(2026, 11, 15)  # 21 months after the seed's February 2025
@@ -47,14 +47,8 @@ def article_disclosure(store: KnowledgeStore, chunk_id: str) -> str | None:
 
 
 @pytest.fixture
-def offline(seeded, tmp_path: Path) -> AnswerEngine:
-    engine = build_engine(settings_for(tmp_path), store=seeded[1])
-    engine.today = lambda: TODAY
-    return engine
-
-
-@pytest.fixture
 def seed_map(offline: AnswerEngine) -> ArgumentMap:
+    offline.today = lambda: TODAY
     (only,) = ThesisService(offline).maps(channel="cli")
     return only
 
@@ -121,12 +115,16 @@ def test_a_map_is_built_once_per_version_and_recorded_in_the_audit_trail(
     (again,) = ThesisService(offline).maps(channel="web")  # a new process reads the kept map
     assert again.turn_id == first.turn_id and again.built_at == first.built_at
     assert offline.audit is not None
-    rows = [r for r in offline.audit.turns() if r["turn_id"] == first.turn_id]
-    assert len(rows) == 1 and rows[0]["channel"] == "api"
-    assert rows[0]["disclosure"] == first.disclosure
-    assert "有声音认为DeepSeek利空算力股" in rows[0]["answer"]
-    cited = json.loads(rows[0]["citations"])
+    rows = [r for r in offline.audit.turns() if r["kind"] == "thesis"]
+    assert [r["turn_id"] for r in rows] == [first.turn_id]
+    (row,) = rows
+    assert row["channel"] == "api" and row["mode"] == "offline"
+    assert row["disclosure"] == first.disclosure
+    assert "有声音认为DeepSeek利空算力股" in row["answer"]
+    cited = [c["chunk_id"] for c in row["citations"]]
     assert first.steps[0].citations[0].chunk_id in cited
+    assert {r["doc_hash"] for r in row["retrieved"]} == {first.version}
+    assert offline.audit.verify().ok
 
 
 def test_a_changed_article_gets_a_new_map(tmp_path: Path, embedder) -> None:
@@ -207,11 +205,6 @@ DRAFT = "\n".join(
 )
 
 
-@pytest.fixture
-def online(seeded, fake_llm: FakeLLM, tmp_path: Path) -> AnswerEngine:
-    return online_engine(seeded[1], fake_llm, tmp_path)
-
-
 def test_online_map_drops_a_step_whose_figure_the_source_does_not_hold(
     online: AnswerEngine, fake_llm: FakeLLM
 ) -> None:
@@ -236,13 +229,17 @@ def test_online_map_drops_a_step_whose_figure_the_source_does_not_hold(
     # The model saw the article as numbered sources fenced as data, after the fixed prompt.
     system = fake_llm.chat_requests[0]["body"]["messages"][0]["content"]
     assert "<<<资料开始>>>" in system and "[6] 科创板人工智能指数" in system
+    # Recorded like an answer, with the model request it made.
+    assert online.audit is not None
+    row = online.audit.turn(drafted.turn_id)
+    assert row is not None and row["kind"] == "thesis" and row["model"] == "deepseek-flash"
+    assert [c["stage"] for c in row["calls"]] == ["thesis"]
 
 
 def test_online_map_never_shows_a_step_with_a_prohibited_claim(
-    seeded, fake_llm: FakeLLM, tmp_path: Path
+    seeded, online: AnswerEngine, fake_llm: FakeLLM
 ) -> None:
-    engine = online_engine(seeded[1], fake_llm, tmp_path)
-    client = TestClient(create_app(engine.settings, Services(engine)))
+    client = TestClient(create_app(online.settings, Services(online)))
     fake_llm.script({"text": DRAFT})
     body = client.get("/api/thesis").json()
     (served,) = body["maps"]

@@ -30,6 +30,7 @@ from ..compliance import Finding, make_finding
 from ..figures import unsupported_figures
 from ..gate import SentenceGate
 from ..llm import ChatModel
+from ..modelcalls import ModelCall
 from ..prompts import Lang, fenced_sources, prompt
 from ..retrieval import Hit
 from ..store import StoredChunk
@@ -94,12 +95,14 @@ def draft_map(
     lang: Lang,
     deadline: float,
     citer: Citer,
+    calls: list[ModelCall] | None = None,
 ) -> Draft:
     """Ask the model for the map, then keep only the lines that pass every check.
 
     Raises ``ModelUnavailableError`` when the model fails; the caller falls back to excerpts.
+    Each request made is appended to ``calls`` (endpoint, attempts, usage) for the audit row.
     """
-    reply = chat.complete(thesis_messages(chunks), deadline=deadline)
+    reply = chat.complete(thesis_messages(chunks), deadline=deadline, calls=calls)
     published = chunks[0].meta("published") if chunks else None
     draft = Draft()
     rejected: list[Rejection] = []

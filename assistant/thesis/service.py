@@ -30,11 +30,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ..answer import AnswerEngine, AnswerMode, Citation
+from ..audit import AuditRecord, CallRef, CitationRef, RetrievedRef
+from ..audit.log import now
 from ..compliance import check_text
 from ..errors import InputError, ModelUnavailableError, NoSourcesError
+from ..modelcalls import ModelCall
 from ..prompts import Lang, message, prompt
 from ..store import StoredChunk
 from ..text import is_chinese
+from ..trace import disclosure_refs
 from .draft import Draft, draft_map
 from .extract import Citer, counterpoint_notice, extract
 from .model import ArgumentMap, Evidence, Point, Step, say
@@ -128,6 +132,7 @@ class ThesisService:
     def _build(
         self, path: str, version: str, chunks: Sequence[StoredChunk], channel: str
     ) -> ArgumentMap:
+        began = time.monotonic()
         chunks = sorted(chunks, key=lambda c: int(c.meta("ordinal") or 0))
         first = chunks[0]
         lang: Lang = "zh" if is_chinese(first.title + first.text) else "en"
@@ -138,21 +143,28 @@ class ThesisService:
         model: str | None = None
         notices = [say(lang, "offline")]
         draft = Draft()
+        calls: list[ModelCall] = []
+        why: str | None = "no_key"
         chat = self.engine.chat
         if chat is not None:
             body = [c for c in chunks if c.meta("kind") != "disclosure"]
             deadline = time.monotonic() + self.engine.settings.answer_deadline
             try:
-                draft = draft_map(chat, body, lang=lang, deadline=deadline, citer=citer)
+                draft = draft_map(
+                    chat, body, lang=lang, deadline=deadline, citer=citer, calls=calls
+                )
             except ModelUnavailableError as error:
                 log.warning("thesis map of %s from excerpts: model unavailable (%s)", path, error)
-                mode, notices = "fallback", [say(lang, "fallback")]
+                mode, why, notices = "fallback", error.kind, [say(lang, "fallback")]
             else:
+                answered = [c for c in calls if c.ok]
                 if draft.steps:
-                    mode, model, notices = "llm", chat.name, list(draft.notices)
+                    mode, why, notices = "llm", None, list(draft.notices)
+                    model = answered[-1].model if answered else chat.name
                     steps, counter = draft.steps, draft.counterpoints or counter
                 else:
-                    mode, notices = "fallback", [*draft.notices, say(lang, "replaced")]
+                    mode, why = "fallback", "nothing_citable"
+                    notices = [*draft.notices, say(lang, "replaced")]
         if plainly := counterpoint_notice(counter, extracted.risks, lang):
             notices.append(plainly)
         built = _renumbered(
@@ -177,29 +189,50 @@ class ThesisService:
         )
         findings = [*draft.findings, *(f for text in _shown(built) for f in check_text(text))]
         built.findings = [f.to_dict() for f in findings]
-        self._record(built, chunks, channel)
+        self._record(built, chunks, channel, calls, why, began)
         return built
 
-    def _record(self, built: ArgumentMap, chunks: Sequence[StoredChunk], channel: str) -> None:
-        """One audit row per build, like an answer's: what it rests on and what it says."""
+    def _record(
+        self,
+        built: ArgumentMap,
+        chunks: Sequence[StoredChunk],
+        channel: str,
+        calls: Sequence[ModelCall],
+        why: str | None,
+        began: float,
+    ) -> None:
+        """One audit row per build, like an answer's: what it rests on, the model requests it
+        made, and the map as shown (as text), its notices, findings and disclosure."""
         if self.engine.audit is None:
             return
         shown = self._show(built)
-        self.engine.audit.record(
+        known = {key for c in chunks if (key := c.meta("disclosure_id"))}
+        record = AuditRecord(
             turn_id=built.turn_id,
+            at=now(),
+            kind="thesis",
             channel=channel,
+            session=None,
+            outcome="complete",
+            mode=built.mode,
+            why=why,
+            model=built.model,
+            audience="advisor" if channel == "advisor" else "investor",
             question=f"[thesis map] {built.title} ({built.path})",
             history_turns=0,
-            retrieved=[
-                {"chunk_id": c.chunk_id, "path": c.path, "doc_hash": c.meta("doc_hash")}
-                for c in chunks
-            ],
-            answer={
-                **shown.to_dict(),
-                "answer": render_outline(shown),
-                "citations": [{"chunk_id": c.chunk_id} for c in shown.citations()],
-            },
+            retrieved=tuple(
+                RetrievedRef(rank, c.chunk_id, c.path, c.meta("doc_hash"), 0.0)
+                for rank, c in enumerate(chunks, start=1)
+            ),
+            answer=render_outline(shown),
+            citations=tuple(CitationRef(c.n, c.chunk_id, c.quote) for c in shown.citations()),
+            notices=tuple(shown.notices),
+            findings=tuple(shown.findings),
+            disclosures=disclosure_refs(shown.disclosure, known),
+            calls=tuple(CallRef.of("thesis", call) for call in calls),
+            latency_ms={"total": round((time.monotonic() - began) * 1000, 1)},
         )
+        self.engine.audit.write_or_spill(record)
 
     # -- showing -----------------------------------------------------------------------------
 
