@@ -37,16 +37,7 @@ from assistant.thesis import ThesisService  # noqa: E402
 from tests.fakellm import FakeLLM  # noqa: E402
 
 STORE = ROOT / "bench" / "out" / "thesis-store"
-DRAFT = "\n".join(
-    [
-        "STEP fact: 有声音认为DeepSeek训练成本低会利空算力股[2]",
-        "STEP figure: DeepSeek V3版本的训练成本仅为900万美元[2]",
-        "STEP view: 根据杰文斯悖论，效率提高反而可能让整体消耗上升[3]",
-        "STEP view: 本基金保本保收益，稳赚不赔[4]",
-        "STEP forecast: 未来大模型推理的算力成本可能会持续走高[4]",
-        "COUNTER: 低成本可能会影响AI算力的成长空间[2]",
-    ]
-)
+DRAFT = (ROOT / "tests" / "fixtures" / "thesis_draft.txt").read_text(encoding="utf-8")
 
 
 def settings(**overrides: object) -> Settings:

@@ -193,16 +193,9 @@ def test_a_poisoned_source_sentence_is_masked_in_the_maps_passages(tmp_path: Pat
 
 # -- against the fake model -----------------------------------------------------------------------
 
-DRAFT = "\n".join(
-    [
-        "STEP fact: 有声音认为DeepSeek训练成本低会利空算力股[2]",
-        "STEP figure: DeepSeek V3版本的训练成本仅为900万美元[2]",
-        "STEP view: 根据杰文斯悖论，效率提高反而可能让整体消耗上升[3]",
-        "STEP view: 本基金保本保收益，稳赚不赔[4]",
-        "STEP forecast: 未来大模型推理的算力成本可能会持续走高[4]",
-        "COUNTER: 低成本可能会影响AI算力的成长空间[2]",
-    ]
-)
+# A model's draft of the seed's map: five steps, one with a figure the source does not hold
+# (900万), one with a prohibited claim, and a counterpoint.
+DRAFT = (ROOT / "tests" / "fixtures" / "thesis_draft.txt").read_text(encoding="utf-8")
 
 
 def test_online_map_drops_a_step_whose_figure_the_source_does_not_hold(
