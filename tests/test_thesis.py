@@ -20,7 +20,7 @@ from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.prompts import message
 from assistant.store import KnowledgeStore, StoredChunk
 from assistant.thesis import ArgumentMap, ThesisService, render_outline
-from assistant.thesis.extract import counterpoint_notice, extract
+from assistant.thesis.extract import Citer, counterpoint_notice, extract
 from assistant.web import Services, create_app
 from tests.conftest import ROOT, run, settings_for
 from tests.fakellm import FakeLLM
@@ -56,6 +56,9 @@ def seed_map(offline: AnswerEngine) -> ArgumentMap:
 
 def test_seed_offline_map_follows_the_articles_argument_in_order(seed_map: ArgumentMap) -> None:
     assert seed_map.mode == "offline" and seed_map.model is None
+    # Named as a reader knows it, never by a server path.
+    assert seed_map.path == "000_bb0ece290725cdd0.txt"
+    assert {c.path for c in seed_map.citations()} == {seed_map.path}
     assert len(seed_map.steps) == len(SEED_STEPS)
     for step, (claim, support, kind) in zip(seed_map.steps, SEED_STEPS, strict=True):
         assert claim in step.claim
@@ -164,7 +167,7 @@ def test_a_map_says_plainly_when_the_article_gives_no_counterpoint(tmp_path: Pat
     )
     bare = tmp_path / "bare.txt"
     bare.write_text(body, encoding="utf-8")
-    extracted = extract(stored_chunks(bare), "zh")
+    extracted = extract(stored_chunks(bare), "zh", Citer("zh", tmp_path))
     assert [s.claim for s in extracted.steps] == ["推理需求持续增长", "云厂商扩大资本开支"]
     assert extracted.counterpoints == [] and extracted.risks == []
     notice = counterpoint_notice(extracted.counterpoints, extracted.risks, "zh")
@@ -172,7 +175,7 @@ def test_a_map_says_plainly_when_the_article_gives_no_counterpoint(tmp_path: Pat
 
     disclosed = tmp_path / "disclosed.txt"
     disclosed.write_text(body + "风险提示\n基金投资可能承担基金投资所带来的损失。\n", "utf-8")
-    extracted = extract(stored_chunks(disclosed), "zh")
+    extracted = extract(stored_chunks(disclosed), "zh", Citer("zh", tmp_path))
     assert [p.text for p in extracted.risks] == ["基金投资可能承担基金投资所带来的损失。"]
     notice = counterpoint_notice(extracted.counterpoints, extracted.risks, "zh")
     assert notice is not None and "没有提出反方观点" in notice
@@ -185,7 +188,7 @@ def test_a_poisoned_source_sentence_is_masked_in_the_maps_passages(tmp_path: Pat
         "推理调用量在过去一年里增长了三倍。本ETF保本保收益,稳赚不赔。\n",
         encoding="utf-8",
     )
-    (step,) = extract(stored_chunks(poisoned), "zh").steps
+    (step,) = extract(stored_chunks(poisoned), "zh", Citer("zh", tmp_path)).steps
     (citation,) = step.citations
     assert "保本" not in citation.text and "保本" not in citation.quote
     assert message("zh", "masked_source") in citation.text

@@ -22,9 +22,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from ..answer import Citation
+from ..answer import Citation, shown_path
 from ..citations import best_quote, split_sentences
 from ..compliance import mask_blocked
 from ..documents import is_attribution, is_caption, strip_numbering
@@ -76,9 +77,10 @@ class Citer:
     A cited passage is shown, so it is masked as an answer's is: a source sentence with a
     blocking finding is replaced by a note, and quotes come only from what stands."""
 
-    def __init__(self, lang: Lang = "zh") -> None:
+    def __init__(self, lang: Lang, knowledge_dir: Path) -> None:
         self._numbers: dict[str, int] = {}
         self._note = message(lang, "masked_source")
+        self._knowledge_dir = knowledge_dir
 
     def number(self, chunk: StoredChunk) -> int:
         return self._numbers.setdefault(chunk.chunk_id, len(self._numbers) + 1)
@@ -89,7 +91,8 @@ class Citer:
 
     def cite(self, chunk: StoredChunk, quote: str) -> Citation:
         shown, _ = mask_blocked(chunk.text, self._note)
-        return Citation.of(self.number(chunk), chunk, quote, text=shown)
+        path = shown_path(chunk.path, self._knowledge_dir)
+        return Citation.of(self.number(chunk), chunk, quote, text=shown, path=path)
 
 
 # -- small facts ----------------------------------------------------------------------------------
@@ -203,9 +206,8 @@ def sections(chunks: Sequence[StoredChunk]) -> list[Section]:
 # -- the map --------------------------------------------------------------------------------------
 
 
-def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer | None = None) -> Extracted:
+def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer) -> Extracted:
     """The extractive map of one article (pure: see the module docstring)."""
-    citer = citer or Citer(lang)
     parts = sections(chunks)
     published = chunks[0].meta("published") if chunks else None
     products = _products(chunks)

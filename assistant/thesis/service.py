@@ -29,7 +29,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from ..answer import AnswerEngine, AnswerMode, Citation
+from ..answer import AnswerEngine, AnswerMode, Citation, shown_path
 from ..audit import AuditRecord, CallRef, CitationRef, RetrievedRef
 from ..audit.log import now
 from ..compliance import check_text
@@ -75,11 +75,17 @@ class ThesisService:
                 "The knowledge store is empty: run `python ingest.py` to load the articles."
             )
         if path is not None:
-            if path not in state:
-                known = ", ".join(sorted(state))
+            # The path a map names (relative to the knowledge folder), or the store's own key.
+            chosen = {k: v for k, v in state.items() if path in (k, self._shown(k))}
+            if not chosen:
+                known = ", ".join(sorted(self._shown(k) for k in state))
                 raise InputError(f"No article is stored as {path!r}; the articles are: {known}.")
-            state = {path: state[path]}
+            state = chosen
         return [self._show(self._map(key, ids, channel)) for key, ids in sorted(state.items())]
+
+    def _shown(self, key: str) -> str:
+        """An article's name as maps show it: never a server path."""
+        return shown_path(key, self.engine.settings.knowledge_dir)
 
     # -- kept maps ---------------------------------------------------------------------------
 
@@ -94,7 +100,7 @@ class ThesisService:
                 return kept
             built = self._build(path, version, self.engine.store.get(list(ids)), channel)
             if version:
-                self._keep(built)
+                self._keep(path, built)
             return built
 
     def _file(self, path: str) -> Path:
@@ -119,10 +125,10 @@ class ThesisService:
         self._kept[path] = kept
         return kept
 
-    def _keep(self, built: ArgumentMap) -> None:
-        self._kept[built.path] = built
+    def _keep(self, key: str, built: ArgumentMap) -> None:
+        self._kept[key] = built
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        target = self._file(built.path)
+        target = self._file(key)
         partial = target.with_suffix(".tmp")
         partial.write_text(json.dumps(built.to_dict(), ensure_ascii=False), "utf-8")
         partial.replace(target)
@@ -136,7 +142,7 @@ class ThesisService:
         chunks = sorted(chunks, key=lambda c: int(c.meta("ordinal") or 0))
         first = chunks[0]
         lang: Lang = "zh" if is_chinese(first.title + first.text) else "en"
-        citer = Citer(lang)
+        citer = Citer(lang, self.engine.settings.knowledge_dir)
         extracted = extract(chunks, lang, citer)
         steps, counter = extracted.steps, extracted.counterpoints
         mode: AnswerMode = "offline"
@@ -169,7 +175,7 @@ class ThesisService:
             notices.append(plainly)
         built = _renumbered(
             ArgumentMap(
-                path=path,
+                path=self._shown(path),
                 title=first.title,
                 publisher=first.meta("publisher"),
                 published=first.meta("published"),
