@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(ROOT / "knowledge", STORE / "knowledge", dirs_exist_ok=True)
     offline_settings = settings()
     store = build_store(offline_settings)
-    if store.count() == 0:
-        print(sync_knowledge(offline_settings, store).summary())
+    print(sync_knowledge(offline_settings, store).summary())  # seconds when nothing changed
     articles = store.documents()
     print(f"{articles} article(s), {store.count()} chunks")
 
