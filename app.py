@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,21 +28,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(logging.INFO)  # no credentials from a URL reach a log line
     import uvicorn
+    from tqdm import tqdm
 
     from assistant.config import load_settings
     from assistant.errors import AssistantError
     from assistant.factory import build_web_app
 
+    bars: list[tqdm[Any]] = []  # a progress bar only when there is something to ingest
+
+    def on_total(files: int) -> None:
+        bars.append(tqdm(total=files, desc="ingest", unit="file", file=sys.stderr))
+
     try:
         settings = load_settings()
-        app = build_web_app(settings)
+        app = build_web_app(settings, progress=lambda n: bars[-1].update(n), on_total=on_total)
     except AssistantError as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        app, host=args.host or settings.host, port=args.port or settings.port, log_level="info"
-    )
+    finally:
+        for bar in bars:
+            bar.close()
+    host, port = args.host or settings.host, args.port or settings.port
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    threading.Thread(target=_warm, args=(server, app.state.services.engine), daemon=True).start()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"The assistant is starting at http://{shown}:{port}  (Ctrl+C stops it)", flush=True)
+    server.run()
     return 0
+
+
+def _warm(server: Any, engine: Any) -> None:
+    """Load the embedder and the BM25 index (loaded on first use) once the server is up, so
+    the first question does not wait for them and the start does not either."""
+    while not server.started and not server.should_exit:
+        time.sleep(0.05)
+    if server.started:
+        engine.retriever.search("DeepSeek", 1)
 
 
 if __name__ == "__main__":

@@ -74,17 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _sync(settings: Settings, paths: list[Path], *, rebuild: bool) -> SyncReport:
     from tqdm import tqdm
 
-    from assistant.factory import build_store, sync_knowledge
+    from assistant.syncservice import sync_anywhere
 
-    store = build_store(settings)
     with tqdm(desc="ingest", unit="file", disable=None, file=sys.stderr) as bar:
-        return sync_knowledge(
+        return sync_anywhere(
             settings,
-            store,
             paths,
             rebuild=rebuild,
             progress=bar.update,
             on_total=lambda n: bar.reset(total=n),
+            notice=lambda text: print(f"ingest.py: {text}", file=sys.stderr),
         )
 
 

@@ -26,16 +26,18 @@ from typing import Literal
 
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
+from .capacity import Capacity
 from .citations import best_quote, markers_by_sentence
 from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
 from .config import Settings
-from .errors import InputError, ModelUnavailableError, NoSourcesError
+from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
 from .extractive import render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
 from .gate import SentenceGate
 from .llm import ChatModel
 from .modelcalls import ModelCall
 from .prompts import (
+    DraftOptions,
     Lang,
     Mode,
     Turn,
@@ -47,7 +49,8 @@ from .prompts import (
     prompt,
 )
 from .retrieval import Hit, Retriever
-from .store import KnowledgeStore, StoredChunk
+from .store import KnowledgeStore, Snapshot, StoredChunk
+from .suitability import assess
 from .text import is_chinese
 from .trace import TurnTrace, export_record
 
@@ -177,6 +180,7 @@ class AnswerEngine:
         *,
         audit: AuditLog | None = None,
         today: Callable[[], date] = date.today,
+        capacity: Capacity | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -184,6 +188,7 @@ class AnswerEngine:
         self.chat = chat
         self.audit = audit
         self.today = today
+        self.capacity = capacity or Capacity(settings.max_concurrent_answers)
 
     # -- public ------------------------------------------------------------------------------
 
@@ -195,10 +200,12 @@ class AnswerEngine:
         *,
         channel: str = "cli",
         session: str | None = None,
+        draft: DraftOptions | None = None,
     ) -> Answer:
         final = None
+        self.capacity.check()
         # Nobody sees the deltas of an answer returned whole: the row records none.
-        turn = self._turn(question, history, mode, channel, session, streaming=False)
+        turn = self._turn(question, history, mode, channel, session, draft, streaming=False)
         for event in turn:
             if isinstance(event, Answer):
                 final = event
@@ -213,8 +220,12 @@ class AnswerEngine:
         *,
         channel: str = "cli",
         session: str | None = None,
+        draft: DraftOptions | None = None,
     ) -> Iterator[Event]:
         """Deltas as sentences pass the checks, then the final Answer.
+
+        ``draft`` (an advisor's draft for a client) sets the client's risk level, tone, length
+        and language; the draft states suitability (``suitability.assess``).
 
         Every turn leaves one audit row, however it ends: with the Answer (written before the
         Answer is yielded, so its ``turn_id`` can take feedback at once), or without one when
@@ -222,7 +233,10 @@ class AnswerEngine:
         question is refused, or the turn fails. A failed audit write is logged loudly and
         spilled to a file; the reader still gets the answer.
         """
-        return self._turn(question, history, mode, channel, session, streaming=True)
+        # Refused here, when the stream is asked for, while the caller can still answer with a
+        # status (503 and Retry-After) rather than an event (see ``capacity``).
+        self.capacity.check()
+        return self._turn(question, history, mode, channel, session, draft, streaming=True)
 
     def _turn(
         self,
@@ -231,22 +245,26 @@ class AnswerEngine:
         mode: Mode,
         channel: str,
         session: str | None,
+        draft: DraftOptions | None,
         *,
         streaming: bool,
     ) -> Iterator[Event]:
         trace = TurnTrace(channel, session, question, mode, len(history))
         outcome: Outcome | None = None
-        events = self._events(question, history, mode, trace)
         try:
-            with contextlib.closing(events):  # a reader that leaves closes the model request
-                for event in events:
-                    if isinstance(event, Answer):
-                        event.turn_id = trace.turn_id
-                        outcome = "refused" if trace.why == "not_found" else "complete"
-                        self._keep(trace.record(event, outcome))
-                    elif streaming:
-                        trace.shown(event.text)
-                    yield event
+            # Past capacity the turn is refused before anything else; within it, the turn
+            # reads one snapshot of the store from its first search to its audit row.
+            with self.capacity.slot(), self.store.reading() as snapshot:
+                events = self._events(question, history, mode, trace, draft, snapshot)
+                with contextlib.closing(events):  # a reader that leaves closes the model request
+                    for event in events:
+                        if isinstance(event, Answer):
+                            event.turn_id = trace.turn_id
+                            outcome = "refused" if trace.why == "not_found" else "complete"
+                            self._keep(trace.record(event, outcome))
+                        elif streaming:
+                            trace.shown(event.text)
+                        yield event
         except GeneratorExit:
             if outcome is None:
                 outcome = "interrupted"
@@ -255,6 +273,10 @@ class AnswerEngine:
         except InputError:
             outcome = "refused"
             self._keep(trace.record(None, outcome, "invalid_question"))
+            raise
+        except OverloadedError:
+            outcome = "refused"
+            self._keep(trace.record(None, outcome, "overloaded"))
             raise
         except Exception as error:
             if outcome is None:
@@ -285,30 +307,35 @@ class AnswerEngine:
             self.audit.write_or_spill(record)
 
     def _events(
-        self, question: str, history: Sequence[Turn], mode: Mode, trace: TurnTrace
+        self,
+        question: str,
+        history: Sequence[Turn],
+        mode: Mode,
+        trace: TurnTrace,
+        draft: DraftOptions | None,
+        snapshot: Snapshot,
     ) -> Generator[Event, None, None]:
         question = self._validate(question)
-        self.store.refresh()  # articles another process has ingested since the last question
-        if self.store.count() == 0:
+        if snapshot.count() == 0:
             raise NoSourcesError(
                 "The knowledge store is empty: run `python ingest.py` to load the articles."
             )
         deadline = time.monotonic() + self.settings.answer_deadline
-        lang: Lang = "zh" if is_chinese(question) else "en"
+        asked: Lang = "zh" if is_chinese(question) else "en"
+        lang: Lang = (draft.language if draft else None) or asked
         intents = classify_question(question)
         trace.intents = tuple(sorted(intents))
         notices = [message(lang, key) for key in self._intent_notices(intents)]
 
         with trace.timed("rewrite"):
             standalone, lexical_query = self._standalone(
-                question, history, lang, deadline, trace.calls_for("rewrite")
+                question, history, asked, deadline, trace.calls_for("rewrite")
             )
         trace.standalone, trace.lexical_query = standalone, lexical_query
         with trace.timed("retrieval"):
-            hits = self.retriever.search(
-                standalone, self.settings.top_k, lexical_query=lexical_query
-            )
-            relevant = self.retriever.relevant(
+            retriever = self.retriever.on(snapshot)
+            hits = retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
+            relevant = retriever.relevant(
                 lexical_query or standalone,  # judged in the language the store was searched in
                 hits,
                 floor=self.settings.relevance_floor,
@@ -321,13 +348,23 @@ class AnswerEngine:
             text = message(lang, "not_found")
             yield Delta(text)
             yield self._finish(
-                text, [], hits, lang, "llm" if self.chat else "offline", None, notices, [], intents
+                text,
+                [],
+                hits,
+                lang,
+                "llm" if self.chat else "offline",
+                None,
+                notices,
+                [],
+                intents,
+                snapshot,
+                draft=draft,
             )
             return
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
             yield Delta(text)
             yield self._finish(
                 text,
@@ -339,13 +376,15 @@ class AnswerEngine:
                 [message(lang, "offline_notice"), *notices],
                 [],
                 intents,
+                snapshot,
+                draft=draft,
             )
             return
 
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
         trace.mode = "llm"
         deltas = self.chat.stream(
-            build_messages(question, history, hits, mode),
+            build_messages(question, history, hits, mode, draft=draft, lang=lang),
             deadline=deadline,
             calls=trace.calls_for("answer"),
         )
@@ -359,7 +398,7 @@ class AnswerEngine:
         except ModelUnavailableError as error:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             trace.mode, trace.why = "fallback", error.kind
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
             yield self._finish(
                 text,
                 cited,
@@ -370,6 +409,8 @@ class AnswerEngine:
                 [message(lang, "fallback_notice"), *notices],
                 [],
                 intents,
+                snapshot,
+                draft=draft,
             )
             return
 
@@ -380,10 +421,20 @@ class AnswerEngine:
             # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
             log.warning("model answer had no citable content after checks; answering with excerpts")
             trace.mode, trace.why = "fallback", "nothing_citable"
-            text, cited = self._excerpts(question, hits, lang)
+            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
             notices.append(message(lang, "replaced"))
             yield self._finish(
-                text, cited, hits, lang, "fallback", None, notices, findings, intents
+                text,
+                cited,
+                hits,
+                lang,
+                "fallback",
+                None,
+                notices,
+                findings,
+                intents,
+                snapshot,
+                draft=draft,
             )
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -393,7 +444,19 @@ class AnswerEngine:
             first = trace.calls_for("answer")[0]
             trace.why = f"failover:{first.outcome}"
             notices.append(message(lang, "failover", model=model))
-        yield self._finish(gate.text, cited, hits, lang, "llm", model, notices, findings, intents)
+        yield self._finish(
+            gate.text,
+            cited,
+            hits,
+            lang,
+            "llm",
+            model,
+            notices,
+            findings,
+            intents,
+            snapshot,
+            draft=draft,
+        )
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -443,10 +506,21 @@ class AnswerEngine:
                 return parsed
         return condense_offline(question, history), None
 
-    def _excerpts(self, question: str, hits: Sequence[Hit], lang: Lang) -> tuple[str, list[Hit]]:
+    def _excerpts(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        lang: Lang,
+        draft: DraftOptions | None,
+        snapshot: Snapshot,
+    ) -> tuple[str, list[Hit]]:
         """The extractive answer, markers numbered in order of use, and the hits it cites."""
-        searched = self.retriever.searched_text(question)  # English: with Chinese renderings
-        excerpts = select_sentences(searched, hits, self.store.lexical().idf)
+        # English: with Chinese renderings of the words this snapshot's corpus uses.
+        searched = self.retriever.on(snapshot).searched_text(question)
+        n = draft.excerpts if draft else 3  # an advisor's length, without a model
+        excerpts = select_sentences(
+            searched, hits, snapshot.lexical().idf, limit=n, chunks=max(3, n)
+        )
         label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
         return f"{label}\n{quoted}", [hits[n - 1] for n in sources]
@@ -474,13 +548,14 @@ class AnswerEngine:
 
     def default_disclosure(self) -> str:
         """The disclosure shown where there is no article to take one from (errors, refusals)."""
-        return self._disclosure([], [])
+        return self._disclosure(self.store.snapshot(), [], [])
 
-    def _disclosure(self, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
+    @staticmethod
+    def _disclosure(snapshot: Snapshot, cited: Sequence[Hit], retrieved: Sequence[Hit]) -> str:
         keys = list(dict.fromkeys(h.chunk.meta("disclosure_id") for h in (cited or retrieved)))
-        texts = [t for k in keys if k and (t := self.store.disclosure(k))]
+        texts = [t for k in keys if k and (t := snapshot.disclosure(k))]
         if not texts:
-            texts = [self.store.default_disclosure() or message("zh", "disclosure_fallback")]
+            texts = [snapshot.default_disclosure() or message("zh", "disclosure_fallback")]
         return "\n\n".join(texts)
 
     def _finish(
@@ -494,6 +569,8 @@ class AnswerEngine:
         notices: list[str],
         findings: list[Finding],
         intents: frozenset[str],
+        snapshot: Snapshot,
+        draft: DraftOptions | None = None,
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer."""
         lead = [
@@ -501,6 +578,9 @@ class AnswerEngine:
             for k in self._intent_notices(intents)
             if k in ("personalised", "prediction")
         ]
+        suits = assess(draft.client_level, [h.chunk for h in cited], lang) if draft else None
+        if suits:  # a notice, so the audit row records what the advisor was told
+            notices = [suits.text, *notices]
         body = "\n\n".join([*lead, text]) if lead else text
         note = message(lang, "masked_source")
         citations = self._citations(body, cited, note, self.settings.knowledge_dir)
@@ -510,9 +590,16 @@ class AnswerEngine:
             body, [c.text for c in citations], extra=[c.published or "" for c in citations]
         )
         body, figures = mark_unverified(body, figures, message(lang, "unverified_figure"))
+        # A client below the product's level, or not assessed, opens the draft. Code states it
+        # from the sources' metadata (the product's code is no claim to check), after the check.
+        top = f"{suits.text}\n\n" if suits and suits.at_top else ""
+        body = top + body
         all_findings = [
             *findings,
-            *(make_finding("FIGURE-001", body, f.start, f.end) for f in figures),
+            *(
+                make_finding("FIGURE-001", body, len(top) + f.start, len(top) + f.end)
+                for f in figures
+            ),
         ]
         if figures:
             notices.append(message(lang, "unsupported_figure"))
@@ -537,7 +624,7 @@ class AnswerEngine:
             answer=body,
             citations=citations,
             retrieved=retrieved_out,
-            disclosure=self._disclosure(cited, retrieved),
+            disclosure=self._disclosure(snapshot, cited, retrieved),
             mode=mode,
             model=model,
             notices=notices,

@@ -266,6 +266,13 @@ class Settings(BaseSettings):
         validation_alias=_env("ASSISTANT_MAX_QUESTION_CHARS", "max_question_chars"),
         description="Longer questions are refused with a clear message.",
     )
+    max_concurrent_answers: int = Field(
+        256,
+        ge=1,
+        validation_alias=_env("ASSISTANT_MAX_CONCURRENT_ANSWERS", "max_concurrent_answers"),
+        description="Answers in flight at once (streams included); more are refused with "
+        "HTTP 503 and Retry-After. 200 streams were measured on 2 cores (bench/load.py).",
+    )
 
     # The web app.
     host: str = Field("127.0.0.1", validation_alias=_env("ASSISTANT_HOST", "host"))
@@ -328,11 +335,13 @@ class Settings(BaseSettings):
         "sentence is pending.",
     )
     answer_threads: int = Field(
-        16,
+        272,
         ge=1,
         validation_alias=_env("ASSISTANT_ANSWER_THREADS", "answer_threads"),
-        description="Answers the web app works on at once (more wait their turn); they run "
-        "apart from the cheap routes, so /healthz never queues behind them.",
+        description="Threads the web app answers on (a stream holds one while it waits for its "
+        "next sentence); they run apart from the cheap routes, so /healthz never queues behind "
+        "them. Keep it above ASSISTANT_MAX_CONCURRENT_ANSWERS, so that a question past capacity "
+        "is refused at once (503) instead of waiting for a thread.",
     )
 
     @field_validator("base_url", "fallback_base_url")

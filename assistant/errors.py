@@ -6,7 +6,9 @@
     ├── IngestError                one file could not be ingested; the rest go on
     ├── InputError                 a question or request the user must change (empty, too long)
     ├── ModelUnavailableError      the chat-completions API failed (after retries where they help)
-    └── NoSourcesError             the store holds nothing to answer from; run ingest
+    ├── NoSourcesError             the store holds nothing to answer from; run ingest
+    ├── OverloadedError            the server is answering as many questions as it may; retry later
+    └── StoreBusyError             another process has the embedded store open
 
 The CLI turns these into a message and an exit code, HTTP into a status and JSON, the UI into a
 chat message. Anything else is a bug and is allowed to propagate.
@@ -60,3 +62,19 @@ class ModelUnavailableError(AssistantError):
 
 class NoSourcesError(AssistantError):
     """There is nothing in the store to answer from."""
+
+
+class OverloadedError(AssistantError):
+    """The engine is answering as many questions as it is allowed to; ``retry_after`` seconds.
+
+    The web edge answers 503 with ``Retry-After`` (the server is full; 429 stays the per-client
+    rate limit), the CLI exits with the sentence.
+    """
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreBusyError(AssistantError):
+    """The embedded Chroma store is open in another process (only one may open it at a time)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +15,7 @@ from .errors import ConfigurationError
 from .ingest import Ingestor
 from .inventory import SyncReport
 from .store import KnowledgeStore
+from .storelock import StoreLock
 
 if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when built:
     from .answer import AnswerEngine  # `python ingest.py` starts faster without it
@@ -22,8 +25,12 @@ if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when 
 log = logging.getLogger("assistant")
 
 
-def build_store(settings: Settings, embedder: Embedder | None = None) -> KnowledgeStore:
-    return KnowledgeStore(settings, embedder or build_embedder(settings))
+def build_store(
+    settings: Settings, embedder: Embedder | None = None, *, lock: StoreLock | None = None
+) -> KnowledgeStore:
+    """The store, its published generation loaded; an embedded store is locked for this
+    process first (``lock``, or a wait while an ingest holds it; an app holding it is refused)."""
+    return KnowledgeStore(settings, embedder or build_embedder(settings), lock=lock)
 
 
 def sync_knowledge(
@@ -34,10 +41,10 @@ def sync_knowledge(
     rebuild: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    root: Path | None = None,
 ) -> SyncReport:
-    """Sync ``paths`` (default: the knowledge folder) into the store."""
-    if rebuild:
-        store.reset()
+    """Sync ``paths`` (default: the knowledge folder) into the store; article keys are relative
+    to ``root`` (default: the working directory)."""
     ingestor = Ingestor(
         store,
         max_bytes=settings.max_file_bytes,
@@ -47,7 +54,9 @@ def sync_knowledge(
         batch_chunks=4 * settings.embed_batch_size,
         progress=progress,
     )
-    return ingestor.sync(list(paths or [settings.knowledge_dir]), on_total=on_total)
+    return ingestor.sync(
+        list(paths or [settings.knowledge_dir]), on_total=on_total, root=root, fresh=rebuild
+    )
 
 
 def build_chat(settings: Settings, *, check: bool = True) -> ChatModel | None:
@@ -137,13 +146,48 @@ def build_engine(
     )
 
 
-def build_web_app(settings: Settings) -> object:
-    """The HTTP app, with the knowledge folder ingested first when the store is empty."""
+def build_web_app(
+    settings: Settings,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> object:
+    """The HTTP app, with the store's published generation loaded and the knowledge folder
+    ingested first when the store is empty (``progress`` and ``on_total`` follow that ingest:
+    files done, files to do). It holds the embedded store for as long as it runs and syncs
+    for ``ingest.py`` (``syncservice``)."""
+    from .storelock import lock_store, waits_for_ingest
+    from .syncservice import SyncServer
     from .web import Services, create_app
 
-    store = build_store(settings)
+    lock = None
+    if not settings.chroma_host:
+        lock = lock_store(
+            settings.data_dir,
+            "app",
+            wait_for=waits_for_ingest,
+            on_wait=lambda owner: log.info(
+                "Waiting for %s to release the store…", owner and owner.describe()
+            ),
+        )
+    store = build_store(settings, lock=lock)
     if store.count() == 0:
         log.info("The store is empty: ingesting %s first.", settings.knowledge_dir)
-        report = sync_knowledge(settings, store)
+        report = sync_knowledge(settings, store, progress=progress, on_total=on_total)
         log.info(report.summary())
+    if lock is not None:
+        server = SyncServer(settings, store).start()
+        lock.announce(role="app", socket=str(server.path))
+    else:
+        threading.Thread(target=_follow, args=(store,), name="store-refresh", daemon=True).start()
     return create_app(settings, Services(build_engine(settings, store=store)))
+
+
+def _follow(store: KnowledgeStore, every: float = 5.0) -> None:
+    """On a shared Chroma server, serve what other processes publish (checked every few s)."""
+    while True:
+        time.sleep(every)
+        try:
+            store.refresh()
+        except Exception:  # the server is down for a moment: keep serving, look again later
+            log.warning("Could not look for a new generation on the Chroma server.", exc_info=True)

@@ -7,11 +7,15 @@ LangChain or the embedder are imported, which is most of the cost of a run that 
 - Every article is known by a key: its path relative to the working directory (absolute when
   outside it). Its version covers the raw bytes, the sidecar metadata, the pipeline version and
   the chunk settings, so an unchanged file is recognised without being parsed.
-- :class:`SyncRecord` is a clean-shutdown record of the embedded store: written at the end of a
-  complete sync, deleted before anything writes to the store. While it exists and every file's
-  version matches it, the store holds exactly those versions and the run has nothing to do. A
+- :class:`SyncRecord` describes the generation a complete sync published (see ``store``): which
+  generation, and each article's version in it. It is withdrawn just before a generation is
+  published and written just after, so it never vouches for contents the store no longer
+  serves. While it exists and every file's version matches it, the run has nothing to do. A
   shared Chroma server (``CHROMA_HOST``) can be written by other clients, so it gets no record
   and every run asks the server.
+- Keys are relative to a root (the working directory of whoever asked for the sync: a running
+  app syncs for ``ingest.py`` with that process's working directory, so the keys are the same
+  whichever process does the work).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +34,7 @@ from .errors import IngestError
 from .lexical import TOKENIZER_VERSION
 
 DEFAULT_DISCLOSURE = "_default_disclosure.txt"
-_RECORD_FORMAT = 1
+_RECORD_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,11 @@ class SyncReport:
         return "\n".join(lines)
 
 
-def key_for(path: Path) -> str:
-    """The store's name for a file: relative to the working directory when inside it."""
+def key_for(path: Path, root: Path | None = None) -> str:
+    """The store's name for a file: relative to ``root`` (the working directory) when inside it."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to((root or Path.cwd()).resolve()).as_posix()
     except ValueError:
         return resolved.as_posix()
 
@@ -123,9 +128,11 @@ def default_disclosure(folders: Sequence[Path], fallback: Path) -> str | None:
     return None
 
 
-def covers(key: str, folders: Sequence[Path], paths: Sequence[Path]) -> bool:
+def covers(
+    key: str, folders: Sequence[Path], paths: Sequence[Path], root: Path | None = None
+) -> bool:
     """Whether a stored article belongs to what this run synced (so its absence means deletion)."""
-    stored = Path(key) if os.path.isabs(key) else Path.cwd() / key
+    stored = Path(key) if os.path.isabs(key) else (root or Path.cwd()) / key
     stored = stored.resolve()
     for folder in folders:
         if stored.is_relative_to(folder.resolve()):
@@ -147,29 +154,39 @@ class Scan:
     failed: list[IngestError]
     folders: list[Path]  # synced whole: a stored article under one whose file is gone is removed
     paths: Sequence[Path]
+    root: Path | None = None  # what keys are relative to (None: the working directory)
 
     def gone(self, stored: Iterable[str]) -> list[str]:
         """The stored article keys this sync covers whose files are no longer there."""
         seen = set(self.versions) | {error.path for error in self.failed}
         return sorted(
-            key for key in stored if key not in seen and covers(key, self.folders, self.paths)
+            key
+            for key in stored
+            if key not in seen and covers(key, self.folders, self.paths, self.root)
         )
 
 
-def scan(paths: Sequence[Path], *, max_bytes: int, chunk_chars: int, chunk_overlap: int) -> Scan:
+def scan(
+    paths: Sequence[Path],
+    *,
+    max_bytes: int,
+    chunk_chars: int,
+    chunk_overlap: int,
+    root: Path | None = None,
+) -> Scan:
     """Discover the files under ``paths`` and version each from its bytes (nothing is parsed)."""
     files, folders = discover(paths)
     versions: dict[str, tuple[Path, str]] = {}
     failed: list[IngestError] = []
     for path in files:
-        key = key_for(path)
+        key = key_for(path, root)
         try:
             content_hash = content_hash_of(path, max_bytes)
         except IngestError as error:
             failed.append(IngestError(key, error.reason))
             continue
         versions[key] = (path, article_version(content_hash, chunk_chars, chunk_overlap))
-    return Scan(versions, failed, folders, paths)
+    return Scan(versions, failed, folders, paths, root)
 
 
 def _sha256(text: str | bytes | None) -> str | None:
@@ -179,7 +196,7 @@ def _sha256(text: str | bytes | None) -> str | None:
 
 
 class SyncRecord:
-    """The clean-shutdown record of an embedded store (``<data dir>/last-sync.json``)."""
+    """What the published generation of an embedded store holds (``<data dir>/last-sync.json``)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -205,9 +222,11 @@ class SyncRecord:
             ]
         )
 
-    def _lexical_manifest(self) -> str | None:
+    def _lexical_manifest(self, generation: object) -> str | None:
+        if not isinstance(generation, str) or not generation:
+            return None
         try:
-            return _sha256((self.settings.lexical_dir / "manifest.json").read_bytes())
+            return _sha256((self.settings.lexical_dir / generation / "manifest.json").read_bytes())
         except OSError:
             return None
 
@@ -219,36 +238,33 @@ class SyncRecord:
             return None
         return f"{stat.st_dev}:{stat.st_ino}"
 
-    def stamp(self) -> tuple[int, int, int] | None:
-        """Identifies the record on disk: it changes each time a sync completes (None: none)."""
-        if not self.enabled:
-            return None
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
     def invalidate(self) -> None:
-        """Called before any write to the store: from here on, only a full sync can vouch for it."""
+        """Called before a generation is published: only the sync that published it vouches."""
         if self.enabled:
             self.path.unlink(missing_ok=True)
 
     def write(
-        self, versions: Mapping[str, str | None], chunks: int, default_disclosure: str | None
+        self,
+        versions: Mapping[str, str | None],
+        chunks: int,
+        default_disclosure: str | None,
+        generation: str,
     ) -> None:
-        """Record a complete sync: each article's version (None when its chunks disagree)."""
+        """Record a complete sync: the generation it published and each article's version in it
+        (None when its chunks disagree)."""
         if not self.enabled:
             return
         record = {
             "setup": self._setup(),
+            "generation": generation,
             "articles": dict(versions),
             "chunks": chunks,
             "default_disclosure": _sha256(default_disclosure),
-            "lexical": self._lexical_manifest(),
+            "lexical": self._lexical_manifest(generation),
             "store": self._store_identity(),
         }
-        tmp = self.path.with_suffix(".tmp")
+        # A name of its own: two writers never share a half-written file.
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.path)
 
@@ -266,7 +282,9 @@ class SyncRecord:
             return None
         if not isinstance(record, dict) or record.get("setup") != self._setup():
             return None
-        for part, now in (("lexical", self._lexical_manifest()), ("store", self._store_identity())):
+        generation = record.get("generation")
+        lexical = self._lexical_manifest(generation)
+        for part, now in (("lexical", lexical), ("store", self._store_identity())):
             if now is None or record.get(part) != now:
                 return None
         stored = record.get("articles")

@@ -26,12 +26,33 @@ if TYPE_CHECKING:  # a type only: no store behind the text work
 _DATA = Path(__file__).parent / "resources"
 Lang = Literal["zh", "en"]
 Mode = Literal["investor", "advisor"]
+ClientLevel = Literal["C1", "C2", "C3", "C4", "C5", "unknown"]
+Tone = Literal["plain", "formal"]
+Length = Literal["short", "medium", "long"]
 
 
 @dataclass(frozen=True)
 class Turn:
     role: Literal["user", "assistant"]
     content: str
+
+
+@dataclass(frozen=True)
+class DraftOptions:
+    """How an advisor wants a draft for a client: the client's risk level, tone, length, language.
+
+    ``language`` None means the language of the question. Investor answers take no options.
+    """
+
+    client_level: ClientLevel = "unknown"
+    tone: Tone = "plain"
+    length: Length = "medium"
+    language: Lang | None = None
+
+    @property
+    def excerpts(self) -> int:
+        """How many source sentences an offline draft quotes (its length without a model)."""
+        return {"short": 2, "medium": 3, "long": 5}[self.length]
 
 
 @cache
@@ -75,10 +96,34 @@ def fenced_sources(hits: Sequence[Hit]) -> str:
     return f"{prompt('sources_header')}\n<<<资料开始>>>\n{sources}\n<<<资料结束>>>"
 
 
+def _choice(table: str, key: str) -> str:
+    section = _toml("prompts.toml")[table]
+    assert isinstance(section, dict)
+    return str(section[key])
+
+
+def advisor_task(draft: DraftOptions, lang: Lang) -> str:
+    """The advisor's writing task, with the tone, length and language they chose."""
+    return prompt("advisor_task").format(
+        tone=_choice("advisor_tone", draft.tone),
+        length=_choice("advisor_length", draft.length),
+        language=_choice("advisor_language", draft.language or lang),
+    )
+
+
 def build_messages(
-    question: str, history: Sequence[Turn], hits: Sequence[Hit], mode: Mode
+    question: str,
+    history: Sequence[Turn],
+    hits: Sequence[Hit],
+    mode: Mode,
+    *,
+    draft: DraftOptions | None = None,
+    lang: Lang = "zh",
 ) -> list[BaseMessage]:
-    task = prompt("advisor_task" if mode == "advisor" else "investor_task")
+    if mode == "advisor":
+        task = advisor_task(draft or DraftOptions(), lang)
+    else:
+        task = prompt("investor_task")
     system = f"{prompt('system')}\n\n{fenced_sources(hits)}\n\n{task}"
     messages: list[BaseMessage] = [SystemMessage(system)]
     for turn in history:

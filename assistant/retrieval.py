@@ -23,6 +23,7 @@ every question set.
 
 from __future__ import annotations
 
+import copy
 import math
 import tomllib
 from collections.abc import Callable, Sequence
@@ -36,7 +37,7 @@ from .bilingual import renderings
 from .embeddings import Embedder
 from .evidence import Evidence, Question, evidence
 from .lexical import tokenize
-from .store import KnowledgeStore, StoredChunk
+from .store import ChunkReader, StoredChunk
 from .text import is_chinese, near_duplicate, normal_form, search_form, to_simplified
 
 _DATA = Path(__file__).parent / "resources"
@@ -113,10 +114,16 @@ def _logistic(x: float) -> float:
 
 
 class Retriever:
-    def __init__(self, store: KnowledgeStore, embedder: Embedder, *, candidates: int = 30) -> None:
+    def __init__(self, store: ChunkReader, embedder: Embedder, *, candidates: int = 30) -> None:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
+
+    def on(self, store: ChunkReader) -> Retriever:
+        """This retriever reading ``store`` instead (a question's snapshot of the store)."""
+        view = copy.copy(self)
+        view.store = store
+        return view
 
     def query_vector(self, text: str) -> list[float]:
         """The e5 query vector; a non-Chinese question is moved by the embedder's language shift."""

@@ -1,75 +1,70 @@
 """The knowledge store: Chroma (the one source of truth) plus the lexical index derived from it.
 
-Two collections:
-- ``articles`` (name in settings): one record per chunk. The document is the embedded text (the
-  heading path, a newline, the chunk text); metadata carries the article's key (``path``), its
-  content hash (``doc_hash``), title, publisher, date, section, page, kind and the id of the
-  disclosure that applies.
-- ``<name>_disclosures``: one record per distinct risk disclosure, keyed by its content hash,
-  so an answer can attach the exact text that was in force, and the audit log can name its version.
+The store serves one published generation at a time (``generations``) as a :class:`Snapshot`
+(its collection, BM25 index, disclosures and counts, loaded whole before it is served), and a
+sync publishes the next one and swaps it in whole:
 
-The collection records the embedder that built it; opening it with another embedder is refused
-(vectors of two models are not comparable) with the command that fixes it.
+- each question holds one snapshot from its first search to its audit row
+  (:meth:`KnowledgeStore.reading`); a swapped-out snapshot is dropped once nobody holds it;
+- a sync that fails or is killed publishes nothing, and a new snapshot that fails to load is
+  not swapped in: the old one goes on serving;
+- everything is loaded when the store opens (the vector index and the tokenizer too), not on
+  the first question, and no read path writes.
 
-A running app sees a sync that ``python ingest.py`` completes in another process: the embedded
-Chroma keeps its vector index in memory per process, and the BM25 index is cached here, so
-:meth:`KnowledgeStore.refresh` (called before each question) reopens both when the sync record
-on disk has changed. Reads and the reopen exclude each other, so a question in flight finishes
-on the old store and the next one starts on the new.
+Disclosures are kept once per distinct text in ``<name>_disclosures``, keyed by content hash and
+never deleted, so an answer names the exact text in force and the audit log its version. Each
+generation records which one is the default.
+
+One process opens an embedded store at a time (``storelock``); with a Chroma server
+(``CHROMA_HOST``) several may, and the app follows what others publish
+(:meth:`KnowledgeStore.refresh`). A generation records the embedder that built it; reading it
+with another embedder is refused (vectors of two models are not comparable) with the command
+that fixes it.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import time
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
-from langchain_chroma import Chroma
-from langchain_core.documents import Document
 
 from .config import Settings
 from .embeddings import Embedder
 from .errors import ConfigurationError, EmbedderMismatchError
+from .generations import Build, Generation, Generations
 from .inventory import SyncRecord
-from .lexical import LexicalIndex, fingerprint
-from .text import disclosure_id
+from .lexical import LexicalIndex
+from .snapshot import (
+    ChunkReader,
+    Metadata,
+    Snapshot,
+    StoredChunk,
+    disclosure_id,
+    empty_snapshot,
+    pages,
+)
+from .storelock import StoreLock, lock_store, waits_for_ingest
+
+__all__ = [
+    "Build",
+    "ChunkReader",
+    "KnowledgeStore",
+    "Metadata",
+    "Snapshot",
+    "StoredChunk",
+    "disclosure_id",
+]
 
 log = logging.getLogger(__name__)
-
-Metadata = Mapping[str, str | int | float | bool]
-_PAGE = 5000  # rows per Chroma get(): keeps memory flat on large stores
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: str
-    text: str  # as shown to users, without the heading prefix
-    metadata: Metadata
-
-    @property
-    def path(self) -> str:
-        return str(self.metadata.get("path", ""))
-
-    @property
-    def title(self) -> str:
-        return str(self.metadata.get("title", ""))
-
-    def meta(self, key: str) -> str | None:
-        value = self.metadata.get(key)
-        return None if value is None or value == "" else str(value)
-
-
-def _display_text(document: str, metadata: Metadata) -> str:
-    section = str(metadata.get("section") or "")
-    prefix = section + "\n"
-    return document[len(prefix) :] if section and document.startswith(prefix) else document
+_RETIRE_WAIT_S = 600.0  # how long a swapped-out snapshot waits for the questions holding it
 
 
 def _client(settings: Settings) -> Any:
@@ -88,264 +83,265 @@ def _client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
 
-class _ReadersWriter:
-    """Any number of readers at once, or one writer alone; a waiting writer holds off new readers."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._readers = 0
-        self._writer = False
-
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._condition:
-            self._condition.wait_for(lambda: not self._writer)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._readers -= 1
-                self._condition.notify_all()
-
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        with self._condition:
-            self._condition.wait_for(lambda: not self._writer)
-            self._writer = True
-            self._condition.wait_for(lambda: self._readers == 0)
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._writer = False
-                self._condition.notify_all()
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _reads(
-    method: Callable[Concatenate[KnowledgeStore, _P], _R],
-) -> Callable[Concatenate[KnowledgeStore, _P], _R]:
-    """A public read: it never runs while the store is being reopened (and must not nest)."""
-
-    @functools.wraps(method)
-    def guarded(store: KnowledgeStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with store._gate.reading():
-            return method(store, *args, **kwargs)
-
-    return guarded
+def _let_go(lock: StoreLock | None, clients: list[Any]) -> None:
+    for client in clients:
+        client.close()
+    if lock is not None:
+        lock.release()
 
 
 class KnowledgeStore:
-    """Chunks and disclosures in Chroma, with the lexical index kept in step."""
+    """The published snapshot a question reads, and the builds a sync writes."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, *, lock: StoreLock | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
-        # Anything that writes below deletes it first: only a complete sync writes it back.
         self.sync_record = SyncRecord(settings)
-        self._seen = self.sync_record.stamp()
-        self._gate = _ReadersWriter()
-        self._connect()
+        self.shared = bool(settings.chroma_host)  # a server other processes may write
+        self._lock = None
+        if not self.shared:
+            self._lock = lock or lock_store(settings.data_dir, "reader", wait_for=waits_for_ingest)
+        self._writing = threading.Lock()  # one sync at a time in this process
+        self._refreshing = threading.Lock()
+        self._refused: EmbedderMismatchError | None = None
+        # Also when the store is dropped without close(): the lock must not outlive it.
+        clients: list[Any] = []
+        self._closer = weakref.finalize(self, _let_go, self._lock, clients)
+        try:
+            self._client = _client(settings)
+            clients.append(self._client)
+            self._disclosures = self._client.get_or_create_collection(
+                name=f"{settings.collection}_disclosures",
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            self.generations = Generations(
+                self._client, settings.collection, settings.lexical_dir, shared=self.shared
+            )
+            if not self.shared:
+                self.generations.sweep()
+            self._current = self._load(self.generations.published())
+        except BaseException:
+            self.close()
+            raise
 
-    # -- collections -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Let go of the store (and of the lock that keeps other processes out)."""
+        self._closer()
 
-    def _connect(self) -> None:
-        self._client = _client(self.settings)
-        self._check_embedder(self.settings.collection)
-        self.chunks = self._open(self.settings.collection)
-        self.disclosures = self._open(f"{self.settings.collection}_disclosures")
-        self._lexical: LexicalIndex | None = None
+    def __enter__(self) -> KnowledgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def lock(self) -> StoreLock | None:
+        return self._lock if self._closer.alive else None
+
+    # -- the snapshot a question reads -------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The published snapshot now being served (see :meth:`reading` to hold one)."""
+        if self._refused is not None:
+            raise self._refused
+        return self._current
+
+    @contextmanager
+    def reading(self) -> Iterator[Snapshot]:
+        """Hold the current snapshot: it stays readable until the block ends, swap or not."""
+        while True:
+            snapshot = self.snapshot()
+            if snapshot.hold():
+                break  # else it was retired between the two lines: take the new one
+        try:
+            yield snapshot
+        finally:
+            snapshot.release()
+
+    # Single reads on the current snapshot (evaluation, benches, tests, ingest's bookkeeping).
+    def count(self) -> int:
+        return self.snapshot().count()
+
+    def documents(self) -> int:
+        return self.snapshot().documents()
+
+    def lexical(self) -> LexicalIndex:
+        return self.snapshot().lexical()
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        return self.snapshot().get(ids)
+
+    def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        return self.snapshot().dense_search(vector, k)
+
+    def disclosure(self, key: str) -> str | None:
+        return self.snapshot().disclosure(key)
+
+    def default_disclosure(self) -> str | None:
+        return self.snapshot().default_disclosure()
+
+    def index_state(self) -> dict[str, dict[str, str]]:
+        return self.snapshot().index_state()
 
     def refresh(self) -> bool:
-        """Reopen the store if another process has completed a sync since this one looked."""
-        stamp = self.sync_record.stamp()
-        if stamp is None or stamp == self._seen:
-            return False  # nothing new, or a sync is under way: keep serving what is here
-        with self._gate.writing():
-            if stamp == self._seen:
+        """Serve a generation another process has published since (a shared server only).
+
+        The new snapshot is loaded before it replaces the old; if loading fails, the old
+        one goes on serving and the failure is logged.
+        """
+        with self._refreshing:
+            latest = self.generations.published()
+            if latest is None or latest.name == self._current.generation:
                 return False
-            self._client.close()
-            self._connect()
-            self._seen = stamp
-        log.info("The knowledge store was synced by another process; reopened it.")
+            try:
+                snapshot = self._load(latest)
+            except Exception:
+                log.exception(
+                    "Could not load generation %s; still serving the old one.", latest.name
+                )
+                return False
+            self._current = snapshot
+        log.info("Now serving generation %s (published by another process).", latest.name)
         return True
 
-    def record_sync(
-        self, versions: Mapping[str, str | None], chunks: int, default_disclosure: str | None
-    ) -> None:
-        """Record a complete sync done through this store (so it does not reopen itself)."""
-        self.sync_record.write(versions, chunks, default_disclosure)
-        self._seen = self.sync_record.stamp()
-
-    def _open(self, name: str) -> Chroma:
-        return Chroma(
-            collection_name=name,
-            embedding_function=self.embedder,
-            client=self._client,
-            collection_metadata={"embedder": self.embedder.name},
-            collection_configuration={"hnsw": {"space": "cosine"}},
-        )
-
-    def _check_embedder(self, name: str) -> None:
-        try:
-            existing = self._client.get_collection(name=name)
-        except Exception:  # does not exist yet (chromadb raises NotFoundError or ValueError)
-            return
-        built_by = (existing.metadata or {}).get("embedder")
-        if built_by and built_by != self.embedder.name and existing.count() > 0:
-            raise EmbedderMismatchError(
+    def _load(self, generation: Generation | None, lexical: LexicalIndex | None = None) -> Snapshot:
+        """A generation loaded whole: ids, BM25 index, disclosures, counts, vector index."""
+        disclosures = self._all_disclosures()
+        if generation is None:
+            return empty_snapshot(disclosures)
+        collection = generation.collection
+        meta = collection.metadata or {}
+        built_by = meta.get("embedder")
+        if built_by and built_by != self.embedder.name and collection.count() > 0:
+            self._refused = EmbedderMismatchError(
                 f"The store in {self.settings.data_dir} was built with the embedder {built_by!r}, "
                 f"but the settings select {self.embedder.name!r}; vectors of different models "
                 "cannot be mixed. Run `python ingest.py --rebuild` to re-embed everything."
             )
-
-    def reset(self) -> None:
-        """Drop every chunk, disclosure and the lexical index (``ingest --rebuild``)."""
-        self.sync_record.invalidate()
-        for name in (self.settings.collection, f"{self.settings.collection}_disclosures"):
-            try:
-                self._client.delete_collection(name=name)
-            except Exception:  # already gone
-                log.debug("collection %s did not exist", name)
-        self.chunks = self._open(self.settings.collection)
-        self.disclosures = self._open(f"{self.settings.collection}_disclosures")
-        self._lexical = None
-        manifest = self.settings.lexical_dir / "manifest.json"
-        manifest.unlink(missing_ok=True)
-
-    # -- reading -----------------------------------------------------------------------------
-
-    @_reads
-    def count(self) -> int:
-        return int(self.chunks._collection.count())
-
-    def _pages(self, include: list[str], where: dict[str, Any] | None = None) -> Any:
-        offset = 0
-        while True:
-            page = self.chunks.get(where=where, include=include, limit=_PAGE, offset=offset)
-            if not page["ids"]:
-                return
-            yield page
-            offset += len(page["ids"])
-
-    @_reads
-    def index_state(self) -> dict[str, dict[str, str]]:
-        """For each stored article key, its chunk ids mapped to the doc_hash they carry.
-
-        An article with fewer chunks than it was stored with gets ``""`` for every chunk, so no
-        version matches it and the next sync restores the missing ones.
-        """
-        state: dict[str, dict[str, str]] = {}
-        expected: dict[str, int] = {}
-        for page in self._pages(["metadatas"]):
-            for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
-                key = str(meta["path"])
-                state.setdefault(key, {})[chunk_id] = str(meta.get("doc_hash", ""))
-                if isinstance(count := meta.get("doc_chunks"), int):
-                    expected[key] = max(expected.get(key, 0), count)
-        for key, count in expected.items():
-            if len(state[key]) < count:
-                state[key] = dict.fromkeys(state[key], "")
-        return state
-
-    @_reads
-    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
-        """The chunks with these ids, in the order asked (unknown ids are skipped)."""
-        if not ids:
-            return []
-        # Chroma refuses a repeated id; the order asked for is restored below.
-        found = self.chunks.get(ids=list(dict.fromkeys(ids)), include=["documents", "metadatas"])
-        by_id = {
-            chunk_id: StoredChunk(chunk_id, _display_text(doc, meta), meta)
-            for chunk_id, doc, meta in zip(
-                found["ids"], found["documents"], found["metadatas"], strict=True
-            )
-        }
-        return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
-
-    def documents(self) -> int:
-        return len(self.index_state())  # not a guarded read itself: index_state is
-
-    @_reads
-    def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        """The ``k`` nearest chunks as (id, cosine similarity), best first."""
-        if k <= 0:
-            return []
-        result = self.chunks._collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=k,
-            include=["distances"],
+            return empty_snapshot(disclosures)
+        if lexical is None:
+            lexical = self.generations.lexical(generation)
+        documents = meta.get("documents")
+        default = meta.get("default_disclosure")
+        snapshot = Snapshot(
+            generation.name,
+            collection,
+            lexical,
+            disclosures,
+            (str(default) or None) if default is not None else self._legacy_default(),
+            documents if isinstance(documents, int) else None,  # None: counted (an old store)
         )
-        distances = result["distances"]
-        assert distances is not None  # asked for in `include`
-        return [
-            (chunk_id, 1.0 - float(distance))
-            for chunk_id, distance in zip(result["ids"][0], distances[0], strict=True)
-        ]
+        self._warm(snapshot)
+        return snapshot
 
-    @_reads
-    def disclosure(self, key: str) -> str | None:
-        found = self.disclosures.get(ids=[key], include=["documents"])
-        return str(found["documents"][0]) if found["ids"] else None
+    def _warm(self, snapshot: Snapshot) -> None:
+        """Load the vector index and the tokenizer now, not on the first question."""
+        snapshot.lexical().search("算力", 1)
+        if snapshot.count():
+            first = snapshot.collection.get(limit=1, include=["embeddings"])
+            snapshot.dense_search(first["embeddings"][0], 1)
 
-    @_reads
-    def default_disclosure(self) -> str | None:
-        found = self.disclosures.get(where={"default": True}, include=["documents"], limit=1)
-        return str(found["documents"][0]) if found["ids"] else None
+    def _all_disclosures(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for page in pages(self._disclosures, ["documents"]):
+            found.update(zip(page["ids"], (str(d) for d in page["documents"]), strict=True))
+        return found
+
+    def _legacy_default(self) -> str | None:
+        found = self._disclosures.get(where={"default": True}, include=[], limit=1)
+        return str(found["ids"][0]) if found["ids"] else None
+
+    def put_disclosure(self, text: str) -> str:
+        """Keep a disclosure once per distinct text (never deleted); returns its version id."""
+        key = disclosure_id(text)
+        if not self._disclosures.get(ids=[key], include=[])["ids"]:
+            self._disclosures.add(
+                ids=[key],
+                embeddings=np.asarray(self.embedder.embed_documents([text]), dtype=np.float32),
+                documents=[text],
+                metadatas=[{"kind": "disclosure"}],
+            )
+        return key
 
     # -- writing -----------------------------------------------------------------------------
 
-    def add_documents(self, documents: Sequence[Document]) -> None:
-        """Embed and upsert chunks (``page_content`` is what is embedded; ``id`` the chunk id)."""
-        if documents:
-            self.sync_record.invalidate()
-            self.chunks.add_documents(list(documents))
+    @contextmanager
+    def building(self, *, fresh: bool = False) -> Iterator[Build]:
+        """A build of the next generation (one at a time). With ``fresh`` it starts empty
+        (``ingest --rebuild``); otherwise it resumes the build an interrupted sync left."""
+        with self._writing:
+            source = None if fresh else self.snapshot()
+            generation = self.generations.begin(self.embedder.name, fresh=fresh)
+            yield Build(generation, self.embedder, source if source and source.count() else None)
 
-    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
-        if ids:
-            self.sync_record.invalidate()
-            self.chunks._collection.update(ids=list(ids), metadatas=[dict(m) for m in metadatas])
+    def publish(
+        self,
+        build: Build,
+        *,
+        versions: Mapping[str, str | None],
+        default_disclosure: str | None,
+    ) -> Snapshot:
+        """Make the build the generation every new question reads; returns its snapshot.
 
-    def delete(self, ids: Sequence[str]) -> None:
-        if ids:
-            self.sync_record.invalidate()
-        for start in range(0, len(ids), _PAGE):
-            self.chunks.delete(ids=list(ids[start : start + _PAGE]))
-
-    def put_disclosure(self, text: str, *, default: bool) -> str:
-        """Store a disclosure once per distinct text; returns its version id."""
-        key = disclosure_id(text)
-        if not self.disclosures.get(ids=[key], include=[])["ids"]:
-            self.sync_record.invalidate()
-            self.disclosures.add_texts([text], metadatas=[{"default": default}], ids=[key])
-        return key
-
-    # -- the lexical index -------------------------------------------------------------------
-
-    @_reads
-    def lexical(self) -> LexicalIndex:
-        """The BM25 index for the current contents, loaded or rebuilt as needed."""
-        if self._lexical is None:
-            self._lexical = self.sync_lexical()
-        return self._lexical
-
-    def sync_lexical(self, *, force: bool = False) -> LexicalIndex:
-        """Load the saved index if it matches Chroma's contents, else rebuild and save it."""
-        ids = [chunk_id for page in self._pages([]) for chunk_id in page["ids"]]
-        saved = None if force else LexicalIndex.load(self.settings.lexical_dir)
-        if saved is not None and saved.fingerprint == fingerprint(ids):
-            self._lexical = saved
-            return saved
-        ids, texts = [], []
-        for page in self._pages(["documents"]):
-            ids.extend(page["ids"])
-            texts.extend(page["documents"])
-        index = LexicalIndex.build(ids, texts)
+        The snapshot is loaded before the build is marked published: if loading fails,
+        nothing is published and the old generation goes on serving. The sync record is
+        withdrawn before the mark and written after it, so a crash in between leaves no
+        record vouching for the old contents.
+        """
+        ids, texts = build.finish()
+        lexical = LexicalIndex.build(ids, texts)
+        self.generations.save_lexical(lexical, build.name)
+        default_id = self.put_disclosure(default_disclosure) if default_disclosure else ""
+        meta = {
+            "embedder": self.embedder.name,
+            "started": build.generation.started,
+            "chunks": len(ids),
+            "documents": len(build.paths),
+            "default_disclosure": default_id,
+        }
+        build.collection.modify(metadata=meta)
+        snapshot = self._load(build.generation, lexical)
         self.sync_record.invalidate()
-        index.save(self.settings.lexical_dir)
-        self._lexical = index
-        return index
+        build.collection.modify(metadata={**meta, "published": time.time_ns()})
+        old, self._current = self._current, snapshot
+        self._refused = None
+        self.sync_record.write(versions, len(ids), default_disclosure, build.name)
+        log.info("Published generation %s: %d chunks.", build.name, len(ids))
+        self._retire(old)
+        return snapshot
+
+    def record_unchanged(
+        self, versions: Mapping[str, str | None], default_disclosure: str | None
+    ) -> None:
+        """A sync that changed nothing: record that the published generation is current."""
+        snapshot = self.snapshot()
+        if snapshot.generation is None:
+            return
+        if not (self.settings.lexical_dir / snapshot.generation / "manifest.json").is_file():
+            self.generations.save_lexical(snapshot.lexical(), snapshot.generation)  # deleted
+        self.sync_record.write(versions, snapshot.count(), default_disclosure, snapshot.generation)
+
+    def _retire(self, old: Snapshot) -> None:
+        """Drop a swapped-out generation once no question holds it: now when none does,
+        else in the background."""
+        if self.shared:
+            self.generations.sweep_shared()
+            return
+        if old.generation is None:
+            return
+        if old.retire(0):
+            self.generations.drop(old.generation)
+            return
+
+        def drop() -> None:
+            if old.retire(_RETIRE_WAIT_S):
+                self.generations.drop(str(old.generation))
+            else:  # still held: the next start drops it
+                log.warning(
+                    "Generation %s is still in use; left for the next start.", old.generation
+                )
+
+        threading.Thread(target=drop, name="retire-generation", daemon=True).start()

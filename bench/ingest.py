@@ -67,7 +67,7 @@ def timed_ingest(settings: Settings, embedder: E5Embedder) -> tuple[KnowledgeSto
 
 def stored_texts(store: KnowledgeStore) -> list[str]:
     """Every chunk's embedded text (heading path + text), as the pipeline embedded it."""
-    return [str(doc) for doc in store.chunks.get(include=["documents"])["documents"]]
+    return [str(doc) for doc in store.snapshot().collection.get(include=["documents"])["documents"]]
 
 
 def embedder_rate(embedder: E5Embedder, texts: Sequence[str]) -> tuple[float, float]:

@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     write_contexts(zh.contexts, root / "knowledge")
     store, _ = open_synced(isolated(base, root / "data", root / "knowledge"), embedder)
-    held = store.chunks.get(include=["embeddings", "metadatas"])
+    held = store.snapshot().collection.get(include=["embeddings", "metadatas"])
     chunks = np.asarray(held["embeddings"], dtype=np.float32)
     owners = [Path(str(m["path"])).stem for m in held["metadatas"]]
 

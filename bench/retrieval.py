@@ -9,10 +9,10 @@ The store (built once, cached in ``bench/out/retrieval-store/``):
 - **Synthetic chunks** to reach the target without 25 more minutes of embedding: windowed
   variants of the real chunks (a random start in the first quarter, 60–90 % of the length),
   whose vector is the parent chunk's real e5 vector plus Gaussian noise (σ = 0.017 per
-  dimension, re-normalised: cosine ≈ 0.95 to the parent). They are added through the store's
-  Chroma collection with explicit embeddings and the pipeline's metadata (path, title,
-  doc_hash, ordinal, kind, section) plus ``variant``, then the BM25 index is rebuilt from the
-  collection (``store.sync_lexical``). So the HNSW graph, the BM25 vocabulary and the fetches
+  dimension, re-normalised: cosine ≈ 0.95 to the parent). They are written into the store's
+  next generation with explicit embeddings and the pipeline's metadata (path, title,
+  doc_hash, ordinal, kind, section) plus ``variant``, which is published like any sync (its
+  BM25 index built from all of it). So the HNSW graph, the BM25 vocabulary and the fetches
   work at full size, and questions meet near-copies the retriever has to skip — a harsher mix
   than distinct articles would be, not a gentler one.
 
@@ -53,24 +53,23 @@ DATA = ROOT.parent / "shared" / "eval-data"
 STORE = ROOT / "bench" / "out" / "retrieval-store"
 SOURCES = {"cmrc": DATA / "cmrc2018_dev.json", "xquad-zh": DATA / "xquad.zh.json"}
 SIGMA = 0.017
-BATCH = 1000
 
 
 # -- building the store ----------------------------------------------------------------------
 
 
-def real_chunks(store: KnowledgeStore) -> None:
+def real_chunks(store: KnowledgeStore, rebuild: bool) -> None:
     """The real contexts through the real pipeline (incremental: cached after the first run)."""
     for name, path in SOURCES.items():
         write_contexts(load_squad(path).contexts, STORE / "knowledge" / name)
     with contextlib.chdir(STORE):
-        report = sync_knowledge(store.settings, store)
+        report = sync_knowledge(store.settings, store, rebuild=rebuild)
     print(f"real chunks: {report.summary().splitlines()[0]}")
 
 
 def parents(store: KnowledgeStore) -> dict[str, list[Any]]:
     """Ids, vectors, documents and metadata of the real (non-variant) chunks."""
-    got = store.chunks._collection.get(include=["embeddings", "documents", "metadatas"])
+    got = store.snapshot().collection.get(include=["embeddings", "documents", "metadatas"])
     keep = [i for i, meta in enumerate(got["metadatas"]) if "variant" not in meta]
     return {
         key: [got[key][i] for i in keep] for key in ("ids", "embeddings", "documents", "metadatas")
@@ -111,8 +110,14 @@ def add_variants(store: KnowledgeStore, target: int) -> None:
     if needed <= 0:
         return
     extra = variants(real, needed)
-    for start in range(0, needed, BATCH):
-        store.chunks._collection.upsert(**{k: v[start : start + BATCH] for k, v in extra.items()})
+    current = store.snapshot()
+    versions = {
+        key: next(iter(set(chunks.values()))) for key, chunks in store.index_state().items()
+    }
+    with store.building() as build:  # the next generation: the real chunks and the variants
+        build.carry(current.lexical().ids)
+        build.put_vectors(extra["ids"], extra["embeddings"], extra["documents"], extra["metadatas"])
+        store.publish(build, versions=versions, default_disclosure=current.default_disclosure())
     cosines = [
         float(np.dot(a, b))
         for a, b in zip(extra["embeddings"][:500], real["embeddings"][:500], strict=True)
@@ -126,13 +131,10 @@ def open_store(target: int, rebuild: bool) -> tuple[Any, KnowledgeStore]:
         data_dir=STORE / "data", knowledge_dir=STORE / "knowledge", api_key=None, chroma_host=None
     )
     store = build_store(settings)
-    if rebuild:
-        store.reset()
-    if store.count() < target:
+    if rebuild or store.count() < target:
         started = time.perf_counter()
-        real_chunks(store)
+        real_chunks(store, rebuild)
         add_variants(store, target)
-        store.sync_lexical()
         print(f"built in {time.perf_counter() - started:.0f} s")
     return settings, store
 
@@ -201,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine_ms = [first_delta(engine, q) for q in questions]
 
     real = sum(
-        1 for m in store.chunks.get(include=["metadatas"])["metadatas"] if "variant" not in m
+        1
+        for m in store.snapshot().collection.get(include=["metadatas"])["metadatas"]
+        if "variant" not in m
     )
     print(f"store: {store.count()} chunks ({real} real, {store.count() - real} synthetic variants)")
     print(f"{len(questions)} CMRC questions, ms:")

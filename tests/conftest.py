@@ -166,3 +166,107 @@ def online(seeded, fake_llm: FakeLLM, tmp_path: Path) -> AnswerEngine:  # noqa: 
 def offline(seeded, tmp_path: Path) -> AnswerEngine:
     """The engine on the seeded store with no key (offline excerpt mode)."""
     return build_engine(settings_for(tmp_path), store=seeded[1])
+
+
+# --- the web app in a real browser ---------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_SCRIPT = "<script>alert(2)</script>"
+
+
+@pytest.fixture(scope="session")
+def ui_store(
+    tmp_path_factory: pytest.TempPathFactory, embedder: E5Embedder
+) -> tuple[Settings, KnowledgeStore]:
+    """The seed plus an article with markup in its text and title, ingested once.
+
+    The seed's ETF is rated R4 in its fund documents: its chunks carry ``risk_level`` "R4" (set
+    here on any chunk ingest left without it).
+    """
+    tmp = tmp_path_factory.mktemp("ui-store")
+    shutil.copytree(ROOT / "knowledge", tmp / "knowledge")
+    (tmp / "knowledge" / "hbm.txt").write_text(
+        f"HBM高带宽内存{HOSTILE}是AI服务器的关键部件，HBM的产能仍然紧张。{HOSTILE_SCRIPT}\n"
+        "推理阶段的AI服务器同样需要大量HBM高带宽内存，HBM供应商的订单已排到明年。\n",
+        encoding="utf-8",
+    )
+    (tmp / "knowledge" / "hbm.meta.toml").write_text(
+        f'title = "HBM内存说明{HOSTILE}"\npublisher = "测试基金"\npublished = "2025-03"\n',
+        encoding="utf-8",
+    )
+    settings = settings_for(tmp)
+    store = build_store(settings, embedder)
+    report = sync_knowledge(settings, store)
+    assert report.ok and report.chunks > 0
+    seed_ids = list(store.index_state()[str(tmp / "knowledge" / SEED.name)])
+    unrated = [c.chunk_id for c in store.get(seed_ids) if c.meta("risk_level") is None]
+    store.update_metadata(unrated, [{"risk_level": "R4"}] * len(unrated))
+    return settings, store
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's) per test module; each test opens its own context.
+
+    Per module, not per run: Playwright's sync API runs one instance per thread at a time, and
+    other modules start their own."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("browser tests need Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def serving_engine(engine: AnswerEngine) -> Any:
+    """``serving`` the web app around ``engine`` (lifespan included, as `python app.py` does)."""
+    from assistant.web import Services, create_app
+
+    return serving(create_app(engine.settings, Services(engine)))
+
+
+@pytest.fixture(scope="module")
+def offline_ui(
+    ui_store: tuple[Settings, KnowledgeStore], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, AnswerEngine]]:
+    """The web app with no key on ``ui_store``, one server per test module: URL and engine."""
+    engine = build_engine(settings_for(tmp_path_factory.mktemp("ui")), store=ui_store[1])
+    with serving_engine(engine) as url:
+        yield url, engine
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page that may only talk to 127.0.0.1: any other host fails the test.
+
+    Dialogs (``alert``) are recorded and dismissed: a test of hostile text asserts none fired.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    outside: list[str] = []
+
+    def guard(route: Any) -> None:
+        if httpx.URL(route.request.url).host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+    assert outside == [], f"the page asked another host: {outside}"

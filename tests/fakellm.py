@@ -40,6 +40,8 @@ Script: faults on demand
     ``"empty"``                    finish_reason "stop", empty content, reasoning_content present
     ``"reasoning"``                reasoning_content deltas first, then the ok answer in content
     ``{"finish_reason": "length"}`` the ok answer (or ``text``) ending with this finish reason
+    ``{"pace": 0.3}``              the ok answer (or ``text``) with this many seconds between
+                                   content deltas (a reader can watch the answer grow)
 
     Dict steps combine: ``{"text": "x", "reasoning": "why", "finish_reason": "length"}``.
 
@@ -53,6 +55,14 @@ Recording and control
     ``fake.models``: the names ``GET /models`` lists (settable).
     Over HTTP, for the CLI run in a subprocess: ``POST /_fake/script`` (JSON list of steps),
     ``POST /_fake/models`` (JSON list of names), ``POST /_fake/reset``, ``GET /_fake/requests``.
+
+Pacing (for the load bench)
+    ``FakeLLM(pace=40)`` streams every content reply at about 40 characters a second, in pieces
+    of ``piece`` characters, as a model does (the default, no pace, sends four pieces at once);
+    ``sources_used=5`` makes the "ok" answer quote the first sentence of five sources, about as
+    long as a real answer. Each recorded request carries ``at`` and ``ended``
+    (``time.monotonic()``, one clock for every process on the machine). Standalone, in its
+    own process: ``python -m tests.fakellm --port 8001 --pace 40`` prints its base URL.
 
 Fixtures: ``fake_llm_server`` (session: one server per run) and ``fake_llm`` (per test: the same
 server, reset before the test). A reset also ends any slow or keep-alive reply still running,
@@ -132,8 +142,9 @@ def first_sentence(text: str) -> tuple[str, str]:
     return sentence, "。"
 
 
-def compose_answer(messages: list[dict[str, Any]]) -> str:
-    """The fake's "ok" answer: the first sentences of sources [1] and [2], each with its marker."""
+def compose_answer(messages: list[dict[str, Any]], sources_used: int = 2) -> str:
+    """The fake's "ok" answer: the first sentences of sources [1] and [2] (or of the first
+    ``sources_used``), each with its marker."""
     sources: dict[int, str] = {}
     for message in messages:
         found = parse_sources(_text_of(message.get("content")))
@@ -146,7 +157,7 @@ def compose_answer(messages: list[dict[str, Any]]) -> str:
             return "抱歉，所提供的文档没有涉及这个问题。"
         return "Sorry, the documents provided do not cover this question."
     parts = []
-    for number in sorted(sources)[:2]:
+    for number in sorted(sources)[:sources_used]:
         sentence, stop = first_sentence(sources[number])
         parts.append(f"{sentence}[{number}]{stop}")
     return "".join(parts)
@@ -175,6 +186,7 @@ class Plan:
     slow: float = 0.0
     cut: str | None = None  # "clean" or "drop"
     malformed: int | None = None  # content deltas before a chunk that is not JSON
+    pace: float = 0.0  # seconds between streamed content deltas
     then: Plan | None = None
 
 
@@ -196,7 +208,7 @@ def to_plan(step: Step) -> Plan:
             raise ValueError(f"Unknown fake step {step!r}; see tests/fakellm.py for the list.")
         return to_plan(shorthands[step])
     known = {"status", "retry_after", "message", "text", "reasoning", "finish_reason"}
-    known |= {"keepalive", "slow", "then", "cut", "malformed"}
+    known |= {"keepalive", "slow", "then", "cut", "malformed", "pace"}
     unknown = set(step) - known
     if unknown:
         raise ValueError(f"Unknown keys {sorted(unknown)} in fake step {step!r}.")
@@ -209,6 +221,7 @@ def to_plan(step: Step) -> Plan:
         finish_reason=step.get("finish_reason", "stop"),
         cut=step.get("cut"),
         malformed=step.get("malformed"),
+        pace=float(step.get("pace", 0.0)),
     )
     if "keepalive" in step or "slow" in step:
         # {"keepalive": 1, "text": "x"} means keep-alives, then {"text": "x"}.
@@ -242,11 +255,16 @@ class _State:
 class FakeLLM:
     """A chat-completions server in a background thread; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, pace: float | None = None, piece: int = 3, sources_used: int = 2, port: int = 0
+    ) -> None:
+        self.pace = pace  # characters per second of streamed content (None: all at once)
+        self.piece = piece  # characters per delta when paced
+        self.sources_used = sources_used  # how many sources the "ok" answer quotes
         self._lock = threading.Lock()
         self._state = _State()
         self._crashes: list[str] = []
-        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -326,6 +344,7 @@ class FakeLLM:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a handler still holding a connection never blocks shutdown
+    request_queue_size = 1024  # the listen backlog: a burst of questions is not refused
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that hang up (a closed stream, a timed-out attempt) are normal here.
@@ -437,7 +456,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._error(plan)
             return
-        content = compose_answer(body["messages"]) if plan.text is None else plan.text
+        composed = compose_answer(body["messages"], self.owner.sources_used)
+        content = composed if plan.text is None else plan.text
         usage = _usage(body, content, plan.reasoning, cached)
         model = str(body.get("model", "deepseek-flash"))
         if not stream:
@@ -484,12 +504,19 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        if self.owner.pace and content:  # a model's pace: a few characters at a time
+            step = max(1, self.owner.piece)
+            pieces = [content[i : i + step] for i in range(0, len(content), step)]
         for number, piece in enumerate(pieces):
+            if self.owner.pace and abort.wait(len(piece) / self.owner.pace):
+                raise _Aborted
             if number == plan.malformed:
                 self._chunk(
                     b'data: {"id": "' + ident.encode() + b'", "choices": [{"delta": {"co\n\n'
                 )
             send({"content": piece})
+            if plan.pace and abort.wait(plan.pace):
+                raise _Aborted
         send({}, plan.finish_reason)
         if (body.get("stream_options") or {}).get("include_usage"):
             chunk = _chunk_body(ident, model, [])
@@ -632,3 +659,30 @@ def fake_llm(fake_llm_server: FakeLLM) -> Iterator[FakeLLM]:
     yield fake_llm_server
     crashes = fake_llm_server.crashes[before:]
     assert not crashes, f"The fake LLM server crashed: {crashes}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the fake on its own (the load bench runs it in a process of its own)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fakellm")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--pace", type=float, help="characters per second of streamed content")
+    parser.add_argument("--piece", type=int, default=3, help="characters per delta when paced")
+    parser.add_argument("--sources", type=int, default=2, help="sources the answer quotes")
+    args = parser.parse_args(argv)
+    fake = FakeLLM(
+        pace=args.pace, piece=args.piece, sources_used=args.sources, port=args.port
+    ).start()
+    print(fake.base_url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..store import KnowledgeStore, StoredChunk
+from ..store import ChunkReader, StoredChunk
 from .datasets import Case
 
 if TYPE_CHECKING:  # the engine side is imported when an evaluation runs, not at parse time
@@ -49,7 +49,7 @@ def holds_answer(text: str, answers: Sequence[str]) -> bool:
     return any(normalise(a) in body for a in answers if normalise(a))
 
 
-def _distinct(store: KnowledgeStore, ids: Sequence[str], k: int) -> list[StoredChunk]:
+def _distinct(store: ChunkReader, ids: Sequence[str], k: int) -> list[StoredChunk]:
     """The first ``k`` chunks of ``ids`` without near-copies, as the retriever picks them."""
     from ..text import near_duplicate
 

@@ -36,7 +36,7 @@ from ..compliance import check_text
 from ..errors import InputError, ModelUnavailableError, NoSourcesError
 from ..modelcalls import ModelCall
 from ..prompts import Lang, message, prompt
-from ..store import StoredChunk
+from ..store import Snapshot, StoredChunk
 from ..text import is_chinese
 from ..trace import disclosure_refs
 from .draft import Draft, draft_map
@@ -67,21 +67,27 @@ class ThesisService:
 
     def maps(self, *, channel: str = "cli", path: str | None = None) -> list[ArgumentMap]:
         """Every article's map (or one article's), as shown today, with its disclosure."""
-        store = self.engine.store
-        store.refresh()
-        state = store.index_state()
-        if not state:
-            raise NoSourcesError(
-                "The knowledge store is empty: run `python ingest.py` to load the articles."
-            )
-        if path is not None:
-            # The path a map names (relative to the knowledge folder), or the store's own key.
-            chosen = {k: v for k, v in state.items() if path in (k, self._shown(k))}
-            if not chosen:
-                known = ", ".join(sorted(self._shown(k) for k in state))
-                raise InputError(f"No article is stored as {path!r}; the articles are: {known}.")
-            state = chosen
-        return [self._show(self._map(key, ids, channel)) for key, ids in sorted(state.items())]
+        # One published snapshot from the article list to the last map: a sync publishing
+        # meanwhile changes no map halfway (the same rule as an answer).
+        with self.engine.store.reading() as snapshot:
+            state = snapshot.index_state()
+            if not state:
+                raise NoSourcesError(
+                    "The knowledge store is empty: run `python ingest.py` to load the articles."
+                )
+            if path is not None:
+                # The path a map names (relative to the knowledge folder), or the store's key.
+                chosen = {k: v for k, v in state.items() if path in (k, self._shown(k))}
+                if not chosen:
+                    known = ", ".join(sorted(self._shown(k) for k in state))
+                    raise InputError(
+                        f"No article is stored as {path!r}; the articles are: {known}."
+                    )
+                state = chosen
+            return [
+                self._show(self._map(key, ids, channel, snapshot), snapshot)
+                for key, ids in sorted(state.items())
+            ]
 
     def _shown(self, key: str) -> str:
         """An article's name as maps show it: never a server path."""
@@ -89,7 +95,7 @@ class ThesisService:
 
     # -- kept maps ---------------------------------------------------------------------------
 
-    def _map(self, path: str, ids: dict[str, str], channel: str) -> ArgumentMap:
+    def _map(self, path: str, ids: dict[str, str], channel: str, snapshot: Snapshot) -> ArgumentMap:
         versions = set(ids.values())
         version = versions.pop() if len(versions) == 1 else ""  # "" = mid-sync: never kept
         with self._guard:
@@ -98,7 +104,7 @@ class ThesisService:
             kept = self._recall(path, version)
             if kept is not None:
                 return kept
-            built = self._build(path, version, self.engine.store.get(list(ids)), channel)
+            built = self._build(path, version, snapshot, list(ids), channel)
             if version:
                 self._keep(path, built)
             return built
@@ -136,8 +142,9 @@ class ThesisService:
     # -- building ----------------------------------------------------------------------------
 
     def _build(
-        self, path: str, version: str, chunks: Sequence[StoredChunk], channel: str
+        self, path: str, version: str, snapshot: Snapshot, ids: Sequence[str], channel: str
     ) -> ArgumentMap:
+        chunks = snapshot.get(list(ids))
         began = time.monotonic()
         chunks = sorted(chunks, key=lambda c: int(c.meta("ordinal") or 0))
         first = chunks[0]
@@ -195,13 +202,14 @@ class ThesisService:
         )
         findings = [*draft.findings, *(f for text in _shown(built) for f in check_text(text))]
         built.findings = [f.to_dict() for f in findings]
-        self._record(built, chunks, channel, calls, why, began)
+        self._record(built, chunks, snapshot, channel, calls, why, began)
         return built
 
     def _record(
         self,
         built: ArgumentMap,
         chunks: Sequence[StoredChunk],
+        snapshot: Snapshot,
         channel: str,
         calls: Sequence[ModelCall],
         why: str | None,
@@ -211,7 +219,7 @@ class ThesisService:
         made, and the map as shown (as text), its notices, findings and disclosure."""
         if self.engine.audit is None:
             return
-        shown = self._show(built)
+        shown = self._show(built, snapshot)
         known = {key for c in chunks if (key := c.meta("disclosure_id"))}
         record = AuditRecord(
             turn_id=built.turn_id,
@@ -242,12 +250,11 @@ class ThesisService:
 
     # -- showing -----------------------------------------------------------------------------
 
-    def _show(self, kept: ArgumentMap) -> ArgumentMap:
+    def _show(self, kept: ArgumentMap, snapshot: Snapshot) -> ArgumentMap:
         """The kept map with today's age, its notices and the disclosure in force."""
-        store = self.engine.store
         disclosure = (
-            (kept.disclosure_id and store.disclosure(kept.disclosure_id))
-            or store.default_disclosure()
+            (kept.disclosure_id and snapshot.disclosure(kept.disclosure_id))
+            or snapshot.default_disclosure()
             or message("zh", "disclosure_fallback")
         )
         age = _months_since(kept.published, self.engine.today())

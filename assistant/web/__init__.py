@@ -6,6 +6,7 @@
 - ``openai_compat``: ``/v1/chat/completions`` and ``/v1/models`` for OpenAI clients;
 - ``widget``: ``/widget.js`` for other sites' pages and the ``/embed`` page it opens;
 - ``thesis``: ``/api/thesis``, the argument maps;
+- ``ui``: the Gradio app at ``/`` (investor chat, advisor drafting), mounted last;
 - around them, ``security`` (hosts, origins, keys, body size, rate limits) and ``refusals``
   (every refusal as ``{"error", "disclosure"}``); ``answering`` runs answers off the event loop.
 
@@ -21,6 +22,7 @@ from ..config import Settings
 from . import api, openai_compat, refusals, security, thesis, widget
 from .answering import Answering
 from .services import Services
+from .ui import mount
 
 __all__ = ["Services", "create_app"]
 
@@ -32,10 +34,18 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     refusals.install(app, disclosure)
     limits = security.install(app, settings, disclosure)
     answering = Answering(settings.answer_threads, settings.sse_keepalive)
-    for face in (api, openai_compat, widget, thesis):
-        app.include_router(
-            face.build_router(
-                settings, services, answering=answering, limits=limits, disclosure=disclosure
-            )
+    routers = [
+        face.build_router(
+            settings, services, answering=answering, limits=limits, disclosure=disclosure
         )
-    return app
+        for face in (api, openai_compat, widget, thesis)
+    ]
+    for router in routers:
+        app.include_router(router)
+    paths = (getattr(route, "path", "") for router in routers for route in router.routes)
+    return mount(
+        app,
+        services.engine,
+        max_question_chars=settings.max_question_chars,
+        reserved=frozenset(path.split("/")[1] for path in paths if path.startswith("/")) - {""},
+    )

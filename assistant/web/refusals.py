@@ -11,7 +11,7 @@ carries the risk disclosure like every answer does. The statuses:
     401  an API key is required or wrong            403  an origin that may not call or embed
     404  no such route or model                     413  too large (body, question, history)
     422  the body does not match the request model  429  too many requests (with Retry-After)
-    503  nothing to answer from (run ingest)
+    503  nothing to answer from (run ingest), or the engine is at capacity (with Retry-After)
 
 Anything else is a bug: it is logged with its traceback, and the client gets a 500 in the same
 shape with a sentence, never the traceback.
@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import AssistantError, InputError, NoSourcesError
+from ..errors import AssistantError, InputError, NoSourcesError, OverloadedError
 
 log = logging.getLogger(__name__)
 DISCLOSURE_TTL = 30.0
@@ -185,7 +185,10 @@ def install(app: FastAPI, disclosure: Disclosure) -> None:
 
     async def engine_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AssistantError)
-        return response(status_of(exc), str(exc), await disclosure.aget(), path=_path(request))
+        retry = {"Retry-After": str(exc.retry_after)} if isinstance(exc, OverloadedError) else None
+        return response(
+            status_of(exc), str(exc), await disclosure.aget(), retry, path=_path(request)
+        )
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)

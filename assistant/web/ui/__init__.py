@@ -1,0 +1,136 @@
+"""The Gradio app at ``/``: investor chat (``investor``) and advisor drafting (``advisor``).
+
+``mount`` puts it into the FastAPI application that serves the API, last (a mount at the root
+answers every path the routes before it did not): one process, one port.
+
+It works with no internet. Gradio's telemetry and version check are off (``analytics_enabled``),
+the theme names only fonts installed on the reader's machine (Gradio's default themes fetch
+theirs), and the page loads no script or style from another host. Chinese is the first language;
+the switch at the top relabels the interface (answers keep the language they were written in).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Scope
+
+from ...answer import AnswerEngine
+from ...prompts import Lang
+from . import advisor, investor, render
+from .strings import LANG_CHOICES, t
+
+__all__ = ["build_blocks", "mount"]
+
+_STATIC = Path(__file__).parent / "static"
+# System fonts only: the CJK ones first so Chinese never falls back to a font without it.
+FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"]
+MONO = ["Noto Sans Mono CJK SC", "ui-monospace", "monospace"]
+CONCURRENCY = 8  # answers streamed at once; each holds a worker thread while the model writes
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Base(
+        primary_hue="blue", neutral_hue="slate", radius_size="sm", font=FONTS, font_mono=MONO
+    )
+
+
+def _status(engine: AnswerEngine, lang: Lang) -> str:
+    model = engine.chat.name if engine.chat is not None else None
+    return render.status_line(lang, model, engine.store.documents())
+
+
+def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
+    # Exported drafts are client documents: Gradio's copies go after an hour, like ours.
+    blocks = gr.Blocks(
+        analytics_enabled=False,
+        title=t("zh", "page_title"),
+        delete_cache=(advisor.KEEP_EXPORTS, advisor.KEEP_EXPORTS),
+    )
+    with blocks:
+        lang = gr.State("zh")
+        with gr.Row(elem_id="top-bar", equal_height=True):
+            header = gr.HTML(render.header("zh"), elem_id="app-header", scale=4, min_width=320)
+            switch = gr.Radio(
+                LANG_CHOICES,
+                value="zh",
+                show_label=False,
+                container=False,
+                elem_id="language",
+                scale=1,
+                min_width=150,
+            )
+        status = gr.HTML(_status(engine, "zh"), elem_id="status")
+        with gr.Tabs(elem_id="tabs"):
+            chat = investor.build(engine, lang, max_question_chars)
+            drafts = advisor.build(engine, lang, max_question_chars)
+
+        def relabel(
+            new: Lang, turns: list[render.ChatTurn], text: str, drafted: advisor.Drafted | None
+        ) -> list[Any]:
+            return [
+                new,
+                render.header(new),
+                _status(engine, new),
+                *chat.relabel(new, turns),
+                *drafts.relabel(new, text, drafted),
+            ]
+
+        switch.change(
+            relabel,
+            [switch, chat.turns, drafts.draft, drafts.drafted],
+            [lang, header, status, *chat.relabel_outputs, *drafts.relabel_outputs],
+            api_visibility="private",
+            show_progress="hidden",
+        )
+        # The model and the article count can change while the app runs (a sync, a restart of
+        # the store): each page load shows the current ones.
+        blocks.load(lambda: _status(engine, "zh"), None, status, api_visibility="private")
+    blocks.queue(default_concurrency_limit=CONCURRENCY)
+    return blocks
+
+
+def mount(
+    app: FastAPI, engine: AnswerEngine, *, max_question_chars: int, reserved: frozenset[str]
+) -> FastAPI:
+    """Mount the Gradio app at ``/`` of ``app`` (call after every other route is included),
+    leaving every path whose first segment is in ``reserved`` ("api", "v1"…) to the routes."""
+    gr.mount_gradio_app(
+        app,
+        build_blocks(engine, max_question_chars),
+        path="/",
+        theme=theme(),
+        css_paths=[_STATIC / "ui.css"],
+        footer_links=[],
+        run_history=False,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        enable_monitoring=False,
+    )
+    # A mount at the root would answer every path the routes before it do not, so a wrong
+    # method or an unknown path under /api or /v1 would get Gradio's 404 instead of the
+    # edge's refusal (405, or 404 with the disclosure). Gradio keeps to the paths of its own.
+    mounted = app.router.routes.pop()
+    assert isinstance(mounted, Mount) and mounted.path == ""
+    app.router.routes.append(_Beside(mounted.app, reserved))
+    return app
+
+
+class _Beside(Mount):
+    """The Gradio app at ``/``, answering no path whose first segment belongs to the routes."""
+
+    def __init__(self, gradio: ASGIApp, reserved: frozenset[str]) -> None:
+        super().__init__("/", app=gradio)
+        self.reserved = reserved
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):
+            first = scope["path"].split("/")[1] if scope["path"].startswith("/") else ""
+            if first in self.reserved:
+                return Match.NONE, {}
+        return super().matches(scope)

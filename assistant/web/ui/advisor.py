@@ -1,0 +1,310 @@
+"""The advisor tab: a draft for a client, its compliance check, and its export.
+
+The advisor names the client's question or topic, the client's risk level (C1–C5 or not
+assessed), tone, length and language; the engine writes the draft (``mode="advisor"``, channel
+"advisor") and states suitability at its top where it must. The draft text is editable; "re-check"
+lints the edited text (``compliance.lint``) and marks each finding's span. Export writes .docx or
+.md (``export``) from the edited text plus the answer's sources and disclosure, and records the
+text as exported through ``AnswerEngine.record_export``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ...answer import Answer, AnswerEngine
+from ...compliance import lint
+from ...errors import AssistantError
+from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone
+from . import export, render
+from .strings import choices, t
+
+LEVELS: tuple[ClientLevel, ...] = ("C1", "C2", "C3", "C4", "C5")
+KEEP_EXPORTS = 3600  # seconds an exported file stays on the server (a client's draft)
+
+
+@dataclass
+class Drafted:
+    """The session's current draft: the answer it came from and the topic asked."""
+
+    answer: Answer
+    topic: str
+    lang: Lang
+
+
+DraftOutputs = tuple[str, str, str, str, Drafted | None]
+
+
+def _status(text: str, kind: str = "info") -> str:
+    return f'<p class="advisor-status {kind}">{render.esc(text)}</p>' if text else ""
+
+
+class Drafting:
+    """The advisor tab's behaviour, independent of its components."""
+
+    def __init__(self, engine: AnswerEngine) -> None:
+        self.engine = engine
+        self.folder = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
+
+    def draft(
+        self,
+        topic: str,
+        level: ClientLevel,
+        tone: Tone,
+        length: Length,
+        language: Lang,
+        lang: Lang,
+        request: gr.Request,
+    ) -> Iterator[DraftOutputs]:
+        """Stream the draft into the editor; then its findings, sources and disclosure."""
+        topic = (topic or "").strip()
+        if not topic:
+            yield "", "", "", _status(t(lang, "need_topic"), "error"), None
+            return
+        options = DraftOptions(client_level=level, tone=tone, length=length, language=language)
+        text = ""
+        try:
+            events = self.engine.stream(
+                topic, (), "advisor", channel="advisor", session=request.session_hash, draft=options
+            )
+            for event in events:
+                if isinstance(event, Answer):
+                    drafted = Drafted(event, topic, language)
+                    findings = lint(event.answer).findings
+                    yield (
+                        event.answer,
+                        render.findings_panel(event.answer, findings, lang),
+                        render.draft_extras(event, lang),
+                        "",
+                        drafted,
+                    )
+                    return
+                text += event.text
+                yield text, "", "", "", None
+        except AssistantError as error:
+            yield text, "", "", _status(f"{t(lang, 'error')}{error}", "error"), None
+
+    @staticmethod
+    def recheck(text: str, lang: Lang) -> str:
+        return render.findings_panel(text or "", lint(text or "").findings, lang)
+
+    def export(
+        self, text: str, drafted: Drafted | None, fmt: export.Format, lang: Lang
+    ) -> tuple[Any, str]:
+        """Write the file and record it; returns (the download's update, status line)."""
+        if drafted is None or not (text or "").strip():
+            return gr.update(value=None, visible=False), _status(t(lang, "need_draft"), "error")
+        draft = export.make_draft(
+            drafted.answer, drafted.topic, text, drafted.lang, self.engine.today()
+        )
+        self._prune()
+        # A folder per export: two advisors exporting the same topic the same day each get
+        # their own file.
+        path, exported = export.write(draft, fmt, Path(tempfile.mkdtemp(dir=self.folder)))
+        self.engine.record_export(drafted.answer, exported, channel="advisor")
+        remaining = lint(text).findings
+        if remaining:
+            message = t(lang, "exported_with_findings", name=path.name, n=len(remaining))
+            return gr.update(value=str(path), visible=True), _status(message, "warn")
+        status = _status(t(lang, "exported", name=path.name), "ok")
+        return gr.update(value=str(path), visible=True), status
+
+    def _prune(self) -> None:
+        """Delete exports older than ``KEEP_EXPORTS`` (Gradio keeps its own copy as long)."""
+        cutoff = time.time() - KEEP_EXPORTS
+        for folder in self.folder.iterdir():
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _level_choices(lang: Lang) -> list[tuple[str, str]]:
+    named = list(zip(choices(lang, "client_levels"), LEVELS, strict=True))
+    return [(t(lang, "client_unknown"), "unknown"), *named]
+
+
+def _tone_choices(lang: Lang) -> list[tuple[str, str]]:
+    return [(t(lang, "tone_plain"), "plain"), (t(lang, "tone_formal"), "formal")]
+
+
+def _length_choices(lang: Lang) -> list[tuple[str, str]]:
+    return [(t(lang, f"length_{n}"), n) for n in ("short", "medium", "long")]
+
+
+@dataclass
+class AdvisorTab:
+    tab: gr.Tab
+    intro: gr.HTML
+    topic: gr.Textbox
+    level: gr.Dropdown
+    tone: gr.Radio
+    length: gr.Radio
+    language: gr.Radio
+    make: gr.Button
+    draft: gr.Textbox
+    recheck: gr.Button
+    findings: gr.HTML
+    extras: gr.HTML
+    export_docx: gr.Button
+    export_md: gr.Button
+    file: gr.File
+    drafted: gr.State
+
+    @property
+    def relabel_outputs(self) -> list[Any]:
+        return [
+            self.tab,
+            self.intro,
+            self.topic,
+            self.level,
+            self.tone,
+            self.length,
+            self.language,
+            self.make,
+            self.draft,
+            self.recheck,
+            self.findings,
+            self.extras,
+            self.export_docx,
+            self.export_md,
+            self.file,
+        ]
+
+    def relabel(self, lang: Lang, text: str, drafted: Drafted | None) -> list[Any]:
+        return [
+            gr.update(label=t(lang, "tab_advisor")),
+            _intro(lang),
+            gr.update(label=t(lang, "topic"), placeholder=t(lang, "topic_placeholder")),
+            gr.update(label=t(lang, "client_level"), choices=_level_choices(lang)),
+            gr.update(label=t(lang, "tone"), choices=_tone_choices(lang)),
+            gr.update(label=t(lang, "length"), choices=_length_choices(lang)),
+            gr.update(label=t(lang, "draft_language")),
+            gr.update(value=t(lang, "make_draft")),
+            gr.update(label=t(lang, "draft"), placeholder=t(lang, "draft_placeholder")),
+            gr.update(value=t(lang, "recheck")),
+            Drafting.recheck(text, lang) if drafted else "",
+            render.draft_extras(drafted.answer if drafted else None, lang),
+            gr.update(value=t(lang, "export_docx")),
+            gr.update(value=t(lang, "export_md")),
+            gr.update(label=t(lang, "export_file")),
+        ]
+
+
+def _intro(lang: Lang) -> str:
+    return f'<p class="advisor-intro">{render.esc(t(lang, "advisor_intro"))}</p>'
+
+
+def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> AdvisorTab:
+    drafting = Drafting(engine)
+    with gr.Tab(t("zh", "tab_advisor"), id="advisor", elem_id="tab-advisor") as tab:
+        intro = gr.HTML(_intro("zh"))
+        topic = gr.Textbox(
+            label=t("zh", "topic"),
+            placeholder=t("zh", "topic_placeholder"),
+            max_length=max_chars,
+            elem_id="topic",
+        )
+        with gr.Row(elem_id="draft-options"):
+            level = gr.Dropdown(
+                _level_choices("zh"),
+                value="unknown",
+                label=t("zh", "client_level"),
+                elem_id="client-level",
+                min_width=160,
+            )
+            tone = gr.Radio(
+                _tone_choices("zh"),
+                value="plain",
+                label=t("zh", "tone"),
+                elem_id="tone",
+                min_width=160,
+            )
+            length = gr.Radio(
+                _length_choices("zh"),
+                value="medium",
+                label=t("zh", "length"),
+                elem_id="length",
+                min_width=200,
+            )
+            language = gr.Radio(
+                [("中文", "zh"), ("English", "en")],
+                value="zh",
+                label=t("zh", "draft_language"),
+                elem_id="draft-language",
+                min_width=160,
+            )
+        make = gr.Button(t("zh", "make_draft"), variant="primary", elem_id="make-draft")
+        status = gr.HTML("", elem_id="advisor-status")
+        with gr.Row(elem_id="draft-row"):
+            with gr.Column(scale=3, min_width=300):
+                draft = gr.Textbox(
+                    label=t("zh", "draft"),
+                    placeholder=t("zh", "draft_placeholder"),
+                    lines=12,
+                    max_lines=40,
+                    elem_id="draft",
+                )
+                with gr.Row():
+                    recheck = gr.Button(t("zh", "recheck"), elem_id="recheck", min_width=100)
+                    export_docx = gr.Button(
+                        t("zh", "export_docx"), elem_id="export-docx", min_width=100
+                    )
+                    export_md = gr.Button(t("zh", "export_md"), elem_id="export-md", min_width=100)
+                file = gr.File(
+                    label=t("zh", "export_file"),
+                    elem_id="export-file",
+                    interactive=False,
+                    visible=False,
+                    height=80,
+                )
+            with gr.Column(scale=2, min_width=280):
+                findings = gr.HTML("", elem_id="findings")
+                extras = gr.HTML("", elem_id="draft-extras")
+        drafted = gr.State(None)
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+    make.click(
+        drafting.draft,
+        [topic, level, tone, length, language, lang],
+        [draft, findings, extras, status, drafted],
+        show_progress="minimal",
+        **private,
+    )
+    recheck.click(drafting.recheck, [draft, lang], findings, **private)
+    export_docx.click(
+        lambda text, d, lang: drafting.export(text, d, "docx", lang),
+        [draft, drafted, lang],
+        [file, status],
+        **private,
+    )
+    export_md.click(
+        lambda text, d, lang: drafting.export(text, d, "md", lang),
+        [draft, drafted, lang],
+        [file, status],
+        **private,
+    )
+    return AdvisorTab(
+        tab,
+        intro,
+        topic,
+        level,
+        tone,
+        length,
+        language,
+        make,
+        draft,
+        recheck,
+        findings,
+        extras,
+        export_docx,
+        export_md,
+        file,
+        drafted,
+    )

@@ -1,0 +1,200 @@
+"""The investor tab: a streamed, cited answer per question, with its sources and disclosure.
+
+The conversation is the list of ``ChatTurn`` in the session's state; the transcript is rendered
+from it (``render.transcript``) on every streamed sentence. Follow-up questions send the last
+``HISTORY_TURNS`` exchanges to the engine; the page keeps the last ``MAX_TURNS``.
+
+Clicks inside the transcript (a footnote, copy, thumbs, a feedback comment) are handled by
+``static/transcript.js``, attached to the transcript component; feedback reaches
+``AuditLog.add_feedback`` through the component's server function ``feedback``.
+
+``top`` is an empty column above the chat: other views of the articles (the thesis map) go there.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ...answer import Answer, AnswerEngine
+from ...errors import AssistantError
+from ...prompts import Lang, Turn
+from . import render
+from .render import ChatTurn
+from .strings import examples, t
+
+log = logging.getLogger(__name__)
+
+HISTORY_TURNS = 3  # earlier exchanges a follow-up question is read with
+MAX_TURNS = 20  # exchanges the page keeps
+_SCRIPT = (Path(__file__).parent / "static" / "transcript.js").read_text(encoding="utf-8")
+
+Outputs = tuple[str, list[ChatTurn], str]
+
+
+def history(turns: list[ChatTurn]) -> list[Turn]:
+    """The last answered exchanges, as the engine takes them."""
+    done = [item for item in turns if item.answer is not None][-HISTORY_TURNS:]
+    out: list[Turn] = []
+    for item in done:
+        assert item.answer is not None
+        out += [Turn("user", item.question), Turn("assistant", item.answer.answer)]
+    return out
+
+
+class Chat:
+    """The investor tab's behaviour, independent of its components (so tests can drive it)."""
+
+    def __init__(self, engine: AnswerEngine) -> None:
+        self.engine = engine
+
+    def ask(
+        self, question: str, turns: list[ChatTurn], lang: Lang, request: gr.Request
+    ) -> Iterator[Outputs]:
+        """Stream one answer into the conversation: each yield is the whole transcript.
+
+        The page's session (Gradio's random id for this page load) is the audit's session.
+        """
+        question = (question or "").strip()
+        if not question:
+            gr.Warning(t(lang, "empty_question"))
+            yield render.transcript(turns, lang), turns, ""
+            return
+        item = ChatTurn(question, self.engine.default_disclosure(), key=uuid.uuid4().hex[:8])
+        earlier = history(turns)
+        turns = [*turns, item][-MAX_TURNS:]
+        yield render.transcript(turns, lang), turns, ""
+        try:
+            session = request.session_hash
+            events = self.engine.stream(
+                question, earlier, "investor", channel="web", session=session
+            )
+            for event in events:
+                if isinstance(event, Answer):
+                    item.answer = event
+                else:
+                    item.partial += event.text
+                yield render.transcript(turns, lang), turns, ""
+        except AssistantError as error:  # translated once, here: a message in the chat
+            item.error = str(error)
+            yield render.transcript(turns, lang), turns, ""
+
+    def feedback(self, args: list[Any]) -> bool:
+        """``server.feedback(turn_id, rating, comment)`` from the page; False if not kept."""
+        turn_id, rating, comment = [*args, "", "", ""][:3]
+        if rating not in ("up", "down") or self.engine.audit is None:
+            return False
+        return self.engine.audit.add_feedback(str(turn_id), str(rating), str(comment)[:2000])
+
+
+@dataclass
+class InvestorTab:
+    tab: gr.Tab
+    top: gr.Column
+    transcript: gr.HTML
+    question: gr.Textbox
+    send: gr.Button
+    new: gr.Button
+    examples_label: gr.HTML
+    turns: gr.State
+
+    def relabel(self, lang: Lang, turns: list[ChatTurn]) -> list[Any]:
+        """Updates for ``relabel_outputs`` in ``lang``."""
+        return [
+            gr.update(label=t(lang, "tab_investor")),
+            render.transcript(turns, lang),
+            gr.update(label=t(lang, "question"), placeholder=t(lang, "question_placeholder")),
+            gr.update(value=t(lang, "send")),
+            gr.update(value=t(lang, "new_chat")),
+            _examples_label(lang),
+        ]
+
+    @property
+    def relabel_outputs(self) -> list[Any]:
+        return [self.tab, self.transcript, self.question, self.send, self.new, self.examples_label]
+
+
+def _examples_label(lang: Lang) -> str:
+    return f'<p class="examples-label">{render.esc(t(lang, "examples"))}</p>'
+
+
+def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> InvestorTab:
+    """The tab's components and events (inside a ``gr.Blocks`` context)."""
+    chat = Chat(engine)
+    with gr.Tab(t("zh", "tab_investor"), id="investor", elem_id="tab-investor") as tab:
+        top = gr.Column(elem_id="investor-top")  # the thesis map goes here
+        turns = gr.State([])
+        transcript = gr.HTML(
+            render.transcript([], "zh"),
+            elem_id="transcript",
+            js_on_load=_SCRIPT,
+            server_functions=[_server_function(chat)],
+            apply_default_css=False,
+        )
+        with gr.Row(elem_id="ask-row", equal_height=True):
+            question = gr.Textbox(
+                label=t("zh", "question"),
+                show_label=False,
+                container=False,
+                placeholder=t("zh", "question_placeholder"),
+                max_length=max_chars,
+                lines=1,
+                max_lines=4,
+                scale=5,
+                min_width=200,
+                elem_id="question",
+            )
+            send = gr.Button(
+                t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="send"
+            )
+        examples_label = gr.HTML(_examples_label("zh"), elem_id="examples-label")
+        with gr.Row(elem_id="examples"):
+            buttons = [
+                gr.Button(
+                    q, size="sm", variant="secondary", elem_classes=["example"], min_width=120
+                )
+                for q in examples()
+            ]
+        new = gr.Button(t("zh", "new_chat"), size="sm", variant="secondary", elem_id="new-chat")
+
+    outputs = [transcript, turns, question]
+    options: dict[str, Any] = {"show_progress": "hidden"}
+    send.click(chat.ask, [question, turns, lang], outputs, api_name="ask", **options)
+    question.submit(chat.ask, [question, turns, lang], outputs, api_visibility="private", **options)
+    for button, text in zip(buttons, examples(), strict=True):
+        button.click(
+            _asking(chat, text), [turns, lang], outputs, api_visibility="private", **options
+        )
+    new.click(
+        lambda lang: (render.transcript([], lang), [], ""),
+        [lang],
+        outputs,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    return InvestorTab(tab, top, transcript, question, send, new, examples_label, turns)
+
+
+def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:
+    """``chat.feedback`` as a plain function: Gradio marks server functions with an attribute,
+    which a bound method cannot take; the page calls it by this name."""
+
+    def feedback(args: list[Any]) -> bool:
+        return chat.feedback(args)
+
+    return feedback
+
+
+def _asking(
+    chat: Chat, question: str
+) -> Callable[[list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
+    def run(turns: list[ChatTurn], lang: Lang, request: gr.Request) -> Iterator[Outputs]:
+        yield from chat.ask(question, turns, lang, request)
+
+    return run

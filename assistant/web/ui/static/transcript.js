@@ -1,0 +1,122 @@
+// The transcript's clicks (run by Gradio's HTML component as js_on_load: `element` is the
+// component, `server.feedback` reaches Python, `watch` runs after each re-render).
+// The transcript is re-rendered from the server on every streamed sentence, so listeners are
+// delegated from `element`, and what the reader did to earlier turns (feedback sent, a
+// disclosure unfolded) is remembered here and restored after each render.
+const sent = new Set(); // turn ids whose feedback was kept
+const unfolded = new Set(); // data-key of disclosures the reader opened
+let turnsSeen = 0;
+
+function flash(target) {
+  element.querySelectorAll(".source.active").forEach((node) => node.classList.remove("active"));
+  target.classList.add("active");
+  target.scrollIntoView({ block: "center", behavior: "smooth" });
+}
+
+function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    return navigator.clipboard.writeText(text);
+  }
+  // Served over plain http to another machine: the old way still works there.
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  const ok = document.execCommand("copy");
+  area.remove();
+  return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+}
+
+function restore() {
+  sent.forEach((turn) => {
+    const box = element.querySelector(`.feedback[data-turn="${CSS.escape(turn)}"]`);
+    if (box) done(box);
+  });
+  element.querySelectorAll("details.disclosure").forEach((details) => {
+    if (unfolded.has(details.dataset.key)) details.open = true;
+  });
+  const turns = element.querySelectorAll(".turn");
+  if (turns.length > turnsSeen) {
+    turns[turns.length - 1].scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+  turnsSeen = turns.length;
+}
+
+function done(box) {
+  box.querySelectorAll("button, input").forEach((node) => (node.disabled = true));
+  box.querySelector(".feedback-form").hidden = true;
+  const note = box.querySelector(".feedback-done");
+  note.textContent = note.dataset.thanks;
+  note.hidden = false;
+}
+
+element.addEventListener("toggle", (event) => {
+  const details = event.target;
+  if (!details.matches || !details.matches("details.disclosure")) return;
+  if (details.open) unfolded.add(details.dataset.key);
+  else unfolded.delete(details.dataset.key);
+}, true);
+
+element.addEventListener("click", async (event) => {
+  const cite = event.target.closest(".cite[data-target]");
+  if (cite) {
+    event.preventDefault();
+    const target = document.getElementById(cite.dataset.target);
+    if (target) flash(target);
+    return;
+  }
+  const copy = event.target.closest("button.copy");
+  if (copy) {
+    const source = copy.closest(".turn").querySelector(".copy-source");
+    const label = copy.textContent;
+    try {
+      await copyText(source.value);
+      copy.textContent = copy.dataset.done;
+    } catch (error) {
+      copy.textContent = copy.dataset.failed;
+    }
+    setTimeout(() => (copy.textContent = label), 2000);
+    return;
+  }
+  const thumb = event.target.closest("button.thumb");
+  if (thumb) {
+    const box = thumb.closest(".feedback");
+    box.querySelectorAll("button.thumb").forEach((node) => node.setAttribute("aria-pressed", "false"));
+    thumb.setAttribute("aria-pressed", "true");
+    box.dataset.rating = thumb.dataset.rating;
+    box.querySelector(".feedback-form").hidden = false;
+    box.querySelector("input.comment").focus();
+    return;
+  }
+  const submit = event.target.closest("button.send-feedback");
+  if (submit) {
+    const box = submit.closest(".feedback");
+    const note = box.querySelector(".feedback-done");
+    submit.disabled = true;
+    let kept = false;
+    try {
+      kept = await server.feedback(box.dataset.turn, box.dataset.rating, box.querySelector("input.comment").value);
+    } catch (error) {
+      kept = false;
+    }
+    if (kept) {
+      sent.add(box.dataset.turn);
+      done(box);
+    } else {
+      submit.disabled = false;
+      note.textContent = note.dataset.failed;
+      note.hidden = false;
+    }
+  }
+});
+
+element.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && event.target.matches("input.comment")) {
+    event.preventDefault();
+    event.target.closest(".feedback").querySelector("button.send-feedback").click();
+  }
+});
+
+watch("value", restore);

@@ -1,0 +1,465 @@
+"""Load: `python app.py` against the fake model streaming at a human pace, over loopback.
+
+    python bench/load.py [--rate 20] [--duration 60] [--burst 100] [--overload 400] [--pace 40]
+
+The fake model server (``tests/fakellm.py``, in a process of its own) streams every answer at
+about ``--pace`` characters a second. ``python app.py`` runs in another process, online
+against it, on a fresh copy of ``knowledge/``. This process is the users: asyncio + httpx,
+``POST /api/chat`` with ``"stream": true``, reading the Server-Sent Events.
+
+1. Steady state: ``--rate`` new conversations a second for ``--duration`` seconds. A
+   conversation is a question from the seed and held-out sets (Chinese and English; the model
+   quotes ``--sources`` sources, about 10 s of streaming) and, in a share ``--follow-ups`` of
+   them, after 2 s of reading, a follow-up with the history (which costs a question-rewrite
+   call to the model first, as English questions do). Reported: conversations in flight (the target is
+   200), errors (any status but 200, an ``error`` event, no ``done``), answer modes, and per
+   turn the time **we add before the model's first token**: from the request leaving the
+   client to the model server receiving the turn's first chat request (its arrival time, on
+   the same clock). Each question carries a tag such as ``(c12t1)`` so the model server's log
+   can be matched to it. Also the client's time to the first streamed sentence (which includes
+   the model's own pace), and the app's resident memory (``/proc/PID/status``: VmRSS sampled,
+   VmHWM at the end).
+2. Burst: ``--burst`` single questions sent at once; all must be answered.
+3. Past capacity: ``--overload`` streaming questions at once, more than the app's capacity
+   (``ASSISTANT_MAX_CONCURRENT_ANSWERS``, default 256): the excess must get 503 with
+   ``Retry-After`` (and the disclosure), nothing else may fail, and the app must still answer
+   ``/healthz`` afterwards.
+4. The audit log: after the app stops, every ``turn_id`` a client received in a ``done`` event
+   must have its row.
+
+The machine is shared (2 cores for the users, the app and the model server together), so the
+load average at the start and end is printed with the figures; they are upper bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "out" / "load"
+FOLLOW_UP = {"zh": "这对算力需求意味着什么？", "en": "What does that mean for demand for compute?"}
+TAG = re.compile(r"\((c\d+t\d)\)")
+
+
+@dataclass
+class Turn:
+    tag: str
+    sent: float
+    status: int = 0
+    first_delta: float | None = None
+    done: float | None = None
+    mode: str | None = None
+    turn_id: str | None = None
+    error: str | None = None
+    retry_after: str | None = None
+    answer: str = ""
+
+
+@dataclass
+class Run:
+    turns: list[Turn] = field(default_factory=list)
+    active: int = 0
+    peak: int = 0
+    samples: list[int] = field(default_factory=list)
+
+
+def questions() -> list[tuple[str, str]]:
+    out = []
+    for name in ("seed_questions.jsonl", "heldout_questions.jsonl"):
+        for line in (ROOT / "tests" / "fixtures" / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                case = json.loads(line)
+                out.append((case["lang"], case["question"]))
+    return out
+
+
+def rss_kb(pid: int, field_name: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def ask(
+    client: httpx.AsyncClient, url: str, text: str, history: list[dict[str, str]], tag: str
+) -> Turn:
+    turn = Turn(tag, time.monotonic())  # the model server logs on this clock too
+    body = {"message": f"{text} ({tag})", "history": history, "stream": True}
+    try:
+        async with client.stream("POST", url, json=body) as response:
+            turn.status = response.status_code
+            if response.status_code != 200:
+                turn.retry_after = response.headers.get("retry-after")
+                turn.error = (await response.aread()).decode(errors="replace")[:200]
+                return turn
+            event = None
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data = json.loads(line[6:])
+                    if event == "delta" and turn.first_delta is None:
+                        turn.first_delta = time.monotonic()
+                    elif event == "done":
+                        turn.done = time.monotonic()
+                        turn.mode = data["mode"]
+                        turn.turn_id = data["turn_id"]
+                        turn.answer = data["answer"]
+                    elif event == "error":
+                        turn.error = str(data.get("error"))
+    except httpx.HTTPError as error:
+        turn.error = f"{type(error).__name__}: {error}"
+    if turn.done is None and turn.error is None:
+        turn.error = "the stream ended without a done event"
+    return turn
+
+
+async def conversation(
+    client: httpx.AsyncClient, url: str, n: int, lang: str, text: str, run: Run, follow: bool
+) -> None:
+    run.active += 1
+    run.peak = max(run.peak, run.active)
+    try:
+        first = await ask(client, url, text, [], f"c{n}t1")
+        run.turns.append(first)
+        if first.done is None or not follow:
+            return
+        await asyncio.sleep(2.0)  # the reader reads
+        history = [
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": first.answer},
+        ]
+        run.turns.append(await ask(client, url, FOLLOW_UP[lang], history, f"c{n}t2"))
+    finally:
+        run.active -= 1
+
+
+async def steady(
+    base: str, rate: float, duration: float, pool: list[tuple[str, str]], follow_ups: float
+) -> Run:
+    run = Run()
+    rng = random.Random(7)
+    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
+    async with httpx.AsyncClient(timeout=180, limits=limits) as client:
+        tasks = []
+        started = time.monotonic()
+        n = 0
+        next_sample = started
+        while (now := time.monotonic()) - started < duration:
+            while n < (now - started) * rate:
+                lang, text = rng.choice(pool)
+                tasks.append(
+                    asyncio.create_task(
+                        conversation(
+                            client,
+                            f"{base}/api/chat",
+                            n,
+                            lang,
+                            text,
+                            run,
+                            rng.random() < follow_ups,
+                        )
+                    )
+                )
+                n += 1
+            if now >= next_sample:
+                run.samples.append(run.active)
+                next_sample += 1.0
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks)
+    return run
+
+
+async def wave(base: str, count: int, pool: list[tuple[str, str]], prefix: int) -> list[Turn]:
+    """``count`` single questions sent at once."""
+    rng = random.Random(prefix)
+    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
+    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+        jobs = [
+            ask(client, f"{base}/api/chat", rng.choice(pool)[1], [], f"c{prefix + i}t1")
+            for i in range(count)
+        ]
+        return list(await asyncio.gather(*jobs))
+
+
+def model_calls(fake: str) -> dict[str, list[tuple[float, float]]]:
+    """For each tag, the model server's chat requests that name it: (arrived, finished)."""
+    calls: dict[str, list[tuple[float, float]]] = {}
+    for request in httpx.get(f"{fake}/_fake/requests", timeout=120).json():
+        if not request["path"].endswith("/chat/completions") or not request.get("body"):
+            continue
+        users = [m for m in request["body"]["messages"] if m.get("role") == "user"]
+        found = TAG.search(str(users[-1].get("content", ""))) if users else None
+        if found:
+            finished = request.get("ended") or request["at"]
+            calls.setdefault(found.group(1), []).append((request["at"], finished))
+    return {tag: sorted(pairs) for tag, pairs in calls.items()}
+
+
+def ours(turn: Turn, calls: list[tuple[float, float]]) -> float:
+    """Seconds of the turn spent on our side before the model's answer call arrived: until the
+    first model call, plus the gaps between one call's end and the next one's arrival (a
+    question rewrite comes first for English questions and follow-ups)."""
+    total = calls[0][0] - turn.sent
+    for (_, ended), (arrived, _) in itertools.pairwise(calls):
+        total += arrived - ended
+    return total
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def report(
+    name: str, turns: list[Turn], calls: dict[str, list[tuple[float, float]]]
+) -> dict[str, Any]:
+    ok = [t for t in turns if t.status == 200 and t.done is not None and t.error is None]
+    added = [ours(t, calls[t.tag]) * 1000 for t in ok if t.tag in calls]
+    to_first = [(calls[t.tag][0][0] - t.sent) * 1000 for t in ok if t.tag in calls]
+    first = [(t.first_delta - t.sent) * 1000 for t in ok if t.first_delta]
+    modes: dict[str, int] = {}
+    for t in ok:
+        modes[str(t.mode)] = modes.get(str(t.mode), 0) + 1
+    errors = [t for t in turns if t not in ok]
+    figures = {
+        "turns": len(turns),
+        "answered": len(ok),
+        "errors": len(errors),
+        "statuses": sorted({t.status for t in errors}),
+        "modes": modes,
+        "no model request (declined before the model)": len(ok) - len(added),
+        "added before the model p50/p95/max ms": [
+            round(pct(added, 50)),
+            round(pct(added, 95)),
+            round(max(added, default=float("nan"))),
+        ],
+        "before the first model call p50/p95 ms": [
+            round(pct(to_first, 50)),
+            round(pct(to_first, 95)),
+        ],
+        "client first sentence p50/p95 ms": [round(pct(first, 50)), round(pct(first, 95))],
+    }
+    print(f"\n== {name}")
+    for key, value in figures.items():
+        print(f"  {key}: {value}")
+    for t in errors[:5]:
+        print(f"  error {t.tag}: status {t.status}, {t.error}")
+    return figures
+
+
+def start_fake(pace: float, sources: int) -> tuple[subprocess.Popen[str], str]:
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakellm", "--pace", str(pace), "--sources", str(sources)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert fake.stdout is not None
+    return fake, fake.stdout.readline().strip()
+
+
+def start_app(work: Path, fake: str, port: int, extra: dict[str, str]) -> subprocess.Popen[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DEEPSEEK_", "ASSISTANT_", "CHROMA_"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DEEPSEEK_API_KEY="sk-load-bench",
+        DEEPSEEK_BASE_URL=fake,
+        ASSISTANT_DATA_DIR=str(work / "data"),
+        ASSISTANT_KNOWLEDGE_DIR=str(work / "knowledge"),
+        ASSISTANT_PORT=str(port),
+        # One client (this bench) on one address is all the users: no per-client limit.
+        ASSISTANT_RATE_LIMIT="1000000/minute",
+        **extra,
+    )
+    log = (work / "app.log").open("w")
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], cwd=work, env=env, stdout=log, stderr=log, text=True
+    )
+
+
+def wait_up(base: str, app: subprocess.Popen[str], seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if app.poll() is not None:
+            sys.exit(f"app.py exited with {app.returncode}; see {OUT / 'app.log'}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    sys.exit("app.py did not come up")
+
+
+def audit_ids(data: Path) -> set[str]:
+    from assistant.audit import AuditLog
+
+    log = AuditLog.open(data / "audit.sqlite3")
+    try:
+        return {str(row["turn_id"]) for row in log.turns(limit=10**9)}
+    finally:
+        log.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=20.0, help="new conversations a second")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of steady state")
+    parser.add_argument("--burst", type=int, default=100)
+    parser.add_argument("--overload", type=int, default=400)
+    parser.add_argument("--pace", type=float, default=40.0, help="model characters a second")
+    parser.add_argument(
+        "--sources", type=int, default=5, help="sources the fake's answer quotes (its length)"
+    )
+    parser.add_argument(
+        "--follow-ups", type=float, default=0.2, help="share of conversations with a second turn"
+    )
+    parser.add_argument("--port", type=int, default=7911)
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for app.py")
+    args = parser.parse_args()
+
+    print(f"load average at start: {load_average()} ({os.cpu_count()} cores)")
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    shutil.copytree(ROOT / "knowledge", OUT / "knowledge")
+    fake, fake_url = start_fake(args.pace, args.sources)
+    base = f"http://127.0.0.1:{args.port}"
+    extra = dict(item.split("=", 1) for item in args.env)
+    app = start_app(OUT, fake_url, args.port, extra)
+    pool = questions()
+    results: dict[str, Any] = {}
+    memory: list[int] = []
+    received: list[Turn] = []
+    try:
+        wait_up(base, app)
+        print(f"app up: RSS {rss_kb(app.pid) // 1024} MB; load average {load_average()}")
+
+        async def sampled(job: Any) -> Any:
+            async def sample() -> None:
+                while True:
+                    memory.append(rss_kb(app.pid))
+                    await asyncio.sleep(1.0)
+
+            sampler = asyncio.create_task(sample())
+            try:
+                return await job
+            finally:
+                sampler.cancel()
+
+        cpu = (cpu_seconds(app.pid), cpu_seconds(fake.pid), time.process_time())
+        run = asyncio.run(sampled(steady(base, args.rate, args.duration, pool, args.follow_ups)))
+        used = [
+            cpu_seconds(app.pid) - cpu[0],
+            cpu_seconds(fake.pid) - cpu[1],
+            time.process_time() - cpu[2],
+        ]
+        received += run.turns
+        in_flight = run.samples[len(run.samples) // 3 :]  # after the ramp-up
+        arrivals = model_calls(fake_url)
+        results["steady"] = report(
+            f"steady state: {args.rate:g} new conversations/s for {args.duration:g} s",
+            run.turns,
+            arrivals,
+        )
+        results["steady"]["conversations in flight (median / peak)"] = [
+            statistics.median(in_flight) if in_flight else 0,
+            run.peak,
+        ]
+        print(
+            f"  conversations in flight after ramp-up: median {results['steady']['conversations in flight (median / peak)'][0]}, peak {run.peak}"
+        )
+        print(
+            f"  app RSS: median {statistics.median(memory) // 1024} MB, max {max(memory) // 1024} MB"
+        )
+        answered = sum(1 for t in run.turns if t.done is not None)
+        per_turn = [round(1000 * seconds / max(1, answered), 1) for seconds in used]
+        results["steady"]["CPU ms per answered question: app / model server / users"] = per_turn
+        print(
+            f"  CPU ms per answered question: app {per_turn[0]}, model server {per_turn[1]}, "
+            f"users {per_turn[2]} (refusals included in the totals)"
+        )
+        print(f"  load average: {load_average()}")
+
+        burst = asyncio.run(sampled(wave(base, args.burst, pool, 100_000)))
+        received += burst
+        results["burst"] = report(
+            f"burst: {args.burst} questions at once", burst, model_calls(fake_url)
+        )
+
+        over = asyncio.run(sampled(wave(base, args.overload, pool, 200_000)))
+        received += over
+        refused = [t for t in over if t.status == 503]
+        results["overload"] = report(
+            f"past capacity: {args.overload} questions at once",
+            [t for t in over if t.status != 503],
+            model_calls(fake_url),
+        )
+        with_retry = sum(1 for t in refused if t.retry_after and "disclosure" in (t.error or ""))
+        print(
+            f"  refused with 503: {len(refused)} ({with_retry} with Retry-After and the disclosure)"
+        )
+        health = httpx.get(f"{base}/healthz", timeout=10)
+        print(f"  /healthz afterwards: {health.status_code} {health.json()}")
+        results["overload"]["refused"] = len(refused)
+    finally:
+        peak = rss_kb(app.pid, "VmHWM")
+        app.send_signal(signal.SIGINT)
+        try:
+            app.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        fake.terminate()
+        fake.wait(timeout=30)
+    print(f"\napp peak RSS (VmHWM): {peak // 1024} MB")
+    shown = {t.turn_id for t in received if t.turn_id}
+    rows = audit_ids(OUT / "data")
+    missing = shown - rows
+    print(
+        f"audit: {len(shown)} answers shown, {len(rows)} rows, {len(missing)} answers without a row"
+    )
+    print(f"load average at end: {load_average()}")
+    (OUT / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

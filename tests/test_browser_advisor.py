@@ -1,0 +1,98 @@
+"""The advisor tab in a real headless Chromium: a draft, its re-check, and its export."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from playwright.sync_api import expect
+
+from assistant.answer import AnswerEngine
+from assistant.compliance import lint
+
+pytestmark = pytest.mark.browser
+TOPIC = "DeepSeek降低训练成本后算力需求为什么可能上升"
+
+
+def download(page: Any, button: str, folder: Path) -> Path:
+    page.locator(button).click()
+    link = page.locator("#export-file a[download]").first
+    expect(link).to_be_visible()
+    with page.expect_download() as info:
+        link.click()
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
+def test_an_advisor_drafts_edits_rechecks_and_exports(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    assert engine.audit is not None
+    page.goto(url)
+    page.get_by_role("tab", name="顾问草稿").click()
+    page.locator("#export-docx").click()
+    expect(page.locator("#advisor-status")).to_contain_text("请先生成草稿")
+
+    page.locator("#topic textarea").fill(TOPIC)
+    page.locator("#client-level input").click()
+    page.get_by_role("option", name="C2（稳健型）").click()
+    page.get_by_label("正式").check()
+    page.locator("#make-draft").click()
+    draft = page.locator("#draft textarea")
+    expect(page.locator("#draft-extras")).to_contain_text("风险提示（导出时原文附在文末")
+    text = draft.input_value()
+    assert text.startswith(
+        "适当性提示：客户的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
+    )
+    assert "原文摘录" in text and "[1]" in text
+    expect(page.locator("#findings")).to_contain_text("未发现不合规表述")
+    extras = page.locator("#draft-extras")
+    expect(extras.locator(".draft-sources")).to_contain_text(
+        "[1] 《DeepSeek暂停API充值：AI算力逻辑再梳理》 · 银华基金 · 2025-02"
+    )
+    row = engine.audit.turns(1)[0]
+    assert row["channel"] == "advisor"
+    assert "低于科创板人工智能ETF 588930的风险等级R4" in row["notices"][0]
+    page.screenshot(path=str(tmp_path / "1-draft.png"), full_page=True)
+
+    # The advisor edits in a promise of returns; re-check finds and marks it.
+    edited = f"{text}\n我们保证年化收益15%，请放心购买。"
+    draft.fill(edited)
+    page.locator("#recheck").click()
+    found = lint(edited).findings
+    assert found and found[0].text.startswith("保证")
+    expect(page.locator("#findings li")).to_have_count(len(found))
+    expect(page.locator("#findings mark.finding").first).to_contain_text("保证年化收益")
+    guarantee = page.locator("#findings li", has_text="GUARANTEE-001")
+    expect(guarantee).to_contain_text("《公开募集证券投资基金销售机构监督管理办法》")
+    page.screenshot(path=str(tmp_path / "2-recheck.png"), full_page=True)
+
+    # Export: the file carries the edit, the numbered sources, the disclosure, the date, the line.
+    docx = download(page, "#export-docx", tmp_path)
+    assert docx.name == f"{TOPIC}_{date.today().isoformat()}.docx"
+    expect(page.locator("#advisor-status")).to_contain_text(f"仍有 {len(found)} 处不合规表述")
+    paragraphs = [p.text for p in Document(str(docx)).paragraphs]
+    assert paragraphs[0] == TOPIC
+    assert "我们保证年化收益15%，请放心购买。" in paragraphs
+    assert any(p.startswith("[1] 《DeepSeek暂停API充值：AI算力逻辑再梳理》") for p in paragraphs)
+    disclosure = row["disclosure"]
+    assert "\n".join(p for p in paragraphs if p in disclosure) == "\n".join(
+        line.strip() for line in disclosure.splitlines() if line.strip()
+    )
+    assert paragraphs[-2:] == [f"日期：{date.today().isoformat()}", "AI辅助起草 · 复核人：____"]
+    exported = engine.audit.turns(1)[0]
+    assert exported["channel"] == "advisor" and exported["kind"] == "export"
+    assert exported["parent_turn"] == row["turn_id"]
+    assert exported["answer"] == "\n".join(p for p in paragraphs if p)
+    assert "GUARANTEE-001" in [f["rule"] for f in exported["findings"]]
+    page.screenshot(path=str(tmp_path / "3-exported.png"), full_page=True)
+
+    markdown = download(page, "#export-md", tmp_path).read_text(encoding="utf-8")
+    assert markdown.startswith(f"# {TOPIC}\n") and "我们保证年化收益15%" in markdown
+    assert disclosure.splitlines()[1] in markdown and "AI辅助起草 · 复核人：____" in markdown
+    assert engine.audit.turns(1)[0]["answer"] == markdown

@@ -1,0 +1,176 @@
+"""The investor tab in a real headless Chromium (Debian's), against the app as `app.py` serves it.
+
+One offline server for the module; each test opens its own page, which fails the test if it
+asks any host but 127.0.0.1 (no CDN, no fonts, no telemetry).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client
+from playwright.sync_api import expect
+
+from assistant.answer import AnswerEngine
+from tests.conftest import HOSTILE, HOSTILE_SCRIPT
+
+pytestmark = pytest.mark.browser
+QUESTION = "为什么说DeepSeek反而利好算力?"
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type a question, send it, and wait for its answer to be complete; returns that turn."""
+    done = page.locator("#transcript .turn.done, #transcript .turn.failed")
+    before = done.count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+    expect(done).to_have_count(before + 1)
+    return done.nth(before)
+
+
+def test_an_offline_answer_comes_with_its_sources_and_disclosure(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    page.goto(url)
+    expect(page.locator("#status")).to_contain_text("离线摘录模式")
+    expect(page.locator("#status")).to_contain_text("DEEPSEEK_API_KEY")
+    page.screenshot(path=str(tmp_path / "1-empty.png"), full_page=True)
+
+    # Offline the excerpts come as one piece, often too fast for the page to show the turn in
+    # progress; the model's sentence-by-sentence stream is tested in test_browser_llm.
+    turn = ask(page, QUESTION)
+    answer = turn.locator(".answer")
+    expect(answer).to_contain_text("以下为2025年2月文章的原文摘录")
+    expect(turn.locator(".badges")).to_contain_text("AI生成")
+    expect(turn.locator(".badges")).to_contain_text("离线摘录")
+    expect(turn.locator(".notices")).to_contain_text("资料来源于2025年2月的文章")
+    expect(turn.locator(".notices")).to_contain_text("本回答由人工智能生成")
+
+    # The disclosure is there, folded to its warning sentence; unfolded, it is the article's own.
+    turn_id = turn.get_attribute("data-turn")
+    recorded = next(row for row in engine.audit.turns(5) if row["turn_id"] == turn_id)  # type: ignore[union-attr]
+    disclosure = turn.locator("details.disclosure")
+    expect(disclosure.locator("summary")).to_contain_text("投资有风险,投资需谨慎")
+    expect(disclosure.locator(".disclosure-text")).to_be_hidden()
+    disclosure.locator("summary").click()
+    expect(disclosure.locator(".disclosure-text")).to_have_text(recorded["disclosure"])
+
+    # A footnote brings its source into view, highlighted, with the supporting sentence marked.
+    cites = turn.locator("a.cite")
+    assert cites.count() >= 2
+    last = cites.nth(cites.count() - 1)
+    source = page.locator(f"#{last.get_attribute('data-target')}")
+    last.click()
+    expect(source).to_have_class("source active")
+    expect(source).to_be_in_viewport()
+    expect(source.locator(".source-meta")).to_contain_text(
+        "《DeepSeek暂停API充值：AI算力逻辑再梳理》"
+    )
+    expect(source.locator(".source-meta")).to_contain_text("银华基金")
+    expect(source.locator(".source-meta")).to_contain_text("2025-02")
+    quote = source.locator("mark").inner_text()
+    assert len(quote) > 10 and quote in source.locator(".passage").inner_text()
+    page.screenshot(path=str(tmp_path / "2-answer-citation.png"), full_page=True)
+
+    # Copy puts the answer with its sources and the disclosure on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    turn.locator("button.copy").click()
+    expect(turn.locator("button.copy")).to_have_text("已复制")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert recorded["answer"] in copied and recorded["disclosure"] in copied
+    assert "《DeepSeek暂停API充值：AI算力逻辑再梳理》" in copied
+
+
+def test_feedback_is_kept_with_the_turn_in_the_audit_store(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    page.goto(url)
+    turn = ask(page, "什么是杰文斯悖论？")
+    turn_id = turn.get_attribute("data-turn")
+    turn.locator("button.thumb[data-rating=down]").click()
+    turn.locator("input.comment").fill("第二条引用和问题无关")
+    turn.locator("button.send-feedback").click()
+    expect(turn.locator(".feedback-done")).to_have_text("谢谢，反馈已记录。")
+    page.screenshot(path=str(tmp_path / "feedback.png"), full_page=True)
+    assert engine.audit is not None
+    kept = [(f["rating"], f["comment"]) for f in engine.audit.feedback(str(turn_id))]
+    assert kept == [("down", "第二条引用和问题无关")]
+
+    # A follow-up is read with the conversation; a new conversation starts without it.
+    ask(page, "它和算力需求有什么关系？")
+    follow_up, first = engine.audit.turns(2)
+    assert follow_up["history_turns"] == 2 and first["turn_id"] == turn_id
+    assert follow_up["session"] and follow_up["session"] == first["session"]
+    page.locator("#new-chat").click()
+    expect(page.locator("#transcript .turn")).to_have_count(0)
+    ask(page, "科技巨头还在加大AI资本开支吗？")
+    assert engine.audit.turns(1)[0]["history_turns"] == 0
+
+
+def test_the_language_switch_relabels_the_interface(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, _ = offline_ui
+    page.goto(url)
+    ask(page, QUESTION)
+    page.get_by_label("English").check()
+    expect(page.locator("#send")).to_have_text("Send")
+    expect(page.locator("#status")).to_contain_text("Offline excerpt mode")
+    expect(page.get_by_role("tab", name="Advisor drafts")).to_be_visible()
+    expect(page.locator(".turn.done .sources h4")).to_have_text("Sources")
+    expect(page.locator(".turn.done details.disclosure summary")).to_contain_text("Risk disclosure")
+    # The answer keeps the language it was written in.
+    expect(page.locator(".turn.done .answer")).to_contain_text("原文摘录")
+    page.screenshot(path=str(tmp_path / "english.png"), full_page=True)
+    page.get_by_label("中文").check()
+    expect(page.locator("#send")).to_have_text("发送")
+
+
+def test_hostile_text_in_a_question_and_an_article_shows_literally(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, _ = offline_ui
+    page.goto(url)
+    question = f"HBM高带宽内存的产能怎么样？{HOSTILE}{HOSTILE_SCRIPT}"
+    turn = ask(page, question)
+    expect(turn.locator(".question p")).to_have_text(question)
+    source = turn.locator(".source").first
+    expect(source.locator(".source-meta")).to_contain_text(f"《HBM内存说明{HOSTILE}》")
+    expect(source.locator(".passage")).to_contain_text(HOSTILE)
+    expect(source.locator(".passage")).to_contain_text(HOSTILE_SCRIPT)
+    assert page.locator("#transcript img, #transcript script").count() == 0
+    page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+    page.wait_for_timeout(300)  # an onerror handler would have run by now
+    assert page.dialogs == []
+
+
+def test_the_chat_is_usable_on_a_390_pixel_phone_screen(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, _ = offline_ui
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url)
+    expect(page.locator("#send")).to_be_in_viewport()
+    turn = ask(page, QUESTION)
+    turn.locator("a.cite").first.click()
+    expect(page.locator(".source.active")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+
+
+def test_gradio_client_gets_an_answer_with_its_disclosure(
+    offline_ui: tuple[str, AnswerEngine],
+) -> None:
+    url, engine = offline_ui
+    transcript, question_box = Client(url, verbose=False).predict(QUESTION, api_name="/ask")
+    assert question_box == ""
+    row = engine.audit.turns(1)[0]  # type: ignore[union-attr]
+    assert row["channel"] == "web" and row["question"] == QUESTION
+    shown = html.unescape(transcript)
+    assert row["disclosure"].startswith("风险提示") and row["disclosure"] in shown
+    assert row["answer"].splitlines()[0] in shown

@@ -1,0 +1,88 @@
+"""The investor tab with a model (the fake server speaking chat completions), in Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import online_engine, serving_engine
+from tests.fakellm import FakeLLM
+from tests.test_browser_investor import QUESTION, ask
+
+pytestmark = pytest.mark.browser
+
+# Records every state of the last turn, so a test can see the answer as it was streamed.
+RECORDER = """() => {
+  window.seen = [];
+  const log = document.querySelector('#transcript');
+  new MutationObserver(() => {
+    const turn = log.querySelector('.turn:last-child');
+    const answer = turn && turn.querySelector('.answer');
+    if (answer) window.seen.push([turn.className, answer.innerText]);
+  }).observe(log, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.fixture(scope="module")
+def url(
+    ui_store: Any, fake_llm_server: FakeLLM, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    _, store = ui_store
+    # Deadlines long enough for a paced stream on a busy machine; a failure is scripted.
+    engine = online_engine(
+        store,
+        fake_llm_server,
+        tmp_path_factory.mktemp("ui-llm"),
+        answer_deadline=30.0,
+        stream_idle_timeout=5.0,
+    )
+    with serving_engine(engine) as served:
+        yield served
+
+
+def test_a_model_answer_grows_sentence_by_sentence(
+    url: str, fake_llm: FakeLLM, page: Any, tmp_path: Path
+) -> None:
+    fake_llm.script({"pace": 0.5})
+    page.goto(url)
+    expect(page.locator("#status")).to_contain_text("在线模型：deepseek-flash")
+    page.locator("#transcript").wait_for(state="attached")
+    page.evaluate(RECORDER)
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    page.screenshot(path=str(tmp_path / "llm-streaming.png"), full_page=True)
+    turn = page.locator(".turn.done")
+    expect(turn).to_have_count(1)
+    final = turn.locator(".answer").inner_text()
+    streamed = [
+        text
+        for cls, text in page.evaluate("window.seen")
+        if "streaming" in cls and text and text != "正在检索资料并作答…"
+    ]
+    # The first sentence was on the page, alone, before the second arrived.
+    assert streamed and len(streamed[0]) < len(final)
+    assert all(final.startswith(text) for text in streamed)
+    expect(turn.locator(".badges")).to_contain_text("模型：deepseek-flash")
+    turn.locator("a.cite").first.click()
+    expect(page.locator(".source.active mark")).not_to_be_empty()
+    expect(turn.locator("details.disclosure summary")).to_contain_text("投资有风险")
+    page.screenshot(path=str(tmp_path / "llm.png"), full_page=True)
+
+
+def test_a_model_failure_is_said_on_that_answer(
+    url: str, fake_llm: FakeLLM, page: Any, tmp_path: Path
+) -> None:
+    fake_llm.script(401)
+    page.goto(url)
+    turn = ask(page, QUESTION)
+    expect(turn.locator(".badges")).to_contain_text("在线模型不可用，本回答为原文摘录")
+    expect(turn.locator(".notices")).to_contain_text("在线模型暂时不可用")
+    expect(turn.locator(".answer")).to_contain_text("原文摘录")
+    expect(turn.locator("details.disclosure summary")).to_contain_text("投资有风险")
+    expect(turn.locator("a.cite").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "fallback.png"), full_page=True)
