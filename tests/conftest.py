@@ -189,8 +189,8 @@ def ui_store(
 ) -> tuple[Settings, KnowledgeStore]:
     """The seed plus an article with markup in its text and title, ingested once.
 
-    The seed's ETF is rated R4 in its fund documents: its chunks carry ``risk_level`` "R4" (set
-    here on any chunk ingest left without it).
+    The seed's ETF is rated R4 in its fund documents (its sidecar says so): every seed chunk
+    carries ``risk_level`` "R4", which the advisor's suitability line reads.
     """
     tmp = tmp_path_factory.mktemp("ui-store")
     shutil.copytree(ROOT / "knowledge", tmp / "knowledge")
@@ -208,8 +208,7 @@ def ui_store(
     report = sync_knowledge(settings, store)
     assert report.ok and report.chunks > 0
     seed_ids = list(store.index_state()[str(tmp / "knowledge" / SEED.name)])
-    unrated = [c.chunk_id for c in store.get(seed_ids) if c.meta("risk_level") is None]
-    store.update_metadata(unrated, [{"risk_level": "R4"}] * len(unrated))
+    assert {c.meta("risk_level") for c in store.get(seed_ids)} == {"R4"}
     return settings, store
 
 
