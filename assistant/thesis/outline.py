@@ -1,14 +1,17 @@
 """A map as a plain-text outline (Markdown): the CLI's output, the audit trail's "as shown", and
-the advisor's starting outline. It always ends with the notices and the full disclosure."""
+the advisor's starting outline. Shown on its own, it ends with the notices and the full
+disclosure; pulled into an advisor's draft (``tail=False``) it leaves them to the draft, which
+shows them beside the editor and appends them on export."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
 from ..answer import Citation
-from .model import ArgumentMap, Point, Step, say
+from .model import ArgumentMap, Evidence, Point, Step, say
 
 
 def date_label(published: str | None, lang: str) -> str | None:
@@ -39,7 +42,7 @@ def _point(point: Point) -> str:
     return f"- {point.text}{_marks(point.citations)}"
 
 
-def render_outline(m: ArgumentMap, *, sources: bool = True) -> str:
+def render_outline(m: ArgumentMap, *, sources: bool = True, tail: bool = True) -> str:
     when = date_label(m.published, m.lang)
     byline = "，".join(p for p in (m.publisher, when) if p)
     lines = [f"## 《{m.title}》" + (f"（{byline}）" if byline else "")]
@@ -58,7 +61,36 @@ def render_outline(m: ArgumentMap, *, sources: bool = True) -> str:
         for n, c in sorted(cited.items()):
             where = " · ".join(p for p in (c.publisher, c.published, c.section) if p)
             lines.append(f"[{n}] 《{c.title}》 {where}")
-    lines.append("")
-    lines += [f"* {notice}" for notice in m.notices]
-    lines += ["", m.disclosure]
+    if tail:
+        lines.append("")
+        lines += [f"* {notice}" for notice in m.notices]
+        lines += ["", m.disclosure]
     return "\n".join(lines).strip() + "\n"
+
+
+def shifted(m: ArgumentMap, by: int) -> ArgumentMap:
+    """The map with every citation number raised by ``by``: its outline can follow a draft
+    whose own sources already hold the numbers 1…by."""
+    if by == 0:
+        return m
+
+    def cites(citations: list[Citation]) -> list[Citation]:
+        return [replace(c, n=c.n + by) for c in citations]
+
+    def point(p: Point) -> Point:
+        return replace(p, citations=cites(p.citations))
+
+    steps = [
+        replace(
+            s,
+            citations=cites(s.citations),
+            evidence=[Evidence(e.text, e.label, e.n + by) for e in s.evidence],
+        )
+        for s in m.steps
+    ]
+    return replace(
+        m,
+        thesis=point(m.thesis) if m.thesis else None,
+        steps=steps,
+        counterpoints=[point(p) for p in m.counterpoints],
+    )

@@ -45,7 +45,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     paths = (getattr(route, "path", "") for router in routers for route in router.routes)
     return mount(
         app,
-        services.engine,
+        services,
         max_question_chars=settings.max_question_chars,
         reserved=frozenset(path.split("/")[1] for path in paths if path.startswith("/")) - {""},
     )
