@@ -10,9 +10,11 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.answer import AnswerEngine
+from assistant.factory import build_engine
 from assistant.thesis import ThesisService
 from assistant.web.ui import maps
 from assistant.web.ui.advisor import Drafted, Drafting
+from tests.conftest import settings_for
 
 
 def test_an_outline_inserted_after_a_draft_numbers_its_sources_after_the_drafts(
@@ -66,3 +68,12 @@ def test_markup_in_a_map_renders_as_text(offline: AnswerEngine) -> None:
     html = maps.cards([m], "zh") + maps.outlines([m], "en")
     assert "<img" not in html and "${" not in html and "{{" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;&#36;&#123;x&#125;" in html
+
+
+def test_the_page_shows_the_maps_of_the_newest_articles_only(ui_store, tmp_path: Path) -> None:
+    engine = build_engine(settings_for(tmp_path), store=ui_store[1])
+    service = ThesisService(engine)
+    assert [m.published for m in service.maps()] == ["2025-02", "2025-03"]
+    (newest,) = service.maps(newest=1)
+    assert newest.path == "hbm.txt"
+    assert service.maps(newest=0) == []

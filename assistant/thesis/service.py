@@ -65,8 +65,11 @@ class ThesisService:
 
     # -- public ------------------------------------------------------------------------------
 
-    def maps(self, *, channel: str = "cli", path: str | None = None) -> list[ArgumentMap]:
-        """Every article's map (or one article's), as shown today, with its disclosure."""
+    def maps(
+        self, *, channel: str = "cli", path: str | None = None, newest: int | None = None
+    ) -> list[ArgumentMap]:
+        """Every article's map (or one article's, or those of the ``newest`` articles by date),
+        as shown today, with its disclosure, in the order of the articles' names."""
         # One published snapshot from the article list to the last map: a sync publishing
         # meanwhile changes no map halfway (the same rule as an answer).
         with self.engine.store.reading() as snapshot:
@@ -84,6 +87,8 @@ class ThesisService:
                         f"No article is stored as {path!r}; the articles are: {known}."
                     )
                 state = chosen
+            if newest is not None:
+                state = _newest(snapshot, state, newest)
             return [
                 self._show(self._map(key, ids, channel, snapshot), snapshot)
                 for key, ids in sorted(state.items())
@@ -270,6 +275,20 @@ class ThesisService:
         return replace(
             kept, disclosure=disclosure, age_months=age, notices=list(dict.fromkeys(notices))
         )
+
+
+def _newest(
+    snapshot: Snapshot, state: dict[str, dict[str, str]], n: int
+) -> dict[str, dict[str, str]]:
+    """The ``n`` most recently published articles (an undated one counts as oldest): a page
+    shows a few maps, and must not pay for a map of every article in a large library."""
+
+    def published(key: str) -> str:
+        first = snapshot.get([next(iter(state[key]))])
+        return (first[0].meta("published") or "") if first else ""
+
+    chosen = sorted(state, key=lambda key: (published(key), key), reverse=True)[: max(n, 0)]
+    return {key: state[key] for key in chosen}
 
 
 def _months_since(published: str | None, today: date) -> int | None:

@@ -39,13 +39,14 @@ from .strings import t
 log = logging.getLogger(__name__)
 
 Shown = list[ArgumentMap] | None  # None: not loaded (yet, or it failed)
+CARDS = 4  # the newest articles whose maps the page shows: compact, and one build each at most
 SCRIPT = (Path(__file__).parent / "static" / "maps.js").read_text(encoding="utf-8")
 
 
 def load(service: ThesisService, lang: Lang) -> tuple[str, Shown, str]:
     """Every article's map (built or kept): the investor's cards, the maps, the advisor's outlines."""
     try:
-        shown = service.maps(channel="web")
+        shown = service.maps(channel="web", newest=CARDS)
     except AssistantError as error:  # translated once, here: a line where the map would be
         log.warning("argument maps not shown: %s", error)
         failed = f'<div class="thesis-maps failed"><p>{esc(t(lang, "map_failed"))}{esc(str(error))}</p></div>'
