@@ -155,7 +155,8 @@ def build_web_app(
     """The HTTP app, with the store's published generation loaded and the knowledge folder
     ingested first when the store is empty (``progress`` and ``on_total`` follow that ingest:
     files done, files to do). It holds the embedded store for as long as it runs and syncs
-    for ``ingest.py`` (``syncservice``)."""
+    for ``ingest.py`` (``syncservice``). The Gradio app is built once the server runs; a
+    starting page holds ``/`` meanwhile (``web.root``)."""
     from .storelock import lock_store, waits_for_ingest
     from .syncservice import SyncServer
     from .web import Services, create_app
@@ -180,7 +181,7 @@ def build_web_app(
         lock.announce(role="app", socket=str(server.path))
     else:
         threading.Thread(target=_follow, args=(store,), name="store-refresh", daemon=True).start()
-    return create_app(settings, Services(build_engine(settings, store=store)))
+    return create_app(settings, Services(build_engine(settings, store=store)), ui="later")
 
 
 def _follow(store: KnowledgeStore, every: float = 5.0) -> None:

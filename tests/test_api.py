@@ -335,6 +335,15 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
         ).json()
         assert answer["disclosure"].startswith("风险提示")
         assert answer["citations"][0]["path"] == "000_bb0ece290725cdd0.txt"
+        # The web app follows the API: a starting page that reloads itself, then the app.
+        while time.monotonic() < deadline:
+            page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert page.status_code == 200
+            if "gradio_config" in page.text:
+                break
+            assert 'http-equiv="refresh"' in page.text
+            time.sleep(0.5)
+        assert "gradio_config" in page.text
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]

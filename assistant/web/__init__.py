@@ -16,18 +16,25 @@ mount at the root answers every path the routes before it did not.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from ..config import Settings
-from . import api, openai_compat, refusals, security, thesis, widget
+from . import api, openai_compat, refusals, root, security, thesis, widget
 from .answering import Answering
 from .services import Services
-from .ui import mount
 
 __all__ = ["Services", "create_app"]
 
 
-def create_app(settings: Settings, services: Services) -> FastAPI:
+def create_app(
+    settings: Settings, services: Services, *, ui: Literal["now", "later", "none"] = "now"
+) -> FastAPI:
+    """The application, with the Gradio app mounted ``now``, or built ``later``, once the server
+    runs, while a starting page holds ``/`` (``root.mount_later``: how ``python app.py``
+    serves), or ``none`` (the routes alone)."""
     app = FastAPI(title="Fund thesis assistant", docs_url=None, redoc_url=None)
     app.state.services = services
     disclosure = refusals.Disclosure(services.engine.default_disclosure)
@@ -42,10 +49,20 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     ]
     for router in routers:
         app.include_router(router)
-    paths = (getattr(route, "path", "") for router in routers for route in router.routes)
-    return mount(
-        app,
-        services,
-        max_question_chars=settings.max_question_chars,
-        reserved=frozenset(path.split("/")[1] for path in paths if path.startswith("/")) - {""},
-    )
+    paths = [getattr(route, "path", "") for router in routers for route in router.routes]
+    reserved = root.first_segments(paths)
+    # Gradio is imported only here, not with this package, so that a server can start first.
+    limit = settings.max_question_chars
+    if ui == "none":
+        return app
+    if ui == "later":
+
+        def build() -> ASGIApp:
+            from .ui import built
+
+            return built(app, services, max_question_chars=limit)
+
+        return root.mount_later(app, build, reserved)
+    from .ui import mount
+
+    return mount(app, services, max_question_chars=limit, reserved=reserved)

@@ -19,16 +19,17 @@ from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
-from starlette.routing import Match, Mount
-from starlette.types import ASGIApp, Scope
+from starlette.routing import Mount
+from starlette.types import ASGIApp
 
 from ...answer import AnswerEngine
 from ...prompts import Lang
+from ..root import Beside
 from ..services import Services
 from . import advisor, investor, maps, render
 from .strings import LANG_CHOICES, t
 
-__all__ = ["build_blocks", "mount"]
+__all__ = ["build_blocks", "built", "mount"]
 
 _STATIC = Path(__file__).parent / "static"
 # System fonts only: the CJK ones first so Chinese never falls back to a font without it.
@@ -118,7 +119,22 @@ def mount(
     app: FastAPI, services: Services, *, max_question_chars: int, reserved: frozenset[str]
 ) -> FastAPI:
     """Mount the Gradio app at ``/`` of ``app`` (call after every other route is included),
-    leaving every path whose first segment is in ``reserved`` ("api", "v1"…) to the routes."""
+    leaving every path whose first segment is in ``reserved`` ("api", "v1"…) to the routes.
+    It starts with the server (``gradio.mount_gradio_app`` wraps the app's lifespan)."""
+    app.router.routes.append(Beside(_gradio(app, services, max_question_chars), reserved))
+    return app
+
+
+def built(app: FastAPI, services: Services, *, max_question_chars: int) -> ASGIApp:
+    """The Gradio app for ``app``, built but not started, for ``root.mount_later`` to start on
+    a server that already runs (whose start-up, which Gradio would wrap, has passed)."""
+    lifespan = app.router.lifespan_context
+    gradio = _gradio(app, services, max_question_chars)
+    app.router.lifespan_context = lifespan
+    return gradio
+
+
+def _gradio(app: FastAPI, services: Services, max_question_chars: int) -> ASGIApp:
     gr.mount_gradio_app(
         app,
         build_blocks(services, max_question_chars),
@@ -132,25 +148,7 @@ def mount(
         pwa=False,
         enable_monitoring=False,
     )
-    # A mount at the root would answer every path the routes before it do not, so a wrong
-    # method or an unknown path under /api or /v1 would get Gradio's 404 instead of the
-    # edge's refusal (405, or 404 with the disclosure). Gradio keeps to the paths of its own.
+    # Taken back out: ``Beside`` puts it at the root without the routes' paths.
     mounted = app.router.routes.pop()
     assert isinstance(mounted, Mount) and mounted.path == ""
-    app.router.routes.append(_Beside(mounted.app, reserved))
-    return app
-
-
-class _Beside(Mount):
-    """The Gradio app at ``/``, answering no path whose first segment belongs to the routes."""
-
-    def __init__(self, gradio: ASGIApp, reserved: frozenset[str]) -> None:
-        super().__init__("/", app=gradio)
-        self.reserved = reserved
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket"):
-            first = scope["path"].split("/")[1] if scope["path"].startswith("/") else ""
-            if first in self.reserved:
-                return Match.NONE, {}
-        return super().matches(scope)
+    return mounted.app
