@@ -142,8 +142,15 @@ def _overlaps(
 
 
 def _negated(
-    text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable, clause: bool
+    text: str,
+    sentence: tuple[int, int],
+    hit: re.Match[str],
+    table: RuleTable,
+    clause: bool,
+    content: Sequence[tuple[int, int]] = (),
 ) -> bool:
+    """Whether a negation or prohibition cue before the hit denies it. A cue inside ``content``
+    (a combination rule's other half: 不用担心, 根本不用考虑) is what is claimed, not a denial."""
     start = hit.start()
     if table.prohibition_cues.search(text, sentence[0], start):
         return True
@@ -152,36 +159,72 @@ def _negated(
         window = start - sentence[0]  # a combination rule's cue may sit anywhere in the clause
     low = max(sentence[0], start - window)
     for index in range(start - 1, low - 1, -1):
-        if text[index] in table.clause_delimiters:
+        if _delimits(text, index, table.clause_delimiters):
             low = index + 1
             break
     # Search up to the end of the sentence so look-aheads (不 not in 不同) see the real next
     # character, but only accept cues that end before the hit.
-    return any(m.end() <= start for m in table.negation_cues.finditer(text, low, sentence[1]))
+    return any(
+        m.end() <= start and not any(a <= m.start() < b for a, b in content)
+        for m in table.negation_cues.finditer(text, low, sentence[1])
+    )
+
+
+def _delimits(text: str, index: int, stops: str) -> bool:
+    """Whether ``text[index]`` ends a clause: a comma between digits ($10,000) does not."""
+    if text[index] not in stops:
+        return False
+    if text[index] == "," and 0 < index < len(text) - 1:
+        return not (text[index - 1].isdigit() and text[index + 1].isdigit())
+    return True
 
 
 def _clause(
     text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
 ) -> tuple[int, int]:
+    """The clause around the hit; a clause that introduces what follows (the hit ends it:
+    我们向您承诺，…; or it ends in a speech or promise: 基金经理私下跟我说，… / 出具承诺函，…)
+    takes the next clause too."""
+    stops = table.clause_delimiters + "；;"
     start, end = hit.start(), hit.end()
-    while start > sentence[0] and text[start - 1] not in table.clause_delimiters + "；;":
+    while start > sentence[0] and not _delimits(text, start - 1, stops):
         start -= 1
-    while end < sentence[1] and text[end] not in table.clause_delimiters + "；;":
+    after = text[end : sentence[1]].lstrip()[:1]
+    introduces = bool(after) and after in table.clause_delimiters
+    while end < sentence[1] and not _delimits(text, end, stops):
         end += 1
+    if table.introducers is not None and table.introducers.search(text, start, end):
+        introduces = True
+    if introduces and end < sentence[1]:
+        end += 1
+        while end < sentence[1] and not _delimits(text, end, stops):
+            end += 1
+    if (end - start) - (hit.end() - hit.start()) <= 2 and start > sentence[0]:
+        # A clause that is little more than the hit (…，收益就是您的，跑不了) is said of the one
+        # before it, which takes its place as the hit's company.
+        start -= 1
+        while start > sentence[0] and not _delimits(text, start - 1, stops):
+            start -= 1
     return start, end
 
 
 def _together(
     rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
-) -> bool:
-    """Whether every further group of a combination rule matches beside the hit, outside it."""
+) -> list[tuple[int, int]] | None:
+    """The spans of a combination rule's further groups beside the hit (outside it), or None
+    when a group has no match there."""
     scope = sentence if rule.together_in == "sentence" else _clause(text, sentence, hit, table)
+    spans: list[tuple[int, int]] = []
     for group in rule.together:
-        if not any(
-            m.end() <= hit.start() or m.start() >= hit.end() for m in group.finditer(text, *scope)
-        ):
-            return False
-    return True
+        found = [
+            m.span()
+            for m in group.finditer(text, *scope)
+            if m.end() <= hit.start() or m.start() >= hit.end()
+        ]
+        if not found:
+            return None
+        spans.extend(found)
+    return spans
 
 
 def _missing(rule: Rule, text: str, context: tuple[int, int]) -> list[str]:
@@ -194,14 +237,37 @@ def _missing(rule: Rule, text: str, context: tuple[int, int]) -> list[str]:
 
 
 def _excused(
-    rule: Rule, text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
+    rule: Rule,
+    text: str,
+    sentence: tuple[int, int],
+    hit: re.Match[str],
+    table: RuleTable,
+    content: Sequence[tuple[int, int]] = (),
 ) -> bool:
     if any(_overlaps(p, text, sentence, hit) for p in (*rule.exclusions, *table.mentions)):
         return True
+    if _reports(text, sentence, table):
+        return True  # 罚单显示，该私募变相承诺保本保收益: the sentence reports a case
+    if rule.unless and any(
+        p.search(text, *_clause(text, sentence, hit, table)) for p in rule.unless
+    ):
+        return True
     return rule.negatable and (
-        _negated(text, sentence, hit, table, bool(rule.together))
+        _negated(text, sentence, hit, table, bool(rule.together), content)
         or _disclaimed(text, sentence, hit, table)
     )
+
+
+def _reports(text: str, sentence: tuple[int, int], table: RuleTable) -> bool:
+    """Whether the sentence reports an enforcement case: a report cue not itself negated, so
+    "本基金从未被处罚，保本保收益" stays a claim."""
+    if table.reports is None:
+        return False
+    for cue in table.reports.finditer(text, *sentence):
+        low = max(sentence[0], cue.start() - 12)  # 从未受到过处罚, has never been fined
+        if not table.negation_cues.search(text, low, cue.start()):
+            return True
+    return False
 
 
 def _disclaimed(text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable) -> bool:
@@ -249,9 +315,13 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
                 index = bisect.bisect_right(starts, hit.start()) - 1
                 if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:
                     continue  # empty, or in the whitespace between sentences
-                if rule.together and not _together(rule, text, spans[index], hit, table):
-                    continue
-                if _excused(rule, text, spans[index], hit, table):
+                content: list[tuple[int, int]] = []
+                if rule.together:
+                    halves = _together(rule, text, spans[index], hit, table)
+                    if halves is None:
+                        continue
+                    content = halves
+                if _excused(rule, text, spans[index], hit, table, content):
                     continue
                 missing = []
                 if rule.conditions:

@@ -77,6 +77,9 @@ class Rule:
     # together_in = "sentence"): 保证 … 收益, a promise and what it promises.
     together: tuple[re.Pattern[str], ...]
     together_in: Literal["clause", "sentence"]
+    # Any match in the hit's clause excuses it: the clause states the other side (涨跌, may
+    # lose money), so it is not the one-sided claim the rule is about.
+    unless: tuple[re.Pattern[str], ...]
     negatable: bool
     basis: str
     suggestion: str
@@ -96,6 +99,8 @@ class RuleTable:
     prohibition_cues: re.Pattern[str]
     after_cues: re.Pattern[str]  # right after the hit, in its clause: 门槛低不代表风险低
     mentions: tuple[re.Pattern[str], ...]
+    reports: re.Pattern[str] | None  # anywhere in the sentence: it reports a case, not a claim
+    introducers: re.Pattern[str] | None  # ends a clause that introduces the next (…跟我说，)
     questions: Mapping[QuestionIntent, re.Pattern[str]]
 
     def rule(self, rule_id: str) -> Rule:
@@ -187,6 +192,7 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
         ),
         together=tuple(together),
         together_in=cast(Literal["clause", "sentence"], together_in),
+        unless=_compile(_strings(raw, "unless", where), where),
         negatable=negatable,
         basis=_text(raw, "basis", where),
         suggestion=_text(raw, "suggestion", where),
@@ -230,6 +236,11 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         prohibition_cues=prohibitions,
         after_cues=after,
         mentions=_compile(_strings(negation, "mentions", "[negation]"), "[negation]"),
+        reports=_alternation(_strings(negation, "reports", "[negation]"), "[negation]"),
+        introducers=_alternation(
+            [f"(?:{p})\\s*$" for p in _strings(negation, "introducers", "[negation]")],
+            "[negation]",
+        ),
         questions=intents,
     )
 

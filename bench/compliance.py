@@ -1,11 +1,12 @@
 """Compliance engine figures: recall and false positives per category, and latency.
 
-    python bench/compliance.py [--runs N] [--split tune|heldout|both]
+    python bench/compliance.py [--runs N] [--split all|batch4|SPLIT ...]
 
 Two sets. ``compliance_sentences.jsonl`` (287) was written alongside the rules. The fresh set,
-``compliance_fresh.json`` (270, public-source phrasing), was split tune/held-out before any
-measurement; the rules were tuned on the tune half only, and the held-out half is the figure to
-report. Recall for a category: share of its violations given a finding of that category.
+``compliance_fresh.json`` (public-source phrasing), comes in batches, each split before any
+measurement (see its ``about``): tune, heldout, heldout2, heldout3 by the first engineer;
+batch4_tune and batch4_heldout (``batch4`` = both) by a second engineer who had not read the
+rules. A held-out split is the figure to report. Recall for a category: share of its violations given a finding of that category.
 False positives for a category: share of the compliant sentences written close to its line
 (``near``) given any finding at all. Latency: ``check_text`` on a 1,000-character answer built
 from the seed article with a few violations mixed in.
@@ -30,6 +31,7 @@ from assistant.compliance import check_text  # noqa: E402
 MEASUREMENT_SET = ROOT / "tests" / "fixtures" / "compliance_sentences.jsonl"
 FRESH_SET = ROOT / "tests" / "fixtures" / "compliance_fresh.json"
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "batch4_tune", "batch4_heldout")
 
 
 def quality() -> None:
@@ -60,7 +62,8 @@ def quality() -> None:
 
 
 def fresh(split: str) -> None:
-    rows = [r for r in json.loads(FRESH_SET.read_text("utf-8"))["sentences"] if r["split"] == split]
+    sentences = json.loads(FRESH_SET.read_text("utf-8"))["sentences"]
+    rows = [r for r in sentences if r["split"] == split or r["split"].startswith(split + "_")]
     labelled: Counter[str] = Counter()
     hits: Counter[str] = Counter()
     near: Counter[str] = Counter()
@@ -74,7 +77,7 @@ def fresh(split: str) -> None:
             labelled[row["category"]] += 1
             hits[row["category"]] += row["category"] in found
     en = sum(row["lang"] == "en" for row in rows)
-    print(f"fresh set, {split} half: {len(rows)} sentences ({en} English), ", end="")
+    print(f"fresh set, {split}: {len(rows)} sentences ({en} English), ", end="")
     print(f"{sum(labelled.values())} violations, {sum(near.values())} compliant")
     print(f"{'category':<22}{'recall':>12}{'false pos.':>14}")
     for category in sorted(labelled | near):
@@ -119,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=1000, help="timed runs (at least 500)")
     parser.add_argument(
-        "--split", choices=["tune", "heldout", "heldout2", "heldout3", "all"], default="all"
+        "--split",
+        nargs="+",
+        choices=[*SPLITS, "batch4", "all"],
+        default=["all"],
+        help="fresh-set splits to measure; batch4 = both halves of the fourth batch",
     )
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     quality()
-    for split in (
-        ("tune", "heldout", "heldout2", "heldout3") if args.split == "all" else (args.split,)
-    ):
+    for split in SPLITS if "all" in args.split else args.split:
         fresh(split)
     latency(max(500, args.runs))
     return 0
