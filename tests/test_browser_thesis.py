@@ -114,6 +114,9 @@ def test_on_a_phone_the_map_fits_and_the_advisor_inserts_its_outline(
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(url)
     card = page.locator("#thesis-map .map-card").filter(has_text=SEED_TITLE)
+    # The maps come first and push the question box down: it stays on the screen all the same.
+    expect(card).to_be_visible()
+    expect(page.locator("#send")).to_be_in_viewport()
     card.locator("summary").first.click()
     card.locator("li.step").nth(3).locator("a.cite").first.click()
     expect(card.locator(".source.active")).to_be_in_viewport()
