@@ -49,7 +49,7 @@ from .prompts import (
     prompt,
 )
 from .retrieval import Hit, Retriever
-from .store import KnowledgeStore, Snapshot
+from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
 from .text import is_chinese
 from .trace import TurnTrace, export_record
@@ -70,6 +70,27 @@ class Citation:
     path: str
     text: str
     quote: str
+
+    @classmethod
+    def of(
+        cls, n: int, chunk: StoredChunk, quote: str, *, path: str, text: str | None = None
+    ) -> Citation:
+        """Citation ``n`` of a stored chunk, with the sentence of it that supports the claim;
+        ``path`` is the article's name as shown (``shown_path``: never a server path), ``text``
+        the passage as shown when it differs from the chunk's (masked)."""
+        page = chunk.meta("page")
+        return cls(
+            n=n,
+            chunk_id=chunk.chunk_id,
+            title=chunk.title,
+            publisher=chunk.meta("publisher"),
+            published=chunk.meta("published"),
+            section=chunk.meta("section"),
+            page=int(page) if page else None,
+            path=path,
+            text=chunk.text if text is None else text,
+            quote=quote,
+        )
 
 
 @dataclass(frozen=True)
@@ -622,21 +643,8 @@ class AnswerEngine:
                 claims.setdefault(n, []).append(claim)
         out = []
         for n, hit in enumerate(cited, start=1):
-            chunk = hit.chunk
-            page = chunk.meta("page")
-            shown, standing = mask_blocked(chunk.text, note)
-            out.append(
-                Citation(
-                    n=n,
-                    chunk_id=chunk.chunk_id,
-                    title=chunk.title,
-                    publisher=chunk.meta("publisher"),
-                    published=chunk.meta("published"),
-                    section=chunk.meta("section"),
-                    page=int(page) if page else None,
-                    path=shown_path(chunk.path, knowledge_dir),
-                    text=shown,
-                    quote=best_quote(" ".join(claims.get(n, [])), standing) if standing else "",
-                )
-            )
+            shown, standing = mask_blocked(hit.chunk.text, note)
+            quote = best_quote(" ".join(claims.get(n, [])), standing) if standing else ""
+            path = shown_path(hit.chunk.path, knowledge_dir)
+            out.append(Citation.of(n, hit.chunk, quote, text=shown, path=path))
         return out

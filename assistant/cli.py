@@ -1,4 +1,4 @@
-"""The command line: ``python -m assistant ask``, ``lint`` and ``audit``.
+"""The command line: ``python -m assistant ask``, ``thesis``, ``lint`` and ``audit``.
 
 Errors are translated here, once: an ``AssistantError`` becomes its sentence on stderr and
 exit status 1 (2 for usage errors, as argparse does). ``audit verify`` exits 1 at a broken
@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("investor", "advisor"),
         default="investor",
         help="investor: a short answer; advisor: a longer draft for a client",
+    )
+
+    thesis = commands.add_parser("thesis", help="each article's argument as a map of sourced steps")
+    thesis.add_argument("--json", action="store_true", help='print {"maps": [...]} as JSON')
+    thesis.add_argument(
+        "--path", help="only the article stored under this key (as ingest names it)"
     )
 
     lint = commands.add_parser("lint", help="check a text against the fund-marketing rules")
@@ -99,6 +105,19 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _thesis(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .factory import build_engine
+    from .thesis import ThesisService, render_outline
+
+    maps = ThesisService(build_engine(load_settings())).maps(channel="cli", path=args.path)
+    if args.json:
+        print(json.dumps({"maps": [m.to_dict() for m in maps]}, ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(render_outline(m) for m in maps), end="")
+    return 0
+
+
 def _lint(args: argparse.Namespace) -> int:
     from .compliance import lint
 
@@ -130,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .audit.commands import run
 
             return run(args)
-        return _ask(args) if args.command == "ask" else _lint(args)
+        commands = {"ask": _ask, "thesis": _thesis, "lint": _lint}
+        return commands[args.command](args)
     except AssistantError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -219,6 +219,24 @@ def _site_furniture(text: str) -> bool:
     return _MENU.match(text) is not None and any(word in text for word in _MENU_WORDS)
 
 
+def is_caption(line: str) -> bool:
+    """Whether a line is a figure or table caption (图:…, Figure 1: …)."""
+    return _CAPTION.match(line.strip()) is not None
+
+
+def is_attribution(line: str) -> bool:
+    """Whether a line only says where a figure or passage comes from ((信息来源:…), Source: …)."""
+    return _ATTRIBUTION.match(line.strip()) is not None
+
+
+def strip_numbering(heading: str) -> str:
+    """A heading without its list number: 一、… (1)… 1. … → the words after it."""
+    for pattern, _level in _NUMBERED:
+        if number := pattern.match(heading):
+            return heading[number.end() :].strip()
+    return heading.strip()
+
+
 def _short(text: str, cjk_limit: int) -> bool:
     return len(text) <= (cjk_limit if has_cjk(text) else cjk_limit * 2)
 

@@ -90,6 +90,12 @@ def format_source(n: int, hit: Hit) -> str:
     return f"[{n}] {body}\n（出处：{where}）"
 
 
+def fenced_sources(hits: Sequence[Hit]) -> str:
+    """The numbered sources under their header, fenced so the model reads them as data."""
+    sources = "\n\n".join(format_source(n, hit) for n, hit in enumerate(hits, start=1))
+    return f"{prompt('sources_header')}\n<<<资料开始>>>\n{sources}\n<<<资料结束>>>"
+
+
 def _choice(table: str, key: str) -> str:
     section = _toml("prompts.toml")[table]
     assert isinstance(section, dict)
@@ -114,12 +120,11 @@ def build_messages(
     draft: DraftOptions | None = None,
     lang: Lang = "zh",
 ) -> list[BaseMessage]:
-    sources = "\n\n".join(format_source(n, hit) for n, hit in enumerate(hits, start=1))
     if mode == "advisor":
         task = advisor_task(draft or DraftOptions(), lang)
     else:
         task = prompt("investor_task")
-    system = f"{prompt('system')}\n\n{prompt('sources_header')}\n<<<资料开始>>>\n{sources}\n<<<资料结束>>>\n\n{task}"
+    system = f"{prompt('system')}\n\n{fenced_sources(hits)}\n\n{task}"
     messages: list[BaseMessage] = [SystemMessage(system)]
     for turn in history:
         messages.append(

@@ -44,11 +44,18 @@ def url(
         yield served
 
 
+def open_app(page: Any, url: str) -> None:
+    """Load the page and wait for its argument maps: the first load drafts them with the model,
+    and a test's scripted reply must go to its question, not to a map."""
+    page.goto(url)
+    expect(page.locator("#thesis-map .map-card").first).to_be_visible(timeout=60_000)
+
+
 def test_a_model_answer_grows_sentence_by_sentence(
     url: str, fake_llm: FakeLLM, page: Any, tmp_path: Path
 ) -> None:
+    open_app(page, url)
     fake_llm.script({"pace": 0.5})
-    page.goto(url)
     expect(page.locator("#status")).to_contain_text("在线模型：deepseek-flash")
     page.locator("#transcript").wait_for(state="attached")
     page.evaluate(RECORDER)
@@ -77,8 +84,8 @@ def test_a_model_answer_grows_sentence_by_sentence(
 def test_a_model_failure_is_said_on_that_answer(
     url: str, fake_llm: FakeLLM, page: Any, tmp_path: Path
 ) -> None:
+    open_app(page, url)
     fake_llm.script(401)
-    page.goto(url)
     turn = ask(page, QUESTION)
     expect(turn.locator(".badges")).to_contain_text("在线模型不可用，本回答为原文摘录")
     expect(turn.locator(".notices")).to_contain_text("在线模型暂时不可用")

@@ -18,15 +18,15 @@ def test_the_api_serves_while_the_web_app_is_built_then_the_app_takes_over(
 ) -> None:
     _, store = seeded
     settings = settings_for(tmp_path)
-    engine = build_engine(settings, store=store)
-    app = create_app(settings, Services(engine), ui="none")
+    services = Services(build_engine(settings, store=store))
+    app = create_app(settings, services, ui="none")
     # As create_app(ui="later") builds it, but held until the test has seen the starting state.
     release = threading.Event()
     built = threading.Event()
 
     def build() -> ASGIApp:
         release.wait(60)
-        gradio = ui.built(app, engine, max_question_chars=settings.max_question_chars)
+        gradio = ui.built(app, services, max_question_chars=settings.max_question_chars)
         built.set()
         return gradio
 

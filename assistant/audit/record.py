@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from ..modelcalls import ModelCall, Usage
 
-Kind = Literal["turn", "export"]
+# thesis: an article's argument map as built (assistant/thesis), one row per article version.
+Kind = Literal["turn", "export", "thesis"]
 # complete: the final answer was delivered; interrupted: the reader left before it (a client
 # disconnect), so only ``streamed`` was seen; refused: the question was not answered (invalid,
 # or the documents do not cover it); error: the turn failed (an empty store, a bug);

@@ -5,6 +5,7 @@
 - ``api``: ``/healthz``, ``/api/chat`` (JSON and Server-Sent Events), ``/api/feedback``;
 - ``openai_compat``: ``/v1/chat/completions`` and ``/v1/models`` for OpenAI clients;
 - ``widget``: ``/widget.js`` for other sites' pages and the ``/embed`` page it opens;
+- ``thesis``: ``/api/thesis``, the argument maps;
 - ``ui``: the Gradio app at ``/`` (investor chat, advisor drafting), mounted last;
 - around them, ``security`` (hosts, origins, keys, body size, rate limits) and ``refusals``
   (every refusal as ``{"error", "disclosure"}``); ``answering`` runs answers off the event loop.
@@ -21,7 +22,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from ..config import Settings
-from . import api, openai_compat, refusals, root, security, widget
+from . import api, openai_compat, refusals, root, security, thesis, widget
 from .answering import Answering
 from .services import Services
 
@@ -44,7 +45,7 @@ def create_app(
         face.build_router(
             settings, services, answering=answering, limits=limits, disclosure=disclosure
         )
-        for face in (api, openai_compat, widget)
+        for face in (api, openai_compat, widget, thesis)
     ]
     for router in routers:
         app.include_router(router)
@@ -59,9 +60,9 @@ def create_app(
         def build() -> ASGIApp:
             from .ui import built
 
-            return built(app, services.engine, max_question_chars=limit)
+            return built(app, services, max_question_chars=limit)
 
         return root.mount_later(app, build, reserved)
     from .ui import mount
 
-    return mount(app, services.engine, max_question_chars=limit, reserved=reserved)
+    return mount(app, services, max_question_chars=limit, reserved=reserved)

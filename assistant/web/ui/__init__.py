@@ -7,6 +7,9 @@ It works with no internet. Gradio's telemetry and version check are off (``analy
 the theme names only fonts installed on the reader's machine (Gradio's default themes fetch
 theirs), and the page loads no script or style from another host. Chinese is the first language;
 the switch at the top relabels the interface (answers keep the language they were written in).
+
+The argument maps (``maps``) come from the app's one ``ThesisService``, the one ``GET /api/thesis``
+serves from; a load event fills them once the page is up, so a map being built never holds it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from starlette.types import ASGIApp
 from ...answer import AnswerEngine
 from ...prompts import Lang
 from ..root import Beside
-from . import advisor, investor, render
+from ..services import Services
+from . import advisor, investor, maps, render
 from .strings import LANG_CHOICES, t
 
 __all__ = ["build_blocks", "built", "mount"]
@@ -45,7 +49,8 @@ def _status(engine: AnswerEngine, lang: Lang) -> str:
     return render.status_line(lang, model, engine.store.documents())
 
 
-def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
+def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:
+    engine, thesis = services.engine, services.thesis
     # Exported drafts are client documents: Gradio's copies go after an hour, like ours.
     blocks = gr.Blocks(
         analytics_enabled=False,
@@ -54,6 +59,7 @@ def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
     )
     with blocks:
         lang = gr.State("zh")
+        shown = gr.State(None)  # the argument maps this page shows: ``maps.Shown``
         with gr.Row(elem_id="top-bar", equal_height=True):
             header = gr.HTML(render.header("zh"), elem_id="app-header", scale=4, min_width=320)
             switch = gr.Radio(
@@ -67,11 +73,15 @@ def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
             )
         status = gr.HTML(_status(engine, "zh"), elem_id="status")
         with gr.Tabs(elem_id="tabs"):
-            chat = investor.build(engine, lang, max_question_chars)
-            drafts = advisor.build(engine, lang, max_question_chars)
+            chat = investor.build(engine, lang, shown, max_question_chars)
+            drafts = advisor.build(engine, lang, shown, max_question_chars)
 
         def relabel(
-            new: Lang, turns: list[render.ChatTurn], text: str, drafted: advisor.Drafted | None
+            new: Lang,
+            turns: list[render.ChatTurn],
+            text: str,
+            drafted: advisor.Drafted | None,
+            showing: maps.Shown,
         ) -> list[Any]:
             return [
                 new,
@@ -79,45 +89,55 @@ def build_blocks(engine: AnswerEngine, max_question_chars: int) -> gr.Blocks:
                 _status(engine, new),
                 *chat.relabel(new, turns),
                 *drafts.relabel(new, text, drafted),
+                maps.cards(showing, new),
+                maps.outlines(showing, new),
             ]
 
+        map_views = [chat.thesis_map, drafts.outlines]
         switch.change(
             relabel,
-            [switch, chat.turns, drafts.draft, drafts.drafted],
-            [lang, header, status, *chat.relabel_outputs, *drafts.relabel_outputs],
+            [switch, chat.turns, drafts.draft, drafts.drafted, shown],
+            [lang, header, status, *chat.relabel_outputs, *drafts.relabel_outputs, *map_views],
             api_visibility="private",
             show_progress="hidden",
         )
         # The model and the article count can change while the app runs (a sync, a restart of
         # the store): each page load shows the current ones.
         blocks.load(lambda: _status(engine, "zh"), None, status, api_visibility="private")
+        blocks.load(
+            lambda lang: maps.load(thesis, lang),
+            [lang],
+            [map_views[0], shown, map_views[1]],
+            api_visibility="private",
+            show_progress="hidden",
+        )
     blocks.queue(default_concurrency_limit=CONCURRENCY)
     return blocks
 
 
 def mount(
-    app: FastAPI, engine: AnswerEngine, *, max_question_chars: int, reserved: frozenset[str]
+    app: FastAPI, services: Services, *, max_question_chars: int, reserved: frozenset[str]
 ) -> FastAPI:
     """Mount the Gradio app at ``/`` of ``app`` (call after every other route is included),
     leaving every path whose first segment is in ``reserved`` ("api", "v1"…) to the routes.
     It starts with the server (``gradio.mount_gradio_app`` wraps the app's lifespan)."""
-    app.router.routes.append(Beside(_gradio(app, engine, max_question_chars), reserved))
+    app.router.routes.append(Beside(_gradio(app, services, max_question_chars), reserved))
     return app
 
 
-def built(app: FastAPI, engine: AnswerEngine, *, max_question_chars: int) -> ASGIApp:
+def built(app: FastAPI, services: Services, *, max_question_chars: int) -> ASGIApp:
     """The Gradio app for ``app``, built but not started, for ``root.mount_later`` to start on
     a server that already runs (whose start-up, which Gradio would wrap, has passed)."""
     lifespan = app.router.lifespan_context
-    gradio = _gradio(app, engine, max_question_chars)
+    gradio = _gradio(app, services, max_question_chars)
     app.router.lifespan_context = lifespan
     return gradio
 
 
-def _gradio(app: FastAPI, engine: AnswerEngine, max_question_chars: int) -> ASGIApp:
+def _gradio(app: FastAPI, services: Services, max_question_chars: int) -> ASGIApp:
     gr.mount_gradio_app(
         app,
-        build_blocks(engine, max_question_chars),
+        build_blocks(services, max_question_chars),
         path="/",
         theme=theme(),
         css_paths=[_STATIC / "ui.css"],

@@ -6,6 +6,11 @@ assessed), tone, length and language; the engine writes the draft (``mode="advis
 lints the edited text (``compliance.lint``) and marks each finding's span. Export writes .docx or
 .md (``export``) from the edited text plus the answer's sources and disclosure, and records the
 text as exported through ``AnswerEngine.record_export``.
+
+Each article's argument map is offered as a starting outline (``maps.outlines``): "insert the
+outline" puts its steps, quotes and [n] into the editor, and its sources and disclosure become the
+draft's (beside the editor, appended on export), so re-check and export treat it as any draft.
+Inserted after a draft, its numbers follow the draft's and both sets of sources are kept.
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ...answer import Answer, AnswerEngine
+from ...answer import Answer, AnswerEngine, Citation
 from ...compliance import lint
 from ...errors import AssistantError
 from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone
-from . import export, render
+from ...thesis import ArgumentMap, render_outline
+from ...thesis.outline import shifted
+from . import export, maps, render
 from .strings import choices, t
 
 LEVELS: tuple[ClientLevel, ...] = ("C1", "C2", "C3", "C4", "C5")
@@ -92,6 +99,33 @@ class Drafting:
         except AssistantError as error:
             yield text, "", "", _status(f"{t(lang, 'error')}{error}", "error"), None
 
+    def insert_outline(
+        self,
+        text: str,
+        drafted: Drafted | None,
+        topic: str,
+        shown: maps.Shown,
+        lang: Lang,
+        event: gr.EventData,
+    ) -> DraftOutputs:
+        """Put a map's outline into the editor (after what is there); its sources and disclosure
+        join the draft's."""
+        text = text or ""
+        chosen = maps.pick(shown, maps.event_value(event, "map"))
+        if chosen is None:
+            extras = render.draft_extras(drafted.answer if drafted else None, lang)
+            return text, self.recheck(text, lang), extras, "", drafted
+        m = chosen[0]
+        earlier = drafted.answer if drafted is not None and text.strip() else None
+        first = max((c.n for c in earlier.citations), default=0) if earlier else 0
+        outline = render_outline(shifted(m, first), sources=False, tail=False)
+        text = f"{text.rstrip()}\n\n{outline}" if text.strip() else outline
+        answer = _with_map(earlier, shifted(m, first), text)
+        name = (topic or "").strip() or (drafted.topic if drafted else "") or m.title
+        now = Drafted(answer, name, drafted.lang if drafted else m.lang)
+        status = _status(t(lang, "outline_inserted", title=m.title), "ok")
+        return text, self.recheck(text, lang), render.draft_extras(answer, lang), status, now
+
     @staticmethod
     def recheck(text: str, lang: Lang) -> str:
         return render.findings_panel(text or "", lint(text or "").findings, lang)
@@ -125,6 +159,36 @@ class Drafting:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+def _with_map(earlier: Answer | None, m: ArgumentMap, text: str) -> Answer:
+    """The draft's answer with the map's sources, notices and disclosure added (the map's own
+    answer when there is no draft yet: its audit row is the export's parent)."""
+    cited: dict[int, Citation] = {}
+    for c in m.citations():
+        cited.setdefault(c.n, c)
+    citations = [cited[n] for n in sorted(cited)]
+    if earlier is None:
+        return Answer(
+            answer=text,
+            citations=citations,
+            retrieved=[],
+            disclosure=m.disclosure,
+            mode=m.mode,
+            model=m.model,
+            notices=list(m.notices),
+            findings=list(m.findings),
+            turn_id=m.turn_id,
+        )
+    disclosure = earlier.disclosure
+    if m.disclosure.strip() and m.disclosure.strip() not in disclosure:
+        disclosure = f"{disclosure.rstrip()}\n\n{m.disclosure}"
+    return replace(
+        earlier,
+        citations=[*earlier.citations, *citations],
+        disclosure=disclosure,
+        notices=list(dict.fromkeys([*earlier.notices, *m.notices])),
+    )
+
+
 def _level_choices(lang: Lang) -> list[tuple[str, str]]:
     named = list(zip(choices(lang, "client_levels"), LEVELS, strict=True))
     return [(t(lang, "client_unknown"), "unknown"), *named]
@@ -142,6 +206,7 @@ def _length_choices(lang: Lang) -> list[tuple[str, str]]:
 class AdvisorTab:
     tab: gr.Tab
     intro: gr.HTML
+    outlines: gr.HTML
     topic: gr.Textbox
     level: gr.Dropdown
     tone: gr.Radio
@@ -201,10 +266,17 @@ def _intro(lang: Lang) -> str:
     return f'<p class="advisor-intro">{render.esc(t(lang, "advisor_intro"))}</p>'
 
 
-def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> AdvisorTab:
+def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int) -> AdvisorTab:
+    """The tab's components and events; ``shown`` holds the argument maps the page shows."""
     drafting = Drafting(engine)
     with gr.Tab(t("zh", "tab_advisor"), id="advisor", elem_id="tab-advisor") as tab:
         intro = gr.HTML(_intro("zh"))
+        outlines = gr.HTML(
+            maps.loading("zh"),
+            elem_id="thesis-outlines",
+            js_on_load=maps.SCRIPT,
+            apply_default_css=False,
+        )
         topic = gr.Textbox(
             label=t("zh", "topic"),
             placeholder=t("zh", "topic_placeholder"),
@@ -278,6 +350,12 @@ def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> AdvisorTab:
         **private,
     )
     recheck.click(drafting.recheck, [draft, lang], findings, **private)
+    outlines.click(
+        drafting.insert_outline,
+        [draft, drafted, topic, shown, lang],
+        [draft, findings, extras, status, drafted],
+        **private,
+    )
     export_docx.click(
         lambda text, d, lang: drafting.export(text, d, "docx", lang),
         [draft, drafted, lang],
@@ -293,6 +371,7 @@ def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> AdvisorTab:
     return AdvisorTab(
         tab,
         intro,
+        outlines,
         topic,
         level,
         tone,

@@ -8,7 +8,8 @@ Clicks inside the transcript (a footnote, copy, thumbs, a feedback comment) are 
 ``static/transcript.js``, attached to the transcript component; feedback reaches
 ``AuditLog.add_feedback`` through the component's server function ``feedback``.
 
-``top`` is an empty column above the chat: other views of the articles (the thesis map) go there.
+Above the chat, shown first, the articles' argument maps (``maps``): filled after the page is up;
+"ask about this step" sends the step's question through ``Chat.ask``, as any other question.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import gradio as gr
 from ...answer import Answer, AnswerEngine
 from ...errors import AssistantError
 from ...prompts import Lang, Turn
-from . import render
+from . import maps, render
 from .render import ChatTurn
 from .strings import examples, t
 
@@ -85,6 +86,22 @@ class Chat:
             item.error = str(error)
             yield render.transcript(turns, lang), turns, ""
 
+    def ask_step(
+        self,
+        turns: list[ChatTurn],
+        lang: Lang,
+        shown: maps.Shown,
+        event: gr.EventData,
+        request: gr.Request,
+    ) -> Iterator[Outputs]:
+        """ "Ask about this step" on a map card: the step's question, asked as any other."""
+        chosen = maps.pick(shown, maps.event_value(event, "step"))
+        if chosen is None:
+            yield render.transcript(turns, lang), turns, ""
+            return
+        m, k = chosen
+        yield from self.ask(m.steps[k].ask, turns, lang, request)
+
     def feedback(self, args: list[Any]) -> bool:
         """``server.feedback(turn_id, rating, comment)`` from the page; False if not kept."""
         turn_id, rating, comment = [*args, "", "", ""][:3]
@@ -97,6 +114,7 @@ class Chat:
 class InvestorTab:
     tab: gr.Tab
     top: gr.Column
+    thesis_map: gr.HTML
     transcript: gr.HTML
     question: gr.Textbox
     send: gr.Button
@@ -124,11 +142,18 @@ def _examples_label(lang: Lang) -> str:
     return f'<p class="examples-label">{render.esc(t(lang, "examples"))}</p>'
 
 
-def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> InvestorTab:
-    """The tab's components and events (inside a ``gr.Blocks`` context)."""
+def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int) -> InvestorTab:
+    """The tab's components and events (inside a ``gr.Blocks`` context); ``shown`` holds the
+    argument maps the page shows (filled by the app's load event)."""
     chat = Chat(engine)
     with gr.Tab(t("zh", "tab_investor"), id="investor", elem_id="tab-investor") as tab:
-        top = gr.Column(elem_id="investor-top")  # the thesis map goes here
+        with gr.Column(elem_id="investor-top") as top:
+            thesis_map = gr.HTML(
+                maps.loading("zh"),
+                elem_id="thesis-map",
+                js_on_load=maps.SCRIPT,
+                apply_default_css=False,
+            )
         turns = gr.State([])
         transcript = gr.HTML(
             render.transcript([], "zh"),
@@ -171,6 +196,9 @@ def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> InvestorTab:
         button.click(
             _asking(chat, text), [turns, lang], outputs, api_visibility="private", **options
         )
+    thesis_map.click(
+        chat.ask_step, [turns, lang, shown], outputs, api_visibility="private", **options
+    )
     new.click(
         lambda lang: (render.transcript([], lang), [], ""),
         [lang],
@@ -178,7 +206,7 @@ def build(engine: AnswerEngine, lang: gr.State, max_chars: int) -> InvestorTab:
         api_visibility="private",
         show_progress="hidden",
     )
-    return InvestorTab(tab, top, transcript, question, send, new, examples_label, turns)
+    return InvestorTab(tab, top, thesis_map, transcript, question, send, new, examples_label, turns)
 
 
 def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:

@@ -70,6 +70,14 @@ def header(lang: Lang) -> str:
     )
 
 
+def cite_link(n: int, target: str) -> str:
+    """Footnote [n], a link to the element ``target`` (a source with its quote marked)."""
+    return (
+        f'<a class="cite" href="#{esc(target)}" data-target="{esc(target)}" '
+        f'aria-label="source {n}">[{n}]</a>'
+    )
+
+
 def paragraphs(text: str, anchors: dict[int, str] | None = None) -> str:
     """Escaped paragraphs; [n] becomes a footnote link where ``anchors`` has a target for n."""
 
@@ -78,10 +86,7 @@ def paragraphs(text: str, anchors: dict[int, str] | None = None) -> str:
         target = (anchors or {}).get(n)
         if target is None:
             return f'<sup class="cite pending">[{n}]</sup>'
-        return (
-            f'<a class="cite" href="#{target}" data-target="{target}" '
-            f'aria-label="source {n}">[{n}]</a>'
-        )
+        return cite_link(n, target)
 
     lines = [line for line in text.split("\n") if line.strip()]
     return "".join(f"<p>{_MARKER.sub(cite, esc(line))}</p>" for line in lines)

@@ -1,0 +1,146 @@
+"""The argument map in a real headless Chromium: the investor's card above the chat (steps in the
+article's order, a citation opening its passage, "ask about this step"), and the advisor's outline
+pulled into the draft. Offline, on the same store as the other browser tests (the seed, and an
+article whose title and text hold markup)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from assistant.answer import AnswerEngine
+from assistant.thesis import ArgumentMap, ThesisService
+from tests.conftest import HOSTILE
+
+pytestmark = pytest.mark.browser
+SEED_TITLE = "DeepSeek暂停API充值：AI算力逻辑再梳理"
+# The seed's steps in the article's order: a phrase of each claim, one of its support, its kind
+# (as tests/test_thesis.py checks them on the map itself).
+SEED_STEPS = [
+    ("利空算力股", "低算力成本", "fact"),
+    ("杰文斯悖论", "整体消耗量反而上升", "view"),
+    ("推理算力需求", "推理(调用)的算力成本也可能会持续走高", "forecast"),
+    ("科技巨头", "持续加大AI资本开支", "fact"),
+    ("国产替代", "给算力芯片的国产替代带来了更高的技术可行性", "view"),
+    ("科创板人工智能指数", "科创板人工智能指数布局30只", "fact"),
+]
+KINDS_ZH = {"fact": "事实", "figure": "数据", "view": "作者观点", "forecast": "预测"}
+
+
+def seed_map(engine: AnswerEngine) -> ArgumentMap:
+    """The seed's map as the app keeps it (the page built it; this reads the kept one)."""
+    (kept,) = ThesisService(engine).maps(path="000_bb0ece290725cdd0.txt")
+    return kept
+
+
+def test_the_map_card_shows_the_argument_and_asks_about_a_step(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    page.goto(url)
+    cards = page.locator("#thesis-map .map-card")
+    expect(cards).to_have_count(2)  # the seed and the article with markup
+    card = cards.filter(has_text=SEED_TITLE)
+    summary = card.locator("summary").first
+    expect(summary).to_contain_text(f"《{SEED_TITLE}》")
+    expect(summary).to_contain_text("银华基金 · 2025年2月 · 距今约")
+    expect(summary).to_contain_text("6 步论证")
+    # Folded, the card is compact; the disclosure under it is there all the same.
+    expect(card.locator("li.step").first).to_be_hidden()
+    expect(card.locator("details.disclosure summary")).to_contain_text("投资有风险")
+    page.screenshot(path=str(tmp_path / "1-folded.png"), full_page=True)
+
+    shown = seed_map(engine)
+    row = next(r for r in engine.audit.turns(20) if r["turn_id"] == shown.turn_id)  # type: ignore[union-attr]
+    assert row["kind"] == "thesis" and row["channel"] == "web"
+    summary.click()
+    steps = card.locator("li.step")
+    expect(steps).to_have_count(len(SEED_STEPS))
+    expect(steps.locator(".claim")).to_contain_text([claim for claim, _, _ in SEED_STEPS])
+    expect(steps.locator(".kind")).to_have_text([KINDS_ZH[kind] for _, _, kind in SEED_STEPS])
+    expect(steps.nth(0)).to_contain_text("600万美元：数据截至2025年2月（文章发表时）")
+    counter = card.locator(".map-counter")
+    expect(counter.locator(".point.from-article")).to_contain_text("可能会影响AI算力的成长空间")
+    expect(counter.locator(".point.from-disclosure").first).to_contain_text("损失")
+
+    # A step's footnote opens its passage with the supporting sentence marked.
+    second = steps.nth(1)
+    second.locator(".claim a.cite").first.click()
+    source = second.locator(".source.active")
+    expect(source).to_be_visible()
+    expect(source).to_be_in_viewport()
+    expect(source.locator("mark")).to_have_text(shown.steps[1].citations[0].quote)
+    expect(source.locator(".source-meta")).to_contain_text(f"《{SEED_TITLE}》 · 银华基金 · 2025-02")
+    assert SEED_STEPS[1][1] in source.locator(".passage").inner_text()
+    page.screenshot(path=str(tmp_path / "2-open-citation.png"), full_page=True)
+
+    # "Ask about this step" sends the step's question; the answer comes with its disclosure.
+    second.locator("button.ask-step").click()
+    turn = page.locator("#transcript .turn.done")
+    expect(turn).to_have_count(1)
+    expect(turn.locator(".question p")).to_have_text(shown.steps[1].ask)
+    expect(turn.locator(".answer")).to_contain_text("杰文斯悖论")
+    expect(turn.locator("details.disclosure summary")).to_contain_text("投资有风险")
+    asked = engine.audit.turns(1)[0]  # type: ignore[union-attr]
+    assert asked["question"] == shown.steps[1].ask and asked["channel"] == "web"
+    assert asked["disclosure"].startswith("风险提示")
+    page.screenshot(path=str(tmp_path / "3-asked.png"), full_page=True)
+
+    # Markup in an article is text; an article with no case against itself says so plainly.
+    other = cards.filter(has_text="HBM")
+    other.locator("summary").first.click()
+    expect(other.locator(".map-title")).to_have_text(f"《HBM内存说明{HOSTILE}》")
+    expect(other.locator(".step").first).to_contain_text(HOSTILE)
+    expect(other.locator(".plain-notice")).to_have_text("资料中没有反方观点，也没有风险说明。")
+    assert page.locator("#thesis-map img, #thesis-map script").count() == 0
+    assert page.dialogs == []
+
+    # English labels around the article's own words.
+    page.get_by_label("English").check()
+    expect(steps.locator(".kind").nth(0)).to_have_text("reported fact")
+    expect(card.locator("button.ask-step").first).to_have_text("Ask about this step")
+    expect(card.locator(".map-counter h4")).to_have_text("Counterpoints and risks")
+    expect(summary).to_contain_text("February 2025")
+    page.screenshot(path=str(tmp_path / "4-english.png"), full_page=True)
+
+
+def test_on_a_phone_the_map_fits_and_the_advisor_inserts_its_outline(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url)
+    card = page.locator("#thesis-map .map-card").filter(has_text=SEED_TITLE)
+    # The maps come first and push the question box down: it stays on the screen all the same.
+    expect(card).to_be_visible()
+    expect(page.locator("#send")).to_be_in_viewport()
+    card.locator("summary").first.click()
+    card.locator("li.step").nth(3).locator("a.cite").first.click()
+    expect(card.locator(".source.active")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "5-phone.png"), full_page=True)
+
+    page.get_by_role("tab", name="顾问草稿").click()
+    outline = page.locator("#thesis-outlines .outline-card").filter(has_text=SEED_TITLE)
+    outline.locator("button.insert-outline").click()
+    draft = page.locator("#draft textarea")
+    expect(page.locator("#advisor-status")).to_contain_text("论证提纲插入草稿")
+    text = draft.input_value()
+    shown = seed_map(engine)
+    assert text.startswith(f"## 《{SEED_TITLE}》")
+    positions = [text.index(step.claim) for step in shown.steps]
+    assert positions == sorted(positions)
+    assert "【作者观点】" in text and "[1]" in text
+    extras = page.locator("#draft-extras")
+    expect(extras.locator(".draft-sources")).to_contain_text(
+        f"[1] 《{SEED_TITLE}》 · 银华基金 · 2025-02"
+    )
+    expect(extras.locator(".disclosure-text")).to_have_text(shown.disclosure)
+    # Re-check lints the outline as any draft.
+    page.locator("#recheck").click()
+    expect(page.locator("#findings")).to_contain_text("未发现不合规表述")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "6-advisor-outline.png"), full_page=True)

@@ -1,0 +1,79 @@
+"""The argument map's web views without a browser: the advisor's outline inserted after a draft
+keeps both drafts' numbers apart, and the export records it with every source and disclosure
+(the browser test covers the page itself: tests/test_browser_thesis.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.answer import AnswerEngine
+from assistant.factory import build_engine
+from assistant.thesis import ThesisService
+from assistant.web.ui import maps
+from assistant.web.ui.advisor import Drafted, Drafting
+from tests.conftest import settings_for
+
+
+def test_an_outline_inserted_after_a_draft_numbers_its_sources_after_the_drafts(
+    offline: AnswerEngine, tmp_path: Path
+) -> None:
+    shown = ThesisService(offline).maps(channel="web")
+    drafting = Drafting(offline)
+    answer = offline.ask("DeepSeek为什么可能利好算力需求", mode="advisor", channel="advisor")
+    before = max(c.n for c in answer.citations)
+    drafted = Drafted(answer, "算力需求", "zh")
+
+    click = gr.EventData(None, {"map": "0"})
+    text, findings, extras, status, now = drafting.insert_outline(
+        answer.answer, drafted, "", shown, "zh", click
+    )
+    assert now is not None and text.startswith(answer.answer)
+    outline = text[len(answer.answer) :]
+    # The outline's footnotes start after the draft's and each names a source of the new draft.
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", outline)}
+    assert min(numbers) == before + 1
+    assert {c.n for c in now.answer.citations} >= numbers | {c.n for c in answer.citations}
+    assert now.answer.turn_id == answer.turn_id and now.topic == "算力需求"
+    assert "未发现不合规表述" in findings and "插入草稿" in status
+    assert f"[{before + 1}]" in extras and now.answer.disclosure.startswith("风险提示")
+
+    # Exported, the text carries the outline, the sources both parts cite, and the disclosure.
+    drafting.export(text, now, "md", "zh")
+    assert offline.audit is not None
+    row = offline.audit.turns(1)[0]
+    assert row["kind"] == "export" and row["parent_turn"] == answer.turn_id
+    assert shown[0].steps[0].claim in row["answer"]
+    assert f"[{before + 1}] 《" in row["answer"] and row["disclosure"] == now.answer.disclosure
+
+
+def test_a_click_that_names_no_map_or_step_changes_nothing(offline: AnswerEngine) -> None:
+    shown = ThesisService(offline).maps(channel="web")
+    assert maps.pick(shown, "0:1") == (shown[0], 1)
+    for raw in (None, "", "9", "0:99", "-1", "0:1:2", "x", "0:-1"):
+        assert maps.pick(shown, raw) is None, raw
+    assert maps.pick(None, "0") is None
+    text, *_, kept = Drafting(offline).insert_outline(
+        "我的草稿", None, "", shown, "zh", gr.EventData(None, {"map": "7"})
+    )
+    assert (text, kept) == ("我的草稿", None)
+
+
+def test_markup_in_a_map_renders_as_text(offline: AnswerEngine) -> None:
+    (m,) = ThesisService(offline).maps(channel="web")
+    hostile = "<img src=x onerror=alert(1)>${x}{{y}}"
+    m.title = hostile
+    html = maps.cards([m], "zh") + maps.outlines([m], "en")
+    assert "<img" not in html and "${" not in html and "{{" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;&#36;&#123;x&#125;" in html
+
+
+def test_the_page_shows_the_maps_of_the_newest_articles_only(ui_store, tmp_path: Path) -> None:
+    engine = build_engine(settings_for(tmp_path), store=ui_store[1])
+    service = ThesisService(engine)
+    assert [m.published for m in service.maps()] == ["2025-02", "2025-03"]
+    (newest,) = service.maps(newest=1)
+    assert newest.path == "hbm.txt"
+    assert service.maps(newest=0) == []
