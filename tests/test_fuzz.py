@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # (see below)
 from schemathesis import GenerationMode
 
 from assistant.factory import build_engine
 from assistant.web import Services, create_app
 from tests.conftest import settings_for
 
+# schemathesis is a pytest plugin, so pytest rewrites its modules as they are imported, with
+# ast.parse: imported here, at collection, not later beside threads that parse too (CPython
+# 3.11.7 raises "AST constructor recursion depth mismatch" when two threads parse at once).
 EXAMPLES = 30  # per route and mode; deterministic, so a failure reproduces
 
 

@@ -140,7 +140,9 @@ def test_marked_sources_never_crash_or_confuse_any_answer_path(
         assert_markers_are_ours(answer)
         answered["offline"] += bool(answer.citations)
 
-        fake_llm.script("ok", {"text": f"{clause}{copied_mark}。{text[:40]}[1]。"})
+        # The model copies the source's first sentence, its marks whole, and cites it.
+        first = re.match(r"[^。！；\n]*", text).group()  # type: ignore[union-attr]
+        fake_llm.script("ok", {"text": f"{clause}{copied_mark}。{first}[1]。"})
         for _ in range(2):
             answer = online.ask(question)
             assert_markers_are_ours(answer)
