@@ -197,8 +197,9 @@ def probe(
     check = relevant_to(case, neardup)
     candidates = []
     dense_score = dict(dense)
+    index = store.lexical()
     for chunk in store.get(order[:DEPTH]):
-        found = evidence(question, chunk.text)
+        found = evidence(question, chunk.text, index.sentences(chunk.chunk_id))
         candidates.append(
             Candidate(
                 chunk.chunk_id, chunk.text, fused[chunk.chunk_id],
