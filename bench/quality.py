@@ -378,13 +378,15 @@ def neardup_probes(base: Settings, embedder: Embedder) -> list[Probe]:
 
 # -- offline answers ---------------------------------------------------------------------------
 
+# The excerpt settings tried (extractive.py); the shipped ones are among them. The first four
+# were chosen before the last three, which were then searched one at a time around them.
 ANSWER_GRID = [
-    {"prior": prior, "spread": spread, "keep": keep, "neighbour": neighbour}
-    for prior in (0.1, 0.3, 0.6)
-    for spread in (True, False)
-    for keep in (0.3, 0.5)
-    for neighbour in (False, True)
-]
+    {"prior": 0.6, "spread": True, "keep": 0.5, "neighbour": True,
+     "focus": focus, "typed": typed, "beside": beside}
+    for focus in (0.0, 1.0, 1.5, 2.0)
+    for typed in (0.0, 0.1, 0.2)
+    for beside in (0.0, 0.4, 0.8)
+]  # fmt: skip
 
 
 def offline_answers(
