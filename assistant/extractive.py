@@ -30,11 +30,13 @@ if TYPE_CHECKING:  # a type only: no store behind the text work
     from .retrieval import Hit
 
 _MIN_CHARS = 8
-# Tuned on the tune halves of CMRC and XQuAD-zh (bench/quality.py --answers).
+# Tuned on the tune halves of CMRC and XQuAD-zh (bench/quality.py --answers). Once words are
+# weighted by their rarity among the sentences, the three best sentences wherever they are beat
+# quoting the best one's neighbour and one sentence per chunk (SPREAD, NEIGHBOUR, KEEP).
 PRIOR = 0.6
-SPREAD = True
-KEEP = 0.5
-NEIGHBOUR = True
+SPREAD = False
+KEEP = 0.0
+NEIGHBOUR = False
 TYPED = 0.1  # added for holding the answer type asked for
 BESIDE = 0.4  # × the share of the character pairs beside the wh-word held
 FOCUS = 1.5  # exponent of the within-sentences rarity that scales each word's IDF
