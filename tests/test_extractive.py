@@ -51,6 +51,15 @@ def test_a_date_question_prefers_the_sentence_with_a_year() -> None:
     assert "1991" in _first("现代货箱码头在哪一年成为第二大营运商？", article)
 
 
+def test_a_which_firm_question_quotes_the_line_that_names_the_source() -> None:
+    article = (
+        "在承认DeepSeek的成功之后，全球科技巨头仍在持续加大AI资本开支。"
+        "据测算，2024年全球IT总支出达5万亿美元，相较2023年增长6.8%。"
+        "图：2020-2024年全球IT支出情况\n（信息来源：国信证券）"
+    )
+    assert "国信证券" in _first("全球IT支出那张图的数据出自哪家券商？", article)
+
+
 def test_what_a_question_asks_is_read_from_its_wording() -> None:
     assert asks("哪一年") and asks("谁") and asks("哪家") and not asks("赎回")
     kinds = {
@@ -59,6 +68,8 @@ def test_what_a_question_asks_is_read_from_its_wording() -> None:
         "净赎回达到多少触发巨额赎回？": "quantity",
         "How many funds does it manage?": "quantity",
         "為什麼算力需求上升？": "reason",
+        "全球IT支出那张图的数据出自哪家券商？": "source",
+        "Which brokerage provided the chart?": "source",
         "基金经理是谁？": None,
     }
     for question, kind in kinds.items():
