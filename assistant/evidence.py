@@ -13,13 +13,15 @@ and their IDF:
   (fund codes, years, DeepSeek, ETF): the facts an embedding of a short question blurs.
 
 Only words the corpus uses count (a word no passage has cannot tell passages apart). Pure
-functions; a passage's tokens are cached by its text.
+functions. A passage's sentence tokens come from the lexical index, which keeps them from when
+it was built, so no question pays for jieba over its candidates; a passage the index does not
+hold is tokenized here (cached by its text).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,8 +127,11 @@ def _share(weights: dict[str, float], tokens: frozenset[str], total: float) -> f
     return sum(w for t, w in weights.items() if t in tokens) / total
 
 
-def evidence(question: Question, text: str) -> Evidence:
-    """What ``text`` offers ``question`` (see the module docstring)."""
+def evidence(
+    question: Question, text: str, sentences: Sequence[frozenset[str]] | None = None
+) -> Evidence:
+    """What ``text`` offers ``question`` (see the module docstring); ``sentences`` are its
+    sentences' tokens when the lexical index has them."""
     total = sum(question.weights.values())
     entities = 0.0
     if question.entities:
@@ -134,7 +139,7 @@ def evidence(question: Question, text: str) -> Evidence:
         entities = sum(e in lowered for e in question.entities) / len(question.entities)
     if not total:
         return Evidence(entities=entities)
-    sentences = _sentence_tokens(text)
+    sentences = sentences or _sentence_tokens(text)
     whole = frozenset().union(*sentences)
     windows = [a | b for a, b in zip(sentences, [*sentences[1:], frozenset()], strict=True)]
     support = max(_share(question.weights, w, total) for w in windows)

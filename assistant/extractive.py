@@ -1,15 +1,20 @@
 """The offline answer: the sentences of the retrieved chunks that best answer the question.
 
-Used without an API key and whenever the model fails. Sentences are scored by the
-IDF-weighted question words they contain (the same jieba tokens BM25 uses), with a prior for
-the chunk's retrieval rank, so an English question over Chinese text (no shared words) still
-gets the opening sentences of the best chunks. Sentences that may not be shown (see
-``quotable``) are skipped. Near-copies from overlapping chunks are skipped,
-and the chosen sentences are put back in reading order.
+Used without an API key and whenever the model fails. Sentences are scored by the weighted
+question words they contain (the same jieba tokens BM25 uses, less the words that ask, such as
+哪一年 or 谁: ``questions.asks``), with a prior for the chunk's retrieval rank, so an English
+question over Chinese text (no shared words) still gets the opening sentences of the best
+chunks. A word's weight is its corpus IDF scaled by how rare it is among the sentences looked
+at: the article's subject, named in every sentence, does not crowd out the one sentence with
+the question's other words. A sentence holding the kind of answer asked for (a date, a figure
+with its unit, a cause: ``questions.answer_type``) or the words beside the question's wh-word
+gains a little. Sentences that may not be shown (see ``quotable``) are skipped. Near-copies from
+overlapping chunks are skipped, and the chosen sentences are put back in reading order.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,17 +23,23 @@ from typing import TYPE_CHECKING
 from .citations import split_sentences, without_marks
 from .compliance import QuestionIntent, check_text, classify_question
 from .lexical import tokenize
-from .text import near_duplicate
+from .questions import answer_type, asks, beside_wh
+from .text import bigrams, near_duplicate
 
 if TYPE_CHECKING:  # a type only: no store behind the text work
     from .retrieval import Hit
 
 _MIN_CHARS = 8
-# Tuned on the tune halves of CMRC and XQuAD-zh (bench/quality.py --answers).
+# Tuned on the tune halves of CMRC and XQuAD-zh (bench/quality.py --answers). Once words are
+# weighted by their rarity among the sentences, the three best sentences wherever they are beat
+# quoting the best one's neighbour and one sentence per chunk (SPREAD, NEIGHBOUR, KEEP).
 PRIOR = 0.6
-SPREAD = True
-KEEP = 0.5
-NEIGHBOUR = True
+SPREAD = False
+KEEP = 0.0
+NEIGHBOUR = False
+TYPED = 0.1  # added for holding the answer type asked for
+BESIDE = 0.4  # × the share of the character pairs beside the wh-word held
+FOCUS = 1.5  # exponent of the within-sentences rarity that scales each word's IDF
 
 
 @dataclass(frozen=True)
@@ -50,27 +61,50 @@ def select_sentences(
     spread: bool = SPREAD,
     keep: float = KEEP,
     neighbour: bool = NEIGHBOUR,
+    typed: float = TYPED,
+    beside: float = BESIDE,
+    focus: float = FOCUS,
 ) -> list[Excerpt]:
     """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order.
 
     ``question`` is the text searched (for an English question, with its Chinese renderings).
-    Each sentence scores the IDF-weighted share of the question's words it holds, plus
+    Each sentence scores the weighted share of the question's words it holds (IDF ×
+    rarity among these sentences to the power ``focus``), plus ``typed`` when it holds the
+    answer type asked for, ``beside`` × its share of the pairs beside the wh-word, and
     ``prior / rank`` of its chunk, less a little for lateness in the chunk. With ``spread``
     the best sentence of each chunk is taken before a second one from any chunk; sentences
     under ``keep`` × the best score are padding, not evidence. With ``neighbour`` the sentence
     after the best one comes next: an answer often follows the sentence that names its subject.
     """
-    wanted = set(tokenize(question))
-    total = sum(idf(token) for token in wanted) or 1.0
-    candidates: list[Excerpt] = []
+    wanted = frozenset(token for token in tokenize(question) if not asks(token))
+    kind = answer_type(question)
+    near = beside_wh(question)
+    # (hit rank, position, sentence, the question's words in it, its character pairs)
+    sentences: list[tuple[int, int, str, frozenset[str], frozenset[str]]] = []
     for n, hit in enumerate(hits[:chunks], start=1):
         for position, marked in enumerate(split_sentences(hit.chunk.text)):
             sentence = without_marks(marked).strip()  # a source's footnote marks are not ours
             if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or not quotable(sentence):
                 continue
-            shared = wanted & set(tokenize(sentence))
-            score = sum(idf(token) for token in shared) / total + prior / n - 0.02 * position
-            candidates.append(Excerpt(n, position, sentence, score))
+            own = wanted.intersection(tokenize(sentence))
+            sentences.append((n, position, sentence, own, bigrams(sentence)))
+    # A word in every sentence (the article's subject) tells them apart less than a word in
+    # one: each word's corpus IDF is scaled by its rarity among the sentences looked at.
+    count = len(sentences)
+
+    def local(seen: int) -> float:
+        return math.log((count + 1) / (seen + 0.5)) ** focus if focus else 1.0
+
+    weights = {t: idf(t) * local(sum(t in s[3] for s in sentences)) for t in wanted}
+    total = sum(weights.values()) or 1.0
+    candidates: list[Excerpt] = []
+    for n, position, sentence, own, own_pairs in sentences:
+        score = sum(weights[t] for t in own) / total + prior / n - 0.02 * position
+        if kind is not None and kind.sentence.search(sentence):
+            score += typed
+        if near:
+            score += beside * len(near & own_pairs) / len(near)
+        candidates.append(Excerpt(n, position, sentence, score))
 
     chosen: list[Excerpt] = []
     ranked = sorted(candidates, key=lambda e: -e.score)

@@ -7,11 +7,17 @@ index is noticed and rebuilt rather than trusted.
 jieba gets a user dictionary of the domain's terms (``resources/user_dict.txt``: DeepSeek, 算力,
 杰文斯悖论, fund codes), so they stay whole tokens. English is lower-cased; punctuation and
 a short list of function words are dropped.
+
+Each chunk is tokenized sentence by sentence, once, when the index is built; BM25 indexes the
+sentences' tokens together, and the index keeps them apart too (``sentences``), as token ids
+saved beside the BM25 arrays. The second stage of retrieval reads a candidate's sentences from
+there instead of running jieba over its text again for every question.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -25,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .text import search_form
+from .text import search_form, split_sentences
 
 _DATA = Path(__file__).parent / "resources"
 _WORD = re.compile(r"\w")  # letters, digits and Han characters alike
@@ -37,7 +43,7 @@ _STOPWORDS = frozenset(
 _jieba_lock = threading.Lock()
 # Part of every index's fingerprint: a changed dictionary or stopword list rebuilds the index.
 TOKENIZER_VERSION = hashlib.sha256(
-    b"jieba-search-1+opencc-t2s\0"
+    b"jieba-search-2+opencc-t2s+sentences\0"
     + (_DATA / "user_dict.txt").read_bytes()
     + b"\0"
     + (_DATA / "stopwords.txt").read_bytes()
@@ -77,23 +83,71 @@ def fingerprint(ids: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+def sentence_tokens(text: str) -> list[list[str]]:
+    """The tokens of each sentence of ``text`` (at least one list, maybe empty)."""
+    return [tokenize(sentence) for sentence in split_sentences(text)] or [[]]
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """Every chunk's sentences as token ids, flat: chunk ``i``'s sentences are
+    ``chunk_ends[i-1]:chunk_ends[i]``, sentence ``j``'s tokens ``tokens[ends[j-1]:ends[j]]``."""
+
+    tokens: np.ndarray
+    ends: np.ndarray
+    chunk_ends: np.ndarray
+
+    @classmethod
+    def of(cls, chunks: Sequence[list[list[str]]], vocab: dict[str, int]) -> Sentences:
+        tokens = [vocab[t] for sentences in chunks for s in sentences for t in s]
+        ends = np.cumsum([len(s) for sentences in chunks for s in sentences])
+        chunk_ends = np.cumsum([len(sentences) for sentences in chunks])
+        return cls(*(np.asarray(a, dtype=np.int32) for a in (tokens, ends, chunk_ends)))
+
+    def of_row(self, row: int) -> list[np.ndarray]:
+        first = int(self.chunk_ends[row - 1]) if row else 0
+        start = int(self.ends[first - 1]) if first else 0
+        bounds = [start, *self.ends[first : self.chunk_ends[row]]]
+        return [self.tokens[a:b] for a, b in itertools.pairwise(bounds)]
+
+
 @dataclass
 class LexicalIndex:
-    """A BM25 index whose rows are chunk ids."""
+    """A BM25 index whose rows are chunk ids, with each chunk's sentences' tokens."""
 
     ids: list[str]
     fingerprint: str
     _bm25: Any
+    _sentences: Sentences | None = None
     _df: dict[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        # Decoding tables for ``sentences``, made once with the index (a read never writes).
+        self._rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+        vocab: dict[str, int] = self._bm25.vocab_dict if self.ids else {}
+        self._words = [""] * (max(vocab.values(), default=-1) + 1)
+        for word, i in vocab.items():
+            self._words[i] = word
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
         import bm25s
 
         bm25 = bm25s.BM25()
+        sentences = None
         if ids:
-            bm25.index([tokenize(text) for text in texts], show_progress=False)
-        return cls(list(ids), fingerprint(ids), bm25)
+            chunks = [sentence_tokens(text) for text in texts]
+            bm25.index([[t for s in chunk for t in s] for chunk in chunks], show_progress=False)
+            sentences = Sentences.of(chunks, bm25.vocab_dict)
+        return cls(list(ids), fingerprint(ids), bm25, sentences)
+
+    def sentences(self, chunk_id: str) -> list[frozenset[str]] | None:
+        """The tokens of each sentence of the chunk, as built (None for a chunk not indexed)."""
+        row = self._rows.get(chunk_id)
+        if self._sentences is None or row is None:
+            return None
+        words = self._words
+        return [frozenset(words[i] for i in s) for s in self._sentences.of_row(row)]
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` best (chunk id, BM25 score) pairs with a positive score, best first."""
@@ -122,6 +176,8 @@ class LexicalIndex:
         directory.mkdir(parents=True, exist_ok=True)
         if self.ids:
             self._bm25.save(str(directory))
+        if self._sentences is not None:
+            np.savez(directory / "sentences.npz", **vars(self._sentences))
         # The manifest is written last: a crash before it leaves an index that is rebuilt.
         manifest = {"ids": self.ids, "fingerprint": self.fingerprint}
         tmp = directory / "manifest.json.tmp"
@@ -137,6 +193,10 @@ class LexicalIndex:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
             ids = list(manifest["ids"])
             bm25 = bm25s.BM25.load(str(directory)) if ids else bm25s.BM25()
+            sentences = None
+            if ids:
+                with np.load(directory / "sentences.npz") as saved:
+                    sentences = Sentences(saved["tokens"], saved["ends"], saved["chunk_ends"])
         except (OSError, ValueError, KeyError):
             return None
-        return cls(ids, str(manifest["fingerprint"]), bm25)
+        return cls(ids, str(manifest["fingerprint"]), bm25, sentences)

@@ -249,9 +249,10 @@ class Retriever:
         chinese = is_chinese(lexical_text)
         weights = settings["second_stage_zh" if chinese else "second_stage_other"]
         question = self.question(query, lexical_query)
+        index = self.store.lexical()
         scored = []
         for chunk in self.store.get(order[:depth]):
-            found = evidence(question, chunk.text)
+            found = evidence(question, chunk.text, index.sentences(chunk.chunk_id))
             score = second_stage(fused[chunk.chunk_id], found, weights)
             scored.append(
                 Hit(

@@ -197,8 +197,9 @@ def probe(
     check = relevant_to(case, neardup)
     candidates = []
     dense_score = dict(dense)
+    index = store.lexical()
     for chunk in store.get(order[:DEPTH]):
-        found = evidence(question, chunk.text)
+        found = evidence(question, chunk.text, index.sentences(chunk.chunk_id))
         candidates.append(
             Candidate(
                 chunk.chunk_id, chunk.text, fused[chunk.chunk_id],
@@ -377,13 +378,17 @@ def neardup_probes(base: Settings, embedder: Embedder) -> list[Probe]:
 
 # -- offline answers ---------------------------------------------------------------------------
 
+# The excerpt settings compared (extractive.py); the shipped ones are among them. They were
+# chosen on the tune halves one at a time (focus, then typed and beside, then the slot rule:
+# the best sentence, the one after it and one per chunk, or simply the three best).
 ANSWER_GRID = [
-    {"prior": prior, "spread": spread, "keep": keep, "neighbour": neighbour}
-    for prior in (0.1, 0.3, 0.6)
-    for spread in (True, False)
-    for keep in (0.3, 0.5)
-    for neighbour in (False, True)
-]
+    {"prior": 0.6, "spread": slots, "keep": 0.5 if slots else 0.0, "neighbour": slots,
+     "focus": focus, "typed": typed, "beside": beside}
+    for focus in (0.0, 1.5)
+    for typed in (0.0, 0.1)
+    for beside in (0.0, 0.4)
+    for slots in (True, False)
+]  # fmt: skip
 
 
 def offline_answers(

@@ -50,6 +50,8 @@ from assistant.store import KnowledgeStore  # noqa: E402
 from assistant.text import near_duplicate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval-data"
+if not DATA.is_dir():  # a worktree beside the others: the shared folder of the workplace
+    DATA = Path("/work/shared/eval-data")
 STORE = ROOT / "bench" / "out" / "retrieval-store"
 SOURCES = {"cmrc": DATA / "cmrc2018_dev.json", "xquad-zh": DATA / "xquad.zh.json"}
 SIGMA = 0.017

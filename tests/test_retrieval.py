@@ -6,9 +6,9 @@ import numpy as np
 
 from assistant.bilingual import renderings
 from assistant.evidence import Question, evidence
-from assistant.lexical import tokenize
+from assistant.lexical import LexicalIndex, tokenize
 from assistant.retrieval import Retriever, fuse, standardise
-from assistant.text import is_chinese, near_duplicate
+from assistant.text import is_chinese, near_duplicate, split_sentences
 
 
 def test_without_lexical_coverage_fusion_ranks_exactly_as_dense_alone() -> None:
@@ -129,3 +129,23 @@ def test_the_second_stage_prefers_the_sentence_that_holds_the_question_s_rare_wo
     named = Question.of("", "Which ETF is 588930?", lambda t: 1.0, lambda t: True)
     assert evidence(named, "科创板人工智能ETF(588930)").entities == 1.0
     assert evidence(named, "一只ETF").entities == 0.5
+
+
+def test_the_lexical_index_keeps_each_chunk_s_sentence_tokens_across_a_save(tmp_path) -> None:
+    texts = [
+        "DeepSeek降低了推理成本。算力需求反而上升！",
+        "基金管理人不保证基金一定盈利。",
+        "Compute demand rose. Prices fell?",
+    ]
+    built = LexicalIndex.build(["a", "b", "c"], texts)
+    built.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    assert loaded is not None
+    for chunk_id, text in zip("abc", texts, strict=True):
+        expected = [frozenset(tokenize(s)) for s in split_sentences(text)]
+        assert built.sentences(chunk_id) == expected
+        assert loaded.sentences(chunk_id) == expected
+    assert loaded.sentences("not-indexed") is None
+    # The second stage reads the same evidence from the index as from the text itself.
+    question = Question.of("基金 保证 盈利", "基金保证盈利吗", loaded.idf, lambda t: True)
+    assert evidence(question, texts[1], loaded.sentences("b")) == evidence(question, texts[1])

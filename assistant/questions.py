@@ -1,0 +1,85 @@
+"""What a question asks: the words that ask rather than name, its answer type, and the words
+either side of its wh-word.
+
+A passage that answers a question repeats the question's naming words, not its asking ones
+("哪一年", "谁", "名字"), so those are left out when a passage or a sentence is measured
+against the question (``evidence``, ``extractive``). A question that asks when, how many or
+why is answered by a sentence with a date, a number with its unit or a causal connective.
+And a Chinese question is often its answering sentence with the answer swapped for a wh-word:
+the characters next to the wh-word ("藩厅是哪里" → "藩厅是") recur beside the answer. The
+patterns are language facts, in ``resources/questions.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .text import bigrams, to_simplified
+
+_DATA = Path(__file__).parent / "resources" / "questions.toml"
+_PUNCTUATION = re.compile(r"[\s\W_]+")
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str
+    question: tuple[re.Pattern[str], re.Pattern[str]]  # Chinese, English
+    sentence: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class _Table:
+    interrogatives: frozenset[str]
+    prefixes: tuple[str, ...]
+    wh: re.Pattern[str]
+    types: tuple[AnswerType, ...]
+
+
+@cache
+def _table() -> _Table:
+    with _DATA.open("rb") as handle:
+        data = tomllib.load(handle)
+    types = tuple(
+        AnswerType(
+            t["name"],
+            (re.compile(t["zh"]), re.compile(t["en"], re.IGNORECASE)),
+            re.compile(t["sentence"]),
+        )
+        for t in data["answer_types"]
+    )
+    return _Table(
+        frozenset(data["interrogatives"]),
+        tuple(data["interrogative_prefixes"]),
+        re.compile(data["wh"]),
+        types,
+    )
+
+
+def asks(token: str) -> bool:
+    """Whether a BM25 token asks rather than names (哪一年, 谁, 名字)."""
+    table = _table()
+    return token in table.interrogatives or token.startswith(table.prefixes)
+
+
+def answer_type(question: str) -> AnswerType | None:
+    """The kind of answer the question asks for (time, quantity, reason), if it says."""
+    simplified = to_simplified(question)
+    for kind in _table().types:
+        if any(pattern.search(simplified) for pattern in kind.question):
+            return kind
+    return None
+
+
+def beside_wh(question: str, width: int = 4) -> frozenset[str]:
+    """Character pairs of the ``width`` characters either side of the question's wh-word."""
+    compact = _PUNCTUATION.sub("", to_simplified(question))
+    found = _table().wh.search(compact)
+    if not found:
+        return frozenset()
+    left = compact[max(0, found.start() - width) : found.start()]
+    right = compact[found.end() : found.end() + width]
+    return frozenset(pair for part in (left, right) if len(part) >= 2 for pair in bigrams(part))

@@ -1,0 +1,78 @@
+"""The offline answer quotes the sentence that answers, not the ones that only share words."""
+
+from __future__ import annotations
+
+from assistant.extractive import select_sentences
+from assistant.questions import answer_type, asks, beside_wh
+from assistant.retrieval import Hit
+from assistant.store import StoredChunk
+
+
+def _hits(*texts: str) -> list[Hit]:
+    return [
+        Hit(StoredChunk(f"c{n}", text, {"path": f"a{n}.txt"}), 1.0 / n, 0.9, 1.0)
+        for n, text in enumerate(texts, start=1)
+    ]
+
+
+def _first(question: str, *texts: str) -> str:
+    excerpts = select_sentences(question, _hits(*texts), lambda token: 1.0, limit=1)
+    assert len(excerpts) == 1
+    return excerpts[0].text
+
+
+def test_a_figure_question_quotes_the_sentence_with_the_figure_not_the_boilerplate() -> None:
+    disclosure = (
+        "开放式基金存在巨额赎回风险，基金份额持有人的赎回申请可能被延期办理。"
+        "开放式基金的流动性风险包括巨额赎回风险和暂停赎回风险。"
+        "单个开放日基金净赎回申请超过上一开放日基金总份额的百分之十，即为巨额赎回。"
+        "投资者应当认真阅读基金合同，了解开放式基金的风险收益特征。"
+    )
+    quoted = _first("开放式基金的净赎回达到多少会触发巨额赎回风险？", disclosure)
+    assert "百分之十" in quoted
+
+
+def test_the_article_s_subject_in_every_sentence_does_not_crowd_out_the_answer() -> None:
+    article = (
+        "瘰鳞蛇是瘰鳞蛇科瘰鳞蛇属的一种蛇，主要分布于印度半岛。"
+        "瘰鳞蛇主要分布于东南亚海域的群岛，亦出没于澳洲北部。"
+        "瘰鳞蛇的体长可达一米，皮肤粗糙。"
+        "它主要以鲈鱼等鱼类为食，偶尔也会进食鳗鱼。"
+    )
+    assert "为食" in _first("瘰鳞蛇主要以什么为食？", article)
+
+
+def test_a_date_question_prefers_the_sentence_with_a_year() -> None:
+    article = (
+        "现代货箱码头是香港历史悠久的货柜码头营运商之一。"
+        "现代货箱码头经营葵青货柜码头的多个码头。"
+        "1991年，现代货箱码头成为香港第二大货柜码头营运商。"
+    )
+    assert "1991" in _first("现代货箱码头在哪一年成为第二大营运商？", article)
+
+
+def test_a_which_firm_question_quotes_the_line_that_names_the_source() -> None:
+    article = (
+        "在承认DeepSeek的成功之后，全球科技巨头仍在持续加大AI资本开支。"
+        "据测算，2024年全球IT总支出达5万亿美元，相较2023年增长6.8%。"
+        "图：2020-2024年全球IT支出情况\n（信息来源：国信证券）"
+    )
+    assert "国信证券" in _first("全球IT支出那张图的数据出自哪家券商？", article)
+
+
+def test_what_a_question_asks_is_read_from_its_wording() -> None:
+    assert asks("哪一年") and asks("谁") and asks("哪家") and not asks("赎回")
+    kinds = {
+        "基金在哪一年成立？": "time",
+        "When was the fund founded?": "time",
+        "净赎回达到多少触发巨额赎回？": "quantity",
+        "How many funds does it manage?": "quantity",
+        "為什麼算力需求上升？": "reason",
+        "全球IT支出那张图的数据出自哪家券商？": "source",
+        "Which brokerage provided the chart?": "source",
+        "基金经理是谁？": None,
+    }
+    for question, kind in kinds.items():
+        found = answer_type(question)
+        assert (found.name if found else None) == kind, question
+    assert "厅是" in beside_wh("尼崎藩的藩厅是哪里？")
