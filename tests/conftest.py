@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import os
 import shutil
 import socket
@@ -25,6 +27,26 @@ from assistant.llm import OpenAICompatibleChat
 from assistant.store import KnowledgeStore
 from tests.fakellm import FakeLLM, fake_llm, fake_llm_server  # noqa: F401  (fixtures)
 from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
+
+
+def _one_parse_at_a_time(parse: Any) -> Any:
+    """``ast.parse`` behind a lock. CPython 3.11.7 (this machine's and CI's) counts the AST
+    constructor's recursion depth in one place for all threads, so two threads parsing at once
+    fail with "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905,
+    pytest-dev/pytest#10763).
+    pytest parses every test module and plugin module it rewrites, on whichever thread imports
+    it, while the servers' threads import Gradio, whose components parse their own source."""
+    lock = threading.Lock()
+
+    @functools.wraps(parse)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    return locked
+
+
+ast.parse = _one_parse_at_a_time(ast.parse)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
