@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 import time
@@ -50,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             bar.close()
     host, port = args.host or settings.host, args.port or settings.port
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    # uvicorn re-raises the signal that stopped it once it has shut down. Leaving through
+    # Python's exit rather than the signal's default lets clean-up at exit run (the advisor's
+    # exported client documents are deleted then).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Thread(target=_warm, args=(server, app.state.services.engine), daemon=True).start()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"The assistant is starting at http://{shown}:{port}  (Ctrl+C stops it)", flush=True)

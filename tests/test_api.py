@@ -307,10 +307,12 @@ def test_a_base_url_with_credentials_never_reaches_a_log_or_response(
 
 def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
     port = free_port()
+    tmp = workdir / "tmp"  # the app's temporary files, to see what it leaves behind
+    tmp.mkdir()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         cwd=workdir,
-        env=clean_env(ASSISTANT_PORT=str(port)),
+        env=clean_env(ASSISTANT_PORT=str(port), TMPDIR=str(tmp)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -348,6 +350,7 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "DEEPSEEK_API_KEY" in output  # the log says why it runs offline
+    assert list(tmp.glob("assistant-exports-*")) == []  # no folder for client documents left
 
 
 def test_a_request_larger_than_the_limit_is_refused_before_its_body_arrives(

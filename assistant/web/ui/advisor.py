@@ -18,6 +18,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,6 +61,9 @@ class Drafting:
     def __init__(self, engine: AnswerEngine) -> None:
         self.engine = engine
         self.folder = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
+        # Exports are client documents: none outlives the app (at exit, or when the tab's
+        # Blocks are dropped), beside the hourly pruning while it runs.
+        weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
 
     def draft(
         self,
