@@ -359,3 +359,9 @@ def test_malformed_rule_table_is_refused_with_the_rule_named() -> None:
     }
     with pytest.raises(ValueError, match="X-001"):
         parse_rules(raw)
+
+
+def test_a_finding_names_the_figure_whole_not_its_first_digit() -> None:
+    findings = check_text("过去三年年化回报达到12.5%，远超同类。我们保证年化收益15%。")
+    past = [f.text for f in findings if f.category == "past_performance"]
+    assert "年化回报达到12.5%" in past and "年化收益15%" in past
