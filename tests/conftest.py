@@ -202,6 +202,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 HOSTILE = "<img src=x onerror=alert(1)>"
+# The seed's argument in the article's order: a phrase of each step's claim, a phrase the
+# passage it cites must hold (the support, not just the same section), and the step's kind.
+SEED_STEPS = [
+    ("利空算力股", "低算力成本", "fact"),
+    ("杰文斯悖论", "整体消耗量反而上升", "view"),
+    ("推理算力需求", "推理(调用)的算力成本也可能会持续走高", "forecast"),
+    ("科技巨头", "持续加大AI资本开支", "fact"),
+    ("国产替代", "给算力芯片的国产替代带来了更高的技术可行性", "view"),
+    ("科创板人工智能指数", "科创板人工智能指数布局30只", "fact"),
+]
 HOSTILE_SCRIPT = "<script>alert(2)</script>"
 
 

@@ -13,20 +13,10 @@ from playwright.sync_api import expect
 
 from assistant.answer import AnswerEngine
 from assistant.thesis import ArgumentMap, ThesisService
-from tests.conftest import HOSTILE
+from tests.conftest import HOSTILE, SEED_STEPS
 
 pytestmark = pytest.mark.browser
 SEED_TITLE = "DeepSeek暂停API充值：AI算力逻辑再梳理"
-# The seed's steps in the article's order: a phrase of each claim, one of its support, its kind
-# (as tests/test_thesis.py checks them on the map itself).
-SEED_STEPS = [
-    ("利空算力股", "低算力成本", "fact"),
-    ("杰文斯悖论", "整体消耗量反而上升", "view"),
-    ("推理算力需求", "推理(调用)的算力成本也可能会持续走高", "forecast"),
-    ("科技巨头", "持续加大AI资本开支", "fact"),
-    ("国产替代", "给算力芯片的国产替代带来了更高的技术可行性", "view"),
-    ("科创板人工智能指数", "科创板人工智能指数布局30只", "fact"),
-]
 KINDS_ZH = {"fact": "事实", "figure": "数据", "view": "作者观点", "forecast": "预测"}
 
 

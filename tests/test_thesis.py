@@ -22,21 +22,11 @@ from assistant.store import KnowledgeStore, StoredChunk
 from assistant.thesis import ArgumentMap, ThesisService, render_outline
 from assistant.thesis.extract import Citer, counterpoint_notice, extract
 from assistant.web import Services, create_app
-from tests.conftest import ROOT, run, settings_for
+from tests.conftest import ROOT, SEED_STEPS, run, settings_for
 from tests.fakellm import FakeLLM
 
 TODAY = date(2026, 11, 15)  # 21 months after the seed's February 2025
 
-# The seed's argument, in the article's order: what each step claims, and a phrase the
-# passage it cites must hold (the support, not just the same section).
-SEED_STEPS = [
-    ("利空算力股", "低算力成本", "fact"),
-    ("杰文斯悖论", "整体消耗量反而上升", "view"),
-    ("推理算力需求", "推理(调用)的算力成本也可能会持续走高", "forecast"),
-    ("科技巨头", "持续加大AI资本开支", "fact"),
-    ("国产替代", "给算力芯片的国产替代带来了更高的技术可行性", "view"),
-    ("科创板人工智能指数", "科创板人工智能指数布局30只", "fact"),
-]
 BEAR_SECTION = "一、为什么有声音认为DeepSeek利空算力股?"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Frame, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Frame, Page, expect
 
 from assistant.answer import AnswerEngine
 from assistant.factory import build_engine, build_store, sync_knowledge
@@ -25,15 +25,6 @@ from assistant.web import Services, create_app
 from tests.conftest import ROOT, free_port, online_engine, serving, settings_for
 from tests.fakellm import FakeLLM
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 QUESTION = "为什么说DeepSeek反而利好算力?"
 pytestmark = pytest.mark.browser
 
@@ -80,16 +71,6 @@ class ThirdPartySite:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def embed_frame(page: Page) -> Frame:
