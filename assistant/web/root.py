@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -51,6 +52,11 @@ class Beside(Mount):
         return super().matches(scope)
 
 
+@functools.cache
+def _starting_page() -> str:
+    return _STARTING.read_text(encoding="utf-8")
+
+
 async def _starting(scope: Scope, receive: Receive, send: Send) -> None:
     """``/`` while the Gradio app is being built; anything else of Gradio's is not there yet."""
     if scope["type"] != "http":
@@ -58,7 +64,7 @@ async def _starting(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
     response: Response
     if request.url.path == "/" and request.method in ("GET", "HEAD"):
-        response = HTMLResponse(_STARTING.read_text(encoding="utf-8"), 200)
+        response = HTMLResponse(_starting_page(), 200)
         response.headers["Cache-Control"] = "no-store"
     else:
         response = JSONResponse(
@@ -92,7 +98,10 @@ def mount_later(app: FastAPI, build: Callable[[], ASGIApp], reserved: frozenset[
 
 
 async def _swap(
-    app: FastAPI, placeholder: Beside, build: Callable[[], ASGIApp], running: Any
+    app: FastAPI,
+    placeholder: Beside,
+    build: Callable[[], ASGIApp],
+    running: contextlib.AsyncExitStack,
 ) -> None:
     try:
         gradio: Any = await asyncio.to_thread(build)
