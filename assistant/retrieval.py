@@ -16,7 +16,8 @@ A second stage (``evidence``) looks again at the best fused candidates: how much
 question's rarer vocabulary a passage holds, in one sentence and overall, and its numbers and
 names. Near-copies (overlapping chunks, the same passage in two articles, reposts) are skipped
 after it, so of two near-copies the one with more evidence is kept and the chosen chunks say
-different things. The same evidence feeds the answer-or-decline decision (``relevant``). The
+different things. The same evidence feeds the answer-or-decline decision (``relevant``), with
+what the best passages' text holds of every naming word of the question (``evidence.reach``). The
 constants live in ``resources/retrieval.toml``, fitted by ``bench/quality.py`` on one half of
 every question set.
 """
