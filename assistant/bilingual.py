@@ -143,35 +143,42 @@ def _lookup(phrase: str, dictionary: dict[str, tuple[str, ...]]) -> tuple[str, .
     return found
 
 
-def renderings(
+def terms(
     question: str, known: Callable[[str], bool] = lambda word: True, per_term: int = PER_TERM
-) -> list[str]:
-    """Chinese words for the English terms of ``question``, longest phrases first.
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The English terms of ``question`` (function words left out), longest phrases first, each
+    with its Chinese renderings (none when neither the glossary nor, through ``known``, the
+    corpus's words offer one).
 
     The glossary's renderings are taken as they are; the dictionary's only when ``known`` (the
     corpus uses the word), at most ``per_term`` of them per English term.
     """
     words = [w.strip("'-") for w in _WORD.findall(question.lower())]
-    out: list[str] = []
+    out: list[tuple[str, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
         for size in range(min(_MAX_WORDS, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + size])
             if size == 1 and (phrase in _STOP or len(phrase) < 2):
-                continue  # function words, and "I" (CEDICT: 不才, 咱家)
+                break  # function words, and "I" (CEDICT: 不才, 咱家)
             from_glossary = _lookup(phrase, glossary())
             if from_glossary is not None:
-                out.extend(from_glossary)
+                out.append((phrase, from_glossary))
                 break
             from_cedict = _lookup(phrase, cedict())
-            kept = [w for w in from_cedict or () if known(w)][:per_term]
-            if kept:
-                out.extend(kept)
+            kept = tuple(w for w in from_cedict or () if known(w))[:per_term]
+            if kept or size == 1:
+                out.append((phrase, kept))
                 break
-        else:
-            size = 1
         i += size
-    return list(dict.fromkeys(out))
+    return out
+
+
+def renderings(
+    question: str, known: Callable[[str], bool] = lambda word: True, per_term: int = PER_TERM
+) -> list[str]:
+    """Chinese words for the English terms of ``question`` (``terms``), in order, once each."""
+    return list(dict.fromkeys(w for _, found in terms(question, known, per_term) for w in found))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,16 @@ and their IDF:
 - ``entities``: the share of the question's numbers and Latin-script names in the passage
   (fund codes, years, DeepSeek, ETF): the facts an embedding of a short question blurs.
 
-Only words the corpus uses count (a word no passage has cannot tell passages apart). Pure
-functions. A passage's sentence tokens come from the lexical index, which keeps them from when
+Only words the corpus uses count (a word no passage has cannot tell passages apart).
+
+The answer-or-decline decision reads the question differently (``Wording``, ``reach``): there
+a word no passage has is the strongest evidence of all, since a question about something the
+corpus never names is not answered by it. So every naming word counts, weighted by its rarity
+(a word the corpus lacks weighs most), and it is looked for in the best passages' text itself,
+not among their jieba tokens: jieba cuts a name it does not know differently in a question and
+in a passage ("李会晟的国籍" against "经济学家李会晟自"). An English question is read as its
+terms (``bilingual.terms``), each found when the word or one of its Chinese renderings is in a
+passage. Pure functions. A passage's sentence tokens come from the lexical index, which keeps them from when
 it was built, so no question pays for jieba over its candidates; a passage the index does not
 hold is tokenized here (cached by its text).
 """
@@ -25,8 +33,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .bilingual import terms
 from .lexical import tokenize
-from .text import split_sentences
+from .questions import asks
+from .text import search_form, split_sentences
 
 _ENTITY = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*[A-Za-z0-9]|\d+(?:\.\d+)?")
 _COMMON_LATIN = frozenset(
@@ -144,3 +154,88 @@ def evidence(
     windows = [a | b for a, b in zip(sentences, [*sentences[1:], frozenset()], strict=True)]
     support = max(_share(question.weights, w, total) for w in windows)
     return Evidence(_share(question.weights, whole, total), support, entities)
+
+
+# -- what the answer-or-decline decision reads -------------------------------------------------
+
+READ = 3  # the best passages whose text the decision reads
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The question as the decision reads it (module docstring)."""
+
+    words: dict[str, float]  # naming token → IDF over the corpus's highest (unknown words: 1)
+    terms: tuple[tuple[str, ...], ...]  # English terms: the word, then its Chinese renderings
+    known: float  # share of the question the corpus knows at all (words, or terms if English)
+
+    @classmethod
+    def of(
+        cls,
+        searched: str,
+        asked: str,
+        chinese: bool,
+        idf: Callable[[str], float],
+        frequency: Callable[[str], int],
+        top_idf: float,
+    ) -> Wording:
+        """``searched`` is what BM25 searched (an English question with its renderings);
+        ``frequency`` a token's document frequency; ``top_idf`` the IDF of a word no chunk has."""
+        tokens = [t for t in dict.fromkeys(tokenize(searched)) if not asks(t)]
+        if not chinese:  # the English words themselves count through ``terms`` only
+            tokens = [t for t in tokens if not t.isascii() or frequency(t)]
+        words = {t: idf(t) / (top_idf or 1.0) for t in tokens}
+        if chinese:
+            total = sum(words.values())
+            known = sum(w for t, w in words.items() if frequency(t)) / total if total else 0.0
+            return cls(words, (), known)
+
+        def used(word: str) -> bool:
+            parts = tokenize(word)
+            return bool(parts) and all(frequency(t) for t in parts)
+
+        found = tuple(
+            (term, *chinese_words)
+            for term, chinese_words in terms(asked, used)
+            if term not in _COMMON_LATIN
+        )
+        known = sum(len(t) > 1 or used(t[0]) for t in found) / len(found) if found else 0.0
+        return cls(words, found, known)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far the best passages reach the question's words (``reach``)."""
+
+    cover: float = 0.0  # weighted share of its words in one passage's text (the best of them)
+    support: float = 0.0  # the same in one sentence and the next (the best of them)
+    missing: float = 1.0  # weight of the rarest word a passage lacks (the least of them)
+    known: float = 0.0  # ``Wording.known``
+    found: float = 0.0  # share of its terms (English) or words (else) some passage holds
+
+
+def reach(wording: Wording, texts: Sequence[str]) -> Reach:
+    """What the ``texts`` (the best passages, best first) hold of ``wording``."""
+    passages = [search_form(t).lower() for t in texts[:READ]]
+    if not passages:
+        return Reach(known=wording.known)
+    words = wording.words
+    total = sum(words.values()) or 1.0
+
+    def share(text: str) -> float:
+        return sum(w for t, w in words.items() if t in text) / total
+
+    cover = support = found = 0.0
+    missing = 1.0
+    for text in passages:
+        cover = max(cover, share(text))
+        sentences = split_sentences(text) or [text]
+        pairs = [a + b for a, b in zip(sentences, [*sentences[1:], ""], strict=True)]
+        support = max(support, *(share(pair) for pair in pairs))
+        missing = min(missing, max((w for t, w in words.items() if t not in text), default=0.0))
+    if wording.terms:
+        found = sum(any(f in p for f in t for p in passages) for t in wording.terms)
+        found /= len(wording.terms)
+    else:
+        found = cover
+    return Reach(cover, support, missing, wording.known, found)

@@ -24,7 +24,7 @@ from .citations import split_sentences, without_marks
 from .compliance import QuestionIntent, check_text, classify_question
 from .lexical import tokenize
 from .questions import answer_type, asks, beside_wh
-from .text import bigrams, near_duplicate
+from .text import bigrams, near_duplicate, search_form
 
 if TYPE_CHECKING:  # a type only: no store behind the text work
     from .retrieval import Hit
@@ -40,6 +40,10 @@ NEIGHBOUR = False
 TYPED = 0.1  # added for holding the answer type asked for
 BESIDE = 0.4  # × the share of the character pairs beside the wh-word held
 FOCUS = 1.5  # exponent of the within-sentences rarity that scales each word's IDF
+# A question word of two characters or more counts as held when the sentence's text holds it,
+# not only its jieba tokens: jieba cuts a name it does not know one way in the question and
+# another in the passage ("李会晟的国籍" against "经济学家李会晟自").
+AS_TEXT = True
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ def select_sentences(
     typed: float = TYPED,
     beside: float = BESIDE,
     focus: float = FOCUS,
+    as_text: bool = AS_TEXT,
 ) -> list[Excerpt]:
     """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order.
 
@@ -87,6 +92,9 @@ def select_sentences(
             if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or not quotable(sentence):
                 continue
             own = wanted.intersection(tokenize(sentence))
+            if as_text:
+                plain = search_form(sentence).lower()
+                own |= {t for t in wanted if len(t) > 1 and t in plain}
             sentences.append((n, position, sentence, own, bigrams(sentence)))
     # A word in every sentence (the article's subject) tells them apart less than a word in
     # one: each word's corpus IDF is scaled by its rarity among the sentences looked at.

@@ -16,7 +16,8 @@ A second stage (``evidence``) looks again at the best fused candidates: how much
 question's rarer vocabulary a passage holds, in one sentence and overall, and its numbers and
 names. Near-copies (overlapping chunks, the same passage in two articles, reposts) are skipped
 after it, so of two near-copies the one with more evidence is kept and the chosen chunks say
-different things. The same evidence feeds the answer-or-decline decision (``relevant``). The
+different things. The same evidence feeds the answer-or-decline decision (``relevant``), with
+what the best passages' text holds of every naming word of the question (``evidence.reach``). The
 constants live in ``resources/retrieval.toml``, fitted by ``bench/quality.py`` on one half of
 every question set.
 """
@@ -35,7 +36,7 @@ import numpy as np
 
 from .bilingual import renderings
 from .embeddings import Embedder
-from .evidence import Evidence, Question, evidence
+from .evidence import Evidence, Question, Reach, Wording, evidence, reach
 from .lexical import tokenize
 from .store import ChunkReader, StoredChunk
 from .text import is_chinese, near_duplicate, normal_form, search_form, to_simplified
@@ -107,6 +108,42 @@ def _in_chinese(query: str, translation: str | None, known: Callable[[str], bool
     if is_chinese(query):
         return query
     return f"{query} {' '.join(renderings(query, known))}".strip()
+
+
+DECISION = (
+    "dense", "support", "coverage", "entities", "corpus", "margin", "known", "gap",
+    "reach", "reach_support", "missing", "corpus_terms", "found",
+)  # fmt: skip
+
+
+def decision_features(
+    top: Evidence,
+    scores: Sequence[float],
+    dense: Sequence[float],
+    floor: float,
+    corpus: float,
+    reached: Reach,
+) -> dict[str, float]:
+    """What the answer-or-decline decision weighs (``Retriever.relevant``), from the best
+    passage's evidence, the hits' final and dense scores (best first), the language's cosine
+    floor, the question's corpus coverage (``lexical_weight``) and the best passages' reach."""
+    margin = scores[0] - scores[1] if len(scores) > 1 else 1.0
+    best = max(dense)
+    return {
+        "dense": best - floor,
+        "support": top.support,
+        "coverage": top.coverage,
+        "entities": top.entities,
+        "corpus": corpus,
+        "margin": min(margin, 2.0),
+        "known": top.coverage * corpus,  # the question's words in the passage, of all of them
+        "gap": best - float(np.median(dense)),  # how far the best cosine stands out
+        "reach": reached.cover,  # every naming word, in the passages' text (``evidence.reach``)
+        "reach_support": reached.support,
+        "missing": reached.missing,  # the rarest word the best-reaching passage lacks
+        "corpus_terms": reached.known,  # how much of the question the corpus knows at all
+        "found": reached.found,  # an English question's terms found in a passage
+    }
 
 
 def _logistic(x: float) -> float:
@@ -209,21 +246,27 @@ class Retriever:
             return 0.0
         chinese = is_chinese(to_simplified(query))
         weights = tuning()["decision_zh" if chinese else "decision_other"]
-        top = hits[0].evidence
-        margin = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
-        best = max(hit.dense for hit in hits)
-        corpus = self.lexical_weight(self.searched_text(query))
-        features = {
-            "dense": best - (floor if chinese else floor_other),
-            "support": top.support,
-            "coverage": top.coverage,
-            "entities": top.entities,
-            "corpus": corpus,
-            "margin": min(margin, 2.0),
-            "known": top.coverage * corpus,  # the question's words in the passage, of all of them
-            "gap": best - float(np.median([hit.dense for hit in hits])),  # how far it stands out
-        }
+        features = decision_features(
+            hits[0].evidence,
+            [hit.score for hit in hits],
+            [hit.dense for hit in hits],
+            floor if chinese else floor_other,
+            self.lexical_weight(self.searched_text(query)),
+            reach(self.wording(query), [hit.chunk.text for hit in hits]),
+        )
         return _logistic(weights["bias"] + sum(weights[k] * v for k, v in features.items()))
+
+    def wording(self, query: str) -> Wording:
+        """The question as the answer-or-decline decision reads it (``evidence.Wording``)."""
+        index = self.store.lexical()
+        return Wording.of(
+            self.searched_text(query),
+            search_form(query),
+            is_chinese(to_simplified(query)),
+            index.idf,
+            index.document_frequency,
+            index.idf(""),  # the IDF of a word no chunk has
+        )
 
     def search(self, query: str, k: int = 5, *, lexical_query: str | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first, without near-copies.

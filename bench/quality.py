@@ -61,8 +61,8 @@ from assistant.eval.datasets import (  # noqa: E402
     write_contexts,
 )
 from assistant.eval.running import holds_answer  # noqa: E402
-from assistant.evidence import evidence  # noqa: E402
-from assistant.retrieval import Retriever, fuse  # noqa: E402
+from assistant.evidence import Evidence, Wording, evidence, reach  # noqa: E402
+from assistant.retrieval import Retriever, decision_features, fuse  # noqa: E402
 from assistant.store import KnowledgeStore  # noqa: E402
 from assistant.text import near_duplicate, split_sentences  # noqa: E402
 
@@ -80,12 +80,12 @@ class CachedEmbedder(E5Embedder):
 
     def __init__(self) -> None:
         super().__init__()
-        self._queries: dict[str, list[float]] = {}
+        self._asked: dict[str, list[float]] = {}
 
     def embed_query(self, text: str) -> list[float]:
-        if text not in self._queries:
-            self._queries[text] = super().embed_query(text)
-        return self._queries[text]
+        if text not in self._asked:
+            self._asked[text] = super().embed_query(text)
+        return self._asked[text]
 
 
 # -- stores ------------------------------------------------------------------------------------
@@ -247,37 +247,48 @@ def hits(probes: Sequence[Probe], w: Weights) -> dict[str, float]:
 
 # -- the decision ------------------------------------------------------------------------------
 
-FEATURES = ("dense", "support", "coverage", "entities", "corpus", "margin", "known", "gap")
+FEATURES = retrieval.DECISION
 
 
-def features(p: Probe, ws: Weights, floors: dict[str, float]) -> np.ndarray:
-    top = ranked(p, ws)
-    if not top:
-        return np.zeros(len(FEATURES))
-    w = ws["zh" if p.lang == "zh" else "other"]
+class Decision:
+    """The decision's features per probe (``retrieval.decision_features``, the engine's own),
+    with each question's wording read once from its store's index."""
 
-    def score(c: Candidate) -> float:
-        return (
-            c.fused
-            + w["coverage"] * c.coverage
-            + w["support"] * c.support
-            + (w["entities"] * c.entities)
-        )
+    def __init__(self, retrievers: Retrievers, floors: dict[str, float]) -> None:
+        self.retrievers, self.floors = retrievers, floors
+        self._wording: dict[tuple[str, str], Wording] = {}
 
-    margin = score(top[0]) - score(top[1]) if len(top) > 1 else 1.0
-    floor = floors["zh"] if p.lang == "zh" else floors["other"]
-    best = max(c.dense for c in top)
-    gap = best - float(np.median([c.dense for c in top]))
-    return np.array(
-        [
-            best - floor, top[0].support, top[0].coverage, top[0].entities, p.corpus,
-            min(margin, 2.0), top[0].coverage * p.corpus, gap,
-        ]
-    )  # fmt: skip
+    def features(self, p: Probe, ws: Weights) -> np.ndarray:
+        top = ranked(p, ws)
+        if not top:
+            return np.zeros(len(FEATURES))
+        w = ws["zh" if p.lang == "zh" else "other"]
+        key = (STORE_OF[p.set], p.case.question)
+        if key not in self._wording:
+            self._wording[key] = self.retrievers[key[0]].wording(p.case.question)
+        found = decision_features(
+            Evidence(top[0].coverage, top[0].support, top[0].entities),
+            [c.fused + w["coverage"] * c.coverage + w["support"] * c.support
+             + w["entities"] * c.entities for c in top],
+            [c.dense for c in top],
+            self.floors["zh"] if p.lang == "zh" else self.floors["other"],
+            p.corpus,
+            reach(self._wording[key], [c.text for c in top]),
+        )  # fmt: skip
+        return np.array([found[k] for k in FEATURES])
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 0.01) -> np.ndarray:
-    """Weighted, L2-regularised logistic regression by Newton's method; returns [bias, *coef]."""
+    """Weighted, L2-regularised logistic regression by Newton's method on standardised
+    features (so the penalty treats them alike); returns [bias, *coef] on the raw ones."""
+    mean, spread = x.mean(0), x.std(0)
+    spread[spread == 0] = 1.0
+    scaled = _fit((x - mean) / spread, y, weight, l2)
+    coef = scaled[1:] / spread
+    return np.r_[scaled[0] - mean @ coef, coef]
+
+
+def _fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float) -> np.ndarray:
     design = np.hstack([np.ones((len(x), 1)), x])
     beta = np.zeros(design.shape[1])
     for _ in range(50):
@@ -309,27 +320,40 @@ def traditional(cases: Sequence[Case]) -> list[Case]:
     return [replace(c, question=convert(c.question)) for c in cases]  # same id, same half
 
 
-def build_probes(
-    args: argparse.Namespace, base: Settings, embedder: Embedder
-) -> tuple[list[Probe], dict[str, Retriever]]:
+# The store each set is asked of.
+STORE_OF = {
+    "cmrc": "cmrc", "cmrc-tw": "cmrc", "xquad-zh": "xquad", "xquad-zh-tw": "xquad",
+    "xquad-en": "xquad", "seed": "seed", "cmrc→xquad": "xquad", "xquad-zh→cmrc": "cmrc",
+    "xquad-en→cmrc": "cmrc", "offtopic": "seed", "neardup": "neardup", "neardup-en": "neardup",
+}  # fmt: skip
+
+
+class Retrievers(dict[str, Retriever]):
+    """The evaluation's stores, each opened (and synced) when first asked for."""
+
+    def __init__(self, base: Settings, embedder: Embedder) -> None:
+        super().__init__()
+        self.base, self.embedder = base, embedder
+
+    def __missing__(self, name: str) -> Retriever:
+        base, embedder = self.base, self.embedder
+        if name == "seed":
+            store = seed_store(base, embedder)
+        elif name == "neardup":
+            xzh = load_squad(DATA / "xquad.zh.json")
+            store = neardup_store(base, embedder, xzh.contexts, xzh.cases)
+        else:
+            source = DATA / ("cmrc2018_dev.json" if name == "cmrc" else "xquad.zh.json")
+            store = squad_store(name, base, embedder, load_squad(source).contexts, source)
+        self[name] = Retriever(store, embedder)
+        return self[name]
+
+
+def build_probes(args: argparse.Namespace, retrievers: Retrievers) -> list[Probe]:
     cmrc = load_squad(DATA / "cmrc2018_dev.json")
     xzh = load_squad(DATA / "xquad.zh.json")
     xen = cross_lingual(load_squad(DATA / "xquad.en.json"), xzh)
     cmrc_cases = sample(cmrc.cases, args.limit_cmrc, 0)
-    openers: dict[str, Callable[[], KnowledgeStore]] = {
-        "cmrc": lambda: squad_store(
-            "cmrc", base, embedder, cmrc.contexts, DATA / "cmrc2018_dev.json"
-        ),
-        "xquad": lambda: squad_store("xquad", base, embedder, xzh.contexts, DATA / "xquad.zh.json"),
-        "seed": lambda: seed_store(base, embedder),
-    }
-    retrievers: dict[str, Retriever] = {}
-
-    def retriever_for(name: str) -> Retriever:
-        if name not in retrievers:
-            retrievers[name] = Retriever(openers[name](), embedder)
-        return retrievers[name]
-
     seed = [*load_jsonl_cases(FIXTURES / "seed_questions.jsonl"),
             *load_jsonl_cases(FIXTURES / "heldout_questions.jsonl")]  # fmt: skip
     offtopic = [*load_jsonl_cases(FIXTURES / "offtopic_questions.jsonl"),
@@ -353,21 +377,20 @@ def build_probes(
             continue
         started = time.perf_counter()
         cases = sample(cases, args.per_set, 1)  # a seeded sample of big sets (the machine is small)
-        retriever = retriever_for(store_name)
+        retriever = retrievers[store_name]
         retriever.search("warm-up 预热", K)
         probes += [probe(retriever, c, set_name, answerable) for c in cases]
         print(f"{set_name}: {len(cases)} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if args.neardup:
-        probes += neardup_probes(base, embedder)
-    return probes, retrievers
+        probes += neardup_probes(retrievers)
+    return probes
 
 
-def neardup_probes(base: Settings, embedder: Embedder) -> list[Probe]:
+def neardup_probes(retrievers: Retrievers) -> list[Probe]:
     xzh = load_squad(DATA / "xquad.zh.json")
     xen = cross_lingual(load_squad(DATA / "xquad.en.json"), xzh)
-    near = neardup_store(base, embedder, xzh.contexts, xzh.cases)
     reposted = {f"c{i:04d}" for i in range(0, len(xzh.contexts), 2)}
-    retriever = Retriever(near, embedder)
+    retriever = retrievers["neardup"]
     retriever.search("warm-up 预热", K)
     probes = []
     for name, cases in (("neardup", xzh.cases), ("neardup-en", xen.cases)):
@@ -392,7 +415,7 @@ ANSWER_GRID = [
 
 
 def offline_answers(
-    probes: Sequence[Probe], retrievers: dict[str, Retriever], floors: dict[str, float]
+    probes: Sequence[Probe], retrievers: Retrievers, floors: dict[str, float]
 ) -> dict[str, dict[str, Any]]:
     """Share of offline answers holding a gold answer, per set, half and excerpt setting.
 
@@ -404,7 +427,7 @@ def offline_answers(
     store_of = {"cmrc": "cmrc", "cmrc-tw": "cmrc", "xquad-zh": "xquad", "xquad-zh-tw": "xquad"}
     table: dict[str, dict[str, Any]] = {}
     for set_name, store_name in store_of.items():
-        if store_name not in retrievers:
+        if not any(p.set == set_name for p in probes):
             continue
         retriever = retrievers[store_name]
         idf = retriever.store.lexical().idf
@@ -454,21 +477,24 @@ def tune_second_stage(probes: Sequence[Probe], lang: str) -> dict[str, float]:
     return best_w
 
 
-def tune_decision(
-    probes: Sequence[Probe], w: Weights, floors: dict[str, float], lang: str
-) -> np.ndarray:
+def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang: str) -> np.ndarray:
     tune = [p for p in probes if half(p.case.qid) == "tune" and (p.lang == "zh") == (lang == "zh")]
-    x = np.array([features(p, w, floors) for p in tune])
+    tune = [p for p in tune if not p.set.startswith("neardup")]  # never tuned on
+    x = np.array([decision.features(p, w) for p in tune])
     y = np.array([1.0 if p.answerable else 0.0 for p in tune])
     # Each set weighs the same, answerable and unanswerable sides alike.
     counts = {s: sum(p.set == s for p in tune) for s in {p.set for p in tune}}
     weight = np.array([1.0 / counts[p.set] for p in tune])
     weight *= len(tune) / weight.sum()
     beta = fit_logistic(x, y, weight)
-    # Move the bias so that at most the target share of answerable tune questions is refused.
+    # Move the bias so that in no answerable set more than the target share of its tune
+    # questions is refused (the sets differ: XQuAD's translated questions paraphrase more).
     target = 0.015 if lang == "zh" else 0.04
-    scores = beta[0] + x[y == 1] @ beta[1:]
-    beta[0] -= float(np.quantile(scores, target))
+    sets = np.array([p.set for p in tune])
+    scores = beta[0] + x @ beta[1:]
+    beta[0] -= min(
+        float(np.quantile(scores[(sets == s) & (y == 1)], target)) for s in set(sets[y == 1])
+    )
     # Online, the model reads the passages too: refuse only what is clearly off-topic (the cut
     # under which at most 0.5% of the answerable tune questions fall).
     online = float(np.quantile(decide(x[y == 1], beta), 0.005))
@@ -477,7 +503,7 @@ def tune_decision(
 
 def report(
     probes: Sequence[Probe], w: Weights, betas: dict[str, np.ndarray],
-    floors: dict[str, float], which: str,
+    decision: Decision, which: str,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
     rows: dict[str, dict[str, Any]] = {}
     for set_name in dict.fromkeys(p.set for p in probes):
@@ -488,7 +514,7 @@ def report(
         accepted, online = [], []
         for p in chosen:
             beta = betas["zh" if p.lang == "zh" else "other"]
-            score = decide(features(p, w, floors)[None, :], beta[:-1])[0]
+            score = decide(decision.features(p, w)[None, :], beta[:-1])[0]
             accepted.append(bool(score >= 0.5))
             online.append(bool(score >= beta[-1]))
         if chosen[0].answerable:
@@ -522,6 +548,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-set", type=int, help="ask at most this many questions per set")
     parser.add_argument("--tune", action="store_true", help="fit the constants on the tune halves")
     parser.add_argument(
+        "--keep-stage", action="store_true", help="with --tune: keep the shipped second stage"
+    )
+    parser.add_argument(
         "--neardup", action="store_true", help="also build and ask the near-dup set"
     )
     parser.add_argument("--answers", action="store_true", help="offline answers' gold share")
@@ -534,29 +563,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     floors = {"zh": base.relevance_floor, "other": base.relevance_floor_other}
     embedder = CachedEmbedder()
     saved = OUT / "quality-probes.pickle"
-    if args.reuse and saved.is_file() and not args.answers:
+    retrievers = Retrievers(base, embedder)
+    if args.reuse and saved.is_file():
         # The candidates and their evidence as the last run measured them: re-tune or re-report
         # without asking again (valid while retrieval's first stage and evidence are unchanged).
-        probes, retrievers = pickle.loads(saved.read_bytes()), {}
+        probes = pickle.loads(saved.read_bytes())
         if args.neardup:
             probes = [p for p in probes if not p.set.startswith("neardup")]
-            probes += neardup_probes(base, embedder)
+            probes += neardup_probes(retrievers)
             saved.write_bytes(pickle.dumps(probes))
     else:
-        probes, retrievers = build_probes(args, base, embedder)
+        probes = build_probes(args, retrievers)
         saved.write_bytes(pickle.dumps(probes))
+    decision = Decision(retrievers, floors)
     shipped = retrieval.tuning()
     w = {
         lang: {k: shipped[f"second_stage_{lang}"][k] for k in ("coverage", "support", "entities")}
         for lang in ("zh", "other")
     }
-    betas = {
-        lang: np.array([shipped[f"decision_{lang}"][k] for k in ("bias", *FEATURES, "online_cut")])
-        for lang in ("zh", "other")
-    }
     if args.tune:
-        w = {lang: tune_second_stage(probes, lang) for lang in ("zh", "other")}
-        betas = {lang: tune_decision(probes, w, floors, lang) for lang in ("zh", "other")}
+        if not args.keep_stage:
+            w = {lang: tune_second_stage(probes, lang) for lang in ("zh", "other")}
+        betas = {lang: tune_decision(probes, w, decision, lang) for lang in ("zh", "other")}
         for lang, weights in w.items():
             print(f"[second_stage_{lang}]")
             for key, value in weights.items():
@@ -565,10 +593,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n[decision_{lang}]")
             for key, value in zip(("bias", *FEATURES, "online_cut"), beta, strict=True):
                 print(f"{key} = {value:.4f}")
+    else:
+        betas = {
+            lang: np.array(
+                [shipped[f"decision_{lang}"][k] for k in ("bias", *FEATURES, "online_cut")]
+            )
+            for lang in ("zh", "other")
+        }
     result = {
         "load_average": os.getloadavg()[0],
-        "tune": report(probes, w, betas, floors, "tune"),
-        "held": report(probes, w, betas, floors, "held"),
+        "tune": report(probes, w, betas, decision, "tune"),
+        "held": report(probes, w, betas, decision, "held"),
     }
     if args.answers:
         result["answers"] = offline_answers(probes, retrievers, floors)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import opencc
 
 from assistant.bilingual import renderings
-from assistant.evidence import Question, evidence
+from assistant.evidence import Question, Wording, evidence, reach
 from assistant.lexical import LexicalIndex, tokenize
 from assistant.retrieval import Retriever, fuse, standardise
 from assistant.text import is_chinese, near_duplicate, split_sentences
@@ -90,6 +94,53 @@ def test_the_relevance_floor_separates_covered_from_uncovered_questions(seeded) 
         and covered("What did DeepSeek V3 cost to train?")
     )
     assert not covered("今天天气怎么样？") and not covered("How do I bake sourdough bread?")
+
+
+def test_every_seed_question_in_english_or_traditional_characters_is_answered_from_its_passage(
+    seeded,
+) -> None:
+    settings, store = seeded
+    retriever = Retriever(store, store.embedder)
+    to_traditional = opencc.OpenCC("s2tw").convert
+    fixture = Path(__file__).parent / "fixtures" / "seed_questions.jsonl"
+    rows = [json.loads(line) for line in fixture.read_text(encoding="utf-8").splitlines() if line]
+    missed, refused = [], []
+    for row in rows:
+        question = row["question"] if row["lang"] == "en" else to_traditional(row["question"])
+        hits = retriever.search(question, 5)
+        if not any(s in h.chunk.text for h in hits[:3] for s in row["expect"]):
+            missed.append(question)
+        floors = {"floor": settings.relevance_floor, "floor_other": settings.relevance_floor_other}
+        if not retriever.relevant(question, hits, **floors):
+            refused.append(question)
+    assert len(rows) == 50 and not missed and not refused
+
+
+def test_a_question_about_something_the_articles_never_name_is_declined(seeded) -> None:
+    settings, store = seeded
+    retriever = Retriever(store, store.embedder)
+    floors = {"floor": settings.relevance_floor, "floor_other": settings.relevance_floor_other}
+    for question in (
+        "What is the capital of Poland?",  # accepted before the decision read the passages' text
+        "哪个佛罗里达城市的人口最多？",  # an encyclopedia's question, asked of our articles
+        "Who sang the national anthem at Super Bowl 50?",
+    ):
+        assert not retriever.relevant(question, retriever.search(question, 5), **floors)
+
+
+def test_the_decision_finds_a_name_as_text_and_weighs_most_the_words_no_passage_has() -> None:
+    idf = {"李会晟": 5.0, "国籍": 2.0, "佛罗里达": 5.0, "城市": 1.0, "人口": 1.5}
+    frequency = {"国籍": 3, "城市": 40, "人口": 20}  # the corpus never names 李会晟 or 佛罗里达
+    wording = Wording.of("李会晟的国籍是？", "李会晟的国籍是？", True, lambda t: idf.get(t, 1.0),
+                         lambda t: frequency.get(t, 0), 5.0)  # fmt: skip
+    # jieba cuts the name another way inside the passage; the decision reads the text itself.
+    found = reach(wording, ["韩国经济学家李会晟自2015年起担任主席，其国籍为韩国。"])
+    assert found.cover == 1.0 and found.missing == 0.0
+    assert wording.known < 0.5  # most of the question's weight is a name the corpus lacks
+    wording = Wording.of("哪个佛罗里达城市的人口最多？", "", True, lambda t: idf.get(t, 1.0),
+                         lambda t: frequency.get(t, 0), 5.0)  # fmt: skip
+    found = reach(wording, ["这座城市的人口最多，达到一千万。"])
+    assert found.missing == 1.0 and found.cover < 0.5
 
 
 def test_a_traditional_question_retrieves_exactly_as_its_simplified_twin(seeded) -> None:
