@@ -102,6 +102,17 @@ class RuleTable:
     reports: re.Pattern[str] | None  # anywhere in the sentence: it reports a case, not a claim
     introducers: re.Pattern[str] | None  # ends a clause that introduces the next (…跟我说，)
     questions: Mapping[QuestionIntent, re.Pattern[str]]
+    # The suggestion of a model-only finding: {category}, {probability}, {suggestion} (the
+    # category's first rule's).
+    likely_note: str
+
+    def primary(self, category: str) -> Rule:
+        """The first rule of ``category`` in the table: its basis and suggestion stand for the
+        category when the model, not a rule, finds it."""
+        for rule in self.rules:
+            if rule.category == category:
+                return rule
+        raise KeyError(f"No compliance rule of category {category!r}.")
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -242,6 +253,7 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
             "[negation]",
         ),
         questions=intents,
+        likely_note=_text(raw.get("model", {}), "likely_note", "[model]"),
     )
 
 

@@ -31,7 +31,16 @@ from assistant.compliance import check_text  # noqa: E402
 MEASUREMENT_SET = ROOT / "tests" / "fixtures" / "compliance_sentences.jsonl"
 FRESH_SET = ROOT / "tests" / "fixtures" / "compliance_fresh.json"
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "batch4_tune", "batch4_heldout")
+SPLITS = (
+    "tune",
+    "heldout",
+    "heldout2",
+    "heldout3",
+    "batch4_tune",
+    "batch4_heldout",
+    "batch5_tune",
+    "batch5_heldout",
+)
 
 
 def quality() -> None:
@@ -124,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--split",
         nargs="+",
-        choices=[*SPLITS, "batch4", "all"],
+        choices=[*SPLITS, "batch4", "batch5", "all"],
         default=["all"],
         help="fresh-set splits to measure; batch4 = both halves of the fourth batch",
     )
