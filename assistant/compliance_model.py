@@ -59,6 +59,14 @@ _FACTS: dict[str, re.Pattern[str]] = {
     }.items()
 }
 _RESOURCE = "resources/compliance_model.npz"
+# Negation scope: from a cue to the end of its clause, n-grams and words carry a "~" mark, so
+# "不承诺收益" and "No guarantee of capital" do not look like "承诺收益" and "guarantee of capital".
+# The cues are the rules' (不 but not 不仅/不断/不同…, 没, 无, 未 but not 未来, 非 but not 非常…).
+_NEGATION = re.compile(
+    r"不(?![仅但断错少同久过管妨论停愧住赔亏跌败足])|没|无(?!论)|未(?!来)|非(?![常凡])|勿|别(?![的家人])|"
+    r"\b(?:not?|never|without|cannot|nor)\b|n['’]t\b"
+)
+_CLAUSE_END = re.compile(r"[，。；：！？,;:!?()（）]")
 
 
 def features(sentence: str) -> list[str]:
@@ -66,16 +74,34 @@ def features(sentence: str) -> list[str]:
     count twice). Shared by training and checking, so the two never drift apart."""
     lowered = _DIGITS.sub("0", sentence.lower())
     found = {f"#{name}" for name, pattern in _FACTS.items() if pattern.search(sentence)}
-    for run in _HAN_RUN.findall(lowered):
-        for n in (1, 2, 3):
-            found.update(run[i : i + n] for i in range(len(run) - n + 1))
-    words = _LATIN_WORD.findall(lowered)
-    if words:
-        found.add("#latin")
-        found.update(f"w:{word}" for word in words)
-        found.update(f"s:{word[:5]}" for word in words if len(word) > 5)
-        found.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    for plain, negated in _scopes(lowered):
+        mark = "~" if negated else ""
+        for run in _HAN_RUN.findall(plain):
+            for n in (1, 2, 3):
+                found.update(mark + run[i : i + n] for i in range(len(run) - n + 1))
+        words = _LATIN_WORD.findall(plain)
+        if words:
+            found.add("#latin")
+            found.update(f"{mark}w:{word}" for word in words)
+            found.update(f"{mark}s:{word[:5]}" for word in words if len(word) > 5)
+            found.update(f"{mark}b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
     return list(found)
+
+
+def _scopes(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into pieces outside and inside a negation's scope (cue to clause end)."""
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for cue in _NEGATION.finditer(text):
+        if cue.start() < cursor:
+            continue
+        end = _CLAUSE_END.search(text, cue.end())
+        stop = end.start() if end else len(text)
+        pieces.append((text[cursor : cue.start()], False))
+        pieces.append((text[cue.start() : stop], True))
+        cursor = stop
+    pieces.append((text[cursor:], False))
+    return [piece for piece in pieces if piece[0]]
 
 
 @dataclass(frozen=True)
