@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -322,6 +322,24 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
     return found
 
 
+def _hits(
+    pattern: re.Pattern[str], trigger: re.Pattern[str] | None, text: str
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, matched only where ``trigger`` (``Rule.triggers``) found it
+    starts: the same matches (non-empty, leftmost, not overlapping), for about half the cost."""
+    if trigger is None:
+        yield from pattern.finditer(text)
+        return
+    reach = 0
+    for candidate in trigger.finditer(text):
+        if candidate.start() < reach:
+            continue
+        hit = pattern.match(text, candidate.start())
+        if hit is not None and hit.end() > hit.start():
+            yield hit
+            reach = hit.end()
+
+
 def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
     """Every finding in ``text`` from the rules for ``scope``, sorted by start, deduplicated."""
     table = default_rules()
@@ -331,8 +349,8 @@ def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
     for rule in table.rules:
         if not (scope == "any" or rule.scope in (scope, "any")):
             continue
-        for pattern in rule.patterns:
-            for hit in pattern.finditer(text):
+        for pattern, trigger in zip(rule.patterns, rule.triggers, strict=True):
+            for hit in _hits(pattern, trigger, text):
                 index = bisect.bisect_right(starts, hit.start()) - 1
                 if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:
                     continue  # empty, or in the whitespace between sentences
@@ -380,12 +398,20 @@ def likely_findings(text: str, found: Sequence[Finding] = ()) -> list[Finding]:
     classifier = model()
     likely: list[Finding] = []
     spans = split_spans(text)
-    for index, (start, end) in enumerate(spans):
-        if table.prohibition_cues.search(text, start, end) or _reports(text, (start, end), table):
-            continue
+    judged = [
+        index
+        for index, span in enumerate(spans)
+        if not (table.prohibition_cues.search(text, *span) or _reports(text, span, table))
+    ]
+    verdicts = classifier.likely([text[slice(*spans[index])] for index in judged])
+    for index, categories in zip(judged, verdicts, strict=True):
+        start, end = spans[index]
         covered = {f.category for f in found if f.start < end and f.end > start}
-        context = (spans[max(0, index - CONTEXT)][0], spans[min(len(spans) - 1, index + CONTEXT)][1])
-        for category, probability in classifier.likely(text[start:end]):
+        context = (
+            spans[max(0, index - CONTEXT)][0],
+            spans[min(len(spans) - 1, index + CONTEXT)][1],
+        )
+        for category, probability in categories:
             if category in covered or _evidenced(table, category, text, context):
                 continue
             rule = table.primary(category)

@@ -23,10 +23,13 @@ finding, so a reviewer sees why. See ``assistant.compliance`` for how the two ar
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from io import BytesIO
+from itertools import pairwise
+from operator import add
 
 import numpy as np
 
@@ -38,26 +41,37 @@ _LATIN_WORD = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+(?:[.,]\d+)*")
 _HAN_RUN = re.compile(f"[{HAN}0]+")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 # Structural facts: each a feature of its own, so the model can weigh "a figure with a period and a
-# source" against "a figure alone" whatever words carry them.
-_FACTS: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.IGNORECASE)
-    for name, pattern in {
-        "figure": r"\d|[一二两三四五六七八九十百千万亿]+(?:成|倍|个点|个百分点)|百分之",
-        "percent": r"[%％]|百分之|个百分点|[一二两三四五六七八九十]成",
-        "source": r"来源|据.{1,12}(?:统计|数据|显示)|wind|晨星|银河证券|定期报告|年度报告|年报|"
-        r"招募说明书|\bsource\b|according to|morningstar|lipper|annual report|prospectus",
-        "period": r"截至|截止|\d{4}\s*年|年度|近[一二三五十\d]+个?[年月周]|成立以来|as of|year to|"
-        r"\b(?:19|20)\d\d\b|since inception|over the (?:past|last) \w+ years",
-        "benchmark": r"基准|同类平均|同期|benchmark|index|peer[- ]group|category average",
-        "negation": r"不|未|没|无|非|勿|别|\bnot?\b|\bnever\b|n['’]t\b|\bneither\b|\bnor\b",
-        "future": r"将|会|预计|预期|明年|未来|有望|今后|\bwill\b|\bexpect|going to|\bshould\b|"
-        r"\bnext\b|forecast|project",
-        "person": r"我|您|你|咱|\byou|\bwe\b|\bour\b|\bi\b|\bmy\b|\bus\b",
-        "promise": r"保证|承诺|一定|肯定|绝对|必|确保|保本|保底|guarantee|promise|assur|certain|"
-        r"\bsure\b|\bnever lose",
-        "exclaim": r"[!！]",
+# source" against "a figure alone" whatever words carry them. Each is two patterns: one always
+# searched, one (English, case-insensitive) only in a sentence with Latin letters, which keeps
+# the cost of a Chinese sentence down; a fact holds when either matches.
+_FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
+    name: (re.compile(always), re.compile(latin, re.IGNORECASE) if latin else None)
+    for name, (always, latin) in {
+        "figure": (r"\d|[一二两三四五六七八九十百千万亿]+(?:成|倍|个点|个百分点)|百分之", ""),
+        "percent": (r"[%％]|百分之|个百分点|[一二两三四五六七八九十]成", ""),
+        "source": (
+            r"来源|据.{1,12}(?:统计|数据|显示)|晨星|银河证券|定期报告|年度报告|年报|招募说明书",
+            r"wind|\bsource\b|according to|morningstar|lipper|annual report|prospectus",
+        ),
+        "period": (
+            r"截至|截止|\d{4}\s*年|年度|近[一二三五十\d]+个?[年月周]|成立以来|\b(?:19|20)\d\d\b",
+            r"as of|year to|since inception|over the (?:past|last) \w+ years",
+        ),
+        "benchmark": (r"基准|同类平均|同期", r"benchmark|index|peer[- ]group|category average"),
+        "negation": (r"不|未|没|无|非|勿|别", r"\bnot?\b|\bnever\b|n['’]t\b|\bneither\b|\bnor\b"),
+        "future": (
+            r"将|会|预计|预期|明年|未来|有望|今后",
+            r"\bwill\b|\bexpect|going to|\bshould\b|\bnext\b|forecast|project",
+        ),
+        "person": (r"我|您|你|咱", r"\byou|\bwe\b|\bour\b|\bi\b|\bmy\b|\bus\b"),
+        "promise": (
+            r"保证|承诺|一定|肯定|绝对|必|确保|保本|保底",
+            r"guarantee|promise|assur|certain|\bsure\b|\bnever lose",
+        ),
+        "exclaim": (r"[!！]", ""),
     }.items()
 }
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _RESOURCE = "resources/compliance_model.npz"
 # Negation scope: from a cue to the end of its clause, n-grams and words carry a "~" mark, so
 # "不承诺收益" and "No guarantee of capital" do not look like "承诺收益" and "guarantee of capital".
@@ -73,18 +87,25 @@ def features(sentence: str) -> list[str]:
     """The feature strings of one sentence (a set's worth: order does not matter, repeats do not
     count twice). Shared by training and checking, so the two never drift apart."""
     lowered = _DIGITS.sub("0", sentence.lower())
-    found = {f"#{name}" for name, pattern in _FACTS.items() if pattern.search(sentence)}
+    latin = _ASCII_LETTER.search(sentence) is not None
+    found = {
+        f"#{name}"
+        for name, (always, english) in _FACTS.items()
+        if always.search(sentence) or (latin and english and english.search(sentence))
+    }
     for plain, negated in _scopes(lowered):
         mark = "~" if negated else ""
         for run in _HAN_RUN.findall(plain):
-            for n in (1, 2, 3):
-                found.update(mark + run[i : i + n] for i in range(len(run) - n + 1))
+            # 1-, 2- and 3-grams, built by map over shifted copies (C speed, not a Python loop).
+            pairs = list(map(add, run, run[1:]))
+            grams = [*run, *pairs, *map(add, pairs, run[2:])]
+            found.update(grams if not mark else [mark + gram for gram in grams])
         words = _LATIN_WORD.findall(plain)
         if words:
             found.add("#latin")
             found.update(f"{mark}w:{word}" for word in words)
             found.update(f"{mark}s:{word[:5]}" for word in words if len(word) > 5)
-            found.update(f"{mark}b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+            found.update(f"{mark}b:{a} {b}" for a, b in pairwise(words))
     return list(found)
 
 
@@ -115,26 +136,40 @@ class Model:
     bias: np.ndarray  # (categories,)
     thresholds: np.ndarray  # (categories,)
 
-    def scores(self, sentence: str) -> np.ndarray:
-        """Each category's probability for ``sentence``."""
-        found = features(sentence)
-        rows = [i for f in found if (i := self.vocabulary.get(f)) is not None]
-        logits = self.bias.copy()
-        if rows:
+    def scores(self, sentences: Sequence[str]) -> np.ndarray:
+        """Each category's probability for each sentence: (sentences, categories).
+
+        One gather and one segment sum for all the sentences of an answer, not one per sentence.
+        """
+        rows: list[int] = []
+        starts: list[int] = []
+        norms: list[float] = []
+        padding = len(self.vocabulary)  # an all-zero row, so every segment is non-empty
+        for sentence in sentences:
+            found = features(sentence)
+            starts.append(len(rows))
+            rows.append(padding)
+            rows.extend(i for f in found if (i := self.vocabulary.get(f)) is not None)
             # Inputs are binary and L2-normalised over every feature the sentence has (seen or
             # not), as in training, so a long sentence does not outvote a short one.
-            logits += self.weights[rows].sum(axis=0) / np.sqrt(len(found))
-        return 1.0 / (1.0 + np.exp(-logits))
+            norms.append(max(1, len(found)) ** 0.5)
+        if not sentences:
+            return np.zeros((0, len(self.categories)), dtype=np.float32)
+        sums = np.add.reduceat(self.weights[rows], starts, axis=0)
+        logits = sums / np.array(norms, dtype=np.float32)[:, None] + self.bias
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
 
-    def likely(self, sentence: str) -> list[tuple[str, float]]:
-        """The categories whose probability for ``sentence`` passes its threshold, best first."""
-        probabilities = self.scores(sentence)
-        hits = [
-            (self.categories[i], float(p))
-            for i, p in enumerate(probabilities)
-            if p >= self.thresholds[i]
-        ]
-        return sorted(hits, key=lambda hit: -hit[1])
+    def likely(self, sentences: Sequence[str]) -> list[list[tuple[str, float]]]:
+        """Per sentence, the categories whose probability passes their threshold, best first."""
+        found = []
+        for probabilities in self.scores(sentences):
+            hits = [
+                (self.categories[i], float(p))
+                for i, p in enumerate(probabilities)
+                if p >= self.thresholds[i]
+            ]
+            found.append(sorted(hits, key=lambda hit: -hit[1]))
+        return found
 
 
 def load_model(data: bytes) -> Model:
@@ -144,7 +179,10 @@ def load_model(data: bytes) -> Model:
         return Model(
             categories=tuple(str(c) for c in arrays["categories"]),
             vocabulary={feature: index for index, feature in enumerate(vocabulary)},
-            weights=arrays["weights"].astype(np.float32),
+            # One zero row at the end: Model.scores' padding.
+            weights=np.vstack(
+                [arrays["weights"].astype(np.float32), np.zeros((1, len(arrays["bias"])))]
+            ).astype(np.float32),
             bias=arrays["bias"].astype(np.float32),
             thresholds=arrays["thresholds"].astype(np.float32),
         )

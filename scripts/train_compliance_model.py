@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.compliance_model import features  # noqa: E402
-from assistant.compliance_rules import default_rules  # noqa: E402
 from assistant.text import split_sentences  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -65,7 +64,11 @@ def training_rows(exclude: tuple[str, ...] = ()) -> list[tuple[str, str | None]]
             row = json.loads(line)
             rows.append((row["text"], row["category"]))
     fresh = json.loads((FIXTURES / "compliance_fresh.json").read_text("utf-8"))["sentences"]
-    rows += [(r["text"], r["category"]) for r in fresh if r["split"] in TUNE_SPLITS and r["split"] not in exclude]
+    rows += [
+        (r["text"], r["category"])
+        for r in fresh
+        if r["split"] in TUNE_SPLITS and r["split"] not in exclude
+    ]
     table = tomllib.loads(RULES.read_text("utf-8"))
     for rule in table["rule"]:
         if rule["category"] in CATEGORIES:
@@ -98,9 +101,7 @@ def design(
     return x
 
 
-def fit(
-    x: np.ndarray, y: np.ndarray, *, l2: float, steps: int
-) -> tuple[np.ndarray, np.ndarray]:
+def fit(x: np.ndarray, y: np.ndarray, *, l2: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Class-balanced logistic regression for each column of ``y`` (0/1), all at once."""
     n, d = x.shape
     positives = y.sum(axis=0).clip(1)
