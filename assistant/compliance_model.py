@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from io import BytesIO
@@ -73,6 +73,7 @@ _FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
 }
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _RESOURCE = "resources/compliance_model.npz"
+_MEMORY = 20_000  # sentences whose verdicts are kept (a few MB)
 # Negation scope: from a cue to the end of its clause, n-grams and words carry a "~" mark, so
 # "不承诺收益" and "No guarantee of capital" do not look like "承诺收益" and "guarantee of capital".
 # The cues are the rules' (不 but not 不仅/不断/不同…, 没, 无, 未 but not 未来, 非 but not 非常…).
@@ -135,6 +136,9 @@ class Model:
     weights: np.ndarray  # (features, categories), float32
     bias: np.ndarray  # (categories,)
     thresholds: np.ndarray  # (categories,)
+    memory: dict[str, tuple[tuple[str, float], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def scores(self, sentences: Sequence[str]) -> np.ndarray:
         """Each category's probability for each sentence: (sentences, categories).
@@ -160,16 +164,23 @@ class Model:
         return np.asarray(1.0 / (1.0 + np.exp(-logits)))
 
     def likely(self, sentences: Sequence[str]) -> list[list[tuple[str, float]]]:
-        """Per sentence, the categories whose probability passes their threshold, best first."""
-        found = []
-        for probabilities in self.scores(sentences):
+        """Per sentence, the categories whose probability passes their threshold, best first.
+
+        Verdicts are remembered by sentence: the gate checks each streamed sentence and the
+        finished answer is checked again whole, so each sentence is scored once, not twice.
+        """
+        memory = self.memory
+        unseen = list(dict.fromkeys(s for s in sentences if s not in memory))
+        if len(memory) + len(unseen) > _MEMORY:
+            memory.clear()  # crude, but bounded and lock-free (dict operations are atomic)
+        for sentence, probabilities in zip(unseen, self.scores(unseen), strict=True):
             hits = [
                 (self.categories[i], float(p))
                 for i, p in enumerate(probabilities)
                 if p >= self.thresholds[i]
             ]
-            found.append(sorted(hits, key=lambda hit: -hit[1]))
-        return found
+            memory[sentence] = tuple(sorted(hits, key=lambda hit: -hit[1]))
+        return [list(memory[s]) if s in memory else self.likely([s])[0] for s in sentences]
 
 
 def load_model(data: bytes) -> Model:
