@@ -37,24 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.compliance_model import features  # noqa: E402
+from assistant.compliance_rules import default_rules  # noqa: E402
 from assistant.text import split_sentences  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 RULES = ROOT / "assistant" / "resources" / "compliance_rules.toml"
 OUT = ROOT / "assistant" / "resources" / "compliance_model.npz"
 TUNE_SPLITS = ("tune", "batch4_tune", "batch5_tune")
-CATEGORIES = (
-    "guarantee",
-    "forecast",
-    "risk_hiding",
-    "superlative",
-    "urgency",
-    "endorsement",
-    "peer_disparagement",
-    "inducement",
-    "personalised_advice",
-    "past_performance",
-)
+# The categories the rules match text for, in the table's order (FIGURE-001, checked in code
+# against the cited passages, is not a sentence's meaning).
+CATEGORIES = tuple(dict.fromkeys(rule.category for rule in default_rules().rules if rule.patterns))
 FOLDS = 5
 
 
