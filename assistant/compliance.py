@@ -398,14 +398,13 @@ def likely_findings(text: str, found: Sequence[Finding] = ()) -> list[Finding]:
     classifier = model()
     likely: list[Finding] = []
     spans = split_spans(text)
-    judged = [
-        index
-        for index, span in enumerate(spans)
-        if not (table.prohibition_cues.search(text, *span) or _reports(text, span, table))
-    ]
-    verdicts = classifier.likely([text[slice(*spans[index])] for index in judged])
-    for index, categories in zip(judged, verdicts, strict=True):
+    verdicts = classifier.likely([text[start:end] for start, end in spans])
+    for index, categories in enumerate(verdicts):
         start, end = spans[index]
+        if not categories:
+            continue
+        if table.prohibition_cues.search(text, start, end) or _reports(text, spans[index], table):
+            continue
         covered = {f.category for f in found if f.start < end and f.end > start}
         context = (
             spans[max(0, index - CONTEXT)][0],

@@ -42,10 +42,10 @@ _HAN_RUN = re.compile(f"[{HAN}0]+")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 # Structural facts: each a feature of its own, so the model can weigh "a figure with a period and a
 # source" against "a figure alone" whatever words carry them. Each is two patterns: one always
-# searched, one (English, case-insensitive) only in a sentence with Latin letters, which keeps
-# the cost of a Chinese sentence down; a fact holds when either matches.
+# searched, one (English, lower case, searched in the lowered sentence: cheaper than a
+# case-insensitive search) only in a sentence with Latin letters; a fact holds when either does.
 _FACTS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
-    name: (re.compile(always), re.compile(latin, re.IGNORECASE) if latin else None)
+    name: (re.compile(always), re.compile(latin) if latin else None)
     for name, (always, latin) in {
         "figure": (r"\d|[一二两三四五六七八九十百千万亿]+(?:成|倍|个点|个百分点)|百分之", ""),
         "percent": (r"[%％]|百分之|个百分点|[一二两三四五六七八九十]成", ""),
@@ -92,7 +92,7 @@ def features(sentence: str) -> list[str]:
     found = {
         f"#{name}"
         for name, (always, english) in _FACTS.items()
-        if always.search(sentence) or (latin and english and english.search(sentence))
+        if always.search(sentence) or (latin and english and english.search(lowered))
     }
     for plain, negated in _scopes(lowered):
         mark = "~" if negated else ""
