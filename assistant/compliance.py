@@ -44,10 +44,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assistant.compliance_model import model
 from assistant.compliance_rules import (
     QuestionIntent,
     Rule,
@@ -62,8 +63,10 @@ __all__ = [
     "Finding",
     "LintReport",
     "QuestionIntent",
+    "check_rules",
     "check_text",
     "classify_question",
+    "likely_findings",
     "lint",
     "make_finding",
     "mask_blocked",
@@ -305,11 +308,40 @@ def _finding(rule: Rule, text: str, start: int, end: int, missing: Sequence[str]
 
 
 def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
-    """Every finding in ``text`` from the rules for ``scope``, sorted by start, deduplicated.
+    """Every finding in ``text``, sorted by start: the rules' for ``scope``, and for answers the
+    model's likely findings on sentences the rules leave clean of that category.
 
     ``scope`` is the kind of text: "answer" (ours or an advisor's draft) or "question"; rules
     scoped "any" apply to both, and "any" here runs every rule.
     """
+    found = check_rules(text, scope=scope)
+    if scope == "question":
+        return found
+    found.extend(likely_findings(text, found))
+    found.sort(key=lambda f: (f.start, -f.end, f.rule))
+    return found
+
+
+def _hits(
+    pattern: re.Pattern[str], trigger: re.Pattern[str] | None, text: str
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, matched only where ``trigger`` (``Rule.triggers``) found it
+    starts: the same matches (non-empty, leftmost, not overlapping), for about half the cost."""
+    if trigger is None:
+        yield from pattern.finditer(text)
+        return
+    reach = 0
+    for candidate in trigger.finditer(text):
+        if candidate.start() < reach:
+            continue
+        hit = pattern.match(text, candidate.start())
+        if hit is not None and hit.end() > hit.start():
+            yield hit
+            reach = hit.end()
+
+
+def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
+    """Every finding in ``text`` from the rules for ``scope``, sorted by start, deduplicated."""
     table = default_rules()
     spans = sentence_spans(text)
     starts = [span[0] for span in spans]
@@ -317,8 +349,8 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
     for rule in table.rules:
         if not (scope == "any" or rule.scope in (scope, "any")):
             continue
-        for pattern in rule.patterns:
-            for hit in pattern.finditer(text):
+        for pattern, trigger in zip(rule.patterns, rule.triggers, strict=True):
+            for hit in _hits(pattern, trigger, text):
                 index = bisect.bisect_right(starts, hit.start()) - 1
                 if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:
                     continue  # empty, or in the whitespace between sentences
@@ -351,6 +383,61 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
             kept.append(finding)
             reach[finding.rule] = finding.end
     return kept
+
+
+def likely_findings(text: str, found: Sequence[Finding] = ()) -> list[Finding]:
+    """The model's findings (``compliance_model``): one per sentence and category whose
+    probability passes the category's threshold, unless a finding of that category already
+    covers the sentence. A sentence that forbids or reports (不得承诺收益; 罚单显示，该机构承诺
+    保本) is left to the rules, which know a mention from a claim.
+
+    The finding spans the sentence, is a "warn" (a reviewer looks; the sentence is not removed on
+    a probability), and names the category's first rule's legal basis.
+    """
+    table = default_rules()
+    classifier = model()
+    likely: list[Finding] = []
+    spans = split_spans(text)
+    verdicts = classifier.likely([text[start:end] for start, end in spans])
+    for index, categories in enumerate(verdicts):
+        start, end = spans[index]
+        if not categories:
+            continue
+        if table.prohibition_cues.search(text, start, end) or _reports(text, spans[index], table):
+            continue
+        covered = {f.category for f in found if f.start < end and f.end > start}
+        context = (
+            spans[max(0, index - CONTEXT)][0],
+            spans[min(len(spans) - 1, index + CONTEXT)][1],
+        )
+        for category, probability in categories:
+            if category in covered or _evidenced(table, category, text, context):
+                continue
+            rule = table.primary(category)
+            likely.append(
+                Finding(
+                    rule=f"LIKELY-{rule.id.split('-')[0]}",
+                    category=category,
+                    severity="warn",
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    basis=rule.basis,
+                    suggestion=table.likely_note.format(
+                        category=category, probability=probability, suggestion=rule.suggestion
+                    ),
+                )
+            )
+    return likely
+
+
+def _evidenced(table: RuleTable, category: str, text: str, context: tuple[int, int]) -> bool:
+    """Whether what a conditional rule of ``category`` asks for (a period, a source, a basis) is
+    all there: the model's finding is then the allowed statement the rule would let pass."""
+    return any(
+        rule.category == category and rule.conditions and not _missing(rule, text, context)
+        for rule in table.rules
+    )
 
 
 def make_finding(rule_id: str, text: str, start: int, end: int) -> Finding:

@@ -8,7 +8,9 @@ rule and field) when the file is malformed, because a silently skipped rule is a
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +44,10 @@ SEVERITIES: frozenset[str] = frozenset({"block", "warn"})
 SCOPES: frozenset[str] = frozenset({"answer", "question", "any"})
 _FLAGS = re.IGNORECASE
 _CJK = re.compile(f"[{CJK}]")  # one CJK range for the whole product (text.py)
+# `re`'s own parser, to read which characters can start a pattern (_trigger). Private modules
+# (sre_parse is their deprecated public alias); imported by name so the types stay Any.
+_SRE_PARSER: Any = importlib.import_module("re._parser")
+_SRE_CONSTANTS: Any = importlib.import_module("re._constants")
 
 
 class QuestionIntent(StrEnum):
@@ -85,6 +91,11 @@ class Rule:
     suggestion: str
     examples_positive: tuple[str, ...]
     examples_negative: tuple[str, ...]
+    # Per pattern, a scanner (None: none could be built) that matches one character where the
+    # pattern matches: [F](?<=(?=P)[F]), F the characters a match can start with. `re` skips
+    # ahead on a leading character class in C, which it cannot do for an alternation whose
+    # branches open with a look-behind or \b; check_text then matches the pattern only there.
+    triggers: tuple[re.Pattern[str] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,17 @@ class RuleTable:
     reports: re.Pattern[str] | None  # anywhere in the sentence: it reports a case, not a claim
     introducers: re.Pattern[str] | None  # ends a clause that introduces the next (…跟我说，)
     questions: Mapping[QuestionIntent, re.Pattern[str]]
+    # The suggestion of a model-only finding: {category}, {probability}, {suggestion} (the
+    # category's first rule's).
+    likely_note: str
+
+    def primary(self, category: str) -> Rule:
+        """The first rule of ``category`` in the table: its basis and suggestion stand for the
+        category when the model, not a rule, finds it."""
+        for rule in self.rules:
+            if rule.category == category:
+                return rule
+        raise KeyError(f"No compliance rule of category {category!r}.")
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -152,6 +174,65 @@ def _alternations(patterns: Sequence[str], where: str) -> tuple[re.Pattern[str],
     return tuple(group for group in groups if group is not None)
 
 
+@cache
+def _digits() -> frozenset[str]:
+    return frozenset(c for c in map(chr, range(sys.maxunicode + 1)) if c.isdecimal())
+
+
+def _first(items: Any) -> tuple[set[str] | None, bool]:
+    """The characters that can start a match of a parsed sequence (None: any), and whether the
+    sequence can match empty. Zero-width items (\b, look-arounds) are stepped over."""
+    const = _SRE_CONSTANTS
+    found: set[str] = set()
+    for op, av in items:
+        if op is const.LITERAL:
+            return found | {chr(av)}, False
+        if op is const.IN:
+            for kind, value in av:
+                if kind is const.LITERAL:
+                    found.add(chr(value))
+                elif kind is const.RANGE and value[1] - value[0] < 256:
+                    found.update(map(chr, range(value[0], value[1] + 1)))
+                elif kind is const.CATEGORY and value is const.CATEGORY_DIGIT:
+                    found.update(_digits())
+                else:
+                    return None, False
+            return found, False
+        if op in (const.AT, const.ASSERT, const.ASSERT_NOT):
+            continue
+        if op is const.SUBPATTERN:
+            branches = [av[3]]
+        elif op is const.BRANCH:
+            branches = av[1]
+        elif op in (const.MAX_REPEAT, const.MIN_REPEAT, const.POSSESSIVE_REPEAT):
+            branches = [av[2]]
+        else:
+            return None, False
+        empty = op in (const.MAX_REPEAT, const.MIN_REPEAT, const.POSSESSIVE_REPEAT) and av[0] == 0
+        for branch in branches:
+            chars, nullable = _first(branch)
+            if chars is None:
+                return None, False
+            found |= chars
+            empty = empty or nullable
+        if not empty:
+            return found, False
+    return found, True
+
+
+def _trigger(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    chars, nullable = _first(_SRE_PARSER.parse(pattern.pattern, pattern.flags))
+    if chars is None or nullable:
+        return None
+    if pattern.flags & re.IGNORECASE:
+        chars |= {c.lower() for c in chars} | {c.upper() for c in chars}
+    first = "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+    # Case-sensitive outside (a cased class defeats the skip; both cases are in it), the
+    # pattern's own flags inside.
+    inner = f"(?i:{pattern.pattern})" if pattern.flags & re.IGNORECASE else pattern.pattern
+    return re.compile(f"{first}(?<=(?={inner}){first})")
+
+
 def _rule(raw: Mapping[str, Any], index: int) -> Rule:
     where = f"compliance rule #{index + 1} ({raw.get('id', '?')})"
     category = _text(raw, "category", where)
@@ -179,12 +260,13 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
         if pattern is None:
             raise ValueError(f"{where}: an empty group in together.")
         together.append(pattern)
+    patterns = _alternations(_strings(raw, "patterns", where), where)
     return Rule(
         id=_text(raw, "id", where),
         category=category,
         severity=cast(Severity, severity),
         scope=cast(Scope, scope),
-        patterns=_alternations(_strings(raw, "patterns", where), where),
+        patterns=patterns,
         exclusions=_compile(_strings(raw, "exclusions", where), where),
         conditions=tuple(
             Condition(name, _compile(_strings(conditions, name, where), where))
@@ -198,6 +280,7 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
         suggestion=_text(raw, "suggestion", where),
         examples_positive=_strings(raw, "examples_positive", where),
         examples_negative=_strings(raw, "examples_negative", where),
+        triggers=tuple(_trigger(pattern) for pattern in patterns),
     )
 
 
@@ -242,6 +325,7 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
             "[negation]",
         ),
         questions=intents,
+        likely_note=_text(raw.get("model", {}), "likely_note", "[model]"),
     )
 
 

@@ -6,10 +6,12 @@ Two sets. ``compliance_sentences.jsonl`` (287) was written alongside the rules. 
 ``compliance_fresh.json`` (public-source phrasing), comes in batches, each split before any
 measurement (see its ``about``): tune, heldout, heldout2, heldout3 by the first engineer;
 batch4_tune and batch4_heldout (``batch4`` = both) by a second engineer who had not read the
-rules. A held-out split is the figure to report. Recall for a category: share of its violations given a finding of that category.
+rules; batch5_tune and batch5_heldout (``batch5``), written before the model beside the rules
+existed (``assistant/compliance_model.py``). A held-out split is the figure to report; the model
+never trained on one. Each split is measured with the rules alone and with rules plus model. Recall for a category: share of its violations given a finding of that category.
 False positives for a category: share of the compliant sentences written close to its line
 (``near``) given any finding at all. Latency: ``check_text`` on a 1,000-character answer built
-from the seed article with a few violations mixed in.
+from the seed article with a few violations mixed in, rules alone and with the model.
 """
 
 from __future__ import annotations
@@ -26,12 +28,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.compliance import check_text  # noqa: E402
+from assistant.compliance import check_rules, check_text  # noqa: E402
+from assistant.compliance_model import model  # noqa: E402
 
 MEASUREMENT_SET = ROOT / "tests" / "fixtures" / "compliance_sentences.jsonl"
 FRESH_SET = ROOT / "tests" / "fixtures" / "compliance_fresh.json"
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "batch4_tune", "batch4_heldout")
+SPLITS = (
+    "tune",
+    "heldout",
+    "heldout2",
+    "heldout3",
+    "batch4_tune",
+    "batch4_heldout",
+    "batch5_tune",
+    "batch5_heldout",
+)
 
 
 def quality() -> None:
@@ -62,31 +74,45 @@ def quality() -> None:
 
 
 def fresh(split: str) -> None:
+    """Recall and false positives per category: the rules alone, and rules plus the model."""
     sentences = json.loads(FRESH_SET.read_text("utf-8"))["sentences"]
     rows = [r for r in sentences if r["split"] == split or r["split"].startswith(split + "_")]
     labelled: Counter[str] = Counter()
-    hits: Counter[str] = Counter()
     near: Counter[str] = Counter()
-    flagged: Counter[str] = Counter()
+    hits = {"rules": Counter[str](), "both": Counter[str]()}
+    flagged = {"rules": Counter[str](), "both": Counter[str]()}
     for row in rows:
-        found = {f.category for f in check_text(row["text"])}
+        found = {
+            "rules": {f.category for f in check_rules(row["text"])},
+            "both": {f.category for f in check_text(row["text"])},
+        }
+        for kind, categories in found.items():
+            if row["category"] is None:
+                flagged[kind][row["near"]] += bool(categories)
+            else:
+                hits[kind][row["category"]] += row["category"] in categories
         if row["category"] is None:
             near[row["near"]] += 1
-            flagged[row["near"]] += bool(found)
         else:
             labelled[row["category"]] += 1
-            hits[row["category"]] += row["category"] in found
     en = sum(row["lang"] == "en" for row in rows)
     print(f"fresh set, {split}: {len(rows)} sentences ({en} English), ", end="")
     print(f"{sum(labelled.values())} violations, {sum(near.values())} compliant")
-    print(f"{'category':<22}{'recall':>12}{'false pos.':>14}")
+    print(f"{'':<22}{'rules alone':>24}{'rules + model':>26}")
+    print(f"{'category':<22}{'recall':>10}{'false pos.':>14}{'recall':>12}{'false pos.':>14}  met")
     for category in sorted(labelled | near):
-        recall = f"{hits[category]}/{labelled[category]}"
-        fp = f"{flagged[category]}/{near[category]}"
-        print(f"{category:<22}{recall:>12}{fp:>14}")
-    total_recall = sum(hits.values()) / sum(labelled.values())
-    total_fp = sum(flagged.values()) / sum(near.values())
-    print(f"overall recall {total_recall:.3f}; false-positive rate {total_fp:.3f}")
+        line = f"{category:<22}"
+        for kind in ("rules", "both"):
+            width = 10 if kind == "rules" else 12
+            line += f"{hits[kind][category]}/{labelled[category]:<3}".rjust(width)
+            line += f"{flagged[kind][category]}/{near[category]:<3}".rjust(14)
+        recall = hits["both"][category] / labelled[category] if labelled[category] else 1.0
+        fp = flagged["both"][category] / near[category] if near[category] else 0.0
+        print(line + ("  yes" if recall >= 0.95 and fp <= 0.05 else "  no"))
+    for kind, name in (("rules", "rules alone"), ("both", "rules + model")):
+        total_recall = sum(hits[kind].values()) / sum(labelled.values())
+        total_fp = sum(flagged[kind].values()) / sum(near.values())
+        print(f"{name:<14} overall recall {total_recall:.3f}; false-positive rate {total_fp:.3f}")
 
 
 def answer_of_1000_chars() -> str:
@@ -102,20 +128,30 @@ def answer_of_1000_chars() -> str:
 
 def latency(runs: int) -> None:
     text = answer_of_1000_chars()
-    check_text(text)  # load and compile the rules outside the timing
-    wall, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        check_text(text)
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    print(f"check_text on {len(text)} chars ({len(check_text(text))} findings), {runs} runs:")
+    check_text(text)  # load and compile the rules and the model outside the timing
+    print(f"on {len(text)} chars ({len(check_text(text))} findings), {runs} runs:")
     # Wall time is what a user waits; CPU time shows the engine's own cost when the machine is busy.
-    for name, samples in (("wall", wall), ("cpu", cpu)):
-        samples.sort()
-        p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
-        median = statistics.median(samples)
-        print(f"  {name:<5} median {median:.2f} ms, p95 {p95:.2f} ms (target < 5 ms)")
+    memory = model().memory
+    checks = (
+        ("check_rules (rules alone)", check_rules, False),
+        ("check_text, sentences new to the model", check_text, True),
+        ("check_text again (the final check after the gate's)", check_text, False),
+    )
+    for name, check, forget in checks:
+        wall, cpu = [], []
+        for _ in range(runs):
+            if forget:
+                memory.clear()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            check(text)
+            wall.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
+        print(f"  {name}:")
+        for kind, samples in (("wall", wall), ("cpu", cpu)):
+            samples.sort()
+            p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
+            median = statistics.median(samples)
+            print(f"    {kind:<5} median {median:.2f} ms, p95 {p95:.2f} ms (target < 5 ms)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--split",
         nargs="+",
-        choices=[*SPLITS, "batch4", "all"],
+        choices=[*SPLITS, "batch4", "batch5", "all"],
         default=["all"],
-        help="fresh-set splits to measure; batch4 = both halves of the fourth batch",
+        help="fresh-set splits to measure; batch4 / batch5 = both halves of that batch",
     )
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
@@ -134,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     for split in SPLITS if "all" in args.split else args.split:
         fresh(split)
     latency(max(500, args.runs))
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -1,0 +1,94 @@
+"""The meaning-level model beside the rules: what it adds, what it leaves alone, what it says."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from assistant.compliance import check_rules, check_text, lint, remove_blocked, rules
+from assistant.compliance_model import model
+
+ROOT = Path(__file__).resolve().parent.parent
+FRESH_SET = Path(__file__).parent / "fixtures" / "compliance_fresh.json"
+SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
+
+# Written for these tests, after training: no rule phrase and no training sentence has them.
+UNSEEN_PROMISE = "We'll make sure you never lose a cent on this one."
+UNSEEN_MAKE_GOOD = "放心买，亏了公司给你补上。"
+
+
+def test_a_promise_in_words_no_rule_lists_is_a_likely_guarantee() -> None:
+    assert check_rules(UNSEEN_PROMISE) == []
+    (finding,) = check_text(UNSEEN_PROMISE)
+    assert finding.category == "guarantee"
+    assert finding.rule == "LIKELY-GUARANTEE"
+    assert (finding.start, finding.end) == (0, len(UNSEEN_PROMISE))
+    assert not lint(UNSEEN_PROMISE).ok
+
+
+def test_a_likely_finding_names_its_category_legal_basis_and_that_it_is_likely() -> None:
+    findings = [f for f in check_text(UNSEEN_MAKE_GOOD) if f.rule.startswith("LIKELY-")]
+    assert [f.category for f in findings] == ["guarantee"]
+    guarantee = rules().primary("guarantee")
+    assert findings[0].basis == guarantee.basis
+    assert "第二十四条" in findings[0].basis
+    assert findings[0].suggestion.startswith("疑似违规（likely guarantee")
+    assert findings[0].suggestion.endswith(guarantee.suggestion)
+
+
+def test_a_likely_finding_is_a_warning_and_the_sentence_stays() -> None:
+    text = f"推理需求在上升。{UNSEEN_MAKE_GOOD}"
+    likely = [f for f in check_text(text) if f.rule.startswith("LIKELY-")]
+    assert likely and all(f.severity == "warn" for f in likely)
+    assert remove_blocked(text, likely) == text
+
+
+def test_sourced_comparison_and_required_disclosures_are_not_flagged() -> None:
+    for text in (
+        "截至2024年12月31日，本基金近一年净值增长率为12.3%，同期业绩比较基准收益率为9.1%，"
+        "同类平均为8.1%（数据来源：基金2024年年度报告）。",
+        "Over the five years to 31 December 2024 the fund returned 41% against 35% for its "
+        "benchmark and a peer average of 30% (source: Morningstar).",
+        "基金管理人不保证基金一定盈利，也不保证最低收益。",
+        "The fund is not guaranteed and you may get back less than you invested.",
+        "本基金风险等级为R3，适合风险承受能力为C3及以上的投资者。",
+        "本回答由人工智能生成，不构成投资建议。",
+    ):
+        assert check_text(text) == [], text
+
+
+def test_the_whole_seed_article_has_no_finding_from_rules_or_model() -> None:
+    assert check_text(SEED.read_text(encoding="utf-8")) == []
+
+
+def test_a_sentence_that_forbids_or_reports_is_left_to_the_rules() -> None:
+    # The model sees the promise in both; the rules know a prohibition and a case report.
+    assert check_text(f"销售人员不得对投资者说“{UNSEEN_MAKE_GOOD[:-1]}”。") == []
+    assert model().likely([UNSEEN_MAKE_GOOD])[0]
+
+
+def test_the_model_never_trained_on_a_held_out_sentence() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from train_compliance_model import training_rows
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
+    held = {r["text"] for r in rows if "heldout" in r["split"]}
+    trained = {text for text, _ in training_rows()}
+    assert len(held) >= 500 and len(trained) >= 700
+    assert not held & trained
+
+
+def test_fifth_batch_held_half_stays_at_its_measured_figures() -> None:
+    """batch5 (written before the model existed): its held half as measured once (README)."""
+    rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
+    held = [r for r in rows if r["split"] == "batch5_heldout"]
+    assert len(held) == 90
+    violations = [r for r in held if r["category"]]
+    compliant = [r for r in held if not r["category"]]
+    caught = sum(r["category"] in {f.category for f in check_text(r["text"])} for r in violations)
+    flagged = sum(bool(check_text(r["text"])) for r in compliant)
+    assert caught / len(violations) >= 0.89  # 0.727 with the rules alone
+    assert flagged / len(compliant) <= 0.06
