@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import gc
 import os
 import shutil
 import socket
@@ -35,13 +36,24 @@ def _one_parse_at_a_time(parse: Any) -> Any:
     fail with "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905,
     pytest-dev/pytest#10763).
     pytest parses every test module and plugin module it rewrites, on whichever thread imports
-    it, while the servers' threads import Gradio, whose components parse their own source."""
-    lock = threading.Lock()
+    it, while the servers' threads import Gradio, whose components parse their own source.
+    The same bug strikes on one thread when a parse re-enters itself: a garbage collection
+    inside the AST constructor finalizes an unclosed socket, pytest's unraisable hook formats
+    the warning, and formatting parses a source line. So no collection runs during a parse, and
+    the lock is re-entrant (a plain one deadlocked there, and once held CI for its whole budget,
+    pytest-timeout's own stack dump waiting on it)."""
+    lock = threading.RLock()
 
     @functools.wraps(parse)
     def locked(*args: Any, **kwargs: Any) -> Any:
         with lock:
-            return parse(*args, **kwargs)
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                return parse(*args, **kwargs)
+            finally:
+                if collecting:
+                    gc.enable()
 
     return locked
 
