@@ -11,16 +11,22 @@ Our own retries (the client gets ``max_retries=0``)
     honouring ``Retry-After`` (capped), never sleeping past the deadline. 400/401/402/403/404/422
     are not retried: sending the same request again cannot fix them.
 
-A worker thread and a queue for the deadline
+A worker thread and a hand-over list for the deadline
     Under load DeepSeek holds a waiting request open for up to 30 minutes with ``: keep-alive``
     SSE comments (blank lines when not streaming). Every read succeeds, so httpx's per-read
-    timeout never fires. Each attempt therefore iterates the openai stream in a daemon thread
-    that puts chunks on a queue; the caller waits on the queue for the smaller of the time left
-    to the deadline and the idle timeout (seconds without a content or reasoning delta;
+    timeout never fires. Each attempt therefore reads the response in a daemon thread that
+    hands over the chunks of each read; the caller waits for them for the smaller of the time
+    left to the deadline and the idle timeout (seconds without a content or reasoning delta;
     keep-alives do not count). On expiry it closes the response, which ends the worker's read,
     and raises ``timeout``. When no byte arrives at all, the per-request read timeout (1 s past
     the smaller of the idle timeout and the time left) ends the worker: none outlives its
     attempt by more than that.
+
+A lean stream reader (``assistant.llmstream``)
+    The request goes through the ``openai`` client (``with_streaming_response``), but its body
+    is parsed by ``llmstream``: one ``json.loads`` per chunk instead of a pydantic object, and
+    the chunks of one read handed over at once (and yielded as one delta). It raises what the
+    client's own stream raises, so every failure below is told apart as before.
 
 Finish reasons checked by hand
     A stream cut midway ends quietly in the openai client: no exception, no ``[DONE]``. Shown
@@ -54,7 +60,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import random
 import threading
 import time
@@ -64,9 +69,9 @@ from typing import Any
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 
-from assistant import cancel
+from assistant import cancel, llmstream
 from assistant.breaker import CircuitBreaker
 from assistant.config import Settings
 from assistant.errors import ConfigurationError, ModelUnavailableError
@@ -125,42 +130,60 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMe
 
 
 class _Attempt:
-    """One request: a daemon thread iterating the openai stream into a queue."""
+    """One request: a daemon thread reading its chunks into a list the caller takes from.
 
-    def __init__(self, open_stream: Callable[[], openai.Stream[ChatCompletionChunk]]) -> None:
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    The thread hands over what each read of the socket brought (``llmstream.read``), and the
+    caller takes everything that has arrived at once: one wake-up per read, not per chunk.
+    """
+
+    def __init__(self, open_response: Callable[[], openai.APIResponse[Any]]) -> None:
+        self._arrived: list[tuple[str, Any]] = []
+        self._ready = threading.Condition()
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._stream: openai.Stream[ChatCompletionChunk] | None = None
-        worker = threading.Thread(target=self._run, args=(open_stream,), name="llm-stream")
+        self._response: openai.APIResponse[Any] | None = None
+        worker = threading.Thread(target=self._run, args=(open_response,), name="llm-stream")
         worker.daemon = True
         worker.start()
 
-    def _run(self, open_stream: Callable[[], openai.Stream[ChatCompletionChunk]]) -> None:
+    def _run(self, open_response: Callable[[], openai.APIResponse[Any]]) -> None:
         try:
-            stream = open_stream()
+            response = open_response()
             with self._lock:
-                self._stream = stream
+                self._response = response
             if self._closed.is_set():
                 return
-            for chunk in stream:
+            for chunks in llmstream.read(response.http_response):
                 if self._closed.is_set():
                     return
-                self.events.put(("chunk", chunk))
-            self.events.put(("end", None))
+                self._put("chunks", chunks)
+            self._put("end", None)
         except Exception as error:  # handed to the caller, who translates or re-raises it
-            self.events.put(("error", error))
+            self._put("error", error)
         finally:
             self.close()
+
+    def _put(self, event: str, item: Any) -> None:
+        with self._ready:
+            self._arrived.append((event, item))
+            self._ready.notify()
+
+    def take(self, wait: float = 0.0) -> list[tuple[str, Any]]:
+        """Every event that has arrived, oldest first; when none has, waits up to ``wait``."""
+        with self._ready:
+            if not self._arrived and wait > 0:
+                self._ready.wait(wait)
+            arrived, self._arrived = self._arrived, []
+        return arrived
 
     def close(self) -> None:
         """Stop the attempt: closing the response ends a read blocked on keep-alives."""
         self._closed.set()
         with self._lock:
-            stream, self._stream = self._stream, None
-        if stream is not None:
+            response, self._response = self._response, None
+        if response is not None:
             with contextlib.suppress(Exception):
-                stream.close()
+                response.close()
 
 
 class OpenAICompatibleChat(ChatModel):
@@ -298,7 +321,7 @@ class OpenAICompatibleChat(ChatModel):
 
     def _opener(
         self, payload: list[ChatCompletionMessageParam], deadline: float
-    ) -> Callable[[], openai.Stream[ChatCompletionChunk]]:
+    ) -> Callable[[], openai.APIResponse[Any]]:
         thinking = {"type": "enabled" if self._thinking else "disabled"}
         # In thinking mode the API ignores temperature; not sending it keeps the request honest.
         temperature = openai.omit if self._thinking else self._temperature
@@ -307,8 +330,10 @@ class OpenAICompatibleChat(ChatModel):
         # idle timeout proper are enforced by the caller (see the module docstring).
         timeout = openai.Timeout(min(self._idle, left) + 1.0, connect=min(5.0, left))
 
-        def open_stream() -> openai.Stream[ChatCompletionChunk]:
-            return self._client.chat.completions.create(
+        def open_response() -> openai.APIResponse[Any]:
+            # The raw response (its body unread), parsed lean by ``llmstream``; the status
+            # errors are raised here as the client raises them.
+            request = self._client.chat.completions.with_streaming_response.create(
                 model=self.name,
                 messages=payload,
                 stream=True,
@@ -317,46 +342,47 @@ class OpenAICompatibleChat(ChatModel):
                 extra_body={"thinking": thinking},
                 timeout=timeout,
             )
+            return request.__enter__()  # closed by the attempt (``_Attempt.close``)
 
-        return open_stream
+        return open_response
 
     def _read(
         self, attempt: _Attempt, deadline: float, budget: float, number: int, call: ModelCall
     ) -> Iterator[str]:
-        """The content deltas of one attempt; raises at its end unless it finished with "stop"."""
+        """The content deltas of one attempt; raises at its end unless it finished with "stop".
+
+        The content of the chunks that arrived together is yielded as one delta."""
         finish: str | None = None
         text = ""
         last_token = time.monotonic()
         while True:
-            event, item = self._next_event(attempt, deadline, last_token, budget, number)
-            if event == "error":
-                raise self._endpoint.translate(item)
-            if event == "end":
-                break
-            chunk: ChatCompletionChunk = item
-            if chunk.usage is not None:
-                call.usage.add(Usage.from_report(chunk.usage.model_dump()))
-            for choice in chunk.choices[:1]:
-                reasoning = (choice.delta.model_extra or {}).get("reasoning_content")
-                content = choice.delta.content
-                if content or reasoning:
-                    last_token = time.monotonic()
+            for event, item in self._arrived(attempt, deadline, last_token, budget, number):
+                if event == "error":
+                    raise self._endpoint.translate(item)
+                if event == "end":
+                    check_finish(finish, text)
+                    return
+                content = ""
+                for chunk in item:
+                    if chunk.usage is not None:
+                        call.usage.add(Usage.from_report(chunk.usage))
+                    if chunk.content or chunk.reasoning:
+                        last_token = time.monotonic()
+                    content += chunk.content
+                    finish = chunk.finish or finish
                 if content:
                     text += content
                     yield content
                     last_token = time.monotonic()  # the reader's own time is not idle time
-                if choice.finish_reason:
-                    finish = choice.finish_reason
-        check_finish(finish, text)
 
-    def _next_event(
+    def _arrived(
         self, attempt: _Attempt, deadline: float, last_token: float, budget: float, number: int
-    ) -> tuple[str, Any]:
-        """The next event of the attempt; raises when the deadline or the idle timeout passes."""
+    ) -> list[tuple[str, Any]]:
+        """The attempt's next events; raises when the deadline or the idle timeout passes."""
         while True:
             cancel.check()
-            with contextlib.suppress(queue.Empty):
-                return attempt.events.get_nowait()  # what has arrived counts, however late
+            if arrived := attempt.take():  # what has arrived counts, however late
+                return arrived
             now = time.monotonic()
             if now >= deadline:
                 raise Outage(
@@ -371,8 +397,8 @@ class OpenAICompatibleChat(ChatModel):
                     f"no answer text for {self._idle:g} s (ASSISTANT_STREAM_IDLE_TIMEOUT)",
                 )
             wait = cancel.bounded(min(deadline - now, last_token + self._idle - now))
-            with contextlib.suppress(queue.Empty):
-                return attempt.events.get(timeout=wait)
+            if arrived := attempt.take(wait):
+                return arrived
 
     def _delay(self, failures: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -371,7 +371,11 @@ def main() -> int:
     received: list[Turn] = []
     try:
         wait_up(base, app)
-        print(f"app up: RSS {rss_kb(app.pid) // 1024} MB; load average {load_average()}")
+        print(
+            f"app up (pid {app.pid}): RSS {rss_kb(app.pid) // 1024} MB; "
+            f"load average {load_average()}",
+            flush=True,
+        )
 
         async def sampled(job: Any) -> Any:
             async def sample() -> None:
@@ -419,27 +423,32 @@ def main() -> int:
         )
         print(f"  load average: {load_average()}")
 
-        burst = asyncio.run(sampled(wave(base, args.burst, pool, 100_000)))
-        received += burst
-        results["burst"] = report(
-            f"burst: {args.burst} questions at once", burst, model_calls(fake_url)
-        )
+        if args.burst:
+            burst = asyncio.run(sampled(wave(base, args.burst, pool, 100_000)))
+            received += burst
+            results["burst"] = report(
+                f"burst: {args.burst} questions at once", burst, model_calls(fake_url)
+            )
 
-        over = asyncio.run(sampled(wave(base, args.overload, pool, 200_000)))
-        received += over
-        refused = [t for t in over if t.status == 503]
-        results["overload"] = report(
-            f"past capacity: {args.overload} questions at once",
-            [t for t in over if t.status != 503],
-            model_calls(fake_url),
-        )
-        with_retry = sum(1 for t in refused if t.retry_after and "disclosure" in (t.error or ""))
-        print(
-            f"  refused with 503: {len(refused)} ({with_retry} with Retry-After and the disclosure)"
-        )
-        health = httpx.get(f"{base}/healthz", timeout=10)
-        print(f"  /healthz afterwards: {health.status_code} {health.json()}")
-        results["overload"]["refused"] = len(refused)
+        if args.overload:
+            over = asyncio.run(sampled(wave(base, args.overload, pool, 200_000)))
+            received += over
+            refused = [t for t in over if t.status == 503]
+            results["overload"] = report(
+                f"past capacity: {args.overload} questions at once",
+                [t for t in over if t.status != 503],
+                model_calls(fake_url),
+            )
+            with_retry = sum(
+                1 for t in refused if t.retry_after and "disclosure" in (t.error or "")
+            )
+            print(
+                f"  refused with 503: {len(refused)} "
+                f"({with_retry} with Retry-After and the disclosure)"
+            )
+            health = httpx.get(f"{base}/healthz", timeout=10)
+            print(f"  /healthz afterwards: {health.status_code} {health.json()}")
+            results["overload"]["refused"] = len(refused)
     finally:
         peak = rss_kb(app.pid, "VmHWM")
         app.send_signal(signal.SIGINT)
