@@ -11,21 +11,21 @@ Our own retries (the client gets ``max_retries=0``)
     honouring ``Retry-After`` (capped), never sleeping past the deadline. 400/401/402/403/404/422
     are not retried: sending the same request again cannot fix them.
 
-A worker thread and a hand-over list for the deadline
+The deadline and the idle timeout, read by read
     Under load DeepSeek holds a waiting request open for up to 30 minutes with ``: keep-alive``
     SSE comments (blank lines when not streaming). Every read succeeds, so httpx's per-read
-    timeout never fires. Each attempt therefore reads the response in a daemon thread that
-    hands over the chunks of each read; the caller waits for them for the smaller of the time
-    left to the deadline and the idle timeout (seconds without a content or reasoning delta;
-    keep-alives do not count). On expiry it closes the response, which ends the worker's read,
-    and raises ``timeout``. When no byte arrives at all, the per-request read timeout (1 s past
-    the smaller of the idle timeout and the time left) ends the worker: none outlives its
-    attempt by more than that.
+    timeout never fires on its own. The answer's thread reads the response itself and, after
+    every read (keep-alives included), looks at the cancel event, the deadline and the idle
+    timeout (seconds without a content or reasoning delta; keep-alives do not count). When no
+    byte comes at all, the read timeout, set to the smaller of the idle timeout and the time
+    left, ends the read when one of them passes. (An earlier design read in a thread of its own
+    per request and handed the chunks over: under load the thread switches, two per chunk, cost
+    more than the reading.)
 
 A lean stream reader (``assistant.llmstream``)
     The request goes through the ``openai`` client (``with_streaming_response``), but its body
     is parsed by ``llmstream``: one ``json.loads`` per chunk instead of a pydantic object, and
-    the chunks of one read handed over at once (and yielded as one delta). It raises what the
+    the content of the chunks one read brought yielded as one delta. It raises what the
     client's own stream raises, so every failure below is told apart as before.
 
 Finish reasons checked by hand
@@ -48,8 +48,11 @@ Usage and the story of each request, per request
 
 A reader that goes away cancels the request
     Closing the stream (GeneratorExit at its ``yield``) closes the response upstream in
-    ``stream``'s ``finally``. A reader that leaves while the stream waits for a token or sleeps
-    before a retry is noticed there too, through ``assistant.cancel`` (see its docstring).
+    ``_attempts``' ``finally``. A reader that leaves while the stream waits for a token or
+    sleeps before a retry is noticed through ``assistant.cancel`` (see its docstring): after
+    the next read, or at once where the cancel event is a ``Cancel``, which shuts the socket
+    down under a read blocked on a silent stream. (While the request waits for the response's
+    headers, a cancel is noticed when they come or the read timeout passes.)
 
 Reasoning (``reasoning_content``) is read only to reset the idle timer: it was never
 compliance-checked, so it is neither yielded nor returned. The API key appears in no message
@@ -61,7 +64,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import threading
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -129,61 +132,18 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMe
     return converted
 
 
-class _Attempt:
-    """One request: a daemon thread reading its chunks into a list the caller takes from.
+def _wake(response: openai.APIResponse[Any]) -> Callable[[], None]:
+    """What ends a read of ``response`` blocked in another thread: shutting its socket down
+    (closing it would not wake the read)."""
 
-    The thread hands over what each read of the socket brought (``llmstream.read``), and the
-    caller takes everything that has arrived at once: one wake-up per read, not per chunk.
-    """
+    def wake() -> None:
+        stream = response.http_response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
-    def __init__(self, open_response: Callable[[], openai.APIResponse[Any]]) -> None:
-        self._arrived: list[tuple[str, Any]] = []
-        self._ready = threading.Condition()
-        self._closed = threading.Event()
-        self._lock = threading.Lock()
-        self._response: openai.APIResponse[Any] | None = None
-        worker = threading.Thread(target=self._run, args=(open_response,), name="llm-stream")
-        worker.daemon = True
-        worker.start()
-
-    def _run(self, open_response: Callable[[], openai.APIResponse[Any]]) -> None:
-        try:
-            response = open_response()
-            with self._lock:
-                self._response = response
-            if self._closed.is_set():
-                return
-            for chunks in llmstream.read(response.http_response):
-                if self._closed.is_set():
-                    return
-                self._put("chunks", chunks)
-            self._put("end", None)
-        except Exception as error:  # handed to the caller, who translates or re-raises it
-            self._put("error", error)
-        finally:
-            self.close()
-
-    def _put(self, event: str, item: Any) -> None:
-        with self._ready:
-            self._arrived.append((event, item))
-            self._ready.notify()
-
-    def take(self, wait: float = 0.0) -> list[tuple[str, Any]]:
-        """Every event that has arrived, oldest first; when none has, waits up to ``wait``."""
-        with self._ready:
-            if not self._arrived and wait > 0:
-                self._ready.wait(wait)
-            arrived, self._arrived = self._arrived, []
-        return arrived
-
-    def close(self) -> None:
-        """Stop the attempt: closing the response ends a read blocked on keep-alives."""
-        self._closed.set()
-        with self._lock:
-            response, self._response = self._response, None
-        if response is not None:
-            with contextlib.suppress(Exception):
-                response.close()
+    return wake
 
 
 class OpenAICompatibleChat(ChatModel):
@@ -277,13 +237,20 @@ class OpenAICompatibleChat(ChatModel):
         budget = max(0.0, deadline - time.monotonic())
         failures = 0
         while True:
-            attempt = _Attempt(self._opener(payload, deadline))
             call.attempts += 1
             started = False
+            response = None
             try:
-                for delta in self._read(attempt, deadline, budget, failures + 1, call):
-                    started = True
-                    yield delta
+                opened = time.monotonic()
+                try:
+                    response = self._open(payload, deadline)
+                except Exception as error:
+                    raise self._failed(error, deadline, opened, budget, failures + 1) from None
+                reading = self._read(response, deadline, opened, budget, failures + 1, call)
+                with cancel.on_cancel(_wake(response)):
+                    for delta in reading:
+                        started = True
+                        yield delta
                 self._log.info("Model %s answered; usage %s.", self.name, call.usage.as_dict())
                 return
             except Retryable as failure:
@@ -306,7 +273,8 @@ class OpenAICompatibleChat(ChatModel):
                 call.failures.append(label(error))
                 raise
             finally:
-                attempt.close()
+                if response is not None:
+                    response.close()
             cancel.sleep(delay)
 
     def _circuit_open(self) -> ModelUnavailableError:
@@ -319,86 +287,96 @@ class OpenAICompatibleChat(ChatModel):
             "(ASSISTANT_BREAKER_COOLDOWN). Answers fall back meanwhile.",
         )
 
-    def _opener(
+    def _open(
         self, payload: list[ChatCompletionMessageParam], deadline: float
-    ) -> Callable[[], openai.APIResponse[Any]]:
+    ) -> openai.APIResponse[Any]:
+        """The response of one attempt, its body unread (``llmstream`` parses it); the status
+        errors are raised here as the client raises them."""
         thinking = {"type": "enabled" if self._thinking else "disabled"}
         # In thinking mode the API ignores temperature; not sending it keeps the request honest.
         temperature = openai.omit if self._thinking else self._temperature
         left = max(0.1, deadline - time.monotonic())
-        # The read timeout only bounds a worker that gets no byte at all; the deadline and the
-        # idle timeout proper are enforced by the caller (see the module docstring).
-        timeout = openai.Timeout(min(self._idle, left) + 1.0, connect=min(5.0, left))
-
-        def open_response() -> openai.APIResponse[Any]:
-            # The raw response (its body unread), parsed lean by ``llmstream``; the status
-            # errors are raised here as the client raises them.
-            request = self._client.chat.completions.with_streaming_response.create(
-                model=self.name,
-                messages=payload,
-                stream=True,
-                stream_options={"include_usage": True},
-                temperature=temperature,
-                extra_body={"thinking": thinking},
-                timeout=timeout,
-            )
-            return request.__enter__()  # closed by the attempt (``_Attempt.close``)
-
-        return open_response
+        # No byte for the idle timeout, or none before the deadline: the read times out then.
+        # Keep-alives are bytes: the reader checks both times at each of them (``_read``).
+        timeout = openai.Timeout(min(self._idle, left), connect=min(5.0, left))
+        request = self._client.chat.completions.with_streaming_response.create(
+            model=self.name,
+            messages=payload,
+            stream=True,
+            stream_options={"include_usage": True},
+            temperature=temperature,
+            extra_body={"thinking": thinking},
+            timeout=timeout,
+        )
+        return request.__enter__()  # closed by ``_attempts``
 
     def _read(
-        self, attempt: _Attempt, deadline: float, budget: float, number: int, call: ModelCall
+        self,
+        response: openai.APIResponse[Any],
+        deadline: float,
+        opened: float,
+        budget: float,
+        number: int,
+        call: ModelCall,
     ) -> Iterator[str]:
         """The content deltas of one attempt; raises at its end unless it finished with "stop".
 
-        The content of the chunks that arrived together is yielded as one delta."""
+        The content of the chunks one read brought is yielded as one delta. After each read,
+        keep-alives included, the reader looks at the cancel event, the deadline and the idle
+        timeout (seconds without a content or reasoning delta)."""
         finish: str | None = None
         text = ""
-        last_token = time.monotonic()
+        last_token = opened
+        reads = llmstream.read(response.http_response)
         while True:
-            for event, item in self._arrived(attempt, deadline, last_token, budget, number):
-                if event == "error":
-                    raise self._endpoint.translate(item)
-                if event == "end":
-                    check_finish(finish, text)
-                    return
-                content = ""
-                for chunk in item:
-                    if chunk.usage is not None:
-                        call.usage.add(Usage.from_report(chunk.usage))
-                    if chunk.content or chunk.reasoning:
-                        last_token = time.monotonic()
-                    content += chunk.content
-                    finish = chunk.finish or finish
-                if content:
-                    text += content
-                    yield content
-                    last_token = time.monotonic()  # the reader's own time is not idle time
-
-    def _arrived(
-        self, attempt: _Attempt, deadline: float, last_token: float, budget: float, number: int
-    ) -> list[tuple[str, Any]]:
-        """The attempt's next events; raises when the deadline or the idle timeout passes."""
-        while True:
+            try:
+                chunks = next(reads, None)
+            except Exception as error:
+                raise self._failed(error, deadline, last_token, budget, number) from None
             cancel.check()
-            if arrived := attempt.take():  # what has arrived counts, however late
-                return arrived
-            now = time.monotonic()
-            if now >= deadline:
-                raise Outage(
-                    "timeout",
-                    f"The answer deadline of {budget:.1f} s (ASSISTANT_ANSWER_DEADLINE) passed "
-                    f"on attempt {number} before the answer was complete: the model API is slow "
-                    "or holding the request open; answers fall back to excerpts.",
-                )
-            if now - last_token >= self._idle:
-                raise Retryable(
-                    "timeout",
-                    f"no answer text for {self._idle:g} s (ASSISTANT_STREAM_IDLE_TIMEOUT)",
-                )
-            wait = cancel.bounded(min(deadline - now, last_token + self._idle - now))
-            if arrived := attempt.take(wait):
-                return arrived
+            if chunks is None:
+                break
+            content = ""
+            for chunk in chunks:
+                if chunk.usage is not None:
+                    call.usage.add(Usage.from_report(chunk.usage))
+                if chunk.content or chunk.reasoning:
+                    last_token = time.monotonic()
+                content += chunk.content
+                finish = chunk.finish or finish
+            if content:
+                text += content
+                yield content
+                last_token = time.monotonic()  # the reader's own time is not idle time
+            if finish is None:
+                self._check_time(deadline, last_token, budget, number)
+        check_finish(finish, text)
+
+    def _failed(
+        self, error: Exception, deadline: float, last_token: float, budget: float, number: int
+    ) -> Exception:
+        """What a failed open or read means: a cancel, the deadline, the idle timeout, or the
+        client's error translated (``assistant.failures``)."""
+        cancel.check()  # a cancel shuts the socket down: the read fails, and that is all
+        if isinstance(error, openai.APITimeoutError):
+            self._check_time(deadline, last_token, budget, number)
+        return self._endpoint.translate(error)
+
+    def _check_time(self, deadline: float, last_token: float, budget: float, number: int) -> None:
+        """Raise when the deadline or the idle timeout has passed."""
+        now = time.monotonic()
+        if now >= deadline:
+            raise Outage(
+                "timeout",
+                f"The answer deadline of {budget:.1f} s (ASSISTANT_ANSWER_DEADLINE) passed "
+                f"on attempt {number} before the answer was complete: the model API is slow "
+                "or holding the request open; answers fall back to excerpts.",
+            )
+        if now - last_token >= self._idle:
+            raise Retryable(
+                "timeout",
+                f"no answer text for {self._idle:g} s (ASSISTANT_STREAM_IDLE_TIMEOUT)",
+            )
 
     def _delay(self, failures: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -129,14 +129,13 @@ class Decoder:
 
 
 def read(response: httpx2.Response) -> Iterator[list[Chunk]]:
-    """The chunks of a streamed response, a list per read of the socket, until ``[DONE]`` or
-    the end of the body; errors as the ``openai`` client's own stream raises them."""
+    """The chunks of a streamed response, a list per read of the socket (empty when the read
+    brought only keep-alives or part of a chunk: the caller looks at its clocks then), until
+    ``[DONE]`` or the end of the body; errors as the ``openai`` client's own stream raises them."""
     decoder = Decoder(response.request)
     try:
         for data in response.iter_bytes():
-            chunks = decoder.feed(data)
-            if chunks:
-                yield chunks
+            yield decoder.feed(data)
             if decoder.done:
                 return
     except httpx2.TimeoutException as error:

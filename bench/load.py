@@ -1,6 +1,7 @@
 """Load: `python app.py` against the fake model streaming at a human pace, over loopback.
 
     python bench/load.py [--rate 20] [--duration 60] [--burst 100] [--overload 400] [--pace 40]
+                         [--questions distinct|repeat]
 
 The fake model server (``tests/fakellm.py``, in a process of its own) streams every answer at
 about ``--pace`` characters a second. ``python app.py`` runs in another process, online
@@ -26,6 +27,14 @@ against it, on a fresh copy of ``knowledge/``. This process is the users: asynci
    ``/healthz`` afterwards.
 4. The audit log: after the app stops, every ``turn_id`` a client received in a ``done`` event
    must have its row.
+
+Questions (``--questions``): ``distinct`` (the default) tags every question, so no two are
+the same text for the embedder and its query-vector cache never hits; ``repeat`` sends the
+set's questions verbatim, as users clicking the suggested questions do (the first turns carry
+no tag; a model request is matched to the last turn that sent its question before it arrived).
+The steady state starts once ``app.py`` has built its Gradio app (several seconds of CPU it
+spends after it starts serving), so the CPU per answer is the answers' own; 0 skips the burst
+or the overload.
 
 The machine is shared (2 cores for the users, the app and the model server together), so the
 load average at the start and end is printed with the figures; they are upper bounds.
