@@ -6,7 +6,8 @@ retries off, status errors, timeouts), but its ``Stream`` builds a pydantic
 one answer that way cost about 0.9 ms of CPU per chunk with a hundred answers streaming at once,
 more than everything else the answer needs (``bench/llm_stream.py``). Here each chunk is one
 ``json.loads`` and a few dict look-ups, and the chunks one read of the socket brought come out
-together, so the thread waiting for them wakes once per read, not once per chunk.
+together (``bench/llm_stream.py``: 125 ms of CPU per streamed answer through ``Stream``, 34 ms
+with this reader read in the answer's own thread).
 
 What it keeps of the client's behaviour, which ``assistant.failures`` relies on:
 
