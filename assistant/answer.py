@@ -15,6 +15,7 @@ text is authoritative (a stream that failed midway is replaced, never shown half
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -151,9 +152,15 @@ def parse_history(raw: object, max_chars: int) -> list[Turn]:
 def shown_path(key: str, knowledge_dir: Path) -> str:
     """An article's name as answers show it: relative to the knowledge folder, never a server
     path (the store's key is relative to the ingest's working directory, or absolute)."""
+    return _shown_path(key, knowledge_dir, Path.cwd())
+
+
+# Resolving is a system call per path component, about ten paths an answer: remembered.
+@functools.lru_cache(maxsize=4096)
+def _shown_path(key: str, knowledge_dir: Path, cwd: Path) -> str:
     path = Path(key)
     try:
-        full = path if path.is_absolute() else Path.cwd() / path
+        full = path if path.is_absolute() else cwd / path
         return full.resolve().relative_to(knowledge_dir.resolve()).as_posix()
     except ValueError:
         pass

@@ -8,6 +8,10 @@ the block, setting ``event`` from any thread makes the waits below end within ``
 with ``StreamCancelled``, a GeneratorExit, so every layer above sees exactly what it would see
 if its generator had been closed (and never mistakes it for an outage to fall back from).
 
+A read blocked on a silent socket looks at nothing until a byte or its timeout comes: a
+``Cancel`` event (the web edge's) also runs what ``on_cancel`` registered for the block, which
+shuts that socket down, so the read ends at once.
+
 A context variable carries the event because the answer engine sits between the web edge,
 which knows about the disconnect, and the chat model, which holds the request; it is set only
 around one step of one answer, in the thread that runs that step.
@@ -19,7 +23,7 @@ import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 POLL = 0.1  # seconds: how often a wait looks at the cancel event
 
@@ -32,6 +36,31 @@ class StreamCancelled(GeneratorExit):
     """The reader went away: the request upstream was closed and no answer is coming."""
 
 
+class Cancel(threading.Event):
+    """A cancel event that, when set, also calls what ``on_cancel`` registered meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._guard = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        super().set()
+        with self._guard:
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            with contextlib.suppress(Exception):  # a wake-up that fails leaves the poll to it
+                callback()
+
+    def add(self, callback: Callable[[], None]) -> None:
+        with self._guard:
+            self._callbacks.append(callback)
+
+    def discard(self, callback: Callable[[], None]) -> None:
+        with self._guard, contextlib.suppress(ValueError):
+            self._callbacks.remove(callback)
+
+
 @contextlib.contextmanager
 def cancel_on(event: threading.Event) -> Iterator[None]:
     """Within the block, setting ``event`` (from any thread) cancels the model request."""
@@ -40,6 +69,25 @@ def cancel_on(event: threading.Event) -> Iterator[None]:
         yield
     finally:
         _event.reset(token)
+
+
+@contextlib.contextmanager
+def on_cancel(callback: Callable[[], None]) -> Iterator[None]:
+    """Within the block, a cancel of the current answer also calls ``callback`` (in the
+    cancelling thread) when its event is a ``Cancel``: for a wait that cannot look at the event,
+    such as a blocking read. A plain event is noticed when the wait next returns."""
+    event = _event.get()
+    if not isinstance(event, Cancel):
+        yield
+        return
+    event.add(callback)
+    if event.is_set():  # set before the callback was there: it would never be called
+        event.discard(callback)
+        callback()
+    try:
+        yield
+    finally:
+        event.discard(callback)
 
 
 def check() -> None:

@@ -271,7 +271,7 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=_env("ASSISTANT_MAX_CONCURRENT_ANSWERS", "max_concurrent_answers"),
         description="Answers in flight at once (streams included); more are refused with "
-        "HTTP 503 and Retry-After. 200 streams were measured on 2 cores (bench/load.py).",
+        "HTTP 503 and Retry-After. See bench/load.py for what 2 cores sustain.",
     )
 
     # The web app.

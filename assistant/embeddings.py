@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -64,6 +64,45 @@ class Embedder(Embeddings, ABC):
         """Make the first call as fast as the rest (the app calls it at start)."""
 
 
+class VectorCache:
+    """The vectors of the last ``size`` distinct query texts, least recently used out first.
+
+    The same questions come again and again (the suggested questions are one click away), and
+    embedding one costs e5 about 40 ms of CPU, the largest share of preparing an answer. The
+    key is the exact text the embedder is given, so a hit returns what the engine would
+    compute; a different question, however close, is embedded anew.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, text: str) -> list[float] | None:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is None:
+                self.misses += 1
+                return None
+            self._vectors.move_to_end(text)
+            self.hits += 1
+            return list(vector)  # a copy: the caller may change its list
+
+    def put(self, text: str, vector: list[float]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._vectors[text] = list(vector)
+            self._vectors.move_to_end(text)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
 @dataclass
 class _Job:
     """Texts waiting for the e5 worker; ``done`` is set when ``vectors`` (or ``error``) is filled."""
@@ -96,6 +135,7 @@ class E5Embedder(Embedder):
         *,
         max_query_batch: int = 16,
         passage_slice: int = 4,
+        query_cache: int = 1024,
     ) -> None:
         self.batch_size = batch_size
         self.threads = threads
@@ -108,10 +148,19 @@ class E5Embedder(Embedder):
         self._worker: threading.Thread | None = None
         self.calls = 0  # engine calls made (questions batched together count once)
         self.passages = 0  # passages embedded (an ingest that resumes embeds fewer)
+        self.queries = VectorCache(query_cache)  # about 12 KB a question (a list of floats)
 
     def load(self) -> None:
         """Load the model now (the app does at start, not on its first question)."""
         self.embed_batch(["warm-up"], is_query=True)
+
+    def embed_query(self, text: str) -> list[float]:
+        """One question's vector, from the cache when the same text was embedded lately."""
+        vector = self.queries.get(text)
+        if vector is None:
+            vector = self.embed_batch([text], is_query=True)[0]
+            self.queries.put(text, vector)
+        return vector
 
     def _start(self) -> None:
         # Called with self._ready held.

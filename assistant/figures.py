@@ -20,6 +20,7 @@ Pure functions over strings; the answer engine decides what to do with an unsupp
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -362,9 +363,16 @@ def _parse_bare(match: re.Match[str]) -> float | None:
 def _points(texts: Iterable[str]) -> dict[Kind, list[float]]:
     found: dict[Kind, list[float]] = {"amount": [], "percent": [], "times": []}
     for text in texts:
-        for figure in find_figures(text):
-            found[figure.kind].extend(figure.points)
+        for kind, points in _points_of(text):
+            found[kind].extend(points)
     return found
+
+
+# The same passages are checked for every sentence of an answer and cited again by the next
+# answers; parsing one is most of the check's cost under load (bench/load.py): remembered.
+@functools.lru_cache(maxsize=4096)
+def _points_of(text: str) -> tuple[tuple[Kind, tuple[float, ...]], ...]:
+    return tuple((figure.kind, figure.points) for figure in find_figures(text))
 
 
 def supports(claim: Figure, points: dict[Kind, list[float]]) -> bool:

@@ -11,16 +11,22 @@ Our own retries (the client gets ``max_retries=0``)
     honouring ``Retry-After`` (capped), never sleeping past the deadline. 400/401/402/403/404/422
     are not retried: sending the same request again cannot fix them.
 
-A worker thread and a queue for the deadline
+The deadline and the idle timeout, read by read
     Under load DeepSeek holds a waiting request open for up to 30 minutes with ``: keep-alive``
     SSE comments (blank lines when not streaming). Every read succeeds, so httpx's per-read
-    timeout never fires. Each attempt therefore iterates the openai stream in a daemon thread
-    that puts chunks on a queue; the caller waits on the queue for the smaller of the time left
-    to the deadline and the idle timeout (seconds without a content or reasoning delta;
-    keep-alives do not count). On expiry it closes the response, which ends the worker's read,
-    and raises ``timeout``. When no byte arrives at all, the per-request read timeout (1 s past
-    the smaller of the idle timeout and the time left) ends the worker: none outlives its
-    attempt by more than that.
+    timeout never fires on its own. The answer's thread reads the response itself and, after
+    every read (keep-alives included), looks at the cancel event, the deadline and the idle
+    timeout (seconds without a content or reasoning delta; keep-alives do not count). When no
+    byte comes at all, the read timeout, set to the smaller of the idle timeout and the time
+    left, ends the read when one of them passes. (An earlier design read in a thread of its own
+    per request and handed the chunks over: under load the thread switches, two per chunk, cost
+    more than the reading.)
+
+A lean stream reader (``assistant.llmstream``)
+    The request goes through the ``openai`` client (``with_streaming_response``), but its body
+    is parsed by ``llmstream``: one ``json.loads`` per chunk instead of a pydantic object, and
+    the content of the chunks one read brought yielded as one delta. It raises what the
+    client's own stream raises, so every failure below is told apart as before.
 
 Finish reasons checked by hand
     A stream cut midway ends quietly in the openai client: no exception, no ``[DONE]``. Shown
@@ -42,8 +48,11 @@ Usage and the story of each request, per request
 
 A reader that goes away cancels the request
     Closing the stream (GeneratorExit at its ``yield``) closes the response upstream in
-    ``stream``'s ``finally``. A reader that leaves while the stream waits for a token or sleeps
-    before a retry is noticed there too, through ``assistant.cancel`` (see its docstring).
+    ``_attempts``' ``finally``. A reader that leaves while the stream waits for a token or
+    sleeps before a retry is noticed through ``assistant.cancel`` (see its docstring): after
+    the next read, or at once where the cancel event is a ``Cancel``, which shuts the socket
+    down under a read blocked on a silent stream. (While the request waits for the response's
+    headers, a cancel is noticed when they come or the read timeout passes.)
 
 Reasoning (``reasoning_content``) is read only to reset the idle timer: it was never
 compliance-checked, so it is neither yielded nor returned. The API key appears in no message
@@ -54,9 +63,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import random
-import threading
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -64,9 +72,9 @@ from typing import Any
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 
-from assistant import cancel
+from assistant import cancel, llmstream
 from assistant.breaker import CircuitBreaker
 from assistant.config import Settings
 from assistant.errors import ConfigurationError, ModelUnavailableError
@@ -124,43 +132,18 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMe
     return converted
 
 
-class _Attempt:
-    """One request: a daemon thread iterating the openai stream into a queue."""
+def _wake(response: openai.APIResponse[Any]) -> Callable[[], None]:
+    """What ends a read of ``response`` blocked in another thread: shutting its socket down
+    (closing it would not wake the read)."""
 
-    def __init__(self, open_stream: Callable[[], openai.Stream[ChatCompletionChunk]]) -> None:
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._closed = threading.Event()
-        self._lock = threading.Lock()
-        self._stream: openai.Stream[ChatCompletionChunk] | None = None
-        worker = threading.Thread(target=self._run, args=(open_stream,), name="llm-stream")
-        worker.daemon = True
-        worker.start()
+    def wake() -> None:
+        stream = response.http_response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
-    def _run(self, open_stream: Callable[[], openai.Stream[ChatCompletionChunk]]) -> None:
-        try:
-            stream = open_stream()
-            with self._lock:
-                self._stream = stream
-            if self._closed.is_set():
-                return
-            for chunk in stream:
-                if self._closed.is_set():
-                    return
-                self.events.put(("chunk", chunk))
-            self.events.put(("end", None))
-        except Exception as error:  # handed to the caller, who translates or re-raises it
-            self.events.put(("error", error))
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Stop the attempt: closing the response ends a read blocked on keep-alives."""
-        self._closed.set()
-        with self._lock:
-            stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.close()
+    return wake
 
 
 class OpenAICompatibleChat(ChatModel):
@@ -254,13 +237,20 @@ class OpenAICompatibleChat(ChatModel):
         budget = max(0.0, deadline - time.monotonic())
         failures = 0
         while True:
-            attempt = _Attempt(self._opener(payload, deadline))
             call.attempts += 1
             started = False
+            response = None
             try:
-                for delta in self._read(attempt, deadline, budget, failures + 1, call):
-                    started = True
-                    yield delta
+                opened = time.monotonic()
+                try:
+                    response = self._open(payload, deadline)
+                except Exception as error:
+                    raise self._failed(error, deadline, opened, budget, failures + 1) from None
+                reading = self._read(response, deadline, opened, budget, failures + 1, call)
+                with cancel.on_cancel(_wake(response)):
+                    for delta in reading:
+                        started = True
+                        yield delta
                 self._log.info("Model %s answered; usage %s.", self.name, call.usage.as_dict())
                 return
             except Retryable as failure:
@@ -283,7 +273,8 @@ class OpenAICompatibleChat(ChatModel):
                 call.failures.append(label(error))
                 raise
             finally:
-                attempt.close()
+                if response is not None:
+                    response.close()
             cancel.sleep(delay)
 
     def _circuit_open(self) -> ModelUnavailableError:
@@ -296,83 +287,96 @@ class OpenAICompatibleChat(ChatModel):
             "(ASSISTANT_BREAKER_COOLDOWN). Answers fall back meanwhile.",
         )
 
-    def _opener(
+    def _open(
         self, payload: list[ChatCompletionMessageParam], deadline: float
-    ) -> Callable[[], openai.Stream[ChatCompletionChunk]]:
+    ) -> openai.APIResponse[Any]:
+        """The response of one attempt, its body unread (``llmstream`` parses it); the status
+        errors are raised here as the client raises them."""
         thinking = {"type": "enabled" if self._thinking else "disabled"}
         # In thinking mode the API ignores temperature; not sending it keeps the request honest.
         temperature = openai.omit if self._thinking else self._temperature
         left = max(0.1, deadline - time.monotonic())
-        # The read timeout only bounds a worker that gets no byte at all; the deadline and the
-        # idle timeout proper are enforced by the caller (see the module docstring).
-        timeout = openai.Timeout(min(self._idle, left) + 1.0, connect=min(5.0, left))
-
-        def open_stream() -> openai.Stream[ChatCompletionChunk]:
-            return self._client.chat.completions.create(
-                model=self.name,
-                messages=payload,
-                stream=True,
-                stream_options={"include_usage": True},
-                temperature=temperature,
-                extra_body={"thinking": thinking},
-                timeout=timeout,
-            )
-
-        return open_stream
+        # No byte for the idle timeout, or none before the deadline: the read times out then.
+        # Keep-alives are bytes: the reader checks both times at each of them (``_read``).
+        timeout = openai.Timeout(min(self._idle, left), connect=min(5.0, left))
+        request = self._client.chat.completions.with_streaming_response.create(
+            model=self.name,
+            messages=payload,
+            stream=True,
+            stream_options={"include_usage": True},
+            temperature=temperature,
+            extra_body={"thinking": thinking},
+            timeout=timeout,
+        )
+        return request.__enter__()  # closed by ``_attempts``
 
     def _read(
-        self, attempt: _Attempt, deadline: float, budget: float, number: int, call: ModelCall
+        self,
+        response: openai.APIResponse[Any],
+        deadline: float,
+        opened: float,
+        budget: float,
+        number: int,
+        call: ModelCall,
     ) -> Iterator[str]:
-        """The content deltas of one attempt; raises at its end unless it finished with "stop"."""
+        """The content deltas of one attempt; raises at its end unless it finished with "stop".
+
+        The content of the chunks one read brought is yielded as one delta. After each read,
+        keep-alives included, the reader looks at the cancel event, the deadline and the idle
+        timeout (seconds without a content or reasoning delta)."""
         finish: str | None = None
         text = ""
-        last_token = time.monotonic()
+        last_token = opened
+        reads = llmstream.read(response.http_response)
         while True:
-            event, item = self._next_event(attempt, deadline, last_token, budget, number)
-            if event == "error":
-                raise self._endpoint.translate(item)
-            if event == "end":
+            try:
+                chunks = next(reads, None)
+            except Exception as error:
+                raise self._failed(error, deadline, last_token, budget, number) from None
+            cancel.check()
+            if chunks is None:
                 break
-            chunk: ChatCompletionChunk = item
-            if chunk.usage is not None:
-                call.usage.add(Usage.from_report(chunk.usage.model_dump()))
-            for choice in chunk.choices[:1]:
-                reasoning = (choice.delta.model_extra or {}).get("reasoning_content")
-                content = choice.delta.content
-                if content or reasoning:
+            content = ""
+            for chunk in chunks:
+                if chunk.usage is not None:
+                    call.usage.add(Usage.from_report(chunk.usage))
+                if chunk.content or chunk.reasoning:
                     last_token = time.monotonic()
-                if content:
-                    text += content
-                    yield content
-                    last_token = time.monotonic()  # the reader's own time is not idle time
-                if choice.finish_reason:
-                    finish = choice.finish_reason
+                content += chunk.content
+                finish = chunk.finish or finish
+            if content:
+                text += content
+                yield content
+                last_token = time.monotonic()  # the reader's own time is not idle time
+            if finish is None:
+                self._check_time(deadline, last_token, budget, number)
         check_finish(finish, text)
 
-    def _next_event(
-        self, attempt: _Attempt, deadline: float, last_token: float, budget: float, number: int
-    ) -> tuple[str, Any]:
-        """The next event of the attempt; raises when the deadline or the idle timeout passes."""
-        while True:
-            cancel.check()
-            with contextlib.suppress(queue.Empty):
-                return attempt.events.get_nowait()  # what has arrived counts, however late
-            now = time.monotonic()
-            if now >= deadline:
-                raise Outage(
-                    "timeout",
-                    f"The answer deadline of {budget:.1f} s (ASSISTANT_ANSWER_DEADLINE) passed "
-                    f"on attempt {number} before the answer was complete: the model API is slow "
-                    "or holding the request open; answers fall back to excerpts.",
-                )
-            if now - last_token >= self._idle:
-                raise Retryable(
-                    "timeout",
-                    f"no answer text for {self._idle:g} s (ASSISTANT_STREAM_IDLE_TIMEOUT)",
-                )
-            wait = cancel.bounded(min(deadline - now, last_token + self._idle - now))
-            with contextlib.suppress(queue.Empty):
-                return attempt.events.get(timeout=wait)
+    def _failed(
+        self, error: Exception, deadline: float, last_token: float, budget: float, number: int
+    ) -> Exception:
+        """What a failed open or read means: a cancel, the deadline, the idle timeout, or the
+        client's error translated (``assistant.failures``)."""
+        cancel.check()  # a cancel shuts the socket down: the read fails, and that is all
+        if isinstance(error, openai.APITimeoutError):
+            self._check_time(deadline, last_token, budget, number)
+        return self._endpoint.translate(error)
+
+    def _check_time(self, deadline: float, last_token: float, budget: float, number: int) -> None:
+        """Raise when the deadline or the idle timeout has passed."""
+        now = time.monotonic()
+        if now >= deadline:
+            raise Outage(
+                "timeout",
+                f"The answer deadline of {budget:.1f} s (ASSISTANT_ANSWER_DEADLINE) passed "
+                f"on attempt {number} before the answer was complete: the model API is slow "
+                "or holding the request open; answers fall back to excerpts.",
+            )
+        if now - last_token >= self._idle:
+            raise Retryable(
+                "timeout",
+                f"no answer text for {self._idle:g} s (ASSISTANT_STREAM_IDLE_TIMEOUT)",
+            )
 
     def _delay(self, failures: int, retry_after: float | None) -> float:
         if retry_after is not None:

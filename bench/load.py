@@ -1,6 +1,7 @@
 """Load: `python app.py` against the fake model streaming at a human pace, over loopback.
 
     python bench/load.py [--rate 20] [--duration 60] [--burst 100] [--overload 400] [--pace 40]
+                         [--questions distinct|repeat]
 
 The fake model server (``tests/fakellm.py``, in a process of its own) streams every answer at
 about ``--pace`` characters a second. ``python app.py`` runs in another process, online
@@ -27,6 +28,14 @@ against it, on a fresh copy of ``knowledge/``. This process is the users: asynci
 4. The audit log: after the app stops, every ``turn_id`` a client received in a ``done`` event
    must have its row.
 
+Questions (``--questions``): ``distinct`` (the default) tags every question, so no two are
+the same text for the embedder and its query-vector cache never hits; ``repeat`` sends the
+set's questions verbatim, as users clicking the suggested questions do (the first turns carry
+no tag; a model request is matched to the last turn that sent its question before it arrived).
+The steady state starts once ``app.py`` has built its Gradio app (several seconds of CPU it
+spends after it starts serving), so the CPU per answer is the answers' own; 0 skips the burst
+or the overload.
+
 The machine is shared (2 cores for the users, the app and the model server together), so the
 load average at the start and end is printed with the figures; they are upper bounds.
 """
@@ -46,6 +55,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +74,7 @@ TAG = re.compile(r"\((c\d+t\d)\)")
 class Turn:
     tag: str
     sent: float
+    text: str = ""  # the question as sent when it carries no tag (``--questions repeat``)
     status: int = 0
     first_delta: float | None = None
     done: float | None = None
@@ -113,10 +124,15 @@ def load_average() -> str:
 
 
 async def ask(
-    client: httpx.AsyncClient, url: str, text: str, history: list[dict[str, str]], tag: str
+    client: httpx.AsyncClient,
+    url: str,
+    text: str,
+    history: list[dict[str, str]],
+    tag: str,
+    tagged: bool = True,
 ) -> Turn:
-    turn = Turn(tag, time.monotonic())  # the model server logs on this clock too
-    body = {"message": f"{text} ({tag})", "history": history, "stream": True}
+    turn = Turn(tag, time.monotonic(), "" if tagged else text)  # the model server's clock too
+    body = {"message": f"{text} ({tag})" if tagged else text, "history": history, "stream": True}
     try:
         async with client.stream("POST", url, json=body) as response:
             turn.status = response.status_code
@@ -147,12 +163,19 @@ async def ask(
 
 
 async def conversation(
-    client: httpx.AsyncClient, url: str, n: int, lang: str, text: str, run: Run, follow: bool
+    client: httpx.AsyncClient,
+    url: str,
+    n: int,
+    lang: str,
+    text: str,
+    run: Run,
+    follow: bool,
+    tagged: bool,
 ) -> None:
     run.active += 1
     run.peak = max(run.peak, run.active)
     try:
-        first = await ask(client, url, text, [], f"c{n}t1")
+        first = await ask(client, url, text, [], f"c{n}t1", tagged)
         run.turns.append(first)
         if first.done is None or not follow:
             return
@@ -167,7 +190,12 @@ async def conversation(
 
 
 async def steady(
-    base: str, rate: float, duration: float, pool: list[tuple[str, str]], follow_ups: float
+    base: str,
+    rate: float,
+    duration: float,
+    pool: list[tuple[str, str]],
+    follow_ups: float,
+    tagged: bool = True,
 ) -> Run:
     run = Run()
     rng = random.Random(7)
@@ -190,6 +218,7 @@ async def steady(
                             text,
                             run,
                             rng.random() < follow_ups,
+                            tagged,
                         )
                     )
                 )
@@ -214,17 +243,31 @@ async def wave(base: str, count: int, pool: list[tuple[str, str]], prefix: int) 
         return list(await asyncio.gather(*jobs))
 
 
-def model_calls(fake: str) -> dict[str, list[tuple[float, float]]]:
-    """For each tag, the model server's chat requests that name it: (arrived, finished)."""
+def model_calls(fake: str, untagged: Sequence[Turn] = ()) -> dict[str, list[tuple[float, float]]]:
+    """For each tag, the model server's chat requests that name it: (arrived, finished).
+
+    A request that names no tag but holds the question of an ``untagged`` turn is that turn's:
+    of the turns that sent the same question, the last one sent before the request arrived
+    (the same question comes back seconds apart; a turn's requests follow it within one)."""
     calls: dict[str, list[tuple[float, float]]] = {}
+    by_text: dict[str, list[Turn]] = {}
+    for turn in sorted(untagged, key=lambda t: t.sent):
+        by_text.setdefault(turn.text, []).append(turn)
+    texts = sorted(by_text, key=len, reverse=True)  # the longest question that fits
     for request in httpx.get(f"{fake}/_fake/requests", timeout=120).json():
         if not request["path"].endswith("/chat/completions") or not request.get("body"):
             continue
         users = [m for m in request["body"]["messages"] if m.get("role") == "user"]
-        found = TAG.search(str(users[-1].get("content", ""))) if users else None
+        content = str(users[-1].get("content", "")) if users else ""
+        finished = request.get("ended") or request["at"]
+        found = TAG.search(content)
         if found:
-            finished = request.get("ended") or request["at"]
             calls.setdefault(found.group(1), []).append((request["at"], finished))
+            continue
+        text = next((t for t in texts if t in content), None)
+        before = [t for t in by_text.get(text or "", []) if t.sent <= request["at"]]
+        if before:
+            calls.setdefault(before[-1].tag, []).append((request["at"], finished))
     return {tag: sorted(pairs) for tag, pairs in calls.items()}
 
 
@@ -317,12 +360,16 @@ def start_app(work: Path, fake: str, port: int, extra: dict[str, str]) -> subpro
 
 
 def wait_up(base: str, app: subprocess.Popen[str], seconds: float = 600) -> None:
+    """Until the API answers and the Gradio app, which ``app.py`` builds after it starts
+    serving (several seconds of CPU), is built: that start-up is not the answers' cost."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if app.poll() is not None:
             sys.exit(f"app.py exited with {app.returncode}; see {OUT / 'app.log'}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+            up = httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+            if up and httpx.get(f"{base}/config", timeout=5).status_code != 503:
+                time.sleep(2.0)  # and the warm-up search (app.py's _warm) has ended
                 return
         except httpx.HTTPError:
             pass
@@ -353,6 +400,14 @@ def main() -> int:
     parser.add_argument(
         "--follow-ups", type=float, default=0.2, help="share of conversations with a second turn"
     )
+    parser.add_argument(
+        "--questions",
+        choices=("distinct", "repeat"),
+        default="distinct",
+        help="distinct: every question carries its tag, so no two are the same text for the "
+        "embedder (no query-vector cache hit); repeat: the set's questions verbatim, as users "
+        "click the suggested ones (the cache serves all but the first of each)",
+    )
     parser.add_argument("--port", type=int, default=7911)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for app.py")
     args = parser.parse_args()
@@ -371,7 +426,11 @@ def main() -> int:
     received: list[Turn] = []
     try:
         wait_up(base, app)
-        print(f"app up: RSS {rss_kb(app.pid) // 1024} MB; load average {load_average()}")
+        print(
+            f"app up (pid {app.pid}): RSS {rss_kb(app.pid) // 1024} MB; "
+            f"load average {load_average()}",
+            flush=True,
+        )
 
         async def sampled(job: Any) -> Any:
             async def sample() -> None:
@@ -386,7 +445,10 @@ def main() -> int:
                 sampler.cancel()
 
         cpu = (cpu_seconds(app.pid), cpu_seconds(fake.pid), time.process_time())
-        run = asyncio.run(sampled(steady(base, args.rate, args.duration, pool, args.follow_ups)))
+        tagged = args.questions == "distinct"
+        run = asyncio.run(
+            sampled(steady(base, args.rate, args.duration, pool, args.follow_ups, tagged))
+        )
         used = [
             cpu_seconds(app.pid) - cpu[0],
             cpu_seconds(fake.pid) - cpu[1],
@@ -394,9 +456,10 @@ def main() -> int:
         ]
         received += run.turns
         in_flight = run.samples[len(run.samples) // 3 :]  # after the ramp-up
-        arrivals = model_calls(fake_url)
+        arrivals = model_calls(fake_url, [t for t in run.turns if t.text])
         results["steady"] = report(
-            f"steady state: {args.rate:g} new conversations/s for {args.duration:g} s",
+            f"steady state: {args.rate:g} new conversations/s for {args.duration:g} s, "
+            f"{args.questions} questions",
             run.turns,
             arrivals,
         )
@@ -419,27 +482,32 @@ def main() -> int:
         )
         print(f"  load average: {load_average()}")
 
-        burst = asyncio.run(sampled(wave(base, args.burst, pool, 100_000)))
-        received += burst
-        results["burst"] = report(
-            f"burst: {args.burst} questions at once", burst, model_calls(fake_url)
-        )
+        if args.burst:
+            burst = asyncio.run(sampled(wave(base, args.burst, pool, 100_000)))
+            received += burst
+            results["burst"] = report(
+                f"burst: {args.burst} questions at once", burst, model_calls(fake_url)
+            )
 
-        over = asyncio.run(sampled(wave(base, args.overload, pool, 200_000)))
-        received += over
-        refused = [t for t in over if t.status == 503]
-        results["overload"] = report(
-            f"past capacity: {args.overload} questions at once",
-            [t for t in over if t.status != 503],
-            model_calls(fake_url),
-        )
-        with_retry = sum(1 for t in refused if t.retry_after and "disclosure" in (t.error or ""))
-        print(
-            f"  refused with 503: {len(refused)} ({with_retry} with Retry-After and the disclosure)"
-        )
-        health = httpx.get(f"{base}/healthz", timeout=10)
-        print(f"  /healthz afterwards: {health.status_code} {health.json()}")
-        results["overload"]["refused"] = len(refused)
+        if args.overload:
+            over = asyncio.run(sampled(wave(base, args.overload, pool, 200_000)))
+            received += over
+            refused = [t for t in over if t.status == 503]
+            results["overload"] = report(
+                f"past capacity: {args.overload} questions at once",
+                [t for t in over if t.status != 503],
+                model_calls(fake_url),
+            )
+            with_retry = sum(
+                1 for t in refused if t.retry_after and "disclosure" in (t.error or "")
+            )
+            print(
+                f"  refused with 503: {len(refused)} "
+                f"({with_retry} with Retry-After and the disclosure)"
+            )
+            health = httpx.get(f"{base}/healthz", timeout=10)
+            print(f"  /healthz afterwards: {health.status_code} {health.json()}")
+            results["overload"]["refused"] = len(refused)
     finally:
         peak = rss_kb(app.pid, "VmHWM")
         app.send_signal(signal.SIGINT)

@@ -19,6 +19,7 @@ import openai
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from assistant.cancel import Cancel, StreamCancelled, cancel_on
 from assistant.config import Settings
 from assistant.errors import ConfigurationError, ModelUnavailableError
 from assistant.llm import OpenAICompatibleChat, to_openai_messages
@@ -79,6 +80,16 @@ def collect(model: OpenAICompatibleChat, seconds: float = 2.0) -> tuple[list[str
 
 def workers() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "llm-stream"]
+
+
+def closed_upstream(fake: FakeLLM, within: float) -> bool:
+    """Whether the model server saw the client close the request (within ``within`` s)."""
+    ends = time.monotonic() + within
+    while time.monotonic() < ends:
+        if fake.chat_requests and fake.chat_requests[-1].get("outcome") == "client closed":
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def wait_for_no_workers(within: float) -> bool:
@@ -337,7 +348,8 @@ def test_keepalives_past_the_deadline_time_out_within_it(
     assert isinstance(error, ModelUnavailableError)
     assert error.kind == "timeout"
     assert "deadline of 1.5 s" in str(error)
-    assert wait_for_no_workers(within=1.0), "the worker thread outlived its closed stream"
+    assert wait_for_no_workers(within=1.0), "a reader thread outlived its closed stream"
+    assert closed_upstream(fake_llm, within=2.0)
 
 
 def test_a_silent_server_times_out_at_the_deadline(
@@ -351,7 +363,7 @@ def test_a_silent_server_times_out_at_the_deadline(
     assert time.monotonic() - started < 1.0 + 1.0
     assert isinstance(error, ModelUnavailableError)
     assert error.kind == "timeout"
-    assert wait_for_no_workers(within=2.0), "the worker thread outlived its read timeout"
+    assert wait_for_no_workers(within=2.0), "a reader thread outlived its read timeout"
 
 
 def test_a_slow_reader_does_not_trip_the_idle_timeout(
@@ -360,7 +372,7 @@ def test_a_slow_reader_does_not_trip_the_idle_timeout(
     deltas = []
     for delta in make_model(stream_idle_timeout=0.2).stream(MESSAGES, deadline=deadline_in(3)):
         deltas.append(delta)
-        time.sleep(0.25)  # chunks wait in the queue meanwhile
+        time.sleep(0.25)  # chunks wait in the socket meanwhile
 
     assert "".join(deltas) == ANSWER
 
@@ -376,6 +388,23 @@ def test_a_reader_that_stops_early_closes_the_stream(
     stream.close()
 
     assert wait_for_no_workers(within=1.0)
+
+
+def test_a_cancel_wakes_a_read_waiting_on_a_silent_stream(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
+    # The first delta, then 20 s of silence: no byte would end the read before then.
+    fake_llm.script({"pace": 20, "text": "一二三四五六七八九十"})
+    stop = Cancel()
+    chat = make_model(stream_idle_timeout=100)
+    started = time.monotonic()
+    seen = []
+    with cancel_on(stop), pytest.raises(StreamCancelled):
+        for delta in chat.stream(MESSAGES, deadline=deadline_in(100)):
+            seen.append(delta)
+            threading.Timer(0.3, stop.set).start()
+    assert len(seen) == 1
+    assert time.monotonic() - started < 10  # not the 20 s the next byte would take
 
 
 # --- broken answers ------------------------------------------------------------------------------

@@ -20,14 +20,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from enum import Enum
 
 from starlette.types import Receive
 
 from ..answer import Answer, Event
-from ..cancel import cancel_on
+from ..cancel import Cancel, cancel_on
 
 FIRST_WAIT = 0.5  # seconds: a request's failure before this is a status, after it an event
 
@@ -60,7 +59,7 @@ class AnswerRun:
         self._events = events
         self._pool = pool
         self._keepalive = keepalive
-        self._stop = threading.Event()
+        self._stop = Cancel()  # also shuts down a model read blocked on a silent socket
         self._pending: concurrent.futures.Future[Event | None] | None = None
         self._closed = False
 

@@ -1,0 +1,145 @@
+"""A chat-completions stream read lean: the raw SSE body in, the few fields we use out.
+
+The ``openai`` client still makes the request (``with_streaming_response``: its headers,
+retries off, status errors, timeouts), but its ``Stream`` builds a pydantic
+``ChatCompletionChunk`` for every chunk, and a model streams a few characters a chunk: reading
+one answer that way cost about 0.9 ms of CPU per chunk with a hundred answers streaming at once,
+more than everything else the answer needs (``bench/llm_stream.py``). Here each chunk is one
+``json.loads`` and a few dict look-ups, and the chunks one read of the socket brought come out
+together (``bench/llm_stream.py``: 125 ms of CPU per streamed answer through ``Stream``, 34 ms
+with this reader read in the answer's own thread).
+
+What it keeps of the client's behaviour, which ``assistant.failures`` relies on:
+
+- ``: keep-alive`` comments and blank lines between events are skipped;
+- ``data: [DONE]`` ends the stream; a body that ends without it ends quietly (the finish
+  reason, checked by the caller, tells a cut stream from a whole one);
+- a ``data:`` payload that is not JSON, or not a chunk's shape, raises ``ValueError``;
+- a payload carrying an ``error`` object raises ``openai.APIError`` with its message;
+- a read that times out or a connection that breaks raise ``openai.APITimeoutError`` and
+  ``openai.APIConnectionError``, as the client's own stream does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import openai
+
+
+@dataclass(slots=True)
+class Chunk:
+    """What one chunk says: its content delta, whether it carried reasoning, its finish reason,
+    and the usage report (the last chunk's, with ``include_usage``)."""
+
+    content: str = ""
+    reasoning: bool = False
+    finish: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class Done(Exception):
+    """``data: [DONE]``: the stream is over."""
+
+
+def parse(payload: bytes, request: httpx2.Request) -> Chunk:
+    """One event's data as a ``Chunk``; raises ``Done``, ``ValueError`` or ``openai.APIError``."""
+    if payload.startswith(b"[DONE]"):
+        raise Done
+    data = json.loads(payload)  # a JSONDecodeError is a ValueError
+    if not isinstance(data, dict):
+        raise ValueError("a stream chunk that is not a JSON object")
+    error = data.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else None
+        if not isinstance(message, str) or not message:
+            message = "An error occurred during streaming"
+        raise openai.APIError(message, request, body=error)
+    chunk = Chunk()
+    usage = data.get("usage")
+    if usage is not None:
+        if not isinstance(usage, dict):
+            raise ValueError("a usage report that is not an object")
+        chunk.usage = usage
+    choices = data.get("choices")
+    if choices is None:
+        return chunk
+    if not isinstance(choices, list):
+        raise ValueError("choices that are not a list")
+    if choices:
+        choice = choices[0]
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            raise ValueError("a choice without a delta object")
+        content = delta.get("content")
+        if content is not None and not isinstance(content, str):
+            raise ValueError("content that is not a string")
+        chunk.content = content or ""
+        chunk.reasoning = bool(delta.get("reasoning_content"))
+        finish = choice.get("finish_reason")
+        chunk.finish = finish if isinstance(finish, str) else None
+    return chunk
+
+
+class Decoder:
+    """Server-Sent Events, incrementally: bytes as they arrive in, chunks out.
+
+    Lines end in LF, CRLF or CR; ``data:`` lines gather until a blank line ends the event (an
+    event the body cuts off before its blank line is dropped, as the SSE standard says);
+    comments and other fields are ignored.
+    """
+
+    def __init__(self, request: httpx2.Request) -> None:
+        self._request = request
+        self._rest = b""
+        self._skip_lf = False
+        self._data: list[bytes] = []
+        self.done = False
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        """The chunks completed by ``data``; after ``[DONE]``, ``done`` is set."""
+        buffer = self._rest + data
+        if self._skip_lf and buffer.startswith(b"\n"):
+            buffer = buffer[1:]  # the LF of a CRLF that the last read split
+        lines = buffer.splitlines(keepends=True)
+        self._rest, self._skip_lf = b"", False
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            self._rest = lines.pop()  # a line without its end waits for the next read
+        elif lines and lines[-1].endswith(b"\r"):
+            self._skip_lf = True
+        chunks: list[Chunk] = []
+        for line in lines:
+            line = line.rstrip(b"\r\n")
+            if not line:
+                if self._data:
+                    payload, self._data = b"\n".join(self._data), []
+                    try:
+                        chunks.append(parse(payload, self._request))
+                    except Done:
+                        self.done = True
+                        return chunks
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                self._data.append(value[1:] if value.startswith(b" ") else value)
+            # ":" comments (keep-alives), "event:", "id:", "retry:": nothing we use
+        return chunks
+
+
+def read(response: httpx2.Response) -> Iterator[list[Chunk]]:
+    """The chunks of a streamed response, a list per read of the socket (empty when the read
+    brought only keep-alives or part of a chunk: the caller looks at its clocks then), until
+    ``[DONE]`` or the end of the body; errors as the ``openai`` client's own stream raises them."""
+    decoder = Decoder(response.request)
+    try:
+        for data in response.iter_bytes():
+            yield decoder.feed(data)
+            if decoder.done:
+                return
+    except httpx2.TimeoutException as error:
+        raise openai.APITimeoutError(request=response.request) from error
+    except httpx2.RequestError as error:
+        raise openai.APIConnectionError(request=response.request) from error
