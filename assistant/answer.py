@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
@@ -212,7 +212,7 @@ class AnswerEngine:
         final = None
         self.capacity.check()
         # Nobody sees the deltas of an answer returned whole: the row records none.
-        turn = self._turn(question, history, mode, channel, session, draft, streaming=False)
+        turn = self._begin(question, history, mode, channel, session, draft, streaming=False)
         for event in turn:
             if isinstance(event, Answer):
                 final = event
@@ -243,7 +243,26 @@ class AnswerEngine:
         # Refused here, when the stream is asked for, while the caller can still answer with a
         # status (503 and Retry-After) rather than an event (see ``capacity``).
         self.capacity.check()
-        return self._turn(question, history, mode, channel, session, draft, streaming=True)
+        return self._begin(question, history, mode, channel, session, draft, streaming=True)
+
+    def _begin(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        mode: Mode,
+        channel: str,
+        session: str | None,
+        draft: DraftOptions | None,
+        *,
+        streaming: bool,
+    ) -> Iterator[Event]:
+        """The turn, started as far as its slot: a question that loses the race for the last
+        slot is refused before this returns (a status, not an event after a 200), and once
+        started the turn's ``finally`` gives the slot back however the reader ends it."""
+        turn = self._turn(question, history, mode, channel, session, draft, streaming=streaming)
+        started = next(turn)
+        assert started is None
+        return cast(Iterator[Event], turn)
 
     def _turn(
         self,
@@ -255,13 +274,15 @@ class AnswerEngine:
         draft: DraftOptions | None,
         *,
         streaming: bool,
-    ) -> Iterator[Event]:
+    ) -> Iterator[Event | None]:
+        """Yields ``None`` once its slot is held (see ``_begin``), then the events."""
         trace = TurnTrace(channel, session, question, mode, len(history))
         outcome: Outcome | None = None
         try:
             # Past capacity the turn is refused before anything else; within it, the turn
             # reads one snapshot of the store from its first search to its audit row.
             with self.capacity.slot(), self.store.reading() as snapshot:
+                yield None
                 events = self._events(question, history, mode, trace, draft, snapshot)
                 with contextlib.closing(events):  # a reader that leaves closes the model request
                     for event in events:

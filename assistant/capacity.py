@@ -5,8 +5,9 @@ is set by memory and by how many new questions the CPU can prepare, not by threa
 question is refused at once with ``OverloadedError`` and a ``Retry-After``, rather than queued:
 a queue in front of a full server only makes every answer late, and the client knows best
 whether to wait. The web edge answers 503. The engine checks when a stream is asked for (a
-refusal at the door, like a rate limit, is not a turn) and takes the slot when the turn
-starts (a question that loses that race is refused there, and its turn recorded as refused).
+refusal at the door, like a rate limit, is not a turn), then takes the slot before handing
+the stream back: a question that loses the race for the last slot is refused there too, still
+as a status, and its turn recorded as refused.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ import time
 import pytest
 
 from assistant.answer import Answer, Delta
-from assistant.errors import InputError
+from assistant.errors import InputError, OverloadedError
+from assistant.factory import build_engine
 from assistant.prompts import Turn, prompt
-from tests.conftest import expected_disclosure
+from tests.conftest import expected_disclosure, settings_for
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
 
@@ -253,3 +254,21 @@ def test_every_turn_is_kept_in_the_audit_log(online, fake_llm) -> None:
     assert rows[1]["retrieved"][0]["doc_hash"]
     assert rows[0]["answer"] == second.answer
     assert "sk-test-secret" not in str(rows)
+
+
+def test_a_stream_holds_its_slot_from_the_moment_it_is_asked_for(seeded, tmp_path) -> None:
+    # The web edge asks for a stream and answers 503 if that refuses; a stream that was
+    # handed back and then found no slot could only fail as an event after a 200.
+    engine = build_engine(settings_for(tmp_path, max_concurrent_answers=2), store=seeded[1])
+    first, second = engine.stream(QUESTION), engine.stream(QUESTION)
+    assert engine.capacity.busy == 2  # neither has been read yet
+    with pytest.raises(OverloadedError, match="ASSISTANT_MAX_CONCURRENT_ANSWERS"):
+        engine.stream(QUESTION)
+
+    first.close()  # the reader left before reading: the slot comes back, the turn is kept
+    events = list(engine.stream(QUESTION))
+    assert isinstance(events[-1], Answer) and "投资有风险" in events[-1].disclosure
+    second.close()
+    assert engine.capacity.busy == 0
+    rows = engine.audit.turns()
+    assert sorted(r["outcome"] for r in rows) == ["complete", "interrupted", "interrupted"]
