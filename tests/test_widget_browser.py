@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Frame, Page, expect
 from assistant.answer import AnswerEngine
 from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.web import Services, create_app
-from tests.conftest import ROOT, free_port, online_engine, serving, settings_for
+from tests.conftest import ROOT, online_engine, serving, settings_for
 from tests.fakellm import FakeLLM
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -48,13 +48,17 @@ HOST_PAGE = """<!doctype html>
 
 
 class ThirdPartySite:
-    """A fund's own page on its own origin (port), with the embed line pointing at ``assistant``."""
+    """A fund's own page on its own origin (port), with the embed line pointing at the assistant.
 
-    def __init__(self, assistant: str, port: int) -> None:
-        page = HOST_PAGE.format(assistant=assistant).encode()
+    The port is bound here (port 0: the system's choice, so nothing can take it in between);
+    the page is served once ``serve`` names the assistant, whose settings need this origin."""
+
+    def __init__(self) -> None:
+        site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                page = HOST_PAGE.format(assistant=site.assistant).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
@@ -64,12 +68,17 @@ class ThirdPartySite:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{port}"
+        self.assistant = ""
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def serve(self, assistant: str) -> None:
+        self.assistant = assistant
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
-        self.server.shutdown()
+        if self.assistant:  # serve_forever is running (shutdown would wait for it forever)
+            self.server.shutdown()
         self.server.server_close()
 
 
@@ -127,16 +136,16 @@ def keep(page: Page, tmp_path: Path, name: str) -> Path:
 @contextlib.contextmanager
 def sites(engine: AnswerEngine, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """(the assistant serving ``engine``, an allowed fund page, a page on a site not allowed)."""
-    allowed_port, other_port = free_port(), free_port()
-    settings = settings_for(tmp_path, allowed_origins=f"http://127.0.0.1:{allowed_port}")
-    with serving(create_app(settings, Services(engine))) as assistant:
-        allowed = ThirdPartySite(assistant, allowed_port)
-        other = ThirdPartySite(assistant, other_port)
-        try:
+    allowed, other = ThirdPartySite(), ThirdPartySite()
+    settings = settings_for(tmp_path, allowed_origins=allowed.url)
+    try:
+        with serving(create_app(settings, Services(engine))) as assistant:
+            allowed.serve(assistant)
+            other.serve(assistant)
             yield assistant, allowed.url, other.url
-        finally:
-            allowed.close()
-            other.close()
+    finally:
+        allowed.close()
+        other.close()
 
 
 @pytest.fixture
