@@ -212,7 +212,9 @@ class AnswerEngine:
         final = None
         self.capacity.check()
         # Nobody sees the deltas of an answer returned whole: the row records none.
-        turn = self._begin(question, history, mode, channel, session, draft, streaming=False)
+        turn = self._begin(
+            self._turn(question, history, mode, channel, session, draft, streaming=False)
+        )
         for event in turn:
             if isinstance(event, Answer):
                 final = event
@@ -243,23 +245,15 @@ class AnswerEngine:
         # Refused here, when the stream is asked for, while the caller can still answer with a
         # status (503 and Retry-After) rather than an event (see ``capacity``).
         self.capacity.check()
-        return self._begin(question, history, mode, channel, session, draft, streaming=True)
+        return self._begin(
+            self._turn(question, history, mode, channel, session, draft, streaming=True)
+        )
 
-    def _begin(
-        self,
-        question: str,
-        history: Sequence[Turn],
-        mode: Mode,
-        channel: str,
-        session: str | None,
-        draft: DraftOptions | None,
-        *,
-        streaming: bool,
-    ) -> Iterator[Event]:
+    @staticmethod
+    def _begin(turn: Iterator[Event | None]) -> Iterator[Event]:
         """The turn, started as far as its slot: a question that loses the race for the last
         slot is refused before this returns (a status, not an event after a 200), and once
         started the turn's ``finally`` gives the slot back however the reader ends it."""
-        turn = self._turn(question, history, mode, channel, session, draft, streaming=streaming)
         started = next(turn)
         assert started is None
         return cast(Iterator[Event], turn)
