@@ -7,7 +7,8 @@ Two sets. ``compliance_sentences.jsonl`` (287) was written alongside the rules. 
 measurement (see its ``about``): tune, heldout, heldout2, heldout3 by the first engineer;
 batch4_tune and batch4_heldout (``batch4`` = both) by a second engineer who had not read the
 rules; batch5_tune and batch5_heldout (``batch5``), written before the model beside the rules
-existed (``assistant/compliance_model.py``). A held-out split is the figure to report; the model
+existed (``assistant/compliance_model.py``); batch6_tune and batch6_heldout (``batch6``), written
+before round 7 changed the rules or the model. A held-out split is the figure to report; the model
 never trained on one. Each split is measured with the rules alone and with rules plus model. Recall for a category: share of its violations given a finding of that category.
 False positives for a category: share of the compliant sentences written close to its line
 (``near``) given any finding at all. Latency: ``check_text`` on a 1,000-character answer built
@@ -43,6 +44,8 @@ SPLITS = (
     "batch4_heldout",
     "batch5_tune",
     "batch5_heldout",
+    "batch6_tune",
+    "batch6_heldout",
 )
 
 
@@ -160,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--split",
         nargs="+",
-        choices=[*SPLITS, "batch4", "batch5", "all"],
+        choices=[*SPLITS, "batch4", "batch5", "batch6", "all"],
         default=["all"],
-        help="fresh-set splits to measure; batch4 / batch5 = both halves of that batch",
+        help="fresh-set splits to measure; batch4 / batch5 / batch6 = both halves of that batch",
     )
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")

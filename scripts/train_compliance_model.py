@@ -6,8 +6,9 @@ Deterministic: the same inputs give the same file, byte for byte. It trains only
 reported figure is measured on:
 
 - ``tests/fixtures/compliance_sentences.jsonl`` (written alongside the rules);
-- the tune halves of the fresh set (``tune``, ``batch4_tune``, ``batch5_tune``); never a held-out
-  split (``heldout``, ``heldout2``, ``heldout3``, ``batch4_heldout``, ``batch5_heldout``);
+- the tune halves of the fresh set (``tune``, ``batch4_tune``, ``batch5_tune``, ``batch6_tune``);
+  never a held-out split (``heldout``, ``heldout2``, ``heldout3``, ``batch4_heldout``,
+  ``batch5_heldout``, ``batch6_heldout``);
 - each rule's own examples (positive: its category; negative: compliant);
 - the sentences of ``knowledge/`` and the default disclosure, as compliant text: the seed article
   and the disclosure must never be flagged;
@@ -43,7 +44,7 @@ from assistant.text import split_sentences  # noqa: E402
 FIXTURES = ROOT / "tests" / "fixtures"
 RULES = ROOT / "assistant" / "resources" / "compliance_rules.toml"
 OUT = ROOT / "assistant" / "resources" / "compliance_model.npz"
-TUNE_SPLITS = ("tune", "batch4_tune", "batch5_tune")
+TUNE_SPLITS = ("tune", "batch4_tune", "batch5_tune", "batch6_tune")
 # The categories the rules match text for, in the table's order (FIGURE-001, checked in code
 # against the cited passages, is not a sentence's meaning).
 CATEGORIES = tuple(dict.fromkeys(rule.category for rule in default_rules().rules if rule.patterns))

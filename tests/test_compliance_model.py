@@ -92,3 +92,16 @@ def test_fifth_batch_held_half_stays_at_its_measured_figures() -> None:
     flagged = sum(bool(check_text(r["text"])) for r in compliant)
     assert caught / len(violations) >= 0.89  # 0.727 with the rules alone
     assert flagged / len(compliant) <= 0.06
+
+
+def test_sixth_batch_held_half_stays_at_its_measured_figures() -> None:
+    """batch6 (written before round 7 changed the rules or the model): its held half (README)."""
+    rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
+    held = [r for r in rows if r["split"] == "batch6_heldout"]
+    assert len(held) == 80
+    violations = [r for r in held if r["category"]]
+    compliant = [r for r in held if not r["category"]]
+    caught = sum(r["category"] in {f.category for f in check_text(r["text"])} for r in violations)
+    flagged = sum(bool(check_text(r["text"])) for r in compliant)
+    assert caught / len(violations) >= 0.64  # 0.60 frozen, before round 7
+    assert flagged == 0
