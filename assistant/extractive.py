@@ -29,11 +29,12 @@ from .text import bigrams, near_duplicate, search_form
 if TYPE_CHECKING:  # a type only: no store behind the text work
     from .retrieval import Hit
 
-_MIN_CHARS = 8
+# A short sentence can be the whole answer ("藩厅是尼崎城。", "前上颌骨齿2枚。").
+_MIN_CHARS = 6
 # Tuned on the tune halves of CMRC and XQuAD-zh (bench/quality.py --answers). Once words are
 # weighted by their rarity among the sentences, the three best sentences wherever they are beat
 # quoting the best one's neighbour and one sentence per chunk (SPREAD, NEIGHBOUR, KEEP).
-PRIOR = 0.6
+PRIOR = 0.3
 SPREAD = False
 KEEP = 0.0
 NEIGHBOUR = False
@@ -44,6 +45,14 @@ FOCUS = 1.5  # exponent of the within-sentences rarity that scales each word's I
 # not only its jieba tokens: jieba cuts a name it does not know one way in the question and
 # another in the passage ("李会晟的国籍" against "经济学家李会晟自").
 AS_TEXT = True
+# Every sentence of a chunk holds the words of the chunk's first sentence: an encyclopedia names
+# its subject once ("黑尾前肛鳗，为…") and then says 本鱼, 牠们, 该地区, so the opening sentence
+# no longer wins on the subject's name alone and the one with the asked-for detail comes first.
+INHERIT = True
+POSITION = 0.01  # taken off per sentence into the chunk
+# × the share of the question's character pairs (less those beside the wh-word) a sentence
+# holds: a paraphrase keeps characters where jieba's words differ (击败 / 打败 share 败).
+PAIRS = 0.3
 
 
 @dataclass(frozen=True)
@@ -69,14 +78,18 @@ def select_sentences(
     beside: float = BESIDE,
     focus: float = FOCUS,
     as_text: bool = AS_TEXT,
+    inherit: bool = INHERIT,
+    pairs: float = PAIRS,
 ) -> list[Excerpt]:
     """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order.
 
     ``question`` is the text searched (for an English question, with its Chinese renderings).
     Each sentence scores the weighted share of the question's words it holds (IDF ×
     rarity among these sentences to the power ``focus``), plus ``typed`` when it holds the
-    answer type asked for, ``beside`` × its share of the pairs beside the wh-word, and
-    ``prior / rank`` of its chunk, less a little for lateness in the chunk. With ``spread``
+    answer type asked for, ``beside`` × its share of the pairs beside the wh-word, ``pairs`` ×
+    its share of the question's other character pairs, and ``prior / rank`` of its chunk, less
+    a little for lateness in the chunk. With ``inherit`` a sentence also holds the words of its
+    chunk's first sentence (the subject an encyclopedia names once). With ``spread``
     the best sentence of each chunk is taken before a second one from any chunk; sentences
     under ``keep`` × the best score are padding, not evidence. With ``neighbour`` the sentence
     after the best one comes next: an answer often follows the sentence that names its subject.
@@ -96,6 +109,11 @@ def select_sentences(
                 plain = search_form(sentence).lower()
                 own |= {t for t in wanted if len(t) > 1 and t in plain}
             sentences.append((n, position, sentence, own, bigrams(sentence)))
+    if inherit:
+        opening: dict[int, frozenset[str]] = {}
+        for n, _, _, own, _ in sentences:
+            opening.setdefault(n, own)
+        sentences = [(n, at, text, own | opening[n], ps) for n, at, text, own, ps in sentences]
     # A word in every sentence (the article's subject) tells them apart less than a word in
     # one: each word's corpus IDF is scaled by its rarity among the sentences looked at.
     count = len(sentences)
@@ -105,9 +123,12 @@ def select_sentences(
 
     weights = {t: idf(t) * local(sum(t in s[3] for s in sentences)) for t in wanted}
     total = sum(weights.values()) or 1.0
+    asked_pairs = bigrams(question) - near if pairs else frozenset()
     candidates: list[Excerpt] = []
     for n, position, sentence, own, own_pairs in sentences:
-        score = sum(weights[t] for t in own) / total + prior / n - 0.02 * position
+        score = sum(weights[t] for t in own) / total + prior / n - POSITION * position
+        if asked_pairs:
+            score += pairs * len(asked_pairs & own_pairs) / len(asked_pairs)
         if kind is not None and kind.sentence.search(sentence):
             score += typed
         if near:

@@ -403,8 +403,9 @@ def neardup_probes(retrievers: Retrievers) -> list[Probe]:
 
 # The excerpt settings compared (extractive.py); the shipped ones are among them. They were
 # chosen on the tune halves one at a time (focus, then typed and beside, then the slot rule:
-# the best sentence, the one after it and one per chunk, or simply the three best).
-ANSWER_GRID = [
+# the best sentence, the one after it and one per chunk, or simply the three best). The first,
+# ``{}``, is the shipped setting; the others vary it (any key not named keeps its shipped value).
+ANSWER_GRID: list[dict[str, Any]] = [{}] + [
     {"prior": 0.6, "spread": slots, "keep": 0.5 if slots else 0.0, "neighbour": slots,
      "focus": focus, "typed": typed, "beside": beside}
     for focus in (0.0, 1.5)

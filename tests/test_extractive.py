@@ -57,7 +57,19 @@ def test_a_which_firm_question_quotes_the_line_that_names_the_source() -> None:
         "据测算，2024年全球IT总支出达5万亿美元，相较2023年增长6.8%。"
         "图：2020-2024年全球IT支出情况\n（信息来源：国信证券）"
     )
-    assert "国信证券" in _first("全球IT支出那张图的数据出自哪家券商？", article)
+    quoted = select_sentences("全球IT支出那张图的数据出自哪家券商？", _hits(article), lambda t: 1.0)
+    assert any("国信证券" in excerpt.text for excerpt in quoted)
+
+
+def test_an_encyclopedia_s_detail_beats_the_opening_that_only_names_the_subject() -> None:
+    # The subject is named once and then called 本鱼; the answer is a short sentence.
+    article = (
+        "黑尾前肛鳗，为辐鳍鱼纲鳗鲡目糯鳗亚目通鳃鳗科的其中一个种。"
+        "本鱼分布于西太平洋区，包括日本、台湾及中国沿海。"
+        "前上颌骨齿2枚。"
+        "上颌骨齿细小，成2短列。"
+    )
+    assert "前上颌骨齿2枚" in _first("黑尾前肛鳗有几枚前上颌骨齿？", article)
 
 
 def test_what_a_question_asks_is_read_from_its_wording() -> None:
@@ -76,3 +88,14 @@ def test_what_a_question_asks_is_read_from_its_wording() -> None:
         found = answer_type(question)
         assert (found.name if found else None) == kind, question
     assert "厅是" in beside_wh("尼崎藩的藩厅是哪里？")
+
+
+def test_a_name_jieba_cuts_apart_still_finds_its_sentence_by_its_characters() -> None:
+    # jieba cuts the question's name as 林迪斯法 / 恩; the sentence that only shares 属于 and
+    # 音乐 must not beat the one that names the band.
+    article = (
+        "在二十世纪七十年代，许多乐队来自英格兰东北部。"
+        "教会执事属于服务部，他们可以是音乐家、礼仪师或教育家。"
+        "林迪斯法恩是一个民谣摇滚组合，具有强大的泰恩塞德情结。"
+    )
+    assert "民谣摇滚" in _first("林迪斯法恩属于哪一种音乐类型?", article)
