@@ -81,27 +81,27 @@ def test_the_model_never_trained_on_a_held_out_sentence() -> None:
     assert not held & trained
 
 
-def test_fifth_batch_held_half_stays_at_its_measured_figures() -> None:
-    """batch5 (written before the model existed): its held half as measured once (README)."""
+def _held_half(split: str, size: int) -> tuple[float, float]:
+    """(recall, false-positive rate) of the rules with the model on one batch's held half."""
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
-    held = [r for r in rows if r["split"] == "batch5_heldout"]
-    assert len(held) == 90
+    held = [r for r in rows if r["split"] == split]
+    assert len(held) == size
     violations = [r for r in held if r["category"]]
     compliant = [r for r in held if not r["category"]]
     caught = sum(r["category"] in {f.category for f in check_text(r["text"])} for r in violations)
     flagged = sum(bool(check_text(r["text"])) for r in compliant)
-    assert caught / len(violations) >= 0.89  # 0.727 with the rules alone
-    assert flagged / len(compliant) <= 0.06
+    return caught / len(violations), flagged / len(compliant)
+
+
+def test_fifth_batch_held_half_stays_at_its_measured_figures() -> None:
+    """batch5 (written before the model existed): its held half as measured once (README)."""
+    recall, false_positives = _held_half("batch5_heldout", 90)
+    assert recall >= 0.89  # 0.727 with the rules alone
+    assert false_positives <= 0.06
 
 
 def test_sixth_batch_held_half_stays_at_its_measured_figures() -> None:
     """batch6 (written before round 7 changed the rules or the model): its held half (README)."""
-    rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
-    held = [r for r in rows if r["split"] == "batch6_heldout"]
-    assert len(held) == 80
-    violations = [r for r in held if r["category"]]
-    compliant = [r for r in held if not r["category"]]
-    caught = sum(r["category"] in {f.category for f in check_text(r["text"])} for r in violations)
-    flagged = sum(bool(check_text(r["text"])) for r in compliant)
-    assert caught / len(violations) >= 0.64  # 0.60 frozen, before round 7
-    assert flagged == 0
+    recall, false_positives = _held_half("batch6_heldout", 80)
+    assert recall >= 0.64  # 0.60 frozen, before round 7
+    assert false_positives == 0
