@@ -141,7 +141,7 @@ def test_fresh_set_stays_at_its_measured_recall_and_false_positive_rate() -> Non
     assert len(flagged) / len(compliant) <= 0.065, flagged
 
 
-def _figures(rows: list[dict[str, object]]) -> tuple[float, float]:
+def split_figures(rows: list[dict[str, object]]) -> tuple[float, float]:
     violations = [r for r in rows if r["category"]]
     compliant = [r for r in rows if not r["category"]]
     caught = sum(
@@ -155,8 +155,8 @@ def test_second_engineers_batch_stays_at_its_measured_figures() -> None:
     """batch4: the tune half as tuned; the held-out half at what it measured once at the end
     (README, "Compliance"), a regression guard and not the issue's target, which it misses."""
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
-    tune = _figures([r for r in rows if r["split"] == "batch4_tune"])
-    heldout = _figures([r for r in rows if r["split"] == "batch4_heldout"])
+    tune = split_figures([r for r in rows if r["split"] == "batch4_tune"])
+    heldout = split_figures([r for r in rows if r["split"] == "batch4_heldout"])
     assert tune[0] >= 0.98 and tune[1] <= 0.02, tune
     # 0.720 with the rules alone; 0.853 with the model's likely findings beside them.
     assert heldout[0] >= 0.85 and heldout[1] <= 0.10, heldout

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from assistant.compliance import check_rules, check_text, lint, remove_blocked, rules
 from assistant.compliance_model import model
+from tests.test_compliance import FRESH_SET, split_figures
 
 ROOT = Path(__file__).resolve().parent.parent
-FRESH_SET = Path(__file__).parent / "fixtures" / "compliance_fresh.json"
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
 
 # Written for these tests, after training: no rule phrase and no training sentence has them.
@@ -86,11 +86,7 @@ def _held_half(split: str, size: int) -> tuple[float, float]:
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
     held = [r for r in rows if r["split"] == split]
     assert len(held) == size
-    violations = [r for r in held if r["category"]]
-    compliant = [r for r in held if not r["category"]]
-    caught = sum(r["category"] in {f.category for f in check_text(r["text"])} for r in violations)
-    flagged = sum(bool(check_text(r["text"])) for r in compliant)
-    return caught / len(violations), flagged / len(compliant)
+    return split_figures(held)
 
 
 def test_fifth_batch_held_half_stays_at_its_measured_figures() -> None:
