@@ -67,7 +67,15 @@ from train_compliance_model import (  # noqa: E402
     vocabulary_of,
 )
 
-from assistant.compliance import _evidenced, _reports, check_rules, check_text  # noqa: E402
+# The n-gram model's own gates, not a copy of them: (c) must pass e5's flags through exactly
+# what ``compliance.likely_findings`` passes the n-gram model's through.
+from assistant.compliance import (  # noqa: E402
+    CONTEXT,
+    _evidenced,
+    _reports,
+    check_rules,
+    check_text,
+)
 from assistant.compliance_model import model  # noqa: E402
 from assistant.compliance_rules import default_rules  # noqa: E402
 from assistant.text import sentence_spans  # noqa: E402
@@ -110,7 +118,8 @@ class Vectors:
         if missing:
             missing = list(dict.fromkeys(missing))
             print(f"  embedding {len(missing)} texts ({'query' if is_query else 'passage'})")
-            matrix = self.engine._encode(missing, is_query).reshape(len(missing), -1)
+            embed = self.engine.query if is_query else self.engine.passage
+            matrix = embed(missing).reshape(len(missing), -1)
             for text, vector in zip(missing, matrix, strict=True):
                 known[hashlib.sha1(text.encode("utf-8")).hexdigest()] = vector
             np.savez(path, **known)
@@ -186,7 +195,10 @@ def gated(text: str, categories: set[str]) -> set[str]:
     for index, (start, end) in enumerate(spans):
         if table.prohibition_cues.search(text, start, end) or _reports(text, (start, end), table):
             continue
-        context = (spans[max(0, index - 2)][0], spans[min(len(spans) - 1, index + 2)][1])
+        context = (
+            spans[max(0, index - CONTEXT)][0],
+            spans[min(len(spans) - 1, index + CONTEXT)][1],
+        )
         kept |= {c for c in categories if not _evidenced(table, c, text, context)}
     return kept
 
@@ -235,7 +247,7 @@ def cost(vectors: Vectors, runs: int) -> None:
     cpu = []
     for _ in range(5):
         start = time.process_time()
-        engine._encode(sentences, True)
+        engine.query(sentences)
         cpu.append((time.process_time() - start) * 1000)
     print(
         f"  e5 vectors of a {len(text)}-character answer ({len(sentences)} sentences, one "
