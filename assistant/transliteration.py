@@ -138,7 +138,8 @@ def _sounds(word: str) -> list[tuple[str, bool]]:
             out.append(("H", True))
             i += 1
         elif c == "r":
-            out.append(("L", not vowel_after))  # silent before a consonant (诺曼底 Normandy)
+            # Silent before a consonant (诺曼底 Normandy), sounded before a final e (吉尔摩 Gilmore).
+            out.append(("L", not vowel_after or rest == "e"))
             i += 1
         elif c == "l":
             out.append(("L", False))
@@ -282,9 +283,12 @@ def build_table(min_names: int = 3) -> dict[str, str]:
         if word.lower() == "".join(syllables):
             continue  # a Chinese name in pinyin (Beijing), not a transliteration
         found = pattern(word)
-        spelled_here = "".join(skeleton(s) + "|" for s in syllables)
-        if found is not None and found.fullmatch(spelled_here) is not None:
-            counts.update(zip(chinese, syllables, strict=True))
+        # The name may open a longer entry (哈佛大学 Harvard University): its characters count.
+        for size in range(len(chinese), 1, -1):
+            spelled_here = "".join(skeleton(s) + "|" for s in syllables[:size])
+            if found is not None and found.fullmatch(spelled_here) is not None:
+                counts.update(zip(chinese[:size], syllables[:size], strict=True))
+                break
     best: dict[str, tuple[int, str]] = {}
     total: Counter[str] = Counter()
     for (char, reading), n in counts.items():

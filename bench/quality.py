@@ -582,6 +582,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--answers", action="store_true", help="offline answers' gold share")
     parser.add_argument("--reuse", action="store_true", help="reuse the last run's probes")
     parser.add_argument("--sets", help="comma-separated set names to ask (default: all)")
+    parser.add_argument(
+        "--again", help="with --reuse: ask these sets again (comma-separated; neardup: both)"
+    )
     parser.add_argument("--json", type=Path, help="write the report here too")
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", file=sys.stderr)
@@ -598,9 +601,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             named = unrendered(retrievers[STORE_OF[p.set]], p.case)
             for c in p.candidates:
                 c.names = share(named, c.text)
+        if args.again:  # what a change to the first stage moved, asked again
+            again = set(args.again.split(","))
+            neardup = any(name.startswith("neardup") for name in again)
+            probes = [p for p in probes if p.set not in again]
+            probes += build_probes(
+                argparse.Namespace(**{**vars(args), "sets": args.again, "neardup": False}),
+                retrievers,
+            )
+            if neardup:
+                args.neardup = True
         if args.neardup:
             probes = [p for p in probes if not p.set.startswith("neardup")]
             probes += neardup_probes(retrievers)
+        if args.again or args.neardup:
             saved.write_bytes(pickle.dumps(probes))
     else:
         probes = build_probes(args, retrievers)
