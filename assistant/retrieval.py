@@ -61,6 +61,7 @@ class Hit:
     dense: float  # cosine similarity of the question to the chunk (0 when not a dense candidate)
     lexical: float  # BM25 score (0 when not a lexical candidate)
     evidence: Evidence = field(default_factory=Evidence)  # the second stage's measurements
+    names: float = 0.0  # share of an English question's unrendered names it holds (by sound)
 
 
 def standardise(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:
@@ -301,8 +302,8 @@ class Retriever:
         scored = []
         for chunk in self.store.get(order[:depth]):
             found = evidence(question, chunk.text, index.sentences(chunk.chunk_id))
-            score = second_stage(fused[chunk.chunk_id], found, weights)
-            score += by_name * share(named, chunk.text) if named else 0.0
+            held = share(named, chunk.text) if named else 0.0
+            score = second_stage(fused[chunk.chunk_id], found, weights) + by_name * held
             scored.append(
                 Hit(
                     chunk,
@@ -310,6 +311,7 @@ class Retriever:
                     dense_score.get(chunk.chunk_id, 0.0),
                     lexical_score.get(chunk.chunk_id, 0.0),
                     found,
+                    held,
                 )
             )
         scored.sort(key=lambda hit: -hit.score)

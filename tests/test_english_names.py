@@ -75,8 +75,8 @@ def test_english_words_find_their_dictionary_form() -> None:
     assert dict(terms("Which designs were considered?"))["considered"]
 
 
-# Baxter's passage never says London; Fenwick's says it twice and also repairs watches, so the
-# question's other words point to Fenwick: only the name, 巴克斯特, tells them apart.
+# Baxter's passage never says London; Fenwick's says it twice and also repairs watches, so a
+# Baxter question's other words lean to Fenwick's; its name, 巴克斯特, is in no dictionary.
 WATCHMAKERS = {
     "baxter": "1920年，巴克斯特离开家乡，在里昂的老城开了一家钟表店，专门修理怀表和座钟。",
     "fenwick": "1921年，芬威克离开伦敦，在伦敦港口附近经营一间钟表店，每天清晨修理怀表。",
@@ -93,10 +93,11 @@ def test_a_name_found_only_as_a_transliteration_ranks_its_passage_first(tmp_path
     assert sync_knowledge(settings, store).ok
     retriever = Retriever(store, embedder)
     for question, name in [
-        ("Where did Baxter open a watch shop after leaving London?", "baxter"),
-        ("What did Baxter repair in his watch shop in London?", "baxter"),
+        ("What did Baxter repair after leaving London?", "baxter"),
         ("Where did Fenwick open a watch shop?", "fenwick"),
         ("Where did Mortimer open a shop after leaving London?", "mortimer"),
     ]:
         hits = retriever.search(question, 3)
         assert hits[0].chunk.text == WATCHMAKERS[name], [h.chunk.text[5:9] for h in hits]
+        # The name was met by its sound in its own passage and in no other.
+        assert [h.names for h in hits] == [1.0, 0.0, 0.0]
