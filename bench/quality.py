@@ -634,7 +634,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for lang, weights in w.items():
             print(f"[second_stage_{lang}]")
             for key, value in weights.items():
-                print(f"{key} = {value}")
+                if key != "names":  # its own table, at the file's end
+                    print(f"{key} = {value}")
+        print(f"\n[second_stage_names]\nother = {w['other'].get('names', 0.0)}")
         for lang, beta in betas.items():
             print(f"\n[decision_{lang}]")
             for key, value in zip(("bias", *FEATURES, "online_cut"), beta, strict=True):
