@@ -31,10 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .bilingual import terms
-from .text import HAN
 
 TABLE = Path(__file__).parent / "resources" / "transliteration.tsv"
-_NOT_HAN = re.compile(f"[^{HAN}]+")
 MIN_CONSONANTS = 3
 
 # Pinyin initials → sound class (y: a vowel glide; zero initial: nothing).
@@ -46,7 +44,7 @@ _INITIALS = (
 )  # fmt: skip
 # English sound → the Chinese classes that write it.
 _MEETS = {
-    "P": "P", "F": "FW", "W": "WH", "T": "T", "D": "T", "TH": "TS", "N": "N", "M": "M",
+    "P": "P", "F": "FW", "W": "WH", "T": "T", "TH": "TS", "N": "N", "M": "M",
     "L": "L", "K": "KJH", "S": "SJ", "J": "SJ", "H": "H",
 }  # fmt: skip
 _VOWELS = "aeiouy"
@@ -65,6 +63,15 @@ def skeleton(syllable: str) -> str:
     return head + ("n" if syllable.endswith(("n", "ng")) and len(syllable) > 2 else "")
 
 
+# Two letters that sound as one (gh: silent, as in Hugh), and single letters, by sound class.
+_DIGRAPHS = {"ph": "F", "th": "TH", "sh": "S", "ch": "J", "ck": "K", "wh": "W", "ng": "N", "gh": ""}
+_LETTERS = {
+    "b": "P", "p": "P", "f": "F", "v": "F", "t": "T", "d": "T", "s": "S", "z": "S", "j": "J",
+    "k": "K", "q": "K", "l": "L", "m": "M", "n": "N",
+}  # fmt: skip
+_SOFT = {"c": ("S", "K"), "g": ("J", "K")}  # before e, i, y; elsewhere
+
+
 def _sounds(word: str) -> list[tuple[str, bool]]:
     """The English word's consonant sounds by spelling, each with whether it may be silent."""
     w = re.sub(r"'s$", "", word.lower())
@@ -72,83 +79,26 @@ def _sounds(word: str) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     i = 0
     while i < len(w):
-        c, rest = w[i], w[i + 1 :]
-        after = rest[:1]
-        vowel_after = after != "" and after in _VOWELS
-        if c in _VOWELS:
-            i += 1
+        c, two, rest = w[i], w[i : i + 2], w[i + 1 :]
+        i += 1
+        if c in _VOWELS or (two == "kn" and i == 1):  # knight: the k is silent
             continue
-        two = w[i : i + 2]
-        if two in ("ph",):
-            out.append(("F", False))
-            i += 2
-        elif two == "th":
-            out.append(("TH", False))
-            i += 2
-        elif two in ("sh", "ch"):
-            out.append(("S" if two == "sh" else "J", False))
-            i += 2
-        elif two == "ck":
-            out.append(("K", False))
-            i += 2
-        elif two == "gh":
-            i += 2  # silent (Hugh) or rare
-        elif two == "kn" and i == 0:
+        if two in _DIGRAPHS:
+            out += [(_DIGRAPHS[two], False)] if _DIGRAPHS[two] else []
             i += 1
-        elif two == "wh":
-            out.append(("W", False))
-            i += 2
-        elif two == "ng":
-            out.append(("N", False))
-            i += 2
-        elif c == "c":
-            out.append(("S" if after in ("e", "i", "y") else "K", False))
-            i += 1
-        elif c == "g":
-            out.append(("J" if after in ("e", "i", "y") else "K", False))
-            i += 1
-        elif c == "q":
-            out.append(("K", False))
-            i += 2 if after == "u" else 1
+        elif c in _SOFT:
+            soft, hard = _SOFT[c]
+            out.append((soft if rest[:1] in ("e", "i", "y") else hard, False))
         elif c == "x":
             out += [("K", False), ("S", False)]
-            i += 1
-        elif c in "bp":
-            out.append(("P", False))
-            i += 1
-        elif c in "fv":
-            out.append(("F", False))
-            i += 1
-        elif c == "w":
-            out.append(("W", True))  # often a vowel in Chinese (威廉 wei: William)
-            i += 1
-        elif c in "td":
-            out.append(("T", False))
-            i += 1
-        elif c in "sz":
-            out.append(("S", False))
-            i += 1
-        elif c == "j":
-            out.append(("J", False))
-            i += 1
-        elif c == "k":
-            out.append(("K", False))
-            i += 1
-        elif c == "h":
-            out.append(("H", True))
-            i += 1
+        elif c in "wh":
+            out.append(("W" if c == "w" else "H", True))  # w often a vowel (威廉 wei: William)
         elif c == "r":
             # Silent before a consonant (诺曼底 Normandy), sounded before a final e (吉尔摩 Gilmore).
-            out.append(("L", not vowel_after or rest == "e"))
-            i += 1
-        elif c == "l":
-            out.append(("L", False))
-            i += 1
-        elif c in "mn":
-            out.append((c.upper(), False))
-            i += 1
-        else:
-            i += 1
+            out.append(("L", rest[:1] == "" or rest[:1] not in _VOWELS or rest == "e"))
+        elif c in _LETTERS:
+            out.append((_LETTERS[c], False))
+            i += 1 if c == "q" and rest[:1] == "u" else 0
     return out
 
 
