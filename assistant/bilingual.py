@@ -48,10 +48,13 @@ _STOP = _stopwords()
 
 def _gloss_key(gloss: str) -> str | None:
     """A gloss as a lookup key ("to cost (money)" → "cost"), or None when it is no translation."""
+    named = gloss.strip()[:1].isupper()
     gloss = gloss.strip().lower()
     if not gloss or _SKIP.match(gloss):
         return None
     gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", gloss)
+    if named:  # "Warsaw, capital of Poland", "Nikola Tesla (1856-1943), Serbian inventor"
+        gloss = gloss.split(",")[0]
     gloss = re.sub(r"^(?:to|a|an|the) ", "", gloss.strip())
     gloss = re.sub(r"\s+", " ", gloss).strip(" .,;")
     words = gloss.split(" ")
@@ -126,21 +129,35 @@ def glossary() -> dict[str, tuple[str, ...]]:
     return table
 
 
-def _singular(word: str) -> str:
+def _forms(word: str) -> list[str]:
+    """``word`` and the dictionary forms it may be inflected from, most likely first: a plural's
+    singular, a past or -ing form's verb (used → use, considered → consider, planned → plan)."""
+    forms = [word]
     if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+        forms.append(word[:-3] + "y")
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        forms.append(word[:-1])
+        if word.endswith("es"):
+            forms.append(word[:-2])
+    for ending, shortest in (("ed", 2), ("ing", 3)):
+        stem = word[: -len(ending)]
+        if len(stem) >= shortest and word.endswith(ending):
+            forms += [stem + "e", stem] if ending == "ed" else [stem, stem + "e"]
+            if len(stem) > 3 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])  # planned → plan
+            if ending == "ed" and stem.endswith("i"):
+                forms.append(stem[:-1] + "y")  # carried → carry
+    return list(dict.fromkeys(forms))
 
 
 def _lookup(phrase: str, dictionary: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
-    found = dictionary.get(phrase)
-    if found is None and phrase.endswith("s"):
-        found = dictionary.get(
-            " ".join([*phrase.split(" ")[:-1], _singular(phrase.split(" ")[-1])])
-        )
-    return found
+    """The phrase's entry, or that of its last word's dictionary form (``_forms``)."""
+    *head, last = phrase.split(" ")
+    for form in _forms(last):
+        found = dictionary.get(" ".join([*head, form]))
+        if found is not None:
+            return found
+    return None
 
 
 def terms(
@@ -153,7 +170,8 @@ def terms(
     The glossary's renderings are taken as they are; the dictionary's only when ``known`` (the
     corpus uses the word), at most ``per_term`` of them per English term.
     """
-    words = [w.strip("'-") for w in _WORD.findall(question.lower())]
+    question = re.sub(r"['’]s\b", "", question.lower())  # possessives: Warsaw's → warsaw
+    words = [w.strip("'-") for w in _WORD.findall(question)]
     out: list[tuple[str, tuple[str, ...]]] = []
     i = 0
     while i < len(words):

@@ -16,7 +16,8 @@ A second stage (``evidence``) looks again at the best fused candidates: how much
 question's rarer vocabulary a passage holds, in one sentence and overall, and its numbers and
 names. Near-copies (overlapping chunks, the same passage in two articles, reposts) are skipped
 after it, so of two near-copies the one with more evidence is kept and the chosen chunks say
-different things. The same evidence feeds the answer-or-decline decision (``relevant``), with
+different things. An English question's names that no dictionary renders count too, found in a
+passage by their sound (``transliteration``: 特斯拉 for Tesla). The same evidence feeds the answer-or-decline decision (``relevant``), with
 what the best passages' text holds of every naming word of the question (``evidence.reach``). The
 constants live in ``resources/retrieval.toml``, fitted by ``bench/quality.py`` on one half of
 every question set.
@@ -40,6 +41,7 @@ from .evidence import Evidence, Question, Reach, Wording, evidence, reach
 from .lexical import tokenize
 from .store import ChunkReader, StoredChunk
 from .text import is_chinese, near_duplicate, normal_form, search_form, to_simplified
+from .transliteration import names, share
 
 _DATA = Path(__file__).parent / "resources"
 
@@ -59,6 +61,7 @@ class Hit:
     dense: float  # cosine similarity of the question to the chunk (0 when not a dense candidate)
     lexical: float  # BM25 score (0 when not a lexical candidate)
     evidence: Evidence = field(default_factory=Evidence)  # the second stage's measurements
+    names: float = 0.0  # share of an English question's unrendered names it holds (by sound)
 
 
 def standardise(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:
@@ -292,11 +295,15 @@ class Retriever:
         chinese = is_chinese(lexical_text)
         weights = settings["second_stage_zh" if chinese else "second_stage_other"]
         question = self.question(query, lexical_query)
+        # An English question's names the dictionary lacks, met by their sound (特斯拉: Tesla).
+        named = [] if chinese else names(search_form(query), self.known)
+        by_name = settings["second_stage_names"]["other"] if named else 0.0
         index = self.store.lexical()
         scored = []
         for chunk in self.store.get(order[:depth]):
             found = evidence(question, chunk.text, index.sentences(chunk.chunk_id))
-            score = second_stage(fused[chunk.chunk_id], found, weights)
+            held = share(named, chunk.text) if named else 0.0
+            score = second_stage(fused[chunk.chunk_id], found, weights) + by_name * held
             scored.append(
                 Hit(
                     chunk,
@@ -304,6 +311,7 @@ class Retriever:
                     dense_score.get(chunk.chunk_id, 0.0),
                     lexical_score.get(chunk.chunk_id, 0.0),
                     found,
+                    held,
                 )
             )
         scored.sort(key=lambda hit: -hit.score)

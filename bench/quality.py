@@ -64,7 +64,8 @@ from assistant.eval.running import holds_answer  # noqa: E402
 from assistant.evidence import Evidence, Wording, evidence, reach  # noqa: E402
 from assistant.retrieval import Retriever, decision_features, fuse  # noqa: E402
 from assistant.store import KnowledgeStore  # noqa: E402
-from assistant.text import near_duplicate, split_sentences  # noqa: E402
+from assistant.text import near_duplicate, search_form, split_sentences  # noqa: E402
+from assistant.transliteration import names, share  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval-data"
 if not DATA.is_dir():
@@ -157,6 +158,7 @@ class Candidate:
     support: float
     entities: float
     relevant: bool
+    names: float = 0.0  # share of an English question's unrendered names held (by sound)
 
 
 @dataclass
@@ -194,6 +196,7 @@ def probe(
     fused = fuse(dense, lexical, retrieval.tuning()["fusion"]["lexical_share"] * weight)
     order = sorted(fused, key=lambda cid: (-fused[cid], -dict(dense).get(cid, 0.0)))
     question = retriever.question(case.question)
+    named = unrendered(retriever, case)
     check = relevant_to(case, neardup)
     candidates = []
     dense_score = dict(dense)
@@ -204,11 +207,18 @@ def probe(
             Candidate(
                 chunk.chunk_id, chunk.text, fused[chunk.chunk_id],
                 dense_score.get(chunk.chunk_id, 0.0), found.coverage, found.support,
-                found.entities, check(chunk),
+                found.entities, check(chunk), share(named, chunk.text),
             )
         )  # fmt: skip
     latency = (time.perf_counter() - started) * 1000
     return Probe(set_name, case, answerable, case.lang, candidates, weight, latency)
+
+
+def unrendered(retriever: Retriever, case: Case) -> list[str]:
+    """The question's names the second stage looks for by sound (``Retriever.search``)."""
+    if case.lang == "zh":
+        return []
+    return names(search_form(case.question), retriever.known)
 
 
 Weights = dict[str, dict[str, float]]  # "zh" / "other" → second-stage weights
@@ -221,7 +231,7 @@ def ranked(p: Probe, ws: Weights) -> list[Candidate]:
         p.candidates,
         key=lambda c: -(
             c.fused + w["coverage"] * c.coverage + w["support"] * c.support
-            + w["entities"] * c.entities
+            + w["entities"] * c.entities + w.get("names", 0.0) * c.names
         ),
     )  # fmt: skip
     chosen: list[Candidate] = []
@@ -269,7 +279,7 @@ class Decision:
         found = decision_features(
             Evidence(top[0].coverage, top[0].support, top[0].entities),
             [c.fused + w["coverage"] * c.coverage + w["support"] * c.support
-             + w["entities"] * c.entities for c in top],
+             + w["entities"] * c.entities + w.get("names", 0.0) * c.names for c in top],
             [c.dense for c in top],
             self.floors["zh"] if p.lang == "zh" else self.floors["other"],
             p.corpus,
@@ -478,6 +488,21 @@ def tune_second_stage(probes: Sequence[Probe], lang: str) -> dict[str, float]:
     return best_w
 
 
+def tune_names(probes: Sequence[Probe], w: Weights) -> float:
+    """The weight of an English question's names found by sound: best mean hit@1 over the
+    English answerable sets' tune halves, then best MRR@5 (a finer tie-break)."""
+    tune = [p for p in probes if p.answerable and p.lang != "zh" and half(p.case.qid) == "tune"]
+    sets = sorted({p.set for p in tune})
+
+    def quality(weight: float) -> tuple[float, float]:
+        ws = {**w, "other": {**w["other"], "names": weight}}
+        mean = sum(hits([p for p in tune if p.set == s], ws)["hit@1"] for s in sets)
+        ranks = [rank_of(p, ws) for p in tune]
+        return mean, sum(1 / r for r in ranks if r) / (len(ranks) or 1)
+
+    return max([0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0], key=quality)
+
+
 def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang: str) -> np.ndarray:
     tune = [p for p in probes if half(p.case.qid) == "tune" and (p.lang == "zh") == (lang == "zh")]
     tune = [p for p in tune if not p.set.startswith("neardup")]  # never tuned on
@@ -557,6 +582,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--answers", action="store_true", help="offline answers' gold share")
     parser.add_argument("--reuse", action="store_true", help="reuse the last run's probes")
     parser.add_argument("--sets", help="comma-separated set names to ask (default: all)")
+    parser.add_argument(
+        "--again", help="with --reuse: ask these sets again (comma-separated; neardup: both)"
+    )
     parser.add_argument("--json", type=Path, help="write the report here too")
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", file=sys.stderr)
@@ -569,9 +597,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The candidates and their evidence as the last run measured them: re-tune or re-report
         # without asking again (valid while retrieval's first stage and evidence are unchanged).
         probes = pickle.loads(saved.read_bytes())
+        for p in probes:  # the names found by sound, measured again (probes saved before them)
+            named = unrendered(retrievers[STORE_OF[p.set]], p.case)
+            for c in p.candidates:
+                c.names = share(named, c.text)
+        if args.again:  # what a change to the first stage moved, asked again
+            again = set(args.again.split(","))
+            neardup = any(name.startswith("neardup") for name in again)
+            probes = [p for p in probes if p.set not in again]
+            probes += build_probes(
+                argparse.Namespace(**{**vars(args), "sets": args.again, "neardup": False}),
+                retrievers,
+            )
+            if neardup:
+                args.neardup = True
         if args.neardup:
             probes = [p for p in probes if not p.set.startswith("neardup")]
             probes += neardup_probes(retrievers)
+        if args.again or args.neardup:
             saved.write_bytes(pickle.dumps(probes))
     else:
         probes = build_probes(args, retrievers)
@@ -582,14 +625,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         lang: {k: shipped[f"second_stage_{lang}"][k] for k in ("coverage", "support", "entities")}
         for lang in ("zh", "other")
     }
+    w["other"]["names"] = shipped["second_stage_names"]["other"]
     if args.tune:
         if not args.keep_stage:
             w = {lang: tune_second_stage(probes, lang) for lang in ("zh", "other")}
+            w["other"]["names"] = tune_names(probes, w)
         betas = {lang: tune_decision(probes, w, decision, lang) for lang in ("zh", "other")}
         for lang, weights in w.items():
             print(f"[second_stage_{lang}]")
             for key, value in weights.items():
-                print(f"{key} = {value}")
+                if key != "names":  # its own table, at the file's end
+                    print(f"{key} = {value}")
+        print(f"\n[second_stage_names]\nother = {w['other'].get('names', 0.0)}")
         for lang, beta in betas.items():
             print(f"\n[decision_{lang}]")
             for key, value in zip(("bias", *FEATURES, "online_cut"), beta, strict=True):
