@@ -16,6 +16,7 @@ states the claim's figures.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .figures import find_figures
@@ -83,13 +84,21 @@ def markers_by_sentence(text: str) -> list[tuple[str, list[int]]]:
 
 def best_quote(claim: str, chunk_text: str) -> str:
     """The sentence of ``chunk_text`` that shares the most with ``claim``."""
-    candidates = [without_marks(s) for s in split_sentences(chunk_text)] or [chunk_text.strip()]
     wanted = bigrams(claim)
     claim_figures = {f.value for f in find_figures(claim)}
 
-    def score(sentence: str) -> float:
-        shared = len(wanted & bigrams(sentence)) / (len(wanted) or 1)
-        figures = {f.value for f in find_figures(sentence)}
-        return shared + 0.5 * len(claim_figures & figures)
+    def score(candidate: tuple[str, frozenset[str], frozenset[float]]) -> float:
+        _, grams, figures = candidate
+        return len(wanted & grams) / (len(wanted) or 1) + 0.5 * len(claim_figures & figures)
 
-    return max(candidates, key=score)
+    return max(_quotable(chunk_text), key=score)[0]
+
+
+# The same passages are quoted answer after answer (about five an answer, each read for its
+# figures sentence by sentence): what a quote is scored on is worked out once per passage. A
+# passage's bigrams take tens of KB: 512 passages bound the cache to a few tens of MB.
+@functools.lru_cache(maxsize=512)
+def _quotable(chunk_text: str) -> tuple[tuple[str, frozenset[str], frozenset[float]], ...]:
+    """Each candidate sentence of a passage with its bigrams and the values of its figures."""
+    candidates = [without_marks(s) for s in split_sentences(chunk_text)] or [chunk_text.strip()]
+    return tuple((s, bigrams(s), frozenset(f.value for f in find_figures(s))) for s in candidates)

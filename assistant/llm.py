@@ -299,13 +299,16 @@ class OpenAICompatibleChat(ChatModel):
         # No byte for the idle timeout, or none before the deadline: the read times out then.
         # Keep-alives are bytes: the reader checks both times at each of them (``_read``).
         timeout = openai.Timeout(min(self._idle, left), connect=min(5.0, left))
+        # The messages go in ``extra_body``, which the client sends as given: ``create`` walks its
+        # own arguments against their TypedDicts (``maybe_transform``, about 1 ms of CPU for an
+        # answer's prompt, a no-op on plain role/content strings). The body sent is the same.
         request = self._client.chat.completions.with_streaming_response.create(
             model=self.name,
-            messages=payload,
+            messages=(),
             stream=True,
             stream_options={"include_usage": True},
             temperature=temperature,
-            extra_body={"thinking": thinking},
+            extra_body={"messages": payload, "thinking": thinking},
             timeout=timeout,
         )
         return request.__enter__()  # closed by ``_attempts``

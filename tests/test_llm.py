@@ -130,7 +130,11 @@ def test_request_disables_thinking_streams_and_sends_the_key(
     assert body["stream_options"] == {"include_usage": True}
     assert body["temperature"] == pytest.approx(0.3)
     assert body["model"] == "deepseek-flash"
-    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    # The messages exactly as given (they travel in extra_body, past the client's transform).
+    assert body["messages"] == [
+        {"role": role, "content": str(message.text)}
+        for role, message in zip(("system", "user"), MESSAGES, strict=True)
+    ]
     headers = {name.lower(): value for name, value in request["headers"].items()}
     assert headers["authorization"] == f"Bearer {KEY}"
 

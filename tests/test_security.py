@@ -15,7 +15,8 @@ from assistant.config import load_settings
 from assistant.errors import ConfigurationError
 from assistant.factory import build_engine
 from assistant.web import Services, create_app
-from assistant.web.security import Policy
+from assistant.web.refusals import Refusal
+from assistant.web.security import Policy, RateLimits
 from tests.conftest import settings_for
 from tests.test_api import QUESTION, assert_refusal
 
@@ -129,6 +130,30 @@ def test_too_many_answers_get_429_with_retry_after(make_client) -> None:  # type
     )
     assert_refusal(v1, 429)
     assert client.get("/healthz").status_code == 200  # the cheap routes are not counted
+
+
+def test_a_rate_limit_window_moves_and_a_refusal_counts_in_none() -> None:
+    now = [1000.0]
+    limits = RateLimits("2/minute;3/hour", clock=lambda: now[0])
+    limits.hit("answers", "ip:a")
+    now[0] += 30
+    limits.hit("answers", "ip:a")
+    with pytest.raises(Refusal) as refused:
+        limits.hit("answers", "ip:a")
+    assert refused.value.status_code == 429
+    assert refused.value.headers == {"Retry-After": "30"}  # when the first one leaves the minute
+    limits.hit("answers", "ip:b")  # another client, another window
+    limits.hit("feedback", "ip:a")  # another bucket, too
+    now[0] += 31  # the first request has left the minute's window; the refused one never counted
+    limits.hit("answers", "ip:a")
+    now[0] += 60
+    with pytest.raises(Refusal) as refused:  # three in the hour
+        limits.hit("answers", "ip:a")
+    assert "3 per 1 hour" in str(refused.value.detail)
+    assert refused.value.headers == {"Retry-After": str(3600 - 121)}
+    now[0] += 3600  # long quiet: the sweep forgets every window and the client starts afresh
+    limits.hit("answers", "ip:a")
+    assert len(limits._windows) == 2  # this client's two windows, made again
 
 
 def test_rate_limits_are_per_key_else_per_address(make_client) -> None:  # type: ignore[no-untyped-def]
