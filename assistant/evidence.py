@@ -159,6 +159,8 @@ def evidence(
 # -- what the answer-or-decline decision reads -------------------------------------------------
 
 READ = 3  # the best passages whose text the decision reads
+STRONG = 0.75  # a naming word this rare (IDF over the highest) is one the answer must hold
+_LETTERS = re.compile(r"[\u3400-\u9fffA-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class Wording:
     words: dict[str, float]  # naming token → IDF over the corpus's highest (unknown words: 1)
     terms: tuple[tuple[str, ...], ...]  # English terms: the word, then its Chinese renderings
     known: float  # share of the question the corpus knows at all (words, or terms if English)
+    letters: str = ""  # a Chinese question's characters, punctuation and spaces left out
 
     @classmethod
     def of(
@@ -188,7 +191,7 @@ class Wording:
         if chinese:
             total = sum(words.values())
             known = sum(w for t, w in words.items() if frequency(t)) / total if total else 0.0
-            return cls(words, (), known)
+            return cls(words, (), known, "".join(_LETTERS.findall(asked.lower())))
 
         def used(word: str) -> bool:
             parts = tokenize(word)
@@ -212,6 +215,20 @@ class Reach:
     missing: float = 1.0  # weight of the rarest word a passage lacks (the least of them)
     known: float = 0.0  # ``Wording.known``
     found: float = 0.0  # share of its terms (English) or words (else) some passage holds
+    run: int = 0  # longest stretch of a Chinese question's characters found in one passage
+    run_share: float = 0.0  # the same, over the question's length
+    lacking: int = 0  # rare naming words (``STRONG``) a passage lacks (the least of them)
+    lacking_best: int = 0  # the same in the best passage
+    rarest: float = 0.0  # 1 when the question's rarest word is in one of the passages
+
+
+def _longest_run(letters: str, text: str) -> int:
+    """The longest stretch of ``letters`` that occurs in ``text`` as it is."""
+    best = 0
+    for start in range(len(letters)):
+        while start + best < len(letters) and letters[start : start + best + 1] in text:
+            best += 1
+    return best
 
 
 def reach(wording: Wording, texts: Sequence[str]) -> Reach:
@@ -238,4 +255,22 @@ def reach(wording: Wording, texts: Sequence[str]) -> Reach:
         found /= len(wording.terms)
     else:
         found = cover
-    return Reach(cover, support, missing, wording.known, found)
+    # A question about something the passages only touch on (a topic the corpus shares, not
+    # the thing named) shares scattered words with them, not a stretch of its own wording,
+    # and lacks one of its rare words in every passage (tune halves, README "Fourth pass").
+    run = max(_longest_run(wording.letters, text) for text in passages)
+    strong = [t for t, w in words.items() if w >= STRONG]
+    lacking = [sum(t not in text for t in strong) for text in passages]
+    rarest = max(words, key=lambda t: words[t]) if words else None
+    return Reach(
+        cover,
+        support,
+        missing,
+        wording.known,
+        found,
+        run,
+        run / max(1, len(wording.letters)),
+        min(lacking),
+        lacking[0],
+        float(rarest is not None and any(rarest in text for text in passages)),
+    )
