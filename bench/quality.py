@@ -517,9 +517,12 @@ def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang:
     for f in range(5):
         part = fit_logistic(x[folds != f], y[folds != f], weight[folds != f], L2_DECISION)
         unseen[folds == f] = part[0] + x[folds == f] @ part[1:]
-    # Chinese: at most 2% refused out of fold (the target); English 4%, a point under its
-    # target, as in the third pass (the near-duplicate reposts are refused more often).
-    target = 0.02 if lang == "zh" else 0.04
+    # The refusal budgets, fixed before any held figure of this pass was looked at (fifth
+    # pass, 08:07 UTC): Chinese 1.5% out of fold (half a point under the 2% target: the held
+    # XQuAD-zh half was refused 1.3% by the third pass, and no set may get worse beyond one
+    # question), English 4% (a point under its 5%: the near-duplicate reposts, never tuned on,
+    # are refused more often).
+    target = 0.015 if lang == "zh" else 0.04
     beta[0] -= min(
         float(np.quantile(unseen[(sets == s) & (y == 1)], target)) for s in set(sets[y == 1])
     )
