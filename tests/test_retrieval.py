@@ -116,6 +116,55 @@ def test_every_seed_question_in_english_or_traditional_characters_is_answered_fr
     assert len(rows) == 50 and not missed and not refused
 
 
+def _seed_rows() -> list[dict[str, str]]:
+    fixtures = Path(__file__).parent / "fixtures"
+    lines = [
+        line
+        for name in ("seed_questions.jsonl", "heldout_questions.jsonl")
+        for line in (fixtures / name).read_text(encoding="utf-8").splitlines()
+        if line
+    ]
+    return [json.loads(line) for line in lines]
+
+
+def test_no_seed_or_held_out_seed_question_is_declined_offline_or_online(seeded, offline) -> None:
+    """The product's own article, asked as the seed sets ask it (and in traditional characters):
+    the offline engine answers every question with cited passages, and the looser online cut
+    lets every one reach the model. ("相关的ETF代码是多少？" was declined by the fourth attempt.)"""
+    settings, store = seeded
+    retriever = Retriever(store, store.embedder)
+    floors = {"floor": settings.relevance_floor, "floor_other": settings.relevance_floor_other}
+    to_traditional = opencc.OpenCC("s2tw").convert
+    rows = _seed_rows()
+    questions = [r["question"] for r in rows]
+    questions += [to_traditional(r["question"]) for r in rows if r["lang"] == "zh"]
+    declined = [q for q in questions if not offline.ask(q).citations]
+    online = [
+        q
+        for q in questions
+        if not retriever.relevant(q, retriever.search(q, 5), **floors, strict=False)
+    ]
+    assert len(rows) == 76 and declined == [] and online == []
+
+
+def test_a_word_naming_the_kind_of_answer_asked_for_is_held_by_a_passage_holding_one() -> None:
+    idf = {"相关": 2.0, "etf": 3.0, "代码": 5.0, "开源": 4.0}
+    frequency = {"相关": 9, "etf": 5, "开源": 3}  # the corpus never says 代码
+    passage = "相关产品：科创板人工智能ETF（588930）。"
+
+    def read(question: str) -> Wording:
+        return Wording.of(question, question, True, lambda t: idf.get(t, 1.0),
+                          lambda t: frequency.get(t, 0), 5.0)  # fmt: skip
+
+    asked = reach(read("相关的ETF代码是多少？"), [passage])
+    assert asked.cover == 1.0 and asked.missing == 0.0 and asked.rarest == 1.0
+    # 代码 as a thing talked about, not the kind of answer asked for, must be found as a word.
+    talked = reach(read("DeepSeek开源了代码吗？"), [passage])
+    assert talked.missing > 0.5 and talked.rarest == 0.0
+    # And a question asking for a code is not answered by a passage without one.
+    assert reach(read("相关的ETF代码是多少？"), ["相关产品是一只ETF。"]).rarest == 0.0
+
+
 def test_a_question_about_something_the_articles_never_name_is_declined(seeded) -> None:
     settings, store = seeded
     retriever = Retriever(store, store.embedder)
