@@ -263,9 +263,7 @@ def reach(wording: Wording, texts: Sequence[str]) -> Reach:
         sentences = split_sentences(text) or [text]
         pairs = [a + b for a, b in zip(sentences, [*sentences[1:], ""], strict=True)]
         support = max(support, *(share(pair) for pair in pairs))
-        missing = min(
-            missing, max((w for t, w in words.items() if not held(t, text)), default=0.0)
-        )
+        missing = min(missing, max((w for t, w in words.items() if not held(t, text)), default=0.0))
     if wording.terms:
         found = sum(any(held(f, p) for f in t for p in passages) for t in wording.terms)
         found /= len(wording.terms)
