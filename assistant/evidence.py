@@ -21,7 +21,8 @@ corpus never names is not answered by it. So every naming word counts, weighted 
 not among their jieba tokens: jieba cuts a name it does not know differently in a question and
 in a passage ("李会晟的国籍" against "经济学家李会晟自"). An English question is read as its
 terms (``bilingual.terms``), each found when the word or one of its Chinese renderings is in a
-passage. Pure functions. A passage's sentence tokens come from the lexical index, which keeps them from when
+passage. A word that names the kind of answer asked for ("代码" in "ETF代码是多少") is held by
+a passage holding such an answer (588930: ``questions.stands_in``). Pure functions. A passage's sentence tokens come from the lexical index, which keeps them from when
 it was built, so no question pays for jieba over its candidates; a passage the index does not
 hold is tokenized here (cached by its text).
 """
@@ -35,7 +36,7 @@ from functools import lru_cache
 
 from .bilingual import terms
 from .lexical import tokenize
-from .questions import asks
+from .questions import asks, stands_in
 from .text import search_form, split_sentences
 
 _ENTITY = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*[A-Za-z0-9]|\d+(?:\.\d+)?")
@@ -159,6 +160,8 @@ def evidence(
 # -- what the answer-or-decline decision reads -------------------------------------------------
 
 READ = 3  # the best passages whose text the decision reads
+STRONG = 0.75  # a naming word this rare (IDF over the highest) is one the answer must hold
+_LETTERS = re.compile(r"[\u3400-\u9fffA-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,16 @@ class Wording:
     words: dict[str, float]  # naming token → IDF over the corpus's highest (unknown words: 1)
     terms: tuple[tuple[str, ...], ...]  # English terms: the word, then its Chinese renderings
     known: float  # share of the question the corpus knows at all (words, or terms if English)
+    letters: str = ""  # a Chinese question's characters, punctuation and spaces left out
+    # The words naming the kind of answer asked for, and what a text holding one matches.
+    named: frozenset[str] = frozenset()
+    kind: re.Pattern[str] | None = None
+
+    def held(self, word: str, text: str) -> bool:
+        """Whether ``text`` holds ``word``, or the kind of answer it names (``stands_in``)."""
+        return word in text or (
+            word in self.named and self.kind is not None and bool(self.kind.search(text))
+        )
 
     @classmethod
     def of(
@@ -185,10 +198,12 @@ class Wording:
         if not chinese:  # the English words themselves count through ``terms`` only
             tokens = [t for t in tokens if not t.isascii() or frequency(t)]
         words = {t: idf(t) / (top_idf or 1.0) for t in tokens}
+        named, kind = stands_in(asked) or (frozenset(), None)
         if chinese:
             total = sum(words.values())
             known = sum(w for t, w in words.items() if frequency(t)) / total if total else 0.0
-            return cls(words, (), known)
+            letters = "".join(_LETTERS.findall(asked.lower()))
+            return cls(words, (), known, letters, named, kind)
 
         def used(word: str) -> bool:
             parts = tokenize(word)
@@ -200,7 +215,7 @@ class Wording:
             if term not in _COMMON_LATIN
         )
         known = sum(len(t) > 1 or used(t[0]) for t in found) / len(found) if found else 0.0
-        return cls(words, found, known)
+        return cls(words, found, known, "", named, kind)
 
 
 @dataclass(frozen=True)
@@ -212,6 +227,20 @@ class Reach:
     missing: float = 1.0  # weight of the rarest word a passage lacks (the least of them)
     known: float = 0.0  # ``Wording.known``
     found: float = 0.0  # share of its terms (English) or words (else) some passage holds
+    run: int = 0  # longest stretch of a Chinese question's characters found in one passage
+    run_share: float = 0.0  # the same, over the question's length
+    lacking: int = 0  # rare naming words (``STRONG``) a passage lacks (the least of them)
+    lacking_best: int = 0  # the same in the best passage
+    rarest: float = 0.0  # 1 when the question's rarest word is in one of the passages
+
+
+def _longest_run(letters: str, text: str) -> int:
+    """The longest stretch of ``letters`` that occurs in ``text`` as it is."""
+    best = 0
+    for start in range(len(letters)):
+        while start + best < len(letters) and letters[start : start + best + 1] in text:
+            best += 1
+    return best
 
 
 def reach(wording: Wording, texts: Sequence[str]) -> Reach:
@@ -222,8 +251,10 @@ def reach(wording: Wording, texts: Sequence[str]) -> Reach:
     words = wording.words
     total = sum(words.values()) or 1.0
 
+    held = wording.held
+
     def share(text: str) -> float:
-        return sum(w for t, w in words.items() if t in text) / total
+        return sum(w for t, w in words.items() if held(t, text)) / total
 
     cover = support = found = 0.0
     missing = 1.0
@@ -232,10 +263,28 @@ def reach(wording: Wording, texts: Sequence[str]) -> Reach:
         sentences = split_sentences(text) or [text]
         pairs = [a + b for a, b in zip(sentences, [*sentences[1:], ""], strict=True)]
         support = max(support, *(share(pair) for pair in pairs))
-        missing = min(missing, max((w for t, w in words.items() if t not in text), default=0.0))
+        missing = min(missing, max((w for t, w in words.items() if not held(t, text)), default=0.0))
     if wording.terms:
-        found = sum(any(f in p for f in t for p in passages) for t in wording.terms)
+        found = sum(any(held(f, p) for f in t for p in passages) for t in wording.terms)
         found /= len(wording.terms)
     else:
         found = cover
-    return Reach(cover, support, missing, wording.known, found)
+    # A question about something the passages only touch on (a topic the corpus shares, not
+    # the thing named) shares scattered words with them, not a stretch of its own wording,
+    # and lacks one of its rare words in every passage (tune halves, README "Fourth pass").
+    run = max(_longest_run(wording.letters, text) for text in passages)
+    strong = [t for t, w in words.items() if w >= STRONG]
+    lacking = [sum(not held(t, text) for t in strong) for text in passages]
+    rarest = max(words, key=lambda t: words[t]) if words else None
+    return Reach(
+        cover,
+        support,
+        missing,
+        wording.known,
+        found,
+        run,
+        run / max(1, len(wording.letters)),
+        min(lacking),
+        lacking[0],
+        float(rarest is not None and any(held(rarest, text) for text in passages)),
+    )

@@ -4,7 +4,9 @@ either side of its wh-word.
 A passage that answers a question repeats the question's naming words, not its asking ones
 ("哪一年", "谁", "名字"), so those are left out when a passage or a sentence is measured
 against the question (``evidence``, ``extractive``). A question that asks when, how many or
-why is answered by a sentence with a date, a number with its unit or a causal connective.
+why is answered by a sentence with a date, a number with its unit or a causal connective;
+one that names the kind it asks for ("代码是多少") is answered by a passage holding one of that
+kind (a six-digit code), not the word.
 And a Chinese question is often its answering sentence with the answer swapped for a wh-word:
 the characters next to the wh-word ("藩厅是哪里" → "藩厅是") recur beside the answer. The
 patterns are language facts, in ``resources/questions.toml``.
@@ -29,6 +31,7 @@ class AnswerType:
     name: str
     question: tuple[re.Pattern[str], re.Pattern[str]]  # Chinese, English
     sentence: re.Pattern[str]
+    names: frozenset[str] = frozenset()  # words naming this kind of answer (代码, code)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ def _table() -> _Table:
             t["name"],
             (re.compile(t["zh"]), re.compile(t["en"], re.IGNORECASE)),
             re.compile(t["sentence"]),
+            frozenset(t.get("names", ())),
         )
         for t in data["answer_types"]
     )
@@ -72,6 +76,14 @@ def answer_type(question: str) -> AnswerType | None:
         if any(pattern.search(simplified) for pattern in kind.question):
             return kind
     return None
+
+
+def stands_in(question: str) -> tuple[frozenset[str], re.Pattern[str]] | None:
+    """The words with which ``question`` names the kind of answer it asks for, and what a text
+    holding such an answer matches: "相关的ETF代码是多少" asks for an identifier, and a passage
+    with "588930" holds one where it never says 代码. None when it names no kind it asks for."""
+    kind = answer_type(question)
+    return (kind.names, kind.sentence) if kind is not None and kind.names else None
 
 
 def beside_wh(question: str, width: int = 4) -> frozenset[str]:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,10 +48,10 @@ _DATA = Path(__file__).parent / "resources"
 
 
 @cache
-def tuning() -> dict[str, dict[str, float]]:
+def tuning() -> dict[str, dict[str, Any]]:
     """The tuned constants (``resources/retrieval.toml``: how and on what they were tuned)."""
     with (_DATA / "retrieval.toml").open("rb") as handle:
-        loaded: dict[str, dict[str, float]] = tomllib.load(handle)
+        loaded: dict[str, dict[str, Any]] = tomllib.load(handle)
     return loaded
 
 
@@ -116,6 +117,7 @@ def _in_chinese(query: str, translation: str | None, known: Callable[[str], bool
 DECISION = (
     "dense", "support", "coverage", "entities", "corpus", "margin", "known", "gap",
     "reach", "reach_support", "missing", "corpus_terms", "found",
+    "run_share", "lacking_best", "rarest", "dense_margin", "run", "lacking",
 )  # fmt: skip
 
 
@@ -132,6 +134,7 @@ def decision_features(
     floor, the question's corpus coverage (``lexical_weight``) and the best passages' reach."""
     margin = scores[0] - scores[1] if len(scores) > 1 else 1.0
     best = max(dense)
+    cosines = sorted(dense, reverse=True)
     return {
         "dense": best - floor,
         "support": top.support,
@@ -146,7 +149,31 @@ def decision_features(
         "missing": reached.missing,  # the rarest word the best-reaching passage lacks
         "corpus_terms": reached.known,  # how much of the question the corpus knows at all
         "found": reached.found,  # an English question's terms found in a passage
+        "run_share": reached.run_share,  # its own wording, not scattered words, in a passage
+        "lacking_best": float(reached.lacking_best),  # rare words the best passage lacks
+        "rarest": reached.rarest,  # its rarest word in a passage
+        "dense_margin": cosines[0] - cosines[1] if len(cosines) > 1 else 0.0,
+        "run": float(reached.run),
+        "lacking": float(reached.lacking),
     }
+
+
+def decision_score(features: dict[str, float], weights: dict[str, Any]) -> float:
+    """The decision's logit: a bias, a weight per feature and one per pair of features (the
+    upper triangle of their products, row by row, squares included): a word missing weighs
+    differently when the cosine stands out than when it does not. A language's model reads the
+    first ``len(linear)`` features of ``DECISION`` (English: the first 13)."""
+    linear = np.asarray(weights["linear"])
+    x = np.array([features[k] for k in DECISION[: len(linear)]])
+    rows, cols = _pairs(len(x))
+    pairs = np.asarray(weights["pairs"])
+    return float(weights["bias"] + linear @ x + pairs @ (x[rows] * x[cols]))
+
+
+@cache
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.triu_indices(n)
+    return rows, cols
 
 
 def _logistic(x: float) -> float:
@@ -257,7 +284,7 @@ class Retriever:
             self.lexical_weight(self.searched_text(query)),
             reach(self.wording(query), [hit.chunk.text for hit in hits]),
         )
-        return _logistic(weights["bias"] + sum(weights[k] * v for k, v in features.items()))
+        return _logistic(decision_score(features, weights))
 
     def wording(self, query: str) -> Wording:
         """The question as the answer-or-decline decision reads it (``evidence.Wording``)."""
