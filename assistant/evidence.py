@@ -22,9 +22,10 @@ not among their jieba tokens: jieba cuts a name it does not know differently in 
 in a passage ("李会晟的国籍" against "经济学家李会晟自"). An English question is read as its
 terms (``bilingual.terms``), each found when the word or one of its Chinese renderings is in a
 passage. A word that names the kind of answer asked for ("代码" in "ETF代码是多少") is held by
-a passage holding such an answer (588930: ``questions.stands_in``). Pure functions. A passage's sentence tokens come from the lexical index, which keeps them from when
-it was built, so no question pays for jieba over its candidates; a passage the index does not
-hold is tokenized here (cached by its text).
+a passage holding such an answer (588930: ``questions.stands_in``). Pure functions. A
+passage's sentence tokens come from the lexical index, which keeps them from when it was built,
+so no question pays for jieba over its candidates; a passage the index does not hold is
+tokenized here (cached by its text).
 """
 
 from __future__ import annotations
