@@ -17,8 +17,9 @@ question's rarer vocabulary a passage holds, in one sentence and overall, and it
 names. Near-copies (overlapping chunks, the same passage in two articles, reposts) are skipped
 after it, so of two near-copies the one with more evidence is kept and the chosen chunks say
 different things. An English question's names that no dictionary renders count too, found in a
-passage by their sound (``transliteration``: 特斯拉 for Tesla). The same evidence feeds the answer-or-decline decision (``relevant``), with
-what the best passages' text holds of every naming word of the question (``evidence.reach``). The
+passage by their sound (``transliteration``: 特斯拉 for Tesla). The same evidence feeds the
+answer-or-decline decision (``relevant``), with what the best passages' text holds of every
+naming word of the question (``evidence.reach``). The
 constants live in ``resources/retrieval.toml``, fitted by ``bench/quality.py`` on one half of
 every question set.
 """

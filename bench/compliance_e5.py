@@ -47,7 +47,8 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -227,16 +228,19 @@ def report(
     )
 
 
+def _cpu_ms(work: Callable[[], object]) -> float:
+    """Milliseconds of this process's CPU that ``work()`` takes."""
+    start = time.process_time()
+    work()
+    return (time.process_time() - start) * 1000
+
+
 def cost(vectors: Vectors, runs: int) -> None:
     engine = vectors.engine
     rows = json.loads(FRESH_SET.read_text("utf-8"))["sentences"]
     typical = [r["text"] for r in rows if 30 <= len(r["text"]) <= 80][:runs]
     engine.query("warm-up")
-    cpu = []
-    for text in typical:
-        start = time.process_time()
-        engine.query(text)
-        cpu.append((time.process_time() - start) * 1000)
+    cpu = [_cpu_ms(partial(engine.query, text)) for text in typical]
     print(
         f"  e5 vector, one {np.mean([len(t) for t in typical]):.0f}-character sentence at a "
         f"time ({len(typical)} sentences, 1 thread): CPU median {statistics.median(cpu):.1f} ms,"
@@ -244,11 +248,7 @@ def cost(vectors: Vectors, runs: int) -> None:
     )
     text = answer_of_1000_chars()
     sentences = [text[s:e] for s, e in sentence_spans(text)]
-    cpu = []
-    for _ in range(5):
-        start = time.process_time()
-        engine.query(sentences)
-        cpu.append((time.process_time() - start) * 1000)
+    cpu = [_cpu_ms(lambda: engine.query(sentences)) for _ in range(5)]
     print(
         f"  e5 vectors of a {len(text)}-character answer ({len(sentences)} sentences, one "
         f"batch): CPU median {statistics.median(cpu):.0f} ms "
@@ -257,10 +257,8 @@ def cost(vectors: Vectors, runs: int) -> None:
     memory = model().memory
     cpu = []
     for _ in range(50):
-        memory.clear()
-        start = time.process_time()
-        check_text(text)
-        cpu.append((time.process_time() - start) * 1000)
+        memory.clear()  # each answer new to the model's sentence memory
+        cpu.append(_cpu_ms(lambda: check_text(text)))
     print(
         f"  for scale, check_text (rules + n-gram model) on the same answer: CPU median "
         f"{statistics.median(cpu):.1f} ms"
