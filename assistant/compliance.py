@@ -48,7 +48,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from assistant.compliance_model import model
+from assistant.compliance_model import Model, model
 from assistant.compliance_rules import (
     QuestionIntent,
     Rule,
@@ -276,7 +276,8 @@ def _reports(text: str, sentence: tuple[int, int], table: RuleTable) -> bool:
 def _disclaimed(text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable) -> bool:
     """A cue right after the hit in its clause denies it: 门槛低不代表风险低, X does not mean Y."""
     end = hit.end()
-    for index in range(end, min(sentence[1], end + table.negation_window)):
+    window = table.negation_window_latin if hit.group().isascii() else table.negation_window
+    for index in range(end, min(sentence[1], end + window)):
         if text[index] in table.clause_delimiters or text[index] in "。；;":
             break
         if table.after_cues.match(text, index):
@@ -385,17 +386,20 @@ def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
     return kept
 
 
-def likely_findings(text: str, found: Sequence[Finding] = ()) -> list[Finding]:
+def likely_findings(
+    text: str, found: Sequence[Finding] = (), classifier: Model | None = None
+) -> list[Finding]:
     """The model's findings (``compliance_model``): one per sentence and category whose
     probability passes the category's threshold, unless a finding of that category already
     covers the sentence. A sentence that forbids or reports (不得承诺收益; 罚单显示，该机构承诺
     保本) is left to the rules, which know a mention from a claim.
 
     The finding spans the sentence, is a "warn" (a reviewer looks; the sentence is not removed on
-    a probability), and names the category's first rule's legal basis.
+    a probability), and names the category's first rule's legal basis. ``classifier`` is the
+    shipped model unless given (the trainer validates a candidate through the same gates).
     """
     table = default_rules()
-    classifier = model()
+    classifier = classifier or model()
     likely: list[Finding] = []
     spans = split_spans(text)
     verdicts = classifier.likely([text[start:end] for start, end in spans])

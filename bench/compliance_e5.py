@@ -5,7 +5,7 @@
 Issue 12, fifth pass. The protocol was fixed (this docstring committed) before anything here was
 trained or measured:
 
-- **Training**: exactly the n-gram model's rows, ``training_rows()`` of
+- **Training**: exactly the fifth pass's n-gram rows, ``training_rows(splits=TUNE_SPLITS)`` of
   ``scripts/train_compliance_model.py`` (the 287 sentences written with the rules, the tune halves
   of every fresh batch, the rules' examples, the knowledge folder's sentences as compliant text;
   minus anything word for word in a held-out split). No held-out split is read until the end.
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures here as well")
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    rows = training_rows()
+    rows = training_rows(splits=TUNE_SPLITS)
     texts = [t for t, _ in rows]
     y = np.array([[c == k for k in CATEGORIES] for _, c in rows], dtype=np.float32)
     folds = np.array([fold_of(t) for t in texts])

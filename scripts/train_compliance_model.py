@@ -6,9 +6,11 @@ Deterministic: the same inputs give the same file, byte for byte. It trains only
 reported figure is measured on:
 
 - ``tests/fixtures/compliance_sentences.jsonl`` (written alongside the rules);
-- the tune halves of the fresh set (``tune``, ``batch4_tune``, ``batch5_tune``, ``batch6_tune``);
-  never a held-out split (``heldout``, ``heldout2``, ``heldout3``, ``batch4_heldout``,
-  ``batch5_heldout``, ``batch6_heldout``);
+- every split of the fresh set except the held-out ones (``HELD_OUT_SPLITS``: batch 7, written
+  blind by a separate engineer and measured once on the model frozen before it). Since the sixth
+  pass that includes the held halves of batches 4-6 and the first engineer's ``heldout``,
+  ``heldout2`` and ``heldout3``: each had been measured several times and was spent as test data;
+  the fifth pass's rows (tune halves only) are ``training_rows(splits=TUNE_SPLITS)``;
 - each rule's own examples (positive: its category; negative: compliant);
 - the sentences of ``knowledge/`` and the default disclosure, as compliant text: the seed article
   and the disclosure must never be flagged;
@@ -18,7 +20,9 @@ reported figure is measured on:
 One logistic regression per category (one-vs-rest, class-balanced, L2), fitted by full-batch
 gradient descent with momentum in numpy. The threshold of each category is fitted on out-of-fold
 scores (5 folds by SHA-1 of the text): the lowest threshold at which the model, beside the rules,
-flags at most ``--budget`` of the compliant training sentences the rules leave clean.
+flags at most ``--budget`` of the compliant training sentences the rules leave clean, and never
+below ``--floor``. L2 and the floor were chosen by leaving each of batches 4, 5 and 6 out whole
+(``--exclude batch5``: a batch by another hand is what a new text looks like) and measuring on it.
 """
 
 from __future__ import annotations
@@ -37,33 +41,49 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.compliance_model import features  # noqa: E402
+from assistant.compliance_model import features, load_model  # noqa: E402
 from assistant.compliance_rules import default_rules  # noqa: E402
 from assistant.text import split_sentences  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 RULES = ROOT / "assistant" / "resources" / "compliance_rules.toml"
 OUT = ROOT / "assistant" / "resources" / "compliance_model.npz"
+# Measured once on the model frozen before them, never trained on.
+HELD_OUT_SPLITS = ("batch7_tune", "batch7_heldout")
+# The fifth pass's training halves (bench/compliance_e5.py keeps its protocol on them).
 TUNE_SPLITS = ("tune", "batch4_tune", "batch5_tune", "batch6_tune")
 # The categories the rules match text for, in the table's order (FIGURE-001, checked in code
 # against the cited passages, is not a sentence's meaning).
 CATEGORIES = tuple(dict.fromkeys(rule.category for rule in default_rules().rules if rule.patterns))
 FOLDS = 5
+# Chosen by leaving each of batches 4-6 out whole and measuring on it (README, "Sixth pass"):
+# with all the data, L2 3e-4 and a floor of 0.55 flagged 6 of their 230 compliant sentences
+# against 16 for 1e-3 and 0.5, for 4 fewer of their 360 violations caught.
+L2 = 3e-4
+FLOOR = 0.55
+FLOORS = (0.5, 0.55, 0.6)
+VALIDATION_BATCHES = ("batch4", "batch5", "batch6")
 
 
-def training_rows(exclude: tuple[str, ...] = ()) -> list[tuple[str, str | None]]:
-    """``(text, category or None)``; a text seen twice keeps its first label."""
+def training_rows(
+    exclude: tuple[str, ...] = (), splits: tuple[str, ...] | None = None
+) -> list[tuple[str, str | None]]:
+    """``(text, category or None)``; a text seen twice keeps its first label. Fresh rows: every
+    split but the held-out ones (or only ``splits``), minus those whose split starts with one of
+    ``exclude`` (a whole batch: ``batch5``)."""
     rows: list[tuple[str, str | None]] = []
     for line in (FIXTURES / "compliance_sentences.jsonl").read_text("utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
             rows.append((row["text"], row["category"]))
     fresh = json.loads((FIXTURES / "compliance_fresh.json").read_text("utf-8"))["sentences"]
-    rows += [
-        (r["text"], r["category"])
+    trained = [
+        r
         for r in fresh
-        if r["split"] in TUNE_SPLITS and r["split"] not in exclude
+        if (r["split"] in splits if splits is not None else r["split"] not in HELD_OUT_SPLITS)
+        and not r["split"].startswith(exclude)
     ]
+    rows += [(r["text"], r["category"]) for r in trained]
     table = tomllib.loads(RULES.read_text("utf-8"))
     for rule in table["rule"]:
         if rule["category"] in CATEGORIES:
@@ -73,7 +93,7 @@ def training_rows(exclude: tuple[str, ...] = ()) -> list[tuple[str, str | None]]
         rows += [(s, None) for s in split_sentences(path.read_text("utf-8")) if len(s) > 3]
     # A held-out sentence must not come back in through another door: some rule examples and
     # standard disclosure lines are word for word in a held-out split.
-    seen = {r["text"] for r in fresh if r["split"] not in TUNE_SPLITS}
+    seen = {r["text"] for r in fresh} - {r["text"] for r in trained}
     unique = []
     for text, category in rows:
         if text not in seen:
@@ -135,7 +155,7 @@ def rule_categories(text: str) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--l2", type=float, default=1e-3)
+    parser.add_argument("--l2", type=float, default=L2)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--min-count", type=int, default=1)
     parser.add_argument(
@@ -145,13 +165,26 @@ def main(argv: list[str] | None = None) -> int:
         help="share of compliant training sentences the model may flag, per category",
     )
     parser.add_argument(
+        "--floor",
+        type=float,
+        default=FLOOR,
+        help="the lowest threshold: the model must lean towards the category by this much",
+    )
+    parser.add_argument(
         "--exclude",
         nargs="*",
         default=[],
-        choices=TUNE_SPLITS,
-        help="leave a tune split out (to validate settings on it before the final fit)",
+        help="leave splits out by prefix (batch5: both halves), to validate settings on them",
+    )
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="leave each of batches 4-6 out in turn and print figures at each floor; write nothing",
     )
     args = parser.parse_args(argv)
+    if args.validate:
+        validate(args.l2, args.steps, args.min_count)
+        return 0
     rows = training_rows(tuple(args.exclude))
     texts = [t for t, _ in rows]
     y = np.array([[c == k for k in CATEGORIES] for _, c in rows], dtype=np.float32)
@@ -173,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, category in enumerate(CATEGORIES):
         negatives = np.sort(scores[clean, k])[::-1]
         # Just above the (allowed+1)-th highest score of a clean compliant sentence, and never
-        # below 0.5: the model must at least lean towards the category.
-        threshold = max(0.5, float(negatives[allowed]) + 1e-4) if len(negatives) > allowed else 0.5
+        # below the floor: the model must lean towards the category.
+        threshold = args.floor
+        if len(negatives) > allowed:
+            threshold = max(threshold, float(negatives[allowed]) + 1e-4)
         thresholds[k] = threshold
         positive = [i for i, (_, c) in enumerate(rows) if c == category]
         caught = sum(scores[i, k] >= threshold for i in positive)
@@ -185,6 +220,16 @@ def main(argv: list[str] | None = None) -> int:
 
     vocab = vocabulary_of(texts, args.min_count)
     w, b = fit(design(texts, vocab), y, l2=args.l2, steps=args.steps)
+    data, kept = packed(vocab, w, b, thresholds)
+    args.out.write_bytes(data)
+    print(f"{args.out}: {kept} features, {len(data)} bytes")
+    return 0
+
+
+def packed(
+    vocab: dict[str, int], w: np.ndarray, b: np.ndarray, thresholds: np.ndarray
+) -> tuple[bytes, int]:
+    """The ``.npz`` bytes ``compliance_model.load_model`` reads, and how many features it keeps."""
     # Weights below the float16 step of the largest ones change no decision: drop the features
     # whose whole row is that small, so the file stays small.
     keep = np.abs(w).max(axis=1) >= 1e-3
@@ -194,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         "vocabulary": names,
         "weights": w[keep].astype(np.float16),
         "bias": b.astype(np.float32),
-        "thresholds": thresholds,
+        "thresholds": thresholds.astype(np.float32),
     }
     buffer = BytesIO()
     # np.savez stamps each member with the current time; a fixed stamp keeps the file
@@ -206,9 +251,47 @@ def main(argv: list[str] | None = None) -> int:
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, member.getvalue())
-    args.out.write_bytes(buffer.getvalue())
-    print(f"{args.out}: {int(keep.sum())} features, {len(buffer.getvalue())} bytes")
-    return 0
+    return buffer.getvalue(), int(keep.sum())
+
+
+def validate(l2: float, steps: int, min_count: int) -> None:
+    """Leave each of batches 4-6 out whole, fit on the rest, and print what the rules with the
+    model catch and flag on it at each floor (the threshold wherever the budget does not bind)."""
+    from assistant.compliance import check_rules, likely_findings
+
+    fresh = json.loads((FIXTURES / "compliance_fresh.json").read_text("utf-8"))["sentences"]
+    totals: dict[float, np.ndarray] = {floor: np.zeros(6, dtype=int) for floor in FLOORS}
+    print("left out, floor: rules + model caught · flagged | model alone caught · flagged")
+    for batch in VALIDATION_BATCHES:
+        rows = training_rows((batch,))
+        texts = [t for t, _ in rows]
+        y = np.array([[c == k for k in CATEGORIES] for _, c in rows], dtype=np.float32)
+        vocab = vocabulary_of(texts, min_count)
+        w, b = fit(design(texts, vocab), y, l2=l2, steps=steps)
+        held = [r for r in fresh if r["split"].startswith(batch + "_")]
+        for floor in FLOORS:
+            candidate = load_model(packed(vocab, w, b, np.full(len(CATEGORIES), floor))[0])
+            counts = np.zeros(6, dtype=int)  # caught, violations, flagged, compliant; alone
+            for row in held:
+                found = check_rules(row["text"])
+                both = {f.category for f in found}
+                both |= {f.category for f in likely_findings(row["text"], found, candidate)}
+                alone = {c for c, _ in candidate.likely([row["text"]])[0]}
+                if row["category"]:
+                    counts += [row["category"] in both, 1, 0, 0, row["category"] in alone, 0]
+                else:
+                    counts += [0, 0, bool(both), 1, 0, bool(alone)]
+            totals[floor] += counts
+            print(f"{batch} {floor:.2f}: {_figures(counts)}")
+    for floor in FLOORS:
+        print(f"all    {floor:.2f}: {_figures(totals[floor])}")
+
+
+def _figures(c: np.ndarray) -> str:
+    return (
+        f"{c[0]}/{c[1]} {c[0] / c[1]:.3f} · {c[2]}/{c[3]} {c[2] / c[3]:.3f} | "
+        f"{c[4] / c[1]:.3f} · {c[5] / c[3]:.3f}"
+    )
 
 
 if __name__ == "__main__":

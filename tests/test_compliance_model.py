@@ -71,33 +71,33 @@ def test_a_sentence_that_forbids_or_reports_is_left_to_the_rules() -> None:
 def test_the_model_never_trained_on_a_held_out_sentence() -> None:
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        from train_compliance_model import training_rows
+        from train_compliance_model import HELD_OUT_SPLITS, training_rows
     finally:
         sys.path.remove(str(ROOT / "scripts"))
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
-    held = {r["text"] for r in rows if "heldout" in r["split"]}
+    held = {r["text"] for r in rows if r["split"] in HELD_OUT_SPLITS}
     trained = {text for text, _ in training_rows()}
-    assert len(held) >= 500 and len(trained) >= 700
+    assert len(held) == 200 and len(trained) >= 1500
     assert not held & trained
 
 
-def _held_half(split: str, size: int) -> tuple[float, float]:
-    """(recall, false-positive rate) of the rules with the model on one batch's held half."""
+def test_seventh_batch_stays_at_its_measured_figures() -> None:
+    """batch7 (written blind by a separate engineer, measured once on the rules and model frozen
+    before it; README, "Sixth pass"): a regression guard, not the issue's target, which it misses."""
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
-    held = [r for r in rows if r["split"] == split]
-    assert len(held) == size
-    return split_figures(held)
+    batch = [r for r in rows if r["split"].startswith("batch7")]
+    assert len(batch) == 200
+    recall, false_positives = split_figures(batch)
+    assert recall >= 0.72  # 0.725 (87 of 120); main before the sixth pass 0.650
+    assert false_positives <= 0.14  # 0.138 (11 of 80); main 0.125
 
 
-def test_fifth_batch_held_half_stays_at_its_measured_figures() -> None:
-    """batch5 (written before the model existed): its held half as measured once (README)."""
-    recall, false_positives = _held_half("batch5_heldout", 90)
-    assert recall >= 0.89  # 0.727 with the rules alone
-    assert false_positives <= 0.06
-
-
-def test_sixth_batch_held_half_stays_at_its_measured_figures() -> None:
-    """batch6 (written before round 7 changed the rules or the model): its held half (README)."""
-    recall, false_positives = _held_half("batch6_heldout", 80)
-    assert recall >= 0.64  # 0.60 frozen, before round 7
-    assert false_positives == 0
+def test_batches_four_to_six_stay_at_their_figures_as_training_data() -> None:
+    """Since the sixth pass both halves of batches 4-6 are training data (README, "Sixth pass"):
+    in-sample figures, a regression guard and not a measure of generalisation."""
+    rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
+    batches = [r for r in rows if r["split"].startswith(("batch4", "batch5", "batch6"))]
+    assert len(batches) == 590
+    recall, false_positives = split_figures(batches)
+    assert recall >= 0.98  # 1.000 (360 violations) when the sixth pass froze the model
+    assert false_positives <= 0.01  # 1 of 230
