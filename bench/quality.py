@@ -429,8 +429,9 @@ def neardup_probes(retrievers: Retrievers) -> list[Probe]:
 # The excerpt settings compared (extractive.py); the shipped ones are among them. They were
 # chosen on the tune halves one at a time (focus, then typed and beside, then the slot rule:
 # the best sentence, the one after it and one per chunk, or simply the three best). The first,
-# ``{}``, is the shipped setting; the others vary it (any key not named keeps its shipped value).
-ANSWER_GRID: list[dict[str, Any]] = [{}] + [
+# ``{}``, is the shipped setting; the others vary it (any key not named keeps its shipped value):
+# the second reads each sentence alone, as before the sixth pass.
+ANSWER_GRID: list[dict[str, Any]] = [{}, {"antecedent": False}] + [
     {"prior": 0.6, "spread": slots, "keep": 0.5 if slots else 0.0, "neighbour": slots,
      "focus": focus, "typed": typed, "beside": beside}
     for focus in (0.0, 1.5)
@@ -709,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["answers"] = offline_answers(probes, retrievers, floors)
         for name, row in result["answers"].items():
             best = max((k for k in row if k != "n"), key=lambda k: row[k])
-            print(f"  answers {name}: n {row['n']}, best {best} {row[best]}")
+            print(f"  answers {name}: n {row['n']}, shipped {row['{}']}, best {best} {row[best]}")
     for which in ("tune", "held"):
         print(f"\n{which} half:")
         for name, row in result[which].items():

@@ -99,3 +99,18 @@ def test_a_name_jieba_cuts_apart_still_finds_its_sentence_by_its_characters() ->
         "林迪斯法恩是一个民谣摇滚组合，具有强大的泰恩塞德情结。"
     )
     assert "民谣摇滚" in _first("林迪斯法恩属于哪一种音乐类型?", article)
+
+
+def test_the_sentence_a_pointing_back_one_refers_to_is_quoted_with_it() -> None:
+    # "该法令…" holds the question's words; the name asked for is in the sentence before it.
+    article = (
+        "胡格诺派是法国的新教徒。"
+        "1685年，路易十四颁布《枫丹白露法令》。"
+        "该法令废止了新教在法国获得的一切法律地位。"
+        "许多新教徒随后逃离法国，前往荷兰和普鲁士。"
+        "法国的新教在18世纪几乎消失，直到大革命前才重新得到容忍。"
+        "新教徒的法律地位在1787年的宽容敕令中部分恢复。"
+    )
+    question = "法国的哪一项法令废止了新教的法律地位？"
+    quoted = select_sentences(question, _hits(article), lambda t: 1.0)
+    assert any("枫丹白露" in e.text for e in quoted)  # not so when read alone (antecedent=False)
