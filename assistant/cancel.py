@@ -15,12 +15,18 @@ shuts that socket down, so the read ends at once.
 A context variable carries the event because the answer engine sits between the web edge,
 which knows about the disconnect, and the chat model, which holds the request; it is set only
 around one step of one answer, in the thread that runs that step.
+
+``after(seconds, callback)`` bounds a blocking read by time alone (the rest of a model's body
+after ``[DONE]``): one thread for the whole process calls ``callback`` if the block is still
+running when the time comes. Nothing is called once the block has ended.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -109,3 +115,63 @@ def sleep(seconds: float) -> None:
         time.sleep(seconds)
     elif event.wait(seconds):
         raise StreamCancelled
+
+
+class _Alarms:
+    """One daemon thread, started on first use, that calls each callback whose time has come.
+
+    A callback runs with the lock held, so once ``cancel`` has returned it has either run
+    whole or will never run. Cancelled entries stay in the heap until their time (a wake-up
+    each, no more)."""
+
+    def __init__(self) -> None:
+        self._due = threading.Condition()
+        self._heap: list[tuple[float, int, list[Callable[[], None] | None]]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, seconds: float, callback: Callable[[], None]) -> list[Callable[[], None] | None]:
+        entry: list[Callable[[], None] | None] = [callback]
+        with self._due:
+            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._order), entry))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="alarms", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is entry:
+                self._due.notify()
+        return entry
+
+    def cancel(self, entry: list[Callable[[], None] | None]) -> None:
+        with self._due:
+            entry[0] = None
+
+    def _run(self) -> None:
+        with self._due:
+            while True:
+                if not self._heap:
+                    self._due.wait()
+                    continue
+                when, _, entry = self._heap[0]
+                wait = when - time.monotonic()
+                if wait > 0:
+                    self._due.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                callback, entry[0] = entry[0], None
+                if callback is not None:
+                    with contextlib.suppress(Exception):  # a wake-up that fails changes nothing
+                        callback()
+
+
+_alarms = _Alarms()
+
+
+@contextlib.contextmanager
+def after(seconds: float, callback: Callable[[], None]) -> Iterator[None]:
+    """Within the block, ``callback`` is called (in another thread) once ``seconds`` have
+    passed: for a blocking read that must not outlast a bound of its own."""
+    entry = _alarms.add(seconds, callback)
+    try:
+        yield
+    finally:
+        _alarms.cancel(entry)

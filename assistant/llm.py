@@ -64,10 +64,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import socket
 import time
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import openai
@@ -132,20 +132,6 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMe
     return converted
 
 
-def _wake(response: openai.APIResponse[Any]) -> Callable[[], None]:
-    """What ends a read of ``response`` blocked in another thread: shutting its socket down
-    (closing it would not wake the read)."""
-
-    def wake() -> None:
-        stream = response.http_response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    return wake
-
-
 class OpenAICompatibleChat(ChatModel):
     """DeepSeek, or any OpenAI-compatible chat-completions endpoint (a base URL plus a key)."""
 
@@ -188,6 +174,9 @@ class OpenAICompatibleChat(ChatModel):
             max_retries=0,
             timeout=openai.Timeout(self._idle + 1.0, connect=5.0),
         )
+        # Connections stay open between requests (``llmstream`` reads each body to its end): a
+        # model that goes away closes them, before its client and their sockets are collected.
+        self.close = weakref.finalize(self, self._client.close)
 
     # --- answers
 
@@ -247,7 +236,7 @@ class OpenAICompatibleChat(ChatModel):
                 except Exception as error:
                     raise self._failed(error, deadline, opened, budget, failures + 1) from None
                 reading = self._read(response, deadline, opened, budget, failures + 1, call)
-                with cancel.on_cancel(_wake(response)):
+                with cancel.on_cancel(llmstream.wake(response.http_response)):
                     for delta in reading:
                         started = True
                         yield delta

@@ -18,17 +18,32 @@ What it keeps of the client's behaviour, which ``assistant.failures`` relies on:
 - a payload carrying an ``error`` object raises ``openai.APIError`` with its message;
 - a read that times out or a connection that breaks raise ``openai.APITimeoutError`` and
   ``openai.APIConnectionError``, as the client's own stream does.
+
+After ``[DONE]`` the body is read to its end, so that the connection goes back to the client's
+pool for the next request instead of being closed (the ``openai`` client's own stream stops at
+``[DONE]`` and closes it: a new TCP connection, and against the real API a TLS handshake, for
+every request). What may follow is the chunked body's last 5 bytes: at most ``DRAIN_BYTES`` are
+read, for at most ``DRAIN_SECONDS`` (``cancel.after`` shuts the socket down under a read that
+waits longer); past either bound, or on an error, the connection is closed as before and the
+answer is complete all the same.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 import openai
+
+from assistant import cancel
+
+DRAIN_BYTES = 4096  # what the body may still hold after [DONE] (its end is 5 bytes)
+DRAIN_SECONDS = 0.25  # how long a read after [DONE] may wait for it
 
 
 @dataclass(slots=True)
@@ -132,14 +147,43 @@ class Decoder:
 def read(response: httpx2.Response) -> Iterator[list[Chunk]]:
     """The chunks of a streamed response, a list per read of the socket (empty when the read
     brought only keep-alives or part of a chunk: the caller looks at its clocks then), until
-    ``[DONE]`` or the end of the body; errors as the ``openai`` client's own stream raises them."""
+    ``[DONE]`` or the end of the body; errors as the ``openai`` client's own stream raises them.
+    After ``[DONE]``, the rest of the body is read (bounded) before the iterator ends."""
     decoder = Decoder(response.request)
+    body = response.iter_bytes()
     try:
-        for data in response.iter_bytes():
+        for data in body:
             yield decoder.feed(data)
             if decoder.done:
-                return
+                break
     except httpx2.TimeoutException as error:
         raise openai.APITimeoutError(request=response.request) from error
     except httpx2.RequestError as error:
         raise openai.APIConnectionError(request=response.request) from error
+    if decoder.done:
+        _drain(body, wake(response))
+
+
+def _drain(body: Iterator[bytes], stop: Callable[[], None]) -> None:
+    """Read what follows ``[DONE]`` to the body's end, within the bounds above: at the end the
+    client puts the connection back in its pool; otherwise its ``close`` drops it."""
+    left = DRAIN_BYTES
+    with contextlib.suppress(httpx2.HTTPError), cancel.after(DRAIN_SECONDS, stop):
+        for data in body:
+            left -= len(data)
+            if left < 0:
+                return
+
+
+def wake(response: httpx2.Response) -> Callable[[], None]:
+    """What ends a read of ``response`` blocked in another thread: shutting its socket down
+    (closing it would not wake the read)."""
+
+    def shut() -> None:
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    return shut

@@ -1,22 +1,26 @@
 """The chat model's stream reader alone: CPU per streamed answer, many answers at once.
 
-    python bench/llm_stream.py [--streams 100] [--pace 40] [--sources 5]
+    python bench/llm_stream.py [--streams 100] [--rounds 3] [--pace 40] [--sources 5]
 
 The fake model server (``tests/fakellm.py``) runs in a process of its own and streams every
 answer at ``--pace`` characters a second, three characters a chunk, as ``bench/load.py`` has it.
 This process reads ``--streams`` answers at once through ``OpenAICompatibleChat.stream``, each
-in a thread of its own (as the web app's answer threads do), and prints this process's CPU
-time per answer: what the stream reader costs, without retrieval, checks or the web edge.
+in a thread of its own (as the web app's answer threads do), ``--rounds`` times in a row, and
+prints this process's CPU time per answer: what the stream reader costs, without retrieval,
+checks or the web edge. Also the connections the model server saw opened (the client ports of
+its requests): after the first round the requests reuse the connections the first opened.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +42,7 @@ SOURCES = "\n\n".join(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pace", type=float, default=40.0)
     parser.add_argument("--sources", type=int, default=5)
     args = parser.parse_args()
@@ -71,20 +76,23 @@ def main() -> int:
             except BaseException as error:  # counted and shown
                 failures.append(error)
 
-        threads = [threading.Thread(target=one) for _ in range(args.streams)]
         cpu, wall = time.process_time(), time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for _ in range(args.rounds):
+            threads = [threading.Thread(target=one) for _ in range(args.streams)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+        with urllib.request.urlopen(f"{url}/_fake/requests") as reply:
+            ports = {r["port"] for r in json.load(reply) if r["path"].endswith("/completions")}
     finally:
         fake.terminate()
         fake.wait(timeout=30)
     chars = sum(len(t) for t in texts) / max(1, len(texts))
     print(
         f"{len(texts)} answers ({chars:.0f} characters each, ~{chars / 3:.0f} chunks), "
-        f"{len(failures)} failures, in {wall:.1f} s"
+        f"{len(failures)} failures, in {wall:.1f} s; {len(ports)} connections opened"
     )
     print(f"CPU per streamed answer: {1000 * cpu / max(1, len(texts)):.1f} ms")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -42,13 +42,16 @@ Script: faults on demand
     ``{"finish_reason": "length"}`` the ok answer (or ``text``) ending with this finish reason
     ``{"pace": 0.3}``              the ok answer (or ``text``) with this many seconds between
                                    content deltas (a reader can watch the answer grow)
+    ``{"linger": 5}``              the ok answer (or ``text``), then after ``data: [DONE]`` the
+                                   body stays open that long before it ends
 
     Dict steps combine: ``{"text": "x", "reasoning": "why", "finish_reason": "length"}``.
 
 Recording and control
     ``fake.requests``: every API request (not the ``/_fake`` ones) as a dict with ``method``,
     ``path``, ``headers`` (all of them, Authorization included, so tests can check it is sent),
-    ``body`` (parsed JSON or None) and ``at`` (``time.monotonic()`` on arrival); a chat request
+    ``body`` (parsed JSON or None), ``at`` (``time.monotonic()`` on arrival) and ``port`` (the
+    client's port: requests that share it came on one kept-alive connection); a chat request
     also gets ``ended`` (when its reply ended) and ``outcome``: "sent" (all of it), "client
     closed" (the client hung up first, e.g. a cancelled answer) or "reset" (by the fake).
     ``fake.chat_requests``: the chat ones only.
@@ -187,6 +190,7 @@ class Plan:
     cut: str | None = None  # "clean" or "drop"
     malformed: int | None = None  # content deltas before a chunk that is not JSON
     pace: float = 0.0  # seconds between streamed content deltas
+    linger: float = 0.0  # seconds the body stays open after [DONE]
     then: Plan | None = None
 
 
@@ -208,7 +212,7 @@ def to_plan(step: Step) -> Plan:
             raise ValueError(f"Unknown fake step {step!r}; see tests/fakellm.py for the list.")
         return to_plan(shorthands[step])
     known = {"status", "retry_after", "message", "text", "reasoning", "finish_reason"}
-    known |= {"keepalive", "slow", "then", "cut", "malformed", "pace"}
+    known |= {"keepalive", "slow", "then", "cut", "malformed", "pace", "linger"}
     unknown = set(step) - known
     if unknown:
         raise ValueError(f"Unknown keys {sorted(unknown)} in fake step {step!r}.")
@@ -222,6 +226,7 @@ def to_plan(step: Step) -> Plan:
         cut=step.get("cut"),
         malformed=step.get("malformed"),
         pace=float(step.get("pace", 0.0)),
+        linger=float(step.get("linger", 0.0)),
     )
     if "keepalive" in step or "slow" in step:
         # {"keepalive": 1, "text": "x"} means keep-alives, then {"text": "x"}.
@@ -366,6 +371,9 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # an idle kept-alive connection is closed after this
+    # TCP_NODELAY, as servers in front of real APIs set it: with Nagle's algorithm each small
+    # write on a kept-alive connection waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
     owner: FakeLLM
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -431,6 +439,7 @@ class _Handler(BaseHTTPRequestHandler):
             "headers": dict(self.headers.items()),
             "body": body,
             "at": time.monotonic(),
+            "port": self.client_address[1],
         }
         self.owner._record(record)
         return record
@@ -523,6 +532,8 @@ class _Handler(BaseHTTPRequestHandler):
             chunk["usage"] = usage
             self._chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         self._chunk(b"data: [DONE]\n\n")
+        if plan.linger and abort.wait(plan.linger):
+            raise _Aborted
         self._chunk(b"")
 
     # --- the wire

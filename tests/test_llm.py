@@ -461,6 +461,46 @@ def test_insufficient_resources_before_any_text_is_retried(
     assert len(fake_llm.chat_requests) == 2
 
 
+# --- the connection ------------------------------------------------------------------------------
+
+
+def test_answers_in_a_row_share_one_connection(fake_llm: FakeLLM, make_model: MakeModel) -> None:
+    model = make_model()
+    for _ in range(3):
+        assert model.complete(MESSAGES, deadline=deadline_in(2)) == ANSWER
+
+    ports = [request["port"] for request in fake_llm.chat_requests]
+    assert len(ports) == 3 and len(set(ports)) == 1  # the body read to its end, kept alive
+
+
+@pytest.mark.parametrize("step", ["cut", "drop", "malformed"])
+def test_a_broken_stream_leaves_its_connection_and_the_next_answer_whole(
+    fake_llm: FakeLLM, make_model: MakeModel, step: str
+) -> None:
+    model = make_model()
+    fake_llm.script(step)
+    collect(model)
+
+    assert model.complete(MESSAGES, deadline=deadline_in(2)) == ANSWER
+    broken, whole = fake_llm.chat_requests
+    assert broken["port"] != whole["port"]
+
+
+def test_a_body_held_open_after_done_does_not_hold_the_answer(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
+    # Without a bound of its own the read after [DONE] would wait for the 5 s the body lingers.
+    model = make_model(answer_deadline=20, stream_idle_timeout=15)
+    fake_llm.script({"linger": 5})
+    started = time.monotonic()
+
+    assert model.complete(MESSAGES, deadline=deadline_in(20)) == ANSWER
+    assert time.monotonic() - started < 2
+    assert model.complete(MESSAGES, deadline=deadline_in(2)) == ANSWER  # on a new connection
+    lingered, after = fake_llm.chat_requests
+    assert lingered["port"] != after["port"]
+
+
 # --- the key stays secret ------------------------------------------------------------------------
 
 
