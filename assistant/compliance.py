@@ -15,7 +15,9 @@ data; this module is the matcher. How a candidate hit is judged, in order:
    ``window`` characters before the hit, inside the same clause (the window stops at ，：( ), makes
    it a negated mention; a prohibition (不得, 禁止, must not) anywhere earlier in the sentence makes
    it a regulatory sentence. Clause-bounding keeps "不要犹豫，稳赚！" flagged. A cue right after
-   the hit denies it too (门槛低不代表风险低).
+   the hit denies it too (门槛低不代表风险低), and so does a negated promise or prediction whose
+   content the hit is (没有人能保证您不会亏钱; ``frames``: the nearest one before the hit decides).
+   A question is a mention (会不会亏, 有没有风险, 您问…).
 4. **Combinations** (``together``): some rules name the two halves of a prohibited statement (a
    promise and what it promises, a future and a gain, a pressure and an act) and fire only when
    both are in one clause, so wordings nobody listed are caught; a negation anywhere earlier in
@@ -255,9 +257,37 @@ def _excused(
         p.search(text, *_clause(text, sentence, hit, table)) for p in rule.unless
     ):
         return True
+    if _denied_frame(text, sentence, hit, table):
+        return True  # 没有人能保证您不会亏钱: the promise is denied, so is what it promises
     return rule.negatable and (
         _negated(text, sentence, hit, table, bool(rule.together), content)
         or _disclaimed(text, sentence, hit, table)
+    )
+
+
+def _denied_frame(
+    text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
+) -> bool:
+    """Whether the hit is the content of a promise or prediction that is itself negated, in the
+    hit's clause: 谁也不能保证您不会亏钱, "Nobody can promise that you won't lose money". The
+    nearest such verb before the hit decides (我不敢保证别的，但保证不亏 is a promise)."""
+    if table.frames is None:
+        return False
+    low = hit.start()
+    stops = table.clause_delimiters + "；;"
+    while low > sentence[0] and not _delimits(text, low - 1, stops):
+        low -= 1
+    verbs = [m for m in table.frames.finditer(text, low, hit.start()) if m.end() <= hit.start()]
+    return bool(verbs) and _negated(text, (low, sentence[1]), verbs[-1], table, clause=False)
+
+
+def _denied_or_mentioned(
+    text: str, sentence: tuple[int, int], hit: re.Match[str], table: RuleTable
+) -> bool:
+    """Whether an excused hit was a denied promise, a question or a quoted phrase: what the
+    model's n-grams cannot see (they do see a plain 不 or "not")."""
+    return _denied_frame(text, sentence, hit, table) or any(
+        _overlaps(p, text, sentence, hit) for p in table.mentions
     )
 
 
@@ -315,10 +345,10 @@ def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
     ``scope`` is the kind of text: "answer" (ours or an advisor's draft) or "question"; rules
     scoped "any" apply to both, and "any" here runs every rule.
     """
-    found = check_rules(text, scope=scope)
+    found, denied = _rule_pass(text, scope)
     if scope == "question":
         return found
-    found.extend(likely_findings(text, found))
+    found.extend(likely_findings(text, found, denied=denied))
     found.sort(key=lambda f: (f.start, -f.end, f.rule))
     return found
 
@@ -343,7 +373,16 @@ def _hits(
 
 def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
     """Every finding in ``text`` from the rules for ``scope``, sorted by start, deduplicated."""
+    return _rule_pass(text, scope)[0]
+
+
+def _rule_pass(text: str, scope: Scope) -> tuple[list[Finding], list[int]]:
+    """The rules' findings, and the offsets of the hits they excused as a denied promise, a
+    question or a quoted phrase (``_denied_or_mentioned``): the model leaves a sentence where the
+    rules read the claim's words so to them (it sees a plain 不, not a question or a denied
+    promise)."""
     table = default_rules()
+    denied: list[int] = []
     spans = sentence_spans(text)
     starts = [span[0] for span in spans]
     found: list[Finding] = []
@@ -362,6 +401,8 @@ def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
                         continue
                     content = halves
                 if _excused(rule, text, spans[index], hit, table, content):
+                    if _denied_or_mentioned(text, spans[index], hit, table):
+                        denied.append(hit.start())
                     continue
                 missing = []
                 if rule.conditions:
@@ -383,11 +424,14 @@ def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
         if finding.start >= reach.get(finding.rule, -1):
             kept.append(finding)
             reach[finding.rule] = finding.end
-    return kept
+    return kept, denied
 
 
 def likely_findings(
-    text: str, found: Sequence[Finding] = (), classifier: Model | None = None
+    text: str,
+    found: Sequence[Finding] = (),
+    classifier: Model | None = None,
+    denied: Sequence[int] | None = None,
 ) -> list[Finding]:
     """The model's findings (``compliance_model``): one per sentence and category whose
     probability passes the category's threshold, unless a finding of that category already
@@ -397,8 +441,13 @@ def likely_findings(
     The finding spans the sentence, is a "warn" (a reviewer looks; the sentence is not removed on
     a probability), and names the category's first rule's legal basis. ``classifier`` is the
     shipped model unless given (the trainer validates a candidate through the same gates).
+    A sentence in which the rules read a claim's words as denied or asked (``denied``, offsets
+    from the rules' pass; computed here when not given: 没人能保证不亏, 有没有风险？) is left to
+    them too.
     """
     table = default_rules()
+    if denied is None:
+        denied = _rule_pass(text, "answer")[1]
     classifier = classifier or model()
     likely: list[Finding] = []
     spans = split_spans(text)
@@ -408,6 +457,8 @@ def likely_findings(
         if not categories:
             continue
         if table.prohibition_cues.search(text, start, end) or _reports(text, spans[index], table):
+            continue
+        if any(start <= at < end for at in denied):
             continue
         covered = {f.category for f in found if f.start < end and f.end > start}
         context = (

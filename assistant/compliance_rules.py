@@ -112,6 +112,9 @@ class RuleTable:
     mentions: tuple[re.Pattern[str], ...]
     reports: re.Pattern[str] | None  # anywhere in the sentence: it reports a case, not a claim
     introducers: re.Pattern[str] | None  # ends a clause that introduces the next (…跟我说，)
+    # A promise or a prediction whose content is the hit: when the verb itself is negated
+    # (没人能保证…, "nobody can promise that…"), the hit is what is denied, not claimed.
+    frames: re.Pattern[str] | None
     questions: Mapping[QuestionIntent, re.Pattern[str]]
     # The suggestion of a model-only finding: {category}, {probability}, {suggestion} (the
     # category's first rule's).
@@ -324,6 +327,7 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
             [f"(?:{p})\\s*$" for p in _strings(negation, "introducers", "[negation]")],
             "[negation]",
         ),
+        frames=_alternation(_strings(negation, "frames", "[negation]"), "[negation]"),
         questions=intents,
         likely_note=_text(raw.get("model", {}), "likely_note", "[model]"),
     )

@@ -74,6 +74,7 @@ from assistant.compliance import (  # noqa: E402
     CONTEXT,
     _evidenced,
     _reports,
+    _rule_pass,
     check_rules,
     check_text,
 )
@@ -189,12 +190,16 @@ def thresholds_for(
 
 def gated(text: str, categories: set[str]) -> set[str]:
     """The n-gram model's gates (``compliance.likely_findings``), applied to one sentence's
-    e5 categories: a prohibition or a report is the rules' business; met conditions pass."""
+    e5 categories: a prohibition, a report, or a claim the rules read as asked or denied is the
+    rules' business; met conditions pass."""
     table = default_rules()
     kept: set[str] = set()
     spans = sentence_spans(text) or [(0, len(text))]
+    denied = _rule_pass(text, "answer")[1]
     for index, (start, end) in enumerate(spans):
         if table.prohibition_cues.search(text, start, end) or _reports(text, (start, end), table):
+            continue
+        if any(start <= at < end for at in denied):
             continue
         context = (
             spans[max(0, index - CONTEXT)][0],

@@ -6,11 +6,13 @@ Deterministic: the same inputs give the same file, byte for byte. It trains only
 reported figure is measured on:
 
 - ``tests/fixtures/compliance_sentences.jsonl`` (written alongside the rules);
-- every split of the fresh set except the held-out ones (``HELD_OUT_SPLITS``: batch 7, written
-  blind by a separate engineer and measured once on the model frozen before it). Since the sixth
-  pass that includes the held halves of batches 4-6 and the first engineer's ``heldout``,
-  ``heldout2`` and ``heldout3``: each had been measured several times and was spent as test data;
-  the fifth pass's rows (tune halves only) are ``training_rows(splits=TUNE_SPLITS)``;
+- every split of the fresh set except the held-out one (``HELD_OUT_SPLITS``: ``batch7_heldout``,
+  half of a batch written blind by a separate engineer, measured once on the model frozen before
+  it). Since the sixth pass that includes the held halves of batches 4-6 and the first engineer's
+  ``heldout``, ``heldout2`` and ``heldout3``: each had been measured several times and was spent
+  as test data; since the seventh, ``batch7_tune`` and ``batch8_train`` (400 sentences by a third
+  engineer, a training set); the fifth pass's rows (tune halves only) are
+  ``training_rows(splits=TUNE_SPLITS)``;
 - each rule's own examples (positive: its category; negative: compliant);
 - the sentences of ``knowledge/`` and the default disclosure, as compliant text: the seed article
   and the disclosure must never be flagged;
@@ -21,8 +23,9 @@ One logistic regression per category (one-vs-rest, class-balanced, L2), fitted b
 gradient descent with momentum in numpy. The threshold of each category is fitted on out-of-fold
 scores (5 folds by SHA-1 of the text): the lowest threshold at which the model, beside the rules,
 flags at most ``--budget`` of the compliant training sentences the rules leave clean, and never
-below ``--floor``. L2 and the floor were chosen by leaving each of batches 4, 5 and 6 out whole
-(``--exclude batch5``: a batch by another hand is what a new text looks like) and measuring on it.
+below ``--floor``. L2 and the floor were chosen by leaving each of batches 4, 5, 6 (and since
+the seventh pass 8) out whole (``--exclude batch5``: a batch by another hand is what a new text
+looks like) and measuring on it (``--validate``).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 RULES = ROOT / "assistant" / "resources" / "compliance_rules.toml"
 OUT = ROOT / "assistant" / "resources" / "compliance_model.npz"
 # Measured once on the model frozen before them, never trained on.
-HELD_OUT_SPLITS = ("batch7_tune", "batch7_heldout")
+HELD_OUT_SPLITS = ("batch7_heldout",)
 # The fifth pass's training halves (bench/compliance_e5.py keeps its protocol on them).
 TUNE_SPLITS = ("tune", "batch4_tune", "batch5_tune", "batch6_tune")
 # The categories the rules match text for, in the table's order (FIGURE-001, checked in code
@@ -62,7 +65,7 @@ FOLDS = 5
 L2 = 3e-4
 FLOOR = 0.55
 FLOORS = (0.5, 0.55, 0.6)
-VALIDATION_BATCHES = ("batch4", "batch5", "batch6")
+VALIDATION_BATCHES = ("batch4", "batch5", "batch6", "batch8")
 
 
 def training_rows(
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--validate",
         action="store_true",
-        help="leave each of batches 4-6 out in turn and print figures at each floor; write nothing",
+        help="leave each of batches 4-6 and 8 out in turn and print figures at each floor; write nothing",
     )
     args = parser.parse_args(argv)
     if args.validate:
@@ -255,7 +258,7 @@ def packed(
 
 
 def validate(l2: float, steps: int, min_count: int) -> None:
-    """Leave each of batches 4-6 out whole, fit on the rest, and print what the rules with the
+    """Leave each of batches 4-6 and 8 out whole, fit on the rest, and print what the rules with the
     model catch and flag on it at each floor (the threshold wherever the budget does not bind)."""
     from assistant.compliance import check_rules, likely_findings
 

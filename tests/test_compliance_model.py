@@ -77,19 +77,32 @@ def test_the_model_never_trained_on_a_held_out_sentence() -> None:
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
     held = {r["text"] for r in rows if r["split"] in HELD_OUT_SPLITS}
     trained = {text for text, _ in training_rows()}
-    assert len(held) == 200 and len(trained) >= 1500
+    assert len(held) == 100 and len(trained) >= 2000
     assert not held & trained
 
 
-def test_seventh_batch_stays_at_its_measured_figures() -> None:
-    """batch7 (written blind by a separate engineer, measured once on the rules and model frozen
-    before it; README, "Sixth pass"): a regression guard, not the issue's target, which it misses."""
+def test_seventh_batch_held_half_stays_at_its_measured_figures() -> None:
+    """batch7_heldout (half of a batch written blind by a separate engineer; never trained on,
+    measured once on the rules and model frozen before it; README, "Seventh pass"): a
+    regression guard at the measured figure, not the issue's target, which it misses."""
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
-    batch = [r for r in rows if r["split"].startswith("batch7")]
-    assert len(batch) == 200
-    recall, false_positives = split_figures(batch)
-    assert recall >= 0.72  # 0.725 (87 of 120); main before the sixth pass 0.650
-    assert false_positives <= 0.14  # 0.138 (11 of 80); main 0.125
+    held = [r for r in rows if r["split"] == "batch7_heldout"]
+    assert len(held) == 100
+    recall, false_positives = split_figures(held)
+    assert recall >= 0.80  # 0.800 (48 of 60); the sixth pass 0.700
+    assert false_positives <= 0.10  # 0.100 (4 of 40); the sixth pass 0.150
+
+
+def test_seventh_and_eighth_batches_stay_at_their_figures_as_training_data() -> None:
+    """batch7_tune and batch8_train are tuned on by the rules and trained on by the model since
+    the seventh pass: in-sample figures, a regression guard and not a measure of generalisation."""
+    rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
+    tune = [r for r in rows if r["split"] == "batch7_tune"]
+    train = [r for r in rows if r["split"] == "batch8_train"]
+    assert (len(tune), len(train)) == (100, 400)
+    assert split_figures(tune) == (1.0, 0.0)
+    recall, false_positives = split_figures(train)
+    assert recall >= 0.99 and false_positives <= 0.04  # 1.000 · 0.040 (8 of 200, the model's)
 
 
 def test_batches_four_to_six_stay_at_their_figures_as_training_data() -> None:
@@ -100,4 +113,5 @@ def test_batches_four_to_six_stay_at_their_figures_as_training_data() -> None:
     assert len(batches) == 590
     recall, false_positives = split_figures(batches)
     assert recall >= 0.98  # 1.000 (360 violations) when the sixth pass froze the model
-    assert false_positives <= 0.01  # 1 of 230
+    # 1 of 230 then; 3 since the model also trains on batches 7 and 8 (the rules' own: 1).
+    assert false_positives <= 0.015
