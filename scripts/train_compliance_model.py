@@ -6,13 +6,14 @@ Deterministic: the same inputs give the same file, byte for byte. It trains only
 reported figure is measured on:
 
 - ``tests/fixtures/compliance_sentences.jsonl`` (written alongside the rules);
-- every split of the fresh set except the held-out one (``HELD_OUT_SPLITS``: ``batch7_heldout``,
+- every split of the fresh set except the held-out ones (``HELD_OUT_SPLITS``): ``batch7_heldout``,
   half of a batch written blind by a separate engineer, measured once on the model frozen before
-  it). Since the sixth pass that includes the held halves of batches 4-6 and the first engineer's
-  ``heldout``, ``heldout2`` and ``heldout3``: each had been measured several times and was spent
-  as test data; since the seventh, ``batch7_tune`` and ``batch8_train`` (400 sentences by a third
-  engineer, a training set); the fifth pass's rows (tune halves only) are
-  ``training_rows(splits=TUNE_SPLITS)``;
+  it; batches 9 and 10, written blind by a fourth and a fifth engineer and first measured on the
+  seventh pass frozen. Since the sixth pass the training set includes the held halves of batches
+  4-6 and the first engineer's ``heldout``, ``heldout2`` and ``heldout3``: each had been measured
+  several times and was spent as test data; since the seventh, ``batch7_tune`` and
+  ``batch8_train`` (400 sentences by a third engineer, a training set); the fifth pass's rows
+  (tune halves only) are ``training_rows(splits=TUNE_SPLITS)``;
 - each rule's own examples (positive: its category; negative: compliant);
 - the sentences of ``knowledge/`` and the default disclosure, as compliant text: the seed article
   and the disclosure must never be flagged;
@@ -52,7 +53,13 @@ FIXTURES = ROOT / "tests" / "fixtures"
 RULES = ROOT / "assistant" / "resources" / "compliance_rules.toml"
 OUT = ROOT / "assistant" / "resources" / "compliance_model.npz"
 # Measured once on the model frozen before them, never trained on.
-HELD_OUT_SPLITS = ("batch7_heldout",)
+HELD_OUT_SPLITS = (
+    "batch7_heldout",
+    "batch9_tune",
+    "batch9_heldout",
+    "batch10_tune",
+    "batch10_heldout",
+)
 # The fifth pass's training halves (bench/compliance_e5.py keeps its protocol on them).
 TUNE_SPLITS = ("tune", "batch4_tune", "batch5_tune", "batch6_tune")
 # The categories the rules match text for, in the table's order (FIGURE-001, checked in code
