@@ -298,6 +298,10 @@ def _reports(text: str, sentence: tuple[int, int], table: RuleTable) -> bool:
         return False
     for cue in table.reports.finditer(text, *sentence):
         low = max(sentence[0], cue.start() - 12)  # 从未受到过处罚, has never been fined
+        for index in range(cue.start() - 1, low - 1, -1):  # 不能，任何人承诺保本都是违规的
+            if _delimits(text, index, table.clause_delimiters):
+                low = index + 1  # the cue's own clause
+                break
         if not table.negation_cues.search(text, low, cue.start()):
             return True
     return False

@@ -11,6 +11,7 @@ import pytest
 from assistant.compliance import (
     Finding,
     QuestionIntent,
+    check_rules,
     check_text,
     classify_question,
     lint,
@@ -396,3 +397,23 @@ def test_a_finding_names_the_figure_whole_not_its_first_digit() -> None:
     findings = check_text("过去三年年化回报达到12.5%，远超同类。我们保证年化收益15%。")
     past = [f.text for f in findings if f.category == "past_performance"]
     assert "年化回报达到12.5%" in past and "年化收益15%" in past
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A claim someone else makes, quoted, or called a violation in its own clause: a mention.
+        ("网上声称“保本保收益”的账号与本公司无关。", set()),
+        ("有人问能不能保本：不能，谁向您承诺保本都是违规行为。", set()),
+        # An award with the body that gave it; a waived fee beside the fee charged instead.
+        ("Morningstar Award 2024, Best Fund Manager, presented by Morningstar UK.", set()),
+        ("本基金免认购费，但每年按0.6%收取销售服务费。", set()),
+        ("Morningstar Award 2024, Best Fund Manager.", {"superlative"}),  # whose award?
+        ("本基金免认购费。", {"inducement"}),  # and the fee charged instead?
+        # Delay stated with its penalty is urgency, in both languages.
+        ("你再不出手，等反应过来就来不及了。", {"urgency"}),
+        ("If you wait until next quarter, it will be too late.", {"urgency"}),
+    ],
+)
+def test_ninth_pass_mechanisms(text: str, expected: set[str]) -> None:
+    assert {f.category for f in check_rules(text)} == expected

@@ -77,7 +77,7 @@ def test_the_model_never_trained_on_a_held_out_sentence() -> None:
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
     held = {r["text"] for r in rows if r["split"] in HELD_OUT_SPLITS}
     trained = {text for text, _ in training_rows()}
-    assert len(held) == 700 and len(trained) >= 2000
+    assert len(held) == 400 and len(trained) >= 2300
     assert not held & trained
 
 
@@ -93,18 +93,30 @@ def test_seventh_batch_held_half_stays_at_its_measured_figures() -> None:
     assert false_positives <= 0.10  # 0.100 (4 of 40); the sixth pass 0.150
 
 
-def test_blind_batches_nine_and_ten_stay_at_their_measured_figures() -> None:
-    """Batches 9 and 10 (written blind by a fourth and a fifth engineer, after the seventh pass
-    froze; never tuned or trained on; README, "Eighth pass"): a regression guard at the figures
-    measured on first sight, not the issue's target, which they miss."""
+def test_held_halves_of_batches_nine_and_ten_stay_at_their_measured_figures() -> None:
+    """batch9_heldout and batch10_heldout (written blind by a fourth and a fifth engineer; never
+    tuned or trained on; measured once on the ninth pass frozen; README, "Ninth pass"): a
+    regression guard at the measured figures, not the issue's target, which they miss."""
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
-    ninth = [r for r in rows if r["split"].startswith("batch9_")]
-    tenth = [r for r in rows if r["split"].startswith("batch10_")]
-    assert (len(ninth), len(tenth)) == (200, 400)
+    ninth = [r for r in rows if r["split"] == "batch9_heldout"]
+    tenth = [r for r in rows if r["split"] == "batch10_heldout"]
+    assert (len(ninth), len(tenth)) == (100, 200)
     recall, false_positives = split_figures(ninth)
-    assert recall >= 0.79 and false_positives <= 0.05  # 0.792 (95 of 120) · 0.050 (4 of 80)
+    assert recall >= 0.86 and false_positives <= 0.075  # 0.867 (52 of 60) · 0.075 (3 of 40)
     recall, false_positives = split_figures(tenth)
-    assert recall >= 0.83 and false_positives <= 0.06  # 0.830 (166 of 200) · 0.060 (12 of 200)
+    assert recall >= 0.85 and false_positives <= 0.06  # 0.850 (85 of 100) · 0.060 (6 of 100)
+
+
+def test_tune_halves_of_batches_nine_and_ten_stay_at_their_figures_as_training_data() -> None:
+    """batch9_tune and batch10_tune are tuned on by the rules and trained on by the model since
+    the ninth pass (README, "Ninth pass"): in-sample figures, a regression guard and not a
+    measure of generalisation. Their held halves are measured once, never trained on."""
+    rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
+    tune = [r for r in rows if r["split"] in ("batch9_tune", "batch10_tune")]
+    assert len(tune) == 300
+    recall, false_positives = split_figures(tune)
+    assert recall == 1.0  # 160 of 160
+    assert false_positives <= 0.025  # 3 of 140, all batch 10's and the model's
 
 
 def test_seventh_and_eighth_batches_stay_at_their_figures_as_training_data() -> None:
@@ -114,9 +126,10 @@ def test_seventh_and_eighth_batches_stay_at_their_figures_as_training_data() -> 
     tune = [r for r in rows if r["split"] == "batch7_tune"]
     train = [r for r in rows if r["split"] == "batch8_train"]
     assert (len(tune), len(train)) == (100, 400)
-    assert split_figures(tune) == (1.0, 0.0)
+    recall, false_positives = split_figures(tune)
+    assert recall == 1.0 and false_positives <= 0.025  # 1 of 40, the model's, since the ninth pass
     recall, false_positives = split_figures(train)
-    assert recall >= 0.99 and false_positives <= 0.04  # 1.000 · 0.040 (8 of 200, the model's)
+    assert recall >= 0.99 and false_positives <= 0.04  # ninth pass 0.995 · 0.035 (7, the model's)
 
 
 def test_batches_four_to_six_stay_at_their_figures_as_training_data() -> None:
