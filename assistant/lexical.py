@@ -157,12 +157,14 @@ class LexicalIndex:
         row = self._rows.get(chunk_id)
         if self._sentences is None or row is None:
             return None
-        if row not in self._sets:  # decoded once per index: the same chunks come back
+        decoded = self._sets.get(row)
+        if decoded is None:  # decoded once per index: the same chunks come back
             if len(self._sets) >= _DECODED:
-                self._sets.pop(next(iter(self._sets), -1), None)  # the oldest out
+                self._sets.clear()  # one call, safe while other questions' threads read it
             words = self._words
-            self._sets[row] = [frozenset(words[i] for i in s) for s in self._sentences.of_row(row)]
-        return list(self._sets[row])
+            decoded = [frozenset(words[i] for i in s) for s in self._sentences.of_row(row)]
+            self._sets[row] = decoded
+        return list(decoded)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` best (chunk id, BM25 score) pairs with a positive score, best first."""
