@@ -160,6 +160,13 @@ def _lookup(phrase: str, dictionary: dict[str, tuple[str, ...]]) -> tuple[str, .
     return None
 
 
+@lru_cache(maxsize=16384)
+def _entries(phrase: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The phrase's glossary and dictionary entries (``_lookup``), remembered: the same words
+    come in question after question, and each is tried in up to ``_MAX_WORDS`` phrases."""
+    return _lookup(phrase, glossary()), _lookup(phrase, cedict())
+
+
 def terms(
     question: str, known: Callable[[str], bool] = lambda word: True, per_term: int = PER_TERM
 ) -> list[tuple[str, tuple[str, ...]]]:
@@ -179,11 +186,10 @@ def terms(
             phrase = " ".join(words[i : i + size])
             if size == 1 and (phrase in _STOP or len(phrase) < 2):
                 break  # function words, and "I" (CEDICT: 不才, 咱家)
-            from_glossary = _lookup(phrase, glossary())
+            from_glossary, from_cedict = _entries(phrase)
             if from_glossary is not None:
                 out.append((phrase, from_glossary))
                 break
-            from_cedict = _lookup(phrase, cedict())
             kept = tuple(w for w in from_cedict or () if known(w))[:per_term]
             if kept or size == 1:
                 out.append((phrase, kept))

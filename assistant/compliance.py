@@ -394,6 +394,8 @@ def _rule_pass(text: str, scope: Scope) -> tuple[list[Finding], list[int]]:
         if not (scope == "any" or rule.scope in (scope, "any")):
             continue
         for pattern, trigger in zip(rule.patterns, rule.triggers, strict=True):
+            if trigger is not None and trigger.search(text) is None:
+                continue  # no match can start anywhere (one call, not a generator's)
             for hit in _hits(pattern, trigger, text):
                 index = bisect.bisect_right(starts, hit.start()) - 1
                 if hit.start() == hit.end() or index < 0 or hit.start() >= spans[index][1]:

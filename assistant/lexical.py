@@ -41,6 +41,7 @@ _STOPWORDS = frozenset(
     if line.strip() and not line.startswith("#")
 )
 _jieba_lock = threading.Lock()
+_DECODED = 4096  # chunks whose decoded sentences an index keeps (about 1 KB each)
 # Part of every index's fingerprint: a changed dictionary or stopword list rebuilds the index.
 TOKENIZER_VERSION = hashlib.sha256(
     b"jieba-search-2+opencc-t2s+sentences\0"
@@ -67,12 +68,20 @@ def _tokenizer() -> Any:
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens of the simplified text, lower-cased, without punctuation and
     function words."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
+    """``tokenize``'s tokens, remembered: a question's text is tokenised by every step that
+    reads it, and the same words and sentences recur across questions (jieba is most of the
+    cost; the dictionary never changes while the process runs)."""
     tokens = []
     for token in _tokenizer().cut_for_search(search_form(text)):
         token = token.strip().lower()
         if token and _WORD.search(token) and token not in _STOPWORDS:
             tokens.append(token)
-    return tokens
+    return tuple(tokens)
 
 
 def fingerprint(ids: Iterable[str]) -> str:
@@ -122,12 +131,14 @@ class LexicalIndex:
     _df: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
-        # Decoding tables for ``sentences``, made once with the index (a read never writes).
+        # Decoding tables for ``sentences``, made once with the index; a read writes only the
+        # last chunks' decoded sentences (``_sets``).
         self._rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
         vocab: dict[str, int] = self._bm25.vocab_dict if self.ids else {}
         self._words = [""] * (max(vocab.values(), default=-1) + 1)
         for word, i in vocab.items():
             self._words[i] = word
+        self._sets: dict[int, list[frozenset[str]]] = {}  # ``sentences``, by row, once decoded
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
@@ -146,8 +157,14 @@ class LexicalIndex:
         row = self._rows.get(chunk_id)
         if self._sentences is None or row is None:
             return None
-        words = self._words
-        return [frozenset(words[i] for i in s) for s in self._sentences.of_row(row)]
+        decoded = self._sets.get(row)
+        if decoded is None:  # decoded once per index: the same chunks come back
+            if len(self._sets) >= _DECODED:
+                self._sets.clear()  # one call, safe while other questions' threads read it
+            words = self._words
+            decoded = [frozenset(words[i] for i in s) for s in self._sentences.of_row(row)]
+            self._sets[row] = decoded
+        return list(decoded)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` best (chunk id, BM25 score) pairs with a positive score, best first."""

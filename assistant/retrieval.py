@@ -186,11 +186,15 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
+        # What BM25 searches for, by question: only in a view (``on``), whose store is one
+        # snapshot that never changes; search and the decision read it about ten times.
+        self._searched: dict[tuple[str, str | None], str] | None = None
 
     def on(self, store: ChunkReader) -> Retriever:
         """This retriever reading ``store`` instead (a question's snapshot of the store)."""
         view = copy.copy(self)
         view.store = store
+        view._searched = {}
         return view
 
     def query_vector(self, text: str) -> list[float]:
@@ -237,7 +241,12 @@ class Retriever:
         """What BM25 searches for: the model's translation when there is one; else the question
         in simplified characters, with Chinese renderings of its words when it is not Chinese
         (``bilingual``: the domain glossary, then CC-CEDICT words the corpus uses)."""
-        return _in_chinese(query, lexical_query, self.known)
+        if self._searched is None:
+            return _in_chinese(query, lexical_query, self.known)
+        key = (query, lexical_query)
+        if key not in self._searched:
+            self._searched[key] = _in_chinese(query, lexical_query, self.known)
+        return self._searched[key]
 
     @staticmethod
     def dense_text(query: str, lexical_query: str | None = None) -> str:
