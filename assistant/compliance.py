@@ -342,17 +342,20 @@ def _finding(rule: Rule, text: str, start: int, end: int, missing: Sequence[str]
     )
 
 
-def check_text(text: str, *, scope: Scope = "answer") -> list[Finding]:
+def check_text(
+    text: str, *, scope: Scope = "answer", classifier: Model | None = None
+) -> list[Finding]:
     """Every finding in ``text``, sorted by start: the rules' for ``scope``, and for answers the
     model's likely findings on sentences the rules leave clean of that category.
 
     ``scope`` is the kind of text: "answer" (ours or an advisor's draft) or "question"; rules
-    scoped "any" apply to both, and "any" here runs every rule.
+    scoped "any" apply to both, and "any" here runs every rule. ``classifier`` is the shipped
+    model unless given (the trainer and the bench measure a candidate through the same gates).
     """
     found, denied = _rule_pass(text, scope)
     if scope == "question":
         return found
-    found.extend(likely_findings(text, found, denied=denied))
+    found.extend(likely_findings(text, found, denied, classifier or model()))
     found.sort(key=lambda f: (f.start, -f.end, f.rule))
     return found
 
@@ -434,10 +437,7 @@ def _rule_pass(text: str, scope: Scope) -> tuple[list[Finding], list[int]]:
 
 
 def likely_findings(
-    text: str,
-    found: Sequence[Finding] = (),
-    classifier: Model | None = None,
-    denied: Sequence[int] | None = None,
+    text: str, found: Sequence[Finding], denied: Sequence[int], classifier: Model
 ) -> list[Finding]:
     """The model's findings (``compliance_model``): one per sentence and category whose
     probability passes the category's threshold, unless a finding of that category already
@@ -445,16 +445,11 @@ def likely_findings(
     保本) is left to the rules, which know a mention from a claim.
 
     The finding spans the sentence, is a "warn" (a reviewer looks; the sentence is not removed on
-    a probability), and names the category's first rule's legal basis. ``classifier`` is the
-    shipped model unless given (the trainer validates a candidate through the same gates).
-    A sentence in which the rules read a claim's words as denied or asked (``denied``, offsets
-    from the rules' pass; computed here when not given: 没人能保证不亏, 有没有风险？) is left to
-    them too.
+    a probability), and names the category's first rule's legal basis. A sentence in which the
+    rules read a claim's words as denied or asked (``denied``, offsets from the rules' pass:
+    没人能保证不亏, 有没有风险？) is left to them too.
     """
     table = default_rules()
-    if denied is None:
-        denied = _rule_pass(text, "answer")[1]
-    classifier = classifier or model()
     likely: list[Finding] = []
     spans = split_spans(text)
     verdicts = classifier.likely([text[start:end] for start, end in spans])

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.compliance import check_rules, check_text, likely_findings  # noqa: E402
+from assistant.compliance import check_rules, check_text  # noqa: E402
 from assistant.compliance_model import Model, load_model, model  # noqa: E402
 
 MEASUREMENT_SET = ROOT / "tests" / "fixtures" / "compliance_sentences.jsonl"
@@ -106,13 +106,9 @@ def fresh(split: str, classifier: Model | None = None) -> None:
     hits = {"rules": Counter[str](), "both": Counter[str]()}
     flagged = {"rules": Counter[str](), "both": Counter[str]()}
     for row in rows:
-        rules_found = check_rules(row["text"])
-        both = check_text(row["text"])
-        if classifier is not None:
-            both = [*rules_found, *likely_findings(row["text"], rules_found, classifier)]
         found = {
-            "rules": {f.category for f in rules_found},
-            "both": {f.category for f in both},
+            "rules": {f.category for f in check_rules(row["text"])},
+            "both": {f.category for f in check_text(row["text"], classifier=classifier)},
         }
         for kind, categories in found.items():
             if row["category"] is None:

@@ -266,7 +266,7 @@ def packed(
 def validate(l2: float, steps: int, min_count: int) -> None:
     """Leave each of batches 4-6 and 8 out whole, fit on the rest, and print what the rules with the
     model catch and flag on it at each floor (the threshold wherever the budget does not bind)."""
-    from assistant.compliance import check_rules, likely_findings
+    from assistant.compliance import check_text
 
     fresh = json.loads((FIXTURES / "compliance_fresh.json").read_text("utf-8"))["sentences"]
     totals: dict[float, np.ndarray] = {floor: np.zeros(6, dtype=int) for floor in FLOORS}
@@ -282,9 +282,7 @@ def validate(l2: float, steps: int, min_count: int) -> None:
             candidate = load_model(packed(vocab, w, b, np.full(len(CATEGORIES), floor))[0])
             counts = np.zeros(6, dtype=int)  # caught, violations, flagged, compliant; alone
             for row in held:
-                found = check_rules(row["text"])
-                both = {f.category for f in found}
-                both |= {f.category for f in likely_findings(row["text"], found, candidate)}
+                both = {f.category for f in check_text(row["text"], classifier=candidate)}
                 alone = {c for c, _ in candidate.likely([row["text"]])[0]}
                 if row["category"]:
                     counts += [row["category"] in both, 1, 0, 0, row["category"] in alone, 0]
