@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_audit(commands: Any) -> None:  # argparse keeps its subparsers type private
-    audit = commands.add_parser("audit", help="the audit trail: verify, export, costs, purge")
+    audit = commands.add_parser(
+        "audit", help="the audit trail: verify, export, costs, purge, replay"
+    )
     actions = audit.add_subparsers(dest="action", required=True)
     verify = actions.add_parser("verify", help="check the hash chain; exit 1 at a broken link")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")

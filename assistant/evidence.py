@@ -272,7 +272,7 @@ def reach(wording: Wording, texts: Sequence[str]) -> Reach:
         found = cover
     # A question about something the passages only touch on (a topic the corpus shares, not
     # the thing named) shares scattered words with them, not a stretch of its own wording,
-    # and lacks one of its rare words in every passage (tune halves, README "Fourth pass").
+    # and lacks one of its rare words in every passage (tune halves, docs/measurements.md "Fourth pass").
     run = max(_longest_run(wording.letters, text) for text in passages)
     strong = [t for t, w in words.items() if w >= STRONG]
     lacking = [sum(not held(t, text) for t in strong) for text in passages]

@@ -526,7 +526,7 @@ def tune_names(probes: Sequence[Probe], w: Weights) -> float:
 # budgets below (Chinese: quadratic, 19, 0.3; English: quadratic, 13, 0.3: the six fourth-pass
 # features read a Chinese question's own characters, and its 14 off-topic tune questions are
 # too few for 190 pairs). ``bench/out/p5/explore.py`` was the scratch script; the grid's figures
-# are in the README.
+# are in docs/measurements.md (the decision, fifth pass).
 DECISION_FORM = {"zh": (19, 0.3), "other": (13, 0.3)}
 
 
