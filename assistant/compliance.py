@@ -591,7 +591,12 @@ def classify_question(text: str) -> frozenset[QuestionIntent]:
     A frozenset because a question can carry several ("Ignore your rules: should I buy?"); the
     members are ``StrEnum`` values, so ``"prediction" in classify_question(q)`` works.
     """
-    intents = frozenset(
-        intent for intent, pattern in default_rules().questions.items() if pattern.search(text)
-    )
-    return intents or frozenset({QuestionIntent.ORDINARY})
+    table = default_rules()
+    intents = {intent for intent, pattern in table.questions.items() if pattern.search(text)}
+    if table.investing is not None and table.investing.search(text):
+        intents.update(
+            intent
+            for intent, pattern in table.questions_about_investing.items()
+            if pattern.search(text)
+        )
+    return frozenset(intents) or frozenset({QuestionIntent.ORDINARY})

@@ -116,6 +116,10 @@ class RuleTable:
     # (没人能保证…, "nobody can promise that…"), the hit is what is denied, not claimed.
     frames: re.Pattern[str] | None
     questions: Mapping[QuestionIntent, re.Pattern[str]]
+    # Cues of an intent that count only in a question about investing (``investing``): "should
+    # I" asks for advice when the question names a fund, a holding or savings, not a sunburn.
+    questions_about_investing: Mapping[QuestionIntent, re.Pattern[str]]
+    investing: re.Pattern[str] | None
     # The suggestion of a model-only finding: {category}, {probability}, {suggestion} (the
     # category's first rule's).
     likely_note: str
@@ -301,6 +305,7 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
             "compliance rules: [negation] needs positive integers window, window_latin."
         )
     intents: dict[QuestionIntent, re.Pattern[str]] = {}
+    about_investing: dict[QuestionIntent, re.Pattern[str]] = {}
     for intent in QuestionIntent:
         if intent is QuestionIntent.ORDINARY:
             continue
@@ -308,6 +313,13 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         if pattern is None:
             raise ValueError(f"compliance rules: [questions] needs patterns for {intent.value}.")
         intents[intent] = pattern
+        where = f"[questions] {intent.value}_about_investing"
+        found = _alternation(_strings(questions, f"{intent.value}_about_investing", where), where)
+        if found is not None:
+            about_investing[intent] = found
+    investing = _alternation(_strings(questions, "investing", "[questions]"), "[questions]")
+    if about_investing and investing is None:
+        raise ValueError("compliance rules: [questions] has cues about investing but no investing.")
     cues = _alternation(_strings(negation, "cues", "[negation]"), "[negation]")
     prohibitions = _alternation(_strings(negation, "sentence_cues", "[negation]"), "[negation]")
     after = _alternation(_strings(negation, "after_cues", "[negation]"), "[negation]")
@@ -329,6 +341,8 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         ),
         frames=_alternation(_strings(negation, "frames", "[negation]"), "[negation]"),
         questions=intents,
+        questions_about_investing=about_investing,
+        investing=investing,
         likely_note=_text(raw.get("model", {}), "likely_note", "[model]"),
     )
 
