@@ -42,6 +42,7 @@ from .prompts import (
     Lang,
     Mode,
     Turn,
+    age_text,
     build_messages,
     condense_messages,
     condense_offline,
@@ -561,12 +562,9 @@ class AnswerEngine:
         (year, mon), oldest = min(dated, key=lambda pair: pair[0])
         today = self.today()
         months = max(0, (today.year - year) * 12 + today.month - mon)
-        age = (
-            message(lang, "age_years", years=months // 12, months=months % 12)
-            if months >= 12
-            else message(lang, "age_months", months=months)
+        return message(
+            lang, "source_date", date=self._date_label(oldest, lang), age=age_text(months, lang)
         )
-        return message(lang, "source_date", date=self._date_label(oldest, lang), age=age)
 
     def default_disclosure(self) -> str:
         """The disclosure shown where there is no article to take one from (errors, refusals)."""

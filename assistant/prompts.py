@@ -71,6 +71,17 @@ def message(lang: Lang, key: str, **values: object) -> str:
     return str(table[key]).format(**values)
 
 
+def age_text(months: int, lang: Lang) -> str:
+    """How long ago, as a person writes it: "1 year 10 months", "2 years", "3个月"."""
+    years, months = divmod(months, 12)
+    parts = [
+        message(lang, unit if n == 1 else f"{unit}s", n=n)
+        for unit, n in (("age_year", years), ("age_month", months))
+        if n or (unit == "age_month" and not years)
+    ]
+    return message(lang, "age_join").join(parts)
+
+
 def format_source(n: int, hit: Hit) -> str:
     meta = hit.chunk
     where = "，".join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 
@@ -233,6 +234,29 @@ def test_personalised_advice_is_declined_with_reasons(offline) -> None:
     assert answer.answer.startswith("我无法根据您的个人情况")
     assert "风险承受能力" in answer.answer and "持牌投资顾问" in answer.answer
     assert_compliant_shape(answer)
+
+
+def test_a_question_that_is_not_about_investing_is_not_refused_as_advice(offline) -> None:
+    answer = offline.ask("How should I treat a sunburn?")
+    assert "advise you personally" not in answer.answer
+    assert answer.answer.startswith("The documents do not cover this question")
+    assert_compliant_shape(answer)
+
+
+@pytest.mark.parametrize(
+    ("today", "english", "chinese"),
+    [
+        (date(2026, 12, 1), "about 1 year 10 months ago", "距今约1年10个月"),
+        (date(2027, 2, 1), "about 2 years ago", "距今约2年"),
+        (date(2025, 3, 1), "about 1 month ago", "距今约1个月"),
+    ],
+)
+def test_the_sources_age_reads_as_a_person_writes_it(
+    offline, today: date, english: str, chinese: str
+) -> None:
+    offline.today = lambda: today  # the seed article is from February 2025
+    assert any(english in n for n in offline.ask("What is the Jevons paradox?").notices)
+    assert any(chinese in n for n in offline.ask("杰文斯悖论是什么？").notices)
 
 
 def test_bad_questions_get_specific_errors(offline) -> None:

@@ -35,7 +35,7 @@ from ..audit.log import now
 from ..compliance import check_text
 from ..errors import InputError, ModelUnavailableError, NoSourcesError
 from ..modelcalls import ModelCall
-from ..prompts import Lang, message, prompt
+from ..prompts import Lang, age_text, message, prompt
 from ..store import Snapshot, StoredChunk
 from ..text import is_chinese
 from ..trace import disclosure_refs
@@ -265,11 +265,7 @@ class ThesisService:
         age = _months_since(kept.published, self.engine.today())
         notices = list(kept.notices)
         if age is not None and (when := date_label(kept.published, kept.lang)):
-            span = (
-                message(kept.lang, "age_years", years=age // 12, months=age % 12)
-                if age >= 12
-                else message(kept.lang, "age_months", months=age)
-            )
+            span = age_text(age, kept.lang)
             notices.append(message(kept.lang, "source_date", date=when, age=span))
         notices.append(say(kept.lang, "ai_label"))
         return replace(

@@ -29,7 +29,7 @@ from typing import Any
 
 from ...answer import Citation
 from ...errors import AssistantError
-from ...prompts import Lang, message
+from ...prompts import Lang, age_text
 from ...thesis import ArgumentMap, Point, Step, ThesisService, render_outline
 from ...thesis.model import say
 from ...thesis.outline import date_label
@@ -100,12 +100,7 @@ def cards(shown: Shown, lang: Lang) -> str:
 def _age(months: int | None, lang: Lang) -> str | None:
     if months is None:
         return None
-    span = (
-        message(lang, "age_years", years=months // 12, months=months % 12)
-        if months >= 12
-        else message(lang, "age_months", months=months)
-    )
-    return t(lang, "map_age", age=span)
+    return t(lang, "map_age", age=age_text(months, lang))
 
 
 def card(m: ArgumentMap, i: int, lang: Lang) -> str:
