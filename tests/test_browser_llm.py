@@ -93,3 +93,25 @@ def test_a_model_failure_is_said_on_that_answer(
     expect(turn.locator("details.disclosure summary")).to_contain_text("投资有风险")
     expect(turn.locator("a.cite").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "fallback.png"), full_page=True)
+
+
+def test_a_question_typed_while_an_answer_streams_stays_in_the_box(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    open_app(page, url)
+    fake_llm.script({"pace": 0.5})
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
+    page.locator("#send").dblclick()  # a double click asks once, and says nothing of an empty box
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    # The reader types the next question as the answer grows (each sentence used to wipe it).
+    follow_up = "那风险呢？"
+    box.fill(follow_up)
+    done = page.locator(".turn.done")
+    expect(done).to_have_count(1)
+    expect(box).to_have_value(follow_up)
+    page.locator("#send").click()
+    expect(done).to_have_count(2)
+    expect(done.nth(1).locator(".question")).to_contain_text(follow_up)
+    expect(box).to_have_value("")
+    expect(page.locator(".toast-body")).to_have_count(0)

@@ -36,7 +36,7 @@ HISTORY_TURNS = 3  # earlier exchanges a follow-up question is read with
 MAX_TURNS = 20  # exchanges the page keeps
 _SCRIPT = (Path(__file__).parent / "static" / "transcript.js").read_text(encoding="utf-8")
 
-Outputs = tuple[str, list[ChatTurn], str]
+Outputs = tuple[str, list[ChatTurn], Any]  # the question box's value, or ``gr.skip()``
 
 
 def history(turns: list[ChatTurn]) -> list[Turn]:
@@ -56,21 +56,32 @@ class Chat:
         self.engine = engine
 
     def ask(
-        self, question: str, turns: list[ChatTurn], lang: Lang, request: gr.Request
+        self,
+        question: str,
+        turns: list[ChatTurn],
+        lang: Lang,
+        request: gr.Request,
+        *,
+        taken: Any = "",
+        meanwhile: Any = "",
     ) -> Iterator[Outputs]:
         """Stream one answer into the conversation: each yield is the whole transcript.
 
-        The page's session (Gradio's random id for this page load) is the audit's session.
+        The third output is the question box: ``taken`` when the question is taken, ``meanwhile``
+        while the answer streams. The page passes ``gr.skip()`` for ``meanwhile``, so that the
+        next question the reader types as the answer grows stays in the box (Gradio's API, which
+        has no box, gets "" throughout). The page's session (Gradio's random id for this page
+        load) is the audit's session.
         """
         question = (question or "").strip()
         if not question:
             gr.Warning(t(lang, "empty_question"))
-            yield render.transcript(turns, lang), turns, ""
+            yield render.transcript(turns, lang), turns, taken
             return
         item = ChatTurn(question, self.engine.default_disclosure(), key=uuid.uuid4().hex[:8])
         earlier = history(turns)
         turns = [*turns, item][-MAX_TURNS:]
-        yield render.transcript(turns, lang), turns, ""
+        yield render.transcript(turns, lang), turns, taken
         try:
             session = request.session_hash
             events = self.engine.stream(
@@ -81,10 +92,10 @@ class Chat:
                     item.answer = event
                 else:
                     item.partial += event.text
-                yield render.transcript(turns, lang), turns, ""
+                yield render.transcript(turns, lang), turns, meanwhile
         except AssistantError as error:  # translated once, here: a message in the chat
             item.error = str(error)
-            yield render.transcript(turns, lang), turns, ""
+            yield render.transcript(turns, lang), turns, meanwhile
 
     def ask_step(
         self,
@@ -97,10 +108,13 @@ class Chat:
         """ "Ask about this step" on a map card: the step's question, asked as any other."""
         chosen = maps.pick(shown, maps.event_value(event, "step"))
         if chosen is None:
-            yield render.transcript(turns, lang), turns, ""
+            yield render.transcript(turns, lang), turns, gr.skip()
             return
         m, k = chosen
-        yield from self.ask(m.steps[k].ask, turns, lang, request)
+        # Not typed in the box: what the reader may be typing there stays.
+        yield from self.ask(
+            m.steps[k].ask, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip()
+        )
 
     def feedback(self, args: list[Any]) -> bool:
         """``server.feedback(turn_id, rating, comment)`` from the page; False if not kept."""
@@ -187,11 +201,18 @@ def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int)
                 for q in examples()
             ]
         new = gr.Button(t("zh", "new_chat"), size="sm", variant="secondary", elem_id="new-chat")
+        # Gradio's API (``/ask``, for gradio_client) on a button the page never shows.
+        api = gr.Button(visible=False, elem_id="ask-api")
 
     outputs = [transcript, turns, question]
     options: dict[str, Any] = {"show_progress": "hidden"}
-    send.click(chat.ask, [question, turns, lang], outputs, api_name="ask", **options)
-    question.submit(chat.ask, [question, turns, lang], outputs, api_visibility="private", **options)
+    # While an answer streams, a send does nothing ("once"), but the box keeps what was typed.
+    # ("always_last" would ask it when the answer ends, but also turn a double click on send
+    # into a second, empty question.)
+    typed: dict[str, Any] = {**options, "api_visibility": "private"}
+    send.click(_typing(chat), [question, turns, lang], outputs, **typed)
+    question.submit(_typing(chat), [question, turns, lang], outputs, **typed)
+    api.click(chat.ask, [question, turns, lang], outputs, api_name="ask", **options)
     for button, text in zip(buttons, examples(), strict=True):
         button.click(
             _asking(chat, text), [turns, lang], outputs, api_visibility="private", **options
@@ -219,10 +240,23 @@ def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:
     return feedback
 
 
+def _typing(
+    chat: Chat,
+) -> Callable[[str, list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
+    """``chat.ask`` for the question box: emptied when the question is taken, then left alone."""
+
+    def run(
+        question: str, turns: list[ChatTurn], lang: Lang, request: gr.Request
+    ) -> Iterator[Outputs]:
+        yield from chat.ask(question, turns, lang, request, meanwhile=gr.skip())
+
+    return run
+
+
 def _asking(
     chat: Chat, question: str
 ) -> Callable[[list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
     def run(turns: list[ChatTurn], lang: Lang, request: gr.Request) -> Iterator[Outputs]:
-        yield from chat.ask(question, turns, lang, request)
+        yield from chat.ask(question, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
 
     return run
