@@ -544,7 +544,9 @@ class AnswerEngine:
         excerpts = select_sentences(
             searched, hits, snapshot.lexical().idf, limit=n, chunks=max(3, n)
         )
-        label = message(lang, "offline_label", date=self._date_label(hits[0], lang))
+        # Offline means no key; with one, the notices say why the model's answer is not here.
+        which = "offline_label" if self.chat is None else "fallback_label"
+        label = message(lang, which, date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
         return f"{label}\n{quoted}", [hits[n - 1] for n in sources]
 

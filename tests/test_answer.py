@@ -101,6 +101,8 @@ def test_model_faults_end_in_the_right_mode_with_the_disclosure(
     if mode == "fallback":
         assert any("在线模型暂时不可用" in n for n in answer.notices)
         assert answer.citations and all(c.quote in c.text for c in answer.citations)
+        # A key is set: the excerpts are not "offline mode", whatever kept the model out.
+        assert answer.answer.startswith("以下为2025年2月文章的原文摘录（未经模型改写）")
     assert "reasoning" not in answer.answer.lower()
 
 
@@ -165,6 +167,7 @@ def test_an_answer_with_nothing_citable_left_is_replaced_by_excerpts(online, fak
     answer = online.ask(QUESTION)
     assert answer.mode == "fallback" and "稳赚" not in answer.answer
     assert any("改为资料原文摘录" in n for n in answer.notices)
+    assert "离线" not in answer.answer
     assert_compliant_shape(answer)
 
 
