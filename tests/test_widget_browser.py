@@ -169,6 +169,8 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     page = desktop
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
+    console: list[str] = []  # the fund's own console: the widget must not litter it
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.goto(fund_page)
     expect(page.locator("fund-thesis-widget button.fab")).to_be_visible()
     styles = host_styles(page)
@@ -194,6 +196,7 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     keep(page, tmp_path, "widget-desktop-offline")
 
     assert host_styles(page) == styles  # the page's own look is untouched, panel open or not
+    assert not [line for line in console if line.startswith(("warning", "error"))], console
     assert all(url.startswith(("http://127.0.0.1", "data:")) for url in requests)
     assert not [url for url in requests if "gradio" in url]
 

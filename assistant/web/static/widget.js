@@ -76,6 +76,7 @@
   let frame = null;
 
   function open() {
+    const loaded = Boolean(frame);
     if (!frame) {
       frame = document.createElement("iframe");
       frame.title = title;
@@ -87,7 +88,8 @@
     wrap.classList.add("open");
     button.setAttribute("aria-expanded", "true");
     frame.focus();
-    frame.contentWindow.postMessage({ type: "fta:open" }, origin);
+    // A new frame is still about:blank (the page's origin): its load event tells it instead.
+    if (loaded) frame.contentWindow.postMessage({ type: "fta:open" }, origin);
   }
 
   function close() {
