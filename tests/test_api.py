@@ -143,6 +143,12 @@ def test_bad_requests_get_specific_statuses(client: TestClient) -> None:
     )
     assert_refusal(bad_history, 422, "history[0].role")
     assert_refusal(client.post("/api/chat", json={"text": QUESTION}), 422, "message")
+    # Each refusal says what to send instead, and names every field that was wrong.
+    assert_refusal(client.post("/api/chat"), 422, "no body", "send a JSON object")
+    form = client.post("/api/chat", data={"message": QUESTION})
+    assert_refusal(form, 422, "not a JSON object", "Content-Type: application/json")
+    two = client.post("/api/chat", json={"message": 5, "mode": "trader"})
+    assert_refusal(two, 422, "message: ", "mode: ", "'investor' or 'advisor'", "send it again")
     not_json = client.post(
         "/api/chat", content=b'{"message": ', headers={"content-type": "application/json"}
     )

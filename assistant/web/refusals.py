@@ -163,9 +163,18 @@ def validation_refusal(errors: Sequence[Any]) -> tuple[int, str]:
             f"{where} has {ctx.get('actual_length')} items; the limit is "
             f"{ctx.get('max_length')}{setting}: send only the most recent ones."
         )
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    message = str(first.get("msg", "invalid")).rstrip(".")
-    return 422, f"{where}: {message}{more}."
+    if loc == ("body",) and kind == "missing":
+        return 422, "The request has no body: send a JSON object (see the README for its fields)."
+    if loc == ("body",):
+        return 422, (
+            "The request body is not a JSON object: send one, with Content-Type: application/json."
+        )
+    problems = "; ".join(
+        f"{_where(tuple(e.get('loc', ())))}: {str(e.get('msg', 'invalid')).rstrip('.')}"
+        for e in map(dict, (errors or [first])[:3])
+    )
+    more = f" and {len(errors) - 3} more" if len(errors) > 3 else ""
+    return 422, f"{problems}{more}. Correct the request and send it again."
 
 
 def install(app: FastAPI, disclosure: Disclosure) -> None:
