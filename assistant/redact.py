@@ -47,7 +47,11 @@ class RedactURLs(logging.Filter):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """``logging.basicConfig``, with URLs redacted on every root handler."""
+    """``logging.basicConfig``, with URLs redacted on every root handler.
+
+    The handlers take ``level`` too: a library that sets its own logger to DEBUG (bm25s does)
+    would otherwise print its debug lines on the operator's console."""
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactURLs())
+        handler.setLevel(level)

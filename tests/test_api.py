@@ -356,6 +356,8 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "DEEPSEEK_API_KEY" in output  # the log says why it runs offline
+    debug = [line for line in output.splitlines() if "DEBUG " in line]
+    assert not debug, debug  # libraries' debug lines stay out of the operator's console
     assert list(tmp.glob("assistant-exports-*")) == []  # no folder for client documents left
 
 
