@@ -174,3 +174,20 @@ def test_gradio_client_gets_an_answer_with_its_disclosure(
     shown = html.unescape(transcript)
     assert row["disclosure"].startswith("风险提示") and row["disclosure"] in shown
     assert row["answer"].splitlines()[0] in shown
+
+
+def test_a_question_past_the_limit_is_refused_in_words_and_kept_to_shorten(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    limit = engine.settings.max_question_chars
+    page.goto(url)
+    expect(page.locator("#status")).to_contain_text("离线摘录模式")
+    pasted = "算力" * (limit // 2 + 200)  # as pasted: the box used to cut it to the limit silently
+    page.locator("#question textarea").fill(pasted)
+    page.locator("#send").click()
+    expect(page.locator(".toast-body")).to_contain_text(f"问题有{len(pasted)}个字")
+    expect(page.locator(".toast-body")).to_contain_text(f"超过了{limit}字的上限")
+    expect(page.locator("#question textarea")).to_have_value(pasted)
+    expect(page.locator("#transcript .turn")).to_have_count(0)  # nothing was asked
+    page.screenshot(path=str(tmp_path / "too-long.png"))

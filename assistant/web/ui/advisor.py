@@ -58,8 +58,9 @@ def _status(text: str, kind: str = "info") -> str:
 class Drafting:
     """The advisor tab's behaviour, independent of its components."""
 
-    def __init__(self, engine: AnswerEngine) -> None:
+    def __init__(self, engine: AnswerEngine, max_chars: int) -> None:
         self.engine = engine
+        self.max_chars = max_chars
         self.folder = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
         # Exports are client documents: none outlives the app (at exit, or when the tab's
         # Blocks are dropped), beside the hourly pruning while it runs.
@@ -79,6 +80,10 @@ class Drafting:
         topic = (topic or "").strip()
         if not topic:
             yield "", "", "", _status(t(lang, "need_topic"), "error"), None
+            return
+        if len(topic) > self.max_chars:
+            too_long = t(lang, "too_long", n=len(topic), limit=self.max_chars)
+            yield "", "", "", _status(too_long, "error"), None
             return
         options = DraftOptions(client_level=level, tone=tone, length=length, language=language)
         text = ""
@@ -272,7 +277,7 @@ def _intro(lang: Lang) -> str:
 
 def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int) -> AdvisorTab:
     """The tab's components and events; ``shown`` holds the argument maps the page shows."""
-    drafting = Drafting(engine)
+    drafting = Drafting(engine, max_chars)
     with gr.Tab(t("zh", "tab_advisor"), id="advisor", elem_id="tab-advisor") as tab:
         intro = gr.HTML(_intro("zh"))
         outlines = gr.HTML(
@@ -284,7 +289,6 @@ def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int)
         topic = gr.Textbox(
             label=t("zh", "topic"),
             placeholder=t("zh", "topic_placeholder"),
-            max_length=max_chars,
             elem_id="topic",
         )
         with gr.Row(elem_id="draft-options"):

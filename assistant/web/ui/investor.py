@@ -52,8 +52,9 @@ def history(turns: list[ChatTurn]) -> list[Turn]:
 class Chat:
     """The investor tab's behaviour, independent of its components (so tests can drive it)."""
 
-    def __init__(self, engine: AnswerEngine) -> None:
+    def __init__(self, engine: AnswerEngine, max_chars: int) -> None:
         self.engine = engine
+        self.max_chars = max_chars
 
     def ask(
         self,
@@ -77,6 +78,10 @@ class Chat:
         if not question:
             gr.Warning(t(lang, "empty_question"))
             yield render.transcript(turns, lang), turns, taken
+            return
+        if len(question) > self.max_chars:  # kept in the box, to be shortened
+            gr.Warning(t(lang, "too_long", n=len(question), limit=self.max_chars))
+            yield render.transcript(turns, lang), turns, gr.skip()
             return
         item = ChatTurn(question, self.engine.default_disclosure(), key=uuid.uuid4().hex[:8])
         earlier = history(turns)
@@ -159,7 +164,7 @@ def _examples_label(lang: Lang) -> str:
 def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int) -> InvestorTab:
     """The tab's components and events (inside a ``gr.Blocks`` context); ``shown`` holds the
     argument maps the page shows (filled by the app's load event)."""
-    chat = Chat(engine)
+    chat = Chat(engine, max_chars)
     with gr.Tab(t("zh", "tab_investor"), id="investor", elem_id="tab-investor") as tab:
         with gr.Column(elem_id="investor-top") as top:
             thesis_map = gr.HTML(
@@ -182,7 +187,6 @@ def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int)
                 show_label=False,
                 container=False,
                 placeholder=t("zh", "question_placeholder"),
-                max_length=max_chars,
                 lines=1,
                 max_lines=4,
                 scale=5,
