@@ -35,6 +35,9 @@ class FailoverChat(ChatModel):
         self.name = primary.name
         self._share = share
 
+    def available(self) -> bool:
+        return self.primary.available() or self.fallback.available()
+
     def stream(
         self,
         messages: Sequence[BaseMessage],

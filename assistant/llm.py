@@ -68,7 +68,7 @@ import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -83,6 +83,14 @@ from assistant.modelcalls import ModelCall, Usage
 from assistant.redact import redact_url
 
 RETIRED_MODELS = {"deepseek-chat": "2026-07-24", "deepseek-reasoner": "2026-07-24"}
+
+
+def model_mode(chat: ChatModel | None) -> Literal["llm", "offline", "fallback"]:
+    """How a question would be answered now: by the model; by excerpts for want of a key
+    (offline); or by excerpts because every endpoint's circuit breaker is open (fallback)."""
+    if chat is None:
+        return "offline"
+    return "llm" if chat.available() else "fallback"
 
 
 class ChatModel(ABC):
@@ -104,6 +112,10 @@ class ChatModel(ABC):
         (kinds ``truncated``, ``empty``, ``filtered``, ``timeout``, …: see the module docstring).
         Each endpoint the request reaches appends its ``ModelCall`` to ``calls``.
         """
+
+    def available(self) -> bool:
+        """Whether a request would be tried now (False while every endpoint's breaker is open)."""
+        return True
 
     def complete(
         self,
@@ -177,6 +189,9 @@ class OpenAICompatibleChat(ChatModel):
         # Connections stay open between requests (``llmstream`` reads each body to its end): a
         # model that goes away closes them, before its client and their sockets are collected.
         self.close = weakref.finalize(self, self._client.close)
+
+    def available(self) -> bool:
+        return self.breaker is None or self.breaker.state != "open"
 
     # --- answers
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from assistant.answer import Answer, AnswerEngine, Delta
@@ -25,7 +26,10 @@ from assistant.breaker import CircuitBreaker
 from assistant.errors import ConfigurationError
 from assistant.factory import build_engine
 from assistant.failover import FailoverChat
-from assistant.llm import ChatModel, OpenAICompatibleChat
+from assistant.llm import ChatModel, OpenAICompatibleChat, model_mode
+from assistant.web import create_app
+from assistant.web.services import Services
+from assistant.web.ui.render import status_line
 from tests.conftest import expected_disclosure, settings_for
 from tests.fakellm import FakeLLM
 
@@ -401,3 +405,22 @@ def test_a_second_endpoint_without_its_own_key_is_refused_at_start(
     fake_llm.script(401)
     assert engine.ask(QUESTION).model == "deepseek-v4-pro"
     assert "sk-main-secret" not in caplog.text
+
+
+def test_health_and_the_page_say_so_while_the_breaker_is_open(
+    fragile: AnswerEngine, fake_llm: FakeLLM, clock: Clock, tmp_path: Path
+) -> None:
+    settings = online_settings(fake_llm, tmp_path)
+    client = TestClient(create_app(settings, Services(fragile), ui="none"))
+    assert client.get("/healthz").json()["mode"] == "llm"
+    fake_llm.script(*[503] * 100)
+    for _ in range(2):
+        fragile.ask(QUESTION)
+    assert client.get("/healthz").json()["mode"] == "fallback"
+    line = status_line("zh", model_mode(fragile.chat), "deepseek-flash", 1)
+    assert "在线模型暂不可用" in line and "deepseek-flash 连续请求失败" in line
+    assert "在线模型：" not in line
+
+    clock.now += 31  # the cooldown over, the next request may probe: not "unavailable" any more
+    assert client.get("/healthz").json()["mode"] == "llm"
+    assert "在线模型：" in status_line("zh", model_mode(fragile.chat), "deepseek-flash", 1)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from ..answer import AnswerEngine, Delta, Event
 from ..config import Settings
 from ..errors import AssistantError
+from ..llm import model_mode
 from ..prompts import Turn
 from . import refusals
 from .answering import FIRST_WAIT, Answering, AnswerRun, Signal, until_answered
@@ -154,7 +155,7 @@ def build_router(
     def healthz() -> dict[str, object]:
         return {
             "status": "ok",
-            "mode": "llm" if engine.chat is not None else "offline",
+            "mode": model_mode(engine.chat),
             "documents": engine.store.documents(),
             "chunks": engine.store.count(),
         }

@@ -23,6 +23,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from ...answer import AnswerEngine
+from ...llm import model_mode
 from ...prompts import Lang
 from ..root import Beside
 from ..services import Services
@@ -46,7 +47,7 @@ def theme() -> gr.themes.Base:
 
 def _status(engine: AnswerEngine, lang: Lang) -> str:
     model = engine.chat.name if engine.chat is not None else None
-    return render.status_line(lang, model, engine.store.documents())
+    return render.status_line(lang, model_mode(engine.chat), model, engine.store.documents())
 
 
 def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:

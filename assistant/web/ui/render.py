@@ -48,13 +48,13 @@ class ChatTurn:
     key: str = field(default="")  # unique within the page: anchors for its footnotes
 
 
-def status_line(lang: Lang, model: str | None, documents: int) -> str:
-    """Which model answers, or offline excerpt mode with its reason."""
-    if model:
+def status_line(lang: Lang, mode: str, model: str | None, documents: int) -> str:
+    """Which model answers; or excerpt mode (offline, or the model unavailable) with its reason."""
+    if mode == "llm":
         state, text = "online", esc(t(lang, "status_online", model=model))
     else:
         state = "offline"
-        text = f"<b>{esc(t(lang, 'status_offline'))}</b> · {esc(t(lang, 'status_offline_reason'))}"
+        text = f"<b>{esc(t(lang, f'status_{mode}'))}</b> · {esc(t(lang, f'status_{mode}_reason', model=model))}"
     docs = esc(t(lang, "status_documents", documents=documents))
     return (
         f'<div class="status-line {state}" role="status"><span class="dot"></span>'
