@@ -172,11 +172,29 @@ _REFERRING = re.compile(
 )
 
 
+# "What about X?" (那X呢？, X又如何？, and what about X?) turns to X: X is what to look for.
+_WHAT_ABOUT = re.compile(
+    r"^(?:那么?|还有|另外)?\s*(?P<zh>[^，,。？?！!]{1,12}?)\s*(?:呢|又如何|又怎样|又怎么样)\s*[？?]?$"
+    r"|^(?:and |but |so )?(?:what|how) about (?P<en>[^?]{1,60}?)\s*\??$",
+    re.IGNORECASE,
+)
+# ... unless X is itself a question ("为什么呢？", "how about why?"): that asks about the last topic.
+_ASKING = re.compile(
+    r"为什么|为何|怎么|什么|如何|哪|谁|多少|几|\b(?:why|how|what|which|who|when|where)\b",
+    re.IGNORECASE,
+)
+
+
 def condense_offline(question: str, history: Sequence[Turn]) -> str:
-    """A deterministic standalone question: a follow-up that refers back borrows the last topic."""
+    """A deterministic standalone question: a follow-up that refers back borrows the last topic;
+    one that turns to something new ("那风险呢？", "What about the risks?") asks about that."""
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
     if previous is None:
         return question
+    turned = _WHAT_ABOUT.match(question.strip())
+    focus = turned and (turned.group("zh") or turned.group("en"))
+    if focus and not _REFERRING.search(focus) and not _ASKING.search(focus):
+        return focus
     short = len(question) <= 12 if has_han(question) else len(question.split()) <= 5
     if _REFERRING.search(question) or short:
         return f"{previous.strip()} {question.strip()}"

@@ -218,6 +218,16 @@ def test_follow_up_is_understood_from_the_history_offline(offline) -> None:
     assert any("推理" in c.text for c in answer.citations)
 
 
+@pytest.mark.parametrize("follow_up", ["那风险呢？", "What about the risks?"])
+def test_a_follow_up_that_turns_to_something_new_asks_about_it_offline(
+    offline, follow_up: str
+) -> None:
+    history = [Turn("user", QUESTION), Turn("assistant", "因为杰文斯悖论……")]
+    answer = offline.ask(follow_up, history)
+    assert "风险" in answer.retrieved[0].text  # the risk passages, not the last answer's again
+    assert any("风险" in c.text for c in answer.citations)
+
+
 def test_follow_up_is_rewritten_by_the_model_when_online(online, fake_llm) -> None:
     fake_llm.script(
         {"text": "Q: DeepSeek和推理算力需求有什么关系？\nZH: DeepSeek和推理算力需求有什么关系？"},
