@@ -47,7 +47,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from assistant.compliance_model import Model, model
@@ -60,6 +60,7 @@ from assistant.compliance_rules import (
     default_rules,
 )
 from assistant.text import sentence_spans as split_spans
+from assistant.text import simplified_in_place
 
 __all__ = [
     "Finding",
@@ -352,12 +353,19 @@ def check_text(
     scoped "any" apply to both, and "any" here runs every rule. ``classifier`` is the shipped
     model unless given (the trainer and the bench measure a candidate through the same gates).
     """
-    found, denied = _rule_pass(text, scope)
-    if scope == "question":
-        return found
-    found.extend(likely_findings(text, found, denied, classifier or model()))
-    found.sort(key=lambda f: (f.start, -f.end, f.rule))
-    return found
+    read = simplified_in_place(text)  # the rules and the model read simplified characters
+    found, denied = _rule_pass(read, scope)
+    if scope != "question":
+        found.extend(likely_findings(read, found, denied, classifier or model()))
+        found.sort(key=lambda f: (f.start, -f.end, f.rule))
+    return _as_written(found, text, read)
+
+
+def _as_written(findings: list[Finding], text: str, read: str) -> list[Finding]:
+    """Findings on ``read`` (``simplified_in_place(text)``) naming ``text``'s own words."""
+    if read is text:
+        return findings
+    return [replace(f, text=text[f.start : f.end]) for f in findings]
 
 
 def _hits(
@@ -380,7 +388,8 @@ def _hits(
 
 def check_rules(text: str, *, scope: Scope = "answer") -> list[Finding]:
     """Every finding in ``text`` from the rules for ``scope``, sorted by start, deduplicated."""
-    return _rule_pass(text, scope)[0]
+    read = simplified_in_place(text)
+    return _as_written(_rule_pass(read, scope)[0], text, read)
 
 
 def _rule_pass(text: str, scope: Scope) -> tuple[list[Finding], list[int]]:
@@ -592,6 +601,7 @@ def classify_question(text: str) -> frozenset[QuestionIntent]:
     members are ``StrEnum`` values, so ``"prediction" in classify_question(q)`` works.
     """
     table = default_rules()
+    text = simplified_in_place(text)
     intents = {intent for intent, pattern in table.questions.items() if pattern.search(text)}
     if table.investing is not None and table.investing.search(text):
         intents.update(

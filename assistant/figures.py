@@ -29,6 +29,7 @@ from typing import Literal
 import cn2an  # type: ignore[import-untyped]
 
 from .compliance import sentence_spans
+from .text import simplified_in_place
 
 Kind = Literal["amount", "percent", "times"]
 
@@ -297,7 +298,7 @@ def find_figures(text: str) -> list[Figure]:
     digits inside words (V3) are not figures. A range (6%-8%, 一到两成, 5 to 10 million) is one
     figure whose first end takes the unit of the second when it has none.
     """
-    normal = text.translate(_FULLWIDTH)
+    normal = simplified_in_place(text).translate(_FULLWIDTH)  # 六千萬 reads as 六千万
     raws = _raw_figures(normal)
     figures: list[Figure] = []
     index = 0

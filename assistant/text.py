@@ -61,6 +61,22 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if has_han(text) else text
 
 
+@lru_cache(maxsize=8192)
+def _simplified_char(char: str) -> str:
+    converted = _t2s().convert(char)
+    return converted if len(converted) == 1 else char
+
+
+def simplified_in_place(text: str) -> str:
+    """``text`` with each traditional character replaced by its simplified one, one for one, so
+    that an offset into the result is an offset into ``text``: what the compliance rules and
+    model read (they are written in simplified characters; "保證收益" must be read as "保证收益").
+    Simplified text is returned as it is, after one phrase-aware conversion to find that out."""
+    if not has_han(text) or to_simplified(text) == text:
+        return text
+    return "".join(map(_simplified_char, text))
+
+
 def search_form(text: str) -> str:
     """What both sides of a search compare: the normal form, in simplified characters."""
     return to_simplified(normal_form(text))

@@ -242,8 +242,11 @@ def test_follow_up_is_rewritten_by_the_model_when_online(online, fake_llm) -> No
     assert any("推理" in r.text for r in answer.retrieved[:3])
 
 
-def test_personalised_advice_is_declined_with_reasons(offline) -> None:
-    answer = offline.ask("我60岁了，要不要把退休金都买588930?")
+@pytest.mark.parametrize(
+    "question", ["我60岁了，要不要把退休金都买588930?", "我60歲了，適合買這隻ETF嗎？"]
+)
+def test_personalised_advice_is_declined_with_reasons(offline, question: str) -> None:
+    answer = offline.ask(question)
     assert answer.answer.startswith("我无法根据您的个人情况")
     assert "风险承受能力" in answer.answer and "持牌投资顾问" in answer.answer
     assert_compliant_shape(answer)

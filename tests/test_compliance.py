@@ -428,3 +428,31 @@ def test_a_finding_names_the_figure_whole_not_its_first_digit() -> None:
 )
 def test_ninth_pass_mechanisms(text: str, expected: set[str]) -> None:
     assert {f.category for f in check_rules(text)} == expected
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("本基金保證收益，穩賺不賠。", "本基金保证收益，稳赚不赔。"),
+        ("這隻基金業績排名第一，遠超同行。", "这只基金业绩排名第一，远超同行。"),
+        ("額度告急，欲購從速！", "额度告急，欲购从速！"),
+        ("明年必漲，目標收益率15%。", "明年必涨，目标收益率15%。"),
+    ],
+)
+def test_text_in_traditional_characters_is_checked_as_its_simplified_twin(
+    traditional: str, simplified: str
+) -> None:
+    # Investors in Hong Kong and Taiwan ask in traditional characters, and a model answers in
+    # their script: the rules, written in simplified characters, read both.
+    found = check_text(traditional)
+    assert [(f.rule, f.start, f.end) for f in found] == [
+        (f.rule, f.start, f.end) for f in check_text(simplified)
+    ]
+    assert found and all(f.text == traditional[f.start : f.end] for f in found)  # as written
+    assert remove_blocked(traditional, found) != traditional
+
+
+def test_a_question_in_traditional_characters_has_its_simplified_twins_intents() -> None:
+    assert classify_question("我適合買這隻ETF嗎？") == frozenset({P})
+    assert classify_question("明年能漲多少？") == frozenset({F})
+    assert classify_question("傑文斯悖論是什麼意思？") == frozenset({N})

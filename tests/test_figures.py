@@ -39,6 +39,9 @@ SEED = "DeepSeek V3版本的训练成本为600万美元。据测算，2024年全
         ("３倍", 3.0, "times"),
         ("three times", 3.0, "times"),
         ("二〇二五年", 2025.0, "amount"),
+        ("六千萬美元", 6e7, "amount"),  # traditional characters, as Hong Kong and Taiwan write
+        ("一萬五千億", 1.5e12, "amount"),
+        ("兩成", 20.0, "percent"),
     ],
 )
 def test_a_figure_is_read_as_its_value_in_any_notation(text: str, value: float, kind: str) -> None:
