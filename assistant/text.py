@@ -189,9 +189,10 @@ def split_sentences(text: str, *, lines: bool = True) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def bigrams(text: str) -> frozenset[str]:
-    """The text's character bigrams, lower-cased, whitespace and punctuation removed (a text of
-    one character is its own bigram). Cached: filters compare texts pairwise."""
-    compact = re.sub(r"[\s\W_]+", "", text.lower())
+    """The text's character bigrams, lower-cased, in simplified characters, whitespace and
+    punctuation removed (a text of one character is its own bigram), so a claim written in
+    traditional characters meets its simplified source. Cached: filters compare texts pairwise."""
+    compact = re.sub(r"[\s\W_]+", "", simplified_in_place(text).lower())
     if len(compact) == 1:
         return frozenset({compact})
     return frozenset(compact[i : i + 2] for i in range(len(compact) - 1))

@@ -47,6 +47,25 @@ def test_online_answer_cites_its_sources_and_attaches_the_disclosure_verbatim(
     assert body["messages"][-1] == {"role": "user", "content": QUESTION}
 
 
+def test_an_answer_in_traditional_characters_is_checked_and_sourced_as_a_simplified_one(
+    online, fake_llm
+) -> None:
+    # A model may answer a Hong Kong or Taiwan reader in their script; the sources are simplified.
+    # The first sentence comes without its marker: the one source it repeats is found all the same.
+    fake_llm.script(
+        {
+            "text": "所謂傑文斯悖論，簡單來說就是，當某種資源的使用效率提高後，雖然單次使用時消耗更少，"
+            "但因為成本降低、使用更方便，反而可能讓人們用得更多。這隻基金保本保收益，穩賺不賠[1]。"
+        }
+    )
+    answer = online.ask("為什麼說DeepSeek反而利好算力？")
+    assert "保本" not in answer.answer and "穩賺" not in answer.answer  # the rules read it
+    assert {f["category"] for f in answer.findings} >= {"guarantee"}
+    assert answer.answer.startswith("所謂傑文斯悖論") and "更多[1]" in answer.answer
+    assert any(c.quote.startswith("所谓杰文斯悖论") for c in answer.citations)
+    assert_compliant_shape(answer)
+
+
 def test_stream_shows_only_checked_sentences_then_the_final_answer(online, fake_llm) -> None:
     fake_llm.script(
         {
