@@ -138,8 +138,9 @@ def test_fresh_set_stays_at_its_measured_recall_and_false_positive_rate() -> Non
     flagged = [r["text"] for r in compliant if check_text(r["text"])]
     assert caught / len(violations) >= 0.98
     # The rules alone flag none of these 190; the model flagged 12 while they were held out
-    # (round 7), 3 since it trains on them, 4 since it also trains on batches 7 and 8.
-    assert len(flagged) <= 4, flagged
+    # (round 7), 3 since it trains on them, 4 since it also trains on batches 7 and 8, 5 since
+    # the tenth pass adds the held halves of batches 7, 9, 10 and batch 12 (an advice referral).
+    assert len(flagged) <= 5, flagged
 
 
 def split_figures(rows: list[dict[str, object]]) -> tuple[float, float]:
