@@ -33,7 +33,7 @@ from operator import add
 
 import numpy as np
 
-from .text import HAN
+from .text import HAN, simplified_in_place
 
 __all__ = ["Model", "features", "load_model", "model"]
 
@@ -86,7 +86,9 @@ _CLAUSE_END = re.compile(r"[，。；：！？,;:!?()（）]")
 
 def features(sentence: str) -> list[str]:
     """The feature strings of one sentence (a set's worth: order does not matter, repeats do not
-    count twice). Shared by training and checking, so the two never drift apart."""
+    count twice). Shared by training and checking, so the two never drift apart. Traditional
+    characters are read as simplified ones (``simplified_in_place``), as the rules read them."""
+    sentence = simplified_in_place(sentence)
     lowered = _DIGITS.sub("0", sentence.lower())
     latin = _ASCII_LETTER.search(sentence) is not None
     found = {
