@@ -83,6 +83,12 @@ CONTEXT = 2  # sentences either side of a hit where a rule's conditions may be m
 # label (风险提示), and the shortest violation among the 2,700 labelled sentences has 7; what a
 # few characters can claim (保本！) the rules' phrases catch.
 _SHORTEST = 6
+# A caption or a source line labels what it stands under (图:2020-2024年全球IT支出情况, 表1：…,
+# Figure 2:, (信息来源:国信证券)): it claims nothing itself, so it too is left to the rules.
+_LABEL = re.compile(
+    r"\s*[(（]?\s*(?:(?:图|表|figure|fig\.|chart|table)\s*\d*|(?:信息|数据)?来源|source)\s*[:：]",
+    re.IGNORECASE,
+)
 _LIST_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+>]|#{1,6})[ \t]+)?")  # kept on a line that survives
 _DANGLING = {"；": "。", ";": ".", "，": "。", ",": ".", "、": "。", "：": "。", ":": "."}
 
@@ -459,7 +465,7 @@ def likely_findings(
 
     The finding spans the sentence, is a "warn" (a reviewer looks; the sentence is not removed on
     a probability), and names the category's first rule's legal basis. A heading or a label
-    (fewer than ``_SHORTEST`` characters) is left to the rules. A sentence in which the
+    (fewer than ``_SHORTEST`` characters) or a caption (``_LABEL``) is left to the rules. A sentence in which the
     rules read a claim's words as denied or asked (``denied``, offsets from the rules' pass:
     没人能保证不亏, 有没有风险？) is left to them too.
     """
@@ -469,7 +475,7 @@ def likely_findings(
     verdicts = classifier.likely([text[start:end] for start, end in spans])
     for index, categories in enumerate(verdicts):
         start, end = spans[index]
-        if not categories or len(text[start:end].strip()) < _SHORTEST:
+        if not categories or len(text[start:end].strip()) < _SHORTEST or _LABEL.match(text, start):
             continue
         if table.prohibition_cues.search(text, start, end) or _reports(text, spans[index], table):
             continue

@@ -16,8 +16,9 @@ batch7_heldout. batch9_tune and batch9_heldout (``batch9``, 200) and batch10_tun
 batch10_heldout (``batch10``, 400), written blind by a fourth and a fifth engineer after the
 seventh pass froze; their tune halves are tuned and trained on since the ninth pass, their held
 halves since the tenth. batch12_train, 385 sentences by a sixth engineer, training data only.
-batch11 (``batch11`` or its halves), written blind during the tenth pass and merged after it
-froze, is the one split the model never trains on. Each split is measured with the rules alone
+batch11_tune and batch11_heldout (``batch11``, 400), written blind during the tenth pass and
+measured once whole on it frozen; the eleventh pass tunes on batch11_tune, and batch11_heldout is
+the one split the model never trains on. Each split is measured with the rules alone
 and with rules plus model. Recall for a category: share of its violations given a finding of
 that category.
 False positives for a category: share of the compliant sentences written close to its line
@@ -65,7 +66,8 @@ SPLITS = (
     "batch9_heldout",
     "batch10_tune",
     "batch10_heldout",
-    "batch11",
+    "batch11_tune",
+    "batch11_heldout",
     "batch12_train",
 )
 BATCHES = (
