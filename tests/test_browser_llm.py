@@ -107,9 +107,13 @@ def test_a_question_typed_while_an_answer_streams_stays_in_the_box(
     # The reader types the next question as the answer grows (each sentence used to wipe it).
     follow_up = "那风险呢？"
     box.fill(follow_up)
+    # Meanwhile the buttons that would ask look inert (a send would do nothing until it ends).
+    expect(page.locator("#send")).to_have_css("opacity", "0.5")
+    expect(page.locator("#examples button").first).to_have_css("cursor", "progress")
     done = page.locator(".turn.done")
     expect(done).to_have_count(1)
     expect(box).to_have_value(follow_up)
+    expect(page.locator("#send")).to_have_css("opacity", "1")
     page.locator("#send").click()
     expect(done).to_have_count(2)
     expect(done.nth(1).locator(".question")).to_contain_text(follow_up)
