@@ -16,9 +16,10 @@ batch7_heldout. batch9_tune and batch9_heldout (``batch9``, 200) and batch10_tun
 batch10_heldout (``batch10``, 400), written blind by a fourth and a fifth engineer after the
 seventh pass froze; their tune halves are tuned and trained on since the ninth pass, their held
 halves since the tenth. batch12_train, 385 sentences by a sixth engineer, training data only.
-batch11_tune and batch11_heldout (``batch11``, 400), written blind during the tenth pass and
-measured once whole on it frozen; the eleventh pass tunes on batch11_tune, and batch11_heldout is
-the one split the model never trains on. Each split is measured with the rules alone
+batch11_tune and batch11_heldout (``batch11``, 400), written blind during the tenth pass,
+measured once whole on it frozen and its held half on the eleventh; its tune half is trained on.
+batch13 (``batch13`` or its halves), written blind during the twelfth pass and merged after it
+froze, is the one split the model never trains on. Each split is measured with the rules alone
 and with rules plus model. Recall for a category: share of its violations given a finding of
 that category.
 False positives for a category: share of the compliant sentences written close to its line
@@ -69,6 +70,7 @@ SPLITS = (
     "batch11_tune",
     "batch11_heldout",
     "batch12_train",
+    "batch13",
 )
 BATCHES = (
     "batch4",
@@ -80,6 +82,7 @@ BATCHES = (
     "batch10",
     "batch11",
     "batch12",
+    "batch13",
 )
 
 
