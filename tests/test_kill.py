@@ -163,6 +163,13 @@ class Asker:
             else:
                 self.received.append(response.json()["turn_id"])
 
+    def wait_for_one(self, timeout: float = 60.0) -> None:
+        """Until an answer has come back whole (so that a kill has answers to account for)."""
+        deadline = time.monotonic() + timeout
+        while not self.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.received, f"no answer in {timeout:.0f} s"
+
     def stop(self) -> list[str]:
         self._stop.set()
         self._thread.join(90)
@@ -189,6 +196,7 @@ def test_the_app_killed_mid_sync_and_mid_answers_restarts_with_store_and_audit_w
         health = wait_healthy(base, app)
         assert health["documents"] == 4, health
         asker = Asker(base)
+        asker.wait_for_one()  # on a busy machine the first answer may come after the kill
         write_notes(workdir, 1)
         sync = ingest(workdir)  # handed to the app, which is killed at some point
         delay = rng.uniform(1.0, 20.0)

@@ -21,7 +21,7 @@ def test_an_outline_inserted_after_a_draft_numbers_its_sources_after_the_drafts(
     offline: AnswerEngine, tmp_path: Path
 ) -> None:
     shown = ThesisService(offline).maps(channel="web")
-    drafting = Drafting(offline)
+    drafting = Drafting(offline, offline.settings.max_question_chars)
     answer = offline.ask("DeepSeek为什么可能利好算力需求", mode="advisor", channel="advisor")
     before = max(c.n for c in answer.citations)
     drafted = Drafted(answer, "算力需求", "zh")
@@ -55,7 +55,7 @@ def test_a_click_that_names_no_map_or_step_changes_nothing(offline: AnswerEngine
     for raw in (None, "", "9", "0:99", "-1", "0:1:2", "x", "0:-1"):
         assert maps.pick(shown, raw) is None, raw
     assert maps.pick(None, "0") is None
-    text, *_, kept = Drafting(offline).insert_outline(
+    text, *_, kept = Drafting(offline, offline.settings.max_question_chars).insert_outline(
         "我的草稿", None, "", shown, "zh", gr.EventData(None, {"map": "7"})
     )
     assert (text, kept) == ("我的草稿", None)
