@@ -464,9 +464,9 @@ def likely_findings(
     保本) is left to the rules, which know a mention from a claim.
 
     The finding spans the sentence, is a "warn" (a reviewer looks; the sentence is not removed on
-    a probability), and names the category's first rule's legal basis. A heading or a label
-    (fewer than ``_SHORTEST`` characters) or a caption (``_LABEL``) is left to the rules. A sentence in which the
-    rules read a claim's words as denied or asked (``denied``, offsets from the rules' pass:
+    a probability), and names the category's first rule's legal basis. A heading (fewer than
+    ``_SHORTEST`` characters) or a caption (``_LABEL``) is left to the rules. A sentence in which
+    the rules read a claim's words as denied or asked (``denied``, offsets from the rules' pass:
     没人能保证不亏, 有没有风险？) is left to them too.
     """
     table = default_rules()

@@ -70,8 +70,9 @@ def _simplified_char(char: str) -> str:
 def simplified_in_place(text: str) -> str:
     """``text`` with each traditional character replaced by its simplified one, one for one, so
     that an offset into the result is an offset into ``text``: what the compliance rules and
-    model read (they are written in simplified characters; "保證收益" must be read as "保证收益").
-    Simplified text is returned as it is, after one phrase-aware conversion to find that out."""
+    model, the figure check and ``bigrams`` read (the rules and the sources are in simplified
+    characters; "保證收益" must be read as "保证收益"). Simplified text is returned as it is, after
+    one phrase-aware conversion to find that out."""
     if not has_han(text) or to_simplified(text) == text:
         return text
     return "".join(map(_simplified_char, text))
