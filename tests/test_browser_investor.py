@@ -188,6 +188,8 @@ def test_a_question_past_the_limit_is_refused_in_words_and_kept_to_shorten(
     page.locator("#send").click()
     expect(page.locator(".toast-body")).to_contain_text(f"问题有{len(pasted)}个字")
     expect(page.locator(".toast-body")).to_contain_text(f"超过了{limit}字的上限")
+    expect(page.locator(".toast-title")).to_be_hidden()  # Gradio's English "Warning"
+    assert "Warning" not in page.locator(".toast-body").inner_text()
     expect(page.locator("#question textarea")).to_have_value(pasted)
     expect(page.locator("#transcript .turn")).to_have_count(0)  # nothing was asked
     page.screenshot(path=str(tmp_path / "too-long.png"))
