@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(logging.INFO)  # no credentials from a URL reach a log line
     import uvicorn
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from assistant.config import load_settings
     from assistant.errors import AssistantError
@@ -42,7 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        app = build_web_app(settings, progress=lambda n: bars[-1].update(n), on_total=on_total)
+        # Log lines go above the bar, not glued to its end (the bar's handler keeps the level).
+        with logging_redirect_tqdm():
+            for handler in logging.getLogger().handlers:
+                handler.setLevel(logging.INFO)
+            app = build_web_app(settings, progress=lambda n: bars[-1].update(n), on_total=on_total)
     except AssistantError as error:
         print(f"app.py: {error}", file=sys.stderr)
         return 2

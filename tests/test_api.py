@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -358,6 +359,7 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
     assert "DEEPSEEK_API_KEY" in output  # the log says why it runs offline
     debug = [line for line in output.splitlines() if "DEBUG " in line]
     assert not debug, debug  # libraries' debug lines stay out of the operator's console
+    assert "ingest: 100%" in output and not re.search(r"file/s\]\S", output)  # no glued lines
     assert list(tmp.glob("assistant-exports-*")) == []  # no folder for client documents left
 
 
