@@ -66,6 +66,7 @@ __all__ = [
     "Finding",
     "LintReport",
     "QuestionIntent",
+    "asks_to_change_rules",
     "check_rules",
     "check_text",
     "classify_question",
@@ -602,6 +603,13 @@ def mask_blocked(text: str, note: str) -> tuple[str, str]:
     masked.append(text[cursor:])
     standing = [text[s:e].strip() for s, e in sentence_spans(text) if (s, e) not in spans]
     return "".join(masked), "\n".join(standing)
+
+
+def asks_to_change_rules(text: str) -> bool:
+    """Whether ``text`` tells the assistant to drop its rules (``rule_change`` alone, for a source
+    sentence: a poisoned article's instruction is never quoted)."""
+    pattern = default_rules().questions[QuestionIntent.RULE_CHANGE]
+    return pattern.search(simplified_in_place(text)) is not None
 
 
 def classify_question(text: str) -> frozenset[QuestionIntent]:

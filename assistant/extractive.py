@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .citations import split_sentences, without_marks
-from .compliance import QuestionIntent, check_text, classify_question
+from .compliance import asks_to_change_rules, check_text
 from .lexical import tokenize
 from .questions import answer_type, asks, beside_wh
 from .text import bigrams, near_duplicate, search_form
@@ -188,7 +188,7 @@ def quotable(sentence: str) -> bool:
     """
     if any(f.severity == "block" for f in check_text(sentence)):
         return False
-    return QuestionIntent.RULE_CHANGE not in classify_question(sentence)
+    return not asks_to_change_rules(sentence)
 
 
 def render(excerpts: Sequence[Excerpt]) -> tuple[str, list[int]]:
