@@ -53,7 +53,7 @@ from .prompts import (
 from .retrieval import Hit, Retriever
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
-from .text import is_chinese
+from .text import is_chinese, traditional_in_place, writes_traditional
 from .trace import TurnTrace, export_record
 
 log = logging.getLogger(__name__)
@@ -346,6 +346,8 @@ class AnswerEngine:
         deadline = time.monotonic() + self.settings.answer_deadline
         asked: Lang = "zh" if is_chinese(question) else "en"
         lang: Lang = (draft.language if draft else None) or asked
+        # A reader who asks in traditional characters reads our words in them (quotes verbatim).
+        ours = traditional_in_place if lang == "zh" and writes_traditional(question) else str
         intents = classify_question(question)
         trace.intents = tuple(sorted(intents))
         notices = [message(lang, key) for key in self._intent_notices(intents)]
@@ -368,7 +370,7 @@ class AnswerEngine:
         trace.hits = hits
         if not relevant:
             trace.why = "not_found"
-            text = message(lang, "not_found")
+            text = ours(message(lang, "not_found"))
             yield Delta(text)
             yield self._finish(
                 text,
@@ -382,12 +384,14 @@ class AnswerEngine:
                 intents,
                 snapshot,
                 draft=draft,
+                ours=ours,
             )
             return
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
             text, cited = self._excerpts(question, hits, lang, draft, snapshot)
+            text = ours(text)
             yield Delta(text)
             yield self._finish(
                 text,
@@ -401,6 +405,7 @@ class AnswerEngine:
                 intents,
                 snapshot,
                 draft=draft,
+                ours=ours,
             )
             return
 
@@ -434,6 +439,7 @@ class AnswerEngine:
                 intents,
                 snapshot,
                 draft=draft,
+                ours=ours,
             )
             return
 
@@ -458,6 +464,7 @@ class AnswerEngine:
                 intents,
                 snapshot,
                 draft=draft,
+                ours=ours,
             )
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -479,6 +486,7 @@ class AnswerEngine:
             intents,
             snapshot,
             draft=draft,
+            ours=ours,
         )
 
     # -- steps -------------------------------------------------------------------------------
@@ -593,8 +601,13 @@ class AnswerEngine:
         intents: frozenset[str],
         snapshot: Snapshot,
         draft: DraftOptions | None = None,
+        ours: Callable[[str], str] = str,
     ) -> Answer:
-        """Citations, figure check, disclosure and notices: the one exit of every answer."""
+        """Citations, figure check, disclosure and notices: the one exit of every answer.
+
+        ``ours`` renders our own words in the reader's script (``traditional_in_place``): the
+        notices always, and the answer too when it is ours (excerpts, refusals), not a model's
+        text already streamed as it was written."""
         lead = [
             message(lang, k)
             for k in self._intent_notices(intents)
@@ -642,6 +655,8 @@ class AnswerEngine:
         notices = list(
             dict.fromkeys([*notices, *([age] if age else []), message(lang, "ai_label")])
         )
+        if model is None:  # excerpts or a refusal: our words around verbatim quotes
+            body = ours(body)
         return Answer(
             answer=body,
             citations=citations,
@@ -649,7 +664,7 @@ class AnswerEngine:
             disclosure=self._disclosure(snapshot, cited, retrieved),
             mode=mode,
             model=model,
-            notices=notices,
+            notices=[ours(n) for n in notices],
             findings=[f.to_dict() for f in all_findings],
         )
 

@@ -78,6 +78,45 @@ def simplified_in_place(text: str) -> str:
     return "".join(map(_simplified_char, text))
 
 
+def writes_traditional(text: str) -> bool:
+    """Whether ``text`` is written in traditional characters (it has one that ``t2s`` changes)."""
+    return has_han(text) and to_simplified(text) != text
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> Any:
+    import opencc
+
+    return opencc.OpenCC("s2tw")  # the characters Taiwan and Hong Kong write (為, not 爲)
+
+
+@lru_cache(maxsize=8192)
+def _traditional_char(char: str) -> str:
+    converted = _s2t().convert(char)
+    return converted if len(converted) == 1 else char
+
+
+_QUOTED = re.compile(r"“[^”]*”")
+
+
+def traditional_in_place(text: str) -> str:
+    """Our own words in traditional characters, one for one (offsets kept), with what is quoted
+    (“…”) left as written: a reader who asks in traditional characters reads the framing, notices
+    and refusals in them, and the sources' sentences verbatim."""
+
+    def convert(part: str) -> str:
+        if not has_han(part):
+            return part
+        converted = _s2t().convert(part)  # phrase-aware; one for one if it changed a length
+        return converted if len(converted) == len(part) else "".join(map(_traditional_char, part))
+
+    pieces, last = [], 0
+    for quote in _QUOTED.finditer(text):
+        pieces += [convert(text[last : quote.start()]), quote.group()]
+        last = quote.end()
+    return "".join([*pieces, convert(text[last:])])
+
+
 def search_form(text: str) -> str:
     """What both sides of a search compare: the normal form, in simplified characters."""
     return to_simplified(normal_form(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
@@ -11,6 +12,7 @@ from assistant.answer import Answer, Delta
 from assistant.errors import InputError, OverloadedError
 from assistant.factory import build_engine
 from assistant.prompts import Turn, prompt
+from assistant.text import to_simplified
 from tests.conftest import expected_disclosure, settings_for
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -266,8 +268,21 @@ def test_follow_up_is_rewritten_by_the_model_when_online(online, fake_llm) -> No
 )
 def test_personalised_advice_is_declined_with_reasons(offline, question: str) -> None:
     answer = offline.ask(question)
-    assert answer.answer.startswith("我无法根据您的个人情况")
-    assert "风险承受能力" in answer.answer and "持牌投资顾问" in answer.answer
+    words = to_simplified(answer.answer)  # asked in traditional characters, it is said in them
+    assert words.startswith("我无法根据您的个人情况")
+    assert "风险承受能力" in words and "持牌投资顾问" in words
+    assert_compliant_shape(answer)
+
+
+def test_a_reader_asking_in_traditional_characters_reads_our_words_in_them(offline) -> None:
+    answer = offline.ask("為什麼說DeepSeek反而利好算力？")
+    assert answer.answer.startswith("以下為2025年2月文章的原文摘錄")  # the framing is ours
+    quotes = re.findall(r"“([^”]*)”", answer.answer)
+    assert quotes and all(any(q in c.text for c in answer.citations) for q in quotes)  # verbatim
+    assert any(n.startswith("資料來源於2025年2月的文章") for n in answer.notices)
+    assert answer.disclosure == expected_disclosure(offline.store, answer)  # never converted
+    assert offline.ask("為什麼說DeepSeek反而利好算力？").answer == answer.answer
+    assert offline.ask("为什么说DeepSeek反而利好算力？").answer.startswith("以下为")
     assert_compliant_shape(answer)
 
 
