@@ -609,7 +609,7 @@ class AnswerEngine:
         notices always, and the answer too when it is ours (excerpts, refusals), not a model's
         text already streamed as it was written."""
         lead = [
-            message(lang, k)
+            ours(message(lang, k))  # ours before a model's text too
             for k in self._intent_notices(intents)
             if k in ("personalised", "prediction")
         ]

@@ -274,6 +274,15 @@ def test_personalised_advice_is_declined_with_reasons(offline, question: str) ->
     assert_compliant_shape(answer)
 
 
+def test_a_model_answer_to_a_traditional_advice_question_opens_with_our_words_in_them(
+    online,
+) -> None:
+    answer = online.ask("我60歲了，適合買這隻ETF嗎？")
+    assert answer.mode == "llm"
+    assert answer.answer.startswith("我無法根據您的個人情況")  # our lead, in the reader's script
+    assert_compliant_shape(answer)
+
+
 def test_a_reader_asking_in_traditional_characters_reads_our_words_in_them(offline) -> None:
     answer = offline.ask("為什麼說DeepSeek反而利好算力？")
     assert answer.answer.startswith("以下為2025年2月文章的原文摘錄")  # the framing is ours
