@@ -15,6 +15,7 @@ import hashlib
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -61,28 +62,6 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if has_han(text) else text
 
 
-@lru_cache(maxsize=8192)
-def _simplified_char(char: str) -> str:
-    converted = _t2s().convert(char)
-    return converted if len(converted) == 1 else char
-
-
-def simplified_in_place(text: str) -> str:
-    """``text`` with each traditional character replaced by its simplified one, one for one, so
-    that an offset into the result is an offset into ``text``: what the compliance rules and
-    model, the figure check and ``bigrams`` read (the rules and the sources are in simplified
-    characters; "保證收益" must be read as "保证收益"). Simplified text is returned as it is, after
-    one phrase-aware conversion to find that out."""
-    if not has_han(text) or to_simplified(text) == text:
-        return text
-    return "".join(map(_simplified_char, text))
-
-
-def writes_traditional(text: str) -> bool:
-    """Whether ``text`` is written in traditional characters (it has one that ``t2s`` changes)."""
-    return has_han(text) and to_simplified(text) != text
-
-
 @lru_cache(maxsize=1)
 def _s2t() -> Any:
     import opencc
@@ -90,10 +69,36 @@ def _s2t() -> Any:
     return opencc.OpenCC("s2tw")  # the characters Taiwan and Hong Kong write (為, not 爲)
 
 
-@lru_cache(maxsize=8192)
-def _traditional_char(char: str) -> str:
-    converted = _s2t().convert(char)
+@lru_cache(maxsize=16384)
+def _char_in(converter: Callable[[], Any], char: str) -> str:
+    converted = converter().convert(char)
     return converted if len(converted) == 1 else char
+
+
+def _in_place(converter: Callable[[], Any], text: str) -> str:
+    """``text`` through an OpenCC converter, one character for one so that offsets hold:
+    phrase-aware where that keeps the length, else character by character. Unchanged text is
+    returned as the same object."""
+    if not has_han(text):
+        return text
+    converted = converter().convert(text)
+    if converted == text:
+        return text
+    if len(converted) == len(text):
+        return str(converted)
+    return "".join(_char_in(converter, char) for char in text)
+
+
+def simplified_in_place(text: str) -> str:
+    """``text`` in simplified characters, one for one: what the compliance rules and model, the
+    figure check and ``bigrams`` read (the rules and the sources are in simplified characters;
+    "保證收益" must be read as "保证收益")."""
+    return _in_place(_t2s, text)
+
+
+def writes_traditional(text: str) -> bool:
+    """Whether ``text`` is written in traditional characters (it has one that ``t2s`` changes)."""
+    return simplified_in_place(text) is not text
 
 
 _QUOTED = re.compile(r"“[^”]*”")
@@ -103,18 +108,11 @@ def traditional_in_place(text: str) -> str:
     """Our own words in traditional characters, one for one (offsets kept), with what is quoted
     (“…”) left as written: a reader who asks in traditional characters reads the framing, notices
     and refusals in them, and the sources' sentences verbatim."""
-
-    def convert(part: str) -> str:
-        if not has_han(part):
-            return part
-        converted = _s2t().convert(part)  # phrase-aware; one for one if it changed a length
-        return converted if len(converted) == len(part) else "".join(map(_traditional_char, part))
-
     pieces, last = [], 0
     for quote in _QUOTED.finditer(text):
-        pieces += [convert(text[last : quote.start()]), quote.group()]
+        pieces += [_in_place(_s2t, text[last : quote.start()]), quote.group()]
         last = quote.end()
-    return "".join([*pieces, convert(text[last:])])
+    return "".join([*pieces, _in_place(_s2t, text[last:])])
 
 
 def search_form(text: str) -> str:
