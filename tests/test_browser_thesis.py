@@ -96,6 +96,14 @@ def test_the_map_card_shows_the_argument_and_asks_about_a_step(
     expect(summary).to_contain_text("February 2025")
     page.screenshot(path=str(tmp_path / "4-english.png"), full_page=True)
 
+    # An English reader asks about a step in English, and reads the answer's words in it.
+    second.locator("button.ask-step").click()
+    english = page.locator("#transcript .turn.done").nth(1)
+    expect(english.locator(".question p")).to_have_text(
+        f"Please explain this step of the article's argument: {shown.steps[1].claim}"
+    )
+    expect(english.locator(".answer")).to_contain_text("Excerpts from the article")
+
 
 def test_on_a_phone_the_map_fits_and_the_advisor_inserts_its_outline(
     offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
