@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from assistant.web.ui import export
 from assistant.web.ui.investor import HISTORY_TURNS, history
 from assistant.web.ui.render import (
     ChatTurn,
+    disclosure,
     esc,
     findings_panel,
     highlighted,
@@ -164,6 +166,25 @@ def test_text_is_escaped_before_it_meets_markup() -> None:
     assert 2 <= shown.count("<mark") < len(findings)
     assert "保证年化收益" in shown.split("<mark")[1] and "稳赚" in shown.split("<mark")[-1]
     assert findings_panel(text, findings, "zh").count("<li") == len(findings)
+
+
+@pytest.mark.parametrize(
+    ("text", "headline"),
+    [
+        ("风险提示\n尊敬的投资者:投资有风险,投资需谨慎。公开募集……", "投资有风险,投资需谨慎。"),
+        ("风险提示\n投资有风险，投资需谨慎。基金的过往业绩……", "投资有风险，投资需谨慎。"),
+        ("风险提示：投资有风险，投资需谨慎。基金的过往业绩……", "投资有风险，投资需谨慎。"),
+        (
+            "Risk disclosure\nInvesting involves risk. Past performance……",
+            "Investing involves risk.",
+        ),
+    ],
+)
+def test_a_folded_disclosure_shows_its_warning_once(text: str, headline: str) -> None:
+    # The fold reads "风险提示 <the warning> 展开全文": an article whose section opens with the
+    # warning itself (no salutation) showed "风险提示 风险提示 投资有风险…".
+    folded = re.search(r'class="disclosure-headline">([^<]*)<', disclosure(text, "zh", "k"))
+    assert folded is not None and folded.group(1) == headline
 
 
 def test_follow_ups_take_only_the_last_exchanges() -> None:
