@@ -15,6 +15,7 @@ from assistant.compliance import lint
 from assistant.factory import build_engine
 from assistant.prompts import DraftOptions
 from assistant.web.ui import export
+from assistant.web.ui.advisor import Drafted, Drafting
 from assistant.web.ui.investor import HISTORY_TURNS, history
 from assistant.web.ui.render import (
     ChatTurn,
@@ -146,6 +147,34 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
     assert md_path.read_text(encoding="utf-8") == markdown
     assert markdown.startswith('# AI/算力: 为什么"上升"?\n')
     assert "\n- [1] 《DeepSeek暂停API充值" in markdown and disclosure_lines[-1] in markdown
+
+
+@pytest.mark.parametrize("level", ["C2", "unknown"])
+def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
+    engine: AnswerEngine, tmp_path: Path, level: str
+) -> None:
+    # A client below the product's level (or not assessed): the draft opens with the statement
+    # that the product does not match; the client's copy keeps it, as it keeps the disclosure.
+    answer = draft(engine, level)
+    statement = answer.answer.split("\n")[0]
+    edited = answer.answer.split("\n\n", 1)[1]  # the advisor deletes the opening paragraph
+    assert "适当性" not in edited
+    made = export.make_draft(answer, TOPIC, edited, "zh", date(2026, 11, 30))
+    _, markdown = export.write(made, "md", tmp_path)
+    assert markdown.startswith(f"# {TOPIC}\n\n{statement}\n\n")
+    path, _ = export.write(made, "docx", tmp_path)
+    assert [p.text for p in Document(str(path)).paragraphs][1] == statement
+    # The advisor is told; the audit row keeps the text as exported, statement included.
+    drafting = Drafting(engine, engine.settings.max_question_chars)
+    _, status = drafting.export(edited, Drafted(answer, TOPIC, "zh"), "md", "zh")
+    assert "导出的文件已把它放回开头" in status
+    assert last_row(engine)["answer"].startswith(f"# {TOPIC}\n\n{statement}")
+    # Kept as it is where the advisor left it, and not added where the client matches.
+    kept = export.make_draft(answer, TOPIC, answer.answer, "zh", date(2026, 11, 30))
+    assert kept.body.count(statement) == 1
+    matched = draft(engine, "C5")
+    body = export.make_draft(matched, TOPIC, matched.answer, "zh", date(2026, 11, 30)).body
+    assert not body.startswith("适当性")
 
 
 def test_text_is_escaped_before_it_meets_markup() -> None:

@@ -155,10 +155,14 @@ class Drafting:
         self.engine.record_export(drafted.answer, exported, channel="advisor")
         remaining = lint(text).findings
         if remaining:
-            message = t(lang, "exported_with_findings", name=path.name, n=len(remaining))
-            return gr.update(value=str(path), visible=True), _status(message, "warn")
-        status = _status(t(lang, "exported", name=path.name), "ok")
-        return gr.update(value=str(path), visible=True), status
+            said = [t(lang, "exported_with_findings", name=path.name, n=len(remaining))]
+        else:
+            said = [t(lang, "exported", name=path.name)]
+        statement = export.opening_statement(drafted.answer)
+        if statement and statement not in text:  # make_draft put it back at the top
+            said.append(t(lang, "suitability_restored"))
+        kind = "warn" if remaining or len(said) > 1 else "ok"
+        return gr.update(value=str(path), visible=True), _status(" ".join(said), kind)
 
     def _prune(self) -> None:
         """Delete exports older than ``KEEP_EXPORTS`` (Gradio keeps its own copy as long)."""
