@@ -167,7 +167,7 @@ def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
     # The advisor is told; the audit row keeps the text as exported, statement included.
     drafting = Drafting(engine, engine.settings.max_question_chars)
     _, status = drafting.export(edited, Drafted(answer, TOPIC, "zh"), "md", "zh")
-    assert "导出的文件已把它放回开头" in status
+    assert "并记入审计记录。草稿删去了开头的适当性提示：导出的文件已把它放回开头。" in status
     assert last_row(engine)["answer"].startswith(f"# {TOPIC}\n\n{statement}")
     # Kept as it is where the advisor left it, and not added where the client matches.
     kept = export.make_draft(answer, TOPIC, answer.answer, "zh", date(2026, 11, 30))

@@ -162,7 +162,8 @@ class Drafting:
         if statement and statement not in text:  # make_draft put it back at the top
             said.append(t(lang, "suitability_restored"))
         kind = "warn" if remaining or len(said) > 1 else "ok"
-        return gr.update(value=str(path), visible=True), _status(" ".join(said), kind)
+        joined = ("" if lang == "zh" else " ").join(said)  # Chinese sentences take no space
+        return gr.update(value=str(path), visible=True), _status(joined, kind)
 
     def _prune(self) -> None:
         """Delete exports older than ``KEEP_EXPORTS`` (Gradio keeps its own copy as long)."""
