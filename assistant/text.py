@@ -101,13 +101,16 @@ def writes_traditional(text: str) -> bool:
     return simplified_in_place(text) is not text
 
 
-_QUOTED = re.compile(r"“[^”]*”")
+# What is quoted: from an opening mark to the last closing one on its line, so a quote that holds
+# a quote (……海外“堆算力”的……) is one; a quote left open runs to the end of its line.
+_QUOTED = re.compile(r"“(?:[^\n]*”|[^\n]*)")
 
 
 def traditional_in_place(text: str) -> str:
     """Our own words in traditional characters, one for one (offsets kept), with what is quoted
     (“…”) left as written: a reader who asks in traditional characters reads the framing, notices
-    and refusals in them, and the sources' sentences verbatim."""
+    and refusals in them, and the sources' sentences verbatim. Where it cannot tell, a word of
+    ours stays simplified rather than a source's word changing."""
     pieces, last = [], 0
     for quote in _QUOTED.finditer(text):
         pieces += [_in_place(_s2t, text[last : quote.start()]), quote.group()]

@@ -295,6 +295,27 @@ def test_a_reader_asking_in_traditional_characters_reads_our_words_in_them(offli
     assert_compliant_shape(answer)
 
 
+@pytest.mark.parametrize(
+    "question", ["為什麼說DeepSeek反而利好算力?", "為什麼說DeepSeek反而利好算力？"]
+)
+def test_a_quote_holding_a_quote_stays_verbatim_for_a_traditional_reader(
+    offline, question: str
+) -> None:
+    # The seed's bear case quotes a phrase inside the sentence (……海外“堆算力”的大模型研发模式……):
+    # the excerpt's own quotation marks hold another pair, and all of it is the source's words.
+    answer = offline.ask(question)
+    lines = [line for line in answer.answer.splitlines() if line.startswith("“")]
+    quotes = [re.sub(r"”(\[\d+\])+$", "", line)[1:] for line in lines]
+    assert any("“" in q for q in quotes)  # the case this test is about
+    pieces = [piece for q in quotes for piece in q.split("...")]  # an excerpt may elide
+    assert all(any(p in c.text for c in answer.citations) for p in pieces), quotes
+    assert lines == [
+        line
+        for line in offline.ask(to_simplified(question)).answer.splitlines()
+        if line.startswith("“")
+    ]
+
+
 def test_a_question_that_is_not_about_investing_is_not_refused_as_advice(offline) -> None:
     answer = offline.ask("How should I treat a sunburn?")
     assert "advise you personally" not in answer.answer

@@ -379,6 +379,29 @@ def test_export_and_costs_on_the_command_line(tmp_path: Path) -> None:
     assert "backup-model" in table_view.stdout and "est. CNY" in table_view.stdout
 
 
+def test_an_export_read_only_in_part_ends_quietly(tmp_path: Path) -> None:
+    # `audit export | head` is how an operator looks at the trail: the reader leaves early, and
+    # the command must stop without a traceback (nor "Exception ignored" at exit).
+    log = AuditLog.open(tmp_path / "data" / "audit.sqlite3")
+    for n in range(1, 301):  # well past what the pipe holds, so the export meets the closed end
+        log.write(record(n, f"2026-09-01T08:{n // 60:02d}:{n % 60:02d}.000+00:00"))
+    log.close()
+    with subprocess.Popen(
+        [sys.executable, "-m", "assistant", "audit", "export"],
+        cwd=tmp_path,
+        env=clean_env(ASSISTANT_DATA_DIR=str(tmp_path / "data")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as export:
+        assert export.stdout is not None and export.stderr is not None
+        assert json.loads(export.stdout.readline())["turn_id"] == "turn-1"
+        export.stdout.close()
+        errors = export.stderr.read()
+        assert export.wait(timeout=120) == 1
+    assert "Traceback" not in errors and "Exception ignored" not in errors, errors
+
+
 def test_retention_removes_the_oldest_rows_and_the_rest_still_verifies(tmp_path: Path) -> None:
     log = AuditLog.open(tmp_path / "audit.sqlite3")
     for n, at in enumerate(["2020-01-01", "2020-06-01", "2099-01-01", "2099-02-01"], start=1):

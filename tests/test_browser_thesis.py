@@ -5,6 +5,7 @@ article whose title and text hold markup)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,25 @@ def test_the_map_card_shows_the_argument_and_asks_about_a_step(
     expect(card.locator("button.ask-step").first).to_have_text("Ask about this step")
     expect(card.locator(".map-counter h4")).to_have_text("Counterpoints and risks")
     expect(summary).to_contain_text("February 2025")
+    # The map's notices (offline, the source's age, the AI label) are the reader's to read too.
+    notices = card.locator("ul.notices li")
+    expect(notices).to_have_text(
+        [
+            "No online model is connected: the map quotes the article's structure, "
+            "not rewritten by a model.",
+            re.compile(r"^The source is an article from February 2025 \(about .+ ago\)"),
+            re.compile(r"^This argument map was compiled by an AI system"),
+        ]
+    )
     page.screenshot(path=str(tmp_path / "4-english.png"), full_page=True)
+
+    # An English reader asks about a step in English, and reads the answer's words in it.
+    second.locator("button.ask-step").click()
+    english = page.locator("#transcript .turn.done").nth(1)
+    expect(english.locator(".question p")).to_have_text(
+        f"Please explain this step of the article's argument: {shown.steps[1].claim}"
+    )
+    expect(english.locator(".answer")).to_contain_text("Excerpts from the article")
 
 
 def test_on_a_phone_the_map_fits_and_the_advisor_inserts_its_outline(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,11 @@ from assistant.compliance import lint
 from assistant.factory import build_engine
 from assistant.prompts import DraftOptions
 from assistant.web.ui import export
+from assistant.web.ui.advisor import Drafted, Drafting
 from assistant.web.ui.investor import HISTORY_TURNS, history
 from assistant.web.ui.render import (
     ChatTurn,
+    disclosure,
     esc,
     findings_panel,
     highlighted,
@@ -146,6 +149,34 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
     assert "\n- [1] 《DeepSeek暂停API充值" in markdown and disclosure_lines[-1] in markdown
 
 
+@pytest.mark.parametrize("level", ["C2", "unknown"])
+def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
+    engine: AnswerEngine, tmp_path: Path, level: str
+) -> None:
+    # A client below the product's level (or not assessed): the draft opens with the statement
+    # that the product does not match; the client's copy keeps it, as it keeps the disclosure.
+    answer = draft(engine, level)
+    statement = answer.answer.split("\n")[0]
+    edited = answer.answer.split("\n\n", 1)[1]  # the advisor deletes the opening paragraph
+    assert "适当性" not in edited
+    made = export.make_draft(answer, TOPIC, edited, "zh", date(2026, 11, 30))
+    _, markdown = export.write(made, "md", tmp_path)
+    assert markdown.startswith(f"# {TOPIC}\n\n{statement}\n\n")
+    path, _ = export.write(made, "docx", tmp_path)
+    assert [p.text for p in Document(str(path)).paragraphs][1] == statement
+    # The advisor is told; the audit row keeps the text as exported, statement included.
+    drafting = Drafting(engine, engine.settings.max_question_chars)
+    _, status = drafting.export(edited, Drafted(answer, TOPIC, "zh"), "md", "zh")
+    assert "并记入审计记录。草稿删去了开头的适当性提示：导出的文件已把它放回开头。" in status
+    assert last_row(engine)["answer"].startswith(f"# {TOPIC}\n\n{statement}")
+    # Kept as it is where the advisor left it, and not added where the client matches.
+    kept = export.make_draft(answer, TOPIC, answer.answer, "zh", date(2026, 11, 30))
+    assert kept.body.count(statement) == 1
+    matched = draft(engine, "C5")
+    body = export.make_draft(matched, TOPIC, matched.answer, "zh", date(2026, 11, 30)).body
+    assert not body.startswith("适当性")
+
+
 def test_text_is_escaped_before_it_meets_markup() -> None:
     hostile = '<img src=x onerror=alert(1)> {{value}} ${1+1} `x` "q"'
     assert "<" not in esc(hostile) and "{" not in esc(hostile) and "$" not in esc(hostile)
@@ -164,6 +195,25 @@ def test_text_is_escaped_before_it_meets_markup() -> None:
     assert 2 <= shown.count("<mark") < len(findings)
     assert "保证年化收益" in shown.split("<mark")[1] and "稳赚" in shown.split("<mark")[-1]
     assert findings_panel(text, findings, "zh").count("<li") == len(findings)
+
+
+@pytest.mark.parametrize(
+    ("text", "headline"),
+    [
+        ("风险提示\n尊敬的投资者:投资有风险,投资需谨慎。公开募集……", "投资有风险,投资需谨慎。"),
+        ("风险提示\n投资有风险，投资需谨慎。基金的过往业绩……", "投资有风险，投资需谨慎。"),
+        ("风险提示：投资有风险，投资需谨慎。基金的过往业绩……", "投资有风险，投资需谨慎。"),
+        (
+            "Risk disclosure\nInvesting involves risk. Past performance……",
+            "Investing involves risk.",
+        ),
+    ],
+)
+def test_a_folded_disclosure_shows_its_warning_once(text: str, headline: str) -> None:
+    # The fold reads "风险提示 <the warning> 展开全文": an article whose section opens with the
+    # warning itself (no salutation) showed "风险提示 风险提示 投资有风险…".
+    folded = re.search(r'class="disclosure-headline">([^<]*)<', disclosure(text, "zh", "k"))
+    assert folded is not None and folded.group(1) == headline
 
 
 def test_follow_ups_take_only_the_last_exchanges() -> None:

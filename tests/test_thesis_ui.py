@@ -61,6 +61,22 @@ def test_a_click_that_names_no_map_or_step_changes_nothing(offline: AnswerEngine
     assert (text, kept) == ("我的草稿", None)
 
 
+def test_an_english_advisor_reads_an_inserted_outlines_notices_in_english(
+    offline: AnswerEngine,
+) -> None:
+    # The outline itself stays in the article's language (it is the client's text); the notices
+    # beside it are the advisor's to read.
+    shown = ThesisService(offline).maps(channel="web")
+    drafting = Drafting(offline, offline.settings.max_question_chars)
+    _, _, extras, _, now = drafting.insert_outline(
+        "", None, "", shown, "en", gr.EventData(None, {"map": "0"})
+    )
+    assert now is not None and now.lang == "zh"
+    assert "This argument map was compiled by an AI system" in extras
+    assert "The source is an article from February 2025" in extras
+    assert "本论证地图" not in extras and "资料来源于" not in extras
+
+
 def test_markup_in_a_map_renders_as_text(offline: AnswerEngine) -> None:
     (m,) = ThesisService(offline).maps(channel="web")
     hostile = "<img src=x onerror=alert(1)>${x}{{y}}"

@@ -129,7 +129,7 @@ class Drafting:
         first = max((c.n for c in earlier.citations), default=0) if earlier else 0
         outline = render_outline(shifted(m, first), sources=False, tail=False)
         text = f"{text.rstrip()}\n\n{outline}" if text.strip() else outline
-        answer = _with_map(earlier, shifted(m, first), text)
+        answer = _with_map(earlier, shifted(m, first), text, lang)
         name = (topic or "").strip() or (drafted.topic if drafted else "") or m.title
         now = Drafted(answer, name, drafted.lang if drafted else m.lang)
         status = _status(t(lang, "outline_inserted", title=m.title), "ok")
@@ -155,10 +155,15 @@ class Drafting:
         self.engine.record_export(drafted.answer, exported, channel="advisor")
         remaining = lint(text).findings
         if remaining:
-            message = t(lang, "exported_with_findings", name=path.name, n=len(remaining))
-            return gr.update(value=str(path), visible=True), _status(message, "warn")
-        status = _status(t(lang, "exported", name=path.name), "ok")
-        return gr.update(value=str(path), visible=True), status
+            said = [t(lang, "exported_with_findings", name=path.name, n=len(remaining))]
+        else:
+            said = [t(lang, "exported", name=path.name)]
+        statement = export.opening_statement(drafted.answer)
+        if statement and statement not in text:  # make_draft put it back at the top
+            said.append(t(lang, "suitability_restored"))
+        kind = "warn" if remaining or len(said) > 1 else "ok"
+        joined = ("" if lang == "zh" else " ").join(said)  # Chinese sentences take no space
+        return gr.update(value=str(path), visible=True), _status(joined, kind)
 
     def _prune(self) -> None:
         """Delete exports older than ``KEEP_EXPORTS`` (Gradio keeps its own copy as long)."""
@@ -168,9 +173,11 @@ class Drafting:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _with_map(earlier: Answer | None, m: ArgumentMap, text: str) -> Answer:
-    """The draft's answer with the map's sources, notices and disclosure added (the map's own
-    answer when there is no draft yet: its audit row is the export's parent)."""
+def _with_map(earlier: Answer | None, m: ArgumentMap, text: str, lang: Lang) -> Answer:
+    """The draft's answer with the map's sources, notices (in the advisor's language) and
+    disclosure added (the map's own answer when there is no draft yet: its audit row is the
+    export's parent)."""
+    notices = maps.notices_in(m, lang)
     cited: dict[int, Citation] = {}
     for c in m.citations():
         cited.setdefault(c.n, c)
@@ -183,7 +190,7 @@ def _with_map(earlier: Answer | None, m: ArgumentMap, text: str) -> Answer:
             disclosure=m.disclosure,
             mode=m.mode,
             model=m.model,
-            notices=list(m.notices),
+            notices=notices,
             findings=list(m.findings),
             turn_id=m.turn_id,
         )
@@ -194,7 +201,7 @@ def _with_map(earlier: Answer | None, m: ArgumentMap, text: str) -> Answer:
         earlier,
         citations=[*earlier.citations, *citations],
         disclosure=disclosure,
-        notices=list(dict.fromkeys([*earlier.notices, *m.notices])),
+        notices=list(dict.fromkeys([*earlier.notices, *notices])),
     )
 
 

@@ -3,7 +3,8 @@
 Both files hold the same parts in the same order: the title, the advisor's text as edited, the
 numbered sources (title, publisher, date, section), the risk disclosure verbatim, the date and
 the line "AI-assisted draft · reviewed by: ____". The sources and the disclosure come from the
-engine's answer, not from the editable text, so an edit can neither drop nor change them.
+engine's answer, not from the editable text, so an edit can neither drop nor change them; nor can
+it drop the suitability statement a draft opens with (it goes back at the top).
 ``plain_text`` is what the audit row keeps as "the text as exported".
 """
 
@@ -37,9 +38,19 @@ class Draft:
     day: date
 
 
+def opening_statement(answer: Answer) -> str | None:
+    """The suitability statement the engine opened the draft with (a client below the product's
+    risk level, or not assessed: ``suitability.assess``); None when it had none."""
+    first = answer.notices[0] if answer.notices else ""
+    return first if first and answer.answer.startswith(first) else None
+
+
 def make_draft(answer: Answer, topic: str, body: str, lang: Lang, day: date) -> Draft:
     sources = tuple(f"[{c.n}] {source_meta(c, lang)}" for c in answer.citations)
-    return Draft(topic.strip(), body.strip(), sources, answer.disclosure.strip(), lang, day)
+    body = body.strip()
+    if (statement := opening_statement(answer)) and statement not in body:
+        body = f"{statement}\n\n{body}"  # the client's copy opens with it, whatever the edit
+    return Draft(topic.strip(), body, sources, answer.disclosure.strip(), lang, day)
 
 
 def blocks(draft: Draft) -> list[tuple[Kind, str]]:

@@ -26,6 +26,7 @@ import gradio as gr
 from ...answer import Answer, AnswerEngine
 from ...errors import AssistantError
 from ...prompts import Lang, Turn
+from ...thesis.model import say
 from . import maps, render
 from .render import ChatTurn
 from .strings import examples, t
@@ -116,10 +117,12 @@ class Chat:
             yield render.transcript(turns, lang), turns, gr.skip()
             return
         m, k = chosen
+        step = m.steps[k]
+        # Asked in the reader's language (the claim stays as the article wrote it), so the
+        # answer's own words come in it too.
+        question = step.ask if lang == m.lang else say(lang, "ask", claim=step.claim)
         # Not typed in the box: what the reader may be typing there stays.
-        yield from self.ask(
-            m.steps[k].ask, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip()
-        )
+        yield from self.ask(question, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
 
     def feedback(self, args: list[Any]) -> bool:
         """``server.feedback(turn_id, rating, comment)`` from the page; False if not kept."""

@@ -16,8 +16,8 @@ page never waits for it: both places show "正在整理论证…" until a load e
 is up, fills them (``load``). The clicks are read by ``static/maps.js``, which sends the step's
 or map's index (``trigger``), never text: the server looks the question up in the maps it showed.
 
-The map's own words (claims, quotes, notices) stay in the article's language; the labels around
-them follow the interface's language. Every text goes through ``render.esc``.
+The map's own words (claims, quotes) stay in the article's language; the labels around them and
+the notices it states (offline, the source's age, the AI label) follow the interface's language. Every text goes through ``render.esc``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 from ...answer import Citation
 from ...errors import AssistantError
-from ...prompts import Lang, age_text
+from ...prompts import Lang, age_text, message
 from ...thesis import ArgumentMap, Point, Step, ThesisService, render_outline
 from ...thesis.model import say
 from ...thesis.outline import date_label
@@ -127,7 +127,7 @@ def card(m: ArgumentMap, i: int, lang: Lang) -> str:
     )
     steps = "".join(_step(step, i, k, m, lang) for k, step in enumerate(m.steps))
     hidden = _plain_notices(m)
-    notices = "".join(f"<li>{esc(n)}</li>" for n in m.notices if n not in hidden)
+    notices = "".join(f"<li>{esc(n)}</li>" for n in notices_in(m, lang) if n not in hidden)
     return (
         f'<div class="map-card" data-key="{key}"><details class="map" data-key="{key}">{summary}'
         f'<div class="map-body">{thesis_sources}<div class="map-columns">'
@@ -183,6 +183,22 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Lang) -> str:
         f'<button type="button" class="ask-step" data-step="{i}:{k}">'
         f"{esc(t(lang, 'map_ask'))}</button></li>"
     )
+
+
+OWN_NOTICES = ("offline", "fallback", "replaced", "dropped_uncited", "dropped_rule", "ai_label")
+
+
+def notices_in(m: ArgumentMap, lang: Lang) -> list[str]:
+    """The map's notices in the reader's language: what the map says in its own voice and the
+    source's age (a reader must be able to read both); any other as written."""
+    if lang == m.lang:
+        return list(m.notices)
+    ours = {say(m.lang, key): say(lang, key) for key in OWN_NOTICES}
+    when, theirs = date_label(m.published, m.lang), date_label(m.published, lang)
+    if m.age_months is not None and when and theirs:
+        age = message(m.lang, "source_date", date=when, age=age_text(m.age_months, m.lang))
+        ours[age] = message(lang, "source_date", date=theirs, age=age_text(m.age_months, lang))
+    return [ours.get(n, n) for n in m.notices]
 
 
 def _plain_notices(m: ArgumentMap) -> set[str]:

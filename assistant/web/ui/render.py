@@ -128,10 +128,17 @@ def sources(citations: Sequence[Citation], key: str, lang: Lang) -> str:
 def _headline(disclosure: str) -> str:
     """The disclosure's warning sentence, shown even when the full text is folded away."""
     for sentence in re.split(r"(?<=[。！!.])", disclosure):
-        if "投资有风险" in sentence or "risk" in sentence.lower():
-            # "风险提示\n尊敬的投资者：投资有风险，…" → the warning itself, without the salutation
-            return re.sub(r"^.*?[：:]", "", sentence.strip(), flags=re.DOTALL) or sentence.strip()
+        if _warns(sentence):
+            # "风险提示\n尊敬的投资者：投资有风险，…" → the warning itself, without the section's
+            # heading (the fold's label says it) or the salutation
+            line = [part for part in sentence.strip().splitlines() if _warns(part)][-1].strip()
+            after = re.sub(r"^.*?[：:]", "", line)
+            return after if _warns(after) else line
     return disclosure.strip().splitlines()[0] if disclosure.strip() else ""
+
+
+def _warns(text: str) -> bool:
+    return "投资有风险" in text or "risk" in text.lower()
 
 
 def disclosure(text: str, lang: Lang, key: str) -> str:
