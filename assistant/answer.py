@@ -608,11 +608,13 @@ class AnswerEngine:
         ``ours`` renders our own words in the reader's script (``traditional_in_place``): the
         notices always, and the answer too when it is ours (excerpts, refusals), not a model's
         text already streamed as it was written."""
-        lead = [
-            ours(message(lang, k))  # ours before a model's text too
+        said = [
+            message(lang, k)
             for k in self._intent_notices(intents)
             if k in ("personalised", "prediction")
         ]
+        lead = [ours(s) for s in said]  # ours before a model's text too
+        notices = [n for n in notices if n not in said]  # said once, at the top
         suits = assess(draft.client_level, [h.chunk for h in cited], lang) if draft else None
         if suits:  # a notice, so the audit row records what the advisor was told
             notices = [suits.text, *notices]

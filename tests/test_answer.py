@@ -271,6 +271,8 @@ def test_personalised_advice_is_declined_with_reasons(offline, question: str) ->
     words = to_simplified(answer.answer)  # asked in traditional characters, it is said in them
     assert words.startswith("我无法根据您的个人情况")
     assert "风险承受能力" in words and "持牌投资顾问" in words
+    said = answer.answer.split("\n\n")[0]
+    assert said not in answer.notices  # said once, at the top, not again under the answer
     assert_compliant_shape(answer)
 
 
