@@ -126,8 +126,8 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=_env("ASSISTANT_AUDIT_RETENTION_DAYS", "audit_retention_days"),
         description="Audit rows older than this many days are deleted whenever the trail is "
-        "opened (app start, CLI commands) and by `audit purge`; unset keeps them forever "
-        "(suitability records: at least 20 years).",
+        "opened (app start, CLI commands) and by `audit purge`; unset keeps them forever. "
+        "An advisor's drafts and exports (suitability records) are kept 20 years regardless.",
     )
     price_cache_hit: float = Field(
         0.028,

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -420,6 +421,25 @@ def test_retention_removes_the_oldest_rows_and_the_rest_still_verifies(tmp_path:
     assert log.verify().ok and log.verify().rows["turns"] == 3
     sql(tmp_path / "audit.sqlite3", "DELETE FROM audit_turns WHERE seq = 3")
     assert "rows 3–3 are missing" in log.verify().breaks[0]
+
+
+def test_retention_never_removes_an_advisors_suitability_record_younger_than_20_years(
+    tmp_path: Path,
+) -> None:
+    # An advisor's drafts and exports are suitability records (kept at least 20 years): a
+    # one-year retention removes the investor turns before the first of them and no more.
+    log = AuditLog.open(tmp_path / "audit.sqlite3")
+    rows = [("web", "2001-01-01"), ("advisor", "2001-06-01"), ("web", "2020-01-01")]
+    rows += [("advisor", "2023-01-01"), ("web", "2024-01-01"), ("web", "2099-01-01")]
+    for n, (channel, at) in enumerate(rows, start=1):
+        log.write(replace(record(n, f"{at}T00:00:00.000+00:00"), channel=channel))
+
+    removed = log.purge(older_than_days=365)
+
+    assert removed["turns"] == 3  # the web turns of 2001 and 2020, the advisor's of 2001 (>20y)
+    assert [r["turn_id"] for r in log.rows()] == ["turn-4", "turn-5", "turn-6"]
+    assert log.verify().ok
+    log.close()
 
 
 def test_the_retention_setting_applies_when_the_trail_is_opened(tmp_path: Path) -> None:

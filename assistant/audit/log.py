@@ -33,6 +33,10 @@ from .schema import CHAINED, GENESIS, chains, disclosures, feedback, metadata, r
 
 log = logging.getLogger(__name__)
 _PAGE = 500  # rows per read: memory stays flat on a long trail
+# An advisor's drafts and exports are suitability records: kept at least 20 years whatever the
+# retention setting (适当性管理: 保存期限不少于20年).
+RECORD_CHANNELS = ("advisor",)
+RECORD_DAYS = 20 * 366
 _ADVANCE = update(chains).where(chains.c.name == bindparam("n")).values(seq=chains.c.seq + 1)
 _HEAD = select(chains.c.seq, chains.c.hash).where(chains.c.name == bindparam("n"))
 _SET_HEAD = update(chains).where(chains.c.name == bindparam("n")).values(hash=bindparam("h"))
@@ -325,17 +329,24 @@ class AuditLog:
         return result
 
     def purge(self, *, older_than_days: int) -> dict[str, int]:
-        """Delete the oldest rows written before the cutoff; the chain stays verifiable."""
-        cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(
-            timespec="milliseconds"
-        )
+        """Delete the oldest rows written before the cutoff; the chain stays verifiable.
+
+        Only a prefix of each chain goes, so it stops at the first suitability record (an
+        advisor's turn) younger than ``RECORD_DAYS``: those outlive any shorter setting."""
+
+        def before(days: int) -> str:
+            return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
+
+        cutoff, records = before(older_than_days), before(max(older_than_days, RECORD_DAYS))
         removed = {}
         for name, table in CHAINED.items():
+            young = table.c.at >= cutoff
+            if table is turns:
+                young = young | ((table.c.channel.in_(RECORD_CHANNELS)) & (table.c.at >= records))
             with self._lock, self.engine.begin() as conn:
                 conn.execute(update(chains).where(chains.c.name == name).values(seq=chains.c.seq))
                 # Only a prefix of the chain goes: up to the first row young enough to keep.
-                keep = conn.execute(select(func.min(table.c.seq)).where(table.c.at >= cutoff))
-                first_kept = keep.scalar()
+                first_kept = conn.execute(select(func.min(table.c.seq)).where(young)).scalar()
                 bound = select(func.max(table.c.seq))
                 if first_kept is not None:
                     bound = bound.where(table.c.seq < first_kept)
