@@ -161,6 +161,25 @@ def test_a_heading_made_of_lookalike_radicals_is_recognised(tmp_path: Path) -> N
     assert not article.warnings
 
 
+def test_a_pdf_paragraph_keeps_a_short_last_line_of_digits(tmp_path: Path) -> None:
+    # Chromium's print of a short page: the paragraph's last line is "约74%。" alone. Its digits'
+    # boxes are taller than the ideographs' at one font size, and a page with two paragraphs
+    # gives little to guess the right margin from; the figure stayed behind as its own block.
+    page = tmp_path / "rent.html"
+    page.write_text(
+        '<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>算力租赁</title>'
+        "</head><body><h1>算力租赁价格回落，但需求仍在</h1><h2>一、价格与需求</h2>"
+        "<p>2025年以来，算力租赁价格有所回落。据测算，2024年国内智算中心规模约为725EFLOPS，"
+        "同比增长约74%。</p><h2>二、我们的看法</h2><p>我们认为，价格回落可能进一步带动推理应用的普及。</p>"
+        "<h2>风险提示</h2><p>投资有风险，投资需谨慎。</p></body></html>",
+        encoding="utf-8",
+    )
+    R.chromium_pdf(page, tmp_path / "rent.pdf")
+    texts = [block.text for block in load_article(tmp_path / "rent.pdf", "k", LIMIT).blocks]
+    assert "2024年国内智算中心规模约为725EFLOPS，同比增长约74%。" in "\n".join(texts)
+    assert not any(t.startswith(("约74%", "74%")) for t in texts)
+
+
 # -- tables ---------------------------------------------------------------------------------------
 
 

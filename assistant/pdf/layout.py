@@ -143,16 +143,25 @@ def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], right: floa
         page.lines[:] = kept
 
 
-def _continues(paragraph: Sequence[TextLine], line: TextLine, left: float, right: float) -> bool:
+def _continues(
+    paragraph: Sequence[TextLine], line: TextLine, left: float, right: float, fonts: bool
+) -> bool:
     """Whether ``line`` carries on ``paragraph``: the line above was full (what starts this
     one would not have fitted after it), the size is the same, and on one page there is no
     paragraph gap, and no indent (against the line above, or a second indented first line
-    after a one-line paragraph of the same indent; pages share their margins)."""
+    after a one-line paragraph of the same indent; pages share their margins).
+
+    The size is the file's font size where ``fonts`` says the file sets sizes that differ:
+    at one size a line of digits ("74%。") has taller boxes than one of ideographs."""
     previous = paragraph[-1]
     size = previous.size
     if right - previous.x1 > _lead_width(line) + 0.25 * size:
         return False
-    if abs(line.size - size) > 0.1 * size or STARTS_BLOCK.match(line.text):
+    if fonts:
+        resized = abs(line.font - previous.font) > 0.05 * previous.font
+    else:
+        resized = abs(line.size - size) > 0.1 * size
+    if resized or STARTS_BLOCK.match(line.text):
         return False
     if previous.page == line.page and previous.bottom - line.top > 0.6 * size:
         return False
@@ -165,8 +174,14 @@ def _continues(paragraph: Sequence[TextLine], line: TextLine, left: float, right
 def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     """Lines and tables in reading order as :class:`Line` s; and the title found on page 1."""
     body = _body_size(pages)
-    widths = [line.x1 for page in pages for line in page.lines if len(line.text) >= 10]
-    right = statistics.quantiles(widths, n=10)[-1] if len(widths) >= 2 else 0.0
+    # The right margin, from full-size lines: a print footer ("file:///… 1/1") reaches past it.
+    widths = [
+        line.x1
+        for page in pages
+        for line in page.lines
+        if len(line.text) >= 10 and _round(line.size) == body
+    ] or [line.x1 for page in pages for line in page.lines if len(line.text) >= 10]
+    right = statistics.quantiles(widths, n=10, method="inclusive")[-1] if len(widths) >= 2 else 0.0
     lefts = Counter(round(line.x0) for page in pages for line in page.lines)
     left = float(lefts.most_common(1)[0][0]) if lefts else 0.0
     heading = {
@@ -183,6 +198,8 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
         pages[0].lines.remove(tops[0])
         ranks = {s: r - 1 for s, r in ranks.items() if r > 1}
 
+    # Files that draw every size from one font size and a scaled matrix say nothing by it.
+    fonts = len({round(line.font, 1) for page in pages for line in page.lines}) > 1
     out: list[Line] = []
     paragraph: list[TextLine] = []
     header: list[str] | None = None  # column names of the table just read, if nothing followed
@@ -216,7 +233,7 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
                 level = ranks.get(_round(item.size))
                 out.append(Line(item.text, heading=level, page=page.number))
                 continue
-            if paragraph and not _continues(paragraph, item, left, right):
+            if paragraph and not _continues(paragraph, item, left, right, fonts):
                 flush()
             paragraph.append(item)
     flush()

@@ -21,6 +21,7 @@ class Char:
     bottom: float
     top: float
     generated: bool  # invented by PDFium (a space or line break that is not in the file)
+    font: float = 0.0  # the font size the file sets (boxes differ by font at one size)
 
     @property
     def height(self) -> float:
@@ -36,7 +37,8 @@ class TextLine:
     x1: float = 0.0
     bottom: float = 0.0
     top: float = 0.0
-    size: float = 0.0
+    size: float = 0.0  # from the characters' boxes
+    font: float = 0.0  # the file's font size, the median of the characters'
 
     @property
     def text(self) -> str:
@@ -60,7 +62,8 @@ def read_chars(textpage: pdfium.PdfTextPage) -> list[Char | None]:
         if code == 0 or 0xD800 <= code <= 0xDFFF or code == 0xFFFE:
             continue
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
-        out.append(Char(chr(code), left, right, bottom, top, generated))
+        font = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
+        out.append(Char(chr(code), left, right, bottom, top, generated, font))
     return out
 
 
@@ -76,6 +79,7 @@ def finish(line: TextLine) -> TextLine | None:
     if not visible:
         return None
     line.size = statistics.median(c.height for c in visible)
+    line.font = statistics.median(c.font for c in visible)
     line.x0 = min(c.x0 for c in visible)
     line.x1 = max(c.x1 for c in visible)
     line.bottom = min(c.bottom for c in visible)
