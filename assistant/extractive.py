@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .citations import split_sentences, without_marks
@@ -180,11 +181,14 @@ def select_sentences(
     return sorted(chosen, key=lambda e: (e.source, e.position))
 
 
+@lru_cache(maxsize=4096)
 def quotable(sentence: str) -> bool:
     """Whether a source sentence may be quoted to an investor.
 
     A quote is still something shown: a source sentence that breaks a marketing rule, or that
-    reads as an instruction to the assistant (a poisoned document), is never excerpted.
+    reads as an instruction to the assistant (a poisoned document), is never excerpted. Cached:
+    the same chunks come back question after question, and the rules and the model are fixed
+    for the process.
     """
     if any(f.severity == "block" for f in check_text(sentence)):
         return False
