@@ -71,6 +71,7 @@ __all__ = [
     "LintReport",
     "QuestionIntent",
     "asks_to_change_rules",
+    "blocked_sentences",
     "check_rules",
     "check_text",
     "classify_question",
