@@ -22,7 +22,11 @@ data; this module is the matcher. How a candidate hit is judged, in order:
    promise and what it promises, a future and a gain, a pressure and an act) and fire only when
    both are in one clause, so wordings nobody listed are caught; a negation anywhere earlier in
    that clause excuses them (不对基金投资收益做出任何承诺或保证).
-5. **Conditions** (evidence-aware rules): praise, rankings, 首只, peer comparisons, past
+5. **Subject** (``about``): the rules whose words are everyday speech too (最强, 王牌, 免费,
+   倒计时, 其他…高出) read a hit only where its sentence or ``CONTEXT`` sentences either side
+   name a fund, its manager, its returns or its sale (``[about]``): a source quoting
+   "工党在墨尔本最强大" praises no fund, while "本基金由李明管理。他是业内最强的。" does.
+6. **Conditions** (evidence-aware rules): praise, rankings, 首只, peer comparisons, past
    performance and a view on the future are allowed when what the rules ask for is there: a
    period, a named source, a comparison basis (benchmark, peer average, rank), or for a view
    its framing and its risk. They may sit in the hit's sentence or up to ``CONTEXT`` sentences
@@ -67,6 +71,7 @@ __all__ = [
     "LintReport",
     "QuestionIntent",
     "asks_to_change_rules",
+    "blocked_sentences",
     "check_rules",
     "check_text",
     "classify_question",
@@ -242,6 +247,19 @@ def _together(
             return None
         spans.extend(found)
     return spans
+
+
+def _context(spans: Sequence[tuple[int, int]], index: int) -> tuple[int, int]:
+    """The sentence ``index`` with up to ``CONTEXT`` sentences either side."""
+    return spans[max(0, index - CONTEXT)][0], spans[min(len(spans) - 1, index + CONTEXT)][1]
+
+
+def _about(
+    pattern: re.Pattern[str], text: str, spans: Sequence[tuple[int, int]], index: int
+) -> bool:
+    """Whether the hit's sentence or its context names what its rule is about: a fund, its
+    manager, its returns, its sale (``[about]`` in the table)."""
+    return pattern.search(text, *_context(spans, index)) is not None
 
 
 def _missing(rule: Rule, text: str, context: tuple[int, int]) -> list[str]:
@@ -429,6 +447,8 @@ def _rule_pass(text: str, scope: Scope) -> tuple[list[Finding], list[int]]:
                     if halves is None:
                         continue
                     content = halves
+                if rule.about is not None and not _about(rule.about, text, spans, index):
+                    continue  # 工党最强大, 王牌飞行员: praise, but of no fund
                 if _excused(rule, text, spans[index], hit, table, content):
                     if _denied_or_mentioned(text, spans[index], hit, table):
                         denied.append(hit.start())
@@ -437,11 +457,7 @@ def _rule_pass(text: str, scope: Scope) -> tuple[list[Finding], list[int]]:
                 if rule.conditions:
                     # Allowed on conditions met in the sentence or its immediate context: up
                     # to CONTEXT sentences either side ("数据来源：…；过往业绩不预示…" follow it).
-                    context = (
-                        spans[max(0, index - CONTEXT)][0],
-                        spans[min(len(spans) - 1, index + CONTEXT)][1],
-                    )
-                    missing = _missing(rule, text, context)
+                    missing = _missing(rule, text, _context(spans, index))
                     if not missing:
                         continue
                 found.append(_finding(rule, text, hit.start(), hit.end(), missing))
@@ -483,12 +499,8 @@ def likely_findings(
         if any(start <= at < end for at in denied):
             continue
         covered = {f.category for f in found if f.start < end and f.end > start}
-        context = (
-            spans[max(0, index - CONTEXT)][0],
-            spans[min(len(spans) - 1, index + CONTEXT)][1],
-        )
         for category, probability in categories:
-            if category in covered or _evidenced(table, category, text, context):
+            if category in covered or _evidenced(table, category, text, _context(spans, index)):
                 continue
             rule = table.primary(category)
             likely.append(

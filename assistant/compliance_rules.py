@@ -91,6 +91,9 @@ class Rule:
     suggestion: str
     examples_positive: tuple[str, ...]
     examples_negative: tuple[str, ...]
+    # What the rule is about (``[about]`` in the table, named by the rule): a hit counts only
+    # where its sentence or the sentences either side name it, outside the hit.
+    about: re.Pattern[str] | None
     # Per pattern, a scanner (None: none could be built) that matches one character where the
     # pattern matches: [F](?<=(?=P)[F]), F the characters a match can start with. `re` skips
     # ahead on a leading character class in C, which it cannot do for an alternation whose
@@ -240,8 +243,11 @@ def _trigger(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     return re.compile(f"{first}(?<=(?={inner}){first})")
 
 
-def _rule(raw: Mapping[str, Any], index: int) -> Rule:
+def _rule(raw: Mapping[str, Any], index: int, subjects: Mapping[str, re.Pattern[str]]) -> Rule:
     where = f"compliance rule #{index + 1} ({raw.get('id', '?')})"
+    about = raw.get("about")
+    if about is not None and about not in subjects:
+        raise ValueError(f"{where}: about must name a list of [about]: {sorted(subjects)}.")
     category = _text(raw, "category", where)
     severity = _text(raw, "severity", where)
     scope = _text(raw, "scope", where)
@@ -287,13 +293,20 @@ def _rule(raw: Mapping[str, Any], index: int) -> Rule:
         suggestion=_text(raw, "suggestion", where),
         examples_positive=_strings(raw, "examples_positive", where),
         examples_negative=_strings(raw, "examples_negative", where),
+        about=None if about is None else subjects[about],
         triggers=tuple(_trigger(pattern) for pattern in patterns),
     )
 
 
 def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
     """Validate and compile a parsed rule file."""
-    rules = tuple(_rule(item, i) for i, item in enumerate(raw.get("rule", [])))
+    subjects: dict[str, re.Pattern[str]] = {}
+    for name in raw.get("about", {}):
+        found = _alternation(_strings(raw["about"], name, "[about]"), "[about]")
+        if found is None:
+            raise ValueError(f"compliance rules: [about] {name} needs patterns.")
+        subjects[name] = found
+    rules = tuple(_rule(item, i, subjects) for i, item in enumerate(raw.get("rule", [])))
     ids = [rule.id for rule in rules]
     if len(set(ids)) != len(ids):
         raise ValueError("compliance rules: rule ids must be unique.")

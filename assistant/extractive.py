@@ -9,7 +9,8 @@ at: the article's subject, named in every sentence, does not crowd out the one s
 the question's other words. A sentence holding the kind of answer asked for (a date, a figure
 with its unit, a cause: ``questions.answer_type``) or the words beside the question's wh-word
 gains a little. A sentence that points back ("该法令…") is read with the one before it, which
-names what it points at. Sentences that may not be shown (see ``quotable``) are skipped.
+names what it points at. Sentences that may not be shown (see ``quotable``), alone or in their
+passage, are skipped.
 Near-copies from overlapping chunks are skipped, and the chosen sentences are put back in
 reading order.
 """
@@ -21,13 +22,14 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .citations import split_sentences, without_marks
-from .compliance import asks_to_change_rules, check_text
+from .citations import without_marks
+from .compliance import asks_to_change_rules, blocked_sentences, check_text
 from .lexical import tokenize
 from .questions import answer_type, asks, beside_wh
-from .text import bigrams, near_duplicate, search_form
+from .text import bigrams, near_duplicate, search_form, sentence_spans
 
 if TYPE_CHECKING:  # a type only: no store behind the text work
     from .retrieval import Hit
@@ -113,9 +115,13 @@ def select_sentences(
     # (hit rank, position, sentence, the question's words in it, its character pairs)
     sentences: list[tuple[int, int, str, frozenset[str], frozenset[str]]] = []
     for n, hit in enumerate(hits[:chunks], start=1):
-        for position, marked in enumerate(split_sentences(hit.chunk.text)):
-            sentence = without_marks(marked).strip()  # a source's footnote marks are not ours
-            if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or not quotable(sentence):
+        masked = _masked(hit.chunk.text)
+        for position, (start, end) in enumerate(sentence_spans(hit.chunk.text)):
+            # a source's footnote marks are not ours
+            sentence = without_marks(hit.chunk.text[start:end]).strip()
+            if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or start in masked:
+                continue
+            if not quotable(sentence):
                 continue
             own = wanted.intersection(tokenize(sentence))
             if as_text:
@@ -180,15 +186,27 @@ def select_sentences(
     return sorted(chosen, key=lambda e: (e.source, e.position))
 
 
+@lru_cache(maxsize=4096)
 def quotable(sentence: str) -> bool:
     """Whether a source sentence may be quoted to an investor.
 
     A quote is still something shown: a source sentence that breaks a marketing rule, or that
-    reads as an instruction to the assistant (a poisoned document), is never excerpted.
+    reads as an instruction to the assistant (a poisoned document), is never excerpted. Cached:
+    the same chunks come back question after question, and the rules and the model are fixed
+    for the process.
     """
     if any(f.severity == "block" for f in check_text(sentence)):
         return False
     return not asks_to_change_rules(sentence)
+
+
+@lru_cache(maxsize=1024)
+def _masked(text: str) -> frozenset[int]:
+    """Where the sentences of a passage that the sources panel masks start (``mask_blocked``):
+    a quote never shows what the passage beside it hides. A sentence is judged there with its
+    neighbours (a superlative beside a fund's name), and alone by ``quotable`` (a conditional
+    claim without the source its neighbour gives): a quote must pass both."""
+    return frozenset(start for start, _ in blocked_sentences(text))
 
 
 def render(excerpts: Sequence[Excerpt]) -> tuple[str, list[int]]:

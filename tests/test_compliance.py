@@ -457,3 +457,28 @@ def test_a_question_in_traditional_characters_has_its_simplified_twins_intents()
     assert classify_question("我適合買這隻ETF嗎？") == frozenset({P})
     assert classify_question("明年能漲多少？") == frozenset({F})
     assert classify_question("傑文斯悖論是什麼意思？") == frozenset({N})
+
+
+def test_everyday_superlatives_count_only_where_a_fund_is_named() -> None:
+    # A source about a party, a pilot or a TV channel may be quoted; the same words in a passage
+    # about a fund, even a sentence away from its name, are still blocked.
+    quoted = "传统上，在墨尔本的西郊和北郊，工党最强大。德国空军王牌飞行员马尔塞尤是胡格诺派后裔。"
+    assert not [f for f in check_text(quoted) if f.severity == "block"]
+    praised = "本基金由李明管理。他是业内最强的，堪称王牌。"
+    blocked = {f.rule for f in check_text(praised) if f.severity == "block"}
+    assert "SUPERLATIVE-005" in blocked
+    assert remove_blocked(praised, check_text(praised)) == "本基金由李明管理。"
+
+
+def test_a_rule_about_an_unknown_subject_is_refused() -> None:
+    raw = {
+        "negation": {"window": 12, "window_latin": 32, "cues": ["不"], "sentence_cues": ["不得"],
+                     "after_cues": ["并不"], "clause_delimiters": "，"},
+        "questions": {i.value: ["x"] for i in QuestionIntent if i is not QuestionIntent.ORDINARY},
+        "model": {"likely_note": "{category}"},
+        "rule": [{"id": "X-1", "category": "superlative", "severity": "block", "scope": "answer",
+                  "about": "fund", "patterns": ["最强"], "basis": "《x》", "suggestion": "y"}],
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="about"):
+        parse_rules(raw)
+    parse_rules({**raw, "about": {"fund": ["基金"]}})

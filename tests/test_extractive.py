@@ -114,3 +114,14 @@ def test_the_sentence_a_pointing_back_one_refers_to_is_quoted_with_it() -> None:
     question = "法国的哪一项法令废止了新教的法律地位？"
     quoted = select_sentences(question, _hits(article), lambda t: 1.0)
     assert any("枫丹白露" in e.text for e in quoted)  # not so when read alone (antecedent=False)
+
+
+def test_a_quote_about_no_fund_is_shown_and_praise_beside_a_fund_is_not() -> None:
+    # The same words judged where they stand: a source about a party may be quoted; beside a
+    # fund's name they are the praise the sources panel masks, so no quote shows them either.
+    party = "传统上，在墨尔本西郊的工人阶级中，工党最强大。自由党的支持者在东部。"
+    quoted = select_sentences("墨尔本西郊哪个政党最强大？", _hits(party), lambda t: 1.0)
+    assert any("工党最强大" in e.text for e in quoted)
+    fund = "本基金由李明管理，投资科技股。他在业内最强大。李明毕业于北京大学。"
+    quoted = select_sentences("李明在业内怎么样？", _hits(fund), lambda t: 1.0)
+    assert quoted and not any("最强大" in e.text for e in quoted)
