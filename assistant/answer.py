@@ -32,7 +32,7 @@ from .citations import best_quote, markers_by_sentence
 from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
 from .config import Settings
 from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
-from .extractive import render, select_sentences
+from .extractive import LIMIT, render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
 from .gate import SentenceGate
 from .llm import ChatModel
@@ -548,10 +548,9 @@ class AnswerEngine:
         """The extractive answer, markers numbered in order of use, and the hits it cites."""
         # English: with Chinese renderings of the words this snapshot's corpus uses.
         searched = self.retriever.on(snapshot).searched_text(question)
-        n = draft.excerpts if draft else 3  # an advisor's length, without a model
-        excerpts = select_sentences(
-            searched, hits, snapshot.lexical().idf, limit=n, chunks=max(3, n)
-        )
+        # An advisor's length without a model; an investor's answer quotes LIMIT sentences.
+        n, chunks = (draft.excerpts, max(3, draft.excerpts)) if draft else (LIMIT, 3)
+        excerpts = select_sentences(searched, hits, snapshot.lexical().idf, limit=n, chunks=chunks)
         # Offline means no key; with one, the notices say why the model's answer is not here.
         which = "offline_label" if self.chat is None else "fallback_label"
         label = message(lang, which, date=self._date_label(hits[0], lang))
