@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import IngestError
 from .text import normal_form
+
+T = TypeVar("T")
 
 FIELDS = ("title", "publisher", "source", "published", "products", "risk_level", "disclosure")
 _PUBLISHED = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})月?(?:[-/.](\d{1,2})日?|(\d{1,2})日)?)?$")
@@ -69,14 +73,6 @@ def read_sidecar(path: Path, key: str) -> tuple[bytes, dict[str, object]]:
             key,
             f"its metadata file {sidecar.name} is not valid UTF-8 TOML ({exc}); fix or delete it.",
         ) from exc
-    unknown = sorted(set(table) - set(FIELDS))
-    if unknown:
-        raise IngestError(
-            key,
-            f"its metadata file {sidecar.name} has the unknown field"
-            f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-            f"the fields are {', '.join(FIELDS)}.",
-        )
     return data, table
 
 
@@ -143,32 +139,52 @@ def _risk_level(value: object, where: str, key: str) -> str | None:
 def resolve(
     found: dict[str, object], sidecar: dict[str, object], sidecar_name: str, key: str
 ) -> Metadata:
-    """The article's metadata: ``sidecar`` over ``found`` (what the file says), validated."""
+    """The article's metadata: ``sidecar`` over ``found`` (what the file says), validated.
+
+    Every problem is named in one refusal, so the author fixes the file once."""
     values = {**{k: v for k, v in found.items() if v not in (None, "", [])}, **sidecar}
     origin = {name: f"the metadata file {sidecar_name}" for name in sidecar}
+    problems: list[str] = []
+    unknown = sorted(set(sidecar) - set(FIELDS))
+    if unknown:
+        problems.append(
+            f"its metadata file {sidecar_name} has the unknown field"
+            f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"the fields are {', '.join(FIELDS)}."
+        )
+
+    def field(name: str, read: Callable[[object, str, str], T]) -> T | None:
+        try:
+            return read(values.get(name), _where(name, origin), key)
+        except IngestError as error:
+            problems.append(error.reason)
+            return None
 
     def text(name: str) -> str | None:
-        return _text(values.get(name), name, _where(name, origin), key)
+        return field(name, lambda value, where, key: _text(value, name, where, key))
 
-    disclosure = values.get("disclosure")
-    if disclosure is not None and not isinstance(disclosure, str):
-        raise IngestError(
-            key, f"the field 'disclosure' in {_where('disclosure', origin)} must be text; fix it."
-        )
-    return Metadata(
+    meta = Metadata(
         title=text("title"),
         publisher=text("publisher"),
         source=text("source"),
-        published=_published(values.get("published"), _where("published", origin), key),
-        products=_products(values.get("products"), _where("products", origin), key),
-        risk_level=_risk_level(values.get("risk_level"), _where("risk_level", origin), key),
-        disclosure=_disclosure(disclosure),
+        published=field("published", _published),
+        products=field("products", _products) or (),
+        risk_level=field("risk_level", _risk_level),
+        disclosure=field("disclosure", _disclosure),
     )
+    if len(problems) > 1:
+        listed = "; ".join(f"({n}) {p.rstrip('.')}" for n, p in enumerate(problems, start=1))
+        raise IngestError(key, f"{len(problems)} problems: {listed}.")
+    if problems:
+        raise IngestError(key, problems[0])
+    return meta
 
 
-def _disclosure(text: str | None) -> str | None:
+def _disclosure(text: object, where: str, key: str) -> str | None:
     """A sidecar's disclosure in the shape one found in a file has: its non-blank lines."""
     if text is None:
         return None
+    if not isinstance(text, str):
+        raise IngestError(key, f"the field 'disclosure' in {where} must be text; fix it.")
     lines = [line.strip() for line in normal_form(text).split("\n")]
     return "\n".join(line for line in lines if line) or None

@@ -212,6 +212,19 @@ def test_an_unknown_sidecar_field_is_refused_by_name(tmp_path: Path) -> None:
     assert "'publised'" in reason and "published" in reason and "article.meta.toml" in reason
 
 
+def test_a_sidecar_with_several_problems_is_refused_naming_each(tmp_path: Path) -> None:
+    # The author fixes the file once, not once per problem.
+    path = seed_copy(tmp_path)
+    (tmp_path / "article.meta.toml").write_text(
+        'published = "2025-13"\nrisk_level = "R9"\ncolour = "red"\nproducts = 5\n',
+        encoding="utf-8",
+    )
+    reason = refused(path)
+    assert reason.startswith("4 problems: (1) ")
+    for named in ("'colour'", "'2025-13'", "'products'", "'R9'"):
+        assert named in reason
+
+
 def test_an_article_without_a_disclosure_gets_a_warning_a_sidecar_can_answer(
     tmp_path: Path,
 ) -> None:
