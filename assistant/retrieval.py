@@ -163,9 +163,9 @@ def decision_score(features: dict[str, float], weights: dict[str, Any]) -> float
     """The decision's logit: a bias, a weight per feature and one per pair of features (the
     upper triangle of their products, row by row, squares included): a word missing weighs
     differently when the cosine stands out than when it does not. A language's model reads the
-    first ``len(linear)`` features of ``DECISION`` (English: the first 13)."""
+    features its table names (``features``, of ``DECISION``), in that order."""
     linear = np.asarray(weights["linear"])
-    x = np.array([features[k] for k in DECISION[: len(linear)]])
+    x = np.array([features[k] for k in weights["features"]])
     rows, cols = _pairs(len(x))
     pairs = np.asarray(weights["pairs"])
     return float(weights["bias"] + linear @ x + pairs @ (x[rows] * x[cols]))

@@ -319,11 +319,15 @@ def expand(x: np.ndarray) -> np.ndarray:
     return np.hstack([x, x[:, rows] * x[:, cols]])
 
 
+def columns(names: Sequence[str]) -> list[int]:
+    """Where the named features sit in ``FEATURES`` (a language's model reads these)."""
+    return [FEATURES.index(name) for name in names]
+
+
 def decide(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """The decision's probability for raw features ``x``; ``beta`` = [bias, *linear, *pairs]
-    over the first n features (1 + n + n(n+1)/2 weights: ``retrieval.decision_score``)."""
-    n = next(k for k in range(len(FEATURES) + 1) if 1 + k + k * (k + 1) // 2 == len(beta))
-    return 1 / (1 + np.exp(-np.clip(beta[0] + expand(x[:, :n]) @ beta[1:], -30, 30)))
+    """The decision's probability for raw features ``x`` (the model's own, in its order);
+    ``beta`` = [bias, *linear, *pairs] (``retrieval.decision_score``)."""
+    return 1 / (1 + np.exp(-np.clip(beta[0] + expand(x) @ beta[1:], -30, 30)))
 
 
 def fold_of(qid: str, folds: int = 5) -> int:
@@ -524,15 +528,18 @@ def tune_names(probes: Sequence[Probe], w: Weights) -> float:
     return max([0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0], key=quality)
 
 
-# The model's form per language: how many of ``FEATURES`` (in order) it reads, and the L2
-# penalty on standardised features. Chosen on the tune halves alone (fifth pass): of linear or
+# The model's form per language: which of ``FEATURES`` it reads (printed with ``--tune`` as the
+# table's ``features``), and the L2 penalty on standardised features. Chosen on the tune halves alone (fifth pass): of linear or
 # quadratic over the first 13 or all 19 features, penalty 0.3, 1, 3, 10 or 30, the one with the
 # lowest mean out-of-fold false acceptance over the language's unanswerable sets at the refusal
 # budgets below (Chinese: quadratic, 19, 0.3; English: quadratic, 13, 0.3: the six fourth-pass
 # features read a Chinese question's own characters, and its 14 off-topic tune questions are
 # too few for 190 pairs). ``bench/out/p5/explore.py`` was the scratch script; the grid's figures
 # are in docs/measurements.md (the decision, fifth pass).
-DECISION_FORM = {"zh": (19, 0.3), "other": (13, 0.3)}
+DECISION_FORM: dict[str, tuple[tuple[str, ...], float]] = {
+    "zh": (FEATURES[:19], 0.3),
+    "other": (FEATURES[:13], 0.3),
+}
 
 
 def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang: str) -> np.ndarray:
@@ -545,8 +552,8 @@ def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang:
     """
     tune = [p for p in probes if half(p.case.qid) == "tune" and (p.lang == "zh") == (lang == "zh")]
     tune = [p for p in tune if not p.set.startswith("neardup")]  # never tuned on
-    n, l2 = DECISION_FORM[lang]
-    x = expand(np.array([decision.features(p, w)[:n] for p in tune]))
+    names, l2 = DECISION_FORM[lang]
+    x = expand(np.array([decision.features(p, w)[columns(names)] for p in tune]))
     y = np.array([1.0 if p.answerable else 0.0 for p in tune])
     sets = np.array([p.set for p in tune])
     folds = np.array([fold_of(p.case.qid) for p in tune])
@@ -580,8 +587,9 @@ def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang:
 
 def report(
     probes: Sequence[Probe], w: Weights, betas: dict[str, np.ndarray],
-    decision: Decision, which: str,
+    read: dict[str, Sequence[str]], decision: Decision, which: str,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """hit@k and both error rates per set; ``read``: the features each language's model reads."""
     rows: dict[str, dict[str, Any]] = {}
     for set_name in dict.fromkeys(p.set for p in probes):
         chosen = [p for p in probes if p.set == set_name and half(p.case.qid) in which]
@@ -590,8 +598,10 @@ def report(
         row: dict[str, Any] = {"n": len(chosen)}
         accepted, online = [], []
         for p in chosen:
-            beta = betas["zh" if p.lang == "zh" else "other"]
-            score = decide(decision.features(p, w)[None, :], beta[:-1])[0]
+            lang = "zh" if p.lang == "zh" else "other"
+            beta = betas[lang]
+            x = decision.features(p, w)[columns(read[lang])]
+            score = decide(x[None, :], beta[:-1])[0]
             accepted.append(bool(score >= 0.5))
             online.append(bool(score >= beta[-1]))
         if chosen[0].answerable:
@@ -688,13 +698,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if key != "names":  # its own table, at the file's end
                     print(f"{key} = {value}")
         print(f"\n[second_stage_names]\nother = {w['other'].get('names', 0.0)}")
+        read = {lang: DECISION_FORM[lang][0] for lang in ("zh", "other")}
         for lang, beta in betas.items():
-            n = DECISION_FORM[lang][0]
+            n = len(read[lang])
             print(f"\n[decision_{lang}]")
+            print("features = [" + ", ".join(f'"{name}"' for name in read[lang]) + "]")
             print(f"bias = {beta[0]:.6g}\nonline_cut = {beta[-1]:.6g}")
             print("linear = [" + ", ".join(f"{v:.6g}" for v in beta[1 : n + 1]) + "]")
             print("pairs = [" + ", ".join(f"{v:.6g}" for v in beta[n + 1 : -1]) + "]")
     else:
+        read = {lang: shipped[f"decision_{lang}"]["features"] for lang in ("zh", "other")}
         betas = {
             lang: np.array(
                 [
@@ -708,8 +721,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     result = {
         "load_average": os.getloadavg()[0],
-        "tune": report(probes, w, betas, decision, "tune"),
-        "held": report(probes, w, betas, decision, "held"),
+        "tune": report(probes, w, betas, read, decision, "tune"),
+        "held": report(probes, w, betas, read, decision, "held"),
     }
     if args.answers:
         result["answers"] = offline_answers(probes, retrievers, floors)

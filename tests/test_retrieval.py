@@ -11,7 +11,7 @@ import opencc
 from assistant.bilingual import renderings
 from assistant.evidence import Question, Wording, evidence, reach
 from assistant.lexical import LexicalIndex, tokenize
-from assistant.retrieval import Retriever, fuse, standardise
+from assistant.retrieval import DECISION, Retriever, decision_score, fuse, standardise, tuning
 from assistant.text import is_chinese, near_duplicate, split_sentences
 
 
@@ -281,3 +281,21 @@ def test_questions_from_elsewhere_sharing_a_topic_with_the_articles_are_declined
     # While the seed questions stay answered (the test above asks all fifty).
     for question in ("588930是什么", "What did DeepSeek V3 cost to train?"):
         assert retriever.relevant(question, retriever.search(question, 5), **floors), question
+
+
+def test_each_language_s_decision_reads_the_features_its_table_names() -> None:
+    """A table's weights follow its own ``features`` list, so a language's model can read any
+    of the engine's features in any order (English reads no Chinese-only ones)."""
+    for lang in ("zh", "other"):
+        table = tuning()[f"decision_{lang}"]
+        names = table["features"]
+        n = len(names)
+        assert set(names) <= set(DECISION) and len(set(names)) == n
+        assert len(table["linear"]) == n and len(table["pairs"]) == n * (n + 1) // 2
+    # A feature the table does not name cannot move the score; one it names does.
+    table = {"features": ["run", "dense"], "bias": 0.0, "linear": [1.0, 2.0],
+             "pairs": [0.0, 0.0, 0.0]}  # fmt: skip
+    features = dict.fromkeys(DECISION, 0.0) | {"run": 0.25, "dense": 0.5}
+    assert decision_score(features, table) == 1.25
+    assert decision_score(features | {"support": 9.0}, table) == 1.25
+    assert decision_score(features | {"run": 0.75}, table) == 1.75
