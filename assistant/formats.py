@@ -125,7 +125,8 @@ def table_lines(rows: Sequence[Sequence[str]], page: int | None = None) -> list[
     Each row becomes one line that names every cell's column: "过去一年 | 份额净值增长率①：
     25.67% | 业绩比较基准收益率③：22.30%". With three or more columns the first row holds the
     column names; a two-column table is read as name and value pairs ("基金主代码：588930"),
-    the usual shape of a fund's facts table. The first column is the row's label and is
+    the usual shape of a fund's facts table, unless it is a series under column names (rows
+    labelled by years or dates: "2023 | HBM市场规模：约60亿美元"). The first column is the row's label and is
     given bare. Empty cells are left out; a row that repeats the header is dropped.
     """
     cleaned = [[" ".join(cell.split()) for cell in row] for row in rows]
@@ -135,7 +136,7 @@ def table_lines(rows: Sequence[Sequence[str]], page: int | None = None) -> list[
     width = max(len(row) for row in cleaned)
     if width < 2:
         return [Line(row[0], page=page, table=True) for row in cleaned if row and row[0]]
-    if width == 2:
+    if width == 2 and not _series(cleaned):
         return [
             Line(
                 _cell(row[0], row[1], "：" if has_cjk(row[0]) else ": ")
@@ -159,6 +160,17 @@ def table_lines(rows: Sequence[Sequence[str]], page: int | None = None) -> list[
         if cells:
             lines.append(Line(" | ".join(cells), page=page, table=True))
     return lines
+
+
+def _series(rows: Sequence[Sequence[str]]) -> bool:
+    """Whether a two-column table is a series under column names ("年份 | HBM市场规模", then
+    "2023 | 约60亿美元"…): a named first row over rows labelled by years, dates or periods."""
+    header, *body = rows
+    return (
+        len(body) >= 2
+        and not header[0][:1].isdigit()
+        and all(len(row) == 2 and row[0][:1].isdigit() for row in body)
+    )
 
 
 def _cell(name: str, value: str, colon: str) -> str:

@@ -212,6 +212,21 @@ def test_an_unknown_sidecar_field_is_refused_by_name(tmp_path: Path) -> None:
     assert "'publised'" in reason and "published" in reason and "article.meta.toml" in reason
 
 
+def test_a_two_column_series_keeps_its_column_name(tmp_path: Path) -> None:
+    # "年份 | HBM市场规模" over years is a series, not name–value pairs: each row keeps the
+    # quantity's name ("年份：HBM市场规模" and "2023：约60亿美元" said neither what nor when).
+    path = tmp_path / "hbm.md"
+    path.write_text(
+        "# HBM需求测算\n\n| 年份 | HBM市场规模 |\n|---|---|\n| 2023 | 约60亿美元 |\n"
+        "| 2024年 | 约170亿美元 |\n\n| 项目 | 内容 |\n|---|---|\n| 基金主代码 | 588930 |\n",
+        encoding="utf-8",
+    )
+    texts = [block.text for block in load_article(path, "k", LIMIT).blocks]
+    assert "2023 | HBM市场规模：约60亿美元" in texts
+    assert "2024年 | HBM市场规模：约170亿美元" in texts
+    assert "基金主代码：588930" in texts  # a facts table is still read as pairs
+
+
 def test_a_sidecar_with_several_problems_is_refused_naming_each(tmp_path: Path) -> None:
     # The author fixes the file once, not once per problem.
     path = seed_copy(tmp_path)
