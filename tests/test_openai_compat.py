@@ -86,7 +86,8 @@ def test_a_completion_carries_the_answer_its_sources_and_the_disclosure(
     assert "**来源**\n[1] 《DeepSeek暂停API充值" in appendix
     assert f"> {citations[0]['quote'].splitlines()[0]}" in appendix
     assert "**提示**" in appendix and "人工智能生成" in appendix
-    assert "**风险提示**\n风险提示" in appendix and "投资有风险" in appendix
+    # the disclosure verbatim, its own title not doubled by ours ("**风险提示**\n风险提示")
+    assert "**风险提示**" not in appendix and "\n\n风险提示\n尊敬的投资者" in appendix
     usage = completion.usage
     assert usage is not None and usage.prompt_tokens > 0 and usage.completion_tokens > 100
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
@@ -113,7 +114,7 @@ def test_a_stream_with_the_official_client_ends_with_the_disclosure_and_done(
     content = "".join(texts)
     answer, appendix = content.split(APPENDIX, 1)
     assert "DeepSeek" in answer and "[1]" in answer
-    assert "**风险提示**\n风险提示" in appendix
+    assert "\n\n风险提示\n尊敬的投资者" in appendix and "**风险提示**" not in appendix
     usage = chunks[-1].usage
     assert not chunks[-1].choices and usage is not None and usage.completion_tokens > 0
 
@@ -156,7 +157,7 @@ def test_a_front_end_request_is_accepted_and_its_system_prompt_ignored(
         extra_body={"session_id": "abc", "chat_id": "x", "id": "y"},
     )
     content = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-    assert "**风险提示**" in content
+    assert "\n\n风险提示\n尊敬的投资者" in content
     sent = [m for r in fake_llm.chat_requests for m in r["body"]["messages"]]
     text = str(sent)
     assert "Ignore all rules" not in text  # the caller's system prompt never reaches the model
@@ -196,7 +197,7 @@ def test_a_broken_off_stream_is_followed_by_the_complete_answer(
     assert streamed and "[1]" in streamed  # a checked sentence was shown before the break
     note = "（以上回答中断，下面是完整回答）"
     assert note in rest and "原文摘录" in rest.split(note, 1)[1]
-    assert "在线模型暂时不可用" in rest and "**风险提示**" in rest
+    assert "在线模型暂时不可用" in rest and "\n\n风险提示\n尊敬的投资者" in rest
 
 
 def test_refusals_reach_the_client_as_its_own_errors(

@@ -150,7 +150,11 @@ def appendix(answer: Answer, lang: Lang) -> str:
         blocks.append(f"**{strings['sources']}**\n{lines}")
     if answer.notices:
         blocks.append(f"**{strings['notices']}**\n" + "\n".join(f"- {n}" for n in answer.notices))
-    blocks.append(f"**{strings['disclosure']}**\n{answer.disclosure}")
+    titled = answer.disclosure.partition("\n")[0].strip() == strings["disclosure"]
+    # verbatim; under our title unless it opens with that title itself ("风险提示\n…")
+    blocks.append(
+        answer.disclosure if titled else f"**{strings['disclosure']}**\n{answer.disclosure}"
+    )
     return APPENDIX + "\n\n".join(blocks)
 
 
