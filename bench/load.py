@@ -136,13 +136,17 @@ class Users:
         self.timeout = timeout  # seconds a turn may take, all of it, before the user gives up
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
-    async def connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        while self._idle:
+    async def connection(
+        self, fresh: bool = False
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """A connection, and whether it was kept from an earlier turn."""
+        while self._idle and not fresh:
             reader, writer = self._idle.pop()
             if not reader.at_eof():
-                return reader, writer
+                return reader, writer, True
             writer.close()  # the server closed it while idle (uvicorn's keep-alive timeout)
-        return await asyncio.open_connection(self.host, self.port, limit=2**20)
+        reader, writer = await asyncio.open_connection(self.host, self.port, limit=2**20)
+        return reader, writer, False
 
     def release(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._idle.append((reader, writer))
@@ -177,13 +181,25 @@ async def ask(
     writer = None
     try:
         async with asyncio.timeout(users.timeout):
-            reader, writer = await users.connection()
-            writer.write(
+            request = (
                 f"POST {path} HTTP/1.1\r\nHost: {users.host}:{users.port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode()
                 + data
             )
-            turn.status, headers = _head(await reader.readuntil(b"\r\n\r\n"))
+            reader, writer, kept = await users.connection()
+            try:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (ConnectionError, asyncio.IncompleteReadError):
+                if not kept:
+                    raise
+                # The server closed the kept connection as idle just as it was taken, before
+                # reading the request (as browsers do, the request goes again, on a new one).
+                writer.close()
+                reader, writer, _ = await users.connection(fresh=True)
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+            turn.status, headers = _head(head)
             if "content-length" in headers:  # a refusal (any status but 200 is one)
                 reply = await reader.readexactly(int(headers["content-length"]))
                 turn.retry_after = headers.get("retry-after")
@@ -524,6 +540,10 @@ def main() -> int:
         received += run.turns
         in_flight = run.samples[len(run.samples) // 3 :]  # after the ramp-up
         arrivals = model_calls(fake_url, [t for t in run.turns if t.text])
+        with (OUT / "turns.jsonl").open("w") as out:  # each turn's times, for a closer look
+            for t in run.turns:
+                times = {"sent": t.sent, "model calls": arrivals.get(t.tag, [])}
+                out.write(json.dumps({"tag": t.tag, "status": t.status, **times}) + "\n")
         results["steady"] = report(
             f"steady state: {args.rate:g} new conversations/s for {args.duration:g} s, "
             f"{args.questions} questions",
