@@ -5,8 +5,9 @@
 
 The fake model server (``tests/fakellm.py``, in a process of its own) streams every answer at
 about ``--pace`` characters a second. ``python app.py`` runs in another process, online
-against it, on a fresh copy of ``knowledge/``. This process is the users: asyncio streams (``Users``),
-``POST /api/chat`` with ``"stream": true``, reading the Server-Sent Events.
+against it, on a fresh copy of ``knowledge/``. This process is the users (``Users``: HTTP/1.1 over
+asyncio streams, far cheaper than httpx on the cores the app shares), ``POST /api/chat`` with
+``"stream": true``, reading the Server-Sent Events.
 
 1. Steady state: ``--rate`` new conversations a second for ``--duration`` seconds. A
    conversation is a question from the seed and held-out sets (Chinese and English; the model
@@ -37,7 +38,9 @@ spends after it starts serving), so the CPU per answer is the answers' own; 0 sk
 or the overload.
 
 The machine is shared (2 cores for the users, the app and the model server together), so the
-load average at the start and end is printed with the figures; they are upper bounds.
+load average at the start and end is printed with the figures; they are upper bounds. Each
+steady-state turn's send time and model requests are kept in ``bench/out/load/turns.jsonl``
+(to set beside the audit rows' per-stage latency).
 """
 
 from __future__ import annotations
