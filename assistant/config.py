@@ -206,7 +206,8 @@ class Settings(BaseSettings):
         None,
         ge=1,
         validation_alias=_env("ASSISTANT_EMBED_THREADS", "embed_threads"),
-        description="CPU threads of the e5 engine; default: all cores.",
+        description="CPU threads e5 uses: that many engines of one thread each, a question on "
+        "each; default: all cores, at most 8 (an engine holds about 21 MB).",
     )
     embed_batch_size: int = Field(
         32,

