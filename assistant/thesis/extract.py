@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -247,14 +246,8 @@ def _products(chunks: Sequence[StoredChunk]) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-# A sentence is weighed several times per map (step, evidence, counterpoint): check it once.
-_checked_quotable = lru_cache(maxsize=4096)(quotable)
-
-
 def _quotable(sentences: Iterable[Sentence]) -> list[Sentence]:
-    return [
-        s for s in sentences if len(re.sub(r"\W", "", s.text)) >= 6 and _checked_quotable(s.text)
-    ]
+    return [s for s in sentences if len(re.sub(r"\W", "", s.text)) >= 6 and quotable(s.text)]
 
 
 def _thesis(lead: Section, citer: Citer) -> Point | None:
