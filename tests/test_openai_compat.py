@@ -93,6 +93,19 @@ def test_a_completion_carries_the_answer_its_sources_and_the_disclosure(
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
 
+def test_a_reader_asking_in_traditional_characters_reads_the_labels_in_them(
+    v1: Callable[..., openai.OpenAI], offline_url: str
+) -> None:
+    completion = v1(offline_url).chat.completions.create(
+        model=INVESTOR, messages=[{"role": "user", "content": "為什麼說DeepSeek反而利好算力？"}]
+    )
+    answer, appendix = (completion.choices[0].message.content or "").split(APPENDIX, 1)
+    assert answer.startswith("以下為2025年2月文章的原文摘錄")
+    assert "**來源**\n[1] 《DeepSeek暫停API充值" not in appendix  # a title is quoted verbatim
+    assert "**來源**\n[1] 《DeepSeek暂停API充值" in appendix and "**来源**" not in appendix
+    assert "\n\n风险提示\n尊敬的投资者" in appendix  # the disclosure verbatim, not titled twice
+
+
 def test_a_stream_with_the_official_client_ends_with_the_disclosure_and_done(
     v1: Callable[..., openai.OpenAI],
     online_url: str,

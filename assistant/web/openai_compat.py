@@ -50,7 +50,7 @@ from ..answer import Answer, Citation, Delta, Event
 from ..config import Settings
 from ..errors import AssistantError
 from ..prompts import Mode, Turn
-from ..text import estimate_tokens, is_chinese
+from ..text import estimate_tokens, is_chinese, traditional_in_place, writes_traditional
 from . import refusals
 from .answering import FIRST_WAIT, Answering, AnswerRun, Signal, until_answered
 from .api import CLIENT_GONE, SSE_HEADERS
@@ -140,9 +140,11 @@ def _source_line(citation: Citation, strings: dict[str, str]) -> str:
     return f"{line.rstrip()} ({citation.path})" + (f"\n{quote}" if quote else "")
 
 
-def appendix(answer: Answer, lang: Lang) -> str:
-    """Sources, notices and disclosure, as they follow the answer in the content."""
-    strings = web_strings(lang)
+def appendix(answer: Answer, lang: Lang, traditional: bool = False) -> str:
+    """Sources, notices and disclosure, as they follow the answer in the content; the labels in
+    traditional characters for a reader who asks in them (the quotes and disclosure verbatim)."""
+    plain = web_strings(lang)
+    strings = {k: traditional_in_place(v) for k, v in plain.items()} if traditional else plain
     blocks = []
     if answer.citations:
         # A blank line after each quote, or Markdown would run the next source into it.
@@ -150,7 +152,7 @@ def appendix(answer: Answer, lang: Lang) -> str:
         blocks.append(f"**{strings['sources']}**\n{lines}")
     if answer.notices:
         blocks.append(f"**{strings['notices']}**\n" + "\n".join(f"- {n}" for n in answer.notices))
-    titled = answer.disclosure.partition("\n")[0].strip() == strings["disclosure"]
+    titled = answer.disclosure.partition("\n")[0].strip() == plain["disclosure"]
     # verbatim; under our title unless it opens with that title itself ("风险提示\n…")
     blocks.append(
         answer.disclosure if titled else f"**{strings['disclosure']}**\n{answer.disclosure}"
@@ -211,8 +213,17 @@ def _chunk(ident: str, model: str, delta: ChoiceDelta, finish: bool = False) -> 
 class _Stream:
     """The chunks of one streamed completion."""
 
-    def __init__(self, run: AnswerRun, model: str, lang: Lang, prompt: int, usage: bool) -> None:
+    def __init__(
+        self,
+        run: AnswerRun,
+        model: str,
+        lang: Lang,
+        prompt: int,
+        usage: bool,
+        traditional: bool = False,
+    ) -> None:
         self.run, self.model, self.lang, self.prompt, self.usage = run, model, lang, prompt, usage
+        self.traditional = traditional
         self.ident = f"chatcmpl-{uuid.uuid4().hex}"
         self.shown = ""
 
@@ -246,7 +257,9 @@ class _Stream:
         if isinstance(event, Delta):
             self.shown += event.text
             return _chunk(self.ident, self.model, ChoiceDelta(content=event.text))
-        rest = unshown(self.shown, event.answer, self.lang) + appendix(event, self.lang)
+        rest = unshown(self.shown, event.answer, self.lang) + appendix(
+            event, self.lang, self.traditional
+        )
         self.shown += rest
         final = ChatCompletionChunk(
             id=self.ident,
@@ -306,6 +319,7 @@ def build_router(
             body.messages, settings.max_history_turns, settings.max_turn_chars
         )
         lang: Lang = "zh" if is_chinese(question) else "en"
+        traditional = lang == "zh" and writes_traditional(question)
         prompt = sum(estimate_tokens(_text(m, i)) for i, m in enumerate(body.messages))
         session = body.user
         run = answering.start(
@@ -315,7 +329,7 @@ def build_router(
             answer = await until_answered(run, request.receive)
             if answer is None:
                 return Response(status_code=CLIENT_GONE)
-            content = answer.answer + appendix(answer, lang)
+            content = answer.answer + appendix(answer, lang, traditional)
             completion = ChatCompletion(
                 id=f"chatcmpl-{uuid.uuid4().hex}",
                 created=int(time.time()),
@@ -337,7 +351,7 @@ def build_router(
             run.close()
             raise
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        stream = _Stream(run, body.model, lang, prompt, include_usage)
+        stream = _Stream(run, body.model, lang, prompt, include_usage, traditional)
         return StreamingResponse(
             stream.frames(first, disclosure), media_type="text/event-stream", headers=SSE_HEADERS
         )
