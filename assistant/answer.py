@@ -29,7 +29,15 @@ from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome
 from .capacity import Capacity
 from .citations import best_quote, markers_by_sentence
-from .compliance import Finding, check_text, classify_question, make_finding, mask_blocked
+from .compliance import (
+    Finding,
+    QuestionIntent,
+    advice_topic,
+    check_text,
+    classify_question,
+    make_finding,
+    mask_blocked,
+)
 from .config import Settings
 from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
 from .extractive import LIMIT, render, select_sentences
@@ -360,13 +368,22 @@ class AnswerEngine:
         with trace.timed("retrieval"):
             retriever = self.retriever.on(snapshot)
             hits = retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
-            relevant = retriever.relevant(
-                lexical_query or standalone,  # judged in the language the store was searched in
-                hits,
-                floor=self.settings.relevance_floor,
-                floor_other=self.settings.relevance_floor_other,
-                strict=self.chat is None,  # a model reading the passages can still decline
-            )
+
+            def covered(text: str) -> bool:
+                return retriever.relevant(
+                    text,
+                    hits,
+                    floor=self.settings.relevance_floor,
+                    floor_other=self.settings.relevance_floor_other,
+                    strict=self.chat is None,  # a model reading the passages can still decline
+                )
+
+            judged = lexical_query or standalone  # in the language the store was searched in
+            relevant = covered(judged)
+            if not relevant and QuestionIntent.PERSONALISED_ADVICE in intents:
+                # "我适合买588930吗？": our statement answers the advice, the documents its topic
+                topic = advice_topic(judged)
+                relevant = topic != judged and covered(topic)
         trace.hits = hits
         if not relevant:
             trace.why = "not_found"

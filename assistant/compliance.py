@@ -624,6 +624,18 @@ def asks_to_change_rules(text: str) -> bool:
     return pattern.search(simplified_in_place(text)) is not None
 
 
+def advice_topic(text: str) -> str:
+    """``text`` without the words that ask for personalised advice: what a question like
+    "我适合买588930吗？" asks the documents about ("588930"), for the answer/decline decision."""
+    table = default_rules()
+    topic = simplified_in_place(text)
+    for patterns in (table.questions, table.questions_about_investing):
+        pattern = patterns.get(QuestionIntent.PERSONALISED_ADVICE)
+        if pattern is not None:
+            topic = pattern.sub(" ", topic)
+    return " ".join(topic.split())
+
+
 def classify_question(text: str) -> frozenset[QuestionIntent]:
     """The intents of an investor's question: one or more of personalised_advice, prediction,
     rule_change, or exactly ``{QuestionIntent.ORDINARY}`` when none applies.

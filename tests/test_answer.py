@@ -276,6 +276,20 @@ def test_personalised_advice_is_declined_with_reasons(offline, question: str) ->
     assert_compliant_shape(answer)
 
 
+def test_an_advice_question_about_the_documents_product_gets_its_content(offline) -> None:
+    # The statement answers "am I suited?"; the documents still answer what 588930 is. The
+    # advice words (适合买) are not the topic, and weighed as one they made it "not covered".
+    answer = offline.ask("我适合买588930吗？")
+    said, rest = answer.answer.split("\n\n", 1)
+    assert said.startswith("我无法根据您的个人情况") and rest.startswith(
+        "以下为2025年2月文章的原文摘录"
+    )
+    assert any("588930" in c.text for c in answer.citations)
+    assert_compliant_shape(answer)
+    elsewhere = offline.ask("我适合买茅台吗？")  # advice about what the documents never name
+    assert "现有资料没有涉及这个问题" in elsewhere.answer and not elsewhere.citations
+
+
 def test_a_model_answer_to_a_traditional_advice_question_opens_with_our_words_in_them(
     online,
 ) -> None:
