@@ -19,7 +19,8 @@ halves since the tenth. batch12_train, 385 sentences by a sixth engineer, traini
 batch11_tune and batch11_heldout (``batch11``, 400), written blind during the tenth pass,
 measured once whole on it frozen and its held half on the eleventh; its tune half is trained on.
 batch13 (``batch13`` or its halves), written blind during the twelfth pass and merged after it
-froze, is the one split the model never trains on. Each split is measured with the rules alone
+froze, and batch14, written blind after the ``about`` rules (2026-12-01, fifth session), are the
+splits the model never trains on. Each split is measured with the rules alone
 and with rules plus model. Recall for a category: share of its violations given a finding of
 that category.
 False positives for a category: share of the compliant sentences written close to its line
@@ -71,8 +72,9 @@ SPLITS = (
     "batch11_heldout",
     "batch12_train",
     "batch13",
+    "batch14",
 )
-# Each batch by name (every split of it): batch4 … batch13.
+# Each batch by name (every split of it): batch4 … batch14.
 BATCHES = tuple(dict.fromkeys(s.split("_")[0] for s in SPLITS if s.startswith("batch")))
 
 

@@ -77,7 +77,7 @@ def test_the_model_never_trained_on_a_held_out_sentence() -> None:
         from train_compliance_model import held_out, training_rows
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    assert held_out("batch13") and held_out("batch13_heldout")
+    assert held_out("batch13") and held_out("batch13_heldout") and held_out("batch14")
     spent_splits = ("batch7_heldout", "batch10_heldout", "batch11_tune", "batch12_train")
     assert not any(held_out(s) for s in spent_splits)
     rows = json.loads(FRESH_SET.read_text(encoding="utf-8"))["sentences"]
