@@ -36,10 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.errors import AssistantError
     from assistant.factory import build_web_app
 
-    bars: list[tqdm[Any]] = []  # a progress bar only when there is something to ingest
+    bars: list[Any] = []  # a progress bar only when there is something to ingest
 
     def on_total(files: int) -> None:
-        bars.append(tqdm(total=files, desc="ingest", unit="file", file=sys.stderr))
+        if sys.stderr.isatty():
+            bars.append(tqdm(total=files, desc="ingest", unit="file", file=sys.stderr))
+        else:  # a log file or a service's journal: two lines, not a bar's frames
+            bars.append(_LoggedProgress(files))
 
     try:
         settings = load_settings()
@@ -65,6 +68,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"The assistant is starting at http://{shown}:{port}  (Ctrl+C stops it)", flush=True)
     server.run()
     return 0
+
+
+class _LoggedProgress:
+    """The ingest's progress as log lines, where nobody watches a bar redrawn in place."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.started = total, 0, time.monotonic()
+        files = "file" if total == 1 else "files"
+        logging.getLogger("ingest").info("ingest: %d %s to read", total, files)
+
+    def update(self, files: int) -> None:
+        self.done += files
+
+    def close(self) -> None:
+        seconds = time.monotonic() - self.started
+        logging.getLogger("ingest").info(
+            "ingest: %d of %d read in %.1f s", self.done, self.total, seconds
+        )
 
 
 def _warm(server: Any, engine: Any) -> None:
