@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 from io import BytesIO
 from itertools import pairwise
@@ -33,6 +32,7 @@ from operator import add
 
 import numpy as np
 
+from .once import once
 from .text import HAN, simplified_in_place
 
 __all__ = ["Model", "features", "load_model", "model"]
@@ -201,7 +201,7 @@ def load_model(data: bytes) -> Model:
         )
 
 
-@cache
+@once
 def model() -> Model:
     """The shipped model, loaded once per process."""
     return load_model(resources.files("assistant").joinpath(_RESOURCE).read_bytes())

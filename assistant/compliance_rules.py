@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from .once import once
 from .text import CJK
 
 Severity = Literal["block", "warn"]
@@ -369,7 +370,7 @@ def load_rules(path: Path | None = None) -> RuleTable:
     return parse_rules(tomllib.loads(data.decode("utf-8")))
 
 
-@cache
+@once
 def default_rules() -> RuleTable:
     """The shipped table, loaded and compiled once per process."""
     return load_rules()
