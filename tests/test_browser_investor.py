@@ -7,6 +7,7 @@ asks any host but 127.0.0.1 (no CDN, no fonts, no telemetry).
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,7 @@ def test_the_language_switch_relabels_the_interface(
     # The answer keeps the language it was written in.
     expect(page.locator(".turn.done .answer")).to_contain_text("原文摘录")
     page.screenshot(path=str(tmp_path / "english.png"), full_page=True)
-    page.get_by_label("中文").check()
+    page.get_by_label("简体").check()
     expect(page.locator("#send")).to_have_text("发送")
 
 
@@ -193,3 +194,51 @@ def test_a_question_past_the_limit_is_refused_in_words_and_kept_to_shorten(
     expect(page.locator("#question textarea")).to_have_value(pasted)
     expect(page.locator("#transcript .turn")).to_have_count(0)  # nothing was asked
     page.screenshot(path=str(tmp_path / "too-long.png"))
+
+
+def test_a_reader_in_taiwan_or_hong_kong_reads_the_interface_in_traditional_characters(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    # A browser that prefers zh-TW (or zh-HK) opens the page in traditional characters.
+    page.set_extra_http_headers({"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.8"})
+    page.goto(url)
+    expect(page.locator("#send")).to_have_text("發送")
+    expect(page.get_by_label("繁體")).to_be_checked()
+    expect(page.locator("#app-header h1")).to_contain_text("資料問答")
+    expect(page.locator("#status")).to_contain_text("離線摘錄模式")
+    expect(page.get_by_role("tab", name="投資者問答")).to_be_visible()
+    expect(page.locator("#question textarea")).to_have_attribute(
+        "placeholder", re.compile("為什麼")
+    )
+    expect(page.locator(".thesis-maps .maps-heading")).to_contain_text("論證地圖")
+    card = page.locator(".map-card").first
+    expect(card.locator("summary .more").first).to_have_text("展開論證")
+    expect(card.locator("details.disclosure summary .disclosure-label")).to_have_text("風險提示")
+    # The map's disclosure as the article states it (投资, not 投資).
+    expect(card.locator(".disclosure-text")).to_contain_text("投资有风险")
+
+    turn = ask(page, QUESTION)
+    expect(turn.locator(".question .who")).to_have_text("問")
+    expect(turn.locator(".sources h4")).to_have_text("來源")
+    expect(turn.locator(".badges")).to_contain_text("離線摘錄")
+    # The disclosure is a legal text: the label around it is converted, never the text itself.
+    turn_id = turn.get_attribute("data-turn")
+    recorded = next(row for row in engine.audit.turns(5) if row["turn_id"] == turn_id)  # type: ignore[union-attr]
+    disclosure = turn.locator("details.disclosure")
+    expect(disclosure.locator("summary .disclosure-label")).to_have_text("風險提示")
+    expect(disclosure.locator("summary")).to_contain_text("投资有风险,投资需谨慎")
+    disclosure.locator("summary").click()
+    expect(disclosure.locator(".disclosure-text")).to_have_text(recorded["disclosure"])
+    page.screenshot(path=str(tmp_path / "traditional.png"), full_page=True)
+
+    # ?lang= wins over the browser, either way; the switch still relabels.
+    page.goto(f"{url}/?lang=zh-Hans")
+    expect(page.locator("#send")).to_have_text("发送")
+    page.set_extra_http_headers({"Accept-Language": "zh-CN,zh;q=0.9"})
+    page.goto(f"{url}/?lang=zh-Hant")
+    expect(page.locator("#send")).to_have_text("發送")
+    page.get_by_label("简体").check()
+    expect(page.locator("#send")).to_have_text("发送")
+    page.get_by_label("繁體").check()
+    expect(page.get_by_role("tab", name="顧問草稿")).to_be_visible()

@@ -26,10 +26,9 @@ import gradio as gr
 from ...answer import Answer, AnswerEngine
 from ...errors import AssistantError
 from ...prompts import Lang, Turn
-from ...thesis.model import say
 from . import maps, render
 from .render import ChatTurn
-from .strings import examples, t
+from .strings import Ui, examples, t
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ class Chat:
         self,
         question: str,
         turns: list[ChatTurn],
-        lang: Lang,
+        lang: Ui,
         request: gr.Request,
         *,
         taken: Any = "",
@@ -106,7 +105,7 @@ class Chat:
     def ask_step(
         self,
         turns: list[ChatTurn],
-        lang: Lang,
+        lang: Ui,
         shown: maps.Shown,
         event: gr.EventData,
         request: gr.Request,
@@ -120,7 +119,7 @@ class Chat:
         step = m.steps[k]
         # Asked in the reader's language (the claim stays as the article wrote it), so the
         # answer's own words come in it too.
-        question = step.ask if lang == m.lang else say(lang, "ask", claim=step.claim)
+        question = step.ask if lang == m.lang else maps.say_in(lang, "ask", claim=step.claim)
         # Not typed in the box: what the reader may be typing there stays.
         yield from self.ask(question, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
 
@@ -144,7 +143,7 @@ class InvestorTab:
     examples_label: gr.HTML
     turns: gr.State
 
-    def relabel(self, lang: Lang, turns: list[ChatTurn]) -> list[Any]:
+    def relabel(self, lang: Ui, turns: list[ChatTurn]) -> list[Any]:
         """Updates for ``relabel_outputs`` in ``lang``."""
         return [
             gr.update(label=t(lang, "tab_investor")),
@@ -160,7 +159,7 @@ class InvestorTab:
         return [self.tab, self.transcript, self.question, self.send, self.new, self.examples_label]
 
 
-def _examples_label(lang: Lang) -> str:
+def _examples_label(lang: Ui) -> str:
     return f'<p class="examples-label">{render.esc(t(lang, "examples"))}</p>'
 
 
@@ -253,7 +252,7 @@ def _typing(
     """``chat.ask`` for the question box: emptied when the question is taken, then left alone."""
 
     def run(
-        question: str, turns: list[ChatTurn], lang: Lang, request: gr.Request
+        question: str, turns: list[ChatTurn], lang: Ui, request: gr.Request
     ) -> Iterator[Outputs]:
         yield from chat.ask(question, turns, lang, request, meanwhile=gr.skip())
 
@@ -263,7 +262,7 @@ def _typing(
 def _asking(
     chat: Chat, question: str
 ) -> Callable[[list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
-    def run(turns: list[ChatTurn], lang: Lang, request: gr.Request) -> Iterator[Outputs]:
+    def run(turns: list[ChatTurn], lang: Ui, request: gr.Request) -> Iterator[Outputs]:
         yield from chat.ask(question, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
 
     return run
