@@ -121,6 +121,7 @@ def test_the_language_switch_relabels_the_interface(
     ask(page, QUESTION)
     page.get_by_label("English").check()
     expect(page.locator("#send")).to_have_text("Send")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#status")).to_contain_text("Offline excerpt mode")
     expect(page.get_by_role("tab", name="Advisor drafts")).to_be_visible()
     expect(page.locator(".turn.done .sources h4")).to_have_text("Sources")
@@ -205,6 +206,7 @@ def test_a_reader_in_taiwan_or_hong_kong_reads_the_interface_in_traditional_char
     page.goto(url)
     expect(page.locator("#send")).to_have_text("發送")
     expect(page.get_by_label("繁體")).to_be_checked()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")  # a screen reader's voice
     expect(page.locator("#app-header h1")).to_contain_text("資料問答")
     expect(page.locator("#status")).to_contain_text("離線摘錄模式")
     expect(page.get_by_role("tab", name="投資者問答")).to_be_visible()
@@ -235,6 +237,7 @@ def test_a_reader_in_taiwan_or_hong_kong_reads_the_interface_in_traditional_char
     # ?lang= wins over the browser, either way; the switch still relabels.
     page.goto(f"{url}/?lang=zh-Hans")
     expect(page.locator("#send")).to_have_text("发送")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     page.set_extra_http_headers({"Accept-Language": "zh-CN,zh;q=0.9"})
     page.goto(f"{url}/?lang=zh-Hant")
     expect(page.locator("#send")).to_have_text("發送")

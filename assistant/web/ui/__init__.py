@@ -50,6 +50,12 @@ def _status(engine: AnswerEngine, lang: Ui) -> str:
     return render.status_line(lang, model_mode(engine.chat), model, engine.store.documents())
 
 
+# The ``lang`` attribute of the page for an interface ``Ui`` (a JS expression in the %s).
+_HTML_LANG = (
+    "document.documentElement.lang = {'zh': 'zh-Hans', 'zh-Hant': 'zh-Hant', 'en': 'en'}[%s];"
+)
+
+
 def _opening(request: gr.Request) -> tuple[Ui, Ui]:
     """The interface a page opens in (the switch's value and the page's language)."""
     ui = preferred(request.query_params.get("lang"), request.headers.get("accept-language"))
@@ -109,6 +115,10 @@ def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:
             api_visibility="private",
             show_progress="hidden",
         )
+        # The page's language, for screen readers' voices and the browser's fonts (Gradio's
+        # page says "en"): set in the browser, no round trip.
+        blocks.load(None, None, None, js=f"() => {{ {_HTML_LANG % repr('zh')} }}")
+        switch.change(None, [switch], None, js=f"(ui) => {{ {_HTML_LANG % 'ui'} }}")
         # The page opens in the interface the reader asked for (?lang=zh-Hant) or their browser
         # prefers (zh-TW, zh-HK): the switch's change relabels it. Then, in that language, the
         # model and the article count, which can change while the app runs (a sync, a restart
