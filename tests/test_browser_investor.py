@@ -245,3 +245,34 @@ def test_a_reader_in_taiwan_or_hong_kong_reads_the_interface_in_traditional_char
     expect(page.locator("#send")).to_have_text("发送")
     page.get_by_label("繁體").check()
     expect(page.get_by_role("tab", name="顧問草稿")).to_be_visible()
+
+
+# The contrast of an element's text against the first opaque background behind it (WCAG 2).
+CONTRAST = """(selector) => {
+  const rgb = (text) => text.match(/[\\d.]+/g).map(Number);
+  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const element = document.querySelector(selector);
+  let behind = element, back = [255, 255, 255];
+  for (; behind; behind = behind.parentElement) {
+    const c = rgb(getComputedStyle(behind).backgroundColor);
+    if (c.length < 4 || c[3] > 0.5) { back = c.slice(0, 3); break; }
+  }
+  const [a, b] = [lum(rgb(getComputedStyle(element).color).slice(0, 3)), lum(back)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_small_text_is_readable_against_its_background(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    url, _ = offline_ui
+    page.goto(url)
+    ask(page, QUESTION)
+    expect(page.locator(".thesis-maps .maps-heading .hint")).to_be_visible()
+    small = [".app-header .subtitle", ".status-line .docs", ".maps-heading .hint"]
+    small += [".examples-label", ".map-meta", ".turn.done .notices li", ".source-meta"]
+    small += [".disclosure-headline", ".feedback .ask", ".cite", ".badge.offline"]
+    low = {s: round(page.evaluate(CONTRAST, s), 2) for s in small}
+    assert {s: r for s, r in low.items() if r < 4.5} == {}  # WCAG AA for text this small
