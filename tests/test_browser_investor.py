@@ -119,7 +119,11 @@ def test_the_language_switch_relabels_the_interface(
     url, _ = offline_ui
     page.goto(url)
     ask(page, QUESTION)
+    expect(page.locator(".turn.done .answer a.cite").first).to_have_attribute("aria-label", "来源1")
     page.get_by_label("English").check()
+    expect(page.locator(".turn.done .answer a.cite").first).to_have_attribute(
+        "aria-label", "source 1"
+    )
     expect(page.locator("#send")).to_have_text("Send")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#status")).to_contain_text("Offline excerpt mode")
@@ -223,6 +227,8 @@ def test_a_reader_in_taiwan_or_hong_kong_reads_the_interface_in_traditional_char
     turn = ask(page, QUESTION)
     expect(turn.locator(".question .who")).to_have_text("問")
     expect(turn.locator(".sources h4")).to_have_text("來源")
+    # A footnote says what it is in the reader's language (a screen reader reads the label).
+    expect(turn.locator(".answer a.cite").first).to_have_attribute("aria-label", "來源1")
     expect(turn.locator(".badges")).to_contain_text("離線摘錄")
     # The disclosure is a legal text: the label around it is converted, never the text itself.
     turn_id = turn.get_attribute("data-turn")

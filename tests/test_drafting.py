@@ -180,7 +180,7 @@ def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
 def test_text_is_escaped_before_it_meets_markup() -> None:
     hostile = '<img src=x onerror=alert(1)> {{value}} ${1+1} `x` "q"'
     assert "<" not in esc(hostile) and "{" not in esc(hostile) and "$" not in esc(hostile)
-    rendered = paragraphs(f"{hostile}[1][2]", {1: "src-a-1"})
+    rendered = paragraphs(f"{hostile}[1][2]", "zh", {1: "src-a-1"})
     assert '<a class="cite" href="#src-a-1"' in rendered and "<img" not in rendered
     assert '<sup class="cite pending">[2]</sup>' in rendered
     assert (

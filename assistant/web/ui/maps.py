@@ -112,7 +112,7 @@ def card(m: ArgumentMap, i: int, lang: Ui) -> str:
     if m.thesis:
         thesis = (
             f'<p class="map-thesis"><span class="map-thesis-label">'
-            f"{esc(say_in(lang, 'heading_thesis'))}</span> {_cited(m.thesis.text, m.thesis, f'{key}-t')}</p>"
+            f"{esc(say_in(lang, 'heading_thesis'))}</span> {_cited(m.thesis.text, m.thesis, f'{key}-t', lang)}</p>"
         )
     counts = t(lang, "map_counts", steps=len(m.steps), counter=len(m.counterpoints))
     summary = (
@@ -138,9 +138,9 @@ def card(m: ArgumentMap, i: int, lang: Ui) -> str:
     )
 
 
-def _cited(text: str, point: Point | Step, key: str) -> str:
+def _cited(text: str, point: Point | Step, key: str, lang: Ui) -> str:
     """The text, escaped, followed by a footnote for each of its citations."""
-    links = "".join(cite_link(c.n, f"{key}-{j}") for j, c in enumerate(point.citations))
+    links = "".join(cite_link(c.n, f"{key}-{j}", lang) for j, c in enumerate(point.citations))
     return f"{esc(text)}{links}"
 
 
@@ -168,7 +168,7 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Ui) -> str:
             continue
         evidence += (
             f'<li class="evidence {esc(e.label)}">{esc(e.text)}'
-            f"{cite_link(e.n, f'{key}-{len(items)}')}</li>"
+            f"{cite_link(e.n, f'{key}-{len(items)}', lang)}</li>"
         )
         items.append((e.text, cited))
     if step.figures and (when := date_label(m.published, base(lang))):
@@ -179,7 +179,7 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Ui) -> str:
     return (
         f'<li class="step kind-{esc(step.kind)}"><div class="step-line">'
         f'<span class="kind">{esc(say_in(lang, f"kind_{step.kind}"))}</span>'
-        f'<span class="claim">{_cited(step.claim, step, key)}</span></div>'
+        f'<span class="claim">{_cited(step.claim, step, key, lang)}</span></div>'
         f"{f'<ul class=evidence-list>{evidence}</ul>' if evidence else ''}"
         f"{_sources(items, key, lang)}"
         f'<button type="button" class="ask-step" data-step="{i}:{k}">'
@@ -226,7 +226,7 @@ def _counter(m: ArgumentMap, key: str, lang: Ui) -> str:
         plain = f'<p class="plain-notice">{esc(say_in(lang, words))}</p>'
     items = "".join(
         f'<li class="point from-{esc(p.source)}"><span class="point-source">'
-        f"{esc(t(lang, f'map_from_{p.source}'))}</span> {_cited(p.text, p, f'{key}-c{j}')}"
+        f"{esc(t(lang, f'map_from_{p.source}'))}</span> {_cited(p.text, p, f'{key}-c{j}', lang)}"
         f"{_sources([(c.quote, c) for c in p.citations], f'{key}-c{j}', lang)}</li>"
         for j, p in enumerate(m.counterpoints)
     )

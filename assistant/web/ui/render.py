@@ -69,15 +69,15 @@ def header(lang: Ui) -> str:
     )
 
 
-def cite_link(n: int, target: str) -> str:
+def cite_link(n: int, target: str, lang: Ui) -> str:
     """Footnote [n], a link to the element ``target`` (a source with its quote marked)."""
     return (
         f'<a class="cite" href="#{esc(target)}" data-target="{esc(target)}" '
-        f'aria-label="source {n}">[{n}]</a>'
+        f'aria-label="{esc(t(lang, "cite", n=n))}">[{n}]</a>'
     )
 
 
-def paragraphs(text: str, anchors: dict[int, str] | None = None) -> str:
+def paragraphs(text: str, lang: Ui, anchors: dict[int, str] | None = None) -> str:
     """Escaped paragraphs; [n] becomes a footnote link where ``anchors`` has a target for n."""
 
     def cite(match: re.Match[str]) -> str:
@@ -85,7 +85,7 @@ def paragraphs(text: str, anchors: dict[int, str] | None = None) -> str:
         target = (anchors or {}).get(n)
         if target is None:
             return f'<sup class="cite pending">[{n}]</sup>'
-        return cite_link(n, target)
+        return cite_link(n, target, lang)
 
     lines = [line for line in text.split("\n") if line.strip()]
     return "".join(f"<p>{_MARKER.sub(cite, esc(line))}</p>" for line in lines)
@@ -206,7 +206,9 @@ def turn(item: ChatTurn, lang: Ui) -> str:
         tail = disclosure(item.disclosure, lang, item.key)
         return f'<article class="turn failed">{question}<div class="reply">{body}{tail}</div></article>'
     if answer is None:
-        text = paragraphs(item.partial) or f'<p class="waiting">{esc(t(lang, "answering"))}</p>'
+        text = (
+            paragraphs(item.partial, lang) or f'<p class="waiting">{esc(t(lang, "answering"))}</p>'
+        )
         ai = f'<div class="badges"><span class="badge ai">{esc(t(lang, "badge_ai"))}</span></div>'
         return (
             f'<article class="turn streaming">{question}<div class="reply">{ai}'
@@ -218,7 +220,7 @@ def turn(item: ChatTurn, lang: Ui) -> str:
     return (
         f'<article class="turn done mode-{answer.mode}" data-turn="{esc(answer.turn_id)}">'
         f'{question}<div class="reply">{_badges(answer, lang)}'
-        f'<div class="answer">{paragraphs(answer.answer, anchors)}</div>'
+        f'<div class="answer">{paragraphs(answer.answer, lang, anchors)}</div>'
         f'<ul class="notices">{notices}</ul>'
         f"{sources(answer.citations, item.key, lang)}"
         f"{disclosure(answer.disclosure, lang, item.key)}"
