@@ -40,11 +40,17 @@ CONCURRENCY = 8  # answers streamed at once; each holds a worker thread while th
 
 
 def theme() -> gr.themes.Base:
-    # Secondary text (the subtitle, hints, the article count) a shade darker than the theme's
-    # slate-400, which is 2.6:1 on white: WCAG AA asks 4.5:1 of text this small.
+    # Secondary text (the subtitle, hints, the article count) and the accent (the selected tab,
+    # the send button) a shade darker than the theme's slate-400 and blue-500, which are 2.6:1
+    # and 3.7:1 against white: WCAG AA asks 4.5:1 of text this small.
     return gr.themes.Base(
         primary_hue="blue", neutral_hue="slate", radius_size="sm", font=FONTS, font_mono=MONO
-    ).set(body_text_color_subdued="*neutral_600")
+    ).set(
+        body_text_color_subdued="*neutral_600",
+        color_accent="*primary_600",
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+    )
 
 
 def _status(engine: AnswerEngine, lang: Ui) -> str:
