@@ -232,6 +232,24 @@ def test_a_site_in_hong_kong_or_taiwan_shows_the_widget_in_traditional_character
     keep(page, tmp_path, "widget-traditional")
 
 
+def test_when_the_assistant_cannot_be_reached_the_widget_says_so(
+    desktop: Page, offline_site: tuple[str, str, str]
+) -> None:
+    assistant, fund_page, _ = offline_site
+    page = desktop
+    page.goto(fund_page)
+    frame = open_widget_with_keyboard(page)
+    expect(frame.locator("#status")).to_contain_text("离线摘录模式")
+    # The assistant's server goes away (the fund's page and the browser's network stay up).
+    page.context.route(f"{assistant}/embed/chat", lambda route: route.abort())
+    page.context.route(f"{assistant}/healthz", lambda route: route.abort())
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    expect(frame.locator(".answer .error").first).to_have_text("连接中断，请重试。")
+    expect(frame.locator("#status")).to_have_text("暂时无法连接服务，请稍后再试。")
+    expect(frame.locator("#status")).to_have_class("bad")
+
+
 def test_the_widget_fills_a_phone_screen(
     browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
 ) -> None:
