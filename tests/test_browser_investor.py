@@ -240,6 +240,13 @@ def test_a_reader_in_taiwan_or_hong_kong_reads_the_interface_in_traditional_char
     expect(disclosure.locator(".disclosure-text")).to_have_text(recorded["disclosure"])
     page.screenshot(path=str(tmp_path / "traditional.png"), full_page=True)
 
+    # The example questions read, and are asked, in traditional characters too.
+    done = page.locator("#transcript .turn.done")
+    page.locator("#examples button", has_text="科技巨頭還在加大AI資本開支嗎？").click()
+    expect(done).to_have_count(2)
+    expect(done.nth(1).locator(".question p")).to_have_text("科技巨頭還在加大AI資本開支嗎？")
+    expect(done.nth(1).locator(".answer")).to_contain_text("以下為2025年2月文章的原文摘錄")
+
     # ?lang= wins over the browser, either way; the switch still relabels.
     page.goto(f"{url}/?lang=zh-Hans")
     expect(page.locator("#send")).to_have_text("发送")

@@ -28,7 +28,7 @@ from ...errors import AssistantError
 from ...prompts import Lang, Turn
 from . import maps, render
 from .render import ChatTurn
-from .strings import Ui, examples, t
+from .strings import Ui, examples, in_script, t
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,7 @@ class InvestorTab:
     new: gr.Button
     examples_label: gr.HTML
     turns: gr.State
+    examples: list[gr.Button]
 
     def relabel(self, lang: Ui, turns: list[ChatTurn]) -> list[Any]:
         """Updates for ``relabel_outputs`` in ``lang``."""
@@ -152,11 +153,20 @@ class InvestorTab:
             gr.update(value=t(lang, "send")),
             gr.update(value=t(lang, "new_chat")),
             _examples_label(lang),
+            *(gr.update(value=in_script(lang, q)) for q in examples()),
         ]
 
     @property
     def relabel_outputs(self) -> list[Any]:
-        return [self.tab, self.transcript, self.question, self.send, self.new, self.examples_label]
+        labels = [
+            self.tab,
+            self.transcript,
+            self.question,
+            self.send,
+            self.new,
+            self.examples_label,
+        ]
+        return [*labels, *self.examples]
 
 
 def _examples_label(lang: Ui) -> str:
@@ -233,7 +243,9 @@ def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int)
         api_visibility="private",
         show_progress="hidden",
     )
-    return InvestorTab(tab, top, thesis_map, transcript, question, send, new, examples_label, turns)
+    return InvestorTab(
+        tab, top, thesis_map, transcript, question, send, new, examples_label, turns, buttons
+    )
 
 
 def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:
@@ -263,6 +275,8 @@ def _asking(
     chat: Chat, question: str
 ) -> Callable[[list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
     def run(turns: list[ChatTurn], lang: Ui, request: gr.Request) -> Iterator[Outputs]:
-        yield from chat.ask(question, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
+        # Asked as its button reads: in traditional characters the answer's framing is too.
+        asked = in_script(lang, question)
+        yield from chat.ask(asked, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
 
     return run
