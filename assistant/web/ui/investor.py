@@ -25,7 +25,7 @@ import gradio as gr
 
 from ...answer import Answer, AnswerEngine
 from ...errors import AssistantError
-from ...prompts import Lang, Turn
+from ...prompts import Turn
 from . import maps, render
 from .render import ChatTurn
 from .strings import Ui, examples, in_script, t
@@ -260,7 +260,7 @@ def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:
 
 def _typing(
     chat: Chat,
-) -> Callable[[str, list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
+) -> Callable[[str, list[ChatTurn], Ui, gr.Request], Iterator[Outputs]]:
     """``chat.ask`` for the question box: emptied when the question is taken, then left alone."""
 
     def run(
@@ -273,7 +273,7 @@ def _typing(
 
 def _asking(
     chat: Chat, question: str
-) -> Callable[[list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
+) -> Callable[[list[ChatTurn], Ui, gr.Request], Iterator[Outputs]]:
     def run(turns: list[ChatTurn], lang: Ui, request: gr.Request) -> Iterator[Outputs]:
         # Asked as its button reads: in traditional characters the answer's framing is too.
         asked = in_script(lang, question)
