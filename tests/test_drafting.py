@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from docx import Document
+from markdown_it import MarkdownIt
 
 from assistant.answer import Answer, AnswerEngine
 from assistant.compliance import lint
@@ -177,10 +179,35 @@ def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
     assert not body.startswith("适当性")
 
 
+def test_a_markdown_export_opened_in_a_viewer_shows_markup_in_a_source_as_text(
+    tmp_path: Path,
+) -> None:
+
+    hostile = "<img src=x onerror=alert(1)>"
+    link = "[点此](javascript:alert(2))"
+    made = export.Draft(
+        topic=f"HBM {hostile}",
+        body=f"客户问到{link}与\\<b>。\n<script>alert(3)</script>",
+        sources=(f"[1] 《HBM内存说明{hostile}》 · 测试基金 · 2025-03",),
+        disclosure=f"风险提示\n投资有风险，投资需谨慎。{hostile}",
+        lang="zh",
+        day=date(2026, 12, 1),
+    )
+    _, text = export.write(made, "md", tmp_path)
+    shown = MarkdownIt("commonmark").render(text)  # what a Markdown viewer makes of the file
+    assert "<img" not in shown and "<script" not in shown and "<a " not in shown
+    assert "<b>" not in shown
+    visible = html.unescape(re.sub(r"<[^>]+>", "", shown))
+    for line in (f"HBM {hostile}", f"客户问到{link}与\\<b>。", "<script>alert(3)</script>"):
+        assert line in visible
+    assert f"[1] 《HBM内存说明{hostile}》 · 测试基金 · 2025-03" in visible
+    assert f"投资有风险，投资需谨慎。{hostile}" in visible  # the disclosure reads as written
+
+
 def test_text_is_escaped_before_it_meets_markup() -> None:
     hostile = '<img src=x onerror=alert(1)> {{value}} ${1+1} `x` "q"'
     assert "<" not in esc(hostile) and "{" not in esc(hostile) and "$" not in esc(hostile)
-    rendered = paragraphs(f"{hostile}[1][2]", {1: "src-a-1"})
+    rendered = paragraphs(f"{hostile}[1][2]", "zh", {1: "src-a-1"})
     assert '<a class="cite" href="#src-a-1"' in rendered and "<img" not in rendered
     assert '<sup class="cite pending">[2]</sup>' in rendered
     assert (

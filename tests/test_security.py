@@ -93,6 +93,19 @@ def test_embed_may_be_framed_only_by_allowed_sites(make_client) -> None:  # type
     assert "script-src 'self'" in policy and "connect-src 'self'" in policy
 
 
+def test_no_other_site_may_frame_the_web_app(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(allowed_origins=SITE)
+    assert "gradio" in client.get("/").text  # the web app itself (mounted at /), not a refusal
+    replies = [client.get(path) for path in ("/", "/config", "/healthz", "/api/thesis", "/nope")]
+    replies += [client.get("/", headers={"Host": "evil.example"}), client.post("/api/chat")]
+    for reply in replies:
+        assert reply.headers["content-security-policy"] == "frame-ancestors 'self'", reply.url
+        assert reply.headers["x-content-type-options"] == "nosniff"
+    # The widget's page keeps its own policy: the sites allowed to frame it.
+    policy = client.get("/embed").headers.get_list("content-security-policy")
+    assert len(policy) == 1 and policy[0].endswith(f"frame-ancestors 'self' {SITE}")
+
+
 def test_api_keys_guard_api_and_v1_but_not_the_widget(make_client) -> None:  # type: ignore[no-untyped-def]
     client = make_client(api_keys="key-one, key-two")
     missing = ask(client)

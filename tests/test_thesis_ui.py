@@ -14,6 +14,8 @@ from assistant.factory import build_engine
 from assistant.thesis import ThesisService
 from assistant.web.ui import maps
 from assistant.web.ui.advisor import Drafted, Drafting
+from assistant.web.ui.render import esc
+from assistant.web.ui.strings import preferred
 from tests.conftest import settings_for
 
 
@@ -84,6 +86,40 @@ def test_markup_in_a_map_renders_as_text(offline: AnswerEngine) -> None:
     html = maps.cards([m], "zh") + maps.outlines([m], "en")
     assert "<img" not in html and "${" not in html and "{{" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;&#36;&#123;x&#125;" in html
+
+
+def test_a_reader_in_traditional_characters_reads_the_maps_labels_in_them_and_the_article_as_written(
+    offline: AnswerEngine,
+) -> None:
+    (m,) = ThesisService(offline).maps(channel="web")
+    card, outline = maps.cards([m], "zh-Hant"), maps.outlines([m], "zh-Hant")
+    for label in ("論證地圖", "展開論證", "問這一步", "風險提示", "論證步驟", "插入論證提綱"):
+        assert label in card + outline, label
+    assert "资料来源于" not in card and "資料來源於2025年2月的文章" in card  # our notice
+    # The article's words and its disclosure (a legal text) exactly as the article has them.
+    assert esc(m.title) in card and esc(m.disclosure) in card
+    assert all(esc(step.claim) in card for step in m.steps)
+    assert maps.say_in("zh-Hant", "ask", claim="这一步") == "請解釋文章論證中的這一步：这一步"
+
+
+def test_the_page_opens_in_the_language_asked_for_else_traditional_where_the_browser_reads_it() -> (
+    None
+):
+    assert preferred("zh-Hant", "zh-CN,zh;q=0.9") == "zh-Hant"
+    assert preferred("zh-TW", None) == "zh-Hant"
+    assert preferred("zh-Hans", "zh-TW") == "zh"
+    assert preferred("en", "zh-HK") == "en"
+    assert preferred("klingon", "zh-HK") == "zh-Hant"  # an unknown ?lang= is ignored
+    assert preferred(None, "zh-TW,zh;q=0.9,en;q=0.8") == "zh-Hant"
+    assert preferred(None, "zh-hk") == "zh-Hant"
+    assert preferred(None, "en;q=0.5, zh-Hant-HK;q=0.8") == "zh-Hant"  # by weight, not order
+    assert preferred(None, "zh-CN, zh-TW;q=0.8") == "zh"
+    assert preferred(None, "zh-Hans-TW") == "zh"  # the script tag decides
+    # Chinese first, as before, for any other browser (English readers have the switch).
+    assert preferred(None, "en-US,en;q=0.9") == "zh"
+    assert preferred(None, "zh-TW;q=0, en") == "zh"
+    assert preferred(None, "zh-TW;q=oops") == "zh"
+    assert preferred(None, None) == preferred("", "") == "zh"
 
 
 def test_the_page_shows_the_maps_of_the_newest_articles_only(ui_store, tmp_path: Path) -> None:

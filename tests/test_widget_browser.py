@@ -8,6 +8,7 @@ go to the test's tmp dir (``pytest --basetemp=…`` to keep them).
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import shutil
 import threading
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Frame, Page, expect
@@ -42,7 +44,7 @@ HOST_PAGE = """<!doctype html>
 <h1>科创板人工智能ETF</h1>
 <p>这是基金公司自己的页面。下面的按钮和样式属于这个页面，小部件不得改变它们。</p>
 <button id="host-button" type="button">页面自己的按钮</button>
-<script src="{assistant}/widget.js" data-lang="zh" data-title="银华·资料问答" data-color="#c8102e" async></script>
+<script src="{assistant}/widget.js" data-lang="{lang}" data-title="银华·资料问答" data-color="#c8102e" async></script>
 </body></html>
 """
 
@@ -58,7 +60,8 @@ class ThirdPartySite:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                page = HOST_PAGE.format(assistant=site.assistant).encode()
+                lang = parse_qs(urlsplit(self.path).query).get("lang", ["zh"])[0]  # data-lang
+                page = HOST_PAGE.format(assistant=site.assistant, lang=html.escape(lang)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
@@ -204,6 +207,47 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     page.keyboard.press("Escape")  # closes the panel and gives the focus back to the button
     expect(page.locator("fund-thesis-widget .panel")).to_be_hidden()
     expect(page.locator("fund-thesis-widget button.fab")).to_be_focused()
+
+
+def test_a_site_in_hong_kong_or_taiwan_shows_the_widget_in_traditional_characters(
+    desktop: Page, offline_site: tuple[str, str, str], tmp_path: Path
+) -> None:
+    _, fund_page, _ = offline_site
+    page = desktop
+    page.goto(f"{fund_page}/?lang=zh-Hant")  # the fund's page says data-lang="zh-Hant"
+    button = page.locator("fund-thesis-widget button.fab")
+    expect(button).to_have_attribute("aria-label", "打開資料問答: 银华·资料问答")
+    frame = open_widget_with_keyboard(page)
+    expect(frame.locator("html")).to_have_attribute("lang", "zh-Hant")
+    expect(frame.locator("h1")).to_have_text("银华·资料问答")  # the site's own title, as given
+    expect(frame.locator("#send")).to_have_text("提問")
+    expect(frame.locator("#status")).to_contain_text("離線摘錄模式")
+    page.keyboard.type("為什麼說DeepSeek反而利好算力？")
+    page.keyboard.press("Enter")
+    disclosure = frame.locator("details.disclosure").first
+    expect(disclosure.locator(".disclosure-text")).to_contain_text("投资有风险", timeout=60_000)
+    expect(disclosure.locator("summary")).to_have_text("風險提示")
+    expect(frame.locator(".badge").first).to_have_text("離線摘錄")
+    expect(frame.locator(".notices").first).to_contain_text("僅供參考")  # asked in 繁體
+    keep(page, tmp_path, "widget-traditional")
+
+
+def test_when_the_assistant_cannot_be_reached_the_widget_says_so(
+    desktop: Page, offline_site: tuple[str, str, str]
+) -> None:
+    assistant, fund_page, _ = offline_site
+    page = desktop
+    page.goto(fund_page)
+    frame = open_widget_with_keyboard(page)
+    expect(frame.locator("#status")).to_contain_text("离线摘录模式")
+    # The assistant's server goes away (the fund's page and the browser's network stay up).
+    page.context.route(f"{assistant}/embed/chat", lambda route: route.abort())
+    page.context.route(f"{assistant}/healthz", lambda route: route.abort())
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    expect(frame.locator(".answer .error").first).to_have_text("连接中断，请重试。")
+    expect(frame.locator("#status")).to_have_text("暂时无法连接服务，请稍后再试。")
+    expect(frame.locator("#status")).to_have_class("bad")
 
 
 def test_the_widget_fills_a_phone_screen(

@@ -1,4 +1,11 @@
-"""The audit trail out: rows as JSON lines or CSV, and the operator's tokens and cost per day."""
+"""The audit trail out: rows as JSON lines or CSV, and the operator's tokens and cost per day.
+
+JSON lines are the record verbatim. CSV is for spreadsheets, which run a cell that starts with
+``=``, ``+``, ``-`` or ``@`` as a formula: a visitor who asks "=HYPERLINK(…)" must not plant a
+live link (or worse) in the file a compliance officer opens. Such a text cell starts with an
+apostrophe, which spreadsheets take as "this is text" and do not show (OWASP's CSV injection
+advice); numbers are written as numbers.
+"""
 
 from __future__ import annotations
 
@@ -56,9 +63,14 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return "" if value is None else value
 
 

@@ -3,6 +3,9 @@
 Three layers around the app, outermost first (``install``):
 
 ``Gate``
+    Every response: ``X-Content-Type-Options: nosniff`` and, unless it sets its own policy (as
+    ``/embed`` does, for the sites that may frame the widget), a CSP ``frame-ancestors 'self'``:
+    no other site may frame the web app (the advisor's desk) and trick a click on it.
     Every request: the ``Host`` header must be one of ``ASSISTANT_ALLOWED_HOSTS`` (a page on
     another site that rebinds its DNS name to 127.0.0.1 still sends its own name, so a local
     deployment cannot be driven from it). On the routes that answer (``/api/``, ``/v1/``,
@@ -160,6 +163,25 @@ async def _refuse(
     await send({"type": "http.response.body", "body": reply.body})
 
 
+# Every response unless it says otherwise: no sniffing a type, no framing by another site.
+DEFAULT_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"frame-ancestors 'self'"),
+)
+
+
+def _with_defaults(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            raw = list(message.get("headers", []))
+            present = {name.lower() for name, _ in raw}
+            raw += [(name, value) for name, value in DEFAULT_HEADERS if name not in present]
+            message = {**message, "headers": raw}
+        await send(message)
+
+    return sending
+
+
 class Gate:
     """Host header on every request; the browser's origin on the answering routes."""
 
@@ -170,6 +192,8 @@ class Gate:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "http":
+            send = _with_defaults(send)
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if not self.policy.host_allowed(host):

@@ -7,6 +7,7 @@ A site owner pastes one line::
     <script src="https://assistant.example.com/widget.js" data-lang="zh"
             data-title="…" data-color="#0a66c2" async></script>
 
+``data-lang`` is ``zh``, ``zh-Hant`` (the labels in traditional characters) or ``en``.
 ``widget.js`` knows the allowed origins and draws nothing on other sites (a console warning
 says why). Elsewhere it draws a button in a shadow root (the host page's styles cannot reach in,
 ours cannot leak out) that opens ``/embed`` in an iframe; the page talks to this server only.
@@ -27,22 +28,36 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from ..config import Settings
+from ..text import traditional_in_place
 from .answering import Answering
 from .api import chat_handler
 from .refusals import Disclosure
 from .security import WIDGET_DOOR, RateLimits
 from .services import Services
-from .strings import Lang, web_strings
+from .strings import web_strings
 
 _STATIC = Path(__file__).parent / "static"
 _COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 DEFAULT_COLOR = "#0969da"
 MAX_TITLE = 60
 WIDGET_KEYS = ("title", "open", "close")  # what widget.js needs of the strings
+# The widget's language (``data-lang``): Chinese in simplified or traditional characters (a
+# site in Hong Kong or Taiwan), or English. Traditional words are the simplified ones through
+# the project's one conversion; what an answer quotes and its disclosure are never converted.
+Face = Literal["zh", "zh-Hant", "en"]
+FACES: dict[str, Face] = {"zh": "zh", "zh-Hant": "zh-Hant", "en": "en"}
+HTML_LANG: dict[Face, str] = {"zh": "zh-CN", "zh-Hant": "zh-Hant", "en": "en"}
+
+
+def face_strings(face: Face) -> dict[str, str]:
+    if face == "zh-Hant":
+        return {key: traditional_in_place(text) for key, text in web_strings("zh").items()}
+    return web_strings(face)
 
 
 @dataclass(frozen=True)
@@ -82,9 +97,9 @@ def embed_csp(origins: tuple[str, ...]) -> str:
 
 
 def page_config(
-    settings: Settings, lang: Lang, title: str | None, color: str | None
+    settings: Settings, lang: Face, title: str | None, color: str | None
 ) -> dict[str, object]:
-    strings = web_strings(lang)
+    strings = face_strings(lang)
     shown = " ".join((title or "").split())[:MAX_TITLE] or strings["title"]
     return {
         "lang": lang,
@@ -108,7 +123,7 @@ def build_router(
     disclosure: Disclosure,
 ) -> APIRouter:
     router = APIRouter()
-    strings = {lang: {k: web_strings(lang)[k] for k in WIDGET_KEYS} for lang in ("zh", "en")}
+    strings = {face: {k: face_strings(face)[k] for k in WIDGET_KEYS} for face in FACES.values()}
     widget_js = Asset.of(
         (_STATIC / "widget.js")
         .read_text(encoding="utf-8")
@@ -140,10 +155,10 @@ def build_router(
 
     @router.get("/embed", include_in_schema=False)
     def embed(lang: str = "zh", title: str | None = None, color: str | None = None) -> Response:
-        chosen: Lang = "en" if lang == "en" else "zh"
+        chosen = FACES.get(lang, "zh")
         config = page_config(settings, chosen, title, color)
         page = (
-            template.replace("{{lang}}", "en" if chosen == "en" else "zh-CN")
+            template.replace("{{lang}}", HTML_LANG[chosen])
             .replace("{{title}}", html.escape(str(config["title"])))
             .replace("{{config}}", script_json(config))
         )

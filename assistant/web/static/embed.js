@@ -191,7 +191,9 @@
       }
     } catch (error) {
       showError(box, {});
+      // Offline, or the assistant itself gone: the status line says which.
       if (!navigator.onLine) setStatus(S.status_no_network, true);
+      else checkHealth();
     } finally {
       send.disabled = false;
       turn.scrollIntoView({ block: "start" }); // the answer from its question down

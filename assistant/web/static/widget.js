@@ -15,7 +15,7 @@
       + "its operator lists the sites that may in ASSISTANT_ALLOWED_ORIGINS.");
     return;
   }
-  const lang = script.dataset.lang === "en" ? "en" : "zh";
+  const lang = ["en", "zh-Hant"].includes(script.dataset.lang) ? script.dataset.lang : "zh";
   const S = STRINGS[lang] || {};
   const title = (script.dataset.title || S.title || "").slice(0, 60);
   const color = /^#[0-9a-f]{3}([0-9a-f]{3})?$/i.test(script.dataset.color || "") ? script.dataset.color : "#0969da";

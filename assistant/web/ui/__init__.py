@@ -28,7 +28,7 @@ from ...prompts import Lang
 from ..root import Beside
 from ..services import Services
 from . import advisor, investor, maps, render
-from .strings import LANG_CHOICES, t
+from .strings import LANG_CHOICES, Ui, preferred, t
 
 __all__ = ["build_blocks", "built", "mount"]
 
@@ -40,14 +40,34 @@ CONCURRENCY = 8  # answers streamed at once; each holds a worker thread while th
 
 
 def theme() -> gr.themes.Base:
+    # Secondary text (the subtitle, hints, the article count) and the accent (the selected tab,
+    # the send button) a shade darker than the theme's slate-400 and blue-500, which are 2.6:1
+    # and 3.7:1 against white: WCAG AA asks 4.5:1 of text this small.
     return gr.themes.Base(
         primary_hue="blue", neutral_hue="slate", radius_size="sm", font=FONTS, font_mono=MONO
+    ).set(
+        body_text_color_subdued="*neutral_600",
+        color_accent="*primary_600",
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
     )
 
 
-def _status(engine: AnswerEngine, lang: Lang) -> str:
+def _status(engine: AnswerEngine, lang: Ui) -> str:
     model = engine.chat.name if engine.chat is not None else None
     return render.status_line(lang, model_mode(engine.chat), model, engine.store.documents())
+
+
+# The ``lang`` attribute of the page for an interface ``Ui`` (a JS expression in the %s).
+_HTML_LANG = (
+    "document.documentElement.lang = {'zh': 'zh-Hans', 'zh-Hant': 'zh-Hant', 'en': 'en'}[%s];"
+)
+
+
+def _opening(request: gr.Request) -> tuple[Ui, Ui]:
+    """The interface a page opens in (the switch's value and the page's language)."""
+    ui = preferred(request.query_params.get("lang"), request.headers.get("accept-language"))
+    return ui, ui
 
 
 def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:
@@ -90,8 +110,9 @@ def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:
                 _status(engine, new),
                 *chat.relabel(new, turns),
                 *drafts.relabel(new, text, drafted),
-                maps.cards(showing, new),
-                maps.outlines(showing, new),
+                # Maps not loaded yet: their load, which reads the new language, fills them.
+                maps.cards(showing, new) if showing is not None else gr.skip(),
+                maps.outlines(showing, new) if showing is not None else gr.skip(),
             ]
 
         map_views = [chat.thesis_map, drafts.outlines]
@@ -102,10 +123,19 @@ def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:
             api_visibility="private",
             show_progress="hidden",
         )
-        # The model and the article count can change while the app runs (a sync, a restart of
-        # the store): each page load shows the current ones.
-        blocks.load(lambda: _status(engine, "zh"), None, status, api_visibility="private")
-        blocks.load(
+        # The page's language, for screen readers' voices and the browser's fonts (Gradio's
+        # page says "en"): set in the browser, no round trip.
+        blocks.load(None, None, None, js=f"() => {{ {_HTML_LANG % repr('zh')} }}")
+        switch.change(None, [switch], None, js=f"(ui) => {{ {_HTML_LANG % 'ui'} }}")
+        # The page opens in the interface the reader asked for (?lang=zh-Hant) or their browser
+        # prefers (zh-TW, zh-HK): the switch's change relabels it. Then, in that language, the
+        # model and the article count, which can change while the app runs (a sync, a restart
+        # of the store), and the argument maps.
+        opened = blocks.load(
+            _opening, None, [switch, lang], api_visibility="private", show_progress="hidden"
+        )
+        opened.then(lambda lang: _status(engine, lang), [lang], status, api_visibility="private")
+        opened.then(
             lambda lang: maps.load(thesis, lang),
             [lang],
             [map_views[0], shown, map_views[1]],

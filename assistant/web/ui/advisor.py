@@ -33,7 +33,7 @@ from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone
 from ...thesis import ArgumentMap, render_outline
 from ...thesis.outline import shifted
 from . import export, maps, render
-from .strings import choices, t
+from .strings import Ui, base, choices, t
 
 LEVELS: tuple[ClientLevel, ...] = ("C1", "C2", "C3", "C4", "C5")
 KEEP_EXPORTS = 3600  # seconds an exported file stays on the server (a client's draft)
@@ -73,7 +73,7 @@ class Drafting:
         tone: Tone,
         length: Length,
         language: Lang,
-        lang: Lang,
+        lang: Ui,
         request: gr.Request,
     ) -> Iterator[DraftOutputs]:
         """Stream the draft into the editor; then its findings, sources and disclosure."""
@@ -114,7 +114,7 @@ class Drafting:
         drafted: Drafted | None,
         topic: str,
         shown: maps.Shown,
-        lang: Lang,
+        lang: Ui,
         event: gr.EventData,
     ) -> DraftOutputs:
         """Put a map's outline into the editor (after what is there); its sources and disclosure
@@ -136,11 +136,11 @@ class Drafting:
         return text, self.recheck(text, lang), render.draft_extras(answer, lang), status, now
 
     @staticmethod
-    def recheck(text: str, lang: Lang) -> str:
+    def recheck(text: str, lang: Ui) -> str:
         return render.findings_panel(text or "", lint(text or "").findings, lang)
 
     def export(
-        self, text: str, drafted: Drafted | None, fmt: export.Format, lang: Lang
+        self, text: str, drafted: Drafted | None, fmt: export.Format, lang: Ui
     ) -> tuple[Any, str]:
         """Write the file and record it; returns (the download's update, status line)."""
         if drafted is None or not (text or "").strip():
@@ -162,7 +162,7 @@ class Drafting:
         if statement and statement not in text:  # make_draft put it back at the top
             said.append(t(lang, "suitability_restored"))
         kind = "warn" if remaining or len(said) > 1 else "ok"
-        joined = ("" if lang == "zh" else " ").join(said)  # Chinese sentences take no space
+        joined = ("" if base(lang) == "zh" else " ").join(said)  # Chinese sentences take no space
         return gr.update(value=str(path), visible=True), _status(joined, kind)
 
     def _prune(self) -> None:
@@ -173,7 +173,7 @@ class Drafting:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _with_map(earlier: Answer | None, m: ArgumentMap, text: str, lang: Lang) -> Answer:
+def _with_map(earlier: Answer | None, m: ArgumentMap, text: str, lang: Ui) -> Answer:
     """The draft's answer with the map's sources, notices (in the advisor's language) and
     disclosure added (the map's own answer when there is no draft yet: its audit row is the
     export's parent)."""
@@ -205,16 +205,16 @@ def _with_map(earlier: Answer | None, m: ArgumentMap, text: str, lang: Lang) -> 
     )
 
 
-def _level_choices(lang: Lang) -> list[tuple[str, str]]:
+def _level_choices(lang: Ui) -> list[tuple[str, str]]:
     named = list(zip(choices(lang, "client_levels"), LEVELS, strict=True))
     return [(t(lang, "client_unknown"), "unknown"), *named]
 
 
-def _tone_choices(lang: Lang) -> list[tuple[str, str]]:
+def _tone_choices(lang: Ui) -> list[tuple[str, str]]:
     return [(t(lang, "tone_plain"), "plain"), (t(lang, "tone_formal"), "formal")]
 
 
-def _length_choices(lang: Lang) -> list[tuple[str, str]]:
+def _length_choices(lang: Ui) -> list[tuple[str, str]]:
     return [(t(lang, f"length_{n}"), n) for n in ("short", "medium", "long")]
 
 
@@ -258,7 +258,7 @@ class AdvisorTab:
             self.file,
         ]
 
-    def relabel(self, lang: Lang, text: str, drafted: Drafted | None) -> list[Any]:
+    def relabel(self, lang: Ui, text: str, drafted: Drafted | None) -> list[Any]:
         return [
             gr.update(label=t(lang, "tab_advisor")),
             _intro(lang),
@@ -278,7 +278,7 @@ class AdvisorTab:
         ]
 
 
-def _intro(lang: Lang) -> str:
+def _intro(lang: Ui) -> str:
     return f'<p class="advisor-intro">{render.esc(t(lang, "advisor_intro"))}</p>'
 
 

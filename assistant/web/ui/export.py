@@ -78,9 +78,17 @@ def plain_text(draft: Draft) -> str:
     return "\n".join(text for _, text in blocks(draft))
 
 
+def _inert(text: str) -> str:
+    """Text that a Markdown viewer shows as written: an article's title or a passage holding
+    ``<img onerror=…>`` or ``[x](javascript:…)`` must not become markup in the client's file.
+    CommonMark shows a backslash-escaped character as itself, so the file reads the same."""
+    return text.replace("\\", "\\\\").replace("<", "\\<").replace("](", "]\\(")
+
+
 def markdown(draft: Draft) -> str:
     lines = []
-    for kind, text in blocks(draft):
+    for kind, raw in blocks(draft):
+        text = _inert(raw)
         if kind == "title":
             lines += [f"# {text}", ""]
         elif kind == "heading":

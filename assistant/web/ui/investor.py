@@ -25,11 +25,10 @@ import gradio as gr
 
 from ...answer import Answer, AnswerEngine
 from ...errors import AssistantError
-from ...prompts import Lang, Turn
-from ...thesis.model import say
+from ...prompts import Turn
 from . import maps, render
 from .render import ChatTurn
-from .strings import examples, t
+from .strings import Ui, examples, in_script, t
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ class Chat:
         self,
         question: str,
         turns: list[ChatTurn],
-        lang: Lang,
+        lang: Ui,
         request: gr.Request,
         *,
         taken: Any = "",
@@ -106,7 +105,7 @@ class Chat:
     def ask_step(
         self,
         turns: list[ChatTurn],
-        lang: Lang,
+        lang: Ui,
         shown: maps.Shown,
         event: gr.EventData,
         request: gr.Request,
@@ -120,7 +119,7 @@ class Chat:
         step = m.steps[k]
         # Asked in the reader's language (the claim stays as the article wrote it), so the
         # answer's own words come in it too.
-        question = step.ask if lang == m.lang else say(lang, "ask", claim=step.claim)
+        question = step.ask if lang == m.lang else maps.say_in(lang, "ask", claim=step.claim)
         # Not typed in the box: what the reader may be typing there stays.
         yield from self.ask(question, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
 
@@ -143,8 +142,9 @@ class InvestorTab:
     new: gr.Button
     examples_label: gr.HTML
     turns: gr.State
+    examples: list[gr.Button]
 
-    def relabel(self, lang: Lang, turns: list[ChatTurn]) -> list[Any]:
+    def relabel(self, lang: Ui, turns: list[ChatTurn]) -> list[Any]:
         """Updates for ``relabel_outputs`` in ``lang``."""
         return [
             gr.update(label=t(lang, "tab_investor")),
@@ -153,14 +153,23 @@ class InvestorTab:
             gr.update(value=t(lang, "send")),
             gr.update(value=t(lang, "new_chat")),
             _examples_label(lang),
+            *(gr.update(value=in_script(lang, q)) for q in examples()),
         ]
 
     @property
     def relabel_outputs(self) -> list[Any]:
-        return [self.tab, self.transcript, self.question, self.send, self.new, self.examples_label]
+        labels = [
+            self.tab,
+            self.transcript,
+            self.question,
+            self.send,
+            self.new,
+            self.examples_label,
+        ]
+        return [*labels, *self.examples]
 
 
-def _examples_label(lang: Lang) -> str:
+def _examples_label(lang: Ui) -> str:
     return f'<p class="examples-label">{render.esc(t(lang, "examples"))}</p>'
 
 
@@ -234,7 +243,9 @@ def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int)
         api_visibility="private",
         show_progress="hidden",
     )
-    return InvestorTab(tab, top, thesis_map, transcript, question, send, new, examples_label, turns)
+    return InvestorTab(
+        tab, top, thesis_map, transcript, question, send, new, examples_label, turns, buttons
+    )
 
 
 def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:
@@ -249,11 +260,11 @@ def _server_function(chat: Chat) -> Callable[[list[Any]], bool]:
 
 def _typing(
     chat: Chat,
-) -> Callable[[str, list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
+) -> Callable[[str, list[ChatTurn], Ui, gr.Request], Iterator[Outputs]]:
     """``chat.ask`` for the question box: emptied when the question is taken, then left alone."""
 
     def run(
-        question: str, turns: list[ChatTurn], lang: Lang, request: gr.Request
+        question: str, turns: list[ChatTurn], lang: Ui, request: gr.Request
     ) -> Iterator[Outputs]:
         yield from chat.ask(question, turns, lang, request, meanwhile=gr.skip())
 
@@ -262,8 +273,10 @@ def _typing(
 
 def _asking(
     chat: Chat, question: str
-) -> Callable[[list[ChatTurn], Lang, gr.Request], Iterator[Outputs]]:
-    def run(turns: list[ChatTurn], lang: Lang, request: gr.Request) -> Iterator[Outputs]:
-        yield from chat.ask(question, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
+) -> Callable[[list[ChatTurn], Ui, gr.Request], Iterator[Outputs]]:
+    def run(turns: list[ChatTurn], lang: Ui, request: gr.Request) -> Iterator[Outputs]:
+        # Asked as its button reads: in traditional characters the answer's framing is too.
+        asked = in_script(lang, question)
+        yield from chat.ask(asked, turns, lang, request, taken=gr.skip(), meanwhile=gr.skip())
 
     return run

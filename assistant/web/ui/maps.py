@@ -29,12 +29,12 @@ from typing import Any
 
 from ...answer import Citation
 from ...errors import AssistantError
-from ...prompts import Lang, age_text, message
+from ...prompts import age_text, message
 from ...thesis import ArgumentMap, Point, Step, ThesisService, render_outline
 from ...thesis.model import say
 from ...thesis.outline import date_label
 from .render import cite_link, disclosure, esc, highlighted, source_meta
-from .strings import t
+from .strings import Ui, base, in_script, t
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ CARDS = 4  # the newest articles whose maps the page shows: compact, and one bui
 SCRIPT = (Path(__file__).parent / "static" / "maps.js").read_text(encoding="utf-8")
 
 
-def load(service: ThesisService, lang: Lang) -> tuple[str, Shown, str]:
+def load(service: ThesisService, lang: Ui) -> tuple[str, Shown, str]:
     """Every article's map (built or kept): the investor's cards, the maps, the advisor's outlines."""
     try:
         shown = service.maps(channel="web", newest=CARDS)
@@ -54,7 +54,7 @@ def load(service: ThesisService, lang: Lang) -> tuple[str, Shown, str]:
     return cards(shown, lang), shown, outlines(shown, lang)
 
 
-def loading(lang: Lang) -> str:
+def loading(lang: Ui) -> str:
     return (
         f'<div class="thesis-maps loading" role="status"><p class="map-loading">'
         f"{esc(t(lang, 'map_loading'))}</p></div>"
@@ -84,7 +84,7 @@ def event_value(event: Any, name: str) -> object:
 # -- the investor's cards ---------------------------------------------------------------------
 
 
-def cards(shown: Shown, lang: Lang) -> str:
+def cards(shown: Shown, lang: Ui) -> str:
     if shown is None:
         return loading(lang)
     if not shown:
@@ -97,22 +97,22 @@ def cards(shown: Shown, lang: Lang) -> str:
     )
 
 
-def _age(months: int | None, lang: Lang) -> str | None:
+def _age(months: int | None, lang: Ui) -> str | None:
     if months is None:
         return None
-    return t(lang, "map_age", age=age_text(months, lang))
+    return t(lang, "map_age", age=in_script(lang, age_text(months, base(lang))))
 
 
-def card(m: ArgumentMap, i: int, lang: Lang) -> str:
+def card(m: ArgumentMap, i: int, lang: Ui) -> str:
     key = f"map{i}"
     meta = " · ".join(
-        p for p in (m.publisher, date_label(m.published, lang), _age(m.age_months, lang)) if p
+        p for p in (m.publisher, date_label(m.published, base(lang)), _age(m.age_months, lang)) if p
     )
     thesis = ""
     if m.thesis:
         thesis = (
             f'<p class="map-thesis"><span class="map-thesis-label">'
-            f"{esc(say(lang, 'heading_thesis'))}</span> {_cited(m.thesis.text, m.thesis, f'{key}-t')}</p>"
+            f"{esc(say_in(lang, 'heading_thesis'))}</span> {_cited(m.thesis.text, m.thesis, f'{key}-t', lang)}</p>"
         )
     counts = t(lang, "map_counts", steps=len(m.steps), counter=len(m.counterpoints))
     summary = (
@@ -131,20 +131,20 @@ def card(m: ArgumentMap, i: int, lang: Lang) -> str:
     return (
         f'<div class="map-card" data-key="{key}"><details class="map" data-key="{key}">{summary}'
         f'<div class="map-body">{thesis_sources}<div class="map-columns">'
-        f'<section class="map-steps"><h4>{esc(say(lang, "heading_steps"))}</h4>'
+        f'<section class="map-steps"><h4>{esc(say_in(lang, "heading_steps"))}</h4>'
         f"<ol>{steps}</ol></section>{_counter(m, key, lang)}</div>"
         f'<ul class="notices">{notices}</ul></div></details>'
         f"{disclosure(m.disclosure, lang, key)}</div>"
     )
 
 
-def _cited(text: str, point: Point | Step, key: str) -> str:
+def _cited(text: str, point: Point | Step, key: str, lang: Ui) -> str:
     """The text, escaped, followed by a footnote for each of its citations."""
-    links = "".join(cite_link(c.n, f"{key}-{j}") for j, c in enumerate(point.citations))
+    links = "".join(cite_link(c.n, f"{key}-{j}", lang) for j, c in enumerate(point.citations))
     return f"{esc(text)}{links}"
 
 
-def _sources(items: Sequence[tuple[str, Citation]], key: str, lang: Lang) -> str:
+def _sources(items: Sequence[tuple[str, Citation]], key: str, lang: Ui) -> str:
     """The passages behind a line's footnotes, each with its supporting sentence marked; folded
     away until its footnote is clicked (``maps.js``)."""
     if not items:
@@ -158,7 +158,7 @@ def _sources(items: Sequence[tuple[str, Citation]], key: str, lang: Lang) -> str
     return f'<ol class="map-sources">{listed}</ol>'
 
 
-def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Lang) -> str:
+def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Ui) -> str:
     key = f"map{i}-s{k}"
     passages = {c.n: c for c in m.citations()}  # an evidence line's [n]: its chunk's passage
     items: list[tuple[str, Citation]] = [(c.quote, c) for c in step.citations]
@@ -168,16 +168,18 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Lang) -> str:
             continue
         evidence += (
             f'<li class="evidence {esc(e.label)}">{esc(e.text)}'
-            f"{cite_link(e.n, f'{key}-{len(items)}')}</li>"
+            f"{cite_link(e.n, f'{key}-{len(items)}', lang)}</li>"
         )
         items.append((e.text, cited))
-    if step.figures and (when := date_label(m.published, lang)):
+    if step.figures and (when := date_label(m.published, base(lang))):
         figures = "、".join(f.text for f in step.figures)
-        evidence += f'<li class="as-of">{esc(figures)}：{esc(say(lang, "as_of", date=when))}</li>'
+        evidence += (
+            f'<li class="as-of">{esc(figures)}：{esc(say_in(lang, "as_of", date=when))}</li>'
+        )
     return (
         f'<li class="step kind-{esc(step.kind)}"><div class="step-line">'
-        f'<span class="kind">{esc(say(lang, f"kind_{step.kind}"))}</span>'
-        f'<span class="claim">{_cited(step.claim, step, key)}</span></div>'
+        f'<span class="kind">{esc(say_in(lang, f"kind_{step.kind}"))}</span>'
+        f'<span class="claim">{_cited(step.claim, step, key, lang)}</span></div>'
         f"{f'<ul class=evidence-list>{evidence}</ul>' if evidence else ''}"
         f"{_sources(items, key, lang)}"
         f'<button type="button" class="ask-step" data-step="{i}:{k}">'
@@ -188,17 +190,26 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Lang) -> str:
 OWN_NOTICES = ("offline", "fallback", "replaced", "dropped_uncited", "dropped_rule", "ai_label")
 
 
-def notices_in(m: ArgumentMap, lang: Lang) -> list[str]:
+def notices_in(m: ArgumentMap, lang: Ui) -> list[str]:
     """The map's notices in the reader's language: what the map says in its own voice and the
     source's age (a reader must be able to read both); any other as written."""
     if lang == m.lang:
         return list(m.notices)
-    ours = {say(m.lang, key): say(lang, key) for key in OWN_NOTICES}
-    when, theirs = date_label(m.published, m.lang), date_label(m.published, lang)
+    reader = base(lang)
+    ours = {say(m.lang, key): say_in(lang, key) for key in OWN_NOTICES}
+    when, theirs = date_label(m.published, m.lang), date_label(m.published, reader)
     if m.age_months is not None and when and theirs:
         age = message(m.lang, "source_date", date=when, age=age_text(m.age_months, m.lang))
-        ours[age] = message(lang, "source_date", date=theirs, age=age_text(m.age_months, lang))
+        said = message(reader, "source_date", date=theirs, age=age_text(m.age_months, reader))
+        ours[age] = in_script(lang, said)
     return [ours.get(n, n) for n in m.notices]
+
+
+def say_in(lang: Ui, key: str, **values: str) -> str:
+    """The thesis package's own words (headings, kinds, notices) in the interface's language
+    and script; the values (a claim, a date) go in as given."""
+    held = {name: "{" + name + "}" for name in values}
+    return in_script(lang, say(base(lang), key, **held)).format(**values)
 
 
 def _plain_notices(m: ArgumentMap) -> set[str]:
@@ -207,20 +218,20 @@ def _plain_notices(m: ArgumentMap) -> set[str]:
     return {say(m.lang, key) for key in ("no_counterpoints", "no_counterpoints_at_all")}
 
 
-def _counter(m: ArgumentMap, key: str, lang: Lang) -> str:
+def _counter(m: ArgumentMap, key: str, lang: Ui) -> str:
     own = [p for p in m.counterpoints if p.source == "article"]
     plain = ""
     if not own:
         words = "no_counterpoints" if m.counterpoints else "no_counterpoints_at_all"
-        plain = f'<p class="plain-notice">{esc(say(lang, words))}</p>'
+        plain = f'<p class="plain-notice">{esc(say_in(lang, words))}</p>'
     items = "".join(
         f'<li class="point from-{esc(p.source)}"><span class="point-source">'
-        f"{esc(t(lang, f'map_from_{p.source}'))}</span> {_cited(p.text, p, f'{key}-c{j}')}"
+        f"{esc(t(lang, f'map_from_{p.source}'))}</span> {_cited(p.text, p, f'{key}-c{j}', lang)}"
         f"{_sources([(c.quote, c) for c in p.citations], f'{key}-c{j}', lang)}</li>"
         for j, p in enumerate(m.counterpoints)
     )
     return (
-        f'<section class="map-counter"><h4>{esc(say(lang, "heading_counter"))}</h4>'
+        f'<section class="map-counter"><h4>{esc(say_in(lang, "heading_counter"))}</h4>'
         f"{plain}{f'<ul>{items}</ul>' if items else ''}</section>"
     )
 
@@ -228,7 +239,7 @@ def _counter(m: ArgumentMap, key: str, lang: Lang) -> str:
 # -- the advisor's outlines -------------------------------------------------------------------
 
 
-def outlines(shown: Shown, lang: Lang) -> str:
+def outlines(shown: Shown, lang: Ui) -> str:
     if shown is None:
         return loading(lang)
     items = "".join(

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 from ...answer import Answer, Citation
 from ...compliance import Finding
-from ...prompts import Lang
-from .strings import t
+from .strings import Ui, t
 
 _TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -48,7 +47,7 @@ class ChatTurn:
     key: str = field(default="")  # unique within the page: anchors for its footnotes
 
 
-def status_line(lang: Lang, mode: str, model: str | None, documents: int) -> str:
+def status_line(lang: Ui, mode: str, model: str | None, documents: int) -> str:
     """Which model answers; or excerpt mode (offline, or the model unavailable) with its reason."""
     if mode == "llm":
         state, text = "online", esc(t(lang, "status_online", model=model))
@@ -62,7 +61,7 @@ def status_line(lang: Lang, mode: str, model: str | None, documents: int) -> str
     )
 
 
-def header(lang: Lang) -> str:
+def header(lang: Ui) -> str:
     return (
         f'<div class="app-header"><h1>{esc(t(lang, "title"))}'
         f' <span class="badge ai">{esc(t(lang, "ai_badge"))}</span></h1>'
@@ -70,15 +69,15 @@ def header(lang: Lang) -> str:
     )
 
 
-def cite_link(n: int, target: str) -> str:
+def cite_link(n: int, target: str, lang: Ui) -> str:
     """Footnote [n], a link to the element ``target`` (a source with its quote marked)."""
     return (
         f'<a class="cite" href="#{esc(target)}" data-target="{esc(target)}" '
-        f'aria-label="source {n}">[{n}]</a>'
+        f'aria-label="{esc(t(lang, "cite", n=n))}">[{n}]</a>'
     )
 
 
-def paragraphs(text: str, anchors: dict[int, str] | None = None) -> str:
+def paragraphs(text: str, lang: Ui, anchors: dict[int, str] | None = None) -> str:
     """Escaped paragraphs; [n] becomes a footnote link where ``anchors`` has a target for n."""
 
     def cite(match: re.Match[str]) -> str:
@@ -86,7 +85,7 @@ def paragraphs(text: str, anchors: dict[int, str] | None = None) -> str:
         target = (anchors or {}).get(n)
         if target is None:
             return f'<sup class="cite pending">[{n}]</sup>'
-        return cite_link(n, target)
+        return cite_link(n, target, lang)
 
     lines = [line for line in text.split("\n") if line.strip()]
     return "".join(f"<p>{_MARKER.sub(cite, esc(line))}</p>" for line in lines)
@@ -101,7 +100,7 @@ def highlighted(passage: str, quote: str) -> str:
     return f"{esc(passage[:at])}<mark>{esc(quote)}</mark>{esc(passage[end:])}"
 
 
-def source_meta(citation: Citation, lang: Lang) -> str:
+def source_meta(citation: Citation, lang: Ui) -> str:
     """Title, publisher, date, section and page of a source, as plain text."""
     parts = [
         f"《{citation.title}》" if citation.title else None,
@@ -113,7 +112,7 @@ def source_meta(citation: Citation, lang: Lang) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def sources(citations: Sequence[Citation], key: str, lang: Lang) -> str:
+def sources(citations: Sequence[Citation], key: str, lang: Ui) -> str:
     if not citations:
         return ""
     items = "".join(
@@ -141,7 +140,7 @@ def _warns(text: str) -> bool:
     return "投资有风险" in text or "risk" in text.lower()
 
 
-def disclosure(text: str, lang: Lang, key: str) -> str:
+def disclosure(text: str, lang: Ui, key: str) -> str:
     return (
         f'<details class="disclosure" data-key="{esc(key)}"><summary>'
         f'<span class="disclosure-label">{esc(t(lang, "disclosure"))}</span> '
@@ -151,7 +150,7 @@ def disclosure(text: str, lang: Lang, key: str) -> str:
     )
 
 
-def _badges(answer: Answer, lang: Lang) -> str:
+def _badges(answer: Answer, lang: Ui) -> str:
     badges = [f'<span class="badge ai">{esc(t(lang, "badge_ai"))}</span>']
     if answer.mode == "offline":
         badges.append(f'<span class="badge offline">{esc(t(lang, "badge_offline"))}</span>')
@@ -164,7 +163,7 @@ def _badges(answer: Answer, lang: Lang) -> str:
     return f'<div class="badges">{"".join(badges)}</div>'
 
 
-def plain_text(answer: Answer, lang: Lang) -> str:
+def plain_text(answer: Answer, lang: Ui) -> str:
     """What "copy answer" puts on the clipboard: the answer with its sources and disclosure."""
     lines = [answer.answer, ""]
     if answer.citations:
@@ -175,7 +174,7 @@ def plain_text(answer: Answer, lang: Lang) -> str:
     return "\n".join(lines)
 
 
-def _feedback(answer: Answer, lang: Lang) -> str:
+def _feedback(answer: Answer, lang: Ui) -> str:
     return (
         f'<div class="actions"><button type="button" class="copy" '
         f'data-done="{esc(t(lang, "copied"))}" data-failed="{esc(t(lang, "copy_failed"))}">'
@@ -196,7 +195,7 @@ def _feedback(answer: Answer, lang: Lang) -> str:
     )
 
 
-def turn(item: ChatTurn, lang: Lang) -> str:
+def turn(item: ChatTurn, lang: Ui) -> str:
     question = (
         f'<div class="question"><span class="who">{esc(t(lang, "you"))}</span>'
         f"<p>{esc(item.question)}</p></div>"
@@ -207,7 +206,9 @@ def turn(item: ChatTurn, lang: Lang) -> str:
         tail = disclosure(item.disclosure, lang, item.key)
         return f'<article class="turn failed">{question}<div class="reply">{body}{tail}</div></article>'
     if answer is None:
-        text = paragraphs(item.partial) or f'<p class="waiting">{esc(t(lang, "answering"))}</p>'
+        text = (
+            paragraphs(item.partial, lang) or f'<p class="waiting">{esc(t(lang, "answering"))}</p>'
+        )
         ai = f'<div class="badges"><span class="badge ai">{esc(t(lang, "badge_ai"))}</span></div>'
         return (
             f'<article class="turn streaming">{question}<div class="reply">{ai}'
@@ -219,7 +220,7 @@ def turn(item: ChatTurn, lang: Lang) -> str:
     return (
         f'<article class="turn done mode-{answer.mode}" data-turn="{esc(answer.turn_id)}">'
         f'{question}<div class="reply">{_badges(answer, lang)}'
-        f'<div class="answer">{paragraphs(answer.answer, anchors)}</div>'
+        f'<div class="answer">{paragraphs(answer.answer, lang, anchors)}</div>'
         f'<ul class="notices">{notices}</ul>'
         f"{sources(answer.citations, item.key, lang)}"
         f"{disclosure(answer.disclosure, lang, item.key)}"
@@ -227,7 +228,7 @@ def turn(item: ChatTurn, lang: Lang) -> str:
     )
 
 
-def transcript(turns: Sequence[ChatTurn], lang: Lang) -> str:
+def transcript(turns: Sequence[ChatTurn], lang: Ui) -> str:
     if not turns:
         return f'<div class="transcript empty"><p>{esc(t(lang, "empty_chat"))}</p></div>'
     return f'<div class="transcript">{"".join(turn(item, lang) for item in turns)}</div>'
@@ -261,7 +262,7 @@ def marked(text: str, findings: Sequence[Finding]) -> str:
     return f'<div class="draft-marked">{"".join(lines)}</div>'
 
 
-def findings_panel(text: str, findings: Sequence[Finding], lang: Lang) -> str:
+def findings_panel(text: str, findings: Sequence[Finding], lang: Ui) -> str:
     """The compliance check beside the draft: the marked text and, per finding, rule and fix."""
     if not text.strip():
         return ""
@@ -279,7 +280,7 @@ def findings_panel(text: str, findings: Sequence[Finding], lang: Lang) -> str:
     )
 
 
-def draft_extras(answer: Answer | None, lang: Lang) -> str:
+def draft_extras(answer: Answer | None, lang: Ui) -> str:
     """Beside the editable draft: its notices, its sources with dates, and the disclosure."""
     if answer is None:
         return ""
