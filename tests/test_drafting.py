@@ -16,7 +16,9 @@ from assistant.answer import Answer, AnswerEngine
 from assistant.compliance import lint
 from assistant.factory import build_engine
 from assistant.prompts import DraftOptions
+from assistant.web.security import RateLimits
 from assistant.web.ui import export
+from assistant.web.ui.admission import Admit, admission
 from assistant.web.ui.advisor import Drafted, Drafting
 from assistant.web.ui.investor import HISTORY_TURNS, history
 from assistant.web.ui.render import (
@@ -33,6 +35,11 @@ from tests.fakellm import FakeLLM
 
 TOPIC = "杰文斯悖论和算力需求"
 MISMATCH = "适当性提示：客户的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
+
+
+def unlimited() -> Admit:
+    """The web app's rate limit, out of the way of tests about something else."""
+    return admission(RateLimits("100000/minute"))
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +174,7 @@ def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
     path, _ = export.write(made, "docx", tmp_path)
     assert [p.text for p in Document(str(path)).paragraphs][1] == statement
     # The advisor is told; the audit row keeps the text as exported, statement included.
-    drafting = Drafting(engine, engine.settings.max_question_chars)
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
     _, status = drafting.export(edited, Drafted(answer, TOPIC, "zh"), "md", "zh")
     assert "并记入审计记录。草稿删去了开头的适当性提示：导出的文件已把它放回开头。" in status
     assert last_row(engine)["answer"].startswith(f"# {TOPIC}\n\n{statement}")

@@ -4,9 +4,12 @@ per-client rate limits, body size, and settings that would send a key in the cle
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +20,8 @@ from assistant.factory import build_engine
 from assistant.web import Services, create_app
 from assistant.web.refusals import Refusal
 from assistant.web.security import Policy, RateLimits
+from assistant.web.ui.admission import admission
+from assistant.web.ui.advisor import Drafting
 from tests.conftest import settings_for
 from tests.test_api import QUESTION, assert_refusal
 
@@ -251,3 +256,61 @@ def test_a_key_may_go_over_plain_http_only_to_a_local_or_private_host() -> None:
     for url in ("http://127.0.0.1:8000", "http://localhost:11434/v1", "http://10.1.2.3:8000"):
         assert load_settings(_env_file=None, api_key="sk-x", base_url=url).online
     assert not load_settings(_env_file=None, base_url="http://api.example.com").online
+
+
+def ask_the_page(client: TestClient, **headers: str) -> httpx.Response:
+    """The investor's question through Gradio's API, as a script imitating the page sends it."""
+    started = client.post(
+        "/gradio_api/call/ask", json={"data": [QUESTION, [], "zh"]}, headers=headers
+    )
+    if started.status_code != 200:
+        return started
+    return client.get(f"/gradio_api/call/ask/{started.json()['event_id']}")
+
+
+def shown(events: httpx.Response) -> str:
+    """What the page's API streamed: its events' data, decoded."""
+    lines = events.text.splitlines()
+    return "\n".join(
+        json.dumps(json.loads(line[6:]), ensure_ascii=False)
+        for line in lines
+        if line.startswith("data: ")
+    )
+
+
+def test_the_web_apps_answers_count_against_the_same_rate_limit(make_client) -> None:  # type: ignore[no-untyped-def]
+    # Gradio's API answers like the page, without a key: it must not be a way around the limit.
+    with make_client(rate_limit="2/minute;100/day") as client:
+        answered = ask_the_page(client)
+        assert answered.status_code == 200 and "event: complete" in answered.text
+        assert "风险提示" in shown(answered) and QUESTION in shown(answered)  # the transcript
+        assert ask(client).status_code == 200  # /api/chat: the second answer of this address
+        refused = ask_the_page(client)  # the third, through the page's API: not answered
+        assert QUESTION not in shown(refused) and "风险提示" not in shown(refused)
+        assert_refusal(ask(client), 429)
+
+
+def test_other_sites_may_not_drive_the_web_app(make_client) -> None:  # type: ignore[no-untyped-def]
+    with make_client(allowed_origins=SITE) as client:
+        # Not even an allowed site: those embed the widget, or call /api and /v1.
+        for origin in ("https://evil.example", SITE, "null"):
+            assert_refusal(ask_the_page(client, Origin=origin), 403, "widget")
+        own = ask_the_page(client, Origin="http://testserver")
+        assert own.status_code == 200 and "event: complete" in own.text
+
+
+def test_a_reader_past_the_limit_is_told_when_to_try_again(seeded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, store = seeded
+    engine = build_engine(settings_for(tmp_path), store=store)
+    admit = admission(RateLimits("1/minute"))
+    request = gr.Request(client={"host": "203.0.113.7", "port": 1}, headers={})
+    drafting = Drafting(engine, 500, admit)
+    options = ("C3", "plain", "short", "zh", "zh")
+    first = list(drafting.draft("DeepSeek与算力需求", *options, request))  # type: ignore[arg-type]
+    assert "风险提示" in first[-1][2]  # drafted, with the disclosure
+    second = list(drafting.draft("DeepSeek与算力需求", *options, request))  # type: ignore[arg-type]
+    assert len(second) == 1 and second[0][0] == ""  # nothing drafted
+    assert re.search(r"提问过于频繁，请\d+秒后再试", second[0][3])
+    # Another address has its own window.
+    other = gr.Request(client={"host": "203.0.113.8", "port": 1}, headers={})
+    assert "风险提示" in list(drafting.draft("DeepSeek与算力需求", *options, other))[-1][2]  # type: ignore[arg-type]

@@ -17,13 +17,14 @@ from assistant.web.ui.advisor import Drafted, Drafting
 from assistant.web.ui.render import esc
 from assistant.web.ui.strings import preferred
 from tests.conftest import settings_for
+from tests.test_drafting import unlimited
 
 
 def test_an_outline_inserted_after_a_draft_numbers_its_sources_after_the_drafts(
     offline: AnswerEngine, tmp_path: Path
 ) -> None:
     shown = ThesisService(offline).maps(channel="web")
-    drafting = Drafting(offline, offline.settings.max_question_chars)
+    drafting = Drafting(offline, offline.settings.max_question_chars, unlimited())
     answer = offline.ask("DeepSeek为什么可能利好算力需求", mode="advisor", channel="advisor")
     before = max(c.n for c in answer.citations)
     drafted = Drafted(answer, "算力需求", "zh")
@@ -57,9 +58,9 @@ def test_a_click_that_names_no_map_or_step_changes_nothing(offline: AnswerEngine
     for raw in (None, "", "9", "0:99", "-1", "0:1:2", "x", "0:-1"):
         assert maps.pick(shown, raw) is None, raw
     assert maps.pick(None, "0") is None
-    text, *_, kept = Drafting(offline, offline.settings.max_question_chars).insert_outline(
-        "我的草稿", None, "", shown, "zh", gr.EventData(None, {"map": "7"})
-    )
+    text, *_, kept = Drafting(
+        offline, offline.settings.max_question_chars, unlimited()
+    ).insert_outline("我的草稿", None, "", shown, "zh", gr.EventData(None, {"map": "7"}))
     assert (text, kept) == ("我的草稿", None)
 
 
@@ -69,7 +70,7 @@ def test_an_english_advisor_reads_an_inserted_outlines_notices_in_english(
     # The outline itself stays in the article's language (it is the client's text); the notices
     # beside it are the advisor's to read.
     shown = ThesisService(offline).maps(channel="web")
-    drafting = Drafting(offline, offline.settings.max_question_chars)
+    drafting = Drafting(offline, offline.settings.max_question_chars, unlimited())
     _, _, extras, _, now = drafting.insert_outline(
         "", None, "", shown, "en", gr.EventData(None, {"map": "0"})
     )

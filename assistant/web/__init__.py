@@ -39,7 +39,7 @@ def create_app(
     app.state.services = services
     disclosure = refusals.Disclosure(services.engine.default_disclosure)
     refusals.install(app, disclosure)
-    limits = security.install(app, settings, disclosure)
+    limits = app.state.limits = security.install(app, settings, disclosure)
     answering = Answering(settings.answer_threads, settings.sse_keepalive)
     routers = [
         face.build_router(

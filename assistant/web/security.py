@@ -12,6 +12,7 @@ Three layers around the app, outermost first (``install``):
     ``/embed/chat``) a browser's ``Origin`` must be this server's own or one of
     ``ASSISTANT_ALLOWED_ORIGINS``; ``/embed/chat``, the widget page's door, takes only its own.
     Requests without an ``Origin`` (servers, curl) are not browsers' and pass to the key check.
+    The web app's own calls (``/gradio_api/``, POST) take a browser's only from its own pages.
 ``CORSMiddleware`` (Starlette's)
     Adds the CORS headers for the allowed origins, so browser code on those sites can read
     answers and refusals alike (``Retry-After`` included).
@@ -23,7 +24,9 @@ Three layers around the app, outermost first (``install``):
     else its address (from ``X-Forwarded-For`` only when the peer is a trusted proxy).
 
 ``RateLimits`` is a dependency of the answering routes: each client gets ``ASSISTANT_RATE_LIMIT``
-(moving windows in memory, several per client), 429 with ``Retry-After``.
+(moving windows in memory, several per client), 429 with ``Retry-After``. The web app's answers
+(the investor's chat, the advisor's drafts) count in the same bucket by address: Gradio's API
+reaches them without a key, as the page itself does.
 
 The widget's route needs no key, by design: a page on the open web cannot keep a secret, so its
 visitors are anonymous and bounded only by the per-address limit. A script can imitate a browser
@@ -55,7 +58,12 @@ from .refusals import Disclosure, Refusal, response
 log = logging.getLogger(__name__)
 KEYED = ("/api/", "/v1/")  # the developer API: keys apply when set
 WIDGET_DOOR = "/embed/chat"  # the widget page's own route: same origin only, no key
+PAGE_API = "/gradio_api/"  # the web app's own calls (Gradio's queue): same origin only, no key
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    return urlsplit(origin).netloc.lower() == host.lower() and origin != "null"
 
 
 def answering(path: str) -> bool:
@@ -87,7 +95,7 @@ class Policy:
         return "*" in self.hosts or name in self.hosts or name.strip("[]") in self.hosts
 
     def origin_allowed(self, origin: str, host: str, path: str) -> bool:
-        same = urlsplit(origin).netloc.lower() == host.lower() and origin != "null"
+        same = _same_origin(origin, host)
         if path == WIDGET_DOOR:
             return same
         return same or "*" in self.origins or origin.lower() in self.origins
@@ -223,6 +231,22 @@ class Gate:
                     "(the operator lists them in ASSISTANT_ALLOWED_ORIGINS).",
                 )
                 return
+        elif (
+            scope["type"] == "http"
+            and path.startswith(PAGE_API)
+            and scope["method"] == "POST"
+            and origin is not None
+            and not _same_origin(origin, host)
+        ):
+            await _refuse(
+                scope,
+                send,
+                self.disclosure,
+                403,
+                f"Pages on {origin[:100]!r} may not drive this web app; other sites embed the "
+                "widget, and programs call /api/chat or /v1/chat/completions.",
+            )
+            return
         elif scope["type"] == "http" and path == WIDGET_DOOR and scope["method"] != "OPTIONS":
             await _refuse(
                 scope,
@@ -308,8 +332,14 @@ class RateLimits:
     once per longest period.)
     """
 
-    def __init__(self, spec: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        spec: str,
+        clock: Callable[[], float] = time.monotonic,
+        policy: Policy | None = None,
+    ) -> None:
         self.items = limits.parse_many(spec)
+        self._policy = policy
         self._periods = [item.get_expiry() for item in self.items]
         self._clock = clock
         self._windows: dict[tuple[int, str, str], deque[float]] = {}
@@ -346,6 +376,13 @@ class RateLimits:
             f"(ASSISTANT_RATE_LIMIT). Try again in {seconds} s.",
             {"Retry-After": str(seconds)},
         )
+
+    def address(self, peer: str | None, forwarded_for: Sequence[str]) -> str:
+        """The name an anonymous client is counted by: its address (behind trusted proxies,
+        from ``X-Forwarded-For``), as ``Doorman`` names it for the routes."""
+        if self._policy is None:
+            return f"ip:{peer or 'unknown'}"
+        return f"ip:{self._policy.client(peer, forwarded_for)}"
 
     def _sweep(self, now: float) -> None:
         """Forget the windows whose last request is older than their period."""
@@ -389,4 +426,4 @@ def install(app: FastAPI, settings: Settings, disclosure: Disclosure) -> RateLim
         max_age=600,
     )
     app.add_middleware(Gate, policy=policy, disclosure=disclosure)
-    return RateLimits(settings.rate_limit)
+    return RateLimits(settings.rate_limit, policy=policy)

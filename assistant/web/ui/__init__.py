@@ -28,6 +28,7 @@ from ...prompts import Lang
 from ..root import Beside
 from ..services import Services
 from . import advisor, investor, maps, render
+from .admission import Admit, admission
 from .strings import LANG_CHOICES, Ui, preferred, t
 
 __all__ = ["build_blocks", "built", "mount"]
@@ -70,7 +71,7 @@ def _opening(request: gr.Request) -> tuple[Ui, Ui]:
     return ui, ui
 
 
-def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:
+def build_blocks(services: Services, max_question_chars: int, admit: Admit) -> gr.Blocks:
     engine, thesis = services.engine, services.thesis
     # Exported drafts are client documents: Gradio's copies go after an hour, like ours.
     blocks = gr.Blocks(
@@ -94,8 +95,8 @@ def build_blocks(services: Services, max_question_chars: int) -> gr.Blocks:
             )
         status = gr.HTML(_status(engine, "zh"), elem_id="status")
         with gr.Tabs(elem_id="tabs"):
-            chat = investor.build(engine, lang, shown, max_question_chars)
-            drafts = advisor.build(engine, lang, shown, max_question_chars)
+            chat = investor.build(engine, lang, shown, max_question_chars, admit)
+            drafts = advisor.build(engine, lang, shown, max_question_chars, admit)
 
         def relabel(
             new: Lang,
@@ -168,7 +169,7 @@ def built(app: FastAPI, services: Services, *, max_question_chars: int) -> ASGIA
 def _gradio(app: FastAPI, services: Services, max_question_chars: int) -> ASGIApp:
     gr.mount_gradio_app(
         app,
-        build_blocks(services, max_question_chars),
+        build_blocks(services, max_question_chars, admission(app.state.limits)),
         path="/",
         theme=theme(),
         css_paths=[_STATIC / "ui.css"],

@@ -33,6 +33,7 @@ from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone
 from ...thesis import ArgumentMap, render_outline
 from ...thesis.outline import shifted
 from . import export, maps, render
+from .admission import Admit, refused
 from .strings import Ui, base, choices, t
 
 LEVELS: tuple[ClientLevel, ...] = ("C1", "C2", "C3", "C4", "C5")
@@ -58,9 +59,10 @@ def _status(text: str, kind: str = "info") -> str:
 class Drafting:
     """The advisor tab's behaviour, independent of its components."""
 
-    def __init__(self, engine: AnswerEngine, max_chars: int) -> None:
+    def __init__(self, engine: AnswerEngine, max_chars: int, admit: Admit) -> None:
         self.engine = engine
         self.max_chars = max_chars
+        self.admit = admit
         self.folder = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
         # Exports are client documents: none outlives the app (at exit, or when the tab's
         # Blocks are dropped), beside the hourly pruning while it runs.
@@ -84,6 +86,9 @@ class Drafting:
         if len(topic) > self.max_chars:
             too_long = t(lang, "too_long", n=len(topic), limit=self.max_chars)
             yield "", "", "", _status(too_long, "error"), None
+            return
+        if (wait := refused(self.admit, request, lang)) is not None:
+            yield "", "", "", _status(wait, "error"), None
             return
         options = DraftOptions(client_level=level, tone=tone, length=length, language=language)
         text = ""
@@ -282,9 +287,11 @@ def _intro(lang: Ui) -> str:
     return f'<p class="advisor-intro">{render.esc(t(lang, "advisor_intro"))}</p>'
 
 
-def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int) -> AdvisorTab:
+def build(
+    engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int, admit: Admit
+) -> AdvisorTab:
     """The tab's components and events; ``shown`` holds the argument maps the page shows."""
-    drafting = Drafting(engine, max_chars)
+    drafting = Drafting(engine, max_chars, admit)
     with gr.Tab(t("zh", "tab_advisor"), id="advisor", elem_id="tab-advisor") as tab:
         intro = gr.HTML(_intro("zh"))
         outlines = gr.HTML(

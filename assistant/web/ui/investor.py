@@ -27,6 +27,7 @@ from ...answer import Answer, AnswerEngine
 from ...errors import AssistantError
 from ...prompts import Turn
 from . import maps, render
+from .admission import Admit, refused
 from .render import ChatTurn
 from .strings import Ui, examples, in_script, t
 
@@ -52,9 +53,10 @@ def history(turns: list[ChatTurn]) -> list[Turn]:
 class Chat:
     """The investor tab's behaviour, independent of its components (so tests can drive it)."""
 
-    def __init__(self, engine: AnswerEngine, max_chars: int) -> None:
+    def __init__(self, engine: AnswerEngine, max_chars: int, admit: Admit) -> None:
         self.engine = engine
         self.max_chars = max_chars
+        self.admit = admit
 
     def ask(
         self,
@@ -81,6 +83,10 @@ class Chat:
             return
         if len(question) > self.max_chars:  # kept in the box, to be shortened
             gr.Warning(t(lang, "too_long", n=len(question), limit=self.max_chars))
+            yield render.transcript(turns, lang), turns, gr.skip()
+            return
+        if (wait := refused(self.admit, request, lang)) is not None:  # kept in the box, to resend
+            gr.Warning(wait)
             yield render.transcript(turns, lang), turns, gr.skip()
             return
         item = ChatTurn(question, self.engine.default_disclosure(), key=uuid.uuid4().hex[:8])
@@ -173,10 +179,12 @@ def _examples_label(lang: Ui) -> str:
     return f'<p class="examples-label">{render.esc(t(lang, "examples"))}</p>'
 
 
-def build(engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int) -> InvestorTab:
+def build(
+    engine: AnswerEngine, lang: gr.State, shown: gr.State, max_chars: int, admit: Admit
+) -> InvestorTab:
     """The tab's components and events (inside a ``gr.Blocks`` context); ``shown`` holds the
     argument maps the page shows (filled by the app's load event)."""
-    chat = Chat(engine, max_chars)
+    chat = Chat(engine, max_chars, admit)
     with gr.Tab(t("zh", "tab_investor"), id="investor", elem_id="tab-investor") as tab:
         with gr.Column(elem_id="investor-top") as top:
             thesis_map = gr.HTML(
