@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from assistant.breaker import CircuitBreaker
 from tests.conftest import online_engine, serving_engine
 from tests.fakellm import FakeLLM
 from tests.test_browser_investor import QUESTION, ask
@@ -119,3 +120,26 @@ def test_a_question_typed_while_an_answer_streams_stays_in_the_box(
     expect(done.nth(1).locator(".question")).to_contain_text(follow_up)
     expect(box).to_have_value("")
     expect(page.locator(".toast-body")).to_have_count(0)
+
+
+def test_the_status_line_follows_the_model_going_away_and_coming_back(
+    ui_store: Any, fake_llm: FakeLLM, page: Any, tmp_path: Path
+) -> None:
+    _, store = ui_store
+    engine = online_engine(store, fake_llm, tmp_path, answer_deadline=30.0)
+    # A failure opens this engine's breaker at once, for a second.
+    engine.chat.breaker = CircuitBreaker("fake", failures=1, cooldown=1.0)  # type: ignore[union-attr]
+    with serving_engine(engine) as served:
+        open_app(page, served)
+        status = page.locator("#status")
+        expect(status).to_contain_text("在线模型：deepseek-flash")
+        fake_llm.script(401)
+        turn = ask(page, QUESTION)
+        expect(turn.locator(".badges")).to_contain_text("在线模型不可用")
+        # The next question would be answered by excerpts too: the status line says so now,
+        # not after a reload.
+        expect(status).to_contain_text("在线模型暂不可用")
+        expect(status).to_contain_text("模型恢复后自动切回")
+        page.wait_for_timeout(1200)  # the cooldown: the next question probes the model
+        ask(page, QUESTION)
+        expect(status).to_contain_text("在线模型：deepseek-flash")

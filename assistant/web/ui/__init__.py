@@ -116,6 +116,16 @@ def build_blocks(services: Services, max_question_chars: int, admit: Admit) -> g
                 maps.outlines(showing, new) if showing is not None else gr.skip(),
             ]
 
+        # After each answer the status line says how the next would be answered: a model that
+        # failed and opened its circuit breaker shows as excerpt mode until it is back.
+        for event in [*chat.answered, *drafts.answered]:
+            event.then(
+                lambda lang: _status(engine, lang),
+                [lang],
+                status,
+                api_visibility="private",
+                show_progress="hidden",
+            )
         map_views = [chat.thesis_map, drafts.outlines]
         switch.change(
             relabel,

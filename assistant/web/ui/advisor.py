@@ -242,6 +242,7 @@ class AdvisorTab:
     export_md: gr.Button
     file: gr.File
     drafted: gr.State
+    answered: list[Any]  # the events that draft (the page follows them with more)
 
     @property
     def relabel_outputs(self) -> list[Any]:
@@ -364,7 +365,7 @@ def build(
         drafted = gr.State(None)
 
     private: dict[str, Any] = {"api_visibility": "private"}
-    make.click(
+    drafts = make.click(
         drafting.draft,
         [topic, level, tone, length, language, lang],
         [draft, findings, extras, status, drafted],
@@ -408,4 +409,5 @@ def build(
         export_md,
         file,
         drafted,
+        [drafts],
     )

@@ -149,6 +149,7 @@ class InvestorTab:
     examples_label: gr.HTML
     turns: gr.State
     examples: list[gr.Button]
+    answered: list[Any]  # the events that answer a question (the page follows them with more)
 
     def relabel(self, lang: Ui, turns: list[ChatTurn]) -> list[Any]:
         """Updates for ``relabel_outputs`` in ``lang``."""
@@ -234,16 +235,20 @@ def build(
     # ("always_last" would ask it when the answer ends, but also turn a double click on send
     # into a second, empty question.)
     typed: dict[str, Any] = {**options, "api_visibility": "private"}
-    send.click(_typing(chat), [question, turns, lang], outputs, **typed)
-    question.submit(_typing(chat), [question, turns, lang], outputs, **typed)
-    api.click(chat.ask, [question, turns, lang], outputs, api_name="ask", **options)
-    for button, text in zip(buttons, examples(), strict=True):
-        button.click(
-            _asking(chat, text), [turns, lang], outputs, api_visibility="private", **options
-        )
-    thesis_map.click(
-        chat.ask_step, [turns, lang, shown], outputs, api_visibility="private", **options
-    )
+    answered = [
+        send.click(_typing(chat), [question, turns, lang], outputs, **typed),
+        question.submit(_typing(chat), [question, turns, lang], outputs, **typed),
+        api.click(chat.ask, [question, turns, lang], outputs, api_name="ask", **options),
+        *(
+            button.click(
+                _asking(chat, text), [turns, lang], outputs, api_visibility="private", **options
+            )
+            for button, text in zip(buttons, examples(), strict=True)
+        ),
+        thesis_map.click(
+            chat.ask_step, [turns, lang, shown], outputs, api_visibility="private", **options
+        ),
+    ]
     new.click(
         lambda lang: (render.transcript([], lang), [], ""),
         [lang],
@@ -252,7 +257,17 @@ def build(
         show_progress="hidden",
     )
     return InvestorTab(
-        tab, top, thesis_map, transcript, question, send, new, examples_label, turns, buttons
+        tab,
+        top,
+        thesis_map,
+        transcript,
+        question,
+        send,
+        new,
+        examples_label,
+        turns,
+        buttons,
+        answered,
     )
 
 
