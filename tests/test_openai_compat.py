@@ -238,6 +238,12 @@ def test_refusals_reach_the_client_as_its_own_errors(
     assert too_long.value.status_code == 413
     with pytest.raises(openai.UnprocessableEntityError, match="messages"):
         client.chat.completions.create(model=INVESTOR, messages=[])
+    with pytest.raises(openai.UnprocessableEntityError, match="stream"):
+        client.chat.completions.create(
+            model=INVESTOR,
+            messages=[{"role": "user", "content": QUESTION}],
+            extra_body={"stream": "yes"},
+        )
 
 
 def test_keys_and_rate_limits_speak_the_clients_language(

@@ -44,7 +44,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletio
 from openai.types.chat.chat_completion import Choice
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.chat.chat_completion_chunk import ChoiceDelta
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..answer import Answer, Citation, Delta, Event
 from ..config import Settings
@@ -89,7 +89,7 @@ class CompletionRequest(BaseModel):
 
     model: str = Field(max_length=200, description="One of the names GET /v1/models lists.")
     messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
-    stream: bool | None = False
+    stream: StrictBool | None = False  # "yes" is no answer to "stream or not?"
     stream_options: StreamOptions | None = None
     user: str | None = Field(
         None, max_length=128, description="The caller's id for its end user: the audit session."
