@@ -26,6 +26,14 @@ every request). What may follow is the chunked body's last 5 bytes: at most ``DR
 read, for at most ``DRAIN_SECONDS`` (``cancel.after`` shuts the socket down under a read that
 waits longer); past either bound, or on an error, the connection is closed as before and the
 answer is complete all the same.
+
+The body is read from its socket at most every ``READ_EVERY`` seconds (``paced``). A model
+sends a few characters a chunk, a chunk every few tens of milliseconds; read as they come, each
+chunk woke the answer's thread on its own, and with a couple of hundred answers streaming the
+wake-ups and the interpreter lock they contend for cost more than the parsing. Read every
+``READ_EVERY`` seconds, one read brings the chunks that came meanwhile: the reader sees the
+text at most that much later (the gate shows whole sentences, a second or more apart), and a
+cancel still ends the wait at once.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +53,7 @@ from assistant import cancel
 
 DRAIN_BYTES = 4096  # what the body may still hold after [DONE] (its end is 5 bytes)
 DRAIN_SECONDS = 0.25  # how long a read after [DONE] may wait for it
+READ_EVERY = 0.25  # seconds: the least time between two reads of a streamed body's socket
 
 
 @dataclass(slots=True)
@@ -144,18 +154,20 @@ class Decoder:
         return chunks
 
 
-def read(response: httpx2.Response) -> Iterator[list[Chunk]]:
-    """The chunks of a streamed response, a list per read of the socket (empty when the read
-    brought only keep-alives or part of a chunk: the caller looks at its clocks then), until
-    ``[DONE]`` or the end of the body; errors as the ``openai`` client's own stream raises them.
-    After ``[DONE]``, the rest of the body is read (bounded) before the iterator ends."""
+def read(response: httpx2.Response, every: float = READ_EVERY) -> Iterator[list[Chunk]]:
+    """The chunks of a streamed response, a list per HTTP chunk (empty when it brought only
+    keep-alives or part of an event: the caller looks at its clocks then), until ``[DONE]`` or
+    the end of the body; errors as the ``openai`` client's own stream raises them. The socket is
+    read at most every ``every`` seconds (``paced``). After ``[DONE]``, the rest of the body is
+    read (bounded, unpaced) before the iterator ends."""
     decoder = Decoder(response.request)
     body = response.iter_bytes()
     try:
-        for data in body:
-            yield decoder.feed(data)
-            if decoder.done:
-                break
+        with paced(response, every):
+            for data in body:
+                yield decoder.feed(data)
+                if decoder.done:
+                    break
     except httpx2.TimeoutException as error:
         raise openai.APITimeoutError(request=response.request) from error
     except httpx2.RequestError as error:
@@ -173,6 +185,39 @@ def _drain(body: Iterator[bytes], stop: Callable[[], None]) -> None:
             left -= len(data)
             if left < 0:
                 return
+
+
+@contextlib.contextmanager
+def paced(response: httpx2.Response, every: float) -> Iterator[None]:
+    """Within the block, a read of the response's socket waits until ``every`` seconds have
+    passed since the last one returned (``cancel.sleep``: a cancel ends the wait). What the
+    socket holds by then comes in one read, and the HTTP chunks in it are handed out from the
+    connection's buffer without waiting. The connection's own stream object is wrapped for the
+    block only (httpcore reads it through ``network_stream``, the object the extension names),
+    so a connection handed back to the pool reads as before."""
+    stream = response.extensions.get("network_stream")
+    if stream is None or every <= 0:
+        yield
+        return
+    unpaced = stream.read
+    last = -every
+
+    def read(max_bytes: int, timeout: float | None = None) -> bytes:
+        nonlocal last
+        wait = last + every - time.monotonic()
+        if wait > 0:
+            cancel.sleep(wait)
+        try:
+            data: bytes = unpaced(max_bytes, timeout)
+            return data
+        finally:
+            last = time.monotonic()
+
+    stream.read = read
+    try:
+        yield
+    finally:
+        del stream.read  # the class's own method again
 
 
 def wake(response: httpx2.Response) -> Callable[[], None]:
