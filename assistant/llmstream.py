@@ -27,13 +27,15 @@ read, for at most ``DRAIN_SECONDS`` (``cancel.after`` shuts the socket down unde
 waits longer); past either bound, or on an error, the connection is closed as before and the
 answer is complete all the same.
 
-The body is read from its socket at most every ``READ_EVERY`` seconds (``paced``). A model
-sends a few characters a chunk, a chunk every few tens of milliseconds; read as they come, each
-chunk woke the answer's thread on its own, and with a couple of hundred answers streaming the
-wake-ups and the interpreter lock they contend for cost more than the parsing. Read every
-``READ_EVERY`` seconds, one read brings the chunks that came meanwhile: the reader sees the
-text at most that much later (the gate shows whole sentences, a second or more apart), and a
-cancel still ends the wait at once.
+A streamed body is read from its socket every so often (``paced``), not as each chunk comes.
+A model sends a few characters a chunk, a chunk every few tens of milliseconds; read as they
+came, each chunk woke the answer's thread on its own, and with a couple of hundred answers
+streaming the wake-ups and the interpreter lock they contend for cost more than the parsing.
+Read every so often, one read brings the chunks that came meanwhile. How often follows how many
+streams are being read (``pace``): all of them together at most ``READS_PER_SECOND`` times a
+second, each one at most every ``FASTEST`` and at least every ``SLOWEST`` seconds. A reader sees
+the text at most that much later (the gate shows whole sentences, a second or more apart), and
+a cancel still ends the wait at once.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -53,7 +56,9 @@ from assistant import cancel
 
 DRAIN_BYTES = 4096  # what the body may still hold after [DONE] (its end is 5 bytes)
 DRAIN_SECONDS = 0.25  # how long a read after [DONE] may wait for it
-READ_EVERY = 0.25  # seconds: the least time between two reads of a streamed body's socket
+READS_PER_SECOND = 400  # reads of the streams' sockets a second, all of them together...
+FASTEST = 0.1  # ...but each stream read at most every this many seconds...
+SLOWEST = 0.5  # ...and at least every this many
 
 
 @dataclass(slots=True)
@@ -154,16 +159,16 @@ class Decoder:
         return chunks
 
 
-def read(response: httpx2.Response, every: float = READ_EVERY) -> Iterator[list[Chunk]]:
+def read(response: httpx2.Response) -> Iterator[list[Chunk]]:
     """The chunks of a streamed response, a list per HTTP chunk (empty when it brought only
     keep-alives or part of an event: the caller looks at its clocks then), until ``[DONE]`` or
     the end of the body; errors as the ``openai`` client's own stream raises them. The socket is
-    read at most every ``every`` seconds (``paced``). After ``[DONE]``, the rest of the body is
+    read at the ``pace`` of the moment (``paced``). After ``[DONE]``, the rest of the body is
     read (bounded, unpaced) before the iterator ends."""
     decoder = Decoder(response.request)
     body = response.iter_bytes()
     try:
-        with paced(response, every):
+        with paced(response):
             for data in body:
                 yield decoder.feed(data)
                 if decoder.done:
@@ -187,25 +192,50 @@ def _drain(body: Iterator[bytes], stop: Callable[[], None]) -> None:
                 return
 
 
+class _Streams:
+    """How many streams are being read now, in every thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[None]:
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+_streams = _Streams()
+
+
+def pace() -> float:
+    """Seconds between two reads of a stream's socket, for the streams being read now."""
+    return min(SLOWEST, max(FASTEST, _streams.count / READS_PER_SECOND))
+
+
 @contextlib.contextmanager
-def paced(response: httpx2.Response, every: float) -> Iterator[None]:
-    """Within the block, a read of the response's socket waits until ``every`` seconds have
+def paced(response: httpx2.Response) -> Iterator[None]:
+    """Within the block, a read of the response's socket waits until ``pace()`` seconds have
     passed since the last one returned (``cancel.sleep``: a cancel ends the wait). What the
     socket holds by then comes in one read, and the HTTP chunks in it are handed out from the
     connection's buffer without waiting. The connection's own stream object is wrapped for the
     block only (httpcore reads it through ``network_stream``, the object the extension names),
     so a connection handed back to the pool reads as before."""
     stream = response.extensions.get("network_stream")
-    if stream is None or every <= 0:
+    if stream is None:
         yield
         return
     unpaced = stream.read
-    last = -every
+    last: float | None = None
 
     def read(max_bytes: int, timeout: float | None = None) -> bytes:
         nonlocal last
-        wait = last + every - time.monotonic()
-        if wait > 0:
+        if last is not None and (wait := last + pace() - time.monotonic()) > 0:
             cancel.sleep(wait)
         try:
             data: bytes = unpaced(max_bytes, timeout)
@@ -215,7 +245,8 @@ def paced(response: httpx2.Response, every: float) -> Iterator[None]:
 
     stream.read = read
     try:
-        yield
+        with _streams.one():
+            yield
     finally:
         del stream.read  # the class's own method again
 
