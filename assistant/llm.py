@@ -132,8 +132,9 @@ class ChatModel(ABC):
         deadline: float,
         calls: list[ModelCall] | None = None,
     ) -> str:
-        """The whole answer as one string."""
-        return "".join(self.stream(messages, deadline=deadline, calls=calls))
+        """The whole answer as one string (read as it comes: nobody watches it grow)."""
+        with llmstream.unpaced():
+            return "".join(self.stream(messages, deadline=deadline, calls=calls))
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMessageParam]:

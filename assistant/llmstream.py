@@ -35,12 +35,14 @@ Read every so often, one read brings the chunks that came meanwhile. How often f
 streams are being read (``pace``): all of them together at most ``READS_PER_SECOND`` times a
 second, each one at most every ``FASTEST`` and at least every ``SLOWEST`` seconds. A reader sees
 the text at most that much later (the gate shows whole sentences, a second or more apart), and
-a cancel still ends the wait at once.
+a cancel still ends the wait at once. A reply wanted whole (``unpaced``: the question's
+rewrite, which the answer waits for) is read as it comes: pacing it would only delay the answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import socket
 import threading
@@ -213,6 +215,19 @@ class _Streams:
 _streams = _Streams()
 
 
+_pacing: contextvars.ContextVar[bool] = contextvars.ContextVar("llmstream_pacing", default=True)
+
+
+@contextlib.contextmanager
+def unpaced() -> Iterator[None]:
+    """Within the block, streams are read as their chunks come (a reply wanted whole)."""
+    token = _pacing.set(False)
+    try:
+        yield
+    finally:
+        _pacing.reset(token)
+
+
 def pace() -> float:
     """Seconds between two reads of a stream's socket, for the streams being read now."""
     return min(SLOWEST, max(FASTEST, _streams.count / READS_PER_SECOND))
@@ -227,10 +242,10 @@ def paced(response: httpx2.Response) -> Iterator[None]:
     block only (httpcore reads it through ``network_stream``, the object the extension names),
     so a connection handed back to the pool reads as before."""
     stream = response.extensions.get("network_stream")
-    if stream is None:
+    if stream is None or not _pacing.get():
         yield
         return
-    unpaced = stream.read
+    direct = stream.read
     last: float | None = None
 
     def read(max_bytes: int, timeout: float | None = None) -> bytes:
@@ -238,7 +253,7 @@ def paced(response: httpx2.Response) -> Iterator[None]:
         if last is not None and (wait := last + pace() - time.monotonic()) > 0:
             cancel.sleep(wait)
         try:
-            data: bytes = unpaced(max_bytes, timeout)
+            data: bytes = direct(max_bytes, timeout)
             return data
         finally:
             last = time.monotonic()

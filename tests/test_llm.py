@@ -448,6 +448,23 @@ def test_a_streamed_answer_is_read_a_few_times_a_second_and_still_streams(
     assert bursts(times) >= 2 and times[0] - started < elapsed / 2
 
 
+def test_a_reply_wanted_whole_is_read_as_it_comes(paced_fake: FakeLLM) -> None:
+    # The question's rewrite (``complete``): the answer waits for all of it, so it is not paced.
+    text = "算力需求并没有因为训练成本下降而减少[1]。" * 6
+    paced_fake.script({"text": text})
+    model = OpenAICompatibleChat(settings(paced_fake.base_url, answer_deadline=10))
+    times, deltas = [], []
+    started = time.monotonic()
+    with llmstream.unpaced():
+        for delta in model.stream(MESSAGES, deadline=deadline_in(10)):
+            times.append(time.monotonic())
+            deltas.append(delta)
+    elapsed = time.monotonic() - started
+
+    assert "".join(deltas) == text
+    assert bursts(times) > elapsed / llmstream.FASTEST + 1
+
+
 def test_a_cancel_ends_the_wait_between_two_reads(paced_fake: FakeLLM) -> None:
     paced_fake.script({"text": "算力需求并没有因为训练成本下降而减少[1]。" * 6})
     model = OpenAICompatibleChat(settings(paced_fake.base_url, answer_deadline=10))
