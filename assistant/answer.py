@@ -20,13 +20,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal, cast
 
 from .audit import AuditLog, AuditRecord
-from .audit.record import Outcome
+from .audit.record import Outcome, plain
 from .capacity import Capacity
 from .citations import best_quote, markers_by_sentence
 from .compliance import (
@@ -126,7 +126,8 @@ class Answer:
     turn_id: str = ""  # the audit row of this turn (feedback refers to it)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        data: dict[str, object] = plain(self)
+        return data
 
 
 @dataclass(frozen=True)

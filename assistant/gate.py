@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .citations import normalise_markers
 from .compliance import Finding, check_text
-from .text import near_duplicate, sentence_spans
+from .text import MAY_END, near_duplicate, sentence_spans
 
 # What may still grow into a citation marker that belongs to the sentence before it ("[", "[1,").
 _MARKER_START = re.compile(r"\s*[\[【［]\^?\d{0,3}(?:\s*[,，、]\s*\d{0,3})*")
@@ -23,7 +23,10 @@ _MARKER_START = re.compile(r"\s*[\[【［]\^?\d{0,3}(?:\s*[,，、]\s*\d{0,3})*"
 
 def _complete(buffer: str) -> int:
     """Where the buffer's first sentence ends (``text.sentence_spans``), once the next one has
-    begun; 0 while it may still grow (no next sentence yet, or a marker still arriving)."""
+    begun; 0 while it may still grow (no next sentence yet, or a marker still arriving). A
+    buffer with nowhere a sentence can end is not split again: most deltas are such."""
+    if not MAY_END.search(buffer):
+        return 0
     spans = sentence_spans(buffer)
     if len(spans) < 2 or _MARKER_START.fullmatch(buffer, spans[0][1]):
         return 0

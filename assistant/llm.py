@@ -62,8 +62,10 @@ and no log line: messages are composed here, and server text is redacted before 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import random
+import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
@@ -82,7 +84,13 @@ from assistant.failures import Endpoint, Outage, Retryable, check_finish, cut_sh
 from assistant.modelcalls import ModelCall, Usage
 from assistant.redact import redact_url
 
+POOLS = 8  # clients, each with its own pool of connections (see ``__init__``)
 RETIRED_MODELS = {"deepseek-chat": "2026-07-24", "deepseek-reasoner": "2026-07-24"}
+
+
+def _close_all(clients: list[openai.OpenAI]) -> None:
+    for client in clients:
+        client.close()
 
 
 def model_mode(chat: ChatModel | None) -> Literal["llm", "offline", "fallback"]:
@@ -124,8 +132,9 @@ class ChatModel(ABC):
         deadline: float,
         calls: list[ModelCall] | None = None,
     ) -> str:
-        """The whole answer as one string."""
-        return "".join(self.stream(messages, deadline=deadline, calls=calls))
+        """The whole answer as one string (read as it comes: nobody watches it grow)."""
+        with llmstream.unpaced():
+            return "".join(self.stream(messages, deadline=deadline, calls=calls))
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[ChatCompletionMessageParam]:
@@ -180,15 +189,38 @@ class OpenAICompatibleChat(ChatModel):
         self._retry_after_cap = retry_after_cap
         self._temperature = temperature
         self._log = log or logging.getLogger(__name__)
-        self._client = openai.OpenAI(
-            api_key=self._key,
-            base_url=settings.base_url,
-            max_retries=0,
-            timeout=openai.Timeout(self._idle + 1.0, connect=5.0),
-        )
+        # Several clients, each with its pool of connections, a thread always on the same one:
+        # httpcore walks every connection of a pool, under the pool's lock, when a request
+        # starts and when its response ends, and a streamed answer holds its connection for
+        # its whole length (two hundred of them at 20 new answers a second). Each client is
+        # made on its first request.
+        self._base = settings.base_url
+        self._clients: list[openai.OpenAI] = []
+        self._clients_lock = threading.Lock()
+        self._pool_of = threading.local()
+        self._next_pool = itertools.count()
         # Connections stay open between requests (``llmstream`` reads each body to its end): a
-        # model that goes away closes them, before its client and their sockets are collected.
-        self.close = weakref.finalize(self, self._client.close)
+        # model that goes away closes them, before its clients and their sockets are collected.
+        self.close = weakref.finalize(self, _close_all, self._clients)
+
+    @property
+    def _client(self) -> openai.OpenAI:
+        """This thread's client (its connections are kept for its next request)."""
+        client: openai.OpenAI | None = getattr(self._pool_of, "client", None)
+        if client is None:
+            with self._clients_lock:
+                if len(self._clients) < POOLS:
+                    client = openai.OpenAI(
+                        api_key=self._key,
+                        base_url=self._base,
+                        max_retries=0,
+                        timeout=openai.Timeout(self._idle + 1.0, connect=5.0),
+                    )
+                    self._clients.append(client)
+                else:
+                    client = self._clients[next(self._next_pool) % POOLS]
+            self._pool_of.client = client
+        return client
 
     def available(self) -> bool:
         return self.breaker is None or self.breaker.state != "open"

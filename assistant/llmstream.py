@@ -26,13 +26,27 @@ every request). What may follow is the chunked body's last 5 bytes: at most ``DR
 read, for at most ``DRAIN_SECONDS`` (``cancel.after`` shuts the socket down under a read that
 waits longer); past either bound, or on an error, the connection is closed as before and the
 answer is complete all the same.
+
+A streamed body is read from its socket every so often (``paced``), not as each chunk comes.
+A model sends a few characters a chunk, a chunk every few tens of milliseconds; read as they
+came, each chunk woke the answer's thread on its own, and with a couple of hundred answers
+streaming the wake-ups and the interpreter lock they contend for cost more than the parsing.
+Read every so often, one read brings the chunks that came meanwhile. How often follows how many
+streams are being read (``pace``): all of them together at most ``READS_PER_SECOND`` times a
+second, each one at most every ``FASTEST`` and at least every ``SLOWEST`` seconds. A reader sees
+the text at most that much later (the gate shows whole sentences, a second or more apart), and
+a cancel still ends the wait at once. A reply wanted whole (``unpaced``: the question's
+rewrite, which the answer waits for) is read as it comes: pacing it would only delay the answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +58,9 @@ from assistant import cancel
 
 DRAIN_BYTES = 4096  # what the body may still hold after [DONE] (its end is 5 bytes)
 DRAIN_SECONDS = 0.25  # how long a read after [DONE] may wait for it
+READS_PER_SECOND = 250  # reads of the streams' sockets a second, all of them together...
+FASTEST = 0.1  # ...but each stream read at most every this many seconds...
+SLOWEST = 0.5  # ...and at least every this many
 
 
 @dataclass(slots=True)
@@ -145,17 +162,19 @@ class Decoder:
 
 
 def read(response: httpx2.Response) -> Iterator[list[Chunk]]:
-    """The chunks of a streamed response, a list per read of the socket (empty when the read
-    brought only keep-alives or part of a chunk: the caller looks at its clocks then), until
-    ``[DONE]`` or the end of the body; errors as the ``openai`` client's own stream raises them.
-    After ``[DONE]``, the rest of the body is read (bounded) before the iterator ends."""
+    """The chunks of a streamed response, a list per HTTP chunk (empty when it brought only
+    keep-alives or part of an event: the caller looks at its clocks then), until ``[DONE]`` or
+    the end of the body; errors as the ``openai`` client's own stream raises them. The socket is
+    read at the ``pace`` of the moment (``paced``). After ``[DONE]``, the rest of the body is
+    read (bounded, unpaced) before the iterator ends."""
     decoder = Decoder(response.request)
     body = response.iter_bytes()
     try:
-        for data in body:
-            yield decoder.feed(data)
-            if decoder.done:
-                break
+        with paced(response):
+            for data in body:
+                yield decoder.feed(data)
+                if decoder.done:
+                    break
     except httpx2.TimeoutException as error:
         raise openai.APITimeoutError(request=response.request) from error
     except httpx2.RequestError as error:
@@ -173,6 +192,78 @@ def _drain(body: Iterator[bytes], stop: Callable[[], None]) -> None:
             left -= len(data)
             if left < 0:
                 return
+
+
+class _Streams:
+    """How many streams are being read now, in every thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[None]:
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+_streams = _Streams()
+
+
+_pacing: contextvars.ContextVar[bool] = contextvars.ContextVar("llmstream_pacing", default=True)
+
+
+@contextlib.contextmanager
+def unpaced() -> Iterator[None]:
+    """Within the block, streams are read as their chunks come (a reply wanted whole)."""
+    token = _pacing.set(False)
+    try:
+        yield
+    finally:
+        _pacing.reset(token)
+
+
+def pace() -> float:
+    """Seconds between two reads of a stream's socket, for the streams being read now."""
+    return min(SLOWEST, max(FASTEST, _streams.count / READS_PER_SECOND))
+
+
+@contextlib.contextmanager
+def paced(response: httpx2.Response) -> Iterator[None]:
+    """Within the block, a read of the response's socket waits until ``pace()`` seconds have
+    passed since the last one returned (``cancel.sleep``: a cancel ends the wait). What the
+    socket holds by then comes in one read, and the HTTP chunks in it are handed out from the
+    connection's buffer without waiting. The connection's own stream object is wrapped for the
+    block only (httpcore reads it through ``network_stream``, the object the extension names),
+    so a connection handed back to the pool reads as before."""
+    stream = response.extensions.get("network_stream")
+    if stream is None or not _pacing.get():
+        yield
+        return
+    direct = stream.read
+    last: float | None = None
+
+    def read(max_bytes: int, timeout: float | None = None) -> bytes:
+        nonlocal last
+        if last is not None and (wait := last + pace() - time.monotonic()) > 0:
+            cancel.sleep(wait)
+        try:
+            data: bytes = direct(max_bytes, timeout)
+            return data
+        finally:
+            last = time.monotonic()
+
+    stream.read = read
+    try:
+        with _streams.one():
+            yield
+    finally:
+        del stream.read  # the class's own method again
 
 
 def wake(response: httpx2.Response) -> Callable[[], None]:

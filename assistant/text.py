@@ -143,6 +143,9 @@ _ABBREVIATIONS = {
     "sept", "oct", "nov", "dec",
 }  # fmt: skip
 _STOPS = _FULL_STOPS + _HALF_STOPS + "."
+# Where ``sentence_spans`` can end a sentence: a text without one of these is one sentence at
+# most (the gate looks for one before it splits a growing buffer again).
+MAY_END = re.compile("[\n" + re.escape(_STOPS) + "]")
 _SIGNIFICANT = re.compile(
     "[" + re.escape(_STOPS + "\n" + "".join(_PAIRS) + "".join(_PAIRS.values())) + "]"
 )

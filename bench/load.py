@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -119,8 +120,51 @@ def rss_kb(pid: int, field_name: str = "VmRSS") -> int:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each of a process's threads so far, by thread id."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError):  # the thread ended while listed
+            out[int(task.name)] = cpu_seconds_of(task / "stat")
+    return out
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Each Python thread's name by thread id (``py-spy dump``); threads without a Python frame
+    (the embedder's OpenMP threads, if any) are not named. Empty without py-spy."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        return {}
+    try:
+        dump = subprocess.run(
+            [spy, "dump", "--json", "--pid", str(pid)], capture_output=True, timeout=60
+        )
+        return {
+            int(t["os_thread_id"]): re.sub(r"[_-]?\d+$", "", t["thread_name"] or "?")
+            for t in json.loads(dump.stdout)
+            if t.get("os_thread_id")
+        }
+    except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        return {}
+
+
+def by_thread(
+    before: dict[int, float], after: dict[int, float], names: dict[int, str], main: int
+) -> dict[str, float]:
+    """CPU seconds used between two ``thread_cpu`` readings, summed by thread name."""
+    used: dict[str, float] = {}
+    for tid, seconds in after.items():
+        name = names.get(tid) or ("MainThread" if tid == main else "not Python")
+        used[name] = used.get(name, 0.0) + seconds - before.get(tid, 0.0)
+    return dict(sorted(used.items(), key=lambda item: -item[1]))
 
 
 def load_average() -> str:
@@ -531,6 +575,7 @@ def main() -> int:
                 sampler.cancel()
 
         cpu = (cpu_seconds(app.pid), cpu_seconds(fake.pid), time.process_time())
+        threads = thread_cpu(app.pid)
         tagged = args.questions == "distinct"
         run = asyncio.run(
             sampled(steady(base, args.rate, args.duration, pool, args.follow_ups, tagged))
@@ -540,6 +585,7 @@ def main() -> int:
             cpu_seconds(fake.pid) - cpu[1],
             time.process_time() - cpu[2],
         ]
+        threads = by_thread(threads, thread_cpu(app.pid), thread_names(app.pid), app.pid)
         received += run.turns
         in_flight = run.samples[len(run.samples) // 3 :]  # after the ramp-up
         arrivals = model_calls(fake_url, [t for t in run.turns if t.text])
@@ -569,6 +615,12 @@ def main() -> int:
         print(
             f"  CPU ms per answered question: app {per_turn[0]}, model server {per_turn[1]}, "
             f"users {per_turn[2]} (refusals included in the totals)"
+        )
+        split = {name: round(1000 * s / max(1, answered), 1) for name, s in threads.items()}
+        results["steady"]["app CPU ms per answered question, by thread"] = split
+        print(
+            "  app CPU ms per answered question, by thread: "
+            + ", ".join(f"{name} {ms}" for name, ms in split.items() if ms >= 0.05)
         )
         print(f"  load average: {load_average()}")
 

@@ -6,6 +6,7 @@ Deadlines here are 1–3 s and the backoff base is 10 ms, so the whole file runs
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import socket
@@ -19,6 +20,7 @@ import openai
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from assistant import llmstream
 from assistant.cancel import Cancel, StreamCancelled, cancel_on
 from assistant.config import Settings
 from assistant.errors import ConfigurationError, ModelUnavailableError
@@ -409,6 +411,70 @@ def test_a_cancel_wakes_a_read_waiting_on_a_silent_stream(
             threading.Timer(0.3, stop.set).start()
     assert len(seen) == 1
     assert time.monotonic() - started < 10  # not the 20 s the next byte would take
+
+
+@pytest.fixture
+def paced_fake() -> Generator[FakeLLM, None, None]:
+    """A model at a model's pace: three characters a chunk, a chunk every 20 ms."""
+    fake = FakeLLM(pace=150, piece=3).start()
+    yield fake
+    fake.stop()
+
+
+def bursts(times: list[float], gap: float = 0.01) -> int:
+    """How many groups of deltas came, a group ending where ``gap`` seconds pass without one."""
+    return 1 + sum(1 for a, b in itertools.pairwise(times) if b - a > gap)
+
+
+def test_a_streamed_answer_is_read_a_few_times_a_second_and_still_streams(
+    paced_fake: FakeLLM,
+) -> None:
+    text = "算力需求并没有因为训练成本下降而减少[1]。" * 6  # 40 chunks, 0.8 s at the fake's pace
+    paced_fake.script({"text": text})
+    model = OpenAICompatibleChat(settings(paced_fake.base_url, answer_deadline=10))
+    times, deltas = [], []
+    started = time.monotonic()
+    for delta in model.stream(MESSAGES, deadline=deadline_in(10)):
+        times.append(time.monotonic())
+        deltas.append(delta)
+    elapsed = time.monotonic() - started
+
+    assert "".join(deltas) == text
+    # Each read of the socket brings what came since the last: at most one group of deltas a
+    # FASTEST, the pace of a stream read alone (read as each chunk came, the 40 chunks came as
+    # about 40 groups)...
+    assert bursts(times) <= elapsed / llmstream.FASTEST + 1
+    # ...and the text still arrives as it is written, not all at the end.
+    assert bursts(times) >= 2 and times[0] - started < elapsed / 2
+
+
+def test_a_reply_wanted_whole_is_read_as_it_comes(paced_fake: FakeLLM) -> None:
+    # The question's rewrite (``complete``): the answer waits for all of it, so it is not paced.
+    text = "算力需求并没有因为训练成本下降而减少[1]。" * 6
+    paced_fake.script({"text": text})
+    model = OpenAICompatibleChat(settings(paced_fake.base_url, answer_deadline=10))
+    times, deltas = [], []
+    started = time.monotonic()
+    with llmstream.unpaced():
+        for delta in model.stream(MESSAGES, deadline=deadline_in(10)):
+            times.append(time.monotonic())
+            deltas.append(delta)
+    elapsed = time.monotonic() - started
+
+    assert "".join(deltas) == text
+    assert bursts(times) > elapsed / llmstream.FASTEST + 1
+
+
+def test_a_cancel_ends_the_wait_between_two_reads(paced_fake: FakeLLM) -> None:
+    paced_fake.script({"text": "算力需求并没有因为训练成本下降而减少[1]。" * 6})
+    model = OpenAICompatibleChat(settings(paced_fake.base_url, answer_deadline=10))
+    stop = Cancel()
+    with cancel_on(stop), pytest.raises(StreamCancelled):
+        for _ in model.stream(MESSAGES, deadline=deadline_in(10)):
+            stop.set()  # the reader waits before its next read: the cancel ends that wait
+            cancelled = time.monotonic()
+    assert time.monotonic() - cancelled < 0.1
+    assert closed_upstream(paced_fake, within=1.0)
 
 
 # --- broken answers ------------------------------------------------------------------------------

@@ -3,12 +3,14 @@ ends, give the same chunks and failures as the ``openai`` client's own stream.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import httpx2
 import openai
 import pytest
 
+from assistant import llmstream
 from assistant.llmstream import Chunk, Decoder
 
 REQUEST = httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions")
@@ -108,3 +110,18 @@ def test_a_data_field_over_several_lines_is_joined() -> None:
     body = b'data: {"choices": [{"delta":\ndata: {"content": "x"}}]}\n\n'
     [chunk] = Decoder(REQUEST).feed(body)
     assert chunk.content == "x"
+
+
+def test_streams_are_read_less_often_the_more_of_them_are_read_at_once() -> None:
+    already = llmstream._streams.count  # streams other tests' threads may still be reading
+
+    def pace_with(streams: int) -> float:
+        with contextlib.ExitStack() as stack:
+            for _ in range(streams - already):
+                stack.enter_context(llmstream._streams.one())
+            return llmstream.pace()
+
+    assert pace_with(already + 1) == llmstream.FASTEST  # a stream read alone is read often
+    assert pace_with(120) == pytest.approx(120 / llmstream.READS_PER_SECOND)
+    assert pace_with(1000) == llmstream.SLOWEST  # but never less often than this
+    assert llmstream._streams.count == already  # a stream that ends is no longer counted

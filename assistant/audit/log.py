@@ -40,6 +40,10 @@ RECORD_DAYS = 20 * 366
 _ADVANCE = update(chains).where(chains.c.name == bindparam("n")).values(seq=chains.c.seq + 1)
 _HEAD = select(chains.c.seq, chains.c.hash).where(chains.c.name == bindparam("n"))
 _SET_HEAD = update(chains).where(chains.c.name == bindparam("n")).values(hash=bindparam("h"))
+# Built once: a statement object built anew for each row is coerced and keyed for SQLAlchemy's
+# compiled cache again each time.
+_ADVANCE_RETURNING = _ADVANCE.returning(chains.c.seq, chains.c.hash)
+_INSERT = {name: insert(table) for name, table in CHAINED.items()}
 
 
 def now() -> str:
@@ -174,7 +178,7 @@ class AuditLog:
     def _advance(self, conn: Connection, name: str) -> tuple[int, str]:
         """Take the chain's lock (the update) and the next position and previous hash."""
         if conn.dialect.update_returning:  # SQLite ≥ 3.35 and PostgreSQL: one round trip
-            head = conn.execute(_ADVANCE.returning(chains.c.seq, chains.c.hash), {"n": name}).one()
+            head = conn.execute(_ADVANCE_RETURNING, {"n": name}).one()
         else:
             conn.execute(_ADVANCE, {"n": name})
             head = conn.execute(_HEAD, {"n": name}).one()
@@ -185,7 +189,7 @@ class AuditLog:
         table = CHAINED[name]
         row["hash"] = row_hash(table, row)
         # Statements built once with bound parameters: SQLAlchemy compiles each only once.
-        conn.execute(insert(table), row)
+        conn.execute(_INSERT[name], row)
         conn.execute(_SET_HEAD, {"n": name, "h": row["hash"]})
 
     def replay(self) -> int:

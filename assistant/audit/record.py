@@ -6,7 +6,8 @@ the ones people filter on as columns and the rest as one JSON document, all unde
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import functools
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 from ..modelcalls import ModelCall, Usage
@@ -18,6 +19,32 @@ Kind = Literal["turn", "export", "thesis"]
 # or the documents do not cover it); error: the turn failed (an empty store, a bug);
 # exported: an advisor exported an answer's draft (``answer`` is the text as exported).
 Outcome = Literal["complete", "interrupted", "refused", "error", "exported"]
+
+
+def plain(value: Any) -> Any:
+    """``dataclasses.asdict`` without its deep copies: dataclasses become dicts and lists, tuples
+    and dicts are rebuilt, but the values in them (strings, numbers) are shared, not copied one
+    by one (``asdict`` calls ``copy.deepcopy`` on each: on an answer with its passages, most of
+    the CPU of the stream's last event, and of the audit row's JSON)."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is list or kind is tuple:
+        return kind(plain(item) for item in value)
+    if kind is dict:
+        return {key: plain(item) for key, item in value.items()}
+    names = _field_names(kind) if is_dataclass(kind) else None
+    if names is None:
+        return value
+    return {name: plain(getattr(value, name)) for name in names}
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
 
 
 @dataclass(frozen=True)
@@ -117,7 +144,7 @@ class AuditRecord:
 
     def detail(self) -> dict[str, Any]:
         """What the columns do not hold, as one JSON-ready document."""
-        data = asdict(self)
+        data: dict[str, Any] = plain(self)
         for column in _COLUMNS:
             data.pop(column, None)
         data.pop("disclosures")
