@@ -314,3 +314,12 @@ def test_a_reader_past_the_limit_is_told_when_to_try_again(seeded, tmp_path: Pat
     # Another address has its own window.
     other = gr.Request(client={"host": "203.0.113.8", "port": 1}, headers={})
     assert "风险提示" in list(drafting.draft("DeepSeek与算力需求", *options, other))[-1][2]  # type: ignore[arg-type]
+
+
+def test_a_path_nobody_serves_is_refused_like_any_other(make_client) -> None:  # type: ignore[no-untyped-def]
+    # The paths the routes leave to the web app (Gradio's router) included: not its bare
+    # {"detail": "Not Found"}, but the sentence and the disclosure.
+    client = make_client()
+    for path in ("/nope", "/gradio_api/nope", "/api/nope", "/embed/nope"):
+        assert_refusal(client.get(path), 404, "no such page or route")
+    assert client.get("/").status_code == 200 and "gradio" in client.get("/").text

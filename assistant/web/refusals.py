@@ -209,13 +209,16 @@ def install(app: FastAPI, disclosure: Disclosure) -> None:
     app.add_exception_handler(Exception, bug)
 
 
+NOT_FOUND = "There is no such page or route here: see the README for the HTTP routes."
+
+
 def _path(request: Request) -> str:
     return request.url.path
 
 
 def _http_sentence(exc: StarletteHTTPException) -> str:
     if exc.status_code == 404:
-        return "There is no such page or route here: see the README for the HTTP routes."
+        return NOT_FOUND
     if exc.status_code == 405:
         return "This route does not accept that method: see the README for the HTTP routes."
     detail = str(exc.detail).rstrip(".")

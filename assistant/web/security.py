@@ -53,7 +53,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from .refusals import Disclosure, Refusal, response
+from .refusals import NOT_FOUND, Disclosure, Refusal, response
 
 log = logging.getLogger(__name__)
 KEYED = ("/api/", "/v1/")  # the developer API: keys apply when set
@@ -190,6 +190,36 @@ def _with_defaults(send: Send) -> Send:
     return sending
 
 
+# What Starlette's router, inside the mounted web app, says for a path it does not know.
+_BARE_NOT_FOUND = b'{"detail":"Not Found"}'
+
+
+def _with_our_not_found(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
+    """The web app's own 404s (Gradio's router, under every path the routes leave to it) in
+    our shape, with the sentence and the disclosure, like every other refusal."""
+    held: list[Message] = []
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 404:
+            held.append(message)  # wait for the body: only the bare one is replaced
+            return
+        if held and message["type"] == "http.response.body":
+            held.append(message)
+            if message.get("more_body", False):
+                return
+            body = b"".join(m.get("body", b"") for m in held[1:])
+            if body == _BARE_NOT_FOUND:
+                await _refuse(scope, send, disclosure, 404, NOT_FOUND)
+            else:
+                for kept in held:
+                    await send(kept)
+            held.clear()
+            return
+        await send(message)
+
+    return sending
+
+
 class Gate:
     """Host header on every request; the browser's origin on the answering routes."""
 
@@ -201,7 +231,7 @@ class Gate:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http":
-            send = _with_defaults(send)
+            send = _with_our_not_found(scope, _with_defaults(send), self.disclosure)
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if not self.policy.host_allowed(host):
