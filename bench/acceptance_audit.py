@@ -12,7 +12,7 @@ engine's search, ``select_sentences`` over the first three hits). It also lists 
 refused ones (label noise cuts both ways). ``--list`` writes them to
 ``bench/out/acceptance-audit.jsonl`` for reading.
 
-The judgements are a fixture, ``bench/data/acceptance_labels.jsonl`` (one line per judged
+The judgements are a fixture, ``bench/acceptance_labels.jsonl`` (one line per judged
 question: qid, set, decision, label, reason), written by reading the question and what is shown:
 ``answered`` (the excerpts or the three passages state the fact asked for: a reader gets it),
 ``partly`` (they are about the thing asked, the same person, place, event or idea, and do not
@@ -65,7 +65,7 @@ from assistant.eval.datasets import half
 from assistant.eval.running import holds_answer
 from assistant.extractive import LIMIT, render, select_sentences
 
-LABELS = ROOT / "bench" / "data" / "acceptance_labels.jsonl"
+LABELS = ROOT / "bench" / "acceptance_labels.jsonl"
 LISTING = OUT / "acceptance-audit.jsonl"
 SETS = ("cmrc→xquad", "xquad-zh→cmrc", "xquad-en→cmrc", "offtopic")
 SAMPLE = 60  # accepted questions judged per set (all when fewer)
