@@ -207,7 +207,8 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=_env("ASSISTANT_EMBED_THREADS", "embed_threads"),
         description="CPU threads e5 uses: that many engines of one thread each, a question on "
-        "each; default: all cores, at most 8 (an engine holds about 21 MB).",
+        "each; default: all cores, at most 8 (an engine holds about 21 MB, 40 MB when built "
+        "for the CPU by e5engine).",
     )
     e5_engine: Literal["auto", "bundled"] = Field(
         "auto",

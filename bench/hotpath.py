@@ -146,6 +146,12 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="write the record (before a change)")
     parser.add_argument("--profile", action="store_true", help="cProfile the timed pass")
     parser.add_argument("--passes", type=int, default=2, help="timed passes (the median is kept)")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "bundled"),
+        default="auto",
+        help="e5's engine (ASSISTANT_E5_ENGINE): compare the two with --record on one",
+    )
     args = parser.parse_args()
 
     asked = questions()
@@ -160,7 +166,7 @@ def main() -> None:
             api_key=None,
             chroma_host=None,
         )
-        embedder = E5Embedder(query_cache=4096)
+        embedder = E5Embedder(query_cache=4096, engine=args.engine)
         store = build_store(settings, embedder)
         cwd = Path.cwd()
         os.chdir(tmp)
