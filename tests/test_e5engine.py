@@ -212,3 +212,35 @@ def test_the_avx2_kernels_give_the_wheels_vectors(tmp_path: Path) -> None:
         "DeepSeek V3",
     ]  # long (windows), short, and a token count not a multiple of 8
     assert np.sum(haswell.passage(odd) * wheel.passage(odd), axis=1).min() > 0.9995
+
+
+@needs_build
+def test_a_library_others_could_have_written_is_not_loaded(
+    built: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    planted = shared / built.name
+    planted.write_bytes(built.read_bytes())  # the right build, in a folder anyone can write
+    shared.chmod(0o777)
+    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
+        assert e5engine.decide("auto", shared) is None
+    assert "writable by another user" in caplog.text
+    shared.chmod(0o700)
+    planted.chmod(0o666)  # the folder is private but the file is not
+    assert e5engine.decide("auto", shared) is None
+    planted.chmod(0o644)
+    assert e5engine.decide("auto", shared) == str(planted)
+
+
+@needs_build
+def test_a_group_writable_umask_still_gets_the_engine(tmp_path: Path) -> None:
+    """Debian gives users umask 002: the build must not come out group-writable and then be
+    refused as untrusted."""
+    previous = os.umask(0o002)
+    try:
+        path = e5engine.decide("auto", tmp_path / "cache")
+    finally:
+        os.umask(previous)
+    assert path is not None
+    assert Path(path).stat().st_mode & 0o022 == 0

@@ -79,6 +79,17 @@ def compiler() -> str:
     return found
 
 
+def private(path: Path) -> None:
+    """Refuse a library, or a folder of them, that another user could have written: loading
+    it runs its code in this process."""
+    status = path.stat()
+    if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        raise EngineUnavailable(
+            f"{path} is writable by another user (mode {status.st_mode & 0o777:o}, owner "
+            f"{status.st_uid}): no native code is loaded from there"
+        )
+
+
 def build(cache: Path | None = None) -> Path:
     """The engine's shared library for this CPU, compiled unless an identical build is cached."""
     missing = NEEDED - cpu_flags()
@@ -97,10 +108,15 @@ def build(cache: Path | None = None) -> Path:
     key.update(" ".join(sorted(cpu_flags())).encode())
     cache = cache or cache_dir()
     target = cache / f"e5-{key.hexdigest()[:16]}.so"
+    try:
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise EngineUnavailable(f"cannot write to {cache}: {error}") from error
+    private(cache)
     if target.is_file():
+        private(target)
         return target
     try:
-        cache.mkdir(parents=True, exist_ok=True)
         # Compiled beside its final name, then renamed: a process that builds at the same
         # time, or is killed midway, never leaves a half-written library under that name.
         fd, partial = tempfile.mkstemp(prefix=target.stem, suffix=".partial", dir=cache)
@@ -117,6 +133,7 @@ def build(cache: Path | None = None) -> Path:
         if done.returncode != 0:
             tail = " ".join(done.stderr.strip().splitlines()[-3:])
             raise EngineUnavailable(f"the build failed ({cc}): {tail}")
+        os.chmod(partial, 0o700)  # the owner's alone, whatever the umask (see ``private``)
         os.replace(partial, target)
     except (OSError, subprocess.SubprocessError) as error:
         raise EngineUnavailable(f"the build failed ({cc}): {error}") from error
