@@ -322,4 +322,7 @@ def test_a_path_nobody_serves_is_refused_like_any_other(make_client) -> None:  #
     client = make_client()
     for path in ("/nope", "/gradio_api/nope", "/api/nope", "/embed/nope"):
         assert_refusal(client.get(path), 404, "no such page or route")
+    # Gradio's file route refuses what it does not serve with a bare {"detail": ...} 403.
+    for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=../README.md"):
+        assert_refusal(client.get(path), 403, "not served here")
     assert client.get("/").status_code == 200 and "gradio" in client.get("/").text

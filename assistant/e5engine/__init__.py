@@ -15,7 +15,8 @@ Before the build is used, each process embeds a few fixed texts with it and with
 engine: their vectors must agree to a cosine of ``AGREEMENT`` (they agree to 0.99991, as closely
 as the wheel's own source rebuilt with another compiler does). Otherwise — no AVX2, no compiler,
 a failed build, vectors that disagree, or ``ASSISTANT_E5_ENGINE=bundled`` — the wheel's engine
-is used, and the log says why, once.
+is used, and the log says why, once. Loading a library runs its code, so a cache folder or a
+library that another user could write is refused, and a build is its owner's alone.
 """
 
 from __future__ import annotations

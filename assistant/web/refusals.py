@@ -210,6 +210,7 @@ def install(app: FastAPI, disclosure: Disclosure) -> None:
 
 
 NOT_FOUND = "There is no such page or route here: see the README for the HTTP routes."
+NOT_SERVED = "This file is not served here: the web app serves its own files and nothing else."
 
 
 def _path(request: Request) -> str:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 import math
 import threading
@@ -53,7 +54,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from .refusals import NOT_FOUND, Disclosure, Refusal, response
+from .refusals import NOT_FOUND, NOT_SERVED, Disclosure, Refusal, response
 
 log = logging.getLogger(__name__)
 KEYED = ("/api/", "/v1/")  # the developer API: keys apply when set
@@ -190,26 +191,41 @@ def _with_defaults(send: Send) -> Send:
     return sending
 
 
-# What Starlette's router, inside the mounted web app, says for a path it does not know.
-_BARE_NOT_FOUND = b'{"detail":"Not Found"}'
+def _bare_detail(body: bytes) -> str | None:
+    """The detail of a bare FastAPI refusal (``{"detail": "..."}``, as Gradio's router and
+    routes send them), else None."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and set(data) == {"detail"} and isinstance(data["detail"], str):
+        return data["detail"]
+    return None
 
 
 def _with_our_not_found(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
-    """The web app's own 404s (Gradio's router, under every path the routes leave to it) in
-    our shape, with the sentence and the disclosure, like every other refusal."""
+    """The web app's own bare refusals in our shape, with the sentence and the disclosure,
+    like every other refusal: a 404 (Gradio's router, under every path the routes leave to it)
+    and, on a page or file fetched with GET, a 403 (Gradio's "File not allowed")."""
     held: list[Message] = []
+    fetched = scope.get("method") in ("GET", "HEAD")
 
     async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start" and message["status"] == 404:
-            held.append(message)  # wait for the body: only the bare one is replaced
+        if message["type"] == "http.response.start" and (
+            message["status"] == 404 or (message["status"] == 403 and fetched)
+        ):
+            held.append(message)  # wait for the body: only a bare one is replaced
             return
         if held and message["type"] == "http.response.body":
             held.append(message)
             if message.get("more_body", False):
                 return
+            status = held[0]["status"]
             body = b"".join(m.get("body", b"") for m in held[1:])
-            if body == _BARE_NOT_FOUND:
-                await _refuse(scope, send, disclosure, 404, NOT_FOUND)
+            if _bare_detail(body) is not None:
+                await _refuse(
+                    scope, send, disclosure, status, NOT_FOUND if status == 404 else NOT_SERVED
+                )
             else:
                 for kept in held:
                     await send(kept)
