@@ -3,6 +3,7 @@ per-client rate limits, body size, and settings that would send a key in the cle
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import re
@@ -326,3 +327,12 @@ def test_a_path_nobody_serves_is_refused_like_any_other(make_client) -> None:  #
     for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=../README.md"):
         assert_refusal(client.get(path), 403, "not served here")
     assert client.get("/").status_code == 200 and "gradio" in client.get("/").text
+
+
+def test_the_widget_script_does_not_list_the_partner_sites(make_client) -> None:  # type: ignore[no-untyped-def]
+    """widget.js is public, fetched by every visitor of every partner page: it carries each
+    allowed site's SHA-256, which the visitor's page can be checked against, not the list."""
+    client = make_client(allowed_origins=f"{SITE},https://bank.example.net")
+    script = client.get("/widget.js").text
+    assert "fund.example.com" not in script and "bank.example.net" not in script
+    assert hashlib.sha256(SITE.encode()).hexdigest() in script

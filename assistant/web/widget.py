@@ -8,8 +8,8 @@ A site owner pastes one line::
             data-title="…" data-color="#0a66c2" async></script>
 
 ``data-lang`` is ``zh``, ``zh-Hant`` (the labels in traditional characters) or ``en``.
-``widget.js`` knows the allowed origins and draws nothing on other sites (a console warning
-says why). Elsewhere it draws a button in a shadow root (the host page's styles cannot reach in,
+``widget.js`` knows the allowed origins, as SHA-256 hashes (the file is public; the list of
+partner sites is not), and draws nothing on other sites (a console warning says why). Elsewhere it draws a button in a shadow root (the host page's styles cannot reach in,
 ours cannot leak out) that opens ``/embed`` in an iframe; the page talks to this server only.
 Which sites may frame ``/embed`` is the CSP ``frame-ancestors`` of its response: this server
 and ``ASSISTANT_ALLOWED_ORIGINS``; the browser refuses every other framing. The page's CSP also
@@ -26,6 +26,7 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -52,6 +53,12 @@ WIDGET_KEYS = ("title", "open", "close")  # what widget.js needs of the strings
 Face = Literal["zh", "zh-Hant", "en"]
 FACES: dict[str, Face] = {"zh": "zh", "zh-Hant": "zh-Hant", "en": "en"}
 HTML_LANG: dict[Face, str] = {"zh": "zh-CN", "zh-Hant": "zh-Hant", "en": "en"}
+
+
+def hashed_origins(origins: Sequence[str]) -> list[str]:
+    """What ``widget.js`` compares the page's origin with: each allowed origin's SHA-256 (hex),
+    and ``*`` as itself."""
+    return [o if o == "*" else hashlib.sha256(o.encode()).hexdigest() for o in origins]
 
 
 def face_strings(face: Face) -> dict[str, str]:
@@ -128,7 +135,7 @@ def build_router(
         (_STATIC / "widget.js")
         .read_text(encoding="utf-8")
         .replace("/*STRINGS*/ {}", script_json(strings))
-        .replace("/*ALLOWED*/ []", script_json(list(settings.origins)))
+        .replace("/*ALLOWED*/ []", script_json(hashed_origins(settings.origins)))
         .encode(),
         "text/javascript; charset=utf-8",
     )

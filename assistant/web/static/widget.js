@@ -2,19 +2,33 @@
 // line on any page gives a button that opens the assistant (/embed of this script's server)
 // in an iframe. Everything lives in a shadow root: the page's styles cannot reach in and
 // ours cannot leak out; the only global touched is one custom element in <body>.
-(() => {
+(async () => {
   "use strict";
-  const script = document.currentScript;
+  const script = document.currentScript; // read before the first await: it is null after
   if (!script || document.querySelector("fund-thesis-widget")) return; // once per page
   const STRINGS = /*STRINGS*/ {};
+  // The allowed sites as SHA-256 of their origins (or "*"): this file is public, the fund's
+  // list of partner sites need not be.
   const ALLOWED = /*ALLOWED*/ [];
   const origin = new URL(script.src, location.href).origin;
+
+  async function allowedHere() {
+    if (location.origin === origin || ALLOWED.includes("*")) return true;
+    // Hashing needs a secure context (https, or this machine); elsewhere the widget is drawn
+    // and the browser still refuses the framing if the server does not list the site.
+    if (!(window.crypto && crypto.subtle)) return true;
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(location.origin));
+    const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+    return ALLOWED.includes(hex);
+  }
+
   // The server would refuse to be framed here (CSP frame-ancestors): say so, draw nothing.
-  if (location.origin !== origin && !ALLOWED.includes("*") && !ALLOWED.includes(location.origin)) {
+  if (!(await allowedHere())) {
     console.warn(`The assistant at ${origin} may not be embedded on ${location.origin}: `
       + "its operator lists the sites that may in ASSISTANT_ALLOWED_ORIGINS.");
     return;
   }
+  if (document.querySelector("fund-thesis-widget")) return; // another copy finished first
   const lang = ["en", "zh-Hant"].includes(script.dataset.lang) ? script.dataset.lang : "zh";
   const S = STRINGS[lang] || {};
   const title = (script.dataset.title || S.title || "").slice(0, 60);
