@@ -82,6 +82,17 @@ def test_a_second_build_reuses_the_first(built: Path) -> None:
 
 
 @needs_build
+def test_a_new_build_removes_the_ones_of_earlier_sources(built: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    earlier = cache / "e5-0123456789abcdef.so"  # an earlier source's build
+    earlier.write_bytes(built.read_bytes())
+    fresh = e5engine.build(cache)
+    assert fresh.is_file() and not earlier.exists()
+    assert list(cache.iterdir()) == [fresh]
+
+
+@needs_build
 def test_the_embedder_uses_the_built_engine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

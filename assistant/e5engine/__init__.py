@@ -21,6 +21,7 @@ library that another user could write is refused, and a build is its owner's alo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -142,6 +143,10 @@ def build(cache: Path | None = None) -> Path:
         if os.path.exists(partial):
             os.unlink(partial)
     log.info("e5: built the engine for this CPU into %s", target)
+    for old in cache.glob("e5-*.so"):  # earlier sources' builds (a process using one keeps it)
+        if old != target:
+            with contextlib.suppress(OSError):
+                old.unlink()
     return target
 
 
