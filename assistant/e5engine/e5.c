@@ -370,14 +370,18 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 #define PR 8    /* AVX2: 8 */
 #endif
 typedef struct { int nout, nin; uint8_t *w; float *d; } packed_t;
+/* 4 activation bytes read as one int32 (to broadcast to every lane): may alias the int8 buffer */
+typedef int32_t bytes4 __attribute__((may_alias, aligned(1)));
 
 static packed_t *pack_q4(const block_q4_0 *W, int nout, int nin) {
     if (!W || nout % PR || nin % QK) return NULL;
     int nb = nin / QK, ng = nout / PR;
     packed_t *p = (packed_t *)malloc(sizeof(packed_t));
     p->nout = nout; p->nin = nin;
-    p->w = (uint8_t *)aligned_alloc(64, (size_t)ng * nb * PR * QK);
-    p->d = (float *)aligned_alloc(64, (size_t)ng * nb * PR * sizeof(float));
+    /* aligned_alloc wants a multiple of the alignment */
+    p->w = (uint8_t *)aligned_alloc(64, ((size_t)ng * nb * PR * QK + 63) & ~(size_t)63);
+    p->d = (float *)aligned_alloc(64, ((size_t)ng * nb * PR * sizeof(float) + 63) & ~(size_t)63);
+    if (!p->w || !p->d) { free(p->w); free(p->d); free(p); return NULL; }
     for (int g = 0; g < ng; g++)
         for (int b = 0; b < nb; b++) {
             uint8_t *o = p->w + ((size_t)g * nb + b) * PR * QK;
@@ -416,7 +420,7 @@ static void matmul_packed(const packed_t *P, const float *bias,
                 __m512 dw = _mm512_load_ps(dg + (size_t)b * 16);
                 for (int j = 0; j < tt; j++) {
                     size_t t = (size_t)(t0 + j);
-                    const int32_t *a4 = (const int32_t *)(aq + t * nin + (size_t)b * QK);
+                    const bytes4 *a4 = (const bytes4 *)(aq + t * nin + (size_t)b * QK);
 #if defined(__AVX512VNNI__)
                     __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
                     s0 = _mm512_dpbusd_epi32(s0, _mm512_load_si512(wv + 0), _mm512_set1_epi32(a4[0]));
@@ -471,7 +475,7 @@ static void matmul_packed(const packed_t *P, const float *bias,
                 __m256 dw = _mm256_load_ps(dg + (size_t)b * 8);
                 for (int j = 0; j < tt; j++) {
                     size_t t = (size_t)(t0 + j);
-                    const int32_t *a4 = (const int32_t *)(aq + t * nin + (size_t)b * QK);
+                    const bytes4 *a4 = (const bytes4 *)(aq + t * nin + (size_t)b * QK);
 #define PAIRS(K) _mm256_maddubs_epi16(_mm256_load_si256(wv + (K)), _mm256_set1_epi32(a4[K]))
                     __m256i h = _mm256_add_epi16(
                         _mm256_add_epi16(_mm256_add_epi16(PAIRS(0), PAIRS(1)), _mm256_add_epi16(PAIRS(2), PAIRS(3))),
