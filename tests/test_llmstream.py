@@ -112,16 +112,21 @@ def test_a_data_field_over_several_lines_is_joined() -> None:
     assert chunk.content == "x"
 
 
-def test_streams_are_read_less_often_the_more_of_them_are_read_at_once() -> None:
-    already = llmstream._streams.count  # streams other tests' threads may still be reading
+def test_streams_are_read_less_often_the_more_of_them_are_read_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A count of its own: other tests' threads may still be reading streams, and ending them,
+    # while this one counts (CI once saw one end in between).
+    streams = llmstream._Streams()
+    monkeypatch.setattr(llmstream, "_streams", streams)
 
-    def pace_with(streams: int) -> float:
+    def pace_with(n: int) -> float:
         with contextlib.ExitStack() as stack:
-            for _ in range(streams - already):
-                stack.enter_context(llmstream._streams.one())
+            for _ in range(n):
+                stack.enter_context(streams.one())
             return llmstream.pace()
 
-    assert pace_with(already + 1) == llmstream.FASTEST  # a stream read alone is read often
+    assert pace_with(1) == llmstream.FASTEST  # a stream read alone is read often
     assert pace_with(120) == pytest.approx(120 / llmstream.READS_PER_SECOND)
     assert pace_with(1000) == llmstream.SLOWEST  # but never less often than this
-    assert llmstream._streams.count == already  # a stream that ends is no longer counted
+    assert streams.count == 0  # a stream that ends is no longer counted
