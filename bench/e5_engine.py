@@ -14,7 +14,6 @@ same best passage. The machine's other load moves the times; the figures are med
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -26,15 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import e5engine  # noqa: E402
+from bench.load import questions as asked  # noqa: E402
 
 
 def questions() -> list[str]:
-    out = []
-    for name in ("seed_questions.jsonl", "heldout_questions.jsonl"):
-        for line in (ROOT / "tests" / "fixtures" / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                out.append(json.loads(line)["question"])
-    return out
+    """The seed and held-out questions, as ``bench/load.py`` asks them."""
+    return [question for _, question in asked()]
 
 
 def passages() -> list[str]:

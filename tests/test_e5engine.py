@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -182,11 +181,7 @@ def test_no_build_file_is_half_written_under_its_name(built: Path) -> None:
 def built_for(march: str, directory: Path) -> Path:
     """The engine compiled for another CPU than this one (``-march``), as ``build`` would there."""
     library = directory / f"e5-{march}.so"
-    subprocess.run(
-        [e5engine.compiler(), "-O2", f"-march={march}", "-shared", "-fPIC",
-         "-o", str(library), str(e5engine.SOURCE), "-lm"],
-        check=True,
-    )  # fmt: skip
+    e5engine.compile_to(library, march).check_returncode()
     return library
 
 

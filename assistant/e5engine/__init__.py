@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("e5.c")
 HEADER = Path(__file__).with_name("e5.h")
-FLAGS = ("-O2", "-march=native", "-shared", "-fPIC")
+FLAGS = ("-O2", "-shared", "-fPIC")  # and -march: this CPU's (``native``) unless told
 NEEDED = frozenset({"avx2", "fma"})  # /proc/cpuinfo's names; AVX-512 and VNNI used where there
 AGREEMENT = 0.9995  # least cosine between the two engines' vectors of the same text
 CHECK_TEXTS = (
@@ -92,6 +92,18 @@ def private(path: Path) -> None:
         )
 
 
+def compile_to(
+    output: Path, march: str = "native", cc: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Compile ``e5.c`` into the shared library ``output`` for the CPU ``march`` names."""
+    return subprocess.run(
+        [cc or compiler(), *FLAGS, f"-march={march}", "-o", str(output), str(SOURCE), "-lm"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def build(cache: Path | None = None) -> Path:
     """The engine's shared library for this CPU, compiled unless an identical build is cached."""
     missing = NEEDED - cpu_flags()
@@ -126,12 +138,7 @@ def build(cache: Path | None = None) -> Path:
     except OSError as error:
         raise EngineUnavailable(f"cannot write to {cache}: {error}") from error
     try:
-        done = subprocess.run(
-            [cc, *FLAGS, "-o", partial, str(SOURCE), "-lm"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = compile_to(Path(partial), cc=cc)
         if done.returncode != 0:
             tail = " ".join(done.stderr.strip().splitlines()[-3:])
             raise EngineUnavailable(f"the build failed ({cc}): {tail}")

@@ -191,19 +191,17 @@ def _with_defaults(send: Send) -> Send:
     return sending
 
 
-def _bare_detail(body: bytes) -> str | None:
-    """The detail of a bare FastAPI refusal (``{"detail": "..."}``, as Gradio's router and
-    routes send them), else None."""
+def _bare(body: bytes) -> bool:
+    """Whether ``body`` is a bare FastAPI refusal (``{"detail": "..."}``), as Gradio's router and
+    routes send them."""
     try:
         data = json.loads(body)
     except ValueError:
-        return None
-    if isinstance(data, dict) and set(data) == {"detail"} and isinstance(data["detail"], str):
-        return data["detail"]
-    return None
+        return False
+    return isinstance(data, dict) and set(data) == {"detail"} and isinstance(data["detail"], str)
 
 
-def _with_our_not_found(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
+def _in_our_shape(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
     """The web app's own bare refusals in our shape, with the sentence and the disclosure,
     like every other refusal: a 404 (Gradio's router, under every path the routes leave to it)
     and, on a page or file fetched with GET, a 403 (Gradio's "File not allowed")."""
@@ -222,7 +220,7 @@ def _with_our_not_found(scope: Scope, send: Send, disclosure: Disclosure) -> Sen
                 return
             status = held[0]["status"]
             body = b"".join(m.get("body", b"") for m in held[1:])
-            if _bare_detail(body) is not None:
+            if _bare(body):
                 await _refuse(
                     scope, send, disclosure, status, NOT_FOUND if status == 404 else NOT_SERVED
                 )
@@ -247,7 +245,7 @@ class Gate:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http":
-            send = _with_our_not_found(scope, _with_defaults(send), self.disclosure)
+            send = _in_our_shape(scope, _with_defaults(send), self.disclosure)
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if not self.policy.host_allowed(host):

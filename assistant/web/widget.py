@@ -9,8 +9,9 @@ A site owner pastes one line::
 
 ``data-lang`` is ``zh``, ``zh-Hant`` (the labels in traditional characters) or ``en``.
 ``widget.js`` knows the allowed origins, as SHA-256 hashes (the file is public; the list of
-partner sites is not), and draws nothing on other sites (a console warning says why). Elsewhere it draws a button in a shadow root (the host page's styles cannot reach in,
-ours cannot leak out) that opens ``/embed`` in an iframe; the page talks to this server only.
+partner sites is not), and draws nothing on other sites (a console warning says why).
+Elsewhere it draws a button in a shadow root (the host page's styles cannot reach in, ours
+cannot leak out) that opens ``/embed`` in an iframe; the page talks to this server only.
 Which sites may frame ``/embed`` is the CSP ``frame-ancestors`` of its response: this server
 and ``ASSISTANT_ALLOWED_ORIGINS``; the browser refuses every other framing. The page's CSP also
 allows only its own script and style and requests to this server, so even a bug that put
