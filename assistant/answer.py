@@ -565,10 +565,14 @@ class AnswerEngine:
     ) -> tuple[str, list[Hit]]:
         """The extractive answer, markers numbered in order of use, and the hits it cites."""
         # English: with Chinese renderings of the words this snapshot's corpus uses.
-        searched = self.retriever.on(snapshot).searched_text(question)
+        retriever = self.retriever.on(snapshot)
+        searched = retriever.searched_text(question)
         # An advisor's length without a model; an investor's answer quotes LIMIT sentences.
         n, chunks = (draft.excerpts, max(3, draft.excerpts)) if draft else (LIMIT, 3)
-        excerpts = select_sentences(searched, hits, snapshot.lexical().idf, limit=n, chunks=chunks)
+        excerpts = select_sentences(
+            searched, hits, snapshot.lexical().idf, limit=n, chunks=chunks,
+            likeness=retriever.likeness(question),
+        )  # fmt: skip
         # Offline means no key; with one, the notices say why the model's answer is not here.
         which = "offline_label" if self.chat is None else "fallback_label"
         label = message(lang, which, date=self._date_label(hits[0], lang))

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .bilingual import renderings
-from .embeddings import Embedder
+from .embeddings import Embedder, VectorCache
 from .evidence import Evidence, Question, Reach, Wording, evidence, reach
 from .lexical import tokenize
 from .store import ChunkReader, StoredChunk
@@ -46,6 +46,8 @@ from .text import is_chinese, near_duplicate, normal_form, search_form, to_simpl
 from .transliteration import names, share
 
 _DATA = Path(__file__).parent / "resources"
+# Sentence vectors kept for the offline answer's sense of a sentence (``likeness``): about 30 MB.
+SENTENCES = 20_000
 
 
 @cache
@@ -189,6 +191,8 @@ class Retriever:
         # What BM25 searches for, by question: only in a view (``on``), whose store is one
         # snapshot that never changes; search and the decision read it about ten times.
         self._searched: dict[tuple[str, str | None], str] | None = None
+        # The passages' sentences the offline answer weighed, by text (every view shares them).
+        self.sentences = VectorCache(SENTENCES)
 
     def on(self, store: ChunkReader) -> Retriever:
         """This retriever reading ``store`` instead (a question's snapshot of the store)."""
@@ -207,6 +211,27 @@ class Retriever:
         moved = np.asarray(vector, dtype=np.float32) + shift
         unit: list[float] = (moved / np.linalg.norm(moved)).tolist()
         return unit
+
+    def likeness(self, question: str) -> Callable[[Sequence[str]], list[float]]:
+        """The cosine of each of a list of sentences with ``question``, by e5 (its query vector,
+        as search uses it; each sentence as a passage, embedded once and kept): what the
+        offline answer knows of a sentence's sense beside its words, which an English question
+        shares none of with a Chinese sentence."""
+        asked = np.asarray(self.query_vector(self.dense_text(question)), dtype=np.float32)
+
+        def cosines(sentences: Sequence[str]) -> list[float]:
+            found = {
+                s: v for s in dict.fromkeys(sentences) if (v := self.sentences.array(s)) is not None
+            }
+            missing = [s for s in dict.fromkeys(sentences) if s not in found]
+            for text, vector in zip(
+                missing, self.embedder.embed_batch(missing, is_query=False), strict=True
+            ):
+                self.sentences.put(text, vector)
+                found[text] = np.asarray(vector, dtype=np.float32)
+            return [float(found[s] @ asked) for s in sentences]
+
+        return cosines
 
     def known(self, word: str) -> bool:
         """Whether the corpus uses ``word`` (every BM25 token of it occurs in some chunk)."""

@@ -117,7 +117,10 @@ def shown(retrievers: Retrievers, a: Asked) -> dict[str, Any]:
     question = a.probe.case.question
     hits = retriever.search(question, K)
     searched = retriever.searched_text(question)
-    excerpts = select_sentences(searched, hits, retriever.store.lexical().idf, limit=LIMIT)
+    excerpts = select_sentences(
+        searched, hits, retriever.store.lexical().idf, limit=LIMIT,
+        likeness=retriever.likeness(question),
+    )  # fmt: skip
     quoted, _ = render(excerpts)
     answers = list(a.probe.case.answers)  # the gold answers in the question's own corpus
     return {

@@ -433,10 +433,11 @@ def neardup_probes(retrievers: Retrievers) -> list[Probe]:
 # The excerpt settings compared (extractive.py). The first, ``{}``, is the shipped setting; each
 # other varies it (a key not named keeps its shipped value). The constants were chosen on the tune
 # halves one at a time in earlier passes (focus, typed and beside, the slot rule, antecedent); what
-# is left shows what they are worth: each sentence read alone (no antecedent), and three quoted
-# sentences instead of four, which buys length with gold answers (the mean characters are printed
-# beside; four were chosen on the tune halves).
-ANSWER_GRID: list[dict[str, Any]] = [{}, {"antecedent": False}, {"limit": 3}]
+# is left shows what they are worth: the sentences weighed by their words alone (no e5 sense),
+# each sentence read alone (no antecedent), and three quoted sentences instead of four, which buys
+# length with gold answers (the mean characters are printed beside; four were chosen on the tune
+# halves).
+ANSWER_GRID: list[dict[str, Any]] = [{}, {"meaning": 0.0}, {"antecedent": False}, {"limit": 3}]
 
 
 def offline_answers(
@@ -449,7 +450,10 @@ def offline_answers(
     """
     from assistant.extractive import render, select_sentences
 
-    store_of = {"cmrc": "cmrc", "cmrc-tw": "cmrc", "xquad-zh": "xquad", "xquad-zh-tw": "xquad"}
+    store_of = {
+        "cmrc": "cmrc", "cmrc-tw": "cmrc", "xquad-zh": "xquad", "xquad-zh-tw": "xquad",
+        "xquad-en": "xquad",  # English questions, Chinese passages: the quotes hold the gold?
+    }  # fmt: skip
     table: dict[str, dict[str, Any]] = {}
     for set_name, store_name in store_of.items():
         if not any(p.set == set_name for p in probes):
@@ -471,7 +475,9 @@ def offline_answers(
                     continue
                 quoted += any(holds_answer(h.chunk.text, p.case.answers) for h in hits[:3])
                 searched = retriever.searched_text(p.case.question)
+                likeness = retriever.likeness(p.case.question)
                 for i, params in enumerate(ANSWER_GRID):
+                    params = {"likeness": likeness, **params}
                     text, _ = render(select_sentences(searched, hits, idf, **params))
                     found[i] += holds_answer(text, p.case.answers)
                     length[i] += len(text)

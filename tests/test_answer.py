@@ -220,6 +220,21 @@ def test_english_question_finds_chinese_passages_offline(offline) -> None:
     assert "杰文斯悖论" in answer.citations[0].text
 
 
+def test_an_english_offline_answer_quotes_the_sentence_that_answers(offline) -> None:
+    # Its words reach the Chinese text only through dictionary renderings ("make money" is not
+    # 盈利); the sentence's sense, by e5, finds the one that answers among the disclosure's.
+    for question, answering in [
+        ("Does the fund manager guarantee that the fund will make money?", "不保证基金一定盈利"),
+        (
+            "What net redemption threshold triggers large-redemption risk for an open-ended fund?",
+            "开放式基金为百分之十",
+        ),
+    ]:
+        answer = offline.ask(question)
+        assert answer.mode == "offline" and answering in answer.answer, question
+        assert_compliant_shape(answer)
+
+
 def test_questions_the_documents_do_not_cover_say_so(offline) -> None:
     for question, phrase in [
         ("How do I bake sourdough bread?", "do not cover"),
