@@ -222,8 +222,10 @@ def test_english_question_finds_chinese_passages_offline(offline) -> None:
 
 def test_an_english_offline_answer_quotes_the_sentence_that_answers(offline) -> None:
     # Its words reach the Chinese text only through dictionary renderings ("make money" is not
-    # 盈利); the sentence's sense, by e5, finds the one that answers among the disclosure's.
+    # 货币); the sentence's sense, by e5, finds the one that answers among the disclosure's, and
+    # the glossary knows a fund's terms of art (an exchange-traded fund is an ETF).
     for question, answering in [
+        ("Which exchange-traded fund is mentioned as the related product?", "ETF(588930)"),
         ("Does the fund manager guarantee that the fund will make money?", "不保证基金一定盈利"),
         (
             "What net redemption threshold triggers large-redemption risk for an open-ended fund?",
