@@ -3,7 +3,7 @@
 The suite writes the files itself (``tests/renderers.py``): the seed article as .md, a web page
 (.html, with a menu bar and a copyright footer), .docx, a PDF printed by Debian's Chromium from
 that page (print header and footer included), and a PDF made by reportlab with an embedded CJK
-font (running header, "第 n 页 共 m 页"); and a fund report with a facts table and a
+font (running header, "第 n 页 共 m 页"), once more in two columns; and a fund report with a facts table and a
 performance table long enough to cross a page break, in the same five formats.
 """
 
@@ -29,7 +29,7 @@ from tests.conftest import ROOT, SEED, run, settings_for
 
 SIDECAR = SEED.with_name(f"{SEED.stem}.meta.toml")
 LIMIT = 20 * 2**20
-FORMATS = ["txt", "md", "html", "docx", "chromium.pdf", "reportlab.pdf"]
+FORMATS = ["txt", "md", "html", "docx", "chromium.pdf", "reportlab.pdf", "twocolumn.pdf"]
 # threeline.pdf: reportlab again, larger type, the table ruled across only (a three-line table)
 # and narrow enough that labels and values wrap inside their cells.
 TABLE_FORMATS = ["md", "html", "docx", "chromium.pdf", "reportlab.pdf", "threeline.pdf"]
@@ -93,6 +93,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copyfile(SEED, folder / "seed.txt")
     _write_all(seed, folder, "seed", font, "银华基金 · 市场观点")
     _write_all(report, folder, "report", font, "银华基金 · 季度报告")
+    # A monthly report's page: two columns side by side, paragraphs flowing from one to the next.
+    R.reportlab_pdf(
+        seed, folder / "seed.twocolumn.pdf", font, running_header="银华基金 · 市场观点", columns=2
+    )
     R.reportlab_pdf(
         report, folder / "report.threeline.pdf", font, running_header="银华基金 · 季度报告",
         body_size=12, three_line=True,
@@ -128,7 +132,7 @@ def test_every_format_gives_the_seeds_headings_disclosure_and_chunks(
     assert other.title == text.title and other.risk_level == "R4"
 
 
-@pytest.mark.parametrize("fmt", ["chromium.pdf", "reportlab.pdf", "html"])
+@pytest.mark.parametrize("fmt", ["chromium.pdf", "reportlab.pdf", "twocolumn.pdf", "html"])
 def test_print_furniture_and_the_sites_menu_and_footer_are_not_content(
     published: Path, fmt: str
 ) -> None:
