@@ -217,8 +217,9 @@ def test_a_figure_quoted_from_a_pdf_table_passes_the_figure_check(
 # -- scanned pages --------------------------------------------------------------------------------
 
 
-def _scan(path: Path, text_pages: list[str], scanned_pages: int) -> None:
-    """A PDF whose pages are pictures (as a scanner makes them), after some pages of text."""
+def _scan(path: Path, text_pages: list[str], scanned_pages: int, numbered: bool = False) -> None:
+    """A PDF whose pages are pictures (as a scanner makes them), after some pages of text;
+    ``numbered``: every page stamped "Page n of m" at its foot, the scans too."""
     from PIL import Image, ImageDraw
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
@@ -229,26 +230,35 @@ def _scan(path: Path, text_pages: list[str], scanned_pages: int) -> None:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     pdf = canvas.Canvas(str(path), pagesize=A4)
-    for text in text_pages:
-        pdf.drawString(72, 760, text)
-        pdf.showPage()
-    for _ in range(scanned_pages):
-        pdf.drawImage(ImageReader(io.BytesIO(buffer.getvalue())), 0, 0, *A4)
+    total = len(text_pages) + scanned_pages
+    for n in range(1, total + 1):
+        if n <= len(text_pages):
+            pdf.drawString(72, 760, text_pages[n - 1])
+        else:
+            pdf.drawImage(ImageReader(io.BytesIO(buffer.getvalue())), 0, 0, *A4)
+        if numbered:
+            pdf.drawString(280, 20, f"Page {n} of {total}")
         pdf.showPage()
     pdf.save()
 
 
-def test_a_scanned_pdf_is_refused_for_having_no_text_layer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("numbered", [False, True])
+def test_a_scanned_pdf_is_refused_for_having_no_text_layer(tmp_path: Path, numbered: bool) -> None:
     from assistant.errors import IngestError
 
-    _scan(tmp_path / "scan.pdf", [], 2)
+    _scan(tmp_path / "scan.pdf", [], 2, numbered)
     with pytest.raises(IngestError) as caught:
         load_article(tmp_path / "scan.pdf", "scan.pdf", LIMIT)
     assert caught.value.reason.startswith("no text layer") and "OCR" in caught.value.reason
 
 
-def test_scanned_pages_inside_a_text_pdf_are_named_in_a_warning(tmp_path: Path) -> None:
-    _scan(tmp_path / "mixed.pdf", ["Risk warning: investing involves risk."], 2)
+@pytest.mark.parametrize("numbered", [False, True])
+def test_scanned_pages_inside_a_text_pdf_are_named_in_a_warning(
+    tmp_path: Path, numbered: bool
+) -> None:
+    # numbered: the page numbers stamped on the scans are a text layer of print furniture
+    # only; the scans must still be named, not left out in silence.
+    _scan(tmp_path / "mixed.pdf", ["Risk warning: investing involves risk."], 2, numbered)
     article = load_article(tmp_path / "mixed.pdf", "mixed.pdf", LIMIT)
     assert article.disclosure == "Risk warning: investing involves risk."
     assert article.warnings == (

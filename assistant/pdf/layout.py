@@ -32,7 +32,12 @@ class Page:
     height: float
     lines: list[TextLine]
     tables: list[Table]
-    scanned: bool  # no text at all, but images
+    images: bool
+
+    @property
+    def scanned(self) -> bool:
+        """Images and no text (once its furniture is dropped): a scanned page."""
+        return self.images and not self.lines and not self.tables
 
 
 def _furniture_key(segment: str) -> str:
