@@ -267,6 +267,15 @@ def test_scanned_pages_inside_a_text_pdf_are_named_in_a_warning(
     )
 
 
+def test_one_scanned_page_is_named_in_a_sentence_about_one_page(tmp_path: Path) -> None:
+    _scan(tmp_path / "mixed.pdf", ["Risk warning: investing involves risk."], 1)
+    article = load_article(tmp_path / "mixed.pdf", "mixed.pdf", LIMIT)
+    assert article.warnings == (
+        "page 2 has no text layer (scanned image) and was left out; ingest a text version to "
+        "include it.",
+    )
+
+
 # -- ingest, end to end ---------------------------------------------------------------------------
 
 

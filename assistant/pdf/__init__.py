@@ -93,10 +93,11 @@ def read_pdf(data: bytes, key: str) -> Extracted:
     extracted = Extracted(lines, {"title": normal_form(title)} if title else {})
     if scanned:
         shown = ", ".join(map(str, scanned))
+        many = len(scanned) > 1
         extracted.warnings.append(
-            f"page{'s' if len(scanned) > 1 else ''} {shown} ha{'ve' if len(scanned) > 1 else 's'} "
-            "no text layer (scanned images) and were left out; ingest a text version to include "
-            "them."
+            f"{'pages' if many else 'page'} {shown} {'have' if many else 'has'} no text layer "
+            f"(scanned {'images' if many else 'image'}) and {'were' if many else 'was'} left "
+            f"out; ingest a text version to include {'them' if many else 'it'}."
         )
     return extracted
 
