@@ -491,6 +491,16 @@ class Settings(BaseSettings):
         """The API keys; empty when the API is open."""
         return tuple(_split(self.api_keys.get_secret_value())) if self.api_keys else ()
 
+    def knowledge_folder(self) -> Path:
+        """The folder ingest syncs by default; a missing one is a setting to fix, not an
+        empty knowledge base to serve."""
+        if not self.knowledge_dir.is_dir():
+            raise ConfigurationError(
+                f"The knowledge folder {self.knowledge_dir} does not exist: put the articles "
+                "there, or set ASSISTANT_KNOWLEDGE_DIR to the folder that holds them."
+            )
+        return self.knowledge_dir
+
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)

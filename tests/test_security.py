@@ -309,6 +309,28 @@ def test_app_py_port_override_is_checked_like_the_setting(tmp_path: Path) -> Non
     assert started.returncode == 2 and "ASSISTANT_PORT" in started.stderr
 
 
+@pytest.mark.parametrize("script", ["app.py", "ingest.py"])
+def test_a_knowledge_folder_that_is_not_there_stops_the_start_naming_its_variable(
+    tmp_path: Path, script: str
+) -> None:
+    # app.py served an empty store, its log saying "refused …: the file does not exist";
+    # ingest.py said "no such file or folder" without naming where the path came from.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, clean_env, free_port
+
+    env = clean_env(ASSISTANT_DATA_DIR=str(tmp_path / "data"))
+    env["ASSISTANT_KNOWLEDGE_DIR"] = str(tmp_path / "knowlege")  # a typo
+    args = ["--port", str(free_port())] if script == "app.py" else []
+    started = subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 2
+    assert "ASSISTANT_KNOWLEDGE_DIR" in started.stderr and "knowlege" in started.stderr
+
+
 def test_a_key_may_go_over_plain_http_only_to_a_local_or_private_host() -> None:
     for url in ("http://127.0.0.1:8000", "http://localhost:11434/v1", "http://10.1.2.3:8000"):
         assert load_settings(_env_file=None, api_key="sk-x", base_url=url).online
