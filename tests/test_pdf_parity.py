@@ -151,6 +151,23 @@ def test_print_furniture_and_the_sites_menu_and_footer_are_not_content(
         assert set(pages) == {None}
 
 
+def test_a_web_page_printed_in_two_columns_keeps_the_seeds_chunks_and_disclosure(
+    tmp_path: Path,
+) -> None:
+    # Chromium balances the columns of the last page: a column there may hold two lines,
+    # too few to be found on its own page, and the disclosure's last sentence broke in two.
+    page = tmp_path / "seed.html"
+    page.write_text(
+        R.web_page(_seed_document(), "body { column-count: 2; column-gap: 2em }"), encoding="utf-8"
+    )
+    R.chromium_pdf(page, tmp_path / "seed.pdf")
+    printed, text = load_article(tmp_path / "seed.pdf", "k", LIMIT), load_article(SEED, "k", LIMIT)
+    assert printed.disclosure is not None and text.disclosure is not None
+    assert disclosure_id(printed.disclosure) == disclosure_id(text.disclosure)
+    ours, theirs = chunk_article(printed), chunk_article(text)
+    assert [normal_form(c.text) for c in ours] == [normal_form(c.text) for c in theirs]
+
+
 def test_a_heading_made_of_lookalike_radicals_is_recognised(tmp_path: Path) -> None:
     # What a PDF's font mapping hands over: Kangxi radicals and CJK radical-supplement forms.
     path = tmp_path / "article.txt"

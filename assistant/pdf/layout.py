@@ -208,7 +208,13 @@ class _Columns:
 
         lines = [line for page in pages for line in page.lines]
         self._all = _Column(_left(lines), _right(full(lines)))
-        self._pages = {page.number: _side_by_side(full(page.lines), body) for page in pages}
+        self._pages: dict[int, list[_Column]] = {}
+        before: list[_Column] = []
+        for page in pages:
+            found = _side_by_side(full(page.lines), body)
+            if not found and before and all(_fits(line, before) for line in page.lines):
+                found = before  # a last page's short columns, set as on the page before
+            self._pages[page.number] = before = found
 
     def of(self, line: TextLine) -> _Column:
         side_by_side = self._pages.get(line.page)
@@ -218,6 +224,10 @@ class _Columns:
         if k + 1 < len(side_by_side) and line.x1 > side_by_side[k + 1].left:
             return self._all  # set across the columns (an introduction above them)
         return side_by_side[k]
+
+
+def _fits(line: TextLine, columns: Sequence[_Column]) -> bool:
+    return any(c.left - line.size <= line.x0 and line.x1 <= c.right + line.size for c in columns)
 
 
 def _left(lines: Sequence[TextLine]) -> float:
