@@ -377,6 +377,8 @@ def build(
         drafted = gr.State(None)
 
     private: dict[str, Any] = {"api_visibility": "private"}
+    # A new draft is likely for the next client: the last client's file is no longer offered.
+    make.click(lambda: gr.update(value=None, visible=False), None, file, **private)
     drafts = make.click(
         drafting.draft,
         [topic, level, tone, length, language, lang],
