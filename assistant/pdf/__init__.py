@@ -70,7 +70,8 @@ def read_pdf(data: bytes, key: str) -> Extracted:
                 ) from exc
             raise IngestError(
                 key,
-                f"the file is not a readable PDF (it is damaged or not a PDF: {exc}); "
+                f"the file is not a readable PDF (it is damaged or not a PDF: "
+                f"{str(exc).rstrip('.')}); "
                 "export it again.",
             ) from exc
         try:
