@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bars.append(_LoggedProgress(files))
 
     try:
-        settings = load_settings()
+        overrides = {"host": args.host, "port": args.port}  # checked like the variables
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
         # Log lines go above the bar, not glued to its end (the bar's handler keeps the level).
         with logging_redirect_tqdm():
             for handler in logging.getLogger().handlers:
@@ -57,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for bar in bars:
             bar.close()
-    host, port = args.host or settings.host, args.port or settings.port
+    host, port = settings.host, settings.port
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
     # uvicorn re-raises the signal that stopped it once it has shut down. Leaving through
     # Python's exit rather than the signal's default lets clean-up at exit run (the advisor's

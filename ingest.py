@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        paths = list(args.paths) or [settings.knowledge_dir]
+        paths = list(args.paths) or [settings.knowledge_folder()]
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             print(f"ingest.py: no such file or folder: {', '.join(missing)}", file=sys.stderr)

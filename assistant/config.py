@@ -165,6 +165,8 @@ class Settings(BaseSettings):
     )
     chroma_port: int = Field(
         8000,
+        ge=1,
+        le=65535,
         validation_alias=_env("CHROMA_PORT", "chroma_port"),
         description="Port of the Chroma server (with CHROMA_HOST).",
     )
@@ -285,7 +287,7 @@ class Settings(BaseSettings):
 
     # The web app.
     host: str = Field("127.0.0.1", validation_alias=_env("ASSISTANT_HOST", "host"))
-    port: int = Field(7860, validation_alias=_env("ASSISTANT_PORT", "port"))
+    port: int = Field(7860, ge=1, le=65535, validation_alias=_env("ASSISTANT_PORT", "port"))
     allowed_origins: str = Field(
         "",
         validation_alias=_env("ASSISTANT_ALLOWED_ORIGINS", "allowed_origins"),
@@ -353,7 +355,7 @@ class Settings(BaseSettings):
         "is refused at once (503) instead of waiting for a thread.",
     )
 
-    @field_validator("base_url", "fallback_base_url")
+    @field_validator("base_url", "fallback_base_url", "embedding_base_url")
     @classmethod
     def _base_url_is_http(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
@@ -376,6 +378,58 @@ class Settings(BaseSettings):
         url = info.data.get(url_field)
         if url:
             _refuse_key_over_http(variable, url, value)
+        return value
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_is_a_chroma_name(cls, value: str) -> str:
+        if not _COLLECTION.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a collection name Chroma accepts: 3 to 500 letters, digits, "
+                "'.', '_' or '-', starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_chunk(cls, value: int, info: ValidationInfo) -> int:
+        chunk = info.data.get("chunk_chars")
+        if chunk is not None and value >= chunk:
+            raise ValueError(
+                f"an overlap of {value} characters is not less than ASSISTANT_CHUNK_CHARS "
+                f"({chunk}): every chunk would repeat the one before; set it below"
+            )
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_names(cls, value: str) -> str:
+        hosts = _split(value)
+        if not hosts:
+            raise ValueError(
+                "no host name is listed, so no request would be answered: list the names "
+                "clients use (e.g. 127.0.0.1,localhost,assistant.example.com), or '*' for any"
+            )
+        for host in hosts:
+            if host != "*" and not _HOST.fullmatch(host) and not _is_address(host.strip("[]")):
+                raise ValueError(
+                    f"{host!r} is not a host name: write the name alone, e.g. "
+                    "assistant.example.com (no scheme, port or path), or '*' for any"
+                )
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_listed(cls, value: SecretStr | None) -> SecretStr | None:
+        if (
+            value is not None
+            and value.get_secret_value().strip()
+            and not _split(value.get_secret_value())
+        ):
+            raise ValueError(
+                "it is set but lists no key, which would leave /api and /v1 open: list the "
+                "keys separated by commas, or unset it to leave the API open"
+            )
         return value
 
     @field_validator("allowed_origins")
@@ -437,6 +491,16 @@ class Settings(BaseSettings):
         """The API keys; empty when the API is open."""
         return tuple(_split(self.api_keys.get_secret_value())) if self.api_keys else ()
 
+    def knowledge_folder(self) -> Path:
+        """The folder ingest syncs by default; a missing one is a setting to fix, not an
+        empty knowledge base to serve."""
+        if not self.knowledge_dir.is_dir():
+            raise ConfigurationError(
+                f"The knowledge folder {self.knowledge_dir} does not exist: put the articles "
+                "there, or set ASSISTANT_KNOWLEDGE_DIR to the folder that holds them."
+            )
+        return self.knowledge_dir
+
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
@@ -452,6 +516,18 @@ class Settings(BaseSettings):
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]")
+_HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 _ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")

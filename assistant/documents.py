@@ -22,7 +22,10 @@
   page's menu bar, breadcrumb and copyright footer are dropped; table rows stay as they are. From
   a line starting 风险提示 (风险揭示, 重要提示, 免责声明, Risk warning, Important information…)
   to the end is the risk disclosure: a heading block, then ``disclosure`` blocks, and
-  ``Article.disclosure`` holds those lines verbatim.
+  ``Article.disclosure`` holds those lines verbatim. A disclosure placed first ends where the
+  format marks the next section: a heading of its own rank or higher (any heading after a
+  disclosure that is a line, "风险提示：…"); numbered lines guessed as headings do not end it,
+  since a disclosure's own items are numbered (一、依据投资对象的不同…).
 - **Metadata** (:mod:`assistant.metadata`): a ``<stem>.meta.toml`` sidecar wins over what the
   file says (front matter, ``<h1>``, the source line), and every value is validated; the title
   falls back to the first heading, the first line, the stem.
@@ -53,7 +56,7 @@ log = logging.getLogger(__name__)
 
 # Part of every content hash: bump it whenever parsing or chunking changes what an article
 # becomes, so the next ingest re-processes unchanged files.
-PIPELINE_VERSION = "documents-2/chunking-2"
+PIPELINE_VERSION = "documents-3/chunking-2"
 
 SUPPORTED_SUFFIXES = (".docx", ".htm", ".html", ".md", ".markdown", ".pdf", ".txt")
 
@@ -285,30 +288,36 @@ def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) ->
     sources: list[tuple[int, str, int | None]] = []  # (index in blocks, line, page)
     disclosure: list[str] | None = None
     disclosure_start = 0
+    inside = False  # in the disclosure section: up to a heading of its rank, or the end
+    rank: int | None = None  # the format's rank of the heading that opened it (None: a line)
     for line in lines:
         text = line.text.strip()
         if not text or _NAVIGATION.match(text) or (not line.table and _site_furniture(text)):
             continue
         page = line.page
+        if inside and line.heading and (rank is None or line.heading <= rank):
+            inside = False  # the next section of the article: the disclosure came first
         if line.table:  # a table row is content as it stands, even inside the disclosure
-            if disclosure is not None:
+            if disclosure is not None and inside:
                 disclosure.append(text)
-            blocks.append(
-                Block("disclosure" if disclosure is not None else "paragraph", text, page=page)
-            )
+            blocks.append(Block("disclosure" if inside else "paragraph", text, page=page))
             continue
         source = _SOURCE.match(text)
         after_caption = bool(blocks) and blocks[-1].kind == "caption"
         if source and not after_caption:
             sources.append((len(blocks), text, page))
             continue
-        if disclosure is not None:
+        if disclosure is not None and inside:
             disclosure.append(text)
             blocks.append(Block("disclosure", text, page=page))
             continue
         opening = _DISCLOSURE.match(text)
         if opening and (not line.heading or not opening[2]):
-            disclosure, disclosure_start = [text], len(blocks)
+            if disclosure is None:
+                disclosure, disclosure_start = [text], len(blocks)
+            else:  # a second disclosure section: both are the article's
+                disclosure.append(text)
+            inside, rank = True, line.heading
             blocks.append(Block("heading", opening[1], level=1, page=page))
             if opening[2]:
                 blocks.append(Block("disclosure", text, page=page))
@@ -331,7 +340,7 @@ def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) ->
             blocks.append(Block("heading", label, level=_label_level(blocks), page=page))
         else:
             blocks.append(Block("paragraph", text, page=page))
-    body_end = disclosure_start if disclosure is not None else len(blocks)
+    body_end = disclosure_start if disclosure is not None and inside else len(blocks)
     article_source: str | None = None
     # Inserting from the back keeps the recorded indices valid.
     for index, text, page in reversed(sources):

@@ -179,8 +179,9 @@ def build_web_app(
     # Warmed once the server is up (app.py), with the embedder: not in the way of its start.
     store = build_store(settings, lock=lock, warm=False)
     if store.count() == 0:
-        log.info("The store is empty: ingesting %s first.", settings.knowledge_dir)
-        report = sync_knowledge(settings, store, progress=progress, on_total=on_total)
+        folder = settings.knowledge_folder()
+        log.info("The store is empty: ingesting %s first.", folder)
+        report = sync_knowledge(settings, store, [folder], progress=progress, on_total=on_total)
         log.info(report.summary())
     if lock is not None:
         server = SyncServer(settings, store).start()

@@ -212,18 +212,29 @@ def reportlab_pdf(
     body_size: float = 10.5,
     indent: bool = False,
     three_line: bool = False,
+    columns: int = 1,
 ) -> None:
     """The document as a report generator makes it: embedded CJK font, ruled tables, a running
     header and a "第 n 页 共 m 页" footer on every page. Variants: the body size; paragraphs
     marked by a two-character first-line indent instead of space after; tables ruled across
-    only (a three-line table: above and below the header, below the last row)."""
+    only (a three-line table: above and below the header, below the last row); the text set
+    in several columns side by side, flowing from one to the next (a monthly report's page)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import (
+        BaseDocTemplate,
+        Frame,
+        PageTemplate,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     name = f"NotoSubset-{font.resolve()}"  # one registration per font file
     if name not in pdfmetrics.getRegisteredFontNames():
@@ -276,10 +287,20 @@ def reportlab_pdf(
             c.drawCentredString(A4[0] / 2, 10 * mm, footer)  # type: ignore[attr-defined]
             c.restoreState()  # type: ignore[attr-defined]
 
-        template = SimpleDocTemplate(
-            buffer, pagesize=A4, topMargin=22 * mm, bottomMargin=20 * mm, title=doc.title
-        )
-        template.build(story(), onFirstPage=furniture, onLaterPages=furniture)
+        margins = {"topMargin": 22 * mm, "bottomMargin": 20 * mm, "title": doc.title}
+        if columns == 1:
+            template = SimpleDocTemplate(buffer, pagesize=A4, **margins)
+            template.build(story(), onFirstPage=furniture, onLaterPages=furniture)
+            return buffer.getvalue(), pages[0]
+        paged = BaseDocTemplate(buffer, pagesize=A4, **margins)
+        gutter = 8 * mm
+        width = (paged.width - (columns - 1) * gutter) / columns
+        frames = [
+            Frame(paged.leftMargin + k * (width + gutter), paged.bottomMargin, width, paged.height)
+            for k in range(columns)
+        ]
+        paged.addPageTemplates([PageTemplate("columns", frames, onPage=furniture)])
+        paged.build(story())
         return buffer.getvalue(), pages[0]
 
     _, total = build(0)

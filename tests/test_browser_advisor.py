@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,26 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     assert markdown.startswith(f"# {TOPIC}\n") and "我们保证年化收益15%" in markdown
     assert disclosure.splitlines()[1] in markdown and "AI辅助起草 · 复核人：____" in markdown
     assert engine.audit.turns(1)[0]["answer"] == markdown
+
+
+def test_a_new_draft_takes_away_the_last_clients_download(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    # The advisor exported one client's draft, then drafted for the next client: the first
+    # client's file stayed offered under the new draft, one click from going to the wrong person.
+    url, _ = offline_ui
+    page.goto(url)
+    page.get_by_role("tab", name="顾问草稿").click()
+    page.locator("#topic textarea").fill(TOPIC)
+    page.locator("#make-draft").click()
+    expect(page.locator("#draft textarea")).not_to_have_value("")
+    first = download(page, "#export-md", tmp_path)
+    assert first.read_text(encoding="utf-8").startswith(f"# {TOPIC}\n")
+
+    page.locator("#topic textarea").fill("杰文斯悖论是什么意思")
+    page.locator("#make-draft").click()
+    expect(page.locator("#draft textarea")).to_have_value(re.compile("杰文斯"), timeout=30_000)
+    expect(page.locator("#export-file a[download]")).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "next-client.png"), full_page=True)
+    second = download(page, "#export-md", tmp_path)  # and the next export is offered again
+    assert second.read_text(encoding="utf-8").startswith("# 杰文斯悖论是什么意思\n")

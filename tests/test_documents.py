@@ -78,6 +78,41 @@ def test_seed_disclosure_blocks_run_to_the_end(seed: Article) -> None:
     assert all(block.kind != "disclosure" for block in seed.blocks[:start])
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "inline.md",
+            "# 月报\n\n风险提示：本材料仅供参考，不构成投资建议。基金有风险，投资需谨慎。\n\n"
+            "## 一、观点\n\n我们判断，模型成本的下降会扩大调用量。\n\n"
+            "## 二、风险\n\n若应用变现不及预期，云厂商可能放缓资本开支。\n",
+        ),
+        (
+            "section.html",
+            "<html><body><h1>月报</h1><h2>风险提示</h2><p>本材料仅供参考，不构成投资建议。"
+            "基金有风险，投资需谨慎。</p><h2>一、观点</h2><p>我们判断，模型成本的下降会扩大调用量。"
+            "</p><h2>二、风险</h2><p>若应用变现不及预期，云厂商可能放缓资本开支。</p></body></html>",
+        ),
+    ],
+    ids=["markdown-line", "html-section"],
+)
+def test_a_disclosure_placed_first_ends_at_the_next_heading(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    # Fund notes often open with the 风险提示. It ran "to the end": the whole article became
+    # its disclosure, shown under every answer, and nothing of it was left to cite.
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    article = load_article(path, name, LIMIT)
+    assert article.disclosure is not None
+    assert article.disclosure.endswith("本材料仅供参考，不构成投资建议。基金有风险，投资需谨慎。")
+    assert "模型成本" not in article.disclosure
+    body = [(b.kind, b.text) for b in article.blocks if b.kind != "disclosure"]
+    assert ("heading", "一、观点") in body and ("heading", "二、风险") in body
+    assert ("paragraph", "我们判断，模型成本的下降会扩大调用量。") in body
+    assert ("paragraph", "若应用变现不及预期，云厂商可能放缓资本开支。") in body
+
+
 def test_seed_metadata_comes_from_the_sidecar(seed: Article) -> None:
     assert seed.title == "DeepSeek暂停API充值：AI算力逻辑再梳理"
     assert seed.publisher == "银华基金"
@@ -335,7 +370,7 @@ def test_bad_input_is_refused_with_a_specific_reason(
     reason = refused(path)
     for keyword in keywords:
         assert keyword in reason
-    assert reason.endswith(".")
+    assert reason.endswith(".") and ".)" not in reason and ".." not in reason  # one sentence
 
 
 def test_oversized_file_names_its_size_limit_and_setting(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 The suite writes the files itself (``tests/renderers.py``): the seed article as .md, a web page
 (.html, with a menu bar and a copyright footer), .docx, a PDF printed by Debian's Chromium from
 that page (print header and footer included), and a PDF made by reportlab with an embedded CJK
-font (running header, "第 n 页 共 m 页"); and a fund report with a facts table and a
+font (running header, "第 n 页 共 m 页"), once more in two columns; and a fund report with a facts table and a
 performance table long enough to cross a page break, in the same five formats.
 """
 
@@ -29,7 +29,7 @@ from tests.conftest import ROOT, SEED, run, settings_for
 
 SIDECAR = SEED.with_name(f"{SEED.stem}.meta.toml")
 LIMIT = 20 * 2**20
-FORMATS = ["txt", "md", "html", "docx", "chromium.pdf", "reportlab.pdf"]
+FORMATS = ["txt", "md", "html", "docx", "chromium.pdf", "reportlab.pdf", "twocolumn.pdf"]
 # threeline.pdf: reportlab again, larger type, the table ruled across only (a three-line table)
 # and narrow enough that labels and values wrap inside their cells.
 TABLE_FORMATS = ["md", "html", "docx", "chromium.pdf", "reportlab.pdf", "threeline.pdf"]
@@ -93,6 +93,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copyfile(SEED, folder / "seed.txt")
     _write_all(seed, folder, "seed", font, "银华基金 · 市场观点")
     _write_all(report, folder, "report", font, "银华基金 · 季度报告")
+    # A monthly report's page: two columns side by side, paragraphs flowing from one to the next.
+    R.reportlab_pdf(
+        seed, folder / "seed.twocolumn.pdf", font, running_header="银华基金 · 市场观点", columns=2
+    )
     R.reportlab_pdf(
         report, folder / "report.threeline.pdf", font, running_header="银华基金 · 季度报告",
         body_size=12, three_line=True,
@@ -128,7 +132,7 @@ def test_every_format_gives_the_seeds_headings_disclosure_and_chunks(
     assert other.title == text.title and other.risk_level == "R4"
 
 
-@pytest.mark.parametrize("fmt", ["chromium.pdf", "reportlab.pdf", "html"])
+@pytest.mark.parametrize("fmt", ["chromium.pdf", "reportlab.pdf", "twocolumn.pdf", "html"])
 def test_print_furniture_and_the_sites_menu_and_footer_are_not_content(
     published: Path, fmt: str
 ) -> None:
@@ -145,6 +149,23 @@ def test_print_furniture_and_the_sites_menu_and_footer_are_not_content(
         assert all(pages) and pages == sorted(pages) and pages[-1] >= 2  # type: ignore[type-var]
     else:
         assert set(pages) == {None}
+
+
+def test_a_web_page_printed_in_two_columns_keeps_the_seeds_chunks_and_disclosure(
+    tmp_path: Path,
+) -> None:
+    # Chromium balances the columns of the last page: a column there may hold two lines,
+    # too few to be found on its own page, and the disclosure's last sentence broke in two.
+    page = tmp_path / "seed.html"
+    page.write_text(
+        R.web_page(_seed_document(), "body { column-count: 2; column-gap: 2em }"), encoding="utf-8"
+    )
+    R.chromium_pdf(page, tmp_path / "seed.pdf")
+    printed, text = load_article(tmp_path / "seed.pdf", "k", LIMIT), load_article(SEED, "k", LIMIT)
+    assert printed.disclosure is not None and text.disclosure is not None
+    assert disclosure_id(printed.disclosure) == disclosure_id(text.disclosure)
+    ours, theirs = chunk_article(printed), chunk_article(text)
+    assert [normal_form(c.text) for c in ours] == [normal_form(c.text) for c in theirs]
 
 
 def test_a_heading_made_of_lookalike_radicals_is_recognised(tmp_path: Path) -> None:
@@ -213,8 +234,9 @@ def test_a_figure_quoted_from_a_pdf_table_passes_the_figure_check(
 # -- scanned pages --------------------------------------------------------------------------------
 
 
-def _scan(path: Path, text_pages: list[str], scanned_pages: int) -> None:
-    """A PDF whose pages are pictures (as a scanner makes them), after some pages of text."""
+def _scan(path: Path, text_pages: list[str], scanned_pages: int, numbered: bool = False) -> None:
+    """A PDF whose pages are pictures (as a scanner makes them), after some pages of text;
+    ``numbered``: every page stamped "Page n of m" at its foot, the scans too."""
     from PIL import Image, ImageDraw
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
@@ -225,31 +247,49 @@ def _scan(path: Path, text_pages: list[str], scanned_pages: int) -> None:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     pdf = canvas.Canvas(str(path), pagesize=A4)
-    for text in text_pages:
-        pdf.drawString(72, 760, text)
-        pdf.showPage()
-    for _ in range(scanned_pages):
-        pdf.drawImage(ImageReader(io.BytesIO(buffer.getvalue())), 0, 0, *A4)
+    total = len(text_pages) + scanned_pages
+    for n in range(1, total + 1):
+        if n <= len(text_pages):
+            pdf.drawString(72, 760, text_pages[n - 1])
+        else:
+            pdf.drawImage(ImageReader(io.BytesIO(buffer.getvalue())), 0, 0, *A4)
+        if numbered:
+            pdf.drawString(280, 20, f"Page {n} of {total}")
         pdf.showPage()
     pdf.save()
 
 
-def test_a_scanned_pdf_is_refused_for_having_no_text_layer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("numbered", [False, True])
+def test_a_scanned_pdf_is_refused_for_having_no_text_layer(tmp_path: Path, numbered: bool) -> None:
     from assistant.errors import IngestError
 
-    _scan(tmp_path / "scan.pdf", [], 2)
+    _scan(tmp_path / "scan.pdf", [], 2, numbered)
     with pytest.raises(IngestError) as caught:
         load_article(tmp_path / "scan.pdf", "scan.pdf", LIMIT)
     assert caught.value.reason.startswith("no text layer") and "OCR" in caught.value.reason
 
 
-def test_scanned_pages_inside_a_text_pdf_are_named_in_a_warning(tmp_path: Path) -> None:
-    _scan(tmp_path / "mixed.pdf", ["Risk warning: investing involves risk."], 2)
+@pytest.mark.parametrize("numbered", [False, True])
+def test_scanned_pages_inside_a_text_pdf_are_named_in_a_warning(
+    tmp_path: Path, numbered: bool
+) -> None:
+    # numbered: the page numbers stamped on the scans are a text layer of print furniture
+    # only; the scans must still be named, not left out in silence.
+    _scan(tmp_path / "mixed.pdf", ["Risk warning: investing involves risk."], 2, numbered)
     article = load_article(tmp_path / "mixed.pdf", "mixed.pdf", LIMIT)
     assert article.disclosure == "Risk warning: investing involves risk."
     assert article.warnings == (
         "pages 2, 3 have no text layer (scanned images) and were left out; ingest a text "
         "version to include them.",
+    )
+
+
+def test_one_scanned_page_is_named_in_a_sentence_about_one_page(tmp_path: Path) -> None:
+    _scan(tmp_path / "mixed.pdf", ["Risk warning: investing involves risk."], 1)
+    article = load_article(tmp_path / "mixed.pdf", "mixed.pdf", LIMIT)
+    assert article.warnings == (
+        "page 2 has no text layer (scanned image) and was left out; ingest a text version to "
+        "include it.",
     )
 
 

@@ -253,6 +253,84 @@ def test_unsafe_or_malformed_web_settings_stop_the_start(
     assert variable in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"port": 99999}, "ASSISTANT_PORT"),  # uvicorn served another port than it printed
+        ({"port": -1}, "ASSISTANT_PORT"),
+        ({"chroma_port": 0}, "CHROMA_PORT"),
+        ({"allowed_hosts": "https://assistant.example.com"}, "ASSISTANT_ALLOWED_HOSTS"),
+        ({"allowed_hosts": "assistant.example.com:443"}, "ASSISTANT_ALLOWED_HOSTS"),
+        ({"allowed_hosts": " "}, "ASSISTANT_ALLOWED_HOSTS"),  # every request refused
+        ({"api_keys": " , "}, "ASSISTANT_API_KEYS"),  # meant keys, would have been open
+        ({"collection": "fund articles!"}, "ASSISTANT_COLLECTION"),  # Chroma's traceback
+        ({"embedding_base_url": "localhost:8080/v1"}, "ASSISTANT_EMBEDDING_BASE_URL"),
+        ({"chunk_chars": 300, "chunk_overlap": 300}, "ASSISTANT_CHUNK_OVERLAP"),
+    ],
+)
+def test_a_setting_that_cannot_work_stops_the_start_naming_its_variable(
+    overrides: dict[str, object], variable: str
+) -> None:
+    # Each of these was accepted, then served a surprise: another port, no request answered,
+    # an open API, a traceback from Chroma or the embeddings client, chunks of repeats.
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(_env_file=None, **overrides)
+    assert variable in str(error.value)
+
+
+def test_settings_that_work_still_load() -> None:
+    settings = load_settings(
+        _env_file=None,
+        port=8080,
+        allowed_hosts="assistant.example.com, 10.0.0.5, [::1], localhost, my_host",
+        api_keys="k1, k2",
+        collection="fund-articles.v2",
+        embedding_base_url="http://localhost:8080/v1",
+        chunk_chars=300,
+        chunk_overlap=299,
+    )
+    assert settings.accepted_keys == ("k1", "k2") and "[::1]" in settings.hosts
+    assert load_settings(_env_file=None, allowed_hosts="*", api_keys="").accepted_keys == ()
+
+
+def test_app_py_port_override_is_checked_like_the_setting(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, clean_env
+
+    (tmp_path / "knowledge").mkdir()
+    env = clean_env(ASSISTANT_DATA_DIR=str(tmp_path / "data"))
+    env["ASSISTANT_KNOWLEDGE_DIR"] = str(tmp_path / "knowledge")
+    started = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--port", "99999"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 2 and "ASSISTANT_PORT" in started.stderr
+
+
+@pytest.mark.parametrize("script", ["app.py", "ingest.py"])
+def test_a_knowledge_folder_that_is_not_there_stops_the_start_naming_its_variable(
+    tmp_path: Path, script: str
+) -> None:
+    # app.py served an empty store, its log saying "refused …: the file does not exist";
+    # ingest.py said "no such file or folder" without naming where the path came from.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, clean_env, free_port
+
+    env = clean_env(ASSISTANT_DATA_DIR=str(tmp_path / "data"))
+    env["ASSISTANT_KNOWLEDGE_DIR"] = str(tmp_path / "knowlege")  # a typo
+    args = ["--port", str(free_port())] if script == "app.py" else []
+    started = subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 2
+    assert "ASSISTANT_KNOWLEDGE_DIR" in started.stderr and "knowlege" in started.stderr
+
+
 def test_a_key_may_go_over_plain_http_only_to_a_local_or_private_host() -> None:
     for url in ("http://127.0.0.1:8000", "http://localhost:11434/v1", "http://10.1.2.3:8000"):
         assert load_settings(_env_file=None, api_key="sk-x", base_url=url).online

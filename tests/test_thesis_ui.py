@@ -5,18 +5,20 @@ keeps both drafts' numbers apart, and the export records it with every source an
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import gradio as gr
 
 from assistant.answer import AnswerEngine
-from assistant.factory import build_engine
+from assistant.embeddings import E5Embedder
+from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.thesis import ThesisService
 from assistant.web.ui import maps
 from assistant.web.ui.advisor import Drafted, Drafting
 from assistant.web.ui.render import esc
 from assistant.web.ui.strings import preferred
-from tests.conftest import settings_for
+from tests.conftest import ROOT, settings_for
 from tests.test_drafting import unlimited
 
 
@@ -121,6 +123,38 @@ def test_the_page_opens_in_the_language_asked_for_else_traditional_where_the_bro
     assert preferred(None, "zh-TW;q=0, en") == "zh"
     assert preferred(None, "zh-TW;q=oops") == "zh"
     assert preferred(None, None) == preferred("", "") == "zh"
+
+
+def test_an_outline_of_an_article_removed_since_the_page_opened_is_not_inserted(
+    embedder: E5Embedder, tmp_path: Path
+) -> None:
+    # The page keeps the maps it loaded; the operator then removes an article and syncs. Its
+    # outline, inserted and exported, would have cited a passage no longer in the knowledge base.
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", knowledge)
+    (knowledge / "hbm.txt").write_text(
+        "HBM高带宽内存是AI服务器的关键部件，HBM的产能仍然紧张。\n"
+        "推理阶段的AI服务器同样需要大量HBM高带宽内存，HBM供应商的订单已排到明年。\n",
+        encoding="utf-8",
+    )
+    settings = settings_for(tmp_path)
+    store = build_store(settings, embedder)
+    assert sync_knowledge(settings, store).ok
+    engine = build_engine(settings, store=store)
+    shown = ThesisService(engine).maps(channel="web")
+    assert shown is not None
+    removed = next(i for i, m in enumerate(shown) if m.path == "hbm.txt")
+    (knowledge / "hbm.txt").unlink()
+    assert sync_knowledge(settings, store).removed
+
+    drafting = Drafting(engine, settings.max_question_chars, unlimited())
+    click = gr.EventData(None, {"map": str(removed)})
+    text, _, _, status, kept = drafting.insert_outline("我的草稿", None, "", shown, "zh", click)
+    assert (text, kept) == ("我的草稿", None)
+    assert shown[removed].title in status and "刷新" in status
+    kept_one = next(i for i, m in enumerate(shown) if m.path != "hbm.txt")
+    click = gr.EventData(None, {"map": str(kept_one)})
+    assert drafting.insert_outline("", None, "", shown, "zh", click)[-1] is not None
 
 
 def test_the_page_shows_the_maps_of_the_newest_articles_only(ui_store, tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
 
 Pages with no text layer (scanned images) are not OCR'd: a file without any text is refused
 ("no text layer"), and a file with some such pages is ingested with a warning naming them
-(README "Knowledge" says why).
+(README "Knowledge" says why). A page is a scan when it shows images and has no text but its
+print furniture (page numbers stamped on the scans).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def read_pdf(data: bytes, key: str) -> Extracted:
                 ) from exc
             raise IngestError(
                 key,
-                f"the file is not a readable PDF (it is damaged or not a PDF: {exc}); "
+                f"the file is not a readable PDF (it is damaged or not a PDF: "
+                f"{str(exc).rstrip('.')}); "
                 "export it again.",
             ) from exc
         try:
@@ -77,23 +79,26 @@ def read_pdf(data: bytes, key: str) -> Extracted:
             pages = [_read_page(document, i) for i in range(len(document))]
         finally:
             document.close()
+    had_text = any(page.lines or page.tables for page in pages)
+    # After the furniture: a scan stamped with page numbers has a text layer of those only.
+    drop_furniture(pages, meta_title)
     scanned = [page.number for page in pages if page.scanned]
-    if not any(page.lines or page.tables for page in pages):
+    if not any(page.lines or page.tables for page in pages) and (scanned or not had_text):
         raise IngestError(
             key,
             "no text layer: the PDF's pages are images (a scan), and OCR is not run because "
             "answers quote their sources verbatim; ingest the original text or a checked "
             "OCR'd copy.",
         )
-    drop_furniture(pages, meta_title)
     lines, title = assemble(pages, meta_title)
     extracted = Extracted(lines, {"title": normal_form(title)} if title else {})
     if scanned:
         shown = ", ".join(map(str, scanned))
+        many = len(scanned) > 1
         extracted.warnings.append(
-            f"page{'s' if len(scanned) > 1 else ''} {shown} ha{'ve' if len(scanned) > 1 else 's'} "
-            "no text layer (scanned images) and were left out; ingest a text version to include "
-            "them."
+            f"{'pages' if many else 'page'} {shown} {'have' if many else 'has'} no text layer "
+            f"(scanned {'images' if many else 'image'}) and {'were' if many else 'was'} left "
+            f"out; ingest a text version to include {'them' if many else 'it'}."
         )
     return extracted
 
@@ -107,8 +112,7 @@ def _read_page(document: pdfium.PdfDocument, index: int) -> Page:
         finally:
             textpage.close()
         tables = find_tables(page, lines, index + 1)
-        scanned = not lines and not tables and _has_images(page)
-        return Page(index + 1, page.get_height(), lines, tables, scanned)
+        return Page(index + 1, page.get_height(), lines, tables, _has_images(page))
     finally:
         page.close()
 

@@ -32,7 +32,12 @@ class Page:
     height: float
     lines: list[TextLine]
     tables: list[Table]
-    scanned: bool  # no text at all, but images
+    images: bool
+
+    @property
+    def scanned(self) -> bool:
+        """Images and no text (once its furniture is dropped): a scanned page."""
+        return self.images and not self.lines and not self.tables
 
 
 def _furniture_key(segment: str) -> str:
@@ -121,7 +126,7 @@ def _lead_width(line: TextLine) -> float:
     return visible[end].x1 - line.x0
 
 
-def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], right: float) -> None:
+def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], columns: _Columns) -> None:
     """A heading (or title) too long for one line becomes one heading again."""
     for page in pages:
         kept: list[TextLine] = []
@@ -133,7 +138,7 @@ def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], right: floa
                 and id(line) in heading
                 and _round(previous.size) == _round(line.size)
                 and previous.bottom - line.top <= 0.6 * line.size
-                and right - previous.x1 <= _lead_width(line) + 0.25 * line.size
+                and columns.of(previous).right - previous.x1 <= _lead_width(line) + 0.25 * line.size
             ):
                 previous.segments = [join_wrapped(previous.text, line.text)]
                 previous.chars += line.chars
@@ -144,18 +149,33 @@ def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], right: floa
 
 
 def _continues(
-    paragraph: Sequence[TextLine], line: TextLine, left: float, right: float, fonts: bool
+    paragraph: Sequence[TextLine], line: TextLine, columns: _Columns, fonts: bool
 ) -> bool:
     """Whether ``line`` carries on ``paragraph``: the line above was full (what starts this
-    one would not have fitted after it), the size is the same, and on one page there is no
-    paragraph gap, and no indent (against the line above, or a second indented first line
-    after a one-line paragraph of the same indent; pages share their margins).
+    one would not have fitted after it, at its column's right margin), the size is the same,
+    and on one page there is no paragraph gap, and no indent (against the line above, or a
+    second indented first line after a one-line paragraph of the same indent; pages share
+    their margins). A line at the top of the next column carries on a full last line of the
+    column before it.
 
     The size is the file's font size where ``fonts`` says the file sets sizes that differ:
     at one size a line of digits ("74%。") has taller boxes than one of ideographs."""
     previous = paragraph[-1]
     size = previous.size
-    if right - previous.x1 > _lead_width(line) + 0.25 * size:
+    before, column = columns.of(previous), columns.of(line)
+    if column != before:
+        next_on_page = line.page == previous.page and column.left > before.left
+        next_page = line.page == previous.page + 1 and column.left < before.left
+        if not ((next_on_page and line.top >= previous.top) or next_page):
+            return False
+        if line.x0 > column.left + 0.5 * size:
+            return False
+    else:
+        if previous.page == line.page and previous.bottom - line.top > 0.6 * size:
+            return False
+        if line.x0 > previous.x0 + 0.5 * size:
+            return False
+    if before.right - previous.x1 > _lead_width(line) + 0.25 * size:
         return False
     if fonts:
         resized = abs(line.font - previous.font) > 0.05 * previous.font
@@ -163,31 +183,92 @@ def _continues(
         resized = abs(line.size - size) > 0.1 * size
     if resized or STARTS_BLOCK.match(line.text):
         return False
-    if previous.page == line.page and previous.bottom - line.top > 0.6 * size:
-        return False
-    if line.x0 > previous.x0 + 0.5 * size:
-        return False
-    indented = line.x0 > left + 0.5 * size
+    indented = line.x0 > column.left + 0.5 * size
     return not (indented and len(paragraph) == 1 and abs(line.x0 - previous.x0) < 0.5 * size)
+
+
+@dataclass(frozen=True)
+class _Column:
+    left: float
+    right: float
+
+
+class _Columns:
+    """The text columns lines are set in, by their margins: one for most documents, several
+    side by side on a page of a two-column report. A line belongs to the column its start
+    falls in."""
+
+    def __init__(self, pages: Sequence[Page], body: float) -> None:
+        def full(lines: Sequence[TextLine]) -> list[TextLine]:
+            # The right margin comes from full-size lines: a print footer ("file:///… 1/1")
+            # reaches past it.
+            return [ln for ln in lines if len(ln.text) >= 10 and _round(ln.size) == body] or [
+                ln for ln in lines if len(ln.text) >= 10
+            ]
+
+        lines = [line for page in pages for line in page.lines]
+        self._all = _Column(_left(lines), _right(full(lines)))
+        self._pages: dict[int, list[_Column]] = {}
+        before: list[_Column] = []
+        for page in pages:
+            found = _side_by_side(full(page.lines), body)
+            if not found and before and all(_fits(line, before) for line in page.lines):
+                found = before  # a last page's short columns, set as on the page before
+            self._pages[page.number] = before = found
+
+    def of(self, line: TextLine) -> _Column:
+        side_by_side = self._pages.get(line.page)
+        if not side_by_side:
+            return self._all
+        k = max((k for k, c in enumerate(side_by_side) if c.left <= line.x0 + line.size), default=0)
+        if k + 1 < len(side_by_side) and line.x1 > side_by_side[k + 1].left:
+            return self._all  # set across the columns (an introduction above them)
+        return side_by_side[k]
+
+
+def _fits(line: TextLine, columns: Sequence[_Column]) -> bool:
+    return any(c.left - line.size <= line.x0 and line.x1 <= c.right + line.size for c in columns)
+
+
+def _left(lines: Sequence[TextLine]) -> float:
+    lefts = Counter(round(line.x0) for line in lines)
+    return float(lefts.most_common(1)[0][0]) if lefts else 0.0
+
+
+def _right(lines: Sequence[TextLine]) -> float:
+    widths = [line.x1 for line in lines]
+    return statistics.quantiles(widths, n=10, method="inclusive")[-1] if len(widths) >= 2 else 0.0
+
+
+def _side_by_side(full: Sequence[TextLine], body: float) -> list[_Column]:
+    """Columns side by side: full lines that start apart, each column's ending before the next
+    one's start (lines set across the columns aside); empty when there is one column. An
+    indented list or quote overlaps its text and is no column."""
+    groups: list[list[TextLine]] = []
+    for line in sorted(full, key=lambda ln: ln.x0):
+        if groups and line.x0 - groups[-1][-1].x0 <= 3 * body:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    groups = [group for group in groups if len(group) >= 3]  # a stray line is no column
+    columns: list[_Column] = []
+    for k, group in enumerate(groups):
+        following = _left(groups[k + 1]) if k + 1 < len(groups) else float("inf")
+        inside = [line for line in group if line.x1 < following]
+        if len(inside) < 3 or (columns and columns[-1].right > _left(group)):
+            return []
+        columns.append(_Column(_left(group), _right(inside)))
+    return columns if len(columns) >= 2 else []
 
 
 def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     """Lines and tables in reading order as :class:`Line` s; and the title found on page 1."""
     body = _body_size(pages)
-    # The right margin, from full-size lines: a print footer ("file:///… 1/1") reaches past it.
-    widths = [
-        line.x1
-        for page in pages
-        for line in page.lines
-        if len(line.text) >= 10 and _round(line.size) == body
-    ] or [line.x1 for page in pages for line in page.lines if len(line.text) >= 10]
-    right = statistics.quantiles(widths, n=10, method="inclusive")[-1] if len(widths) >= 2 else 0.0
-    lefts = Counter(round(line.x0) for page in pages for line in page.lines)
-    left = float(lefts.most_common(1)[0][0]) if lefts else 0.0
+    columns = _Columns(pages, body)
     heading = {
         id(line) for page in pages for line in page.lines if body and _is_heading_like(line, body)
     }
-    _join_wrapped_headings(pages, heading, right)
+    _join_wrapped_headings(pages, heading, columns)
     sizes = {_round(line.size) for page in pages for line in page.lines if id(line) in heading}
     ranks = _heading_ranks(sizes)
     title = ""
@@ -233,7 +314,7 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
                 level = ranks.get(_round(item.size))
                 out.append(Line(item.text, heading=level, page=page.number))
                 continue
-            if paragraph and not _continues(paragraph, item, left, right, fonts):
+            if paragraph and not _continues(paragraph, item, columns, fonts):
                 flush()
             paragraph.append(item)
     flush()

@@ -10,7 +10,9 @@ text as exported through ``AnswerEngine.record_export``.
 Each article's argument map is offered as a starting outline (``maps.outlines``): "insert the
 outline" puts its steps, quotes and [n] into the editor, and its sources and disclosure become the
 draft's (beside the editor, appended on export), so re-check and export treat it as any draft.
-Inserted after a draft, its numbers follow the draft's and both sets of sources are kept.
+Inserted after a draft, its numbers follow the draft's and both sets of sources are kept. The
+page keeps the maps it loaded: an outline whose article was changed or removed since is not
+inserted (its passages are no longer the knowledge base's), and the advisor is asked to reload.
 """
 
 from __future__ import annotations
@@ -130,6 +132,10 @@ class Drafting:
             extras = render.draft_extras(drafted.answer if drafted else None, lang)
             return text, self.recheck(text, lang), extras, "", drafted
         m = chosen[0]
+        if not self._current(m):
+            extras = render.draft_extras(drafted.answer if drafted else None, lang)
+            gone = _status(t(lang, "outline_gone", title=m.title), "error")
+            return text, self.recheck(text, lang), extras, gone, drafted
         earlier = drafted.answer if drafted is not None and text.strip() else None
         first = max((c.n for c in earlier.citations), default=0) if earlier else 0
         outline = render_outline(shifted(m, first), sources=False, tail=False)
@@ -139,6 +145,12 @@ class Drafting:
         now = Drafted(answer, name, drafted.lang if drafted else m.lang)
         status = _status(t(lang, "outline_inserted", title=m.title), "ok")
         return text, self.recheck(text, lang), render.draft_extras(answer, lang), status, now
+
+    def _current(self, m: ArgumentMap) -> bool:
+        """Whether every passage the map cites is still in the knowledge base: the page keeps
+        the maps it loaded, and an article may have been changed or removed since."""
+        ids = list(dict.fromkeys(c.chunk_id for c in m.citations()))
+        return len(self.engine.store.get(ids)) == len(ids)
 
     @staticmethod
     def recheck(text: str, lang: Ui) -> str:
@@ -365,6 +377,8 @@ def build(
         drafted = gr.State(None)
 
     private: dict[str, Any] = {"api_visibility": "private"}
+    # A new draft is likely for the next client: the last client's file is no longer offered.
+    make.click(lambda: gr.update(value=None, visible=False), None, file, **private)
     drafts = make.click(
         drafting.draft,
         [topic, level, tone, length, language, lang],

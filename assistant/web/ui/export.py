@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal
 
@@ -114,6 +114,12 @@ def write(draft: Draft, fmt: Format, folder: Path) -> tuple[Path, str]:
         path.write_text(text, encoding="utf-8")
         return path, text
     document = Document()
+    # The template's own properties (author "python-docx", 2013) are not the client's file's.
+    written = datetime.combine(draft.day, time(), tzinfo=UTC)
+    properties = document.core_properties
+    properties.title = draft.topic or draft_text(draft.lang, "untitled")
+    properties.author = properties.comments = properties.last_modified_by = ""
+    properties.created = properties.modified = written
     for kind, text in blocks(draft):
         if kind == "title":
             document.add_heading(text, level=1)
