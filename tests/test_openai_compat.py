@@ -238,6 +238,25 @@ def test_refusals_reach_the_client_as_its_own_errors(
     assert too_long.value.status_code == 413
     with pytest.raises(openai.UnprocessableEntityError, match="messages"):
         client.chat.completions.create(model=INVESTOR, messages=[])
+    # What a caller relies on and this model cannot give is refused, not silently ignored.
+    asked = [{"role": "user", "content": QUESTION}]
+    tool = {"type": "function", "function": {"name": "buy", "parameters": {"type": "object"}}}
+    with pytest.raises(openai.BadRequestError, match="one answer a request"):
+        client.chat.completions.create(model=INVESTOR, messages=asked, n=2)
+    for choice in ("required", {"type": "function", "function": {"name": "buy"}}):
+        with pytest.raises(openai.BadRequestError, match="never calls tools"):
+            client.chat.completions.create(
+                model=INVESTOR, messages=asked, tools=[tool], tool_choice=choice
+            )
+    with pytest.raises(openai.BadRequestError, match="response_format 'json_object'"):
+        client.chat.completions.create(
+            model=INVESTOR, messages=asked, response_format={"type": "json_object"}
+        )
+    offered = client.chat.completions.create(  # offered, not required: the model declines
+        model=INVESTOR, messages=asked, tools=[tool], tool_choice="auto", n=1
+    )
+    assert offered.choices[0].message.tool_calls is None
+    assert "风险提示" in (offered.choices[0].message.content or "")
     with pytest.raises(openai.UnprocessableEntityError, match="stream"):
         client.chat.completions.create(
             model=INVESTOR,

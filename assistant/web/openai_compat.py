@@ -20,7 +20,11 @@ What the request may say, and what is done with it:
 - ``system`` and ``developer`` messages are ignored: the product's rules are not the caller's
   to change (front-ends send their own system prompt with every request);
 - ``user`` (the caller's id for its end user) is the audit trail's session id;
-- every other OpenAI parameter (temperature, max_tokens, tools, …) is accepted and ignored.
+- what a caller needs and this model cannot give is refused with 400, not ignored: ``n`` above
+  1 (one answer a request), a tool call required (``tool_choice`` "required" or a named
+  function) and structured output (``response_format`` other than text); tools offered with
+  ``tool_choice`` "auto" or "none" are a model's to decline, and it does;
+- every other OpenAI parameter (temperature, max_tokens, …) is accepted and ignored.
 
 Streams follow OpenAI's framing (``data: {chunk}`` … ``data: [DONE]``, ``: keep-alive``
 comments while waiting). A stream can only add text: when the final answer is not the text
@@ -94,6 +98,23 @@ class CompletionRequest(BaseModel):
     user: str | None = Field(
         None, max_length=128, description="The caller's id for its end user: the audit session."
     )
+    n: int | None = None
+    tool_choice: str | dict[str, object] | None = None
+    response_format: dict[str, object] | None = None
+
+    def unmet(self) -> str | None:
+        """What the request needs that this model cannot give (a sentence), or None."""
+        if self.n is not None and self.n != 1:
+            return f"n is {self.n}: this model gives one answer a request; send n=1 or none."
+        if self.tool_choice not in (None, "auto", "none"):
+            return "This model never calls tools: tool_choice may only be 'auto' or 'none'."
+        kind = (self.response_format or {}).get("type", "text")
+        if kind != "text":
+            return (
+                f"response_format {kind!r}: this model answers in prose with its sources and "
+                "disclosure; send type 'text' or none."
+            )
+        return None
 
 
 def _text(message: Message, index: int) -> str:
@@ -315,6 +336,8 @@ def build_router(
         mode = MODELS.get(body.model)
         if mode is None:
             raise Refusal(404, _unknown(body.model))
+        if (unmet := body.unmet()) is not None:
+            raise Refusal(400, unmet)
         question, history = conversation(
             body.messages, settings.max_history_turns, settings.max_turn_chars
         )
