@@ -346,13 +346,14 @@ class Settings(BaseSettings):
         "sentence is pending.",
     )
     answer_threads: int = Field(
-        272,
-        ge=1,
+        0,
+        ge=0,
+        validate_default=True,
         validation_alias=_env("ASSISTANT_ANSWER_THREADS", "answer_threads"),
         description="Threads the web app answers on (a stream holds one while it waits for its "
         "next sentence); they run apart from the cheap routes, so /healthz never queues behind "
-        "them. Keep it above ASSISTANT_MAX_CONCURRENT_ANSWERS, so that a question past capacity "
-        "is refused at once (503) instead of waiting for a thread.",
+        "them. Above ASSISTANT_MAX_CONCURRENT_ANSWERS, so that a question past capacity is "
+        "refused at once (503) instead of waiting for a thread; unset (0), that capacity + 16.",
     )
 
     @field_validator("base_url", "fallback_base_url", "embedding_base_url")
@@ -387,6 +388,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value!r} is not a collection name Chroma accepts: 3 to 500 letters, digits, "
                 "'.', '_' or '-', starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("answer_threads")
+    @classmethod
+    def _threads_above_capacity(cls, value: int, info: ValidationInfo) -> int:
+        capacity = info.data.get("max_concurrent_answers")
+        if capacity is None:
+            return value or 1  # the capacity itself is invalid: its own error says so
+        if not value:
+            return capacity + 16
+        if value <= capacity:
+            raise ValueError(
+                f"{value} threads for up to {capacity} answers at once "
+                "(ASSISTANT_MAX_CONCURRENT_ANSWERS): a question past capacity would wait for a "
+                f"thread instead of being refused at once; set it above {capacity}, or unset it"
             )
         return value
 

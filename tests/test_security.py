@@ -266,6 +266,8 @@ def test_unsafe_or_malformed_web_settings_stop_the_start(
         ({"collection": "fund articles!"}, "ASSISTANT_COLLECTION"),  # Chroma's traceback
         ({"embedding_base_url": "localhost:8080/v1"}, "ASSISTANT_EMBEDDING_BASE_URL"),
         ({"chunk_chars": 300, "chunk_overlap": 300}, "ASSISTANT_CHUNK_OVERLAP"),
+        # past capacity a question would wait for a thread instead of a 503 at once
+        ({"max_concurrent_answers": 256, "answer_threads": 100}, "ASSISTANT_ANSWER_THREADS"),
     ],
 )
 def test_a_setting_that_cannot_work_stops_the_start_naming_its_variable(
@@ -290,6 +292,8 @@ def test_settings_that_work_still_load() -> None:
         chunk_overlap=299,
     )
     assert settings.accepted_keys == ("k1", "k2") and "[::1]" in settings.hosts
+    # Unset, the answer threads follow the capacity, whatever it is set to.
+    assert load_settings(_env_file=None, max_concurrent_answers=500).answer_threads == 516
     assert load_settings(_env_file=None, allowed_hosts="*", api_keys="").accepted_keys == ()
 
 
