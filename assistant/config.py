@@ -394,7 +394,7 @@ class Settings(BaseSettings):
     @field_validator("answer_threads")
     @classmethod
     def _threads_above_capacity(cls, value: int, info: ValidationInfo) -> int:
-        capacity = info.data.get("max_concurrent_answers")
+        capacity: int | None = info.data.get("max_concurrent_answers")
         if capacity is None:
             return value or 1  # the capacity itself is invalid: its own error says so
         if not value:
