@@ -418,6 +418,16 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("chroma_host")
+    @classmethod
+    def _chroma_host_is_a_name(cls, value: str | None) -> str | None:
+        if value and not _HOST.fullmatch(value) and not _is_address(value.strip("[]")):
+            raise ValueError(
+                f"{value!r} is not a host name: write the Chroma server's name or address "
+                "alone, e.g. chroma.internal (no scheme or path; CHROMA_PORT sets the port)"
+            )
+        return value
+
     @field_validator("allowed_hosts")
     @classmethod
     def _hosts_are_names(cls, value: str) -> str:

@@ -266,6 +266,7 @@ def test_unsafe_or_malformed_web_settings_stop_the_start(
         ({"collection": "fund articles!"}, "ASSISTANT_COLLECTION"),  # Chroma's traceback
         ({"embedding_base_url": "localhost:8080/v1"}, "ASSISTANT_EMBEDDING_BASE_URL"),
         ({"chunk_chars": 300, "chunk_overlap": 300}, "ASSISTANT_CHUNK_OVERLAP"),
+        ({"chroma_host": "http://chroma.internal:8000"}, "CHROMA_HOST"),  # "…:8000:8000"
         # past capacity a question would wait for a thread instead of a 503 at once
         ({"max_concurrent_answers": 256, "answer_threads": 100}, "ASSISTANT_ANSWER_THREADS"),
     ],
@@ -290,6 +291,7 @@ def test_settings_that_work_still_load() -> None:
         embedding_base_url="http://localhost:8080/v1",
         chunk_chars=300,
         chunk_overlap=299,
+        chroma_host="chroma.internal",
     )
     assert settings.accepted_keys == ("k1", "k2") and "[::1]" in settings.hosts
     # Unset, the answer threads follow the capacity, whatever it is set to.
