@@ -137,6 +137,7 @@ def build_engine(
     store: KnowledgeStore | None = None,
     chat: ChatModel | None = None,
     check_model: bool = True,
+    audit: AuditLog | None = None,
 ) -> AnswerEngine:
     from .answer import AnswerEngine
     from .retrieval import Retriever
@@ -147,7 +148,7 @@ def build_engine(
         store,
         Retriever(store, store.embedder),
         chat if chat is not None else build_chat(settings, check=check_model),
-        audit=build_audit(settings),
+        audit=audit or build_audit(settings),
     )
 
 
@@ -166,6 +167,7 @@ def build_web_app(
     from .syncservice import SyncServer
     from .web import Services, create_app
 
+    audit = build_audit(settings)  # a wrong ASSISTANT_AUDIT_URL stops the start before an ingest
     lock = None
     if not settings.chroma_host:
         lock = lock_store(
@@ -188,7 +190,9 @@ def build_web_app(
         lock.announce(role="app", socket=str(server.path))
     else:
         threading.Thread(target=_follow, args=(store,), name="store-refresh", daemon=True).start()
-    return create_app(settings, Services(build_engine(settings, store=store)), ui="later")
+    return create_app(
+        settings, Services(build_engine(settings, store=store, audit=audit)), ui="later"
+    )
 
 
 def _follow(store: KnowledgeStore, every: float = 5.0) -> None:

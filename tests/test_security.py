@@ -420,3 +420,25 @@ def test_the_widget_script_does_not_list_the_partner_sites(make_client) -> None:
     script = client.get("/widget.js").text
     assert "fund.example.com" not in script and "bank.example.net" not in script
     assert hashlib.sha256(SITE.encode()).hexdigest() in script
+
+
+def test_a_wrong_audit_url_stops_app_py_before_it_ingests(tmp_path: Path) -> None:
+    # It was found only after the first ingest had embedded every article.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, clean_env, free_port
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "note.md").write_text("# 笔记\n\n算力需求每年翻倍。\n", encoding="utf-8")
+    env = clean_env(ASSISTANT_DATA_DIR=str(tmp_path / "data"))
+    env["ASSISTANT_KNOWLEDGE_DIR"] = str(knowledge)
+    env["ASSISTANT_AUDIT_URL"] = "nosuch://audit"
+    started = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(free_port())],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert started.returncode == 2 and "ASSISTANT_AUDIT_URL" in started.stderr
+    assert "ingesting" not in started.stderr
+    assert not (tmp_path / "data" / "chroma").exists()
