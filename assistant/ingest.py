@@ -41,6 +41,7 @@ class _Prepared:
     documents: list[Document]  # every chunk of the new version
     new: int  # chunks whose text the store has not seen (to embed)
     updated: bool
+    opening: str | None = None  # its first passage of body text
 
 
 class Ingestor:
@@ -109,6 +110,7 @@ class Ingestor:
             default_id = self.store.put_disclosure(default) if default else None
             replaced: set[str] = set()
             batch: list[_Prepared] = []
+            openings: dict[str, str] = {}  # an article's first passage → its key (this run)
             for key, path in pending:
                 try:
                     article = load_article(path, key, self.max_bytes)
@@ -118,7 +120,10 @@ class Ingestor:
                     continue  # its previous version, if any, is carried below
                 report.warnings.extend(FileWarning(key, warning) for warning in article.warnings)
                 article = replace(article, content_hash=self._version(article.content_hash))
-                batch.append(self._prepare(article, state.get(key, {}), default_id))
+                prepared = self._prepare(article, state.get(key, {}), default_id)
+                if (original := self._copied(prepared, openings, gone)) is not None:
+                    report.warnings.append(FileWarning(key, _COPY.format(original=original)))
+                batch.append(prepared)
                 replaced.add(key)
                 versions[key] = article.content_hash
                 if sum(p.new for p in batch) >= self.batch_chunks:
@@ -151,7 +156,26 @@ class Ingestor:
             documents=documents,
             new=sum(1 for d in documents if d.id not in stored),
             updated=bool(stored),
+            opening=next((c.text for c in chunks if c.kind == "body"), None),
         )
+
+    def _copied(
+        self, prepared: _Prepared, openings: dict[str, str], gone: Iterable[str]
+    ) -> str | None:
+        """Another article that opens with this one's first passage, word for word: one read
+        in this run, else one the store holds (not one this run removes). A copy under another
+        name comes back beside the original in every search, and is cited twice."""
+        opening, key = prepared.opening, prepared.key
+        if opening is None:
+            return None
+        if (first := openings.setdefault(opening, key)) != key:
+            return first
+        leaving = set(gone)
+        found = [chunk_id for chunk_id, _ in self.store.lexical().search(opening, 3)]
+        for chunk in self.store.get(found):
+            if chunk.text == opening and chunk.path not in (key, *leaving):
+                return chunk.path
+        return None
 
     def _write(self, build: Build, batch: Sequence[_Prepared], report: SyncReport) -> None:
         """Store a batch of articles in the build (one write for all of them)."""
@@ -163,6 +187,12 @@ class Ingestor:
             log.info("stored %s: %d chunks", prepared.key, len(prepared.documents))
         log.info("batch of %d articles: %d chunks embedded", len(batch), embedded)
         self.progress(len(batch))
+
+
+_COPY = (
+    "it opens with the same passage as {original}, word for word: if it is a copy, remove one "
+    "of them, or answers will quote both and cite the same text twice."
+)
 
 
 def _single(values: Iterable[str]) -> str | None:

@@ -58,6 +58,10 @@ def test_ingest_reads_gbk_and_utf16_copies_of_the_seed(workdir: Path) -> None:
     code, report = ingest(workdir)
     assert code == 0, report
     assert report["added"] == 3 and report["failed"] == []
+    # Ingested, and each named as a copy of the seed: it would be cited beside it, twice.
+    copies = {w["path"]: w["warning"] for w in report["warnings"]}
+    assert sorted(copies) == ["knowledge/gbk.txt", "knowledge/utf16.txt"]
+    assert all("same passage as knowledge/000_bb0ece290725cdd0.txt" in m for m in copies.values())
 
 
 def test_ingest_refuses_bad_files_with_reasons_and_keeps_the_rest(workdir: Path) -> None:
