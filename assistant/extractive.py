@@ -4,12 +4,13 @@ Used without an API key and whenever the model fails. Sentences are scored by th
 question words they contain (the same jieba tokens BM25 uses, less the words that ask, such as
 哪一年 or 谁: ``questions.asks``), with a prior for the chunk's retrieval rank, and by their
 sense: e5's cosine between the sentence and the question, which an English question over
-Chinese text (no shared words but its dictionary renderings) leans on most. A word's weight is its corpus IDF scaled by how rare it is among the sentences looked
-at: the article's subject, named in every sentence, does not crowd out the one sentence with
-the question's other words. A sentence holding the kind of answer asked for (a date, a figure
-with its unit, a cause: ``questions.answer_type``) or the words beside the question's wh-word
-gains a little. A sentence that points back ("该法令…") is read with the one before it, which
-names what it points at. Sentences that may not be shown (see ``quotable``), alone or in their
+Chinese text (no shared words but its dictionary renderings) leans on most. A word's weight is
+its corpus IDF scaled by how rare it is among the sentences looked at: the article's subject,
+named in every sentence, does not crowd out the one sentence with the question's other words.
+A sentence holding the kind of answer asked for (a date, a figure with its unit, a cause:
+``questions.answer_type``) or the words beside the question's wh-word gains a little. A
+sentence that points back ("该法令…") is read with the one before it, which names what it
+points at. Sentences that may not be shown (see ``quotable``), alone or in their
 passage, are skipped.
 Near-copies from overlapping chunks are skipped, and the chosen sentences are put back in
 reading order.
@@ -112,9 +113,10 @@ def select_sentences(
     answer type asked for, ``beside`` × its share of the pairs beside the wh-word, ``pairs`` ×
     its share of the question's other character pairs, and ``prior / rank`` of its chunk, less
     a little for lateness in the chunk, and ``meaning`` × its e5 cosine with the question
-    (``likeness`` gives the cosines of a list of sentences). With ``inherit`` a sentence also holds the words of its
-    chunk's first sentence (the subject an encyclopedia names once); with ``antecedent`` a
-    sentence opening with 该, 这, 它… and the one before it hold each other's words. With ``spread``
+    (``likeness`` gives the cosines of a list of sentences). With ``inherit`` a sentence also
+    holds the words of its chunk's first sentence (the subject an encyclopedia names once); with
+    ``antecedent`` a sentence opening with 该, 这, 它… and the one before it hold each other's
+    words. With ``spread``
     the best sentence of each chunk is taken before a second one from any chunk; sentences
     under ``keep`` × the best score are padding, not evidence. With ``neighbour`` the sentence
     after the best one comes next: an answer often follows the sentence that names its subject.
