@@ -542,8 +542,45 @@ def make_finding(rule_id: str, text: str, start: int, end: int) -> Finding:
 
 
 def lint(text: str) -> LintReport:
-    """Check any text (an advisor's draft, say) as an answer: the CLI's ``lint --json``."""
-    return LintReport(findings=tuple(check_text(text, scope="answer")))
+    """Check any text (an advisor's draft, say) as an answer, and for a client's identity or
+    bank card number (``personal_data``): the CLI's ``lint --json``."""
+    return LintReport(findings=(*check_text(text, scope="answer"), *personal_data(text)))
+
+
+# A mainland resident identity number: region, birth date, sequence, check character.
+_RESIDENT_ID = re.compile(
+    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}"
+    r"[0-9Xx](?![0-9A-Za-z])"
+)
+_CARD = re.compile(r"(?<![\d.,])(?:\d[ -]?){15,18}\d(?![\d.,])")  # 16–19 digits, spaced or not
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def personal_data(text: str) -> list[Finding]:
+    """PRIVACY-001 for each identity card number (GB 11643 check character) and bank card
+    number (Luhn check, 16–19 digits) in ``text``: a check digit that holds tells them from
+    other long figures."""
+    found = []
+    for match in _RESIDENT_ID.finditer(text):
+        digits = match.group()
+        check = "10X98765432"[
+            sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS, strict=True)) % 11
+        ]
+        if digits[-1].upper() == check:
+            found.append(make_finding("PRIVACY-001", text, match.start(), match.end()))
+    for match in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if _luhn(digits) and not any(f.start <= match.start() < f.end for f in found):
+            found.append(make_finding("PRIVACY-001", text, match.start(), match.end()))
+    return found
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
 
 
 def _tidy(line: str) -> str:

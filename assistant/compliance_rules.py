@@ -39,6 +39,7 @@ CATEGORIES = frozenset(
         "personalised_advice",
         "unsupported_figure",
         "past_performance",
+        "personal_data",
     }
 )
 SEVERITIES: frozenset[str] = frozenset({"block", "warn"})

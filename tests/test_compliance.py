@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,43 @@ def test_lint_report_has_the_cli_shape() -> None:
     assert isinstance(payload["findings"], list)
     assert all(set(item) == keys for item in payload["findings"])
     assert lint("投资有风险，投资需谨慎。").to_dict() == {"ok": True, "findings": []}
+
+
+def _with_check_digit(digits: str, check: Callable[[str], str]) -> str:
+    return digits + check(digits)
+
+
+def _id_check(digits: str) -> str:  # GB 11643
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11]
+
+
+def _luhn_check(digits: str) -> str:
+    for last in "0123456789":
+        total = 0
+        for i, d in enumerate(reversed(digits + last)):
+            n = int(d) * (2 if i % 2 else 1)
+            total += n - 9 if n > 9 else n
+        if total % 10 == 0:
+            return last
+    raise AssertionError
+
+
+def test_a_clients_identity_or_bank_card_number_in_a_draft_is_a_finding() -> None:
+    # An advisor types in what the client sent; the export and its audit row keep it for years.
+    resident = _with_check_digit("32010619850723041", _id_check)
+    card = _with_check_digit("622202123456789012", _luhn_check)
+    spaced = " ".join(card[i : i + 4] for i in range(0, len(card), 4))
+    draft = f"客户王先生（身份证号{resident}）希望了解这只ETF，回款请转至{spaced}。"
+    report = lint(draft)
+    assert [(f.rule, f.category, f.text) for f in report.findings] == [
+        ("PRIVACY-001", "personal_data", resident),
+        ("PRIVACY-001", "personal_data", spaced),
+    ]
+    assert "个人信息保护法" in report.findings[0].basis and not report.ok
+    # Long figures whose check digit does not hold are figures, not someone's number.
+    wrong = resident[:-1] + ("0" if resident[-1] != "0" else "1")
+    assert lint(f"编号{wrong}，规模{card[:-1]}{(int(card[-1]) + 1) % 10}元。").ok
 
 
 def test_make_finding_fills_the_unsupported_figure_rule() -> None:
