@@ -421,7 +421,7 @@ class Settings(BaseSettings):
     @field_validator("chroma_host")
     @classmethod
     def _chroma_host_is_a_name(cls, value: str | None) -> str | None:
-        if value and not _HOST.fullmatch(value) and not _is_address(value.strip("[]")):
+        if value and not is_host_name(value):
             raise ValueError(
                 f"{value!r} is not a host name: write the Chroma server's name or address "
                 "alone, e.g. chroma.internal (no scheme or path; CHROMA_PORT sets the port)"
@@ -438,7 +438,7 @@ class Settings(BaseSettings):
                 "clients use (e.g. 127.0.0.1,localhost,assistant.example.com), or '*' for any"
             )
         for host in hosts:
-            if host != "*" and not _HOST.fullmatch(host) and not _is_address(host.strip("[]")):
+            if host != "*" and not is_host_name(host):
                 raise ValueError(
                     f"{host!r} is not a host name: write the name alone, e.g. "
                     "assistant.example.com (no scheme, port or path), or '*' for any"
@@ -549,12 +549,18 @@ _COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]")
 _HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 
 
-def _is_address(text: str) -> bool:
+def is_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
         return False
     return True
+
+
+def is_host_name(text: str) -> bool:
+    """A host's name or address alone: no scheme, port or path (IPv6 in brackets or not)."""
+    return bool(_HOST.fullmatch(text)) or is_address(text.strip("[]"))
 
 
 _ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")

@@ -53,7 +53,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..config import Settings
+from ..config import Settings, is_address
 from .refusals import NOT_FOUND, NOT_SERVED, Disclosure, Refusal, response
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class Policy:
             return peer
         chain = [a.strip() for value in forwarded_for for a in value.split(",") if a.strip()]
         for address in reversed(chain):
-            if not _is_address(address):
+            if not is_address(address):
                 break  # garbage from a hop we cannot vouch for: stop believing the chain
             if not self._trusted(address):
                 return address
@@ -149,14 +149,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 async def _refuse(
