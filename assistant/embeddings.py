@@ -172,7 +172,7 @@ class E5Embedder(Embedder):
         self._loaded = threading.Semaphore(0)  # released once by each worker with its engine
         self._load_error: BaseException | None = None
         self.calls = 0  # engine calls made
-        self.passages = 0  # passages embedded (an ingest that resumes embeds fewer)
+        self.passages = 0  # passages embedded: ingest's, and the offline answers' sentences
         self.queries = VectorCache(query_cache)
 
     def load(self) -> None:

@@ -111,6 +111,7 @@ class Ingestor:
             replaced: set[str] = set()
             batch: list[_Prepared] = []
             openings: dict[str, str] = {}  # an article's first passage → its key (this run)
+            leaving = frozenset(gone)
             for key, path in pending:
                 try:
                     article = load_article(path, key, self.max_bytes)
@@ -121,7 +122,7 @@ class Ingestor:
                 report.warnings.extend(FileWarning(key, warning) for warning in article.warnings)
                 article = replace(article, content_hash=self._version(article.content_hash))
                 prepared = self._prepare(article, state.get(key, {}), default_id)
-                if (original := self._copied(prepared, openings, gone)) is not None:
+                if (original := self._copied(prepared, openings, leaving)) is not None:
                     report.warnings.append(FileWarning(key, _COPY.format(original=original)))
                 batch.append(prepared)
                 replaced.add(key)
@@ -160,7 +161,7 @@ class Ingestor:
         )
 
     def _copied(
-        self, prepared: _Prepared, openings: dict[str, str], gone: Iterable[str]
+        self, prepared: _Prepared, openings: dict[str, str], leaving: frozenset[str]
     ) -> str | None:
         """Another article that opens with this one's first passage, word for word: one read
         in this run, else one the store holds (not one this run removes). A copy under another
@@ -170,10 +171,9 @@ class Ingestor:
             return None
         if (first := openings.setdefault(opening, key)) != key:
             return first
-        leaving = set(gone)
         found = [chunk_id for chunk_id, _ in self.store.lexical().search(opening, 3)]
         for chunk in self.store.get(found):
-            if chunk.text == opening and chunk.path not in (key, *leaving):
+            if chunk.text == opening and chunk.path != key and chunk.path not in leaving:
                 return chunk.path
         return None
 

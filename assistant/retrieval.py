@@ -220,10 +220,9 @@ class Retriever:
         asked = np.asarray(self.query_vector(self.dense_text(question)), dtype=np.float32)
 
         def cosines(sentences: Sequence[str]) -> list[float]:
-            found = {
-                s: v for s in dict.fromkeys(sentences) if (v := self.sentences.array(s)) is not None
-            }
-            missing = [s for s in dict.fromkeys(sentences) if s not in found]
+            distinct = list(dict.fromkeys(sentences))
+            found = {s: v for s in distinct if (v := self.sentences.array(s)) is not None}
+            missing = [s for s in distinct if s not in found]
             for text, vector in zip(
                 missing, self.embedder.embed_batch(missing, is_query=False), strict=True
             ):
