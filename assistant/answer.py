@@ -8,6 +8,10 @@ so no answer leaves the engine without its risk disclosure. Modes:
 - ``fallback``: the model failed (after retries within the deadline) or its answer could not be
   shown; the same excerpts, with a notice, and the cause in the operator's log.
 
+Without a model reading the passages (offline, fallback), excerpts answer only a question the
+decision says they answer (``Verdict.answers``); one they answer less surely opens with a note
+that they may not (``Verdict.sure``). A model is given every question not clearly off-topic.
+
 ``stream`` yields ``Delta`` events as sentences pass the gate, then one final ``Answer`` whose
 text is authoritative (a stream that failed midway is replaced, never shown half-finished).
 """
@@ -58,7 +62,7 @@ from .prompts import (
     parse_condensed,
     prompt,
 )
-from .retrieval import Hit, Retriever
+from .retrieval import Hit, Retriever, Verdict
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
 from .text import is_chinese, traditional_in_place, writes_traditional
@@ -370,61 +374,38 @@ class AnswerEngine:
             retriever = self.retriever.on(snapshot)
             hits = retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
 
-            def covered(text: str) -> bool:
-                return retriever.relevant(
+            def judge(text: str) -> Verdict:
+                return retriever.verdict(
                     text,
                     hits,
                     floor=self.settings.relevance_floor,
                     floor_other=self.settings.relevance_floor_other,
-                    strict=self.chat is None,  # a model reading the passages can still decline
                 )
 
+            def covered(verdict: Verdict) -> bool:
+                # A model reading the passages can still decline: only the clearly off-topic
+                # is refused before it.
+                return verdict.answers if self.chat is None else verdict.for_model
+
             judged = lexical_query or standalone  # in the language the store was searched in
-            relevant = covered(judged)
-            if not relevant and QuestionIntent.PERSONALISED_ADVICE in intents:
+            verdict = judge(judged)
+            if not covered(verdict) and QuestionIntent.PERSONALISED_ADVICE in intents:
                 # "我适合买588930吗？": our statement answers the advice, the documents its topic
                 topic = advice_topic(judged)
-                relevant = topic != judged and covered(topic)
+                if topic != judged:
+                    verdict = max(verdict, judge(topic))
         trace.hits = hits
-        if not relevant:
-            trace.why = "not_found"
-            text = ours(message(lang, "not_found"))
-            yield Delta(text)
-            yield self._finish(
-                text,
-                [],
-                hits,
-                lang,
-                "llm" if self.chat else "offline",
-                None,
-                notices,
-                [],
-                intents,
-                snapshot,
-                draft=draft,
-                ours=ours,
-            )
+        if not covered(verdict):
+            yield from self._decline(trace, hits, lang, "llm" if self.chat else "offline",
+                                     notices, intents, snapshot, draft, ours)  # fmt: skip
             return
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
-            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
-            text = ours(text)
-            yield Delta(text)
-            yield self._finish(
-                text,
-                cited,
-                hits,
-                lang,
-                "offline",
-                None,
-                [message(lang, "offline_notice"), *notices],
-                [],
-                intents,
-                snapshot,
-                draft=draft,
-                ours=ours,
-            )
+            yield from self._quote(
+                trace, question, hits, verdict, lang, "offline",
+                [message(lang, "offline_notice"), *notices], [], intents, snapshot, draft, ours,
+            )  # fmt: skip
             return
 
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
@@ -444,21 +425,10 @@ class AnswerEngine:
         except ModelUnavailableError as error:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             trace.mode, trace.why = "fallback", error.kind
-            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
-            yield self._finish(
-                text,
-                cited,
-                hits,
-                lang,
-                "fallback",
-                None,
-                [message(lang, "fallback_notice"), *notices],
-                [],
-                intents,
-                snapshot,
-                draft=draft,
-                ours=ours,
-            )
+            yield from self._quote(
+                trace, question, hits, verdict, lang, "fallback",
+                [message(lang, "fallback_notice"), *notices], [], intents, snapshot, draft, ours,
+            )  # fmt: skip
             return
 
         findings = list(gate.findings)
@@ -468,22 +438,10 @@ class AnswerEngine:
             # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
             log.warning("model answer had no citable content after checks; answering with excerpts")
             trace.mode, trace.why = "fallback", "nothing_citable"
-            text, cited = self._excerpts(question, hits, lang, draft, snapshot)
-            notices.append(message(lang, "replaced"))
-            yield self._finish(
-                text,
-                cited,
-                hits,
-                lang,
-                "fallback",
-                None,
-                notices,
-                findings,
-                intents,
-                snapshot,
-                draft=draft,
-                ours=ours,
-            )
+            yield from self._quote(
+                trace, question, hits, verdict, lang, "fallback",
+                [*notices, message(lang, "replaced")], findings, intents, snapshot, draft, ours,
+            )  # fmt: skip
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
         answered = trace.answered_by()
@@ -554,6 +512,61 @@ class AnswerEngine:
             if parsed:
                 return parsed
         return condense_offline(question, history), None
+
+    def _decline(
+        self,
+        trace: TurnTrace,
+        hits: Sequence[Hit],
+        lang: Lang,
+        mode: AnswerMode,
+        notices: list[str],
+        intents: frozenset[str],
+        snapshot: Snapshot,
+        draft: DraftOptions | None,
+        ours: Callable[[str], str],
+    ) -> Iterator[Event]:
+        """The documents do not cover the question: say so, cite nothing."""
+        trace.why = "not_found"
+        text = ours(message(lang, "not_found"))
+        if mode != "fallback":  # a fallback's text comes whole in the Answer (module docstring)
+            yield Delta(text)
+        yield self._finish(
+            text, [], hits, lang, mode, None, notices, [], intents, snapshot, draft=draft, ours=ours
+        )
+
+    def _quote(
+        self,
+        trace: TurnTrace,
+        question: str,
+        hits: Sequence[Hit],
+        verdict: Verdict,
+        lang: Lang,
+        mode: AnswerMode,
+        notices: list[str],
+        findings: list[Finding],
+        intents: frozenset[str],
+        snapshot: Snapshot,
+        draft: DraftOptions | None,
+        ours: Callable[[str], str],
+    ) -> Iterator[Event]:
+        """Excerpts in the model's place (offline, or the model failed). No model read the
+        passages, so the decision's strict reading holds: a question they do not answer is
+        declined, and one they may not answer is told so before the excerpts."""
+        if not verdict.answers:
+            yield from self._decline(
+                trace, hits, lang, mode, notices, intents, snapshot, draft, ours
+            )
+            return
+        text, cited = self._excerpts(question, hits, lang, draft, snapshot)
+        if not verdict.sure:
+            text = f"{message(lang, 'unsure')}\n{text}"
+        text = ours(text)
+        if mode != "fallback":
+            yield Delta(text)
+        yield self._finish(
+            text, cited, hits, lang, mode, None, notices, findings, intents, snapshot,
+            draft=draft, ours=ours,
+        )  # fmt: skip
 
     def _excerpts(
         self,

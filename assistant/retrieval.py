@@ -68,6 +68,34 @@ class Hit:
     names: float = 0.0  # share of an English question's unrendered names it holds (by sound)
 
 
+@dataclass(frozen=True, order=True)
+class Verdict:
+    """The answer-or-decline decision's score for one question, and the cuts it is read at."""
+
+    score: float
+    online_cut: float = 0.5
+    sure_cut: float = 0.5
+    # Some word or term of the question is in a passage: without one, only the cosine speaks
+    # for the passages, and the score extrapolates ("How do I set up a Python virtual
+    # environment?" scored 0.92 against the seed article with no word of it there).
+    grounded: bool = True
+
+    @property
+    def answers(self) -> bool:
+        """The passages answer it: excerpts may be shown without a model reading them."""
+        return self.score >= 0.5
+
+    @property
+    def sure(self) -> bool:
+        """They answer it for sure: excerpts need no note that they may not."""
+        return self.grounded and self.score >= max(0.5, self.sure_cut)
+
+    @property
+    def for_model(self) -> bool:
+        """Not clearly off-topic: a model reading the passages may answer, or decline."""
+        return self.score >= min(0.5, self.online_cut)
+
+
 def standardise(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:
     """Scores as z-scores within this candidate list (a list of one scores 0)."""
     if not pairs:
@@ -287,7 +315,14 @@ class Retriever:
         floor_other: float,
         strict: bool = True,
     ) -> bool:
-        """Whether the hits answer the question at all, or are merely the least unrelated.
+        """Whether the hits answer the question at all, or are merely the least unrelated
+        (``verdict``). ``strict=False`` is for a model that reads the passages and can still
+        say they do not cover the question: only what is clearly off-topic is refused."""
+        verdict = self.verdict(query, hits, floor=floor, floor_other=floor_other)
+        return verdict.answers if strict else verdict.for_model
+
+    def verdict(self, query: str, hits: list[Hit], *, floor: float, floor_other: float) -> Verdict:
+        """How surely the hits answer the question.
 
         One cosine is not enough: e5's scores sit in a narrow band whose level depends on the
         language pair and the question's length. The decision weighs the best cosine (less
@@ -296,18 +331,22 @@ class Retriever:
         named facts, how much of the question the corpus knows at all, and the margin to the
         next passage. The weights (``resources/retrieval.toml``) were fitted on half of each
         answerable and unanswerable set; the README reports the other half.
-
-        ``strict=False`` is for a model that reads the passages and can still say they do not
-        cover the question: only what is clearly off-topic is refused (a lower cut).
         """
-        score = self.relevance(query, hits, floor=floor, floor_other=floor_other)
         weights = tuning()["decision_zh" if is_chinese(to_simplified(query)) else "decision_other"]
-        return score >= (0.5 if strict else weights["online_cut"])
+        score, features = self._decision(query, hits, floor=floor, floor_other=floor_other)
+        return Verdict(
+            score, weights["online_cut"], weights["sure_cut"], grounded=features["found"] > 0
+        )
 
     def relevance(self, query: str, hits: list[Hit], *, floor: float, floor_other: float) -> float:
-        """The probability-like score ``relevant`` compares with one half."""
+        """The probability-like score a ``Verdict`` reads."""
+        return self._decision(query, hits, floor=floor, floor_other=floor_other)[0]
+
+    def _decision(
+        self, query: str, hits: list[Hit], *, floor: float, floor_other: float
+    ) -> tuple[float, dict[str, float]]:
         if not hits:
-            return 0.0
+            return 0.0, {"found": 0.0}
         chinese = is_chinese(to_simplified(query))
         weights = tuning()["decision_zh" if chinese else "decision_other"]
         features = decision_features(
@@ -318,7 +357,7 @@ class Retriever:
             self.lexical_weight(self.searched_text(query)),
             reach(self.wording(query), [hit.chunk.text for hit in hits]),
         )
-        return _logistic(decision_score(features, weights))
+        return _logistic(decision_score(features, weights)), features
 
     def wording(self, query: str) -> Wording:
         """The question as the answer-or-decline decision reads it (``evidence.Wording``)."""

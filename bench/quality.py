@@ -565,17 +565,15 @@ DECISION_FORM: dict[str, tuple[tuple[str, ...], float]] = {
 }
 
 
-def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang: str) -> np.ndarray:
-    """[bias, *linear, *pairs, online_cut] for one language, fitted on the tune halves.
-
-    A logistic model over the features and their pairwise products, each set weighing the
-    same. Its bias is then moved so that, by out-of-fold scores (5 folds of the tune half),
-    no answerable set is refused more than the target share: an in-sample quantile flatters a
-    model with this many weights (refusals on new questions come out higher than fitted).
-    """
+def _out_of_fold(
+    probes: Sequence[Probe], w: Weights, decision: Decision, lang: str, names: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One language's tune-half decision as fitted there: the design (features and pairs),
+    the labels, each question's set, the fit on the whole tune half, and each question's
+    logit from the fit on the other four folds (5 folds of the tune half)."""
     tune = [p for p in probes if half(p.case.qid) == "tune" and (p.lang == "zh") == (lang == "zh")]
     tune = [p for p in tune if not p.set.startswith("neardup")]  # never tuned on
-    names, l2 = DECISION_FORM[lang]
+    l2 = DECISION_FORM[lang][1]
     x = expand(np.array([decision.features(p, w)[columns(names)] for p in tune]))
     y = np.array([1.0 if p.answerable else 0.0 for p in tune])
     sets = np.array([p.set for p in tune])
@@ -589,15 +587,32 @@ def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang:
     for f in range(5):
         part = fit_logistic(x[folds != f], y[folds != f], weight[folds != f], l2)
         unseen[folds == f] = part[0] + x[folds == f] @ part[1:]
-    # The refusal budgets, fixed before any held figure of this pass was looked at (fifth
-    # pass, 08:07 UTC): Chinese 1.5% out of fold (half a point under the 2% target: the held
-    # XQuAD-zh half was refused 1.3% by the third pass, and no set may get worse beyond one
-    # question), English 4% (a point under its 5%: the near-duplicate reposts, never tuned on,
-    # are refused more often).
+    return y, sets, beta, unseen, _refusal_shift(unseen, y, sets, lang)
+
+
+def _refusal_shift(unseen: np.ndarray, y: np.ndarray, sets: np.ndarray, lang: str) -> float:
+    """The logit under which the refusal budget of the worst answerable set falls (out of fold).
+
+    The refusal budgets, fixed before any held figure of this pass was looked at (fifth pass,
+    08:07 UTC): Chinese 1.5% out of fold (half a point under the 2% target: the held XQuAD-zh
+    half was refused 1.3% by the third pass, and no set may get worse beyond one question),
+    English 4% (a point under its 5%: the near-duplicate reposts, never tuned on, are refused
+    more often)."""
     target = 0.015 if lang == "zh" else 0.04
-    shift = min(
+    return min(
         float(np.quantile(unseen[(sets == s) & (y == 1)], target)) for s in set(sets[y == 1])
     )
+
+
+def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang: str) -> np.ndarray:
+    """[bias, *linear, *pairs, online_cut] for one language, fitted on the tune halves.
+
+    A logistic model over the features and their pairwise products, each set weighing the
+    same. Its bias is then moved so that, by out-of-fold scores (5 folds of the tune half),
+    no answerable set is refused more than the target share: an in-sample quantile flatters a
+    model with this many weights (refusals on new questions come out higher than fitted).
+    """
+    y, _, beta, unseen, shift = _out_of_fold(probes, w, decision, lang, DECISION_FORM[lang][0])
     beta[0] -= shift
     # Online, the model reads the passages too: refuse only what is clearly off-topic (the cut
     # under which at most 0.5% of the answerable tune questions fall), out of fold as well: the
@@ -606,6 +621,28 @@ def tune_decision(probes: Sequence[Probe], w: Weights, decision: Decision, lang:
     probability = 1 / (1 + np.exp(-np.clip(unseen[y == 1] - shift, -30, 30)))
     online = float(np.quantile(probability, 0.005))
     return np.r_[beta, min(0.5, online)]
+
+
+# An excerpt answer scoring under the sure cut says the passages may not answer the question.
+# The cut is the lowest (in steps of 0.01, from 0.5) at which no unanswerable tune set of at
+# least SURE_SETS questions is accepted more than SURE_BUDGET of the time out of fold: two
+# points under issue 11's 10% target, as the refusal budgets sit under theirs (the off-topic
+# sets, 11 and 14 tune questions, are too small to place a cut). Fixed before the held figures.
+SURE_BUDGET = 0.08
+SURE_SETS = 100
+
+
+def tune_sure(
+    probes: Sequence[Probe], w: Weights, decision: Decision, lang: str, names: Sequence[str]
+) -> float:
+    """The sure cut of one language's decision (reading ``names``), out of fold on its tune half."""
+    y, sets, _, unseen, shift = _out_of_fold(probes, w, decision, lang, names)
+    probability = 1 / (1 + np.exp(-np.clip(unseen - shift, -30, 30)))
+    large = [s for s in set(sets[y == 0]) if (sets == s).sum() >= SURE_SETS]
+    for cut in np.arange(0.5, 1.0, 0.01):
+        if all((probability[sets == s] >= cut).mean() <= SURE_BUDGET for s in large):
+            return round(float(cut), 2)
+    return 1.0
 
 
 class _Unpickler(pickle.Unpickler):
@@ -646,6 +683,11 @@ def shipped_constants() -> tuple[Weights, dict[str, np.ndarray], dict[str, Seque
     return w, betas, {lang: t["features"] for lang, t in tables.items()}
 
 
+def shipped_sure() -> dict[str, float]:
+    """Each language's sure cut as ``retrieval.toml`` ships it."""
+    return {lang: retrieval.tuning()[f"decision_{lang}"]["sure_cut"] for lang in ("zh", "other")}
+
+
 def decision_score(
     p: Probe, w: Weights, betas: dict[str, np.ndarray], read: dict[str, Sequence[str]],
     decision: Decision,
@@ -658,20 +700,27 @@ def decision_score(
 
 def report(
     probes: Sequence[Probe], w: Weights, betas: dict[str, np.ndarray],
-    read: dict[str, Sequence[str]], decision: Decision, which: str,
+    read: dict[str, Sequence[str]], decision: Decision, which: str, sure: dict[str, float],
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """hit@k and both error rates per set; ``read``: the features each language's model reads."""
+    """hit@k and both error rates per set; ``read``: the features each language's model reads.
+
+    With the sure cuts: "hedged", the answerable questions answered with excerpts that say the
+    passages may not answer them; "sure acceptance", the unanswerable ones answered without."""
     rows: dict[str, dict[str, Any]] = {}
     for set_name in dict.fromkeys(p.set for p in probes):
         chosen = [p for p in probes if p.set == set_name and half(p.case.qid) in which]
         if not chosen:
             continue
         row: dict[str, Any] = {"n": len(chosen)}
-        accepted, online = [], []
+        accepted, online, certain = [], [], []
         for p in chosen:
             score = decision_score(p, w, betas, read, decision)
-            accepted.append(bool(score >= 0.5))
-            online.append(bool(score >= betas["zh" if p.lang == "zh" else "other"][-1]))
+            lang = "zh" if p.lang == "zh" else "other"
+            found = decision.features(p, w)[FEATURES.index("found")]
+            verdict = retrieval.Verdict(score, betas[lang][-1], sure[lang], grounded=found > 0)
+            accepted.append(verdict.answers)
+            online.append(verdict.for_model)
+            certain.append(verdict.sure)
         if chosen[0].answerable:
             none = {"coverage": 0.0, "support": 0.0, "entities": 0.0}
             fused_only = {"zh": none, "other": none}
@@ -681,10 +730,12 @@ def report(
                 "dense hit@1": dense_hit1(chosen),
                 "false refusal": round(1 - sum(accepted) / len(chosen), 3),
                 "online": round(1 - sum(online) / len(chosen), 3),
+                "hedged": round((sum(accepted) - sum(certain)) / len(chosen), 3),
             }
         else:
             row["false acceptance"] = round(sum(accepted) / len(chosen), 3)
             row["online"] = round(sum(online) / len(chosen), 3)
+            row["sure acceptance"] = round(sum(certain) / len(chosen), 3)
         row["p50 ms"] = round(float(np.percentile([p.latency_ms for p in chosen], 50)), 1)
         rows[set_name] = row
     return rows
@@ -709,6 +760,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--neardup", action="store_true", help="also build and ask the near-dup set"
     )
     parser.add_argument("--answers", action="store_true", help="offline answers' gold share")
+    parser.add_argument(
+        "--sure", action="store_true", help="place the sure cuts on the tune halves, then report"
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse the last run's probes")
     parser.add_argument("--sets", help="comma-separated set names to ask (default: all)")
     parser.add_argument(
@@ -746,6 +800,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         saved.write_bytes(pickle.dumps(probes))
     decision = Decision(retrievers, floors)
     w, betas, read = shipped_constants()
+    sure = shipped_sure()
     if args.tune:
         if not args.keep_stage:
             w = {lang: tune_second_stage(probes, lang) for lang in ("zh", "other")}
@@ -758,17 +813,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"{key} = {value}")
         print(f"\n[second_stage_names]\nother = {w['other'].get('names', 0.0)}")
         read = {lang: DECISION_FORM[lang][0] for lang in ("zh", "other")}
+    if args.tune or args.sure:
+        sure = {lang: tune_sure(probes, w, decision, lang, read[lang]) for lang in ("zh", "other")}
+        print(f"sure cuts (out of fold, tune halves): {sure}")
+    if args.tune:
         for lang, beta in betas.items():
             n = len(read[lang])
             print(f"\n[decision_{lang}]")
             print("features = [" + ", ".join(f'"{name}"' for name in read[lang]) + "]")
             print(f"bias = {beta[0]:.6g}\nonline_cut = {beta[-1]:.6g}")
+            print(f"sure_cut = {sure[lang]}")
             print("linear = [" + ", ".join(f"{v:.6g}" for v in beta[1 : n + 1]) + "]")
             print("pairs = [" + ", ".join(f"{v:.6g}" for v in beta[n + 1 : -1]) + "]")
     result = {
         "load_average": os.getloadavg()[0],
-        "tune": report(probes, w, betas, read, decision, "tune"),
-        "held": report(probes, w, betas, read, decision, "held"),
+        "tune": report(probes, w, betas, read, decision, "tune", sure),
+        "held": report(probes, w, betas, read, decision, "held", sure),
     }
     if args.answers:
         result["answers"] = offline_answers(probes, retrievers, floors)

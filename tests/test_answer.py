@@ -250,6 +250,62 @@ def test_questions_the_documents_do_not_cover_say_so(offline) -> None:
         assert_compliant_shape(answer)
 
 
+UNSURE_ZH = "现有资料可能没有直接回答这个问题"
+UNSURE_EN = "The documents may not answer this question directly"
+
+
+def test_excerpts_that_may_not_answer_the_question_say_so_before_them(offline) -> None:
+    # The decision lets these through (0.5 to the sure cut, or no word of the question in any
+    # passage: the Python question's score rests on the cosine alone), so the excerpts come,
+    # but the reader is told first that they may not answer what was asked.
+    for question in [
+        "How do I set up a Python virtual environment?",
+        "How do I apply for a credit card with no credit history?",
+        "贵州茅台2024年净利润是多少？",
+    ]:
+        answer = offline.ask(question)
+        first, label = answer.answer.splitlines()[:2]
+        assert first.startswith(UNSURE_ZH if "茅台" in question else UNSURE_EN), question
+        assert label.startswith(("以下为2025年2月文章的原文摘录", "Excerpts from the article"))
+        assert answer.citations
+        assert_compliant_shape(answer)
+    # What the article answers comes without the note, in either language.
+    for question in [
+        QUESTION,
+        "What is the Jevons paradox argument?",
+        "DeepSeek V3的训练成本是多少？",
+    ]:
+        answer = offline.ask(question)
+        assert UNSURE_ZH not in answer.answer and UNSURE_EN not in answer.answer, question
+
+
+def test_with_the_model_down_a_question_only_a_reader_could_judge_is_declined(
+    online, fake_llm
+) -> None:
+    # Online, a question not clearly off-topic goes to the model, which reads the passages and
+    # may decline. When the model is down nobody reads them, so the offline decision holds: the
+    # excerpts would otherwise answer a question about Bitcoin's price with the disclosure.
+    question = "What is the current price of Bitcoin?"
+    down = [500] * 6  # the English question's rewrite, then the answer: 3 tries each
+    fake_llm.script(*down)
+    answer = online.ask(question)
+    assert answer.mode == "fallback"
+    assert "do not cover" in answer.answer and not answer.citations
+    assert any("online model is unavailable" in n for n in answer.notices)
+    assert_compliant_shape(answer)
+    [row] = online.audit.turns(limit=1)
+    assert (row["mode"], row["why"], row["answer"]) == ("fallback", "not_found", answer.answer)
+
+    fake_llm.script(*down)  # one the passages may not answer: excerpts, with the note
+    answer = online.ask("How do I apply for a credit card with no credit history?")
+    assert answer.mode == "fallback" and answer.answer.startswith(UNSURE_EN)
+    assert answer.citations
+
+    fake_llm.reset()  # the model back, it gets the question and the passages
+    answer = online.ask(question)
+    assert answer.mode == "llm" and fake_llm.chat_requests
+
+
 def test_follow_up_is_understood_from_the_history_offline(offline) -> None:
     history = [Turn("user", QUESTION), Turn("assistant", "因为杰文斯悖论……")]
     answer = offline.ask("它和推理算力有什么关系?", history)
