@@ -10,7 +10,9 @@ so no answer leaves the engine without its risk disclosure. Modes:
 
 Without a model reading the passages (offline, fallback), excerpts answer only a question the
 decision says they answer (``Verdict.answers``); one they answer less surely opens with a note
-that they may not (``Verdict.sure``). A model is given every question not clearly off-topic.
+that they may not (``Verdict.sure``). A model is given every question not clearly off-topic,
+and when it says, citing nothing, that the sources do not cover it (``prompts.declines``), the
+reader gets our words for that, not excerpts in its place.
 
 ``stream`` yields ``Delta`` events as sentences pass the gate, then one final ``Answer`` whose
 text is authoritative (a stream that failed midway is replaced, never shown half-finished).
@@ -58,6 +60,7 @@ from .prompts import (
     build_messages,
     condense_messages,
     condense_offline,
+    declines,
     message,
     parse_condensed,
     prompt,
@@ -296,7 +299,8 @@ class AnswerEngine:
                     for event in events:
                         if isinstance(event, Answer):
                             event.turn_id = trace.turn_id
-                            outcome = "refused" if trace.why == "not_found" else "complete"
+                            declined = trace.why in ("not_found", "model_declined")
+                            outcome = "refused" if declined else "complete"
                             self._keep(trace.record(event, outcome))
                         elif streaming:
                             trace.shown(event.text)
@@ -434,6 +438,15 @@ class AnswerEngine:
         findings = list(gate.findings)
         if gate.removed:
             notices.append(message(lang, "removed"))
+        if not re.search(r"\[\d+\]", gate.text) and declines(gate.text):
+            # The model read the passages and found no answer in them: our words say so.
+            answered = trace.answered_by()
+            yield from self._decline(
+                trace, hits, lang, "llm", notices, intents, snapshot, draft, ours,
+                model=answered.model if answered else self.chat.name, shown=bool(trace.streamed),
+                why="model_declined",
+            )  # fmt: skip
+            return
         if not re.search(r"\[\d+\]", gate.text):
             # Nothing citable survived (all removed, or an answer with no sources): use excerpts.
             log.warning("model answer had no citable content after checks; answering with excerpts")
@@ -524,14 +537,30 @@ class AnswerEngine:
         snapshot: Snapshot,
         draft: DraftOptions | None,
         ours: Callable[[str], str],
+        *,
+        model: str | None = None,
+        shown: bool = False,
+        why: str = "not_found",
     ) -> Iterator[Event]:
-        """The documents do not cover the question: say so, cite nothing."""
-        trace.why = "not_found"
+        """The documents do not cover the question: say so, cite nothing. ``shown``: the
+        reader already saw text of this turn, which the final Answer replaces (module docstring)."""
+        trace.why = why
         text = ours(message(lang, "not_found"))
-        if mode != "fallback":  # a fallback's text comes whole in the Answer (module docstring)
+        if mode != "fallback" and not shown:
             yield Delta(text)
         yield self._finish(
-            text, [], hits, lang, mode, None, notices, [], intents, snapshot, draft=draft, ours=ours
+            text,
+            [],
+            hits,
+            lang,
+            mode,
+            model,
+            notices,
+            [],
+            intents,
+            snapshot,
+            draft=draft,
+            ours=ours,
         )
 
     def _quote(

@@ -145,6 +145,24 @@ def build_messages(
     return messages
 
 
+# The system prompt's rule 2: a question the sources do not cover, the model says so. Said
+# without a source number, such an answer is the model declining, not an uncited claim.
+_DECLINES = re.compile(
+    r"(?:资料|文章|来源|材料|内容)[^。！？!?\n]{0,16}(?:未|没有|并未|不)(?:涉及|提及|提到|包含|覆盖|说明|回答)"
+    r"|无法(?:根据|从|依据)[^。！？!?\n]{0,8}(?:资料|文章)"
+    r"|\b(?:sources?|documents?|articles?|materials?|passages?)\b[^.!?\n]{0,40}"
+    r"\b(?:do not|does not|don't|doesn't|did not|never)\b[^.!?\n]{0,24}"
+    r"\b(?:cover|mention|address|contain|discuss|say|answer)"
+    r"|\bnot (?:covered|mentioned|addressed|discussed) (?:in|by) the (?:sources?|documents?|articles?)",
+    re.IGNORECASE,
+)
+
+
+def declines(answer: str) -> bool:
+    """Whether a model's answer says the sources do not cover the question (rule 2)."""
+    return bool(_DECLINES.search(answer))
+
+
 def condense_messages(question: str, history: Sequence[Turn]) -> list[BaseMessage]:
     transcript = "\n".join(
         f"{'用户' if t.role == 'user' else '助手'}: {t.content[:500]}" for t in history[-6:]

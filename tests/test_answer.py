@@ -11,7 +11,7 @@ import pytest
 from assistant.answer import Answer, Delta
 from assistant.errors import InputError, OverloadedError
 from assistant.factory import build_engine
-from assistant.prompts import Turn, prompt
+from assistant.prompts import Turn, declines, prompt
 from assistant.text import to_simplified
 from tests.conftest import expected_disclosure, settings_for
 
@@ -304,6 +304,63 @@ def test_with_the_model_down_a_question_only_a_reader_could_judge_is_declined(
     fake_llm.reset()  # the model back, it gets the question and the passages
     answer = online.ask(question)
     assert answer.mode == "llm" and fake_llm.chat_requests
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "ours"),
+    [
+        (
+            "贵州茅台2024年净利润是多少？",
+            "资料未涉及贵州茅台的净利润。",
+            "现有资料没有涉及这个问题",
+        ),
+        (
+            "What is the current price of Bitcoin?",
+            "The sources provided do not mention the current price of Bitcoin.",
+            "The documents do not cover this question",
+        ),
+    ],
+)
+def test_a_model_that_finds_no_answer_in_the_passages_declines_in_our_words(
+    online, fake_llm, question: str, said: str, ours: str
+) -> None:
+    # Online the model reads the passages and may say they do not cover the question (the
+    # system prompt's rule 2). That is an answer, not an uncited claim to replace by excerpts.
+    fake_llm.script(*([{"text": said}] * 2))  # an English question is rewritten first
+    events = list(online.stream(question, channel="web"))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and answer.mode == "llm"
+    assert answer.model == "deepseek-flash"
+    assert answer.answer.startswith(ours) and not answer.citations
+    assert not any("replaced" in n or "改为资料原文摘录" in n for n in answer.notices)
+    assert_compliant_shape(answer)
+    [row] = online.audit.turns(limit=1)
+    assert (row["outcome"], row["why"], row["answer"]) == (
+        "refused",
+        "model_declined",
+        answer.answer,
+    )
+    # What the model said streamed as it came; the final answer replaces it.
+    assert [e.text for e in events if isinstance(e, Delta)] == row["streamed"]
+
+
+def test_what_reads_as_the_model_declining() -> None:
+    for said in [
+        "现有资料未涉及这个问题。",
+        "所提供的资料中没有提到比特币的价格。",
+        "文章并未说明茅台的净利润，无法回答。",
+        "无法根据现有资料回答这个问题。",
+        "The sources do not cover this question.",
+        "The provided documents don't mention Nvidia's earnings.",
+        "This is not covered in the sources.",
+    ]:
+        assert declines(said), said
+    for said in [
+        "DeepSeek的训练成本显著低于海外大模型。",
+        "Demand for compute keeps growing as usage rises.",
+        "资料显示推理算力需求会持续增长。",
+    ]:
+        assert not declines(said), said
 
 
 def test_follow_up_is_understood_from_the_history_offline(offline) -> None:
