@@ -415,7 +415,9 @@ class AnswerEngine:
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
         trace.mode = "llm"
         deltas = self.chat.stream(
-            build_messages(question, history, hits, mode, draft=draft, lang=lang),
+            build_messages(
+                question, history, hits, mode, draft=draft, lang=lang, unsure=not verdict.sure
+            ),
             deadline=deadline,
             calls=trace.calls_for("answer"),
         )

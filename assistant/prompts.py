@@ -130,11 +130,16 @@ def build_messages(
     *,
     draft: DraftOptions | None = None,
     lang: Lang = "zh",
+    unsure: bool = False,
 ) -> list[BaseMessage]:
+    """The request: the fixed system prompt, the sources, the task. ``unsure``: retrieval
+    doubts the sources answer the question (``retrieval.Verdict.sure``), and the task says so."""
     if mode == "advisor":
         task = advisor_task(draft or DraftOptions(), lang)
     else:
         task = prompt("investor_task")
+    if unsure:
+        task = f"{prompt('unsure_task')}\n{task}"
     system = f"{prompt('system')}\n\n{fenced_sources(hits)}\n\n{task}"
     messages: list[BaseMessage] = [SystemMessage(system)]
     for turn in history:

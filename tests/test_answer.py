@@ -344,6 +344,18 @@ def test_a_model_that_finds_no_answer_in_the_passages_declines_in_our_words(
     assert [e.text for e in events if isinstance(e, Delta)] == row["streamed"]
 
 
+def test_the_model_is_told_when_retrieval_doubts_the_sources_answer(online, fake_llm) -> None:
+    def task(question: str) -> str:
+        online.ask(question)
+        system: str = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"]
+        return system
+
+    doubt = prompt("unsure_task")
+    assert doubt in task("贵州茅台2024年净利润是多少？")  # passed to the model, doubted
+    assert doubt not in task(QUESTION)  # what the article answers
+    assert doubt not in task("DeepSeek V3的训练成本是多少？")
+
+
 def test_what_reads_as_the_model_declining() -> None:
     for said in [
         "现有资料未涉及这个问题。",
