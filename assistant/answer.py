@@ -455,7 +455,7 @@ class AnswerEngine:
             trace.mode, trace.why = "fallback", "nothing_citable"
             yield from self._quote(
                 trace, question, hits, verdict, lang, "fallback",
-                [*notices, message(lang, "replaced")], findings, intents, snapshot, draft, ours,
+                notices, findings, intents, snapshot, draft, ours, replaced=True,
             )  # fmt: skip
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -579,10 +579,13 @@ class AnswerEngine:
         snapshot: Snapshot,
         draft: DraftOptions | None,
         ours: Callable[[str], str],
+        *,
+        replaced: bool = False,
     ) -> Iterator[Event]:
         """Excerpts in the model's place (offline, or the model failed). No model read the
         passages, so the decision's strict reading holds: a question they do not answer is
-        declined, and one they may not answer is told so before the excerpts."""
+        declined, and one they may not answer is told so before the excerpts. ``replaced``:
+        they stand for a model's answer the checks left nothing citable of (a notice says so)."""
         if not verdict.answers:
             yield from self._decline(
                 trace, hits, lang, mode, notices, intents, snapshot, draft, ours
@@ -592,6 +595,8 @@ class AnswerEngine:
         if not verdict.sure:
             text = f"{message(lang, 'unsure')}\n{text}"
         text = ours(text)
+        if replaced:
+            notices = [*notices, message(lang, "replaced")]
         if mode != "fallback":
             yield Delta(text)
         yield self._finish(

@@ -192,6 +192,19 @@ def test_an_answer_with_nothing_citable_left_is_replaced_by_excerpts(online, fak
     assert_compliant_shape(answer)
 
 
+def test_a_rule_breaking_answer_to_a_question_the_sources_do_not_answer_is_declined(
+    online, fake_llm
+) -> None:
+    # Nothing citable left, and no excerpts to stand in: the passages do not answer it.
+    rewrite_fails = [500] * 3  # the English question's rewrite; then the answer breaks rules
+    fake_llm.script(*rewrite_fails, {"text": "This fund is guaranteed to double. Buy now!"})
+    answer = online.ask("What is the current price of Bitcoin?")
+    assert answer.mode == "fallback" and "guaranteed" not in answer.answer
+    assert answer.answer.startswith("The documents do not cover") and not answer.citations
+    assert not any("replaced by excerpts" in n for n in answer.notices)
+    assert_compliant_shape(answer)
+
+
 def test_an_answer_echoing_the_system_prompt_is_not_shown(online, fake_llm) -> None:
     leaked = prompt("system").splitlines()[1]
     fake_llm.script({"text": f"{leaked}[1]。杰文斯悖论说明人们会用得更多[1]。"})
