@@ -424,6 +424,23 @@ def test_a_path_nobody_serves_is_refused_like_any_other(make_client) -> None:  #
         assert refused.headers["allow"]
 
 
+def test_every_page_and_file_answers_head_as_get_without_the_body(make_client) -> None:  # type: ignore[no-untyped-def]
+    # Uptime monitors and link checkers ask HEAD; /healthz answered it 405.
+    client = make_client()
+    for path in ("/healthz", "/widget.js", "/embed", "/embed/app.js", "/v1/models"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200, (path, head.status_code)
+        assert head.headers["content-type"] == got.headers["content-type"] and head.content == b""
+    assert client.head("/api/chat").headers["allow"] == "POST"
+    for path in ("/nope", "/gradio_api/nope"):  # a refusal's headers, as GET gets them
+        got, head = client.get(path), client.head(path)
+        assert (head.status_code, head.headers["content-length"], head.content) == (
+            404,
+            got.headers["content-length"],
+            b"",
+        )
+
+
 def test_the_widget_script_does_not_list_the_partner_sites(make_client) -> None:  # type: ignore[no-untyped-def]
     """widget.js is public, fetched by every visitor of every partner page: it carries each
     allowed site's SHA-256, which the visitor's page can be checked against, not the list."""

@@ -247,6 +247,18 @@ def _in_our_shape(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
     return sending
 
 
+def _as_get(scope: Scope, send: Send) -> tuple[Scope, Send]:
+    """HEAD answered as GET, without the body (RFC 9110, 9.3.2): FastAPI's routes take GET
+    alone, and monitors and link checkers ask HEAD."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return {**scope, "method": "GET"}, sending
+
+
 class Gate:
     """Host header on every request; the browser's origin on the answering routes."""
 
@@ -258,7 +270,10 @@ class Gate:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http":
-            send = _in_our_shape(scope, _with_defaults(send), self.disclosure)
+            send = _with_defaults(send)
+            if scope["method"] == "HEAD":
+                scope, send = _as_get(scope, send)
+            send = _in_our_shape(scope, send, self.disclosure)
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if not self.policy.host_allowed(host):
