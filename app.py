@@ -59,7 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for bar in bars:
             bar.close()
     host, port = settings.host, settings.port
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    # The edge reads X-Forwarded-For itself, from the proxies ASSISTANT_TRUSTED_PROXIES names
+    # (security.Policy.client). uvicorn's own reading trusts 127.0.0.1 whatever that says: any
+    # client on this machine, or a local tunnel that passes headers on, could name a new
+    # address each request and never meet the rate limit.
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
+    server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down. Leaving through
     # Python's exit rather than the signal's default lets clean-up at exit run (the advisor's
     # exported client documents are deleted then).

@@ -63,6 +63,14 @@ def _add_audit(commands: Any) -> None:  # argparse keeps its subparsers type pri
     actions = audit.add_subparsers(dest="action", required=True)
     verify = actions.add_parser("verify", help="check the hash chain; exit 1 at a broken link")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.add_argument(
+        "--kept",
+        action="append",
+        default=[],
+        metavar="HASH",
+        help="a chain head printed by an earlier verify and kept elsewhere: it must still be "
+        "in the chain (rows removed from the end and the head moved back show only so)",
+    )
     export = actions.add_parser("export", help="print the turns, oldest first")
     export.add_argument("--since", metavar="DATE", help="only turns from this date (UTC) on")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")

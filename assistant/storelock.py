@@ -157,7 +157,8 @@ def busy_message(data_dir: Path, owner: Owner | None) -> str:
     holder = owner.describe() if owner else "another process"
     if owner is not None and owner.role == "app":
         hint = (
-            "ask it through its HTTP API instead (POST /api/chat), stop it first, "
+            "ask it through its HTTP API instead (POST /api/chat for answers, GET /api/thesis "
+            "for the argument maps), stop it first, "
             "or use a Chroma server (CHROMA_HOST) that several processes may share."
         )
     else:

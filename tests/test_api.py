@@ -319,7 +319,7 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         cwd=workdir,
-        env=clean_env(ASSISTANT_PORT=str(port), TMPDIR=str(tmp)),
+        env=clean_env(ASSISTANT_PORT=str(port), TMPDIR=str(tmp), ASSISTANT_RATE_LIMIT="2/minute"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -344,6 +344,18 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
         ).json()
         assert answer["disclosure"].startswith("风险提示")
         assert answer["citations"][0]["path"] == "000_bb0ece290725cdd0.txt"
+        # No proxy is trusted (ASSISTANT_TRUSTED_PROXIES unset): a client on this machine that
+        # names another address in X-Forwarded-For is still one client to the rate limit.
+        statuses = [
+            httpx.post(
+                f"http://127.0.0.1:{port}/api/chat",
+                json={"message": QUESTION},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                timeout=60,
+            ).status_code
+            for n in (1, 2)
+        ]
+        assert statuses == [200, 429]
         # The web app follows the API: a starting page that reloads itself, then the app.
         while time.monotonic() < deadline:
             page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)

@@ -325,6 +325,29 @@ def test_audit_verify_on_the_command_line_exits_1_at_a_broken_link(tmp_path: Pat
     assert "BROKEN: turns: row 2 (turn turn-2) was altered" in broken.stdout
 
 
+def test_verify_checks_a_chain_head_kept_elsewhere(tmp_path: Path) -> None:
+    # The last rows deleted and the chain's head moved back to match: every link still
+    # holds, and only the head the operator kept elsewhere can tell.
+    filled_log(tmp_path).close()
+    env = {"ASSISTANT_DATA_DIR": str(tmp_path / "data")}
+    first = run(["-m", "assistant", "audit", "verify", "--json"], tmp_path, **env)
+    kept = json.loads(first.stdout)["heads"]["turns"]
+    again = run(["-m", "assistant", "audit", "verify", "--kept", kept], tmp_path, **env)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    sql(
+        tmp_path / "data" / "audit.sqlite3",
+        "DELETE FROM audit_turns WHERE seq >= 4",
+        "UPDATE audit_chains SET seq = 3, hash = (SELECT hash FROM audit_turns WHERE seq = 3) "
+        "WHERE name = 'turns'",
+    )
+    blind = run(["-m", "assistant", "audit", "verify"], tmp_path, **env)
+    assert blind.returncode == 0  # the chain alone cannot show it
+    checked = run(["-m", "assistant", "audit", "verify", "--kept", kept], tmp_path, **env)
+    assert checked.returncode == 1
+    assert f"BROKEN: the head you kept, {kept[:16]}" in checked.stdout
+
+
 # --- export, costs, retention --------------------------------------------------------------------
 
 

@@ -290,3 +290,36 @@ def test_small_text_is_readable_against_its_background(
     small += ["#tab-investor-button", "#send"]  # the selected tab, the primary button
     low = {s: round(page.evaluate(CONTRAST, s), 2) for s in small}
     assert {s: r for s, r in low.items() if r < 4.5} == {}  # WCAG AA for text this small
+
+
+def test_the_keyboards_place_is_visible_on_every_control_it_reaches(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    # WCAG 2.4.7: a reader who moves by Tab must see where they are. Gradio's theme drew no
+    # ring on the language switch's radios nor on the question box (pixel for pixel the same).
+    url, _ = offline_ui
+    page.goto(url)
+    expect(page.locator("#thesis-map details").first).to_be_visible()
+    language, question = page.locator("#language"), page.locator("#ask-row")
+    unfocused = language.screenshot(), question.screenshot()
+    page.keyboard.press("Tab")  # the first control: the language switch's checked radio
+    assert page.evaluate("document.activeElement.type") == "radio"
+    assert language.screenshot() != unfocused[0], "no ring on the focused radio"
+    page.locator("#question textarea").focus()
+    # The caret is hidden in screenshots: only a ring can tell the two apart.
+    assert question.screenshot() != unfocused[1], "no ring on the focused question box"
+
+
+def test_a_screen_reader_hears_which_step_a_button_asks_and_what_the_switch_is(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    url, _ = offline_ui
+    page.goto(f"{url}/?lang=en")
+    page.locator("#thesis-map summary").first.click()
+    asks = page.get_by_role("button", name="Ask about this step")
+    expect(asks.first).to_be_visible()
+    names = [b.get_attribute("aria-label") or b.text_content() for b in asks.all()]
+    assert len(set(names)) == len(names) > 1, names  # one name each, each with its step
+    assert "Ask about this step: 杰文斯悖论的存在" in names
+    switch = page.locator("#language").aria_snapshot()
+    assert "Language" in switch and "Radio" not in switch  # Gradio's default was "Radio"

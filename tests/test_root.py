@@ -38,6 +38,7 @@ def test_the_api_serves_while_the_web_app_is_built_then_the_app_takes_over(
         assert "正在启动" in starting.text and 'http-equiv="refresh"' in starting.text
         pending = client.get("/gradio_api/info")
         assert pending.status_code == 503 and pending.headers["retry-after"] == "1"
+        assert "投资有风险" in pending.json()["disclosure"]  # a refusal like any other
         # The API needs no Gradio: answered with its disclosure, and its refusals are its own.
         answer = client.post("/api/chat", json={"message": "什么是杰文斯悖论？"}).json()
         assert "投资有风险" in answer["disclosure"]

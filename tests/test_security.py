@@ -230,6 +230,12 @@ def test_bodies_over_the_limit_are_refused_with_413(make_client) -> None:  # typ
         "/api/chat", content=chunks(), headers={"content-type": "application/json"}
     )
     assert_refusal(chunked, 413, "ASSISTANT_MAX_BODY_KB")
+    # The web app's own calls are bounded too: one 200 MB body there held 600 MB of memory.
+    call = "/gradio_api/call/ask"
+    assert_refusal(client.post(call, json={"data": history}), 413, "ASSISTANT_MAX_BODY_KB")
+    sent = client.post(call, content=chunks(), headers={"content-type": "application/json"})
+    assert_refusal(sent, 413, "ASSISTANT_MAX_BODY_KB")
+    assert client.post("/gradio_api/call/ask", json={"data": [QUESTION, [], "zh"]}).is_success
 
 
 @pytest.mark.parametrize(
@@ -411,6 +417,28 @@ def test_a_path_nobody_serves_is_refused_like_any_other(make_client) -> None:  #
     for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=../README.md"):
         assert_refusal(client.get(path), 403, "not served here")
     assert client.get("/").status_code == 200 and "gradio" in client.get("/").text
+    # A method the web app's routes do not take: the sentence, the disclosure and Allow.
+    for method, path in (("POST", "/"), ("OPTIONS", "/"), ("PUT", "/gradio_api/queue/join")):
+        refused = client.request(method, path)
+        assert_refusal(refused, 405, "does not accept that method")
+        assert refused.headers["allow"]
+
+
+def test_every_page_and_file_answers_head_as_get_without_the_body(make_client) -> None:  # type: ignore[no-untyped-def]
+    # Uptime monitors and link checkers ask HEAD; /healthz answered it 405.
+    client = make_client()
+    for path in ("/healthz", "/widget.js", "/embed", "/embed/app.js", "/v1/models"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200, (path, head.status_code)
+        assert head.headers["content-type"] == got.headers["content-type"] and head.content == b""
+    assert client.head("/api/chat").headers["allow"] == "POST"
+    for path in ("/nope", "/gradio_api/nope"):  # a refusal's headers, as GET gets them
+        got, head = client.get(path), client.head(path)
+        assert (head.status_code, head.headers["content-length"], head.content) == (
+            404,
+            got.headers["content-length"],
+            b"",
+        )
 
 
 def test_the_widget_script_does_not_list_the_partner_sites(make_client) -> None:  # type: ignore[no-untyped-def]

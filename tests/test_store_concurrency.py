@@ -269,5 +269,7 @@ def test_the_cli_is_told_who_holds_the_store(folder: Path, embedder) -> None:
         assert result.returncode == 1
         assert "app.py" in result.stderr and "one process at a time" in result.stderr
         assert "Traceback" not in result.stderr
+        maps = run(["-m", "assistant", "thesis"], folder)  # the route that gives maps instead
+        assert maps.returncode == 1 and "GET /api/thesis" in maps.stderr
     finally:
         lock.release()

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings, log: AuditLog) -> int:
     if args.action == "verify":
-        return _verify(log, args.json)
+        return _verify(log, args.json, args.kept)
     if args.action == "export":
         rows = log.rows(since=since_bound(args.since))
         write = reports.write_csv if args.format == "csv" else reports.write_jsonl
@@ -72,8 +72,8 @@ def _run(args: argparse.Namespace, settings: Settings, log: AuditLog) -> int:
     return 0
 
 
-def _verify(log: AuditLog, as_json: bool) -> int:
-    result = log.verify()
+def _verify(log: AuditLog, as_json: bool, kept: list[str]) -> int:
+    result = log.verify(kept_heads=kept)
     if as_json:
         print(
             json.dumps(

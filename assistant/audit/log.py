@@ -292,8 +292,9 @@ class AuditLog:
 
     # -- integrity and retention -------------------------------------------------------------
 
-    def verify(self) -> Verification:
-        """Recompute every chain; the first broken link of each, in words."""
+    def verify(self, *, kept_heads: Sequence[str] = ()) -> Verification:
+        """Recompute every chain; the first broken link of each, in words. ``kept_heads``: chain
+        heads an earlier verify printed, which must still be rows' hashes (or a purge's anchor)."""
         result = Verification(unwritten=self.unwritten())
         for name, table in CHAINED.items():
             with self.engine.connect() as conn:
@@ -330,7 +331,28 @@ class AuditLog:
                         "(its content no longer hashes to its id)."
                     )
                     break
+            lost = (self._lost(conn, head) for head in kept_heads)
+            result.breaks += [why for why in lost if why]
         return result
+
+    @staticmethod
+    def _lost(conn: Connection, head: str) -> str | None:
+        """Why a head kept elsewhere is not in the chains, or None when it is."""
+        head = head.strip().lower()
+        for table in CHAINED.values():
+            if conn.execute(select(table.c.seq).where(table.c.hash == head)).first():
+                return None
+        starts = conn.execute(
+            select(chains.c.name, chains.c.anchor_hash, chains.c.anchor_seq)
+        ).all()
+        if head == GENESIS or head in {str(row.anchor_hash) for row in starts}:
+            return None
+        first = ", ".join(f"{row.name} at row {int(row.anchor_seq) + 1}" for row in starts)
+        return (
+            f"the head you kept, {head[:16]}…, is in neither chain: rows up to it were "
+            "removed from the end or rewritten since you kept it (or the retention period "
+            f"purged it: the chains now start at {first})."
+        )
 
     def purge(self, *, older_than_days: int) -> dict[str, int]:
         """Delete the oldest rows written before the cutoff; the chain stays verifiable.

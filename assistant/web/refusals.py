@@ -211,6 +211,7 @@ def install(app: FastAPI, disclosure: Disclosure) -> None:
 
 NOT_FOUND = "There is no such page or route here: see the README for the HTTP routes."
 NOT_SERVED = "This file is not served here: the web app serves its own files and nothing else."
+NOT_ALLOWED = "This route does not accept that method: see the README for the HTTP routes."
 
 
 def _path(request: Request) -> str:
@@ -221,6 +222,6 @@ def _http_sentence(exc: StarletteHTTPException) -> str:
     if exc.status_code == 404:
         return NOT_FOUND
     if exc.status_code == 405:
-        return "This route does not accept that method: see the README for the HTTP routes."
+        return NOT_ALLOWED
     detail = str(exc.detail).rstrip(".")
     return f"The request was refused ({exc.status_code}: {detail})."

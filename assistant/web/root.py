@@ -23,9 +23,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .refusals import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +64,11 @@ async def _starting(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return  # a websocket before the app exists: closed unanswered, the client retries
     request = Request(scope, receive)
-    response: Response
-    if request.url.path == "/" and request.method in ("GET", "HEAD"):
-        response = HTMLResponse(_starting_page(), 200)
-        response.headers["Cache-Control"] = "no-store"
-    else:
-        response = JSONResponse(
-            {"error": "The web app is starting; try again in a second."},
-            503,
-            headers={"Retry-After": "1"},
-        )
+    if request.url.path != "/" or request.method not in ("GET", "HEAD"):
+        # Raised, not answered: the edge's handler gives it the disclosure, as every refusal.
+        raise Refusal(503, "The web app is starting; try again in a second.", {"Retry-After": "1"})
+    response = HTMLResponse(_starting_page(), 200)
+    response.headers["Cache-Control"] = "no-store"
     await response(scope, receive, send)
 
 
@@ -121,4 +118,4 @@ async def _swap(
 async def _failed(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "http":
         message = "The web app failed to start; the server's log says why. The API still answers."
-        await JSONResponse({"error": message}, 503)(scope, receive, send)
+        raise Refusal(503, message)

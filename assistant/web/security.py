@@ -54,7 +54,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings, is_address
-from .refusals import NOT_FOUND, NOT_SERVED, Disclosure, Refusal, response
+from .refusals import NOT_ALLOWED, NOT_FOUND, NOT_SERVED, Disclosure, Refusal, response
 
 log = logging.getLogger(__name__)
 KEYED = ("/api/", "/v1/")  # the developer API: keys apply when set
@@ -69,6 +69,10 @@ def _same_origin(origin: str, host: str) -> bool:
 
 def answering(path: str) -> bool:
     return path.startswith(KEYED) or path == WIDGET_DOOR
+
+
+def page_call(path: str) -> bool:
+    return path.startswith(PAGE_API)
 
 
 @dataclass(frozen=True)
@@ -193,16 +197,27 @@ def _bare(body: bytes) -> bool:
     return isinstance(data, dict) and set(data) == {"detail"} and isinstance(data["detail"], str)
 
 
+def _bare_sentence(status: int, body: bytes) -> str:
+    if status == 404:
+        return NOT_FOUND
+    if status == 405:
+        return NOT_ALLOWED
+    if status == 413:  # our own sentence, from the body bound (``_bounded``)
+        return str(json.loads(body)["detail"])
+    return NOT_SERVED
+
+
 def _in_our_shape(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
     """The web app's own bare refusals in our shape, with the sentence and the disclosure,
-    like every other refusal: a 404 (Gradio's router, under every path the routes leave to it)
-    and, on a page or file fetched with GET, a 403 (Gradio's "File not allowed")."""
+    like every other refusal: a 404 (Gradio's router, under every path the routes leave to it),
+    a 405 (its routes, a method they do not take), a 413 (the body bound, raised inside its
+    routes) and, on a page or file fetched with GET, a 403 (Gradio's "File not allowed")."""
     held: list[Message] = []
     fetched = scope.get("method") in ("GET", "HEAD")
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start" and (
-            message["status"] == 404 or (message["status"] == 403 and fetched)
+            message["status"] in (404, 405, 413) or (message["status"] == 403 and fetched)
         ):
             held.append(message)  # wait for the body: only a bare one is replaced
             return
@@ -213,8 +228,14 @@ def _in_our_shape(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
             status = held[0]["status"]
             body = b"".join(m.get("body", b"") for m in held[1:])
             if _bare(body):
+                allow = Headers(raw=held[0].get("headers", [])).get("allow")
                 await _refuse(
-                    scope, send, disclosure, status, NOT_FOUND if status == 404 else NOT_SERVED
+                    scope,
+                    send,
+                    disclosure,
+                    status,
+                    _bare_sentence(status, body),
+                    {"Allow": allow} if allow else None,
                 )
             else:
                 for kept in held:
@@ -224,6 +245,18 @@ def _in_our_shape(scope: Scope, send: Send, disclosure: Disclosure) -> Send:
         await send(message)
 
     return sending
+
+
+def _as_get(scope: Scope, send: Send) -> tuple[Scope, Send]:
+    """HEAD answered as GET, without the body (RFC 9110, 9.3.2): FastAPI's routes take GET
+    alone, and monitors and link checkers ask HEAD."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return {**scope, "method": "GET"}, sending
 
 
 class Gate:
@@ -237,7 +270,10 @@ class Gate:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http":
-            send = _in_our_shape(scope, _with_defaults(send), self.disclosure)
+            send = _with_defaults(send)
+            if scope["method"] == "HEAD":
+                scope, send = _as_get(scope, send)
+            send = _in_our_shape(scope, send, self.disclosure)
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if not self.policy.host_allowed(host):
@@ -303,10 +339,15 @@ class Doorman:
         self.app, self.policy, self.disclosure = app, policy, disclosure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not answering(scope["path"]):
+        if scope["type"] != "http" or not (answering(scope["path"]) or page_call(scope["path"])):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        limit = self.policy.max_body
+        if page_call(scope["path"]):  # bounded too, but no key, and Gradio names its clients
+            if not await self._too_large(scope, send, headers):
+                await self.app(scope, _bounded(receive, limit), send)
+            return
         key = self.policy.key_index(headers.get("authorization"))
         keyed = scope["path"].startswith(KEYED) and scope["method"] != "OPTIONS"
         if self.policy.keys and keyed and key is None:
@@ -321,16 +362,23 @@ class Doorman:
                 {"WWW-Authenticate": "Bearer"},
             )
             return
-        length = headers.get("content-length")
-        limit = self.policy.max_body
-        if length is not None and length.isdigit() and int(length) > limit:
-            await _refuse(scope, send, self.disclosure, 413, _too_large(int(length), limit))
+        if await self._too_large(scope, send, headers):
             return
         peer = scope["client"][0] if scope.get("client") else None
         client = self.policy.client(peer, headers.getlist("x-forwarded-for"))
         identity = f"key{key}" if key is not None and self.policy.keys else f"ip:{client}"
         scope.setdefault("state", {})["client"] = identity
         await self.app(scope, _bounded(receive, limit), send)
+
+    async def _too_large(self, scope: Scope, send: Send, headers: Headers) -> bool:
+        """Refuses a body its Content-Length says is past the limit, before it is read."""
+        length = headers.get("content-length")
+        if length is None or not length.isdigit() or int(length) <= self.policy.max_body:
+            return False
+        await _refuse(
+            scope, send, self.disclosure, 413, _too_large(int(length), self.policy.max_body)
+        )
+        return True
 
 
 def _too_large(size: int, limit: int) -> str:

@@ -87,6 +87,7 @@ def build_blocks(services: Services, max_question_chars: int, admit: Admit) -> g
             switch = gr.Radio(
                 LANG_CHOICES,
                 value="zh",
+                label="语言 · 語言 · Language",  # what a screen reader calls the group
                 show_label=False,
                 container=False,
                 elem_id="language",

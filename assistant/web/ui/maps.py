@@ -182,8 +182,10 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Ui) -> str:
         f'<span class="claim">{_cited(step.claim, step, key, lang)}</span></div>'
         f"{f'<ul class=evidence-list>{evidence}</ul>' if evidence else ''}"
         f"{_sources(items, key, lang)}"
-        f'<button type="button" class="ask-step" data-step="{i}:{k}">'
-        f"{esc(t(lang, 'map_ask'))}</button></li>"
+        # Six buttons of one name tell a screen reader nothing: each is named by its step too.
+        f'<button type="button" class="ask-step" data-step="{i}:{k}" '
+        f'aria-label="{esc(t(lang, "map_ask"))}{"：" if base(lang) == "zh" else ": "}'
+        f'{esc(step.claim)}">{esc(t(lang, "map_ask"))}</button></li>'
     )
 
 
