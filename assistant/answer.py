@@ -723,7 +723,7 @@ class AnswerEngine:
         ]
         if any(note in c.text for c in citations) or any(note in r.text for r in retrieved_out):
             notices.append(message(lang, "source_masked"))
-        age = self._age_notice(cited or retrieved, lang)
+        age = self._age_notice(cited, lang)  # a refusal quotes nothing to date
         notices = list(
             dict.fromkeys([*notices, *([age] if age else []), message(lang, "ai_label")])
         )

@@ -261,6 +261,7 @@ def test_questions_the_documents_do_not_cover_say_so(offline) -> None:
         answer = offline.ask(question)
         assert phrase in answer.answer and not answer.citations
         assert_compliant_shape(answer)
+        assert not any("2025" in n for n in answer.notices)  # nothing quoted, nothing to date
 
 
 UNSURE_ZH = "现有资料可能没有直接回答这个问题"
