@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chunking import chunk_article
 from assistant.documents import Article, load_article
 from assistant.formats import table_lines
 from assistant.text import normal_form
@@ -98,3 +99,47 @@ def test_a_narrow_table_in_a_column_reads_row_by_row_with_every_cell_whole(
 
 def expected_first(rows: tuple[tuple[str, ...], ...]) -> str:
     return normal_form(table_lines(rows)[0].text)
+
+
+# -- headings -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("heading", "level", "body_size"),
+    [
+        pytest.param(
+            "二、海外科技巨头资本开支持续上修，国内算力产业链有望受益", 2, 9.5, id="comma-2"
+        ),
+        pytest.param("二、推理需求持续增长，算力租赁价格回落但订单能见度提高", 1, 12, id="comma-1"),
+        pytest.param("二、算力租赁价格有所回落，推理需求仍在上升", 1, 10.5, id="comma-short"),
+        pytest.param(
+            "二、海外科技巨头资本开支上修，国内算力产业链有望受益于需求外溢", 1, 10.5, id="no-comma"
+        ),
+    ],
+)
+def test_a_heading_that_wraps_in_a_column_is_one_heading_over_its_section(
+    tmp_path: Path, heading: str, level: int, body_size: float
+) -> None:
+    # The column is too narrow for the heading: it prints on two lines, the first of the three
+    # ending at its comma ("二、算力租赁价格有所回落，" / "推理需求仍在上升"), a clause alone.
+    after = "第一，" + "".join(BODY)
+    doc = R.Document(
+        "算力观点月报",
+        [
+            R.Item("heading", "一、算力需求", level),
+            *(_paragraph(k) for k in range(2)),
+            R.Item("heading", heading, level),
+            R.Item("paragraph", after),
+            *(_paragraph(k) for k in range(3)),
+            R.Item("heading", "三、风险与展望", level),
+            *(_paragraph(k) for k in range(4)),
+            R.Item("heading", "风险提示", level),
+            R.Item("paragraph", "基金有风险，投资需谨慎。基金的过往业绩并不预示其未来表现。"),
+        ],
+    )
+    article = _write(doc, tmp_path / "wrapped.pdf", body_size=body_size)
+    headings = [block.text for block in article.blocks if block.kind == "heading"]
+    assert headings == ["一、算力需求", heading, "三、风险与展望", "风险提示"]
+    sections = {normal_form(chunk.text): chunk.section for chunk in chunk_article(article)}
+    following = [section for text, section in sections.items() if normal_form(after) in text]
+    assert following == [heading]

@@ -32,7 +32,8 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   it), the size is the same, there is no paragraph gap (on one page), and the line is not
   indented against the one above, nor a second indented first line, nor a list item.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that
-  wraps is joined again; a lone largest line on the first page is the title.
+  wraps is joined again and judged whole (its first line may end at a comma); a lone largest
+  line on the first page is the title.
 
 Pages with no text layer (scanned images) are not OCR'd: a file without any text is refused
 ("no text layer"), and a file with some such pages is ingested with a warning naming them
