@@ -14,7 +14,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ..formats import join_wrapped
-from .lines import TextLine, finish, segment_text
+from .lines import Char, TextLine, finish, segment_text
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Table:
 
 _THIN = 2.5  # points: a rectangle this thin is a rule
 _TOLERANCE = 2.0
+_COLUMN_GAP = 0.35  # of the type size: the narrowest gap between a table's columns
 
 
 def _rules(page: pdfium.PdfPage) -> list[Rule]:
@@ -132,18 +133,15 @@ def _groups(rules: Sequence[Rule]) -> list[list[Rule]]:
 
 
 def _apart(run: Sequence[Rule], lines: Sequence[TextLine]) -> list[list[Rule]]:
-    """A run of rules cut where a paragraph stands between two of them (a line of one segment
-    across most of their width): two tables ruled across, one above the other in a column of
-    one width, with the text between them."""
+    """A run of rules cut where a paragraph stands between two of them: two tables ruled
+    across, one above the other in a column of one width, with the text between them."""
     parts = [[run[0]]]
     for upper, lower in pairwise(run):
-        width = upper.end - upper.start
         prose = any(
             lower.at < line.middle < upper.at
             and upper.start - _TOLERANCE <= line.x0
             and line.x1 <= upper.end + _TOLERANCE
-            and len(line.segments) == 1
-            and line.x1 - line.x0 > 0.7 * width
+            and _prose(line, upper.end - upper.start)
             for line in lines
         )
         if prose:
@@ -151,6 +149,23 @@ def _apart(run: Sequence[Rule], lines: Sequence[TextLine]) -> list[list[Rule]]:
         else:
             parts[-1].append(lower)
     return [part for part in parts if len(part) >= 2]
+
+
+def _prose(line: TextLine, width: float) -> bool:
+    """A line of a paragraph, not a table row: across most of ``width`` with no gap in it
+    wider than a space (a row that wide has its columns' padding between its cells)."""
+    if line.x1 - line.x0 <= 0.7 * width:
+        return False
+    last: Char | None = None
+    for char in line.chars:
+        if char.text.isspace():
+            if not char.generated:
+                last = None  # a typed space: the gap after it is a word's
+            continue
+        if last is not None and char.x0 - last.x1 >= _COLUMN_GAP * line.size:
+            return False
+        last = char
+    return True
 
 
 def _positions(values: Iterable[float]) -> list[float]:
@@ -204,7 +219,7 @@ def _text_columns(lines: Sequence[TextLine]) -> list[float]:
     end = spans[0][1]
     for start, stop in spans[1:]:
         spaced = any(end <= x <= start for x in typed)
-        if start - end >= (0.6 if spaced else 0.35) * size:
+        if start - end >= (0.6 if spaced else _COLUMN_GAP) * size:
             bounds.append((start + end) / 2)
         end = max(end, stop)
     return bounds
