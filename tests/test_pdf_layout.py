@@ -101,6 +101,34 @@ def expected_first(rows: tuple[tuple[str, ...], ...]) -> str:
     return normal_form(table_lines(rows)[0].text)
 
 
+@pytest.mark.parametrize(("body_size", "sentences"), [(10.5, 14), (12, 12)])
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_a_table_longer_than_a_column_reads_in_order_around_its_text(
+    tmp_path: Path, three_line: bool, body_size: float, sentences: int
+) -> None:
+    # A paragraph carried from page 1 to the top of page 2; under it the table's first rows
+    # at the foot of the first column, the whole second column nothing but the table, the
+    # rest on page 3. Its rows read in order, after that paragraph and before the next.
+    rows = (FIVE[0], *(FIVE[1:] * 8))
+    doc = R.Document(
+        "科创板人工智能ETF 月度报告",
+        [
+            R.Item("heading", "一、基金净值表现", 1),
+            *(_paragraph(k, sentences) for k in range(3)),
+            R.Item("table", rows=rows),
+            _paragraph(1),
+            R.Item("heading", "风险提示", 1),
+            R.Item("paragraph", "基金有风险，投资需谨慎。基金的过往业绩并不预示其未来表现。"),
+        ],
+    )
+    texts = _texts(_write(doc, tmp_path / "long.pdf", body_size=body_size, three_line=three_line))
+    expected = [normal_form(line.text) for line in table_lines(rows)]
+    first = texts.index(expected[0])
+    assert texts[first : first + len(expected)] == expected
+    assert texts[first - 1] == normal_form(doc.items[3].text)
+    assert texts[first + len(expected)] == normal_form(doc.items[5].text)
+
+
 # -- headings -------------------------------------------------------------------------------------
 
 

@@ -363,22 +363,26 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     return out, title or meta_title
 
 
-def _order(item: TextLine | Table, page: Page) -> tuple[int, float]:
+def _order(item: TextLine | Table, page: Page) -> tuple[int, float, float]:
     """Sort key: lines keep PDFium's order; a table sorts just before the first line below it
-    in its column (a line it overlaps across), or else just after the last line above it there:
-    on a page of two columns a table at the foot of the first column comes before the second
-    column's text, and the part of it carried to the top of the second before that column's
-    text, not before the whole first column."""
+    in its column (a line it overlaps across), or else just after the last line above it there,
+    or else (a column holding nothing but the table) just after the lines to its left: on a
+    page of two columns a table at the foot of the first column comes before the second
+    column's text, and the part of it carried to the second column after the first part, not
+    before the whole first column. Tables that sort alike go left to right."""
     if isinstance(item, TextLine):
-        return (page.lines.index(item), 0.0)
+        return (page.lines.index(item), 0.0, 0.0)
     over = [
         (k, line) for k, line in enumerate(page.lines) if line.x0 < item.x1 and line.x1 > item.x0
     ]
     below = [k for k, line in over if line.top <= item.top]
     if below:
-        return (below[0], -1.0)
+        return (below[0], -1.0, item.x0)
     above = [k for k, line in over if line.bottom >= item.bottom]
     if above:  # before a table that sorts before the same line (the next column's top)
-        return (above[-1] + 1, -2.0)
+        return (above[-1] + 1, -3.0, item.x0)
+    left = [k for k, line in enumerate(page.lines) if line.x1 <= item.x0]
+    if left:  # a column of its own: after the columns to its left
+        return (left[-1] + 1, -2.0, item.x0)
     below = [k for k, line in enumerate(page.lines) if line.top <= item.top]
-    return (below[0] if below else len(page.lines), -1.0)
+    return (below[0] if below else len(page.lines), -1.0, item.x0)
