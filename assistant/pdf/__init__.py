@@ -19,7 +19,10 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   its lines, the band under the top rule being the header. Rows come out as one line each,
   every value named by its column (:func:`assistant.formats.table_lines`); a table continued
   on the next page keeps its column names and drops its repeated header. Text inside a table's
-  frame that falls in no cell stays text.
+  frame that falls in no cell stays text. Narrow tables (five columns in one column of a
+  two-column page) are read the same way: a figure a cell broke over lines ("2." / "14%") is
+  one figure again, columns as close as their padding are told apart, and the part of a table
+  carried to the next column is placed there and read as rows.
 - **Page furniture** is dropped: lines near the top or bottom edge whose every segment is a
   page number (1/3, 第 1 页 共 3 页, - 2 -, Page 2 of 3), a print timestamp, a URL, the
   document's title, or text that recurs at the edge of most pages (digits ignored, so running
@@ -29,7 +32,8 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   it), the size is the same, there is no paragraph gap (on one page), and the line is not
   indented against the one above, nor a second indented first line, nor a list item.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that
-  wraps is joined again; a lone largest line on the first page is the title.
+  wraps is joined again and judged whole (its first line may end at a comma); a lone largest
+  line on the first page is the title.
 
 Pages with no text layer (scanned images) are not OCR'd: a file without any text is refused
 ("no text layer"), and a file with some such pages is ingested with a warning naming them

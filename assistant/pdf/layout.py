@@ -85,10 +85,15 @@ def _body_size(pages: Sequence[Page]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-def _is_heading_like(line: TextLine, body: float) -> bool:
-    text = line.text
+def _large(line: TextLine, body: float) -> bool:
+    """Set clearly larger than the body text: a heading's size."""
+    return line.size >= 1.12 * body
+
+
+def _heading_text(text: str) -> bool:
+    """Short and not ending as a sentence or a clause does."""
     short = len(text) <= (40 if has_cjk(text) else 80)
-    return line.size >= 1.12 * body and short and not text.endswith(tuple("。；;，,"))
+    return short and not text.endswith(tuple("。；;，,"))
 
 
 def _heading_ranks(sizes: Iterable[float]) -> dict[float, int]:
@@ -126,26 +131,66 @@ def _lead_width(line: TextLine) -> float:
     return visible[end].x1 - line.x0
 
 
-def _join_wrapped_headings(pages: Sequence[Page], heading: set[int], columns: _Columns) -> None:
-    """A heading (or title) too long for one line becomes one heading again."""
+def _wraps(previous: TextLine, line: TextLine, columns: _Columns) -> bool:
+    """Whether ``line`` is the next printed line of the heading ``previous`` starts: the same
+    size, no gap, and ``previous`` full (what starts ``line`` did not fit after it)."""
+    return (
+        _round(previous.size) == _round(line.size)
+        and previous.bottom - line.top <= 0.6 * line.size
+        and columns.of(previous).right - previous.x1 <= _lead_width(line) + 0.25 * line.size
+    )
+
+
+def _join(lines: Sequence[TextLine]) -> TextLine:
+    first = lines[0]
+    for line in lines[1:]:
+        first.segments = [join_wrapped(first.text, line.text)]
+        first.chars += line.chars
+        first.x1, first.bottom = max(first.x1, line.x1), line.bottom
+    return first
+
+
+def _headings(pages: Sequence[Page], body: float, columns: _Columns) -> set[int]:
+    """The ids of the heading lines: short lines set clearly larger than the body text. A
+    heading (or title) too long for one line becomes one line again, judged whole: its first
+    printed line may end in a comma ("二、海外科技巨头资本开支持续上修，" / "国内算力产业链…"),
+    which alone reads as a clause, not a heading. Lines set large that together are no heading
+    (a lead paragraph in large type) are judged one by one."""
+    heading: set[int] = set()
+    if not body:
+        return heading
     for page in pages:
-        kept: list[TextLine] = []
+        runs: list[list[TextLine]] = []  # consecutive large lines that wrap, and other lines
         for line in page.lines:
-            previous = kept[-1] if kept else None
+            last = runs[-1] if runs else None
             if (
-                previous is not None
-                and id(previous) in heading
-                and id(line) in heading
-                and _round(previous.size) == _round(line.size)
-                and previous.bottom - line.top <= 0.6 * line.size
-                and columns.of(previous).right - previous.x1 <= _lead_width(line) + 0.25 * line.size
+                last
+                and _large(line, body)
+                and _large(last[-1], body)
+                and _wraps(last[-1], line, columns)
             ):
-                previous.segments = [join_wrapped(previous.text, line.text)]
-                previous.chars += line.chars
-                previous.x1, previous.bottom = max(previous.x1, line.x1), line.bottom
+                last.append(line)
+            else:
+                runs.append([line])
+        kept: list[TextLine] = []
+        for run in runs:
+            whole = ""
+            for line in run:
+                whole = join_wrapped(whole, line.text)
+            if len(run) > 1 and _heading_text(whole):
+                kept.append(_join(run))
+                heading.add(id(kept[-1]))
                 continue
-            kept.append(line)
+            for k, line in enumerate(run):  # heading lines among them, joined to one above
+                like = _large(line, body) and _heading_text(line.text)
+                if like and k > 0 and id(kept[-1]) in heading:
+                    _join([kept[-1], line])
+                    continue
+                kept.append(line)
+                if like:
+                    heading.add(id(line))
         page.lines[:] = kept
+    return heading
 
 
 def _continues(
@@ -265,10 +310,7 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     """Lines and tables in reading order as :class:`Line` s; and the title found on page 1."""
     body = _body_size(pages)
     columns = _Columns(pages, body)
-    heading = {
-        id(line) for page in pages for line in page.lines if body and _is_heading_like(line, body)
-    }
-    _join_wrapped_headings(pages, heading, columns)
+    heading = _headings(pages, body, columns)
     sizes = {_round(line.size) for page in pages for line in page.lines if id(line) in heading}
     ranks = _heading_ranks(sizes)
     title = ""
@@ -321,9 +363,26 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     return out, title or meta_title
 
 
-def _order(item: TextLine | Table, page: Page) -> tuple[int, float]:
-    """Sort key: lines keep PDFium's order; a table sorts just before the first line below it."""
+def _order(item: TextLine | Table, page: Page) -> tuple[int, float, float]:
+    """Sort key: lines keep PDFium's order; a table sorts just before the first line below it
+    in its column (a line it overlaps across), or else just after the last line above it there,
+    or else (a column holding nothing but the table) just after the lines to its left: on a
+    page of two columns a table at the foot of the first column comes before the second
+    column's text, and the part of it carried to the second column after the first part, not
+    before the whole first column. Tables that sort alike go left to right."""
     if isinstance(item, TextLine):
-        return (page.lines.index(item), 0.0)
+        return (page.lines.index(item), 0.0, 0.0)
+    over = [
+        (k, line) for k, line in enumerate(page.lines) if line.x0 < item.x1 and line.x1 > item.x0
+    ]
+    below = [k for k, line in over if line.top <= item.top]
+    if below:
+        return (below[0], -1.0, item.x0)
+    above = [k for k, line in over if line.bottom >= item.bottom]
+    if above:  # before a table that sorts before the same line (the next column's top)
+        return (above[-1] + 1, -3.0, item.x0)
+    left = [k for k, line in enumerate(page.lines) if line.x1 <= item.x0]
+    if left:  # a column of its own: after the columns to its left
+        return (left[-1] + 1, -2.0, item.x0)
     below = [k for k, line in enumerate(page.lines) if line.top <= item.top]
-    return (below[0] if below else len(page.lines), -1.0)
+    return (below[0] if below else len(page.lines), -1.0, item.x0)

@@ -3,7 +3,9 @@ from the rules, cells filled with the characters inside them. See :mod:`assistan
 
 from __future__ import annotations
 
+import bisect
 import ctypes
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -12,7 +14,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ..formats import join_wrapped
-from .lines import TextLine, finish, segment_text
+from .lines import Char, TextLine, finish, segment_text
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Table:
 
 _THIN = 2.5  # points: a rectangle this thin is a rule
 _TOLERANCE = 2.0
+_COLUMN_GAP = 0.35  # of the type size: the narrowest gap between a table's columns
 
 
 def _rules(page: pdfium.PdfPage) -> list[Rule]:
@@ -70,8 +73,10 @@ def _merge(rules: Sequence[Rule]) -> list[Rule]:
             and last.horizontal == rule.horizontal
             and abs(last.at - rule.at) <= _TOLERANCE
             and rule.start <= last.end + _TOLERANCE
+            and last.start <= rule.end + _TOLERANCE  # sorted by rounded position, not start
         ):
-            merged[-1] = Rule(rule.horizontal, last.at, last.start, max(last.end, rule.end))
+            start, end = min(last.start, rule.start), max(last.end, rule.end)
+            merged[-1] = Rule(rule.horizontal, last.at, start, end)
         else:
             merged.append(rule)
     return merged
@@ -111,17 +116,56 @@ def _groups(rules: Sequence[Rule]) -> list[list[Rule]]:
     )
     runs: list[list[Rule]] = []
     for rule in loose:
-        last = runs[-1][-1] if runs else None
+        # The run of the rule just above this one and over it: rules beside it (a table in the
+        # other column of a two-column page) stand between them by height only.
+        over = [run for run in runs if run[-1].start < rule.end and rule.start < run[-1].end]
+        run = min(over, key=lambda run: run[-1].at, default=None)
         same_span = (
-            last is not None
-            and abs(last.start - rule.start) <= 3 * _TOLERANCE
-            and abs(last.end - rule.end) <= 3 * _TOLERANCE
+            run is not None
+            and abs(run[-1].start - rule.start) <= 3 * _TOLERANCE
+            and abs(run[-1].end - rule.end) <= 3 * _TOLERANCE
         )
-        if same_span and runs:
-            runs[-1].append(rule)
+        if same_span and run is not None:
+            run.append(rule)
         else:
             runs.append([rule])
     return grids + [run for run in runs if len(run) >= 2]
+
+
+def _apart(run: Sequence[Rule], lines: Sequence[TextLine]) -> list[list[Rule]]:
+    """A run of rules cut where a paragraph stands between two of them: two tables ruled
+    across, one above the other in a column of one width, with the text between them."""
+    parts = [[run[0]]]
+    for upper, lower in pairwise(run):
+        prose = any(
+            lower.at < line.middle < upper.at
+            and upper.start - _TOLERANCE <= line.x0
+            and line.x1 <= upper.end + _TOLERANCE
+            and _prose(line, upper.end - upper.start)
+            for line in lines
+        )
+        if prose:
+            parts.append([lower])
+        else:
+            parts[-1].append(lower)
+    return [part for part in parts if len(part) >= 2]
+
+
+def _prose(line: TextLine, width: float) -> bool:
+    """A line of a paragraph, not a table row: across most of ``width`` with no gap in it
+    wider than a space (a row that wide has its columns' padding between its cells)."""
+    if line.x1 - line.x0 <= 0.7 * width:
+        return False
+    last: Char | None = None
+    for char in line.chars:
+        if char.text.isspace():
+            if not char.generated:
+                last = None  # a typed space: the gap after it is a word's
+            continue
+        if last is not None and char.x0 - last.x1 >= _COLUMN_GAP * line.size:
+            return False
+        last = char
+    return True
 
 
 def _positions(values: Iterable[float]) -> list[float]:
@@ -132,11 +176,22 @@ def _positions(values: Iterable[float]) -> list[float]:
     return out
 
 
+# Characters of a figure: digits, its signs and separators, the circled numbers of column names
+# ("①-③").
+_FIGURE = re.compile(r"[\d.,%+\-−\u2460-\u2473]")
+
+
 def _cell_text(pieces: Sequence[tuple[float, str]]) -> str:
-    """Text pieces of one cell, top line first (y decreases downwards), joined as one line."""
+    """Text pieces of one cell, top line first (y decreases downwards), joined as one line. A
+    figure a narrow cell broke over lines ("2." / "14%", "-1" / "7.94%", "①" / "-③") is one
+    figure again: a producer that breaks CJK text anywhere breaks figures too, for want of
+    width, where no space ever was."""
     text = ""
     for _, piece in sorted(pieces, key=lambda p: -p[0]):
-        text = join_wrapped(text, piece)
+        if text and piece and _FIGURE.match(text[-1]) and _FIGURE.match(piece[0]):
+            text += piece
+        else:
+            text = join_wrapped(text, piece)
     return text
 
 
@@ -145,15 +200,26 @@ def _pieces(line: TextLine, x0: float, x1: float) -> str:
 
 
 def _text_columns(lines: Sequence[TextLine]) -> list[float]:
-    """Column boundaries from the gaps in the text of a table without vertical rules."""
+    """Column boundaries from the gaps in the text of a table without vertical rules: gaps
+    that run through every line. A narrow table's columns stand as close as its padding (a few
+    points), closer than a wide space; a gap is taken down to about a third of the type size
+    unless a space the file typed stands in it (a word space inside a cell, "Class A"), then
+    from about twice that."""
     spans = sorted((c.x0, c.x1) for line in lines for c in line.chars if not c.text.isspace())
     if not spans:
         return []
-    gap = 0.6 * min(line.size for line in lines)  # wider than a space, narrower than padding
+    size = min(line.size for line in lines)
+    typed = [
+        (c.x0 + c.x1) / 2
+        for line in lines
+        for c in line.chars
+        if c.text.isspace() and not c.generated and c.x1 > c.x0
+    ]
     bounds: list[float] = []
     end = spans[0][1]
     for start, stop in spans[1:]:
-        if start - end >= gap:
+        spaced = any(end <= x <= start for x in typed)
+        if start - end >= (0.6 if spaced else _COLUMN_GAP) * size:
             bounds.append((start + end) / 2)
         end = max(end, stop)
     return bounds
@@ -176,15 +242,26 @@ def _visual_lines(lines: Sequence[TextLine]) -> list[TextLine]:
     return out
 
 
-def _body_rows(body: Sequence[TextLine], columns: Sequence[tuple[float, float]]) -> list[list[str]]:
+def _body_rows(
+    body: Sequence[TextLine],
+    columns: Sequence[tuple[float, float]],
+    padding: float | None = None,
+) -> list[list[str]]:
     """Rows of a table without rules between them. Each text line is a row, unless some cells
     wrap ("过去一个" / "月", "-7.91" / "%"): then the gaps between lines come in two sizes,
     within a row and between rows (the cell padding), and lines closer than the middle of the
-    two belong to one row, whichever way its cells are aligned."""
+    two belong to one row, whichever way its cells are aligned.
+
+    With one size of gap, ``padding`` (what stands between the header's text and the rules
+    above and below it) tells which: a gap between rows is the padding under one row and over
+    the next; a much closer one is inside a cell, and the body is one row whose cells wrap
+    (what a column or page break leaves of a table)."""
     body = _visual_lines(body)
     gaps = [above.bottom - below.top for above, below in pairwise(body)]
     size = min(line.size for line in body)
     split = (max(gaps) + min(gaps)) / 2 if gaps and max(gaps) - min(gaps) > 0.3 * size else None
+    if split is None and gaps and padding is not None and max(gaps) < padding - 0.3 * size:
+        split = float("inf")
     groups: list[list[TextLine]] = []
     for k, line in enumerate(body):
         if groups and split is not None and gaps[k - 1] < split:
@@ -197,10 +274,13 @@ def _body_rows(body: Sequence[TextLine], columns: Sequence[tuple[float, float]])
     ]
 
 
-def _run_below(rule: float, lines: Sequence[TextLine], x0: float, x1: float) -> list[TextLine]:
+def _run_below(
+    rule: float, lines: Sequence[TextLine], x0: float, x1: float, head: Sequence[TextLine]
+) -> list[TextLine]:
     """The table rows that continue under a header whose bottom rule ends the ruled part: a
-    page break cut the table, and its last rule is on the next page. Lines without a large
-    gap between them, none a paragraph spanning most of the table's width."""
+    page or column break cut the table, and its last rule is after the break. Lines without a
+    large gap between them, none a paragraph spanning most of the table's width, and some of
+    them (at one height) set in two of the columns the header and they leave between them."""
     below = sorted(
         (ln for ln in lines if ln.middle < rule and x0 <= (ln.x0 + ln.x1) / 2 <= x1),
         key=lambda ln: -ln.middle,
@@ -214,7 +294,14 @@ def _run_below(rule: float, lines: Sequence[TextLine], x0: float, x1: float) -> 
             break
         run.append(line)
         edge = min(edge, line.bottom)
-    return run if any(len(line.segments) >= 2 for line in run) else []
+    if not run:
+        return []
+    bounds = _text_columns([*head, *run])
+    for line in _visual_lines(run):
+        middles = [(c.x0 + c.x1) / 2 for c in line.chars if not c.text.isspace()]
+        if len({bisect.bisect(bounds, x) for x in middles}) >= 2:
+            return run
+    return []
 
 
 def _ruled_across(
@@ -231,7 +318,7 @@ def _ruled_across(
     head = [ln for ln in inside if head_low < ln.middle < head_high]
     if len(bands) > 1:
         body = [line for line in inside if line not in head]
-    elif continued := _run_below(bands[-1][0], lines, x0, x1):
+    elif continued := _run_below(bands[-1][0], lines, x0, x1, head):
         body = continued
     else:
         head, body = [], inside
@@ -242,7 +329,10 @@ def _ruled_across(
         return None
     edges = [x0 - 1, *inner, x1 + 1]
     columns = list(pairwise(edges))
-    rows = _body_rows(body, columns)
+    padding = None
+    if head:  # between the header's text and its rules
+        padding = head_high - max(ln.top for ln in head) + min(ln.bottom for ln in head) - head_low
+    rows = _body_rows(body, columns, padding)
     if head:
         rows.insert(
             0, [_cell_text([(ln.middle, _pieces(ln, a, b)) for ln in head]) for a, b in columns]
@@ -256,8 +346,9 @@ def _table(group: Sequence[Rule], lines: list[TextLine], page: int) -> Table | N
     ys = _positions(r.at for r in horizontal)
     if len(ys) < 2:
         return None
-    x0 = min(r.start for r in group)
-    x1 = max(r.end for r in group)
+    # Across: the horizontals' ends and the verticals' positions (a vertical's ends are heights).
+    x0 = min([r.start for r in horizontal] + [r.at for r in vertical])
+    x1 = max([r.end for r in horizontal] + [r.at for r in vertical])
     bottom, top = ys[0], ys[-1]
     inside = [
         line
@@ -301,5 +392,10 @@ def find_tables(page: pdfium.PdfPage, lines: list[TextLine], number: int) -> lis
     rules = _merge(_rules(page))
     if len(rules) < 2:
         return []
-    tables = [t for group in _groups(rules) if (t := _table(group, lines, number)) is not None]
+    groups = [
+        part
+        for group in _groups(rules)
+        for part in (_apart(group, lines) if all(r.horizontal for r in group) else [group])
+    ]
+    tables = [t for group in groups if (t := _table(group, lines, number)) is not None]
     return sorted(tables, key=lambda t: -t.top)

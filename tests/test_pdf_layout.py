@@ -1,0 +1,173 @@
+"""PDF layouts that squeeze the text: a two-column page (a monthly report's), where a table of
+five or six columns has a few characters' width per column and a long heading takes two lines.
+
+Each test makes its PDF with reportlab (``tests/renderers.py``: embedded CJK font, running
+header and page footer) and reads it through :func:`assistant.documents.load_article`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.chunking import chunk_article
+from assistant.documents import Article, load_article
+from assistant.formats import table_lines
+from assistant.text import normal_form
+from tests import renderers as R
+
+LIMIT = 20 * 2**20
+HEADER = "银华基金 · 月度观点"
+BODY = (
+    "本基金报告期内份额净值增长率为12.35%，同期业绩比较基准收益率为10.21%。",
+    "算力需求在推理时代仍然上升，数据中心的建设节奏没有放缓，训练与推理的比例正在变化。",
+    "海外科技公司的资本开支继续上修，国内算力产业链的订单能见度有所提高。",
+)
+FIVE = (
+    ("期间", "净值增长率", "业绩比较基准收益率", "差额", "标准差"),
+    ("过去一个月", "2.14%", "1.05%", "1.09%", "0.85%"),
+    ("过去三个月", "-3.05%", "-1.20%", "-1.85%", "1.12%"),
+    ("过去六个月", "12.35%", "10.21%", "2.14%", "1.82%"),
+    ("过去一年", "25.67%", "22.30%", "3.37%", "1.95%"),
+    ("自基金合同生效起至今", "-10.02%", "-7.91%", "-2.11%", "2.06%"),
+)
+SIX = (
+    ("期间", "份额净值增长率①", "份额净值增长率标准差②", "业绩比较基准收益率③", "①-③", "最大回撤"),
+    ("过去三个月", "-3.40%", "2.05%", "-4.11%", "0.71%", "-8.46%"),
+    ("过去一年", "25.67%", "1.95%", "22.30%", "3.37%", "-12.48%"),
+    ("过去三年", "41.02%", "2.10%", "35.88%", "5.14%", "-31.27%"),
+    ("2024年度", "17.49%", "1.76%", "14.38%", "3.11%", "-9.05%"),
+)
+
+
+def _paragraph(k: int, sentences: int = 6) -> R.Item:
+    return R.Item("paragraph", "".join(BODY[(k + i) % len(BODY)] for i in range(sentences)))
+
+
+def _write(doc: R.Document, path: Path, **layout: object) -> Article:
+    font = R.cjk_truetype(doc.text() + HEADER, path.with_suffix(".ttf"))
+    R.reportlab_pdf(doc, path, font, running_header=HEADER, columns=2, **layout)  # type: ignore[arg-type]
+    return load_article(path, path.name, LIMIT)
+
+
+def _texts(article: Article) -> list[str]:
+    return [normal_form(block.text) for block in article.blocks]
+
+
+# -- narrow tables --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body_size", [9.5, 10.5, 12])
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_a_narrow_table_in_a_column_reads_row_by_row_with_every_cell_whole(
+    tmp_path: Path, three_line: bool, body_size: float
+) -> None:
+    # A column a few characters wide per table column: cells wrap, figures break over lines
+    # ("2." / "14%", "-1" / "0.02%"), the columns stand a padding apart; the six-column table
+    # is carried from the foot of the first column to the top of the second.
+    doc = R.Document(
+        "科创板人工智能ETF 月度报告",
+        [
+            R.Item("heading", "一、基金净值表现", 1),
+            _paragraph(0),
+            R.Item("paragraph", "表1：基金份额净值增长率与业绩比较基准收益率"),
+            R.Item("table", rows=FIVE),
+            _paragraph(1, 10),
+            R.Item("paragraph", "表2：各阶段净值表现与最大回撤"),
+            R.Item("table", rows=SIX),
+            _paragraph(2),
+            R.Item("heading", "风险提示", 1),
+            R.Item("paragraph", "基金有风险，投资需谨慎。基金的过往业绩并不预示其未来表现。"),
+        ],
+    )
+    texts = _texts(_write(doc, tmp_path / "narrow.pdf", body_size=body_size, three_line=three_line))
+    for rows in (FIVE, SIX):
+        expected = [normal_form(line.text) for line in table_lines(rows)]
+        assert [t for t in texts if f"| {rows[0][-1]}：" in t] == expected
+    # "过去一年 | 份额净值增长率①：25.67% | …" : every value with its column name, none split.
+    assert (
+        "过去三个月 | 净值增长率：-3.05% | 业绩比较基准收益率：-1.20% | 差额：-1.85% | 标准差：1.12%"
+        in texts
+    )
+    for item in doc.items:  # the text around the tables stays whole, in its place
+        if item.kind == "paragraph":
+            assert normal_form(item.text) in texts
+    assert texts.index(normal_form(doc.items[2].text)) + 1 == texts.index(expected_first(FIVE))
+    assert texts.index(normal_form(doc.items[5].text)) + 1 == texts.index(expected_first(SIX))
+
+
+def expected_first(rows: tuple[tuple[str, ...], ...]) -> str:
+    return normal_form(table_lines(rows)[0].text)
+
+
+@pytest.mark.parametrize(("body_size", "sentences"), [(10.5, 14), (12, 12)])
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_a_table_longer_than_a_column_reads_in_order_around_its_text(
+    tmp_path: Path, three_line: bool, body_size: float, sentences: int
+) -> None:
+    # A paragraph carried from page 1 to the top of page 2; under it the table's first rows
+    # at the foot of the first column, the whole second column nothing but the table, the
+    # rest on page 3. Its rows read in order, after that paragraph and before the next.
+    rows = (FIVE[0], *(FIVE[1:] * 8))
+    doc = R.Document(
+        "科创板人工智能ETF 月度报告",
+        [
+            R.Item("heading", "一、基金净值表现", 1),
+            *(_paragraph(k, sentences) for k in range(3)),
+            R.Item("table", rows=rows),
+            _paragraph(1),
+            R.Item("heading", "风险提示", 1),
+            R.Item("paragraph", "基金有风险，投资需谨慎。基金的过往业绩并不预示其未来表现。"),
+        ],
+    )
+    texts = _texts(_write(doc, tmp_path / "long.pdf", body_size=body_size, three_line=three_line))
+    expected = [normal_form(line.text) for line in table_lines(rows)]
+    first = texts.index(expected[0])
+    assert texts[first : first + len(expected)] == expected
+    assert texts[first - 1] == normal_form(doc.items[3].text)
+    assert texts[first + len(expected)] == normal_form(doc.items[5].text)
+
+
+# -- headings -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("heading", "level", "body_size"),
+    [
+        pytest.param(
+            "二、海外科技巨头资本开支持续上修，国内算力产业链有望受益", 2, 9.5, id="comma-2"
+        ),
+        pytest.param("二、推理需求持续增长，算力租赁价格回落但订单能见度提高", 1, 12, id="comma-1"),
+        pytest.param("二、算力租赁价格有所回落，推理需求仍在上升", 1, 10.5, id="comma-short"),
+        pytest.param(
+            "二、海外科技巨头资本开支上修，国内算力产业链有望受益于需求外溢", 1, 10.5, id="no-comma"
+        ),
+    ],
+)
+def test_a_heading_that_wraps_in_a_column_is_one_heading_over_its_section(
+    tmp_path: Path, heading: str, level: int, body_size: float
+) -> None:
+    # The column is too narrow for the heading: it prints on two lines, the first of the three
+    # ending at its comma ("二、算力租赁价格有所回落，" / "推理需求仍在上升"), a clause alone.
+    after = "第一，" + "".join(BODY)
+    doc = R.Document(
+        "算力观点月报",
+        [
+            R.Item("heading", "一、算力需求", level),
+            *(_paragraph(k) for k in range(2)),
+            R.Item("heading", heading, level),
+            R.Item("paragraph", after),
+            *(_paragraph(k) for k in range(3)),
+            R.Item("heading", "三、风险与展望", level),
+            *(_paragraph(k) for k in range(4)),
+            R.Item("heading", "风险提示", level),
+            R.Item("paragraph", "基金有风险，投资需谨慎。基金的过往业绩并不预示其未来表现。"),
+        ],
+    )
+    article = _write(doc, tmp_path / "wrapped.pdf", body_size=body_size)
+    headings = [block.text for block in article.blocks if block.kind == "heading"]
+    assert headings == ["一、算力需求", heading, "三、风险与展望", "风险提示"]
+    sections = {normal_form(chunk.text): chunk.section for chunk in chunk_article(article)}
+    following = [section for text, section in sections.items() if normal_form(after) in text]
+    assert following == [heading]
