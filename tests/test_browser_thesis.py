@@ -52,7 +52,7 @@ def test_the_map_card_shows_the_argument_and_asks_about_a_step(
     expect(steps).to_have_count(len(SEED_STEPS))
     expect(steps.locator(".claim")).to_contain_text([claim for claim, _, _ in SEED_STEPS])
     expect(steps.locator(".kind")).to_have_text([KINDS_ZH[kind] for _, _, kind in SEED_STEPS])
-    expect(steps.nth(0)).to_contain_text("600万美元：数据截至2025年2月（文章发表时）")
+    expect(steps.nth(0)).to_contain_text("600万美元：2025年2月文章发表时的数字，所指时期以原文为准")
     counter = card.locator(".map-counter")
     expect(counter.locator(".point.from-article")).to_contain_text("可能会影响AI算力的成长空间")
     expect(counter.locator(".point.from-disclosure").first).to_contain_text("损失")

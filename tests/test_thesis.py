@@ -98,7 +98,7 @@ def test_seed_map_is_dated_carries_the_disclosure_and_has_no_findings(
     assert outline.rstrip().endswith(seed_map.disclosure.rstrip())
     shown = outline[: outline.index(seed_map.disclosure)]
     assert lint(shown).ok, lint(shown).findings
-    assert "数据截至2025年2月" in shown
+    assert "2025年2月文章发表时的数字" in shown
 
 
 def test_a_map_is_built_once_per_version_and_recorded_in_the_audit_trail(

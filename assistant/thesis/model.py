@@ -55,7 +55,7 @@ class Evidence:
 @dataclass(frozen=True)
 class FigureMark:
     text: str  # the figure as written (600万美元, 6.8%)
-    as_of: str | None  # the article's date: the figure is that day's, not today's
+    as_of: str | None  # the article's date: reported then (the period it covers is the text's)
 
 
 @dataclass(frozen=True)
