@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -422,6 +423,18 @@ def test_a_path_nobody_serves_is_refused_like_any_other(make_client) -> None:  #
         refused = client.request(method, path)
         assert_refusal(refused, 405, "does not accept that method")
         assert refused.headers["allow"]
+
+
+def test_no_client_can_fill_the_error_log_through_gradios_queue(make_client, caplog) -> None:  # type: ignore[no-untyped-def]
+    # Gradio answers an unknown queue session with an event stream, then raises its 404 inside
+    # it: two ERROR tracebacks a request, at any client's will. One warning line now.
+    client = make_client()
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            events = client.get("/gradio_api/queue/data?session_hash=nobody")
+            assert "session_not_found" in events.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert sum("ended after its response began" in r.getMessage() for r in caplog.records) == 3
 
 
 def test_every_page_and_file_answers_head_as_get_without_the_body(make_client) -> None:  # type: ignore[no-untyped-def]

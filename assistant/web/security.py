@@ -332,6 +332,29 @@ class Gate:
         await self.app(scope, receive, send)
 
 
+async def _past_its_start(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """``app`` on Gradio's own calls, where an error raised once its response has begun is
+    told in one line. Gradio raises its 404 for an unknown queue session inside an event stream
+    it already started (``/gradio_api/queue/data?session_hash=x``): nothing can answer it any
+    more, and left to run up it wrote two ERROR tracebacks a request, at any client's will."""
+    started = False
+
+    async def sending(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, sending)
+    except Exception as error:
+        if not started:
+            raise
+        cause = error.__cause__ or error
+        log.warning(
+            "%s %s ended after its response began: %r", scope["method"], scope["path"], cause
+        )
+
+
 class Doorman:
     """API keys on /api and /v1, body size on the answering routes, the client's name."""
 
@@ -346,7 +369,7 @@ class Doorman:
         limit = self.policy.max_body
         if page_call(scope["path"]):  # bounded too, but no key, and Gradio names its clients
             if not await self._too_large(scope, send, headers):
-                await self.app(scope, _bounded(receive, limit), send)
+                await _past_its_start(self.app, scope, _bounded(receive, limit), send)
             return
         key = self.policy.key_index(headers.get("authorization"))
         keyed = scope["path"].startswith(KEYED) and scope["method"] != "OPTIONS"
