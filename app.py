@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.config import load_settings
     from assistant.errors import AssistantError
     from assistant.factory import build_web_app
+    from assistant.web.serving import Guarded
 
     bars: list[Any] = []  # a progress bar only when there is something to ingest
 
@@ -63,7 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (security.Policy.client). uvicorn's own reading trusts 127.0.0.1 whatever that says: any
     # client on this machine, or a local tunnel that passes headers on, could name a new
     # address each request and never meet the rate limit.
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
+    # Guarded: deadlines and a size limit on each request's head and body (web/serving.py).
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", proxy_headers=False, http=Guarded
+    )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down. Leaving through
     # Python's exit rather than the signal's default lets clean-up at exit run (the advisor's
