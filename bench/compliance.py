@@ -18,9 +18,12 @@ seventh pass froze; their tune halves are tuned and trained on since the ninth p
 halves since the tenth. batch12_train, 385 sentences by a sixth engineer, training data only.
 batch11_tune and batch11_heldout (``batch11``, 400), written blind during the tenth pass,
 measured once whole on it frozen and its held half on the eleventh; its tune half is trained on.
-batch13 (``batch13`` or its halves), written blind during the twelfth pass and merged after it
-froze, and batch14, written blind after the ``about`` rules (2026-12-01, fifth session), are the
-splits the model never trains on. Each split is measured with the rules alone
+batch13 (``batch13``), written blind during the twelfth pass and merged after it froze, and
+batch14, written blind after the ``about`` rules (2026-12-01, fifth session), each measured once
+whole, were cut by a hash of the text into batch13_tune / batch13_heldout and batch14_tune /
+batch14_heldout before any sentence was read (thirteenth pass): the tune halves are tuned and
+trained on, the held halves (with batch11_heldout) are the splits the model never trains on.
+Each split is measured with the rules alone
 and with rules plus model. Recall for a category: share of its violations given a finding of
 that category.
 False positives for a category: share of the compliant sentences written close to its line
@@ -71,8 +74,10 @@ SPLITS = (
     "batch11_tune",
     "batch11_heldout",
     "batch12_train",
-    "batch13",
-    "batch14",
+    "batch13_tune",
+    "batch13_heldout",
+    "batch14_tune",
+    "batch14_heldout",
 )
 # Each batch by name (every split of it): batch4 … batch14.
 BATCHES = tuple(dict.fromkeys(s.split("_")[0] for s in SPLITS if s.startswith("batch")))

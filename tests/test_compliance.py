@@ -520,3 +520,60 @@ def test_a_rule_about_an_unknown_subject_is_refused() -> None:
     with pytest.raises(ValueError, match="about"):
         parse_rules(raw)
     parse_rules({**raw, "about": {"fund": ["基金"]}})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A compliance reminder names where a claim may not go; a quoted line that was struck out
+        # is its subject, not a claim; a refusal to comment on others disparages no one.
+        "合规提醒：宣传材料里不能说同行的产品差，只能引用注明出处的同类平均数据。",
+        "初稿里那句“某某院士力荐”被合规删了。",
+        "同业的产品我们不便评论，请以其公开披露的文件为准。",
+        # Evidence in its usual forms: a peer average, a provider's name, reports in the plural.
+        "Three years to 30 June 2026: fund 21%, peer average 17% (FE fundinfo).",
+        "Annual reports 2023-25: fund 5.2%, 7.9%, 11.0%; benchmark 6.1%, 7.0%, 9.8%.",
+        # A concession, and a waived fee beside the fee charged instead.
+        "Bond funds are not guaranteed and can fall in value, even a low-risk one.",
+        "C类份额免申购费，但每日计提销售服务费，长期持有未必更省。",
+        # An award with its year and the body that gave it.
+        "Winner, 2024 Fund of the Year (multi-asset, Money Observer); awards reflect past periods.",
+    ],
+)
+def test_sentences_that_forbid_quote_or_carry_their_evidence_are_not_flagged(text: str) -> None:
+    assert check_text(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # English wordings of each category's claim, written for this test.
+        ("No investor of ours has ever lost a penny here, and none will.", "guarantee"),
+        ("Whatever happens, your principal stays untouched.", "guarantee"),
+        ("The bottom is in; from here the fund only goes up.", "forecast"),
+        ("Famous hedge-fund titans piled in last quarter.", "endorsement"),
+        ("Open an account by Friday and we add an extra $100 on the house.", "inducement"),
+        ("I made $9k in three weeks with this ETF.", "past_performance"),
+        ("Those rival funds are a sinking ship.", "peer_disparagement"),
+        ("Why not move your emergency fund into this?", "personalised_advice"),
+        ("Nothing in its sector even comes close to it.", "superlative"),
+        ("The sign-up link dies tonight and won't be back.", "urgency"),
+        # "要不要" asks; it does not deny what follows, as 不要 does.
+        ("要不要把养老钱先放进来？", "personalised_advice"),
+    ],
+)
+def test_claims_in_new_wordings_are_caught(text: str, category: str) -> None:
+    assert category in {f.category for f in check_rules(text)}
+
+
+def test_a_denial_still_denies_where_a_question_or_suggestion_does_not() -> None:
+    assert check_rules("不要把养老钱放进来。") == []
+    assert check_rules("We do not suggest you move your emergency fund into any fund.") == []
+
+
+def test_the_model_reads_a_sentence_whole_across_its_semicolons() -> None:
+    # It was trained on whole sentences; a half read alone ("Manager's views as of 30 June;")
+    # is not what it learned from, and its warning spans the whole sentence.
+    text = "We'll make sure you never lose a cent on this one; just ask around."
+    likely = [f for f in check_text(text) if f.rule.startswith("LIKELY-")]
+    assert likely and all((f.start, f.end) == (0, len(text)) for f in likely)
