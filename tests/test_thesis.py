@@ -83,6 +83,21 @@ def test_seed_map_counterpoints_come_from_the_bear_case_and_the_disclosure(
     assert not any("没有提出反方观点" in n for n in seed_map.notices)
 
 
+def test_a_chart_stands_under_the_step_it_shows(seed_map: ArgumentMap) -> None:
+    # The training-and-inference chart closes the Jevons paradox's section in the article, but
+    # it shows the next one's argument (inference needs more compute); the IT spending chart
+    # stays beside the spending it charts.
+    def charts(word: str) -> list[str]:
+        [step] = [s for s in seed_map.steps if word in s.claim]
+        return [e.text for e in step.evidence if e.label == "chart"]
+
+    assert charts("杰文斯悖论") == []
+    assert any("大模型的训练与应用" in c for c in charts("推理算力"))
+    assert any("全球IT支出" in c for c in charts("加码算力基建"))
+    outline = render_outline(seed_map)
+    assert outline.count("图:人工智能基本原理") == 1  # said once, not as a quote and again
+
+
 def test_seed_map_is_dated_carries_the_disclosure_and_has_no_findings(
     seed_map: ArgumentMap, seeded
 ) -> None:

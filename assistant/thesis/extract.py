@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +33,7 @@ from ..extractive import quotable
 from ..figures import find_figures, trailing_unit_end
 from ..prompts import Lang, message
 from ..store import StoredChunk
-from ..text import has_han
+from ..text import bigrams, has_han
 from .model import Evidence, FigureMark, Kind, Point, Step, markers, say, setting
 
 Role = Literal["text", "caption", "attribution"]
@@ -211,6 +212,7 @@ def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer) -> Extracte
     published = chunks[0].meta("published") if chunks else None
     products = _products(chunks)
     body = [s for s in parts if s.kind != "disclosure"]
+    _charts_to_what_they_show(body)
     headed = [s for s in body if s.heading]
 
     thesis = None
@@ -228,6 +230,39 @@ def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer) -> Extracte
 
     risks = _risks((s for s in parts if s.kind == "disclosure"), citer)
     return Extracted(thesis, steps, counter, risks)
+
+
+def _charts_to_what_they_show(body: Sequence[Section]) -> None:
+    """A chart that closes a section goes to the next one when it shows what that one says.
+
+    An article places a chart where the page has room, often after the paragraph before the
+    one it illustrates ("图:人工智能基本原理:大模型的训练与应用" closes the Jevons paradox's
+    section and shows the next one's training and inference). Its caption's character pairs
+    decide: shared more with the next section's text than with its own, it moves there (with
+    its attribution), opening that section."""
+    for here, after in pairwise(body):
+        if not after.heading or here.kind != after.kind:
+            continue
+        tail: list[Sentence] = []
+        for sentence in reversed(here.sentences):
+            if sentence.role == "text":
+                break
+            tail.insert(0, sentence)
+        captions = [s for s in tail if s.role == "caption"]
+        if not captions:
+            continue
+        pairs = bigrams("".join(s.text for s in captions))
+        if _shared(pairs, after) > _shared(pairs, here):
+            del here.sentences[len(here.sentences) - len(tail) :]
+            first = min((s.paragraph for s in after.sentences), default=0)
+            moved = [replace(s, paragraph=first - len(tail) + k) for k, s in enumerate(tail)]
+            after.sentences[:0] = moved
+
+
+def _shared(pairs: frozenset[str], section: Section) -> float:
+    """The share of ``pairs`` the section's own text holds."""
+    text = "".join(s.text for s in section.sentences if s.role == "text")
+    return len(pairs & bigrams(text)) / (len(pairs) or 1)
 
 
 def counterpoint_notice(

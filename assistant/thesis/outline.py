@@ -30,7 +30,8 @@ def _marks(citations: Iterable[Citation]) -> str:
 def _step(k: int, step: Step, m: ArgumentMap) -> list[str]:
     kind = say(m.lang, f"kind_{step.kind}")
     lines = [f"{k}. 【{kind}】{step.claim}{_marks(step.citations)}"]
-    lines.extend(f"   > “{c.quote}”[{c.n}]" for c in step.citations if c.quote != step.claim)
+    shown = {step.claim, *(e.text for e in step.evidence)}  # each said once
+    lines.extend(f"   > “{c.quote}”[{c.n}]" for c in step.citations if c.quote not in shown)
     lines.extend(f"   - {e.text}[{e.n}]" for e in step.evidence)
     if step.figures and (when := date_label(m.published, m.lang)):
         figures = "、".join(f.text for f in step.figures)
