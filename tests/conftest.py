@@ -217,6 +217,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 # The seed's argument in the article's order: a phrase of each step's claim, a phrase the
 # passage it cites must hold (the support, not just the same section), and the step's kind.
 SEED_STEPS = [
+    ("暂停了API服务充值", "暂停了API服务充值", "fact"),  # the event the thesis follows from
     ("利空算力股", "低算力成本", "fact"),
     ("杰文斯悖论", "整体消耗量反而上升", "view"),
     ("推理算力需求", "推理(调用)的算力成本也可能会持续走高", "forecast"),

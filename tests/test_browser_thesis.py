@@ -38,7 +38,7 @@ def test_the_map_card_shows_the_argument_and_asks_about_a_step(
     summary = card.locator("summary").first
     expect(summary).to_contain_text(f"《{SEED_TITLE}》")
     expect(summary).to_contain_text("银华基金 · 2025年2月 · 距今约")
-    expect(summary).to_contain_text("6 步论证")
+    expect(summary).to_contain_text("7 步论证")
     # Folded, the card is compact; the disclosure under it is there all the same.
     expect(card.locator("li.step").first).to_be_hidden()
     expect(card.locator("details.disclosure summary")).to_contain_text("投资有风险")
@@ -52,31 +52,31 @@ def test_the_map_card_shows_the_argument_and_asks_about_a_step(
     expect(steps).to_have_count(len(SEED_STEPS))
     expect(steps.locator(".claim")).to_contain_text([claim for claim, _, _ in SEED_STEPS])
     expect(steps.locator(".kind")).to_have_text([KINDS_ZH[kind] for _, _, kind in SEED_STEPS])
-    expect(steps.nth(0)).to_contain_text("600万美元：2025年2月文章发表时的数字，所指时期以原文为准")
+    expect(steps.nth(1)).to_contain_text("600万美元：2025年2月文章发表时的数字，所指时期以原文为准")
     counter = card.locator(".map-counter")
     expect(counter.locator(".point.from-article")).to_contain_text("可能会影响AI算力的成长空间")
     expect(counter.locator(".point.from-disclosure").first).to_contain_text("损失")
 
     # A step's footnote opens its passage with the supporting sentence marked.
-    second = steps.nth(1)
+    second = steps.nth(2)  # the Jevons paradox
     second.locator(".claim a.cite").first.click()
     source = second.locator(".source.active")
     expect(source).to_be_visible()
     expect(source).to_be_in_viewport()
-    expect(source.locator("mark")).to_have_text(shown.steps[1].citations[0].quote)
+    expect(source.locator("mark")).to_have_text(shown.steps[2].citations[0].quote)
     expect(source.locator(".source-meta")).to_contain_text(f"《{SEED_TITLE}》 · 银华基金 · 2025-02")
-    assert SEED_STEPS[1][1] in source.locator(".passage").inner_text()
+    assert SEED_STEPS[2][1] in source.locator(".passage").inner_text()
     page.screenshot(path=str(tmp_path / "2-open-citation.png"), full_page=True)
 
     # "Ask about this step" sends the step's question; the answer comes with its disclosure.
     second.locator("button.ask-step").click()
     turn = page.locator("#transcript .turn.done")
     expect(turn).to_have_count(1)
-    expect(turn.locator(".question p")).to_have_text(shown.steps[1].ask)
+    expect(turn.locator(".question p")).to_have_text(shown.steps[2].ask)
     expect(turn.locator(".answer")).to_contain_text("杰文斯悖论")
     expect(turn.locator("details.disclosure summary")).to_contain_text("投资有风险")
     asked = engine.audit.turns(1)[0]  # type: ignore[union-attr]
-    assert asked["question"] == shown.steps[1].ask and asked["channel"] == "web"
+    assert asked["question"] == shown.steps[2].ask and asked["channel"] == "web"
     assert asked["disclosure"].startswith("风险提示")
     page.screenshot(path=str(tmp_path / "3-asked.png"), full_page=True)
 
@@ -111,7 +111,7 @@ def test_the_map_card_shows_the_argument_and_asks_about_a_step(
     second.locator("button.ask-step").click()
     english = page.locator("#transcript .turn.done").nth(1)
     expect(english.locator(".question p")).to_have_text(
-        f"Please explain this step of the article's argument: {shown.steps[1].claim}"
+        f"Please explain this step of the article's argument: {shown.steps[2].claim}"
     )
     expect(english.locator(".answer")).to_contain_text("Excerpts from the article")
 

@@ -264,7 +264,8 @@ def test_online_map_falls_back_to_the_articles_structure_when_the_model_fails(
     fake_llm.script(402)
     (fallback,) = ThesisService(online).maps()
     assert fallback.mode == "fallback"
-    assert [s.claim for s in fallback.steps][:2] == [
+    assert [s.claim for s in fallback.steps][:3] == [
+        "2月6日晚间,DeepSeek暂停了API服务充值。",
         "有声音认为DeepSeek利空算力股",
         "杰文斯悖论的存在",
     ]

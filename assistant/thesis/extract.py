@@ -220,7 +220,8 @@ def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer) -> Extracte
     counter: list[Point] = []
     for section in body:
         if section.heading is None and headed:
-            thesis = thesis or _thesis(section, citer)
+            if thesis is None and (thesis := _thesis(section, citer)) is not None:
+                steps.extend(_premise(section, thesis, citer, lang, published))
             continue
         bear = bool(section.heading) and _has(section.heading or "", "markers", "bear_case")
         against = _bear_counterpoints(section, citer) if bear else []
@@ -290,6 +291,25 @@ def _thesis(lead: Section, citer: Citer) -> Point | None:
         if _has(sentence.text, "markers", "consequence") and (text := _statement(sentence.text)):
             return Point(text, [citer.cite(sentence.chunk, sentence.text)])
     return None
+
+
+def _premise(
+    lead: Section, thesis: Point, citer: Citer, lang: Lang, published: str | None
+) -> list[Step]:
+    """What a thesis drawn as a consequence (因此…) follows from: the lead's first statement
+    before it, as the map's first step. "2月6日晚间,DeepSeek暂停了API服务充值" is the event
+    the seed article's thesis rests on; without it the map opened on a bare 因此."""
+    quote = thesis.citations[0].quote
+    before: list[Sentence] = []
+    for sentence in _quotable(s for s in lead.sentences if s.role == "text"):
+        if sentence.text == quote:
+            break
+        before.append(sentence)
+    else:
+        return []
+    first = next((s for s in before if _substantial(s.text) and _statement(s.text)), None)
+    step = _step(None, [first], [], citer, lang, published, None) if first else None
+    return [step] if step else []
 
 
 def _bear_counterpoints(section: Section, citer: Citer) -> list[Point]:
