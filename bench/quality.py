@@ -693,8 +693,15 @@ def decision_score(
     decision: Decision,
 ) -> float:  # fmt: skip
     """The decision's probability for one probe (offline it answers at 0.5 and above)."""
+    return probability(p, decision.features(p, w), betas, read)
+
+
+def probability(
+    p: Probe, features: np.ndarray, betas: dict[str, np.ndarray], read: dict[str, Sequence[str]]
+) -> float:
+    """``decision_score`` from the probe's features (``Decision.features``) already read."""
     lang = "zh" if p.lang == "zh" else "other"
-    x = decision.features(p, w)[columns(read[lang])]
+    x = features[columns(read[lang])]
     return float(decide(x[None, :], betas[lang][:-1])[0])
 
 
@@ -714,10 +721,13 @@ def report(
         row: dict[str, Any] = {"n": len(chosen)}
         accepted, online, certain = [], [], []
         for p in chosen:
-            score = decision_score(p, w, betas, read, decision)
+            features = decision.features(p, w)
             lang = "zh" if p.lang == "zh" else "other"
-            found = decision.features(p, w)[FEATURES.index("found")]
-            verdict = retrieval.Verdict(score, betas[lang][-1], sure[lang], grounded=found > 0)
+            found = features[FEATURES.index("found")]
+            verdict = retrieval.Verdict(
+                probability(p, features, betas, read), betas[lang][-1], sure[lang],
+                grounded=found > 0,
+            )  # fmt: skip
             accepted.append(verdict.answers)
             online.append(verdict.for_model)
             certain.append(verdict.sure)
