@@ -139,7 +139,10 @@ def test_a_server_that_holds_the_connection_falls_back_within_the_deadline(
     started = time.monotonic()
     answer = online.ask(QUESTION)
     assert answer.mode == "fallback"
-    assert time.monotonic() - started < 3.0 + 2.0
+    # The server holds each attempt for 30 s and the deadline is 3 s: waiting for the server
+    # would take 90 s. The bound only tells the two apart (it is not a speed target), with room
+    # for a machine under load.
+    assert time.monotonic() - started < 15.0
     assert_compliant_shape(answer)
 
 
