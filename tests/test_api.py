@@ -278,7 +278,7 @@ def test_cancel_ends_a_model_stream_waiting_on_keepalives(
     started = time.monotonic()
     with cancel_on(stop), pytest.raises(StreamCancelled):
         list(chat.stream([HumanMessage(QUESTION)], deadline=time.monotonic() + 30))
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 10.0  # not the 25 s of keep-alives
     assert _wait_for(lambda: fake_llm.chat_requests[0].get("outcome") == "client closed", 2)
 
 
