@@ -153,3 +153,43 @@ def test_on_a_phone_the_map_fits_and_the_advisor_inserts_its_outline(
     expect(page.locator("#findings")).to_contain_text("未发现不合规表述")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "6-advisor-outline.png"), full_page=True)
+
+
+# What the page cuts off: a text box whose placeholder does not fit it (an empty box's
+# scrollHeight is its placeholder's), or a box that clips content wider than itself. Gradio's
+# screen-reader-only labels (1 px wide) and boxes that scroll on purpose are not cut.
+CUT_OFF = """() => [...document.querySelectorAll('.gradio-container *')].filter(e => {
+    const box = e.getBoundingClientRect(), style = getComputedStyle(e);
+    if (box.width <= 2 || box.height <= 2 || style.visibility === 'hidden') return false;
+    const scrolls = ['auto', 'scroll'].includes(style.overflowX);
+    const tall = e.matches('textarea, input') && e.scrollHeight > e.clientHeight + 1;
+    return tall || (e.scrollWidth > e.clientWidth + 1 && !scrolls);
+  }).map(e => `${e.tagName}#${e.id}.${e.className}: ${(e.placeholder || e.innerText).slice(0, 40)}`)"""
+
+
+@pytest.mark.parametrize("width, height", [(375, 812), (768, 1024)])
+def test_on_a_phone_and_a_tablet_nothing_on_the_page_is_cut_off(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path, width: int, height: int
+) -> None:
+    url, _ = offline_ui
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url)
+    page.locator("#thesis-map .map-card").filter(has_text=SEED_TITLE).locator(
+        "summary"
+    ).first.click()
+    question = page.locator("#question textarea")
+    for language, example, tabs in (
+        ("简体", "例如", ("顾问草稿", "投资者问答")),
+        ("English", "e.g.", ("Advisor drafts", "Investor Q&A")),
+    ):
+        page.locator("#language").get_by_label(language).check()
+        expect(question).to_have_attribute("placeholder", re.compile(f"^{re.escape(example)}"))
+        # The example question in the box is read whole, in either language (it was cut to one
+        # line and a half on a phone).
+        assert page.evaluate(CUT_OFF) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(tmp_path / f"{width}-{language}.png"))
+        page.get_by_role("tab", name=tabs[0]).click()
+        expect(page.locator("#thesis-outlines .outline-card").first).to_be_visible()
+        assert page.evaluate(CUT_OFF) == []
+        page.get_by_role("tab", name=tabs[1]).click()

@@ -200,6 +200,41 @@ def test_a_poisoned_source_sentence_is_masked_in_the_maps_passages(tmp_path: Pat
     assert citation.quote == "推理调用量在过去一年里增长了三倍。"
 
 
+def test_no_step_rests_on_the_articles_promotion_of_its_product(
+    seed_map: ArgumentMap, tmp_path: Path
+) -> None:
+    # The seed's index section states the index's weights, then sells it: "…占比51%,或是把握
+    # 算力国产替代趋势的有力工具". The weights are evidence; the sales line is not, anywhere.
+    shown = [
+        text
+        for step in seed_map.steps
+        for text in (
+            step.claim,
+            *(c.quote for c in step.citations),
+            *(e.text for e in step.evidence),
+        )
+    ]
+    assert not [text for text in shown if "有力工具" in text or "把握" in text]
+    [index] = [s for s in seed_map.steps if "科创板人工智能指数" in s.claim]
+    weights = "AI算力相关的计算机和半导体合计权重85%,高端数字芯片设计成份股占比51%"
+    assert [e.text for e in index.evidence if e.label == "figure"] == [weights]
+    assert {"85%", "51%"} <= {f.text for f in index.figures}
+
+    # A heading's step quotes the sentence that states it, not the one that sells it (which
+    # shares more of the heading's words); a section that only sells gives no step at all.
+    promo = tmp_path / "promo.txt"
+    promo.write_text(
+        "AI算力指数再梳理\n"
+        "一、算力指数覆盖算力产业链\n本指数是把握算力产业链机遇的有力工具。\n"
+        "指数成份股覆盖算力芯片、服务器与光模块三个环节。\n"
+        "二、今日指数\n算力指数是布局AI浪潮的便捷工具。\n",
+        encoding="utf-8",
+    )
+    (step,) = extract(stored_chunks(promo), "zh", Citer("zh", tmp_path)).steps
+    assert step.claim == "算力指数覆盖算力产业链"
+    assert [c.quote for c in step.citations] == ["指数成份股覆盖算力芯片、服务器与光模块三个环节。"]
+
+
 # -- against the fake model -----------------------------------------------------------------------
 
 # A model's draft of the seed's map: five steps, one with a figure the source does not hold
@@ -256,6 +291,31 @@ def test_online_map_never_shows_a_step_with_a_prohibited_claim(
     chunk_id = served["steps"][0]["citations"][0]["chunk_id"]
     assert served["disclosure"] == article_disclosure(seeded[1], chunk_id)
     assert any(f["rule"] == "GUARANTEE-001" for f in served["findings"])  # kept for the audit
+
+
+def test_online_map_never_rests_a_step_on_the_articles_promotion(
+    online: AnswerEngine, fake_llm: FakeLLM
+) -> None:
+    # The index's weights are a statement; that the index is "a powerful tool to seize the
+    # trend" is the article selling it: a step may state the first, never the second, and the
+    # sentence it rests on is the statement without its sales clause.
+    fake_llm.script(
+        {
+            "text": "STEP fact: 2月6日晚间DeepSeek暂停了API服务充值[1]\n"
+            "STEP fact: 科创板人工智能指数中AI算力相关的计算机和半导体合计权重85%[6]\n"
+            "STEP view: 科创板人工智能指数或是把握算力国产替代趋势的有力工具[6]\n"
+        }
+    )
+    (drafted,) = ThesisService(online).maps(channel="api")
+    assert drafted.mode == "llm"
+    assert [s.claim for s in drafted.steps] == [
+        "2月6日晚间DeepSeek暂停了API服务充值",
+        "科创板人工智能指数中AI算力相关的计算机和半导体合计权重85%",
+    ]
+    (weights,) = drafted.steps[1].citations
+    assert weights.quote == "AI算力相关的计算机和半导体合计权重85%,高端数字芯片设计成份股占比51%"
+    assert weights.quote in weights.text
+    assert any("不符合基金宣传规范" in n for n in drafted.notices)
 
 
 def test_online_map_falls_back_to_the_articles_structure_when_the_model_fails(

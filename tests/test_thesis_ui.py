@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import gradio as gr
@@ -89,6 +90,57 @@ def test_markup_in_a_map_renders_as_text(offline: AnswerEngine) -> None:
     html = maps.cards([m], "zh") + maps.outlines([m], "en")
     assert "<img" not in html and "${" not in html and "{{" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;&#36;&#123;x&#125;" in html
+
+
+class Lists(HTMLParser):
+    """How many items each list (``ol``, ``ul``) of a page holds, in the order they open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[tuple[str, int]] = []
+        self._open: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in ("ol", "ul"):
+            self._open.append(len(self.items))
+            self.items.append((tag, 0))
+        elif tag == "li" and self._open:
+            name, count = self.items[self._open[-1]]
+            self.items[self._open[-1]] = (name, count + 1)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("ol", "ul") and self._open:
+            self._open.pop()
+
+
+def lists_in(html: str) -> list[tuple[str, int]]:
+    parser = Lists()
+    parser.feed(html)
+    return parser.items
+
+
+def test_a_map_with_nothing_to_list_writes_no_empty_list(
+    offline: AnswerEngine, tmp_path: Path, embedder: E5Embedder
+) -> None:
+    # A screen reader announces an empty list as "list, 0 items". An article that only sells
+    # its product gives a map with no step: its card has no step list, and no list is empty.
+    (tmp_path / "knowledge").mkdir()
+    (tmp_path / "knowledge" / "promo.txt").write_text(
+        "今日指数\n算力指数是布局AI浪潮的便捷工具，建议关注。\n", encoding="utf-8"
+    )
+    settings = settings_for(tmp_path)
+    store = build_store(settings, embedder)
+    assert sync_knowledge(settings, store).ok
+    (empty,) = ThesisService(build_engine(settings, store=store)).maps(channel="web")
+    assert empty.steps == []
+    for lang in ("zh", "en"):
+        html = maps.cards([empty], lang)
+        assert "map-steps" not in html
+        assert [kind for kind, count in lists_in(html) if count == 0] == []
+    # The seed's card lists its steps, counterpoints, notices and the passages behind them.
+    (seed,) = ThesisService(offline).maps(channel="web")
+    listed = lists_in(maps.cards([seed], "zh"))
+    assert ("ol", len(seed.steps)) in listed and all(count for _, count in listed)
 
 
 def test_a_reader_in_traditional_characters_reads_the_maps_labels_in_them_and_the_article_as_written(

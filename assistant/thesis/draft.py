@@ -7,7 +7,10 @@ through what an answer's sentences go through, and a line that fails is dropped,
 
 - the ``SentenceGate``: compliance (a blocking finding drops the line), an echo of the system
   prompt, marker normalisation and the repair of a missing marker;
-- a line left without a source is dropped (a map step must rest on a passage);
+- a line that sells rather than states (the product as "a powerful tool to seize the trend":
+  ``extract.sells``) is dropped as a rule's would be: a map is read as the fund's marketing;
+- a line left without a source is dropped (a map step must rest on a passage), and so is one
+  whose sources state nothing but their sales wording: a quote is a statement (``plain_quote``);
 - the figure check: a figure no cited source holds drops the line (in an answer it is only
   flagged, but a map is a summary read at a glance, so a wrong number has no place on it).
 
@@ -25,7 +28,7 @@ from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from ..citations import best_quote, split_sentences
+from ..citations import split_sentences
 from ..compliance import Finding, make_finding
 from ..figures import unsupported_figures
 from ..gate import SentenceGate
@@ -34,7 +37,7 @@ from ..modelcalls import ModelCall
 from ..prompts import Lang, fenced_sources, prompt
 from ..retrieval import Hit
 from ..store import StoredChunk
-from .extract import Citer, classify, figure_marks
+from .extract import Citer, classify, figure_marks, plain_quote, sells
 from .model import KINDS, Kind, Point, Step, say
 
 _LINE = re.compile(
@@ -114,7 +117,11 @@ def draft_map(
             rejected.append(checked)
             continue
         claim, sources = checked
-        citations = [citer.cite(c, best_quote(claim, citer.standing(c))) for c in sources]
+        quoted = [(c, quote) for c in sources if (quote := plain_quote(claim, citer.standing(c)))]
+        if not quoted:
+            rejected.append("uncited")
+            continue
+        citations = [citer.cite(c, quote) for c, quote in quoted]
         at = min(ordinal[c.chunk_id] for c in sources)
         if line.tag == "counter":
             placed.append((at, Point(claim, citations)))
@@ -166,6 +173,8 @@ def _check(
     claim = re.sub(r"\s*\[\d+\]", "", gate.text).strip()
     if not numbers or not claim:
         return "uncited"
+    if sells(claim):
+        return "rule"
     sources = [chunks[n - 1] for n in numbers]
     standing = [citer.standing(c) for c in sources]
     unsupported = unsupported_figures(claim, standing, extra=[published or ""])

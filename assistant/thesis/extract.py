@@ -9,6 +9,10 @@ not say: every claim is a heading or a sentence of the article, verbatim (a head
   sentence that shares most with the claim). A paragraph that sums up (整体而言…) is a step of its
   own. Figures, chart captions with their attribution and the products the article names are
   kept beside the step as evidence, and every figure is marked with the article's date.
+- **Statements, not selling**: a step and its evidence rest on what the article states, never on
+  how it sells its product (a regulator reads the map as the fund's marketing). A clause that
+  sells (…,或是把握…的有力工具) is cut off, as a trailing question is; a sentence the compliance
+  rules read as selling is not used; a section with nothing else gives no step.
 - **Thesis**: the lead's sentence that draws a consequence (因此…), before any heading.
 - **Counterpoints**, from the sources only: the consequence a bear-case section draws (a heading
   that names the case against: 利空, 唱衰…), and the risks the article's disclosure names.
@@ -21,13 +25,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from functools import lru_cache
+from itertools import pairwise, takewhile
 from pathlib import Path
 from typing import Literal
 
 from ..answer import Citation, shown_path
 from ..citations import best_quote, split_sentences
-from ..compliance import mask_blocked
+from ..compliance import check_text, mask_blocked
 from ..documents import is_attribution, is_caption, strip_numbering
 from ..extractive import quotable
 from ..figures import find_figures, trailing_unit_end
@@ -168,6 +173,39 @@ def _statement(sentence: str) -> str | None:
     return sentence[:cut].strip() if cut > 0 else None
 
 
+@lru_cache(maxsize=1024)
+def _plain(sentence: str) -> str | None:
+    """A sentence as the statement it makes, without selling: from the first clause that sells
+    (``promotion`` in ``resources/thesis.toml``) on, it is cut off; None when what is left states
+    nothing, or when the compliance rules find it selling (``selling``: praise, an endorsement, an
+    inducement…), even as a reviewer's warning: a step's sentence is what the map rests on, and
+    a map is read as the fund's marketing."""
+    text = sentence
+    if _has(text, "markers", "promotion"):
+        kept = ""
+        for clause in re.split(r"(?<=[,，;；])", text):
+            if _has(clause, "markers", "promotion"):
+                break
+            kept += clause
+        text = kept.rstrip(",，;； ")
+        if not _substantial(text):
+            return None
+    selling = markers("markers", "selling")
+    return None if any(f.category in selling for f in check_text(text)) else text
+
+
+def plain_quote(claim: str, passage: str) -> str | None:
+    """The statement of ``passage`` that shares most with ``claim`` (``_plain``: a sentence's
+    sales clause cut off, a sentence that only sells left out); None when it states nothing."""
+    stated = [text for s in split_sentences(passage) if (text := _plain(s))]
+    return best_quote(claim, "\n".join(stated)) if stated else None
+
+
+def sells(claim: str) -> bool:
+    """Whether a claim (a model's step) sells rather than states: ``_plain`` would change it."""
+    return _plain(claim) != claim
+
+
 # -- the article as sections of sentences ---------------------------------------------------------
 
 
@@ -288,7 +326,8 @@ def _quotable(sentences: Iterable[Sentence]) -> list[Sentence]:
 
 def _thesis(lead: Section, citer: Citer) -> Point | None:
     for sentence in _quotable(lead.sentences):
-        if _has(sentence.text, "markers", "consequence") and (text := _statement(sentence.text)):
+        drawn = _has(sentence.text, "markers", "consequence")  # drawn, never sold:
+        if drawn and _plain(sentence.text) == sentence.text and (text := _statement(sentence.text)):
             return Point(text, [citer.cite(sentence.chunk, sentence.text)])
     return None
 
@@ -307,7 +346,9 @@ def _premise(
         before.append(sentence)
     else:
         return []
-    first = next((s for s in before if _substantial(s.text) and _statement(s.text)), None)
+    first = next(
+        (s for s in before if _substantial(s.text) and _statement(s.text) and _plain(s.text)), None
+    )
     step = _step(None, [first], [], citer, lang, published, None) if first else None
     return [step] if step else []
 
@@ -367,14 +408,18 @@ def _step(
     *,
     whole: bool = False,
 ) -> Step | None:
-    usable = _quotable(sentences)
+    quotable = _quotable(sentences)
+    usable = [replace(s, text=text) for s in quotable if (text := _plain(s.text))]
     if not usable:
         return None
-    if whole:  # a summing-up paragraph is claimed as written, all its sentences
-        if len(usable) != len(sentences):
+    if whole:  # a summing-up paragraph is claimed as written, its sentences up to one that sells
+        if len(quotable) != len(sentences):
             return None
-        text = "".join(s.text for s in usable)
-        chosen, claim = usable[0], text
+        stated = list(takewhile(lambda s: _plain(s.text) == s.text, quotable))
+        if not stated:
+            return None
+        text = "".join(s.text for s in stated)
+        chosen, claim = stated[0], text
         quote = text
     elif claim is None:
         chosen = usable[0]
@@ -385,7 +430,7 @@ def _step(
     citations = [citer.cite(chosen.chunk, quote)]
     evidence: list[Evidence] = []
     for sentence, label, text in extras:
-        if sentence.text == quote or len(evidence) == 3:
+        if quote in (sentence.text, text) or len(evidence) == 3:
             continue
         if all(c.chunk_id != sentence.chunk.chunk_id for c in citations):
             citations.append(citer.cite(sentence.chunk, text))
@@ -406,13 +451,16 @@ def _step(
 def _evidence(
     section: Section, candidates: Sequence[Sentence], products: Sequence[str]
 ) -> list[tuple[Sentence, EvidenceLabel, str]]:
-    """Figures, charts (caption with its attribution) and named products of a section."""
+    """Figures, charts (caption with its attribution) and named products of a section, each as
+    the statement it makes (``_plain``)."""
     out: list[tuple[Sentence, EvidenceLabel, str]] = []
     for sentence in _quotable(candidates):
-        if any(p in sentence.text for p in products):
-            out.append((sentence, "product", sentence.text))
-        elif any(_unit(f.text) for f in find_figures(sentence.text)):
-            out.append((sentence, "figure", sentence.text))
+        if (text := _plain(sentence.text)) is None:
+            continue
+        if any(p in text for p in products):
+            out.append((sentence, "product", text))
+        elif any(_unit(f.text) for f in find_figures(text)):
+            out.append((sentence, "figure", text))
     for caption in (s for s in section.sentences if s.role == "caption"):
         attribution = next(
             (

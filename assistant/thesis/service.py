@@ -51,7 +51,7 @@ RETRY_FALLBACK_AFTER = 300.0  # seconds before a map built without the model ask
 BUILDER = hashlib.sha256(
     (Path(__file__).parent.parent / "resources" / "thesis.toml").read_bytes()
     + prompt("thesis_system").encode()
-    + b"thesis-2"  # charts under the step they show
+    + b"thesis-3"  # statements, not selling: a clause that sells is no step's sentence
 ).hexdigest()[:12]
 
 

@@ -125,15 +125,20 @@ def card(m: ArgumentMap, i: int, lang: Ui) -> str:
     thesis_sources = (
         _sources([(c.quote, c) for c in m.thesis.citations], f"{key}-t", lang) if m.thesis else ""
     )
+    # A list with nothing in it is not written: a screen reader says "list, 0 items".
     steps = "".join(_step(step, i, k, m, lang) for k, step in enumerate(m.steps))
+    if steps:
+        steps = (
+            f'<section class="map-steps"><h4>{esc(say_in(lang, "heading_steps"))}</h4>'
+            f"<ol>{steps}</ol></section>"
+        )
     hidden = _plain_notices(m)
     notices = "".join(f"<li>{esc(n)}</li>" for n in notices_in(m, lang) if n not in hidden)
     return (
         f'<div class="map-card" data-key="{key}"><details class="map" data-key="{key}">{summary}'
         f'<div class="map-body">{thesis_sources}<div class="map-columns">'
-        f'<section class="map-steps"><h4>{esc(say_in(lang, "heading_steps"))}</h4>'
-        f"<ol>{steps}</ol></section>{_counter(m, key, lang)}</div>"
-        f'<ul class="notices">{notices}</ul></div></details>'
+        f"{steps}{_counter(m, key, lang)}</div>"
+        f"{f'<ul class=notices>{notices}</ul>' if notices else ''}</div></details>"
         f"{disclosure(m.disclosure, lang, key)}</div>"
     )
 
