@@ -24,11 +24,13 @@ from assistant.web.ui.investor import HISTORY_TURNS, history
 from assistant.web.ui.render import (
     ChatTurn,
     disclosure,
+    draft_extras,
     esc,
     findings_panel,
     highlighted,
     marked,
     paragraphs,
+    status_line,
 )
 from tests.conftest import online_engine, settings_for
 from tests.fakellm import FakeLLM
@@ -275,3 +277,19 @@ def test_follow_ups_take_only_the_last_exchanges() -> None:
     sent = history(turns)
     assert len(sent) == 2 * HISTORY_TURNS
     assert [t.content for t in sent[:2]] == ["问3", "答3"] and sent[-1].content == "答5"
+
+
+def test_a_draft_that_cites_nothing_lists_no_empty_sections(engine: AnswerEngine) -> None:
+    cited = draft(engine, "C4")
+    declined = draft(engine, "C4", question="明天上海会下雨吗？")
+    assert cited.citations and not declined.citations
+    assert '<ol class="draft-sources"><li>' in draft_extras(cited, "zh")
+    shown = draft_extras(declined, "zh")
+    # A screen reader announces an empty list as "list, 0 items"; the disclosure is still there.
+    assert not re.search(r"<(ol|ul)[^>]*>\s*</(ol|ul)>", shown)
+    assert declined.disclosure in html.unescape(shown)
+
+
+def test_the_library_count_reads_in_the_singular_for_one_article() -> None:
+    assert "Library: 1 article<" in status_line("en", "offline", None, 1)
+    assert "Library: 2 articles<" in status_line("en", "offline", None, 2)

@@ -54,7 +54,8 @@ def status_line(lang: Ui, mode: str, model: str | None, documents: int) -> str:
     else:
         state = "offline"
         text = f"<b>{esc(t(lang, f'status_{mode}'))}</b> · {esc(t(lang, f'status_{mode}_reason', model=model))}"
-    docs = esc(t(lang, "status_documents", documents=documents))
+    one = "status_document" if documents == 1 else "status_documents"
+    docs = esc(t(lang, one, documents=documents))
     return (
         f'<div class="status-line {state}" role="status"><span class="dot"></span>'
         f'<span class="status-text">{text}</span><span class="docs">{docs}</span></div>'
@@ -284,15 +285,18 @@ def draft_extras(answer: Answer | None, lang: Ui) -> str:
     """Beside the editable draft: its notices, its sources with dates, and the disclosure."""
     if answer is None:
         return ""
+    # A section with nothing in it is left out (a screen reader announces "list, 0 items").
     notices = "".join(f"<li>{esc(notice)}</li>" for notice in answer.notices)
     items = "".join(
         f'<li><span class="n">[{c.n}]</span> {esc(source_meta(c, lang))}</li>'
         for c in answer.citations
     )
+    if notices:
+        notices = f'<h4>{esc(t(lang, "draft_notices"))}</h4><ul class="notices">{notices}</ul>'
+    if items:
+        items = f'<h4>{esc(t(lang, "draft_sources"))}</h4><ol class="draft-sources">{items}</ol>'
     return (
-        f'<div class="draft-extras"><h4>{esc(t(lang, "draft_notices"))}</h4>'
-        f'<ul class="notices">{notices}</ul>'
-        f'<h4>{esc(t(lang, "draft_sources"))}</h4><ol class="draft-sources">{items}</ol>'
+        f'<div class="draft-extras">{notices}{items}'
         f"<h4>{esc(t(lang, 'draft_disclosure'))}</h4>"
         f'<div class="disclosure-text">{esc(answer.disclosure)}</div></div>'
     )
