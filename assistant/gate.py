@@ -46,6 +46,11 @@ _NAMES_DISCLOSURE = re.compile(_DISCLOSURE)
 _AS_HEADING = re.compile(rf"^[\s#*>|—-]*(?:{_DISCLOSURE})[\s*]*(?:[:：]|$)")
 
 
+# A Markdown rule (---, ***) alone: the model closing its answer as our sources and disclosure
+# open below it (on /v1 after a rule of our own), with nothing of its own to say.
+_RULE = re.compile(r"\s*(?:[-*_—=]\s*){3,}")
+
+
 def speaks_for_the_disclosure(plain: str, cited: bool) -> bool:
     """Whether a model's sentence (markers removed) writes the disclosure or talks about it."""
     return bool(_AS_HEADING.match(plain)) or (not cited and bool(_NAMES_DISCLOSURE.search(plain)))
@@ -86,6 +91,8 @@ class SentenceGate:
     def _admit(self, sentence: str) -> list[str]:
         sentence = normalise_markers(sentence, len(self.sources))
         plain = re.sub(r"\[\d+\]", "", sentence)
+        if _RULE.fullmatch(plain):
+            return []
         if any(secret in plain for secret in self.secrets):
             self.removed += 1
             return []
