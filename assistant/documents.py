@@ -20,9 +20,9 @@
   before them. The source line (来源:金融界) is metadata, not content, when no body text follows
   it; otherwise it sources the paragraph above it. Scraped navigation (上一篇:…) and a web
   page's menu bar, breadcrumb and copyright footer are dropped; table rows stay as they are. From
-  a line starting 风险提示 (风险揭示, 重要提示, 免责声明, Risk warning, Important information…)
-  to the end is the risk disclosure: a heading block, then ``disclosure`` blocks, and
-  ``Article.disclosure`` holds those lines verbatim. A disclosure placed first ends where the
+  a line starting 风险提示 (风险揭示, 重要提示, 免责声明, their traditional twins 風險提示…, Risk
+  warning, Important information…) to the end is the risk disclosure: a heading block, then
+  ``disclosure`` blocks, and ``Article.disclosure`` holds those lines verbatim. A disclosure placed first ends where the
   format marks the next section: a heading of its own rank or higher (any heading after a
   disclosure that is a line, "风险提示：…"); numbered lines guessed as headings do not end it,
   since a disclosure's own items are numbered (一、依据投资对象的不同…).
@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 # Part of every content hash: bump it whenever parsing or chunking changes what an article
 # becomes, so the next ingest re-processes unchanged files.
-PIPELINE_VERSION = "documents-3/chunking-2"
+PIPELINE_VERSION = "documents-4/chunking-2"
 
 SUPPORTED_SUFFIXES = (".docx", ".htm", ".html", ".md", ".markdown", ".pdf", ".txt")
 
@@ -199,8 +199,9 @@ _CAPTION = re.compile(
     r"^(?:图表?\s*(?:\d+|[一二三四五六七八九十]+(?=\s|[:：]))?\s*[:：]|图表?\s*\d+|表\s*\d+"
     r"|(?i:(?:figure|fig\.|chart|exhibit|table)\s*\d*\s*[:：.]\s|(?:figure|fig\.|exhibit)\s*\d+\b))"
 )
+# The headings in traditional characters too: a Hong Kong or Taiwan article's 風險提示.
 _DISCLOSURE = re.compile(
-    r"^(风险提示|风险揭示书?|重要提示|免责声明"
+    r"^(风险提示|风险揭示书?|重要提示|免责声明|風險提示|風險揭示書?|免責聲明"
     r"|(?i:risk warnings?|risk disclosures?|important information|important notice|disclaimer))"
     r"\s*(?:[:：.]\s*(.*))?$"
 )

@@ -13,7 +13,9 @@ figure, and so are 一万五千亿, 1.5万亿 and 15,000亿; 百分之十, 10% a
   不到/less than up to it (each within a factor of two); 600多万 600–700万; ranges (6%–8%, 一到两成) claim each end.
 - A source figure supports a claim when a value the source states falls inside the claimed
   interval (a range in the source states both its ends). A percentage is only supported by a
-  percentage, a multiple (3倍, 3x) only by a multiple.
+  percentage, a multiple (3倍, 3x) only by a multiple, and an amount in a currency (美元, $,
+  元, ¥, HK$, 欧元…) only by one in the same currency or in none written: 600万元 is not the
+  source's 600万美元.
 
 Pure functions over strings; the answer engine decides what to do with an unsupported figure.
 """
@@ -82,6 +84,23 @@ _TRAILING_UNIT = re.compile(
     re.IGNORECASE,
 )
 _CURRENCY_BEFORE = re.compile(r"(?:US\$|HK\$|\$|¥|￥|€|£)\s*$")
+# Which currency an amount is in: the word after it (600万美元, 6 million yuan) or the sign or
+# code before it (HK$6m, RMB 6 million). Checked in this order: 美元 before 元, HK$ before $.
+_CURRENCY_AFTER = (
+    ("USD", re.compile(r"美元|美金|\s*(?:US )?dollars?\b|\s*USD\b", re.IGNORECASE)),
+    ("HKD", re.compile(r"港元|港币|\s*HKD\b|\s*(?:HK|Hong Kong) dollars?\b", re.IGNORECASE)),
+    ("EUR", re.compile(r"欧元|\s*euros?\b|\s*EUR\b", re.IGNORECASE)),
+    ("JPY", re.compile(r"日元|\s*yen\b|\s*JPY\b", re.IGNORECASE)),
+    ("GBP", re.compile(r"英镑|\s*pounds?\b|\s*GBP\b", re.IGNORECASE)),
+    ("CNY", re.compile(r"元|人民币|\s*yuan\b|\s*RMB\b|\s*CNY\b", re.IGNORECASE)),
+)
+_CURRENCY_SIGN = (
+    ("HKD", re.compile(r"(?:HK\$|HKD|港币|港元)\s*$", re.IGNORECASE)),
+    ("USD", re.compile(r"(?:US\$|\$|USD|美元)\s*$", re.IGNORECASE)),
+    ("EUR", re.compile(r"(?:€|EUR)\s*$", re.IGNORECASE)),
+    ("GBP", re.compile(r"(?:£|GBP)\s*$", re.IGNORECASE)),
+    ("CNY", re.compile(r"(?:¥|￥|RMB|CNY|人民币)\s*$", re.IGNORECASE)),
+)
 _ABOUT = re.compile(
     r"(?:约为?|约合|大约|大概|估计|近似|\b(?:about|around|approximately|approx\.|roughly|"
     r"circa|some)\s+|~\s*)$",
@@ -126,6 +145,7 @@ class Figure:
     points: tuple[float, ...]
     low: float
     high: float
+    currency: str | None = None  # "USD", "CNY"…: as written next to an amount, else None
 
     @property
     def percent(self) -> bool:
@@ -325,6 +345,7 @@ def find_figures(text: str) -> list[Figure]:
                     points=(low_value, nxt.value),
                     low=low_value - low_half,
                     high=nxt.value + nxt.half,
+                    currency=_currency(normal, raw.start, nxt.end, nxt.kind),
                 )
             )
             index += 2
@@ -334,10 +355,27 @@ def find_figures(text: str) -> list[Figure]:
             continue
         low, high, start, end = _qualify(raw, normal)
         end = start + len(normal[start:end].rstrip())
+        currency = _currency(normal, raw.start, raw.end, raw.kind)
         figures.append(
-            Figure(text[start:end], start, end, raw.value, raw.kind, (raw.value,), low, high)
+            Figure(
+                text[start:end], start, end, raw.value, raw.kind, (raw.value,), low, high, currency
+            )
         )
     return figures
+
+
+def _currency(normal: str, start: int, end: int, kind: Kind) -> str | None:
+    """The currency of the amount written at ``normal[start:end]``, or None."""
+    if kind != "amount":
+        return None
+    for code, word in _CURRENCY_AFTER:
+        if word.match(normal, end):
+            return code
+    before = normal[max(0, start - 8) : start]
+    for code, sign in _CURRENCY_SIGN:
+        if sign.search(before):
+            return code
+    return None
 
 
 def _unitless(raw: _Raw, text: str) -> float:
@@ -361,27 +399,35 @@ def _parse_bare(match: re.Match[str]) -> float | None:
     return value
 
 
-def _points(texts: Iterable[str]) -> dict[Kind, list[float]]:
-    found: dict[Kind, list[float]] = {"amount": [], "percent": [], "times": []}
+Points = dict[Kind, list[tuple[float, str | None]]]  # each value stated, with its currency
+
+
+def _points(texts: Iterable[str]) -> Points:
+    found: Points = {"amount": [], "percent": [], "times": []}
     for text in texts:
-        for kind, points in _points_of(text):
-            found[kind].extend(points)
+        for kind, currency, points in _points_of(text):
+            found[kind].extend((point, currency) for point in points)
     return found
 
 
 # The same passages are checked for every sentence of an answer and cited again by the next
 # answers; parsing one is most of the check's cost under load (bench/load.py): remembered.
 @functools.lru_cache(maxsize=4096)
-def _points_of(text: str) -> tuple[tuple[Kind, tuple[float, ...]], ...]:
-    return tuple((figure.kind, figure.points) for figure in find_figures(text))
+def _points_of(text: str) -> tuple[tuple[Kind, str | None, tuple[float, ...]], ...]:
+    return tuple((figure.kind, figure.currency, figure.points) for figure in find_figures(text))
 
 
-def supports(claim: Figure, points: dict[Kind, list[float]]) -> bool:
+def supports(claim: Figure, points: Points) -> bool:
     """Whether a value the sources state falls in the interval ``claim`` claims.
 
     A range claims both its ends: each must be stated (to the precision it is written with).
+    Where both name a currency, it must be the same one.
     """
-    candidates = points[claim.kind]
+    candidates = [
+        p
+        for p, currency in points[claim.kind]
+        if claim.currency is None or currency is None or currency == claim.currency
+    ]
     if len(claim.points) == 2:
         low_end, high_end = claim.points
         spread_low = low_end - claim.low
@@ -444,6 +490,7 @@ def _shifted(figure: Figure, offset: int) -> Figure:
         figure.points,
         figure.low,
         figure.high,
+        figure.currency,
     )
 
 

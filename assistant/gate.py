@@ -5,6 +5,10 @@ stage shares: the sentence is done once the next one has begun). Each sentence t
 normalised (out-of-range ones dropped, a missing one repaired when one source clearly
 supports the sentence) and renumbered in order of first use, and it is compliance-checked:
 a sentence with a blocking finding, or one that echoes the system prompt, is never emitted.
+Nor is a sentence in which the model speaks for the risk disclosure: one that opens with its
+heading ("风险提示：无。") or names it citing nothing ("好的，不再附加风险提示。", "no disclaimer
+needed"). The disclosure is code's to attach, verbatim; the model is told not to write it, and a
+reader would take its words for the fund's.
 So nothing is shown that has not passed the checks, even while streaming.
 """
 
@@ -31,6 +35,25 @@ def _complete(buffer: str) -> int:
     if len(spans) < 2 or _MARKER_START.fullmatch(buffer, spans[0][1]):
         return 0
     return spans[1][0]
+
+
+# The disclosure's names, in both scripts and English; as a heading: at the start, then a colon.
+_DISCLOSURE = (
+    r"风险(?:提示|揭示书?)|風險(?:提示|揭示書?)|免责声明|免責聲明"
+    r"|(?i:disclaimers?|risk (?:disclosures?|warnings?))"
+)
+_NAMES_DISCLOSURE = re.compile(_DISCLOSURE)
+_AS_HEADING = re.compile(rf"^[\s#*>|—-]*(?:{_DISCLOSURE})[\s*]*(?:[:：]|$)")
+
+
+# A Markdown rule (---, ***) alone: the model closing its answer as our sources and disclosure
+# open below it (on /v1 after a rule of our own), with nothing of its own to say.
+_RULE = re.compile(r"\s*(?:[-*_—=]\s*){3,}")
+
+
+def speaks_for_the_disclosure(plain: str, cited: bool) -> bool:
+    """Whether a model's sentence (markers removed) writes the disclosure or talks about it."""
+    return bool(_AS_HEADING.match(plain)) or (not cited and bool(_NAMES_DISCLOSURE.search(plain)))
 
 
 _TERMINAL = re.compile(r"([。！？；!?;.]+[”’」』）)]*)\s*$")
@@ -68,6 +91,8 @@ class SentenceGate:
     def _admit(self, sentence: str) -> list[str]:
         sentence = normalise_markers(sentence, len(self.sources))
         plain = re.sub(r"\[\d+\]", "", sentence)
+        if _RULE.fullmatch(plain):
+            return []
         if any(secret in plain for secret in self.secrets):
             self.removed += 1
             return []
@@ -76,7 +101,11 @@ class SentenceGate:
         if any(f.severity == "block" for f in findings):
             self.removed += 1
             return []
-        if not re.search(r"\[\d+\]", sentence):
+        cited = bool(re.search(r"\[\d+\]", sentence))
+        if speaks_for_the_disclosure(plain.strip(), cited):
+            self.removed += 1
+            return []
+        if not cited:
             sentence = self._repair(sentence, plain)
         sentence = re.sub(r"\[(\d+)\]", self._renumber, sentence)
         self._shown.append(sentence)

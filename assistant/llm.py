@@ -71,6 +71,7 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -194,7 +195,11 @@ class OpenAICompatibleChat(ChatModel):
         # starts and when its response ends, and a streamed answer holds its connection for
         # its whole length (two hundred of them at 20 new answers a second). Each client is
         # made on its first request.
-        self._base = settings.base_url
+        # A gateway's version or token in the base URL's query (?api-version=…) goes with every
+        # request: the openai client joins its paths onto the URL as written, query and all.
+        parts = urlsplit(settings.base_url)
+        self._base = urlunsplit(parts._replace(query="", fragment=""))
+        self._query: dict[str, object] = dict(parse_qsl(parts.query, keep_blank_values=True))
         self._clients: list[openai.OpenAI] = []
         self._clients_lock = threading.Lock()
         self._pool_of = threading.local()
@@ -213,6 +218,7 @@ class OpenAICompatibleChat(ChatModel):
                     client = openai.OpenAI(
                         api_key=self._key,
                         base_url=self._base,
+                        default_query=self._query or None,
                         max_retries=0,
                         timeout=openai.Timeout(self._idle + 1.0, connect=5.0),
                     )

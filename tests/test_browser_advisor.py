@@ -67,7 +67,9 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     page.locator("#recheck").click()
     found = lint(edited).findings
     assert found and found[0].text.startswith("保证")
-    expect(page.locator("#findings li")).to_have_count(len(found))
+    named = len(found) + 1  # and the figure no source holds, 15% (FIGURE-001)
+    expect(page.locator("#findings li")).to_have_count(named)
+    expect(page.locator("#findings li", has_text="FIGURE-001")).to_contain_text("15%")
     expect(page.locator("#findings mark.finding").first).to_contain_text("保证年化收益")
     guarantee = page.locator("#findings li", has_text="GUARANTEE-001")
     expect(guarantee).to_contain_text("《公开募集证券投资基金销售机构监督管理办法》")
@@ -76,7 +78,7 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     # Export: the file carries the edit, the numbered sources, the disclosure, the date, the line.
     docx = download(page, "#export-docx", tmp_path)
     assert docx.name == f"{TOPIC}_{date.today().isoformat()}.docx"
-    expect(page.locator("#advisor-status")).to_contain_text(f"仍有 {len(found)} 处不合规表述")
+    expect(page.locator("#advisor-status")).to_contain_text(f"仍有 {named} 处不合规表述")
     paragraphs = [p.text for p in Document(str(docx)).paragraphs]
     assert paragraphs[0] == TOPIC
     assert "我们保证年化收益15%，请放心购买。" in paragraphs

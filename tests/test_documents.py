@@ -113,6 +113,36 @@ def test_a_disclosure_placed_first_ends_at_the_next_heading(
     assert ("paragraph", "若应用变现不及预期，云厂商可能放缓资本开支。") in body
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "heading"),
+    [
+        (
+            "hk.txt",
+            "DeepSeek的訓練成本為600萬美元。\n風險提示\n投資有風險，入市需謹慎。基金的過往業績並不預示其未來表現。\n",
+            "風險提示",
+        ),
+        (
+            "tw.md",
+            "# 月報\n\n推理需求持續增長。\n\n## 免責聲明\n\n本資料僅供參考，不構成投資建議。\n",
+            "免責聲明",
+        ),
+    ],
+    ids=["txt-line", "markdown-heading"],
+)
+def test_an_article_in_traditional_characters_keeps_its_own_disclosure(
+    tmp_path: Path, name: str, text: str, heading: str
+) -> None:
+    # A Hong Kong or Taiwan article's 風險提示 was read as a paragraph: its risks were cited as
+    # content, and answers quoting it carried the default disclosure instead of its own.
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    article = load_article(path, name, LIMIT)
+    assert article.disclosure is not None and article.disclosure.startswith(heading)
+    assert article.warnings == ()
+    assert all(b.kind != "paragraph" or "投資建議" not in b.text for b in article.blocks)
+    assert ("heading", heading) in [(b.kind, b.text) for b in article.blocks]
+
+
 def test_seed_metadata_comes_from_the_sidecar(seed: Article) -> None:
     assert seed.title == "DeepSeek暂停API充值：AI算力逻辑再梳理"
     assert seed.publisher == "银华基金"

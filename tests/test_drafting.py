@@ -121,6 +121,30 @@ def test_draft_options_reach_the_model_and_set_the_language(
     assert investor.mode == "llm"
 
 
+def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_and_export(
+    ui_store: Any, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    # The panel beside a draft said "no findings" while the draft held an unverified figure, and
+    # an export went out without a word; deleting the （未核实） mark left nothing to notice.
+    _, store = ui_store
+    engine = online_engine(store, fake_llm, tmp_path)
+    fake_llm.script({"text": "据2025年2月的文章，DeepSeek V3版本的训练成本为600万元[1]。"})
+    answer = draft(engine, "C2", question="DeepSeek V3的训练成本是多少?")
+    assert answer.answer.startswith(MISMATCH) and "600万元（未核实）[1]" in answer.answer
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    drafted = Drafted(answer, TOPIC, "zh")
+    edited = answer.answer.replace("（未核实）", "")  # the advisor deletes the mark
+    for text in (answer.answer, edited):
+        panel = drafting.recheck(text, drafted, "zh")
+        assert "FIGURE-001" in panel and "未发现不合规表述" not in panel
+        assert '<mark class="finding' in panel and "600万" in panel
+    _, status = drafting.export(edited, drafted, "md", "zh")
+    assert "仍有 1 处不合规表述" in status
+    # The figure as the source states it, and the suitability statement's own, are no finding.
+    fixed = edited.replace("600万元", "600万美元")
+    assert "未发现不合规表述" in drafting.recheck(fixed, drafted, "zh")
+
+
 def test_an_export_is_recorded_with_the_text_as_exported(engine: AnswerEngine) -> None:
     answer = draft(engine, "C2")
     text = f"{answer.answer}\n我们保证年化收益15%。"

@@ -93,6 +93,12 @@ def test_qualifiers_and_ranges_widen_what_a_figure_claims() -> None:
         "支出增长近7%",
         "支出增长百分之六点八",
         "支出增长7%",  # 6.8 rounds to 7 at the precision written
+        "训练成本为600万美金",
+        "it cost $6 million",
+        "it cost US$6 million",
+        "it cost USD 6 million",
+        "it cost 6 million US dollars",
+        "训练成本为600万",  # no currency written: the number is the claim
     ],
 )
 def test_a_figure_the_source_states_in_another_notation_is_supported(claim: str) -> None:
@@ -110,6 +116,14 @@ def test_a_figure_the_source_states_in_another_notation_is_supported(claim: str)
         ("支出增长两成", "两成"),
         ("支出增长6.8倍", "6.8倍"),  # a multiple is not a percentage
         ("增长了5%-7%", "5%-7%"),  # a range claims both its ends
+        # The same number in another currency is another amount (600万元 is about 86万美元).
+        ("训练成本为600万元", "600万"),
+        ("训练成本为600万元人民币", "600万"),
+        ("训练成本为600万欧元", "600万"),
+        ("训练成本为600万港元", "600万"),
+        ("it cost HK$6 million", "6 million"),
+        ("it cost 6 million yuan", "6 million"),
+        ("it cost RMB 6 million", "6 million"),
     ],
 )
 def test_a_figure_the_source_does_not_state_is_unsupported(claim: str, figure: str) -> None:

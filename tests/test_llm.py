@@ -607,6 +607,22 @@ def test_check_model_accepts_a_listed_model(fake_llm: FakeLLM, make_model: MakeM
     assert model.check_model() is None
 
 
+def test_a_base_url_with_a_query_keeps_its_path_and_sends_the_query(fake_llm: FakeLLM) -> None:
+    # A gateway that takes its version or token in the query (Azure's ?api-version=…): the
+    # openai client joined "models" and "chat/completions" onto the URL as written, so every
+    # request went to "/v1/?api-version=…" (404) and each answer fell back to excerpts.
+    url = f"{fake_llm.base_url}/v1?api-version=2024-10-21"
+    model = OpenAICompatibleChat(settings(url), backoff_base=0.01)
+
+    assert model.check_model() is None
+    assert model.complete(MESSAGES, deadline=deadline_in(2)) == ANSWER
+    paths = [request["path"] for request in fake_llm.requests]
+    assert paths == [
+        "/v1/models?api-version=2024-10-21",
+        "/v1/chat/completions?api-version=2024-10-21",
+    ]
+
+
 def test_check_model_warns_about_an_unlisted_model(
     fake_llm: FakeLLM, make_model: MakeModel
 ) -> None:

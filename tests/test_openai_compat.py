@@ -213,6 +213,25 @@ def test_a_broken_off_stream_is_followed_by_the_complete_answer(
     assert "在线模型暂时不可用" in rest and "\n\n风险提示\n尊敬的投资者" in rest
 
 
+def test_a_figure_marked_after_it_streamed_is_shown_marked_not_as_a_break(
+    v1: Callable[..., openai.OpenAI], online_url: str, fake_llm: FakeLLM
+) -> None:
+    # The figure check reads the whole answer, so the streamed sentence lacked the mark the
+    # final answer has: the reader was told the answer "broke off" and read it twice.
+    fake_llm.script({"text": "据2025年2月的文章，DeepSeek V3的训练成本为六千万美元[1]。"})
+    stream = v1(online_url).chat.completions.create(
+        model=INVESTOR, messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
+    content = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    answer = content.split(APPENDIX, 1)[0]
+    assert "中断" not in answer
+    note = "（核对数字后，完整回答如下）"
+    assert answer.startswith("据2025年2月的文章，DeepSeek V3的训练成本为六千万美元[1]。")
+    assert answer.split(note, 1)[1].strip() == (
+        "据2025年2月的文章，DeepSeek V3的训练成本为六千万美元（未核实）[1]。"
+    )
+
+
 def test_refusals_reach_the_client_as_its_own_errors(
     v1: Callable[..., openai.OpenAI], offline_url: str
 ) -> None:
@@ -294,6 +313,13 @@ def test_keys_and_rate_limits_speak_the_clients_language(
 )
 def test_unshown_is_what_the_reader_has_not_seen(shown: str, final: str, rest: str) -> None:
     assert unshown(shown, final, "zh") == rest
+
+
+def test_unshown_repeats_an_answer_whose_figures_were_marked_under_its_own_note() -> None:
+    rest = unshown("成本为六千万美元[1]。", "成本为六千万美元 (unverified)[1]。", "en")
+    assert rest == "\n\n(With its figures checked, the complete answer is:)\n\n" + (
+        "成本为六千万美元 (unverified)[1]。"
+    )
 
 
 def test_unshown_follows_a_broken_answer_with_the_whole_one() -> None:

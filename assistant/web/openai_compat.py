@@ -54,6 +54,7 @@ from ..answer import Answer, Citation, Delta, Event
 from ..config import Settings
 from ..errors import AssistantError
 from ..prompts import Mode, Turn
+from ..prompts import message as engine_message
 from ..text import estimate_tokens, is_chinese, traditional_in_place, writes_traditional
 from . import refusals
 from .answering import FIRST_WAIT, Answering, AnswerRun, Signal, until_answered
@@ -185,13 +186,20 @@ def unshown(shown: str, final: str, lang: Lang) -> str:
     """What of ``final`` the reader has not seen after ``shown`` was streamed.
 
     Whitespace aside, the streamed text is the final answer's start, or its end (the engine
-    leads some answers with a notice that also comes among the notices); otherwise the stream
+    leads some answers with a notice that also comes among the notices). The figure check reads
+    the whole answer, so a streamed sentence may lack the (unverified) mark its figure has in
+    the final one: the marked answer follows under a note that says so. Otherwise the stream
     broke off and the complete answer follows under a note.
     """
     seen = "".join(shown.split())
     if not seen:
         return final
     whole = "".join(final.split())
+    unmarked = final
+    for marks_in in ("zh", "en"):
+        unmarked = unmarked.replace(engine_message(marks_in, "unverified_figure"), "")
+    if unmarked != final and "".join(unmarked.split()).startswith(seen):
+        return f"\n\n{web_strings(lang)['checked']}\n\n{final}"
     if whole.startswith(seen):
         count = 0
         for position, char in enumerate(final):

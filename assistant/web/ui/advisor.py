@@ -3,7 +3,8 @@
 The advisor names the client's question or topic, the client's risk level (C1–C5 or not
 assessed), tone, length and language; the engine writes the draft (``mode="advisor"``, channel
 "advisor") and states suitability at its top where it must. The draft text is editable; "re-check"
-lints the edited text (``compliance.lint``) and marks each finding's span. Export writes .docx or
+lints the edited text (``compliance.lint``), checks its figures against the sources it cites
+(``figures``, as answers are checked) and marks each finding's span. Export writes .docx or
 .md (``export``) from the edited text plus the answer's sources and disclosure, and records the
 text as exported through ``AnswerEngine.record_export``.
 
@@ -29,8 +30,9 @@ from typing import Any
 import gradio as gr
 
 from ...answer import Answer, AnswerEngine, Citation
-from ...compliance import lint
+from ...compliance import Finding, lint, make_finding
 from ...errors import AssistantError
+from ...figures import unsupported_by_citations
 from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone
 from ...thesis import ArgumentMap, render_outline
 from ...thesis.outline import shifted
@@ -52,6 +54,23 @@ class Drafted:
 
 
 DraftOutputs = tuple[str, str, str, str, Drafted | None]
+
+
+def draft_findings(text: str, answer: Answer | None) -> list[Finding]:
+    """What the panel, re-check and export name: the rules' findings, and each figure the
+    sources the draft cites do not hold (FIGURE-001), as in the engine's answers. An advisor
+    may delete the （未核实） mark or type a figure in; the draft goes to a client."""
+    found = list(lint(text).findings)
+    if answer is None or not answer.citations:
+        return found
+    texts = [""] * max(c.n for c in answer.citations)
+    for citation in answer.citations:
+        texts[citation.n - 1] = citation.text
+    # The sources' dates, and the suitability statement code wrote from their metadata.
+    extra = [*(c.published or "" for c in answer.citations), export.opening_statement(answer)]
+    figures = unsupported_by_citations(text, texts, extra=[e for e in extra if e])
+    found.extend(make_finding("FIGURE-001", text, f.start, f.end) for f in figures)
+    return sorted(found, key=lambda f: f.start)
 
 
 def _status(text: str, kind: str = "info") -> str:
@@ -101,7 +120,7 @@ class Drafting:
             for event in events:
                 if isinstance(event, Answer):
                     drafted = Drafted(event, topic, language)
-                    findings = lint(event.answer).findings
+                    findings = draft_findings(event.answer, event)
                     yield (
                         event.answer,
                         render.findings_panel(event.answer, findings, lang),
@@ -130,12 +149,12 @@ class Drafting:
         chosen = maps.pick(shown, maps.event_value(event, "map"))
         if chosen is None:
             extras = render.draft_extras(drafted.answer if drafted else None, lang)
-            return text, self.recheck(text, lang), extras, "", drafted
+            return text, self.recheck(text, drafted, lang), extras, "", drafted
         m = chosen[0]
         if not self._current(m):
             extras = render.draft_extras(drafted.answer if drafted else None, lang)
             gone = _status(t(lang, "outline_gone", title=m.title), "error")
-            return text, self.recheck(text, lang), extras, gone, drafted
+            return text, self.recheck(text, drafted, lang), extras, gone, drafted
         earlier = drafted.answer if drafted is not None and text.strip() else None
         first = max((c.n for c in earlier.citations), default=0) if earlier else 0
         outline = render_outline(shifted(m, first), sources=False, tail=False)
@@ -144,7 +163,7 @@ class Drafting:
         name = (topic or "").strip() or (drafted.topic if drafted else "") or m.title
         now = Drafted(answer, name, drafted.lang if drafted else m.lang)
         status = _status(t(lang, "outline_inserted", title=m.title), "ok")
-        return text, self.recheck(text, lang), render.draft_extras(answer, lang), status, now
+        return text, self.recheck(text, now, lang), render.draft_extras(answer, lang), status, now
 
     def _current(self, m: ArgumentMap) -> bool:
         """Whether every passage the map cites is still in the knowledge base: the page keeps
@@ -153,8 +172,9 @@ class Drafting:
         return len(self.engine.store.get(ids)) == len(ids)
 
     @staticmethod
-    def recheck(text: str, lang: Ui) -> str:
-        return render.findings_panel(text or "", lint(text or "").findings, lang)
+    def recheck(text: str, drafted: Drafted | None, lang: Ui) -> str:
+        answer = drafted.answer if drafted else None
+        return render.findings_panel(text or "", draft_findings(text or "", answer), lang)
 
     def export(
         self, text: str, drafted: Drafted | None, fmt: export.Format, lang: Ui
@@ -170,7 +190,7 @@ class Drafting:
         # their own file.
         path, exported = export.write(draft, fmt, Path(tempfile.mkdtemp(dir=self.folder)))
         self.engine.record_export(drafted.answer, exported, channel="advisor")
-        remaining = lint(text).findings
+        remaining = draft_findings(text, drafted.answer)
         if remaining:
             said = [t(lang, "exported_with_findings", name=path.name, n=len(remaining))]
         else:
@@ -288,7 +308,7 @@ class AdvisorTab:
             gr.update(value=t(lang, "make_draft")),
             gr.update(label=t(lang, "draft"), placeholder=t(lang, "draft_placeholder")),
             gr.update(value=t(lang, "recheck")),
-            Drafting.recheck(text, lang) if drafted else "",
+            Drafting.recheck(text, drafted, lang) if drafted else "",
             render.draft_extras(drafted.answer if drafted else None, lang),
             gr.update(value=t(lang, "export_docx")),
             gr.update(value=t(lang, "export_md")),
@@ -386,7 +406,7 @@ def build(
         show_progress="minimal",
         **private,
     )
-    recheck.click(drafting.recheck, [draft, lang], findings, **private)
+    recheck.click(drafting.recheck, [draft, drafted, lang], findings, **private)
     outlines.click(
         drafting.insert_outline,
         [draft, drafted, topic, shown, lang],
