@@ -11,7 +11,7 @@ import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import (
     AliasChoices,
@@ -577,6 +577,17 @@ def is_local_host(host: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_private or address.is_link_local
+
+
+def client_url(url: str) -> tuple[str, dict[str, object]]:
+    """An OpenAI-compatible base URL as the ``openai`` client takes it: the URL without its
+    query, and the query (a gateway's ``?api-version=…`` or token) to send with every request.
+    The client joins its paths (``chat/completions``, ``embeddings``) onto the URL as written,
+    query and all, so ``…/v1?api-version=X`` would send every request to ``/v1/?api-version=X``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="", fragment="")), dict(
+        parse_qsl(parts.query, keep_blank_values=True)
+    )
 
 
 def _refuse_key_over_http(name: str, url: str, key: SecretStr | None) -> None:

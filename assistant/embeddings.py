@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from .config import Settings
+from .config import Settings, client_url
 from .errors import ConfigurationError
 
 QUERY_SHIFT_FILE = Path(__file__).parent / "resources" / "e5_query_shift.npy"
@@ -293,8 +293,9 @@ class OpenAIEmbedder(Embedder):
         import openai
 
         key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else ""
+        base, query = client_url(settings.embedding_base_url)
         self._client = openai.OpenAI(
-            api_key=key or "unused", base_url=settings.embedding_base_url, timeout=60.0
+            api_key=key or "unused", base_url=base, default_query=query or None, timeout=60.0
         )
         self._model = settings.embedding_model
         self._query_model = settings.embedding_query_model or settings.embedding_model

@@ -71,7 +71,6 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -79,7 +78,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from assistant import cancel, llmstream
 from assistant.breaker import CircuitBreaker
-from assistant.config import Settings
+from assistant.config import Settings, client_url
 from assistant.errors import ConfigurationError, ModelUnavailableError
 from assistant.failures import Endpoint, Outage, Retryable, check_finish, cut_short, label
 from assistant.modelcalls import ModelCall, Usage
@@ -195,11 +194,8 @@ class OpenAICompatibleChat(ChatModel):
         # starts and when its response ends, and a streamed answer holds its connection for
         # its whole length (two hundred of them at 20 new answers a second). Each client is
         # made on its first request.
-        # A gateway's version or token in the base URL's query (?api-version=…) goes with every
-        # request: the openai client joins its paths onto the URL as written, query and all.
-        parts = urlsplit(settings.base_url)
-        self._base = urlunsplit(parts._replace(query="", fragment=""))
-        self._query: dict[str, object] = dict(parse_qsl(parts.query, keep_blank_values=True))
+        # A gateway's version or token in the base URL's query goes with every request.
+        self._base, self._query = client_url(settings.base_url)
         self._clients: list[openai.OpenAI] = []
         self._clients_lock = threading.Lock()
         self._pool_of = threading.local()

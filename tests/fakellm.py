@@ -429,7 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise
             finally:
                 record["ended"] = time.monotonic()
-        else:
+        else:  # recorded too: a test can see where a request went astray
+            self._record(body)
             self._json(404, {"error": {"message": f"No route {path}.", "type": "not_found"}})
 
     def _record(self, body: Any) -> dict[str, Any]:

@@ -48,3 +48,22 @@ def test_a_cache_of_size_zero_keeps_nothing() -> None:
     cache = VectorCache(0)
     cache.put("q", [1.0])
     assert cache.get("q") is None and len(cache) == 0
+
+
+def test_a_remote_embedder_keeps_its_base_urls_path_and_sends_its_query(fake_llm, tmp_path) -> None:
+    # A gateway that takes its version in the query (?api-version=…): the openai client joined
+    # "embeddings" onto the URL as written, so the request went to "/v1/?api-version=…".
+    import openai
+    import pytest
+
+    from assistant.embeddings import OpenAIEmbedder
+    from tests.conftest import settings_for
+
+    settings = settings_for(
+        tmp_path,
+        embedder="openai",
+        embedding_base_url=f"{fake_llm.base_url}/v1?api-version=2024-10-21",
+    )
+    with pytest.raises(openai.NotFoundError):  # the fake serves chat, not embeddings
+        OpenAIEmbedder(settings).embed_batch(["推理算力"], is_query=True)
+    assert [r["path"] for r in fake_llm.requests] == ["/v1/embeddings?api-version=2024-10-21"]
