@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from .embeddings import Embedder, build_embedder
 from .errors import ConfigurationError
 from .ingest import Ingestor
 from .inventory import SyncReport
+from .redact import redact_url
 from .store import KnowledgeStore
 from .storelock import StoreLock
 
@@ -116,16 +118,24 @@ def _fallback_settings(settings: Settings) -> Settings | None:
     )
 
 
+def spill_file(settings: Settings) -> Path:
+    """Where audit records wait while their database fails: one file per database, so that
+    ``audit replay`` never writes one database's records into another. The default SQLite
+    trail's is ``audit-unwritten.jsonl``; a configured ``ASSISTANT_AUDIT_URL``'s is named by a
+    hash of the URL without its password (``audit-unwritten-<hash>.jsonl``)."""
+    if not settings.audit_url:
+        return settings.data_dir / "audit-unwritten.jsonl"
+    named = hashlib.sha256(redact_url(settings.audit_url.get_secret_value()).encode()).hexdigest()
+    return settings.data_dir / f"audit-unwritten-{named[:12]}.jsonl"
+
+
 def build_audit(settings: Settings) -> AuditLog:
     """The audit trail: ASSISTANT_AUDIT_URL, or SQLite in the data folder; rows past the
     retention period (ASSISTANT_AUDIT_RETENTION_DAYS) go as it opens."""
     from .audit import AuditLog
 
     url = settings.audit_url.get_secret_value() if settings.audit_url else None
-    audit = AuditLog.open(
-        url or settings.data_dir / "audit.sqlite3",
-        spill=settings.data_dir / "audit-unwritten.jsonl",
-    )
+    audit = AuditLog.open(url or settings.data_dir / "audit.sqlite3", spill=spill_file(settings))
     if settings.audit_retention_days:
         audit.purge(older_than_days=settings.audit_retention_days)
     return audit

@@ -36,6 +36,11 @@ QUESTION = "为什么说DeepSeek反而利好算力?"
 DISCLOSURE = "风险提示：投资有风险，投资需谨慎。"
 
 
+FULL = (
+    "CREATE TRIGGER full BEFORE INSERT ON audit_turns BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+)
+
+
 def last_row(engine: AnswerEngine) -> dict[str, Any]:
     assert engine.audit is not None
     [row] = engine.audit.turns(limit=1)
@@ -515,10 +520,7 @@ def test_a_failed_audit_write_still_answers_is_logged_loudly_and_replay_restores
     assert offline.audit is not None and offline.audit.spill is not None
     offline.audit.write(record(1, "2026-09-01T00:00:00.000+00:00"))
     path = Path(str(offline.audit.engine.url.database))
-    sql(
-        path,
-        "CREATE TRIGGER full BEFORE INSERT ON audit_turns BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
+    sql(path, FULL)
 
     answer = offline.ask(QUESTION, channel="web")
 
@@ -631,6 +633,47 @@ def test_the_trail_on_postgresql(
         assert "row 7" in log.verify().breaks[0]
     finally:
         log.close()
+
+
+def test_each_audit_database_keeps_its_own_spill_and_replay_never_crosses_them(
+    tmp_path: Path,
+) -> None:
+    def trail(name: str) -> AuditLog:
+        url = f"sqlite:///{tmp_path / name}.sqlite3"
+        return build_audit(settings_for(tmp_path, audit_url=url))
+
+    first, second = trail("first"), trail("second")
+    try:
+        assert first.spill is not None and second.spill is not None
+        assert first.spill != second.spill and first.spill.parent == tmp_path / "data"
+        sql(Path(str(first.engine.url.database)), FULL)
+        assert not first.write_or_spill(record(1, "2026-09-01T00:00:00.000+00:00"))
+
+        # An operator who switched ASSISTANT_AUDIT_URL replays into the other database:
+        # nothing of the first one's goes there.
+        assert second.unwritten() == 0 and second.replay() == 0
+        assert second.turn("turn-1") is None and first.unwritten() == 1
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_record_neither_database_nor_spill_can_keep_is_logged_whole_and_said_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spill = tmp_path / "data" / "audit-unwritten.jsonl"
+    spill.mkdir(parents=True)  # cannot be opened for writing
+    log = AuditLog.open(tmp_path / "data" / "audit.sqlite3", spill=spill)
+    try:
+        sql(tmp_path / "data" / "audit.sqlite3", FULL)
+        assert not log.write_or_spill(record(7, "2026-09-01T00:00:00.000+00:00"))
+    finally:
+        log.close()
+    failed = [r.getMessage() for r in caplog.records if "AUDIT WRITE FAILED" in r.getMessage()]
+    assert failed and "for `python -m assistant audit replay`" not in failed[0]
+    assert "nor could it be kept in the spill file" in failed[0]
+    lost = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert lost and "turn-7" in lost[0].getMessage()
 
 
 def test_a_postgresql_server_that_is_not_running_is_a_clear_start_error(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,20 +135,14 @@ class AuditLog:
 
     def write_or_spill(self, record: AuditRecord) -> bool:
         """``write``, and when the database fails, say so loudly and keep the record in the spill
-        file for ``audit replay``: the answer still reaches the user either way."""
+        file for ``audit replay``: the answer still reaches the user either way. The log says
+        where the record is: in the spill file, or (when that cannot be written either) only in
+        the log line itself."""
         try:
             self.write(record)
             return True
         except Exception:
-            log.exception(
-                "AUDIT WRITE FAILED for turn %s (%s, %s): the reader still gets the answer, but the "
-                "turn is not in the audit trail yet; it is kept in %s for "
-                "`python -m assistant audit replay`.",
-                record.turn_id,
-                record.channel,
-                record.outcome,
-                self.spill,
-            )
+            failure = sys.exc_info()
         line = json.dumps(
             {"row": _columns(record), "disclosures": _disclosures(record)}, ensure_ascii=False
         )
@@ -157,7 +152,19 @@ class AuditLog:
             self.spill.parent.mkdir(parents=True, exist_ok=True)
             with self._lock, self.spill.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
-        except OSError:
+            kept, lost = f"it is kept in {self.spill} for `python -m assistant audit replay`", False
+        except OSError as error:
+            kept, lost = f"nor could it be kept in the spill file ({error})", True
+        log.error(
+            "AUDIT WRITE FAILED for turn %s (%s, %s): the reader still gets the answer, but the "
+            "turn is not in the audit trail yet; %s.",
+            record.turn_id,
+            record.channel,
+            record.outcome,
+            kept,
+            exc_info=failure,
+        )
+        if lost:
             log.critical("AUDIT RECORD LOST unless taken from this log line: %s", line)
         return False
 
