@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -70,7 +71,41 @@ def assert_refusal(response: httpx.Response, status: int, *words: str) -> dict[s
 def test_healthz_reports_mode_and_counts(client: TestClient) -> None:
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["mode"] == "offline"
-    assert body["documents"] == 1 and body["chunks"] >= 10
+    assert body["documents"] == 1 and body["chunks"] >= 10 and body["problems"] == []
+    assert client.get("/readyz").json() == {"status": "ready", "problems": []}
+
+
+def test_health_names_an_empty_store_and_failing_audit_writes(embedder, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    empty = TestClient(
+        create_app(
+            settings, Services(build_engine(settings, store=build_store(settings, embedder)))
+        )
+    )
+    # The store is empty: the process is alive, but no question can be answered.
+    assert "python ingest.py" in empty.get("/healthz").json()["problems"][0]
+    ready = empty.get("/readyz")
+    assert ready.status_code == 503 and "python ingest.py" in ready.json()["problems"][0]
+
+
+def test_health_says_when_audit_writes_fail_and_records_wait(client: TestClient) -> None:
+    audit = client.app.state.services.engine.audit  # type: ignore[attr-defined]
+    with sqlite3.connect(str(audit.engine.url.database)) as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON audit_turns "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    assert client.post("/api/chat", json={"message": QUESTION}).status_code == 200
+    problems = client.get("/healthz").json()["problems"]
+    assert len(problems) == 1 and "Audit writes are failing" in problems[0]
+    assert client.get("/readyz").status_code == 200  # answers still go out, each one recorded
+
+    with sqlite3.connect(str(audit.engine.url.database)) as db:
+        db.execute("DROP TRIGGER full")
+    assert client.post("/api/chat", json={"message": QUESTION}).status_code == 200
+    assert client.get("/healthz").json()["problems"] == [
+        "1 audit record waits in the spill file: run `python -m assistant audit replay`."
+    ]
 
 
 def test_chat_route_returns_the_answer_object(client: TestClient) -> None:
@@ -338,6 +373,7 @@ def test_app_py_ingests_an_empty_store_and_serves(workdir: Path) -> None:
             "mode": "offline",
             "documents": 1,
             "chunks": health and health["chunks"],
+            "problems": [],
         }
         answer = httpx.post(
             f"http://127.0.0.1:{port}/api/chat", json={"message": QUESTION}, timeout=60

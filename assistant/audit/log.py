@@ -71,6 +71,7 @@ class AuditLog:
         self.spill = spill
         self._lock = threading.Lock()  # in-process writers queue here, not on the DB's lock
         self._stored_disclosures: set[str] = set()  # ids known to be in the table already
+        self.failing = False  # the last ``write_or_spill`` could not write to the database
         try:
             try:
                 metadata.create_all(engine)
@@ -140,9 +141,11 @@ class AuditLog:
         the log line itself."""
         try:
             self.write(record)
+            self.failing = False
             return True
         except Exception:
             failure = sys.exc_info()
+            self.failing = True
         line = json.dumps(
             {"row": _columns(record), "disclosures": _disclosures(record)}, ensure_ascii=False
         )

@@ -151,14 +151,42 @@ def build_router(
     app = APIRouter()
     engine = services.engine
 
+    def problems() -> tuple[list[str], bool]:
+        """What an operator must hear about, and whether the app can answer at all."""
+        found, ready = [], True
+        if not engine.store.count():
+            found.append(
+                "The knowledge store is empty: questions get 503 until `python ingest.py`."
+            )
+            ready = False
+        audit = engine.audit
+        if audit is not None and audit.failing:
+            found.append(
+                "Audit writes are failing: answers are still given, and their records wait in "
+                "the spill file for `python -m assistant audit replay` (see the ERROR log)."
+            )
+        elif audit is not None and (waiting := audit.unwritten()):
+            records = "1 audit record waits" if waiting == 1 else f"{waiting} audit records wait"
+            found.append(f"{records} in the spill file: run `python -m assistant audit replay`.")
+        return found, ready
+
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
+        """The process answers (liveness), with what an operator must hear about."""
         return {
             "status": "ok",
             "mode": model_mode(engine.chat),
             "documents": engine.store.documents(),
             "chunks": engine.store.count(),
+            "problems": problems()[0],
         }
+
+    @app.get("/readyz", response_model=None)
+    def readyz() -> JSONResponse:
+        """Whether questions can be answered (readiness): 503 while the store is empty."""
+        found, ready = problems()
+        body = {"status": "ready" if ready else "not ready", "problems": found}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     app.add_api_route(
         "/api/chat",
