@@ -325,14 +325,31 @@ class AnswerEngine:
                 self._keep(trace.record(None, outcome, kind))
             raise
 
-    def record_export(self, answer: Answer, text: str, *, channel: str = "advisor") -> Answer:
+    def record_export(
+        self,
+        answer: Answer,
+        text: str,
+        *,
+        channel: str = "advisor",
+        also: Sequence[Finding] = (),
+    ) -> Answer:
         """Keep an audit row for a draft as it left the app (an export: the text as exported,
-        its findings checked on that text), naming the turn it came from; the returned copy
-        of ``answer`` carries the row's turn id."""
+        its findings checked on that text, and ``also`` those the caller found on the draft,
+        such as figures its sources do not hold, placed where their text stands in the export),
+        naming the turn it came from; the returned copy of ``answer`` carries the row's turn id."""
+        findings = [f.to_dict() for f in check_text(text)]
+        after = 0
+        for finding in also:
+            start = text.find(finding.text, after)
+            start = start if start >= 0 else text.find(finding.text)
+            if start >= 0:
+                end = start + len(finding.text)
+                findings.append({**finding.to_dict(), "start": start, "end": end})
+                after = end
         exported = replace(
             answer,
             answer=text,
-            findings=[f.to_dict() for f in check_text(text)],
+            findings=sorted(findings, key=lambda f: int(f["start"])),
             notices=list(answer.notices),
         )
         ids = [c.chunk_id for c in answer.citations] or [r.chunk_id for r in answer.retrieved]

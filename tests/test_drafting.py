@@ -140,6 +140,10 @@ def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_
         assert '<mark class="finding' in panel and "600万" in panel
     _, status = drafting.export(edited, drafted, "md", "zh")
     assert "仍有 1 处不合规表述" in status
+    row = last_row(engine)  # the export's audit row names the figure too, where it stands
+    figure = [f for f in row["findings"] if f["rule"] == "FIGURE-001"]
+    assert row["kind"] == "export" and len(figure) == 1
+    assert row["answer"][figure[0]["start"] : figure[0]["end"]] == "600万"
     # The figure as the source states it, and the suitability statement's own, are no finding.
     fixed = edited.replace("600万元", "600万美元")
     assert "未发现不合规表述" in drafting.recheck(fixed, drafted, "zh")

@@ -189,8 +189,9 @@ class Drafting:
         # A folder per export: two advisors exporting the same topic the same day each get
         # their own file.
         path, exported = export.write(draft, fmt, Path(tempfile.mkdtemp(dir=self.folder)))
-        self.engine.record_export(drafted.answer, exported, channel="advisor")
         remaining = draft_findings(text, drafted.answer)
+        figures = [f for f in remaining if f.rule == "FIGURE-001"]  # the rules run on the export
+        self.engine.record_export(drafted.answer, exported, channel="advisor", also=figures)
         if remaining:
             said = [t(lang, "exported_with_findings", name=path.name, n=len(remaining))]
         else:
