@@ -80,7 +80,9 @@ _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|~|至|到|\bto\b)\s*", re.IGNORECASE)
 _DATE = re.compile(r"(?<!\d)(\d{4})[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?!\d)")
 _PERIOD_AFTER = re.compile(r"\s*(?:个)?(?:年|月|日|天|周|季度|期|交易日)")
 _TRAILING_UNIT = re.compile(
-    r"(?:美元|港元|港币|欧元|日元|英镑|人民币|美金|元|\s*(?:US )?dollars?\b|\s*yuan\b|\s*RMB\b)",
+    r"(?:美元|港元|港币|欧元|日元|英镑|人民币|美金|元|\s*(?:US )?dollars?\b|\s*yuan\b|\s*RMB\b"
+    # A measure word counts what the number counts: 1200万只 is one figure, marked after 只.
+    r"|个|只|张|块|台|家|位|名|人|次|倍|颗|枚|辆|件|座|份|篇|项|条|户|套|片|卡|吨)",
     re.IGNORECASE,
 )
 _CURRENCY_BEFORE = re.compile(r"(?:US\$|HK\$|\$|¥|￥|€|£)\s*$")
@@ -447,7 +449,8 @@ def unsupported_figures(
 
 
 def trailing_unit_end(text: str, end: int) -> int:
-    """Where a figure ending at ``end`` really ends: after a currency word (600万美元)."""
+    """Where a figure ending at ``end`` really ends: after a currency word (600万美元) or a
+    measure word (1200万张)."""
     match = _TRAILING_UNIT.match(text, end)
     return match.end() if match else end
 

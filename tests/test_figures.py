@@ -145,6 +145,12 @@ def test_the_marker_follows_the_figure_and_its_currency() -> None:
     assert [marked[f.start : f.end] for f in moved] == ["六千万"]
 
 
+def test_the_marker_follows_the_measure_word_of_what_is_counted() -> None:
+    answer = "美国采购了1200万张GPU[1]，成本是原来的30倍[1]。"
+    marked, _ = mark_unverified(answer, unsupported(answer, [SEED]), "（未核实）")
+    assert marked == "美国采购了1200万张（未核实）GPU[1]，成本是原来的30倍（未核实）[1]。"
+
+
 @pytest.mark.parametrize(
     ("question", "reply", "marked", "marker"),
     [
