@@ -441,6 +441,7 @@ class AnswerEngine:
         try:
             with trace.timed("model"), contextlib.closing(deltas):
                 for delta in deltas:
+                    trace.wrote(delta)
                     for piece in gate.feed(delta):
                         yield Delta(piece)
                 for piece in gate.close():

@@ -48,6 +48,7 @@ class TurnTrace:
     lexical_query: str | None = None
     hits: Sequence[Hit] = ()
     streamed: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # the model's deltas, before the gate
     calls: dict[str, list[ModelCall]] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
     intents: tuple[str, ...] = ()
@@ -70,6 +71,10 @@ class TurnTrace:
         if not self.streamed:
             self.latency_ms["first_shown"] = _ms(time.monotonic() - self.began)
         self.streamed.append(text)
+
+    def wrote(self, text: str) -> None:
+        """Note what the model wrote for the answer, before any check (the audit keeps both)."""
+        self.written.append(text)
 
     def answered_by(self) -> ModelCall | None:
         """The request whose text became the answer (the second model's, after a failover)."""
@@ -107,6 +112,7 @@ class TurnTrace:
                 for rank, h in enumerate(self.hits, start=1)
             ),
             streamed=tuple(self.streamed),
+            model_text="".join(self.written) if self.written else None,
             answer=answer.answer if answer else None,
             citations=_citations(answer),
             notices=tuple(answer.notices) if answer else (),

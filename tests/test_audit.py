@@ -88,6 +88,23 @@ def filled_log(tmp_path: Path, count: int = 5) -> AuditLog:
 # --- one row per turn, however it ends -----------------------------------------------------------
 
 
+def test_a_row_keeps_the_models_own_words_beside_what_the_gate_let_through(
+    online: AnswerEngine, fake_llm: FakeLLM
+) -> None:
+    written = "杰文斯悖论说明效率提升会增加总用量[7]。风险提示：无。我们保证年化收益15%[1]。"
+    fake_llm.script({"text": written})
+
+    answer = online.ask(QUESTION, channel="api")
+
+    row = last_row(online)
+    # The reader saw a repaired marker and neither the disclosure talk nor the promise; an
+    # auditor sees both texts and can tell what the checks took out.
+    assert "[7]" not in answer.answer and "保证" not in answer.answer
+    assert row["answer"] == answer.answer and row["model_text"] == written
+
+
+
+
 def test_a_complete_turn_keeps_what_was_shown_and_what_it_rested_on(
     online: AnswerEngine, fake_llm: FakeLLM
 ) -> None:

@@ -120,6 +120,9 @@ class AuditRecord:
     lexical_query: str | None = None  # its Chinese version for BM25, when the model gave one
     retrieved: tuple[RetrievedRef, ...] = ()
     streamed: tuple[str, ...] = ()  # every delta shown, in order, even ones later replaced
+    # The model's own words for the answer, before the gate removed a sentence or repaired a
+    # marker (None when no model wrote): what was shown is ``answer``, what was asked for this.
+    model_text: str | None = None
     answer: str | None = None  # the final text shown (None when the turn ended before it)
     citations: tuple[CitationRef, ...] = ()
     notices: tuple[str, ...] = ()
