@@ -103,8 +103,6 @@ def test_a_row_keeps_the_models_own_words_beside_what_the_gate_let_through(
     assert row["answer"] == answer.answer and row["model_text"] == written
 
 
-
-
 def test_a_complete_turn_keeps_what_was_shown_and_what_it_rested_on(
     online: AnswerEngine, fake_llm: FakeLLM
 ) -> None:

@@ -151,10 +151,10 @@ def build_router(
     app = APIRouter()
     engine = services.engine
 
-    def problems() -> tuple[list[str], bool]:
+    def problems(chunks: int) -> tuple[list[str], bool]:
         """What an operator must hear about, and whether the app can answer at all."""
         found, ready = [], True
-        if not engine.store.count():
+        if not chunks:
             found.append(
                 "The knowledge store is empty: questions get 503 until `python ingest.py`."
             )
@@ -173,18 +173,19 @@ def build_router(
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
         """The process answers (liveness), with what an operator must hear about."""
+        chunks = engine.store.count()
         return {
             "status": "ok",
             "mode": model_mode(engine.chat),
             "documents": engine.store.documents(),
-            "chunks": engine.store.count(),
-            "problems": problems()[0],
+            "chunks": chunks,
+            "problems": problems(chunks)[0],
         }
 
     @app.get("/readyz", response_model=None)
     def readyz() -> JSONResponse:
         """Whether questions can be answered (readiness): 503 while the store is empty."""
-        found, ready = problems()
+        found, ready = problems(engine.store.count())
         body = {"status": "ready" if ready else "not ready", "problems": found}
         return JSONResponse(body, status_code=200 if ready else 503)
 
