@@ -473,7 +473,16 @@ class AnswerEngine:
             trace.mode, trace.why = "fallback", "nothing_citable"
             yield from self._quote(
                 trace, question, hits, verdict, lang, "fallback",
-                notices, findings, intents, snapshot, draft, ours, replaced=True,
+                notices, findings, intents, snapshot, draft, ours, replaced="replaced",
+            )  # fmt: skip
+            return
+        if lang == "zh" and not is_chinese(gate.text):
+            # A Chinese reader cannot use an answer in another language; the sources' own words can.
+            log.warning("model answered a Chinese question in another language; using excerpts")
+            trace.mode, trace.why = "fallback", "wrong_language"
+            yield from self._quote(
+                trace, question, hits, verdict, lang, "fallback",
+                notices, findings, intents, snapshot, draft, ours, replaced="wrong_language",
             )  # fmt: skip
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -598,12 +607,12 @@ class AnswerEngine:
         draft: DraftOptions | None,
         ours: Callable[[str], str],
         *,
-        replaced: bool = False,
+        replaced: str | None = None,
     ) -> Iterator[Event]:
         """Excerpts in the model's place (offline, or the model failed). No model read the
         passages, so the decision's strict reading holds: a question they do not answer is
         declined, and one they may not answer is told so before the excerpts. ``replaced``:
-        they stand for a model's answer the checks left nothing citable of (a notice says so)."""
+        they stand for a model's answer the checks set aside, and this message says why."""
         if not verdict.answers:
             yield from self._decline(
                 trace, hits, lang, mode, notices, intents, snapshot, draft, ours
@@ -614,7 +623,7 @@ class AnswerEngine:
             text = f"{message(lang, 'unsure')}\n{text}"
         text = ours(text)
         if replaced:
-            notices = [*notices, message(lang, "replaced")]
+            notices = [*notices, message(lang, replaced)]
         if mode != "fallback":
             yield Delta(text)
         yield self._finish(

@@ -156,6 +156,24 @@ def test_a_stream_cut_midway_is_never_shown_as_the_answer(online, fake_llm, faul
     assert_compliant_shape(final)
 
 
+def test_a_chinese_question_answered_in_another_language_gets_the_sources_words(
+    online, fake_llm
+) -> None:
+    fake_llm.script(
+        {
+            "text": "DeepSeek's low training cost may raise total demand for compute [1]. "
+            "This is known as the Jevons paradox [2]."
+        }
+    )
+    answer = online.ask(QUESTION)
+    assert answer.mode == "fallback" and any("模型未用中文作答" in n for n in answer.notices)
+    assert (
+        answer.answer.startswith("以下为2025年2月文章的原文摘录") and "Jevons" not in answer.answer
+    )
+    assert online.audit is not None and online.audit.turns(1)[0]["why"] == "wrong_language"
+    assert_compliant_shape(answer)
+
+
 def test_markers_are_repaired_renumbered_and_figures_checked(online, fake_llm) -> None:
     fake_llm.script(
         {"text": "DeepSeek V3的训练成本为900万美元[3]。杰文斯悖论说明人们会用得更多[9]【1】。"}
