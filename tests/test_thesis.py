@@ -154,6 +154,27 @@ def test_a_changed_article_gets_a_new_map(tmp_path: Path, embedder) -> None:
     assert "全球云厂商仍然在加码算力基建" in [s.claim for s in after.steps]
 
 
+def test_a_withdrawn_articles_map_is_kept_nowhere(tmp_path: Path, embedder) -> None:
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    settings = settings_for(tmp_path)
+    store = build_store(settings, embedder)
+    assert sync_knowledge(settings, store).ok
+    service = ThesisService(build_engine(settings, store=store))
+
+    def kept() -> set[str]:
+        service.maps()
+        return {p.name for p in service.cache_dir.glob("*.json")}
+
+    seed_only = kept()
+    note = tmp_path / "knowledge" / "note.md"
+    note.write_text("# 札记\n\n推理算力需求上升。因此算力需求可能增加。\n", encoding="utf-8")
+    assert sync_knowledge(settings, store).ok
+    assert len(kept()) == 2
+    note.unlink()  # the article is withdrawn: its map goes with it
+    assert sync_knowledge(settings, store).ok
+    assert kept() == seed_only and len(seed_only) == 1
+
+
 def stored_chunks(path: Path) -> list[StoredChunk]:
     """An article through the real parser and chunker, as the store would hold its chunks."""
     article = load_article(path, path.name, 1_000_000)

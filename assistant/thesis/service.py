@@ -24,7 +24,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -78,6 +78,7 @@ class ThesisService:
                 raise NoSourcesError(
                     "The knowledge store is empty: run `python ingest.py` to load the articles."
                 )
+            self._forget_gone(state)
             if path is not None:
                 # The path a map names (relative to the knowledge folder), or the store's key.
                 chosen = {k: v for k, v in state.items() if path in (k, self._shown(k))}
@@ -113,6 +114,18 @@ class ThesisService:
             if version:
                 self._keep(path, built)
             return built
+
+    def _forget_gone(self, stored: Mapping[str, object]) -> None:
+        """Drop the kept maps of articles no longer stored: a withdrawn article's argument, in
+        memory or on disk, outlives it nowhere."""
+        with self._guard:
+            for key in [k for k in self._kept if k not in stored]:
+                del self._kept[key]
+        if self.cache_dir.is_dir():
+            wanted = {self._file(key).name for key in stored}
+            for file in self.cache_dir.glob("*.json"):
+                if file.name not in wanted:
+                    file.unlink(missing_ok=True)
 
     def _file(self, path: str) -> Path:
         return self.cache_dir / f"{hashlib.sha256(path.encode()).hexdigest()[:16]}.json"
