@@ -45,9 +45,9 @@ def _paragraph(k: int, sentences: int = 6) -> R.Item:
     return R.Item("paragraph", "".join(BODY[(k + i) % len(BODY)] for i in range(sentences)))
 
 
-def _write(doc: R.Document, path: Path, **layout: object) -> Article:
+def _write(doc: R.Document, path: Path, columns: int = 2, **layout: object) -> Article:
     font = R.cjk_truetype(doc.text() + HEADER, path.with_suffix(".ttf"))
-    R.reportlab_pdf(doc, path, font, running_header=HEADER, columns=2, **layout)  # type: ignore[arg-type]
+    R.reportlab_pdf(doc, path, font, running_header=HEADER, columns=columns, **layout)  # type: ignore[arg-type]
     return load_article(path, path.name, LIMIT)
 
 
@@ -171,3 +171,52 @@ def test_a_heading_that_wraps_in_a_column_is_one_heading_over_its_section(
     sections = {normal_form(chunk.text): chunk.section for chunk in chunk_article(article)}
     following = [section for text, section in sections.items() if normal_form(after) in text]
     assert following == [heading]
+
+
+# -- words broken at a line end -------------------------------------------------------------------
+
+URL = "https://www.example.com/fund/announcement/2025/prospectus-update-class-a.pdf"
+ENGLISH = (
+    "The fund invests in companies across the artificial intelligence supply chain, from chips "
+    "and servers to software platforms and applications, and it rebalances every quarter "
+    "according to the index methodology published by the exchange, and the manager answers "
+    "questions by telephone on every trading day."
+)
+
+
+@pytest.mark.parametrize(("columns", "body_size"), [(2, 9.5), (2, 10.5), (3, 10.5), (3, 12)])
+def test_a_url_or_a_word_broken_at_a_line_end_is_joined_without_a_space(
+    tmp_path: Path, columns: int, body_size: float
+) -> None:
+    # The producer breaks Chinese text anywhere, in three columns a Latin word glued to it too
+    # ("上线DeepSe" / "ek大模型", "，DeepS" / "eek与"), and a URL too long for the column
+    # wherever it must ("…/ann" / "ouncement"); English words it breaks at their spaces, and
+    # those keep one space.
+    glued = "".join(
+        "国内外科技巨头均在自身平台上线DeepSeek大模型，下载量迅速达到全球第一。"
+        "科创板人工智能ETF和科创AIETF的规模增长较快，DeepSeek与ChatGPT的竞争带来新的机会。"
+        for _ in range(4)
+    )
+    url = f"本基金的招募说明书更新及相关公告全文见{URL}，投资者可登录查阅。"
+    facts = (("基金简称", "科创板人工智能ETF"), ("场内简称", "科创AIETF"), ("基金主代码", "588930"))
+    doc = R.Document(
+        "科创板人工智能ETF 月度报告",
+        [
+            R.Item("heading", "一、产品公告", 1),
+            R.Item("paragraph", url),
+            R.Item("paragraph", glued),
+            R.Item("paragraph", ENGLISH),
+            R.Item("table", rows=facts),
+            *(_paragraph(k) for k in range(3)),
+        ],
+    )
+    texts = _texts(_write(doc, tmp_path / "words.pdf", columns, body_size=body_size))
+    assert normal_form(url) in texts
+    assert normal_form(glued) in texts
+    # In narrower columns reportlab's CJK wrapping sets English text itself wrongly (a space
+    # dropped from the page: "manageranswers"), which no reader can undo.
+    if columns == 2:
+        assert ENGLISH in texts
+    assert [normal_form(line.text) for line in table_lines(facts)] == [
+        t for t in texts if "：" in t
+    ]  # "基金简称：科创板人工智能ETF", not "…ET F"

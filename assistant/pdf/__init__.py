@@ -30,7 +30,11 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
 - **Paragraphs** are rebuilt from geometry: a line continues the one above when that one was
   full (the first unbreakable unit of this line, "间,DeepSeek" say, would not have fitted after
   it), the size is the same, there is no paragraph gap (on one page), and the line is not
-  indented against the one above, nor a second indented first line, nor a list item.
+  indented against the one above, nor a second indented first line, nor a list item. Lines
+  join as plain text lines do (no space between Chinese lines, one between English words),
+  except where the producer broke a word at a full line's end: a URL ("…/fund/ann" /
+  "ouncement.pdf") or a Latin word set inside Chinese text ("上线DeepSe" / "ek大模型") goes on
+  without a space, in paragraphs and table cells alike.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that
   wraps is joined again and judged whole (its first line may end at a comma); a lone largest
   line on the first page is the title.

@@ -8,10 +8,11 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ..formats import STARTS_BLOCK, Line, join_wrapped, table_lines
 from ..text import has_cjk, normal_form
-from .lines import TextLine
+from .lines import TextLine, join_broken
 from .tables import Table
 
 _EDGE_SHARE = 0.12  # the top and bottom 12% of a page are where furniture lives
@@ -144,7 +145,7 @@ def _wraps(previous: TextLine, line: TextLine, columns: _Columns) -> bool:
 def _join(lines: Sequence[TextLine]) -> TextLine:
     first = lines[0]
     for line in lines[1:]:
-        first.segments = [join_wrapped(first.text, line.text)]
+        first.segments = [join_broken(first.text, line.text)]
         first.chars += line.chars
         first.x1, first.bottom = max(first.x1, line.x1), line.bottom
     return first
@@ -176,7 +177,7 @@ def _headings(pages: Sequence[Page], body: float, columns: _Columns) -> set[int]
         for run in runs:
             whole = ""
             for line in run:
-                whole = join_wrapped(whole, line.text)
+                whole = join_broken(whole, line.text)
             if len(run) > 1 and _heading_text(whole):
                 kept.append(_join(run))
                 heading.add(id(kept[-1]))
@@ -230,6 +231,17 @@ def _continues(
         return False
     indented = line.x0 > column.left + 0.5 * size
     return not (indented and len(paragraph) == 1 and abs(line.x0 - previous.x0) < 0.5 * size)
+
+
+def _filled(above: TextLine, line: TextLine, columns: _Columns) -> bool:
+    """Whether ``above`` was filled to its last character: not even the first character of
+    ``line`` would have fitted after it, and it ends in no typed space. A line that ends at a
+    word's space has room for a letter more as often as not."""
+    first = next((c for c in line.chars if not c.text.isspace()), None)
+    last = above.chars[-1] if above.chars else None
+    if first is None or (last is not None and last.text.isspace() and not last.generated):
+        return False
+    return columns.of(above).right - above.x1 <= first.x1 - first.x0 + 0.25 * above.size
 
 
 @dataclass(frozen=True)
@@ -329,9 +341,10 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
 
     def flush() -> None:
         if paragraph:
-            text = ""
-            for line in paragraph:
-                text = join_wrapped(text, line.text)
+            text = paragraph[0].text
+            for above, line in pairwise(paragraph):
+                join = join_broken if _filled(above, line, columns) else join_wrapped
+                text = join(text, line.text)
             out.append(Line(text, page=paragraph[0].page))
             paragraph.clear()
 

@@ -3,14 +3,17 @@ split into segments at wide gaps. See :mod:`assistant.pdf` for the whole design.
 
 from __future__ import annotations
 
+import re
 import statistics
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ..text import has_cjk
+from ..formats import join_wrapped
+from ..text import CJK, has_cjk
 
 
 @dataclass
@@ -140,3 +143,28 @@ def group_lines(chars: Iterable[Char | None], page: int) -> list[TextLine]:
             previous = char
     close()
     return lines
+
+
+# Ends of a line where a producer may have broken a word: a URL (its last character one a URL
+# goes on after), and a run of Latin letters or digits set inside Chinese text.
+_URL_END = re.compile(r"(?:(?:https?|ftp)://|www\.)[!-~]*[A-Za-z0-9/._~=&#%+\-]$")
+_URL_GOES_ON = re.compile(r"[a-z0-9/._~?=&#%+\-]")
+_GLUED_END = re.compile(rf"[{CJK}][{re.escape(string.punctuation)}]?([A-Za-z0-9]+)$")
+
+
+def join_broken(head: str, tail: str) -> str:
+    """Two printed lines of one paragraph or cell, the line above full: as :func:`join_wrapped`,
+    except that a URL ("…/fund/ann" / "ouncement.pdf") or a Latin word set inside Chinese text
+    ("上线DeepSe" / "ek大模型", "科创AIET" / "F") goes on without a space. A producer that
+    breaks Chinese text anywhere breaks such a run too, and a URL too long for the line wherever
+    it must; English words it breaks at their spaces, so two of them keep their space, as do a
+    URL and a word in upper case after it, and a word and a capital after it unless both are
+    capitals ("DeepSeek" / "V3版本" is two words, "科创AIET" / "F" one)."""
+    end = head[-300:]
+    if _URL_END.search(end):
+        return head + tail if _URL_GOES_ON.match(tail) else join_wrapped(head, tail)
+    glued = _GLUED_END.search(end)
+    goes_on = tail[:1].isascii() and tail[:1].isalnum()
+    if glued and goes_on and (not tail[0].isupper() or glued[1].upper() == glued[1]):
+        return head + tail
+    return join_wrapped(head, tail)

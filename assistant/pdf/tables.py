@@ -13,8 +13,7 @@ from itertools import pairwise
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ..formats import join_wrapped
-from .lines import Char, TextLine, finish, segment_text
+from .lines import Char, TextLine, finish, join_broken, segment_text
 
 
 @dataclass(frozen=True)
@@ -191,7 +190,7 @@ def _cell_text(pieces: Sequence[tuple[float, str]]) -> str:
         if text and piece and _FIGURE.match(text[-1]) and _FIGURE.match(piece[0]):
             text += piece
         else:
-            text = join_wrapped(text, piece)
+            text = join_broken(text, piece)
     return text
 
 
