@@ -220,3 +220,103 @@ def test_a_url_or_a_word_broken_at_a_line_end_is_joined_without_a_space(
     assert [normal_form(line.text) for line in table_lines(facts)] == [
         t for t in texts if "：" in t
     ]  # "基金简称：科创板人工智能ETF", not "…ET F"
+
+
+# -- headings set barely larger than the text, or bold ---------------------------------------------
+
+BOLD_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
+LEAD_IN = "市场回顾："
+LEAD_IN_REST = "一季度人工智能板块先扬后抑，" + BODY[1] + BODY[2]
+EMPHASIS = "本基金为股票型基金，其预期风险和预期收益高于混合型基金。"
+
+
+def _fund_report(
+    path: Path, monkeypatch: pytest.MonkeyPatch, body: float, heading: float, bold: bool
+) -> Article:
+    """A quarterly report as fund companies set it: one column, headings in bold (or not) at
+    ``heading`` points over ``body`` point text, a paragraph that opens with a bold lead-in, a
+    bold sentence of its own, a table under a bold header row, short lines of notes."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    text = "".join(BODY) + LEAD_IN + LEAD_IN_REST + EMPHASIS + "".join(map("".join, FIVE))
+    text += (
+        "银华科创板人工智能ETF2025年第1季度报告§重要提示基金产品概况管理人报告投资策略和运作分析"
+    )
+    text += "风险提示有风险，投资需谨慎。过往业绩并不预示其未来表现单位：人民币元数据来源：Wind"
+    regular = R.cjk_truetype(text, path.with_suffix(".ttf"))
+    monkeypatch.setattr(R, "NOTO_CJK", BOLD_CJK)  # the same subset, from the bold face
+    heavy = R.cjk_truetype(text + "粗", path.with_name(f"{path.stem}-bold.ttf"))
+    names = {}
+    for face, file in (("regular", regular), ("bold", heavy)):
+        names[face] = f"Noto-{file.resolve()}"
+        if names[face] not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(names[face], str(file)))
+    pdfmetrics.registerFontFamily(names["regular"], normal=names["regular"], bold=names["bold"])
+
+    def style(size: float, face: str) -> ParagraphStyle:
+        return ParagraphStyle(
+            f"{face}-{size}-{path}", fontName=names[face], fontSize=size, leading=size * 1.5,
+            spaceBefore=size / 2, spaceAfter=size / 2, wordWrap="CJK",
+        )  # fmt: skip
+
+    text_style, title_style = style(body, "regular"), style(2 * body, "regular")
+    head_style = style(heading, "bold" if bold else "regular")
+    header = [Paragraph(c, style(body, "bold")) for c in FIVE[0]]
+    table = Table([header, *([Paragraph(c, text_style) for c in row] for row in FIVE[1:4])])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    story = [
+        Paragraph("银华科创板人工智能ETF 2025年第1季度报告", title_style),
+        Paragraph("§1 重要提示", head_style),
+        Paragraph("".join(BODY) * 2, text_style),
+        Paragraph(f"<b>{EMPHASIS}</b>", text_style),
+        Paragraph("§2 基金产品概况", head_style),
+        Paragraph("单位：人民币元", text_style),
+        table,
+        Paragraph("数据来源：Wind", text_style),
+        Paragraph("§3 管理人报告", head_style),
+        Paragraph("3.1 投资策略和运作分析", head_style),
+        Paragraph(f"<b>{LEAD_IN}</b>{LEAD_IN_REST}", text_style),
+        Paragraph("".join(BODY[::-1]) * 2, text_style),
+        Paragraph("风险提示", head_style),
+        Paragraph("基金有风险，投资需谨慎。基金的过往业绩并不预示其未来表现。", text_style),
+    ]
+    SimpleDocTemplate(str(path), pagesize=A4, title="季度报告").build(story)
+    return load_article(path, path.name, LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("body", "heading", "bold"),
+    [
+        pytest.param(10.5, 11.5, True, id="11.5-bold"),
+        pytest.param(10.5, 11.5, False, id="11.5"),
+        pytest.param(10.5, 10.5, True, id="10.5-bold"),
+        pytest.param(12, 13, True, id="13-bold-over-12"),
+    ],
+)
+def test_headings_barely_larger_than_the_text_or_bold_are_headings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: float, heading: float, bold: bool
+) -> None:
+    # Fund reports set headings 1.1 times the body size, often in bold, or bold at the body's
+    # size. A bold lead-in inside a paragraph, a bold sentence, a table's bold header row and
+    # short lines of notes stay what they are.
+    article = _fund_report(tmp_path / "report.pdf", monkeypatch, body, heading, bold)
+    headings = [block.text for block in article.blocks if block.kind == "heading"]
+    assert headings == [
+        "§1 重要提示",
+        "§2 基金产品概况",
+        "§3 管理人报告",
+        "3.1 投资策略和运作分析",
+        "风险提示",
+    ]
+    texts = _texts(article)
+    assert normal_form(LEAD_IN + LEAD_IN_REST) in texts
+    assert normal_form(EMPHASIS) in texts
+    assert expected_first(FIVE[:4]) in texts
+    sections = {normal_form(chunk.text): chunk.section for chunk in chunk_article(article)}
+    following = [s for text, s in sections.items() if normal_form(LEAD_IN_REST) in text]
+    assert following == ["3.1 投资策略和运作分析"]

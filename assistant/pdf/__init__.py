@@ -37,7 +37,10 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   without a space, in paragraphs and table cells alike.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that
   wraps is joined again and judged whole (its first line may end at a comma); a lone largest
-  line on the first page is the title.
+  line on the first page is the title. Headings set apart less clearly (11.5 pt over 10.5 pt
+  text by the file's font size, or bold at the body's size: PDFium's font weight) count when
+  they stand alone: no line of text runs into them or on from them, so a bold lead-in or a bold
+  sentence inside a paragraph stays text.
 
 Pages with no text layer (scanned images) are not OCR'd: a file without any text is refused
 ("no text layer"), and a file with some such pages is ingested with a warning naming them

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -78,17 +78,35 @@ def _round(size: float) -> float:
     return round(size * 2) / 2
 
 
-def _body_size(pages: Sequence[Page]) -> float:
+def _body_size(pages: Sequence[Page], size: Callable[[TextLine], float]) -> float:
     sizes: Counter[float] = Counter()
     for page in pages:
         for line in page.lines:
-            sizes[_round(line.size)] += len(line.chars)
+            sizes[_round(size(line))] += len(line.chars)
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-def _large(line: TextLine, body: float) -> bool:
+@dataclass(frozen=True)
+class _Body:
+    """The body text's size: by the characters' boxes, and by the file's font size where the
+    file sets sizes that differ (0 where it draws every size from one)."""
+
+    size: float
+    font: float
+
+
+def _large(line: TextLine, body: _Body) -> bool:
     """Set clearly larger than the body text: a heading's size."""
-    return line.size >= 1.12 * body
+    return line.size >= 1.12 * body.size
+
+
+def _set_apart(line: TextLine, body: _Body) -> bool:
+    """Set apart from the body text less clearly: a little larger by the file's font size (an
+    11.5 pt heading over 10.5 pt text, which boxes do not tell from a line of digits), or in
+    bold at the body's size or larger."""
+    return (line.bold and line.size >= 0.95 * body.size) or (
+        body.font > 0 and line.font >= 1.05 * body.font
+    )
 
 
 def _heading_text(text: str) -> bool:
@@ -151,40 +169,64 @@ def _join(lines: Sequence[TextLine]) -> TextLine:
     return first
 
 
-def _headings(pages: Sequence[Page], body: float, columns: _Columns) -> set[int]:
-    """The ids of the heading lines: short lines set clearly larger than the body text. A
-    heading (or title) too long for one line becomes one line again, judged whole: its first
-    printed line may end in a comma ("二、海外科技巨头资本开支持续上修，" / "国内算力产业链…"),
-    which alone reads as a clause, not a heading. Lines set large that together are no heading
-    (a lead paragraph in large type) are judged one by one."""
+def _headings(pages: Sequence[Page], body: _Body, columns: _Columns) -> set[int]:
+    """The ids of the heading lines: short lines set clearly larger than the body text, or set
+    apart from it less clearly (a little larger, or bold) and standing alone. A heading (or
+    title) too long for one line becomes one line again, judged whole: its first printed line
+    may end in a comma ("二、海外科技巨头资本开支持续上修，" / "国内算力产业链…"), which alone
+    reads as a clause, not a heading. Lines set large that together are no heading (a lead
+    paragraph in large type) are judged one by one; lines set apart less clearly only together,
+    and only where no line of text runs on into them or out of them: a bold lead-in
+    ("市场回顾：" and the paragraph after it on its line) or a bold sentence inside a paragraph
+    is no heading."""
     heading: set[int] = set()
-    if not body:
+    if not body.size:
         return heading
+
+    def kind(line: TextLine) -> str | None:
+        return "large" if _large(line, body) else "apart" if _set_apart(line, body) else None
+
     for page in pages:
-        runs: list[list[TextLine]] = []  # consecutive large lines that wrap, and other lines
+        runs: list[list[TextLine]] = []  # consecutive heading-like lines that wrap, and others
         for line in page.lines:
             last = runs[-1] if runs else None
             if (
                 last
-                and _large(line, body)
-                and _large(last[-1], body)
+                and kind(line)
+                and kind(line) == kind(last[-1])
+                and line.bold == last[-1].bold
                 and _wraps(last[-1], line, columns)
             ):
                 last.append(line)
             else:
                 runs.append([line])
         kept: list[TextLine] = []
-        for run in runs:
+        for k, run in enumerate(runs):
             whole = ""
             for line in run:
                 whole = join_broken(whole, line.text)
+            if kind(run[0]) == "apart":
+                before = runs[k - 1][-1] if k else None
+                after = runs[k + 1][0] if k + 1 < len(runs) else None
+                runs_in = (
+                    before is not None
+                    and not before.text.endswith(tuple("。！？.!?"))
+                    and _wraps(before, run[0], columns)
+                )
+                runs_on = after is not None and _wraps(run[-1], after, columns)
+                if not runs_in and not runs_on and _heading_text(whole):
+                    kept.append(_join(run))
+                    heading.add(id(kept[-1]))
+                else:
+                    kept += run
+                continue
             if len(run) > 1 and _heading_text(whole):
                 kept.append(_join(run))
                 heading.add(id(kept[-1]))
                 continue
-            for k, line in enumerate(run):  # heading lines among them, joined to one above
+            for j, line in enumerate(run):  # heading lines among them, joined to one above
                 like = _large(line, body) and _heading_text(line.text)
-                if like and k > 0 and id(kept[-1]) in heading:
+                if like and j > 0 and id(kept[-1]) in heading:
                     _join([kept[-1], line])
                     continue
                 kept.append(line)
@@ -320,9 +362,12 @@ def _side_by_side(full: Sequence[TextLine], body: float) -> list[_Column]:
 
 def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     """Lines and tables in reading order as :class:`Line` s; and the title found on page 1."""
-    body = _body_size(pages)
+    body = _body_size(pages, lambda line: line.size)
     columns = _Columns(pages, body)
-    heading = _headings(pages, body, columns)
+    # Files that draw every size from one font size and a scaled matrix say nothing by it.
+    fonts = len({round(line.font, 1) for page in pages for line in page.lines}) > 1
+    font = _body_size(pages, lambda line: line.font) if fonts else 0.0
+    heading = _headings(pages, _Body(body, font), columns)
     sizes = {_round(line.size) for page in pages for line in page.lines if id(line) in heading}
     ranks = _heading_ranks(sizes)
     title = ""
@@ -333,8 +378,6 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
         pages[0].lines.remove(tops[0])
         ranks = {s: r - 1 for s, r in ranks.items() if r > 1}
 
-    # Files that draw every size from one font size and a scaled matrix say nothing by it.
-    fonts = len({round(line.font, 1) for page in pages for line in page.lines}) > 1
     out: list[Line] = []
     paragraph: list[TextLine] = []
     header: list[str] | None = None  # column names of the table just read, if nothing followed

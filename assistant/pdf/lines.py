@@ -15,6 +15,8 @@ import pypdfium2.raw as pdfium_c
 from ..formats import join_wrapped
 from ..text import CJK, has_cjk
 
+_BOLD = 600  # the weight from which a face is bold (CSS's and OpenType's "semibold")
+
 
 @dataclass
 class Char:
@@ -25,6 +27,7 @@ class Char:
     top: float
     generated: bool  # invented by PDFium (a space or line break that is not in the file)
     font: float = 0.0  # the font size the file sets (boxes differ by font at one size)
+    weight: int = 0  # the font's weight (400 regular, 700 bold), 0 where the file says none
 
     @property
     def height(self) -> float:
@@ -42,6 +45,7 @@ class TextLine:
     top: float = 0.0
     size: float = 0.0  # from the characters' boxes
     font: float = 0.0  # the file's font size, the median of the characters'
+    bold: bool = False  # every visible character set in a bold face
 
     @property
     def text(self) -> str:
@@ -66,7 +70,8 @@ def read_chars(textpage: pdfium.PdfTextPage) -> list[Char | None]:
             continue
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
         font = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
-        out.append(Char(chr(code), left, right, bottom, top, generated, font))
+        weight = max(0, pdfium_c.FPDFText_GetFontWeight(textpage.raw, i))
+        out.append(Char(chr(code), left, right, bottom, top, generated, font, weight))
     return out
 
 
@@ -83,6 +88,7 @@ def finish(line: TextLine) -> TextLine | None:
         return None
     line.size = statistics.median(c.height for c in visible)
     line.font = statistics.median(c.font for c in visible)
+    line.bold = all(c.weight >= _BOLD for c in visible)
     line.x0 = min(c.x0 for c in visible)
     line.x1 = max(c.x1 for c in visible)
     line.bottom = min(c.bottom for c in visible)
