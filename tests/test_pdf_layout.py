@@ -129,6 +129,53 @@ def test_a_table_longer_than_a_column_reads_in_order_around_its_text(
     assert texts[first + len(expected)] == normal_form(doc.items[5].text)
 
 
+FACTS = (
+    ("基金简称", "科创AIETF"),
+    ("基金主代码", "588930"),
+    ("成立日期", "2020-09-28"),
+    ("基金经理", "王某某、李某某"),
+    ("基金运作方式", "交易型开放式"),
+    ("业绩比较基准", "上证科创板人工智能指数收益率"),
+    ("管理费率", "0.50%/年"),
+    ("托管费率", "0.10%/年"),
+    ("报告期末基金份额总额", "1,168,903,724份"),
+    ("风险收益特征", "较高风险、较高预期收益"),
+    ("基金管理人", "银华基金管理股份有限公司"),
+)
+
+
+@pytest.mark.parametrize("body_size", [9.5, 10.5, 12])
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_tables_in_a_column_of_a_three_column_page_read_row_by_row(
+    tmp_path: Path, three_line: bool, body_size: float
+) -> None:
+    # A fact sheet's page in three columns: the facts table long enough to be carried from one
+    # column to the next (its rows under the header wrap: "基金运作方" / "式"), and a
+    # five-column table whose columns are narrower than a character, so that every cell is a
+    # stack of single characters ("差" / "额" beside "标" / "准" / "差", "1" / "." / "0" / "9"),
+    # its columns a fifth of the type size apart.
+    doc = R.Document(
+        "科创板人工智能ETF 基金月报",
+        [
+            R.Item("heading", "一、基金概况", 1),
+            _paragraph(0, 8),
+            R.Item("table", rows=FACTS),
+            _paragraph(1),
+            R.Item("paragraph", "表1：基金份额净值增长率与业绩比较基准收益率"),
+            R.Item("table", rows=FIVE),
+            *(_paragraph(k) for k in range(2, 6)),
+        ],
+    )
+    path = tmp_path / "three.pdf"
+    texts = _texts(_write(doc, path, 3, body_size=body_size, three_line=three_line))
+    for rows in (FACTS, FIVE):
+        expected = [normal_form(line.text) for line in table_lines(rows)]
+        first = texts.index(expected[0])
+        assert texts[first : first + len(expected)] == expected
+    assert normal_form(doc.items[1].text) in texts
+    assert texts.index(normal_form(doc.items[4].text)) + 1 == texts.index(expected_first(FIVE))
+
+
 # -- headings -------------------------------------------------------------------------------------
 
 
@@ -316,7 +363,7 @@ def test_headings_barely_larger_than_the_text_or_bold_are_headings(
     texts = _texts(article)
     assert normal_form(LEAD_IN + LEAD_IN_REST) in texts
     assert normal_form(EMPHASIS) in texts
-    assert expected_first(FIVE[:4]) in texts
+    assert expected_first(FIVE) in texts
     sections = {normal_form(chunk.text): chunk.section for chunk in chunk_article(article)}
     following = [s for text, s in sections.items() if normal_form(LEAD_IN_REST) in text]
     assert following == ["3.1 投资策略和运作分析"]

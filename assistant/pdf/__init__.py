@@ -22,7 +22,10 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   frame that falls in no cell stays text. Narrow tables (five columns in one column of a
   two-column page) are read the same way: a figure a cell broke over lines ("2." / "14%") is
   one figure again, columns as close as their padding are told apart, and the part of a table
-  carried to the next column is placed there and read as rows.
+  carried to the next column is placed there and read as rows, its repeated header dropped.
+  In one column of a three-column page a column of a table may be narrower than a character:
+  its characters stand one a line and reach into the padding, a fifth of the type size from
+  the next column's; a gap with no space in it counts from a sixth.
 - **Page furniture** is dropped: lines near the top or bottom edge whose every segment is a
   page number (1/3, 第 1 页 共 3 页, - 2 -, Page 2 of 3), a print timestamp, a URL, the
   document's title, or text that recurs at the edge of most pages (digits ignored, so running

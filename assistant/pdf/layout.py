@@ -399,12 +399,20 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
             if isinstance(item, Table):
                 flush()
                 rows = item.rows
-                continued = position == 0 and header is not None and len(rows[0]) == len(header)
+                # Carried over: to the top of the next page, or to the next column with its
+                # header repeated (nothing read between the two parts either way).
+                continued = (
+                    header is not None
+                    and len(rows[0]) == len(header)
+                    and (position == 0 or rows[0] == header)
+                )
+                skip = 0
                 if continued and header is not None:
                     rows = rows[1:] if rows[0] == header else rows
                     rows = [header, *rows]
+                    skip = len(table_lines([header]))  # name/value pairs: read already
                 header = rows[0]
-                out.extend(table_lines(rows, page.number))
+                out.extend(table_lines(rows, page.number)[skip:])
                 continue
             header = None
             if id(item) in heading:
