@@ -342,14 +342,18 @@ def _right(lines: Sequence[TextLine]) -> float:
 def _side_by_side(full: Sequence[TextLine], body: float) -> list[_Column]:
     """Columns side by side: full lines that start apart, each column's ending before the next
     one's start (lines set across the columns aside); empty when there is one column. An
-    indented list or quote overlaps its text and is no column."""
+    indented list or quote overlaps its text and is no column. Fewer than three full lines
+    make a column only to the right of the columns found, as wide as the one before: what the
+    text left for the last column of a page (a paragraph's last lines, a caption over a table);
+    elsewhere they are stray lines."""
     groups: list[list[TextLine]] = []
     for line in sorted(full, key=lambda ln: ln.x0):
         if groups and line.x0 - groups[-1][-1].x0 <= 3 * body:
             groups[-1].append(line)
         else:
             groups.append([line])
-    groups = [group for group in groups if len(group) >= 3]  # a stray line is no column
+    short = [group for group in groups if len(group) < 3]
+    groups = [group for group in groups if len(group) >= 3]
     columns: list[_Column] = []
     for k, group in enumerate(groups):
         following = _left(groups[k + 1]) if k + 1 < len(groups) else float("inf")
@@ -357,6 +361,10 @@ def _side_by_side(full: Sequence[TextLine], body: float) -> list[_Column]:
         if len(inside) < 3 or (columns and columns[-1].right > _left(group)):
             return []
         columns.append(_Column(_left(group), _right(inside)))
+    for group in short:
+        if columns and _left(group) > columns[-1].right:
+            width = columns[-1].right - columns[-1].left
+            columns.append(_Column(_left(group), _left(group) + width))
     return columns if len(columns) >= 2 else []
 
 
