@@ -302,7 +302,12 @@ EMPHASIS = "本基金为股票型基金，其预期风险和预期收益高于�
 
 
 def _fund_report(
-    path: Path, monkeypatch: pytest.MonkeyPatch, body: float, heading: float, bold: bool
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: float,
+    heading: float,
+    bold: bool,
+    bold_text: bool = False,
 ) -> Article:
     """A quarterly report as fund companies set it: one column, headings in bold (or not) at
     ``heading`` points over ``body`` point text, a paragraph that opens with a bold lead-in, a
@@ -335,7 +340,8 @@ def _fund_report(
             spaceBefore=size / 2, spaceAfter=size / 2, wordWrap="CJK",
         )  # fmt: skip
 
-    text_style, title_style = style(body, "regular"), style(2 * body, "regular")
+    text_style = style(body, "bold" if bold_text else "regular")
+    title_style = style(2 * body, "regular")
     head_style = style(heading, "bold" if bold else "regular")
     header = [Paragraph(c, style(body, "bold")) for c in FIVE[0]]
     table = Table([header, *([Paragraph(c, text_style) for c in row] for row in FIVE[1:4])])
@@ -361,21 +367,28 @@ def _fund_report(
 
 
 @pytest.mark.parametrize(
-    ("body", "heading", "bold"),
+    ("body", "heading", "bold", "bold_text"),
     [
-        pytest.param(10.5, 11.5, True, id="11.5-bold"),
-        pytest.param(10.5, 11.5, False, id="11.5"),
-        pytest.param(10.5, 10.5, True, id="10.5-bold"),
-        pytest.param(12, 13, True, id="13-bold-over-12"),
+        pytest.param(10.5, 11.5, True, False, id="11.5-bold"),
+        pytest.param(10.5, 11.5, False, False, id="11.5"),
+        pytest.param(10.5, 10.5, True, False, id="10.5-bold"),
+        pytest.param(12, 13, True, False, id="13-bold-over-12"),
+        pytest.param(10.5, 11.5, True, True, id="all-bold"),
     ],
 )
 def test_headings_barely_larger_than_the_text_or_bold_are_headings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: float, heading: float, bold: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: float,
+    heading: float,
+    bold: bool,
+    bold_text: bool,
 ) -> None:
     # Fund reports set headings 1.1 times the body size, often in bold, or bold at the body's
     # size. A bold lead-in inside a paragraph, a bold sentence, a table's bold header row and
-    # short lines of notes stay what they are.
-    article = _fund_report(tmp_path / "report.pdf", monkeypatch, body, heading, bold)
+    # short lines of notes stay what they are; where the text itself is bold, so are its
+    # short lines ("单位：人民币元"), and only the size sets headings apart.
+    article = _fund_report(tmp_path / "report.pdf", monkeypatch, body, heading, bold, bold_text)
     headings = [block.text for block in article.blocks if block.kind == "heading"]
     assert headings == [
         "§1 重要提示",

@@ -89,10 +89,12 @@ def _body_size(pages: Sequence[Page], size: Callable[[TextLine], float]) -> floa
 @dataclass(frozen=True)
 class _Body:
     """The body text's size: by the characters' boxes, and by the file's font size where the
-    file sets sizes that differ (0 where it draws every size from one)."""
+    file sets sizes that differ (0 where it draws every size from one); whether it is set in
+    bold itself (then bold sets nothing apart)."""
 
     size: float
     font: float
+    bold: bool = False
 
 
 def _large(line: TextLine, body: _Body) -> bool:
@@ -104,7 +106,7 @@ def _set_apart(line: TextLine, body: _Body) -> bool:
     """Set apart from the body text less clearly: a little larger by the file's font size (an
     11.5 pt heading over 10.5 pt text, which boxes do not tell from a line of digits), or in
     bold at the body's size or larger."""
-    return (line.bold and line.size >= 0.95 * body.size) or (
+    return (line.bold and not body.bold and line.size >= 0.95 * body.size) or (
         body.font > 0 and line.font >= 1.05 * body.font
     )
 
@@ -375,7 +377,11 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     # Files that draw every size from one font size and a scaled matrix say nothing by it.
     fonts = len({round(line.font, 1) for page in pages for line in page.lines}) > 1
     font = _body_size(pages, lambda line: line.font) if fonts else 0.0
-    heading = _headings(pages, _Body(body, font), columns)
+    weights: Counter[bool] = Counter()
+    for page in pages:
+        for line in page.lines:
+            weights[line.bold] += len(line.chars)
+    heading = _headings(pages, _Body(body, font, weights[True] > weights[False]), columns)
     sizes = {_round(line.size) for page in pages for line in page.lines if id(line) in heading}
     ranks = _heading_ranks(sizes)
     title = ""
