@@ -293,6 +293,33 @@ def test_a_url_or_a_word_broken_at_a_line_end_is_joined_without_a_space(
     ]  # "基金简称：科创板人工智能ETF", not "…ET F"
 
 
+@pytest.mark.parametrize(("body_size", "sentences"), [(9.5, 10), (10.5, 8)])
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_two_headings_either_side_of_a_column_break_stay_two(
+    tmp_path: Path, three_line: bool, body_size: float, sentences: int
+) -> None:
+    # "§2 基金产品概况" at the foot of a column over its table, "§3 …" at the top of the next:
+    # the first short, the second's "§3" too wide to have fitted after it, as a heading that
+    # wraps would be; the section number says the second opens a section of its own.
+    facts = (("基金简称", "科创AIETF"), ("基金主代码", "588930"), ("基金运作方式", "交易型开放式"))
+    headings = ["§1 重要提示", "§2 基金产品概况", "§3 主要财务指标和基金净值表现", "风险提示"]
+    doc = R.Document(
+        "科创板人工智能ETF 2025年第1季度报告",
+        [
+            R.Item("heading", headings[0], 1),
+            _paragraph(0, sentences),
+            R.Item("heading", headings[1], 1),
+            R.Item("table", rows=facts),
+            R.Item("heading", headings[2], 1),
+            *(_paragraph(k) for k in range(1, 4)),
+            R.Item("heading", headings[3], 1),
+            R.Item("paragraph", "基金有风险，投资需谨慎。"),
+        ],
+    )
+    article = _write(doc, tmp_path / "sections.pdf", 3, body_size=body_size, three_line=three_line)
+    assert [block.text for block in article.blocks if block.kind == "heading"] == headings
+
+
 # -- headings set barely larger than the text, or bold ---------------------------------------------
 
 BOLD_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")

@@ -128,6 +128,10 @@ def _heading_ranks(sizes: Iterable[float]) -> dict[float, int]:
     return ranks
 
 
+# What opens a heading: a section sign or number ("§3", "3.2 ", "第二章"), a list number.
+_SECTION = re.compile(
+    rf"§\s*\d|\d{{1,2}}(?:\.\d{{1,2}})+\s|第[一二三四五六七八九十\d]{{1,3}}[章节部分]|{STARTS_BLOCK.pattern}"
+)
 _NO_BREAK_BEFORE = set("、，。：；！？”’）》」』】,.;:!?)]%")
 _NO_BREAK_AFTER = set("“‘（《「『【([")
 
@@ -154,9 +158,12 @@ def _lead_width(line: TextLine) -> float:
 
 def _wraps(previous: TextLine, line: TextLine, columns: _Columns) -> bool:
     """Whether ``line`` is the next printed line of the heading ``previous`` starts: the same
-    size, no gap, and ``previous`` full (what starts ``line`` did not fit after it)."""
+    size, no gap, ``previous`` full (what starts ``line`` did not fit after it), and ``line``
+    not opening a section of its own ("§3 …", "3.2 …", "二、…": two short headings one after
+    the other, the second at the top of the next column, look like one that wraps)."""
     return (
         _round(previous.size) == _round(line.size)
+        and not _SECTION.match(line.text)
         and previous.bottom - line.top <= 0.6 * line.size
         and columns.of(previous).right - previous.x1 <= _lead_width(line) + 0.25 * line.size
     )
