@@ -45,9 +45,9 @@ def _paragraph(k: int, sentences: int = 6) -> R.Item:
     return R.Item("paragraph", "".join(BODY[(k + i) % len(BODY)] for i in range(sentences)))
 
 
-def _write(doc: R.Document, path: Path, **layout: object) -> Article:
+def _write(doc: R.Document, path: Path, columns: int = 2, **layout: object) -> Article:
     font = R.cjk_truetype(doc.text() + HEADER, path.with_suffix(".ttf"))
-    R.reportlab_pdf(doc, path, font, running_header=HEADER, columns=2, **layout)  # type: ignore[arg-type]
+    R.reportlab_pdf(doc, path, font, running_header=HEADER, columns=columns, **layout)  # type: ignore[arg-type]
     return load_article(path, path.name, LIMIT)
 
 
@@ -129,6 +129,77 @@ def test_a_table_longer_than_a_column_reads_in_order_around_its_text(
     assert texts[first + len(expected)] == normal_form(doc.items[5].text)
 
 
+FACTS = (
+    ("基金简称", "科创AIETF"),
+    ("基金主代码", "588930"),
+    ("成立日期", "2020-09-28"),
+    ("基金经理", "王某某、李某某"),
+    ("基金运作方式", "交易型开放式"),
+    ("业绩比较基准", "上证科创板人工智能指数收益率"),
+    ("管理费率", "0.50%/年"),
+    ("托管费率", "0.10%/年"),
+    ("报告期末基金份额总额", "1,168,903,724份"),
+    ("风险收益特征", "较高风险、较高预期收益"),
+    ("基金管理人", "银华基金管理股份有限公司"),
+)
+
+
+@pytest.mark.parametrize("body_size", [9.5, 10.5, 12])
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_tables_in_a_column_of_a_three_column_page_read_row_by_row(
+    tmp_path: Path, three_line: bool, body_size: float
+) -> None:
+    # A fact sheet's page in three columns: the facts table long enough to be carried from one
+    # column to the next (its rows under the header wrap: "基金运作方" / "式"), and a
+    # five-column table whose columns are narrower than a character, so that every cell is a
+    # stack of single characters ("差" / "额" beside "标" / "准" / "差", "1" / "." / "0" / "9"),
+    # its columns a fifth of the type size apart.
+    doc = R.Document(
+        "科创板人工智能ETF 基金月报",
+        [
+            R.Item("heading", "一、基金概况", 1),
+            _paragraph(0, 8),
+            R.Item("table", rows=FACTS),
+            _paragraph(1),
+            R.Item("paragraph", "表1：基金份额净值增长率与业绩比较基准收益率"),
+            R.Item("table", rows=FIVE),
+            *(_paragraph(k) for k in range(2, 6)),
+        ],
+    )
+    path = tmp_path / "three.pdf"
+    texts = _texts(_write(doc, path, 3, body_size=body_size, three_line=three_line))
+    for rows in (FACTS, FIVE):
+        expected = [normal_form(line.text) for line in table_lines(rows)]
+        first = texts.index(expected[0])
+        assert texts[first : first + len(expected)] == expected
+    assert normal_form(doc.items[1].text) in texts
+    assert texts.index(normal_form(doc.items[4].text)) + 1 == texts.index(expected_first(FIVE))
+
+
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_a_paragraph_carried_into_a_column_of_a_few_lines_stays_whole(
+    tmp_path: Path, three_line: bool
+) -> None:
+    # At 12 pt the text left for the third column of the page is a paragraph's last two lines
+    # ("绩比较基准收益率为" / "10.21%。") and a caption over a table: too few lines to find a
+    # column by, yet they carry on the paragraph of the column before, and the caption is one.
+    doc = R.Document(
+        "科创板人工智能ETF 基金月报",
+        [
+            R.Item("heading", "一、基金概况", 1),
+            _paragraph(0, 3),
+            R.Item("table", rows=FACTS),
+            _paragraph(1),
+            R.Item("paragraph", "表1：基金份额净值增长率与业绩比较基准收益率"),
+            R.Item("table", rows=FIVE),
+            *(_paragraph(k) for k in range(2, 6)),
+        ],
+    )
+    texts = _texts(_write(doc, tmp_path / "few.pdf", 3, body_size=12, three_line=three_line))
+    assert normal_form(doc.items[3].text) in texts
+    assert texts.index(normal_form(doc.items[4].text)) + 1 == texts.index(expected_first(FIVE))
+
+
 # -- headings -------------------------------------------------------------------------------------
 
 
@@ -171,3 +242,192 @@ def test_a_heading_that_wraps_in_a_column_is_one_heading_over_its_section(
     sections = {normal_form(chunk.text): chunk.section for chunk in chunk_article(article)}
     following = [section for text, section in sections.items() if normal_form(after) in text]
     assert following == [heading]
+
+
+# -- words broken at a line end -------------------------------------------------------------------
+
+URL = "https://www.example.com/fund/announcement/2025/prospectus-update-class-a.pdf"
+ENGLISH = (
+    "The fund invests in companies across the artificial intelligence supply chain, from chips "
+    "and servers to software platforms and applications, and it rebalances every quarter "
+    "according to the index methodology published by the exchange, and the manager answers "
+    "questions by telephone on every trading day."
+)
+
+
+@pytest.mark.parametrize(("columns", "body_size"), [(2, 9.5), (2, 10.5), (3, 10.5), (3, 12)])
+def test_a_url_or_a_word_broken_at_a_line_end_is_joined_without_a_space(
+    tmp_path: Path, columns: int, body_size: float
+) -> None:
+    # The producer breaks Chinese text anywhere, in three columns a Latin word glued to it too
+    # ("上线DeepSe" / "ek大模型", "，DeepS" / "eek与"), and a URL too long for the column
+    # wherever it must ("…/ann" / "ouncement"); English words it breaks at their spaces, and
+    # those keep one space.
+    glued = "".join(
+        "国内外科技巨头均在自身平台上线DeepSeek大模型，下载量迅速达到全球第一。"
+        "科创板人工智能ETF和科创AIETF的规模增长较快，DeepSeek与ChatGPT的竞争带来新的机会。"
+        for _ in range(4)
+    )
+    url = f"本基金的招募说明书更新及相关公告全文见{URL}，投资者可登录查阅。"
+    facts = (("基金简称", "科创板人工智能ETF"), ("场内简称", "科创AIETF"), ("基金主代码", "588930"))
+    doc = R.Document(
+        "科创板人工智能ETF 月度报告",
+        [
+            R.Item("heading", "一、产品公告", 1),
+            R.Item("paragraph", url),
+            R.Item("paragraph", glued),
+            R.Item("paragraph", ENGLISH),
+            R.Item("table", rows=facts),
+            *(_paragraph(k) for k in range(3)),
+        ],
+    )
+    texts = _texts(_write(doc, tmp_path / "words.pdf", columns, body_size=body_size))
+    assert normal_form(url) in texts
+    assert normal_form(glued) in texts
+    # In narrower columns reportlab's CJK wrapping sets English text itself wrongly (a space
+    # dropped from the page: "manageranswers"), which no reader can undo.
+    if columns == 2:
+        assert ENGLISH in texts
+    assert [normal_form(line.text) for line in table_lines(facts)] == [
+        t for t in texts if "：" in t
+    ]  # "基金简称：科创板人工智能ETF", not "…ET F"
+
+
+@pytest.mark.parametrize(("body_size", "sentences"), [(9.5, 10), (10.5, 8)])
+@pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
+def test_two_headings_either_side_of_a_column_break_stay_two(
+    tmp_path: Path, three_line: bool, body_size: float, sentences: int
+) -> None:
+    # "§2 基金产品概况" at the foot of a column over its table, "§3 …" at the top of the next:
+    # the first short, the second's "§3" too wide to have fitted after it, as a heading that
+    # wraps would be; the section number says the second opens a section of its own.
+    facts = (("基金简称", "科创AIETF"), ("基金主代码", "588930"), ("基金运作方式", "交易型开放式"))
+    headings = ["§1 重要提示", "§2 基金产品概况", "§3 主要财务指标和基金净值表现", "风险提示"]
+    doc = R.Document(
+        "科创板人工智能ETF 2025年第1季度报告",
+        [
+            R.Item("heading", headings[0], 1),
+            _paragraph(0, sentences),
+            R.Item("heading", headings[1], 1),
+            R.Item("table", rows=facts),
+            R.Item("heading", headings[2], 1),
+            *(_paragraph(k) for k in range(1, 4)),
+            R.Item("heading", headings[3], 1),
+            R.Item("paragraph", "基金有风险，投资需谨慎。"),
+        ],
+    )
+    article = _write(doc, tmp_path / "sections.pdf", 3, body_size=body_size, three_line=three_line)
+    assert [block.text for block in article.blocks if block.kind == "heading"] == headings
+
+
+# -- headings set barely larger than the text, or bold ---------------------------------------------
+
+BOLD_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
+LEAD_IN = "市场回顾："
+LEAD_IN_REST = "一季度人工智能板块先扬后抑，" + BODY[1] + BODY[2]
+EMPHASIS = "本基金为股票型基金，其预期风险和预期收益高于混合型基金。"
+
+
+def _fund_report(
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: float,
+    heading: float,
+    bold: bool,
+    bold_text: bool = False,
+) -> Article:
+    """A quarterly report as fund companies set it: one column, headings in bold (or not) at
+    ``heading`` points over ``body`` point text, a paragraph that opens with a bold lead-in, a
+    bold sentence of its own, a table under a bold header row, short lines of notes."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    text = "".join(BODY) + LEAD_IN + LEAD_IN_REST + EMPHASIS + "".join(map("".join, FIVE))
+    text += (
+        "银华科创板人工智能ETF2025年第1季度报告§重要提示基金产品概况管理人报告投资策略和运作分析"
+    )
+    text += "风险提示有风险，投资需谨慎。过往业绩并不预示其未来表现单位：人民币元数据来源：Wind"
+    regular = R.cjk_truetype(text, path.with_suffix(".ttf"))
+    monkeypatch.setattr(R, "NOTO_CJK", BOLD_CJK)  # the same subset, from the bold face
+    heavy = R.cjk_truetype(text + "粗", path.with_name(f"{path.stem}-bold.ttf"))
+    names = {}
+    for face, file in (("regular", regular), ("bold", heavy)):
+        names[face] = f"Noto-{file.resolve()}"
+        if names[face] not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(names[face], str(file)))
+    pdfmetrics.registerFontFamily(names["regular"], normal=names["regular"], bold=names["bold"])
+
+    def style(size: float, face: str) -> ParagraphStyle:
+        return ParagraphStyle(
+            f"{face}-{size}-{path}", fontName=names[face], fontSize=size, leading=size * 1.5,
+            spaceBefore=size / 2, spaceAfter=size / 2, wordWrap="CJK",
+        )  # fmt: skip
+
+    text_style = style(body, "bold" if bold_text else "regular")
+    title_style = style(2 * body, "regular")
+    head_style = style(heading, "bold" if bold else "regular")
+    header = [Paragraph(c, style(body, "bold")) for c in FIVE[0]]
+    table = Table([header, *([Paragraph(c, text_style) for c in row] for row in FIVE[1:4])])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    story = [
+        Paragraph("银华科创板人工智能ETF 2025年第1季度报告", title_style),
+        Paragraph("§1 重要提示", head_style),
+        Paragraph("".join(BODY) * 2, text_style),
+        Paragraph(f"<b>{EMPHASIS}</b>", text_style),
+        Paragraph("§2 基金产品概况", head_style),
+        Paragraph("单位：人民币元", text_style),
+        table,
+        Paragraph("数据来源：Wind", text_style),
+        Paragraph("§3 管理人报告", head_style),
+        Paragraph("3.1 投资策略和运作分析", head_style),
+        Paragraph(f"<b>{LEAD_IN}</b>{LEAD_IN_REST}", text_style),
+        Paragraph("".join(BODY[::-1]) * 2, text_style),
+        Paragraph("风险提示", head_style),
+        Paragraph("基金有风险，投资需谨慎。基金的过往业绩并不预示其未来表现。", text_style),
+    ]
+    SimpleDocTemplate(str(path), pagesize=A4, title="季度报告").build(story)
+    return load_article(path, path.name, LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("body", "heading", "bold", "bold_text"),
+    [
+        pytest.param(10.5, 11.5, True, False, id="11.5-bold"),
+        pytest.param(10.5, 11.5, False, False, id="11.5"),
+        pytest.param(10.5, 10.5, True, False, id="10.5-bold"),
+        pytest.param(12, 13, True, False, id="13-bold-over-12"),
+        pytest.param(10.5, 11.5, True, True, id="all-bold"),
+    ],
+)
+def test_headings_barely_larger_than_the_text_or_bold_are_headings(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: float,
+    heading: float,
+    bold: bool,
+    bold_text: bool,
+) -> None:
+    # Fund reports set headings 1.1 times the body size, often in bold, or bold at the body's
+    # size. A bold lead-in inside a paragraph, a bold sentence, a table's bold header row and
+    # short lines of notes stay what they are; where the text itself is bold, so are its
+    # short lines ("单位：人民币元"), and only the size sets headings apart.
+    article = _fund_report(tmp_path / "report.pdf", monkeypatch, body, heading, bold, bold_text)
+    headings = [block.text for block in article.blocks if block.kind == "heading"]
+    assert headings == [
+        "§1 重要提示",
+        "§2 基金产品概况",
+        "§3 管理人报告",
+        "3.1 投资策略和运作分析",
+        "风险提示",
+    ]
+    texts = _texts(article)
+    assert normal_form(LEAD_IN + LEAD_IN_REST) in texts
+    assert normal_form(EMPHASIS) in texts
+    assert expected_first(FIVE) in texts
+    sections = {normal_form(chunk.text): chunk.section for chunk in chunk_article(article)}
+    following = [s for text, s in sections.items() if normal_form(LEAD_IN_REST) in text]
+    assert following == ["3.1 投资策略和运作分析"]

@@ -22,7 +22,10 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   frame that falls in no cell stays text. Narrow tables (five columns in one column of a
   two-column page) are read the same way: a figure a cell broke over lines ("2." / "14%") is
   one figure again, columns as close as their padding are told apart, and the part of a table
-  carried to the next column is placed there and read as rows.
+  carried to the next column is placed there and read as rows, its repeated header dropped.
+  In one column of a three-column page a column of a table may be narrower than a character:
+  its characters stand one a line and reach into the padding, a fifth of the type size from
+  the next column's; a gap with no space in it counts from a sixth.
 - **Page furniture** is dropped: lines near the top or bottom edge whose every segment is a
   page number (1/3, 第 1 页 共 3 页, - 2 -, Page 2 of 3), a print timestamp, a URL, the
   document's title, or text that recurs at the edge of most pages (digits ignored, so running
@@ -30,10 +33,19 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
 - **Paragraphs** are rebuilt from geometry: a line continues the one above when that one was
   full (the first unbreakable unit of this line, "间,DeepSeek" say, would not have fitted after
   it), the size is the same, there is no paragraph gap (on one page), and the line is not
-  indented against the one above, nor a second indented first line, nor a list item.
+  indented against the one above, nor a second indented first line, nor a list item. Lines
+  join as plain text lines do (no space between Chinese lines, one between English words),
+  except where the producer broke a word at a full line's end: a URL ("…/fund/ann" /
+  "ouncement.pdf") or a Latin word set inside Chinese text ("上线DeepSe" / "ek大模型") goes on
+  without a space, in paragraphs and table cells alike. Columns side by side are found per
+  page from the margins of their full lines; the last column of a page may hold only a line or
+  two (a paragraph's end, a caption), and is then taken as wide as the column before it.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that
   wraps is joined again and judged whole (its first line may end at a comma); a lone largest
-  line on the first page is the title.
+  line on the first page is the title. Headings set apart less clearly (11.5 pt over 10.5 pt
+  text by the file's font size, or bold at the body's size: PDFium's font weight) count when
+  they stand alone: no line of text runs into them or on from them, so a bold lead-in or a bold
+  sentence inside a paragraph stays text.
 
 Pages with no text layer (scanned images) are not OCR'd: a file without any text is refused
 ("no text layer"), and a file with some such pages is ingested with a warning naming them

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ..formats import STARTS_BLOCK, Line, join_wrapped, table_lines
 from ..text import has_cjk, normal_form
-from .lines import TextLine
+from .lines import TextLine, join_broken
 from .tables import Table
 
 _EDGE_SHARE = 0.12  # the top and bottom 12% of a page are where furniture lives
@@ -77,17 +78,37 @@ def _round(size: float) -> float:
     return round(size * 2) / 2
 
 
-def _body_size(pages: Sequence[Page]) -> float:
+def _body_size(pages: Sequence[Page], size: Callable[[TextLine], float]) -> float:
     sizes: Counter[float] = Counter()
     for page in pages:
         for line in page.lines:
-            sizes[_round(line.size)] += len(line.chars)
+            sizes[_round(size(line))] += len(line.chars)
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-def _large(line: TextLine, body: float) -> bool:
+@dataclass(frozen=True)
+class _Body:
+    """The body text's size: by the characters' boxes, and by the file's font size where the
+    file sets sizes that differ (0 where it draws every size from one); whether it is set in
+    bold itself (then bold sets nothing apart)."""
+
+    size: float
+    font: float
+    bold: bool = False
+
+
+def _large(line: TextLine, body: _Body) -> bool:
     """Set clearly larger than the body text: a heading's size."""
-    return line.size >= 1.12 * body
+    return line.size >= 1.12 * body.size
+
+
+def _set_apart(line: TextLine, body: _Body) -> bool:
+    """Set apart from the body text less clearly: a little larger by the file's font size (an
+    11.5 pt heading over 10.5 pt text, which boxes do not tell from a line of digits), or in
+    bold at the body's size or larger."""
+    return (line.bold and not body.bold and line.size >= 0.95 * body.size) or (
+        body.font > 0 and line.font >= 1.05 * body.font
+    )
 
 
 def _heading_text(text: str) -> bool:
@@ -107,6 +128,10 @@ def _heading_ranks(sizes: Iterable[float]) -> dict[float, int]:
     return ranks
 
 
+# What opens a heading: a section sign or number ("§3", "3.2 ", "第二章"), a list number.
+_SECTION = re.compile(
+    rf"§\s*\d|\d{{1,2}}(?:\.\d{{1,2}})+\s|第[一二三四五六七八九十\d]{{1,3}}[章节部分]|{STARTS_BLOCK.pattern}"
+)
 _NO_BREAK_BEFORE = set("、，。：；！？”’）》」』】,.;:!?)]%")
 _NO_BREAK_AFTER = set("“‘（《「『【([")
 
@@ -133,9 +158,12 @@ def _lead_width(line: TextLine) -> float:
 
 def _wraps(previous: TextLine, line: TextLine, columns: _Columns) -> bool:
     """Whether ``line`` is the next printed line of the heading ``previous`` starts: the same
-    size, no gap, and ``previous`` full (what starts ``line`` did not fit after it)."""
+    size, no gap, ``previous`` full (what starts ``line`` did not fit after it), and ``line``
+    not opening a section of its own ("§3 …", "3.2 …", "二、…": two short headings one after
+    the other, the second at the top of the next column, look like one that wraps)."""
     return (
         _round(previous.size) == _round(line.size)
+        and not _SECTION.match(line.text)
         and previous.bottom - line.top <= 0.6 * line.size
         and columns.of(previous).right - previous.x1 <= _lead_width(line) + 0.25 * line.size
     )
@@ -144,46 +172,70 @@ def _wraps(previous: TextLine, line: TextLine, columns: _Columns) -> bool:
 def _join(lines: Sequence[TextLine]) -> TextLine:
     first = lines[0]
     for line in lines[1:]:
-        first.segments = [join_wrapped(first.text, line.text)]
+        first.segments = [join_broken(first.text, line.text)]
         first.chars += line.chars
         first.x1, first.bottom = max(first.x1, line.x1), line.bottom
     return first
 
 
-def _headings(pages: Sequence[Page], body: float, columns: _Columns) -> set[int]:
-    """The ids of the heading lines: short lines set clearly larger than the body text. A
-    heading (or title) too long for one line becomes one line again, judged whole: its first
-    printed line may end in a comma ("二、海外科技巨头资本开支持续上修，" / "国内算力产业链…"),
-    which alone reads as a clause, not a heading. Lines set large that together are no heading
-    (a lead paragraph in large type) are judged one by one."""
+def _headings(pages: Sequence[Page], body: _Body, columns: _Columns) -> set[int]:
+    """The ids of the heading lines: short lines set clearly larger than the body text, or set
+    apart from it less clearly (a little larger, or bold) and standing alone. A heading (or
+    title) too long for one line becomes one line again, judged whole: its first printed line
+    may end in a comma ("二、海外科技巨头资本开支持续上修，" / "国内算力产业链…"), which alone
+    reads as a clause, not a heading. Lines set large that together are no heading (a lead
+    paragraph in large type) are judged one by one; lines set apart less clearly only together,
+    and only where no line of text runs on into them or out of them: a bold lead-in
+    ("市场回顾：" and the paragraph after it on its line) or a bold sentence inside a paragraph
+    is no heading."""
     heading: set[int] = set()
-    if not body:
+    if not body.size:
         return heading
+
+    def kind(line: TextLine) -> str | None:
+        return "large" if _large(line, body) else "apart" if _set_apart(line, body) else None
+
     for page in pages:
-        runs: list[list[TextLine]] = []  # consecutive large lines that wrap, and other lines
+        runs: list[list[TextLine]] = []  # consecutive heading-like lines that wrap, and others
         for line in page.lines:
             last = runs[-1] if runs else None
             if (
                 last
-                and _large(line, body)
-                and _large(last[-1], body)
+                and kind(line)
+                and kind(line) == kind(last[-1])
+                and line.bold == last[-1].bold
                 and _wraps(last[-1], line, columns)
             ):
                 last.append(line)
             else:
                 runs.append([line])
         kept: list[TextLine] = []
-        for run in runs:
+        for k, run in enumerate(runs):
             whole = ""
             for line in run:
-                whole = join_wrapped(whole, line.text)
+                whole = join_broken(whole, line.text)
+            if kind(run[0]) == "apart":
+                before = runs[k - 1][-1] if k else None
+                after = runs[k + 1][0] if k + 1 < len(runs) else None
+                runs_in = (
+                    before is not None
+                    and not before.text.endswith(tuple("。！？.!?"))
+                    and _wraps(before, run[0], columns)
+                )
+                runs_on = after is not None and _wraps(run[-1], after, columns)
+                if not runs_in and not runs_on and _heading_text(whole):
+                    kept.append(_join(run))
+                    heading.add(id(kept[-1]))
+                else:
+                    kept += run
+                continue
             if len(run) > 1 and _heading_text(whole):
                 kept.append(_join(run))
                 heading.add(id(kept[-1]))
                 continue
-            for k, line in enumerate(run):  # heading lines among them, joined to one above
+            for j, line in enumerate(run):  # heading lines among them, joined to one above
                 like = _large(line, body) and _heading_text(line.text)
-                if like and k > 0 and id(kept[-1]) in heading:
+                if like and j > 0 and id(kept[-1]) in heading:
                     _join([kept[-1], line])
                     continue
                 kept.append(line)
@@ -230,6 +282,17 @@ def _continues(
         return False
     indented = line.x0 > column.left + 0.5 * size
     return not (indented and len(paragraph) == 1 and abs(line.x0 - previous.x0) < 0.5 * size)
+
+
+def _filled(above: TextLine, line: TextLine, columns: _Columns) -> bool:
+    """Whether ``above`` was filled to its last character: not even the first character of
+    ``line`` would have fitted after it, and it ends in no typed space. A line that ends at a
+    word's space has room for a letter more as often as not."""
+    first = next((c for c in line.chars if not c.text.isspace()), None)
+    last = above.chars[-1] if above.chars else None
+    if first is None or (last is not None and last.text.isspace() and not last.generated):
+        return False
+    return columns.of(above).right - above.x1 <= first.x1 - first.x0 + 0.25 * above.size
 
 
 @dataclass(frozen=True)
@@ -288,14 +351,18 @@ def _right(lines: Sequence[TextLine]) -> float:
 def _side_by_side(full: Sequence[TextLine], body: float) -> list[_Column]:
     """Columns side by side: full lines that start apart, each column's ending before the next
     one's start (lines set across the columns aside); empty when there is one column. An
-    indented list or quote overlaps its text and is no column."""
+    indented list or quote overlaps its text and is no column. Fewer than three full lines
+    make a column only to the right of the columns found, as wide as the one before: what the
+    text left for the last column of a page (a paragraph's last lines, a caption over a table);
+    elsewhere they are stray lines."""
     groups: list[list[TextLine]] = []
     for line in sorted(full, key=lambda ln: ln.x0):
         if groups and line.x0 - groups[-1][-1].x0 <= 3 * body:
             groups[-1].append(line)
         else:
             groups.append([line])
-    groups = [group for group in groups if len(group) >= 3]  # a stray line is no column
+    short = [group for group in groups if len(group) < 3]
+    groups = [group for group in groups if len(group) >= 3]
     columns: list[_Column] = []
     for k, group in enumerate(groups):
         following = _left(groups[k + 1]) if k + 1 < len(groups) else float("inf")
@@ -303,14 +370,25 @@ def _side_by_side(full: Sequence[TextLine], body: float) -> list[_Column]:
         if len(inside) < 3 or (columns and columns[-1].right > _left(group)):
             return []
         columns.append(_Column(_left(group), _right(inside)))
+    for group in short:
+        if columns and _left(group) > columns[-1].right:
+            width = columns[-1].right - columns[-1].left
+            columns.append(_Column(_left(group), _left(group) + width))
     return columns if len(columns) >= 2 else []
 
 
 def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
     """Lines and tables in reading order as :class:`Line` s; and the title found on page 1."""
-    body = _body_size(pages)
+    body = _body_size(pages, lambda line: line.size)
     columns = _Columns(pages, body)
-    heading = _headings(pages, body, columns)
+    # Files that draw every size from one font size and a scaled matrix say nothing by it.
+    fonts = len({round(line.font, 1) for page in pages for line in page.lines}) > 1
+    font = _body_size(pages, lambda line: line.font) if fonts else 0.0
+    weights: Counter[bool] = Counter()
+    for page in pages:
+        for line in page.lines:
+            weights[line.bold] += len(line.chars)
+    heading = _headings(pages, _Body(body, font, weights[True] > weights[False]), columns)
     sizes = {_round(line.size) for page in pages for line in page.lines if id(line) in heading}
     ranks = _heading_ranks(sizes)
     title = ""
@@ -321,17 +399,16 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
         pages[0].lines.remove(tops[0])
         ranks = {s: r - 1 for s, r in ranks.items() if r > 1}
 
-    # Files that draw every size from one font size and a scaled matrix say nothing by it.
-    fonts = len({round(line.font, 1) for page in pages for line in page.lines}) > 1
     out: list[Line] = []
     paragraph: list[TextLine] = []
     header: list[str] | None = None  # column names of the table just read, if nothing followed
 
     def flush() -> None:
         if paragraph:
-            text = ""
-            for line in paragraph:
-                text = join_wrapped(text, line.text)
+            text = paragraph[0].text
+            for above, line in pairwise(paragraph):
+                join = join_broken if _filled(above, line, columns) else join_wrapped
+                text = join(text, line.text)
             out.append(Line(text, page=paragraph[0].page))
             paragraph.clear()
 
@@ -343,12 +420,20 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
             if isinstance(item, Table):
                 flush()
                 rows = item.rows
-                continued = position == 0 and header is not None and len(rows[0]) == len(header)
+                # Carried over: to the top of the next page, or to the next column with its
+                # header repeated (nothing read between the two parts either way).
+                continued = (
+                    header is not None
+                    and len(rows[0]) == len(header)
+                    and (position == 0 or rows[0] == header)
+                )
+                skip = 0
                 if continued and header is not None:
                     rows = rows[1:] if rows[0] == header else rows
                     rows = [header, *rows]
+                    skip = len(table_lines([header]))  # name/value pairs: read already
                 header = rows[0]
-                out.extend(table_lines(rows, page.number))
+                out.extend(table_lines(rows, page.number)[skip:])
                 continue
             header = None
             if id(item) in heading:

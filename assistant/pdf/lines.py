@@ -3,14 +3,19 @@ split into segments at wide gaps. See :mod:`assistant.pdf` for the whole design.
 
 from __future__ import annotations
 
+import re
 import statistics
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ..text import has_cjk
+from ..formats import join_wrapped
+from ..text import CJK, has_cjk
+
+_BOLD = 600  # the weight from which a face is bold (CSS's and OpenType's "semibold")
 
 
 @dataclass
@@ -22,6 +27,7 @@ class Char:
     top: float
     generated: bool  # invented by PDFium (a space or line break that is not in the file)
     font: float = 0.0  # the font size the file sets (boxes differ by font at one size)
+    weight: int = 0  # the font's weight (400 regular, 700 bold), 0 where the file says none
 
     @property
     def height(self) -> float:
@@ -39,6 +45,7 @@ class TextLine:
     top: float = 0.0
     size: float = 0.0  # from the characters' boxes
     font: float = 0.0  # the file's font size, the median of the characters'
+    bold: bool = False  # every visible character set in a bold face
 
     @property
     def text(self) -> str:
@@ -63,7 +70,8 @@ def read_chars(textpage: pdfium.PdfTextPage) -> list[Char | None]:
             continue
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
         font = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
-        out.append(Char(chr(code), left, right, bottom, top, generated, font))
+        weight = max(0, pdfium_c.FPDFText_GetFontWeight(textpage.raw, i))
+        out.append(Char(chr(code), left, right, bottom, top, generated, font, weight))
     return out
 
 
@@ -80,6 +88,7 @@ def finish(line: TextLine) -> TextLine | None:
         return None
     line.size = statistics.median(c.height for c in visible)
     line.font = statistics.median(c.font for c in visible)
+    line.bold = all(c.weight >= _BOLD for c in visible)
     line.x0 = min(c.x0 for c in visible)
     line.x1 = max(c.x1 for c in visible)
     line.bottom = min(c.bottom for c in visible)
@@ -140,3 +149,28 @@ def group_lines(chars: Iterable[Char | None], page: int) -> list[TextLine]:
             previous = char
     close()
     return lines
+
+
+# Ends of a line where a producer may have broken a word: a URL (its last character one a URL
+# goes on after), and a run of Latin letters or digits set inside Chinese text.
+_URL_END = re.compile(r"(?:(?:https?|ftp)://|www\.)[!-~]*[A-Za-z0-9/._~=&#%+\-]$")
+_URL_GOES_ON = re.compile(r"[a-z0-9/._~?=&#%+\-]")
+_GLUED_END = re.compile(rf"[{CJK}][{re.escape(string.punctuation)}]?([A-Za-z0-9]+)$")
+
+
+def join_broken(head: str, tail: str) -> str:
+    """Two printed lines of one paragraph or cell, the line above full: as :func:`join_wrapped`,
+    except that a URL ("…/fund/ann" / "ouncement.pdf") or a Latin word set inside Chinese text
+    ("上线DeepSe" / "ek大模型", "科创AIET" / "F") goes on without a space. A producer that
+    breaks Chinese text anywhere breaks such a run too, and a URL too long for the line wherever
+    it must; English words it breaks at their spaces, so two of them keep their space, as do a
+    URL and a word in upper case after it, and a word and a capital after it unless both are
+    capitals ("DeepSeek" / "V3版本" is two words, "科创AIET" / "F" one)."""
+    end = head[-300:]
+    if _URL_END.search(end):
+        return head + tail if _URL_GOES_ON.match(tail) else join_wrapped(head, tail)
+    glued = _GLUED_END.search(end)
+    goes_on = tail[:1].isascii() and tail[:1].isalnum()
+    if glued and goes_on and (not tail[0].isupper() or glued[1].upper() == glued[1]):
+        return head + tail
+    return join_wrapped(head, tail)
