@@ -353,8 +353,12 @@ class AnswerEngine:
             notices=list(answer.notices),
         )
         ids = [c.chunk_id for c in answer.citations] or [r.chunk_id for r in answer.retrieved]
-        known = {key for c in self.store.get(ids) if (key := c.meta("disclosure_id"))}
-        record = export_record(exported, channel=channel, parent=answer.turn_id, known=known)
+        chunks = self.store.get(ids)
+        known = {key for c in chunks if (key := c.meta("disclosure_id"))}
+        versions = {c.chunk_id: c.meta("doc_hash") for c in chunks}
+        record = export_record(
+            exported, channel=channel, parent=answer.turn_id, known=known, versions=versions
+        )
         exported.turn_id = record.turn_id
         self._keep(record)
         return exported

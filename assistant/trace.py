@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -114,7 +114,9 @@ class TurnTrace:
             streamed=tuple(self.streamed),
             model_text="".join(self.written) if self.written else None,
             answer=answer.answer if answer else None,
-            citations=_citations(answer),
+            citations=_citations(
+                answer, {h.chunk.chunk_id: h.chunk.meta("doc_hash") for h in self.hits}
+            ),
             notices=tuple(answer.notices) if answer else (),
             findings=tuple(answer.findings) if answer else (),
             disclosures=disclosure_refs(answer.disclosure, known) if answer else (),
@@ -127,10 +129,17 @@ class TurnTrace:
 
 
 def export_record(
-    answer: Answer, *, channel: str, parent: str, known: set[str], session: str | None = None
+    answer: Answer,
+    *,
+    channel: str,
+    parent: str,
+    known: set[str],
+    versions: Mapping[str, str | None],
+    session: str | None = None,
 ) -> AuditRecord:
     """The row of an advisor draft as exported: ``answer`` is the exported copy (its text is
-    the text that left the app), ``parent`` the turn it was drafted in."""
+    the text that left the app), ``parent`` the turn it was drafted in, ``versions`` each cited
+    chunk's article version in the store as it was exported."""
     return AuditRecord(
         turn_id=uuid.uuid4().hex,
         at=now(),
@@ -145,7 +154,7 @@ def export_record(
         question="",
         history_turns=0,
         answer=_storable(answer.answer),
-        citations=_citations(answer),
+        citations=_citations(answer, versions),
         notices=tuple(answer.notices),
         findings=tuple(answer.findings),
         disclosures=disclosure_refs(answer.disclosure, known),
@@ -179,10 +188,15 @@ def _ref(text: str) -> DisclosureRef:
     return DisclosureRef(disclosure_id(text), text)
 
 
-def _citations(answer: Answer | None) -> tuple[CitationRef, ...]:
+def _citations(
+    answer: Answer | None, versions: Mapping[str, str | None]
+) -> tuple[CitationRef, ...]:
+    """The answer's citations, each with the article version its passage came from."""
     if answer is None:
         return ()
-    return tuple(CitationRef(c.n, c.chunk_id, c.quote) for c in answer.citations)
+    return tuple(
+        CitationRef(c.n, c.chunk_id, c.quote, versions.get(c.chunk_id)) for c in answer.citations
+    )
 
 
 def _streaming_model(trace: TurnTrace) -> str | None:

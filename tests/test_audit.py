@@ -141,11 +141,16 @@ def test_a_complete_turn_keeps_what_was_shown_and_what_it_rested_on(
     assert [r["chunk_id"] for r in row["retrieved"]] == [r.chunk_id for r in answer.retrieved]
     stored = {c.chunk_id: c for c in online.store.get([r.chunk_id for r in answer.retrieved])}
     assert all(r["doc_hash"] == stored[r["chunk_id"]].meta("doc_hash") for r in row["retrieved"])
+
+    def version(chunk_id: str) -> str | None:  # each citation names its article's version
+        return stored[chunk_id].meta("doc_hash")
+
     # What was shown, in order.
     assert row["streamed"] == deltas and "".join(deltas).strip() == answer.answer
     assert row["answer"] == answer.answer and row["notices"] == answer.notices
     assert row["citations"] == [
-        {"n": c.n, "chunk_id": c.chunk_id, "quote": c.quote} for c in answer.citations
+        {"n": c.n, "chunk_id": c.chunk_id, "quote": c.quote, "doc_hash": version(c.chunk_id)}
+        for c in answer.citations
     ]
     # The disclosure by the store's own id: the row joins the store's versions.
     [key] = row["disclosure_ids"]

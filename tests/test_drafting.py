@@ -157,6 +157,13 @@ def test_an_export_is_recorded_with_the_text_as_exported(engine: AnswerEngine) -
     assert row["turn_id"] == exported.turn_id != answer.turn_id
     assert row["kind"] == "export" and row["parent_turn"] == answer.turn_id
     assert row["channel"] == "advisor" and row["answer"] == text
+    versions = {
+        c.chunk_id: c.meta("doc_hash")
+        for c in engine.store.get([c.chunk_id for c in answer.citations])
+    }
+    assert row["citations"] and all(
+        c["doc_hash"] == versions[c["chunk_id"]] for c in row["citations"]
+    )
     assert row["disclosure"] == answer.disclosure
     assert MISMATCH in row["notices"][0]
     assert "GUARANTEE-001" in [f["rule"] for f in row["findings"]]

@@ -133,6 +133,7 @@ def test_a_map_is_built_once_per_version_and_recorded_in_the_audit_trail(
     cited = [c["chunk_id"] for c in row["citations"]]
     assert first.steps[0].citations[0].chunk_id in cited
     assert {r["doc_hash"] for r in row["retrieved"]} == {first.version}
+    assert {c["doc_hash"] for c in row["citations"]} == {first.version}
     assert offline.audit.verify().ok
 
 

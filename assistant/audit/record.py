@@ -63,6 +63,7 @@ class CitationRef:
     n: int
     chunk_id: str
     quote: str
+    doc_hash: str | None = None  # the version of the article the passage was quoted from
 
 
 @dataclass(frozen=True)

@@ -257,7 +257,10 @@ class ThesisService:
                 for rank, c in enumerate(chunks, start=1)
             ),
             answer=render_outline(shown),
-            citations=tuple(CitationRef(c.n, c.chunk_id, c.quote) for c in shown.citations()),
+            citations=tuple(
+                CitationRef(c.n, c.chunk_id, c.quote, built.version or None)
+                for c in shown.citations()
+            ),
             notices=tuple(shown.notices),
             findings=tuple(shown.findings),
             disclosures=disclosure_refs(shown.disclosure, known),
