@@ -145,7 +145,46 @@ def _candidates(data: bytes) -> Iterator[str | None]:
     yield _utf16_without_bom(data)
     yield _strict(data, "gb18030")
     best = from_bytes(data).best()
+    if best is not None:
+        yield _single_byte(data, best.encoding)
     yield str(best) if best is not None else None
+
+
+# Code pages a guess may name for Latin-script text. Short Western text is often guessed as
+# Central European or worse (cp1250 reads "naïve" as "naďve", cp1006 as "naﺅve"): Windows-1252,
+# as browsers read Latin-1, is read instead when its accented letters sit inside words, where a
+# language puts them, better than the guess's do (on a tie, when the guess is a Latin code page).
+_LATIN_PAGES = frozenset(
+    {"cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_15", "mac_latin2"}
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _fit(text: str) -> int:
+    """Latin accented letters inside words that hold plain letters too, less other letters
+    there and stray symbols."""
+    score = 0
+    for word in _WORD.findall(text):
+        if any(ch.isascii() for ch in word):
+            for ch in word:
+                if not ch.isascii():
+                    score += 1 if unicodedata.name(ch, "").startswith("LATIN") else -1
+    return score - sum(
+        1 for ch in text if not ch.isascii() and unicodedata.category(ch)[0] in "NSP"
+    )
+
+
+def _single_byte(data: bytes, guessed: str) -> str | None:
+    """The guess's text, or Windows-1252's when it reads better (above); None when the guess is
+    not a single-byte code page (the guess itself is tried next)."""
+    guess = _strict(data, guessed)
+    if guess is None or len(guess) != len(data):
+        return None
+    western = _strict(data, "cp1252")
+    if western is None:
+        return guess
+    ahead = _fit(western) - _fit(guess)
+    return western if ahead > 0 or (ahead == 0 and guessed in _LATIN_PAGES) else guess
 
 
 def _looks_binary(text: str) -> bool:

@@ -360,6 +360,19 @@ def test_every_encoding_gives_the_same_blocks(
     assert article.source == "金融界"
 
 
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("The manager's naïve café résumé: déjà vu in Q3.", "latin-1"),  # read as cp1250 before
+        ("naïve café", "cp1252"),  # too short for a guess (cp1006: "naﺅve cafﻠ")
+        ("Zażółć gęślą jaźń, powiedział zarządzający funduszem.", "cp1250"),
+        ("Фонд вырос на 5%, сказал управляющий.", "cp1251"),
+    ],
+)
+def test_a_single_byte_article_reads_in_its_own_letters(text: str, encoding: str) -> None:
+    assert decode_text(text.encode(encoding)) == text
+
+
 def test_crlf_and_zero_width_characters_are_normalised() -> None:
     assert (
         decode_text("一、标题\r\n正文\u200b内容。\r旧行尾".encode())
