@@ -122,6 +122,7 @@ def select_sentences(
     after the best one comes next: an answer often follows the sentence that names its subject.
     """
     wanted = frozenset(token for token in tokenize(question) if not asks(token))
+    charts = bool(_ABOUT_CHARTS.search(question))
     kind = answer_type(question)
     near = beside_wh(question)
     # (hit rank, position, sentence, the question's words in it, its character pairs)
@@ -133,7 +134,7 @@ def select_sentences(
             sentence = without_marks(hit.chunk.text[start:end]).strip()
             if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or start in masked:
                 continue
-            if not quotable(sentence):
+            if not quotable(sentence) or (not charts and _CAPTION.match(sentence)):
                 continue
             own = wanted.intersection(tokenize(sentence))
             if as_text:
@@ -199,6 +200,15 @@ def select_sentences(
                 continue
             chosen.append(excerpt)
     return sorted(chosen, key=lambda e: (e.source, e.position))
+
+
+# A chart's caption names what the chart shows, in the words of the question that asks for its
+# figures ("图:2020-2024年全球IT支出情况"), and answers nothing: quoted only when a chart is asked about.
+_CAPTION = re.compile(
+    r"(?:图表?|表)\s*[0-9一二三四五六七八九十]*\s*[:：]|(?:figure|fig\.|chart|table|exhibit)\s*\d*\s*[:.：]",
+    re.IGNORECASE,
+)
+_ABOUT_CHARTS = re.compile(r"图|表格|\b(?:charts?|figures?|graphs?|tables?)\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)

@@ -61,6 +61,20 @@ def test_a_which_firm_question_quotes_the_line_that_names_the_source() -> None:
     assert any("国信证券" in excerpt.text for excerpt in quoted)
 
 
+def test_a_charts_caption_is_quoted_only_when_the_chart_is_asked_about() -> None:
+    article = (
+        "在承认DeepSeek的成功之后，全球科技巨头仍在持续加大AI资本开支。"
+        "据测算，2024年全球IT总支出达5万亿美元，相较2023年增长6.8%。"
+        "图：2020-2024年全球IT支出情况\n（信息来源：国信证券）"
+    )
+    # The caption repeats the question's words and answers nothing.
+    quoted = select_sentences("全球IT支出是多少？", _hits(article), lambda t: 1.0)
+    assert any("5万亿美元" in e.text for e in quoted)
+    assert not any("图：" in e.text for e in quoted)
+    asked = select_sentences("全球IT支出那张图显示了哪些年份？", _hits(article), lambda t: 1.0)
+    assert any(e.text.startswith("图：2020-2024年") for e in asked)
+
+
 def test_an_encyclopedia_s_detail_beats_the_opening_that_only_names_the_subject() -> None:
     # The subject is named once and then called 本鱼; the answer is a short sentence.
     article = (
