@@ -165,44 +165,29 @@ def build_corpus(docs: int, out: Path) -> list[Sample]:
         page.write_text(R.web_page(doc, CSS[k % len(CSS)]), encoding="utf-8")
         R.chromium_pdf(page, out / f"report{k}-chromium.pdf")
         samples.append(Sample(f"report{k}", "chromium", out / f"report{k}-chromium.pdf", doc, k))
-        R.reportlab_pdf(
-            doc,
-            out / f"report{k}-reportlab.pdf",
-            font,
-            running_header=RUNNING_HEADER,
-            body_size=(9.5, 10.5, 12)[k % 3],
-            indent=k % 2 == 1,
-            three_line=k % 4 == 3,
-        )
-        samples.append(Sample(f"report{k}", "reportlab", out / f"report{k}-reportlab.pdf", doc, k))
-        R.reportlab_pdf(
-            doc,
-            out / f"report{k}-twocolumn.pdf",
-            font,
-            running_header=RUNNING_HEADER,
-            body_size=(9.5, 10.5, 12)[k % 3],
-            indent=k % 4 >= 2,
-            three_line=k % 2 == 0,
-            columns=2,
-        )
-        samples.append(Sample(f"report{k}", TWO_COLUMNS, out / f"report{k}-twocolumn.pdf", doc, k))
-        # A fact sheet's page: three columns, too narrow for the five-column table (reportlab
-        # cannot set it), so the facts table only.
+        # A fact sheet's page in three columns is too narrow for the five-column table
+        # (reportlab cannot set it): the facts table only.
         facts = R.Document(
             doc.title, [i for i in doc.items if i.kind != "table" or len(i.rows[0]) == 2]
         )
-        R.reportlab_pdf(
-            facts,
-            out / f"report{k}-threecolumn.pdf",
-            font,
-            running_header=RUNNING_HEADER,
-            body_size=(9.5, 10.5, 12)[k % 3],
-            indent=k % 4 >= 2,
-            three_line=k % 2 == 0,
-            columns=3,
+        printings = (
+            ("reportlab", "reportlab", doc, 1, k % 2 == 1, k % 4 == 3),
+            ("twocolumn", TWO_COLUMNS, doc, 2, k % 4 >= 2, k % 2 == 0),
+            ("threecolumn", THREE_COLUMNS, facts, 3, k % 4 >= 2, k % 2 == 0),
         )
-        path = out / f"report{k}-threecolumn.pdf"
-        samples.append(Sample(f"report{k}", THREE_COLUMNS, path, facts, k))
+        for name, producer, printed, columns, indent, three_line in printings:
+            path = out / f"report{k}-{name}.pdf"
+            R.reportlab_pdf(
+                printed,
+                path,
+                font,
+                running_header=RUNNING_HEADER,
+                body_size=(9.5, 10.5, 12)[k % 3],
+                indent=indent,
+                three_line=three_line,
+                columns=columns,
+            )
+            samples.append(Sample(f"report{k}", producer, path, printed, k))
     return samples
 
 

@@ -144,6 +144,23 @@ FACTS = (
 )
 
 
+def _fact_sheet(lead: int) -> R.Document:
+    """A fund's monthly sheet: a lead paragraph of ``lead`` sentences, the facts table, then a
+    captioned five-column table among paragraphs (items 1 and 4 are the lead and the caption)."""
+    return R.Document(
+        "科创板人工智能ETF 基金月报",
+        [
+            R.Item("heading", "一、基金概况", 1),
+            _paragraph(0, lead),
+            R.Item("table", rows=FACTS),
+            _paragraph(1),
+            R.Item("paragraph", "表1：基金份额净值增长率与业绩比较基准收益率"),
+            R.Item("table", rows=FIVE),
+            *(_paragraph(k) for k in range(2, 6)),
+        ],
+    )
+
+
 @pytest.mark.parametrize("body_size", [9.5, 10.5, 12])
 @pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
 def test_tables_in_a_column_of_a_three_column_page_read_row_by_row(
@@ -154,18 +171,7 @@ def test_tables_in_a_column_of_a_three_column_page_read_row_by_row(
     # five-column table whose columns are narrower than a character, so that every cell is a
     # stack of single characters ("差" / "额" beside "标" / "准" / "差", "1" / "." / "0" / "9"),
     # its columns a fifth of the type size apart.
-    doc = R.Document(
-        "科创板人工智能ETF 基金月报",
-        [
-            R.Item("heading", "一、基金概况", 1),
-            _paragraph(0, 8),
-            R.Item("table", rows=FACTS),
-            _paragraph(1),
-            R.Item("paragraph", "表1：基金份额净值增长率与业绩比较基准收益率"),
-            R.Item("table", rows=FIVE),
-            *(_paragraph(k) for k in range(2, 6)),
-        ],
-    )
+    doc = _fact_sheet(8)
     path = tmp_path / "three.pdf"
     texts = _texts(_write(doc, path, 3, body_size=body_size, three_line=three_line))
     for rows in (FACTS, FIVE):
@@ -183,18 +189,7 @@ def test_a_paragraph_carried_into_a_column_of_a_few_lines_stays_whole(
     # At 12 pt the text left for the third column of the page is a paragraph's last two lines
     # ("绩比较基准收益率为" / "10.21%。") and a caption over a table: too few lines to find a
     # column by, yet they carry on the paragraph of the column before, and the caption is one.
-    doc = R.Document(
-        "科创板人工智能ETF 基金月报",
-        [
-            R.Item("heading", "一、基金概况", 1),
-            _paragraph(0, 3),
-            R.Item("table", rows=FACTS),
-            _paragraph(1),
-            R.Item("paragraph", "表1：基金份额净值增长率与业绩比较基准收益率"),
-            R.Item("table", rows=FIVE),
-            *(_paragraph(k) for k in range(2, 6)),
-        ],
-    )
+    doc = _fact_sheet(3)
     texts = _texts(_write(doc, tmp_path / "few.pdf", 3, body_size=12, three_line=three_line))
     assert normal_form(doc.items[3].text) in texts
     assert texts.index(normal_form(doc.items[4].text)) + 1 == texts.index(expected_first(FIVE))
