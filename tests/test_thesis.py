@@ -176,6 +176,24 @@ def test_a_withdrawn_articles_map_is_kept_nowhere(tmp_path: Path, embedder) -> N
     assert kept() == seed_only and len(seed_only) == 1
 
 
+def test_a_listing_begun_before_a_sync_keeps_the_new_articles_map(tmp_path: Path, embedder) -> None:
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    settings = settings_for(tmp_path)
+    store = build_store(settings, embedder)
+    assert sync_knowledge(settings, store).ok
+    service = ThesisService(build_engine(settings, store=store))
+    with store.reading() as before:  # a listing that began before the note was published
+        (tmp_path / "knowledge" / "note.md").write_text(
+            "# 札记\n\n推理算力需求上升。因此算力需求可能增加。\n", encoding="utf-8"
+        )
+        assert sync_knowledge(settings, store).ok
+        assert len(service.maps()) == 2  # the note's map is built and kept
+        kept = {p.name for p in service.cache_dir.glob("*.json")}
+        service._forget_gone(before.index_state(), before)
+    # The older listing saw no note, and took nothing away: the note's map is still kept.
+    assert {p.name for p in service.cache_dir.glob("*.json")} == kept and len(kept) == 2
+
+
 def stored_chunks(path: Path) -> list[StoredChunk]:
     """An article through the real parser and chunker, as the store would hold its chunks."""
     article = load_article(path, path.name, 1_000_000)

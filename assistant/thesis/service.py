@@ -78,7 +78,7 @@ class ThesisService:
                 raise NoSourcesError(
                     "The knowledge store is empty: run `python ingest.py` to load the articles."
                 )
-            self._forget_gone(state)
+            self._forget_gone(state, snapshot)
             if path is not None:
                 # The path a map names (relative to the knowledge folder), or the store's key.
                 chosen = {k: v for k, v in state.items() if path in (k, self._shown(k))}
@@ -115,17 +115,24 @@ class ThesisService:
                 self._keep(path, built)
             return built
 
-    def _forget_gone(self, stored: Mapping[str, object]) -> None:
+    def _forget_gone(self, stored: Mapping[str, object], snapshot: Snapshot) -> None:
         """Drop the kept maps of articles no longer stored: a withdrawn article's argument, in
-        memory or on disk, outlives it nowhere."""
+        memory or on disk, outlives it nowhere.
+
+        Only a listing on the snapshot still served may judge what is gone: one that began
+        before a sync published an article would take the map just kept for it for a
+        withdrawn one's. The check and the deletion hold the guard ``_keep`` holds, so no map
+        of a later generation is kept between them."""
         with self._guard:
+            if snapshot is not self.engine.store.snapshot():
+                return
             for key in [k for k in self._kept if k not in stored]:
                 del self._kept[key]
-        if self.cache_dir.is_dir():
-            wanted = {self._file(key).name for key in stored}
-            for file in self.cache_dir.glob("*.json"):
-                if file.name not in wanted:
-                    file.unlink(missing_ok=True)
+            if self.cache_dir.is_dir():
+                wanted = {self._file(key).name for key in stored}
+                for file in self.cache_dir.glob("*.json"):
+                    if file.name not in wanted:
+                        file.unlink(missing_ok=True)
 
     def _file(self, path: str) -> Path:
         return self.cache_dir / f"{hashlib.sha256(path.encode()).hexdigest()[:16]}.json"
@@ -150,12 +157,13 @@ class ThesisService:
         return kept
 
     def _keep(self, key: str, built: ArgumentMap) -> None:
-        self._kept[key] = built
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        target = self._file(key)
-        partial = target.with_suffix(".tmp")
-        partial.write_text(json.dumps(built.to_dict(), ensure_ascii=False), "utf-8")
-        partial.replace(target)
+        with self._guard:  # never between ``_forget_gone``'s check and its deletion
+            self._kept[key] = built
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            target = self._file(key)
+            partial = target.with_suffix(".tmp")
+            partial.write_text(json.dumps(built.to_dict(), ensure_ascii=False), "utf-8")
+            partial.replace(target)
 
     # -- building ----------------------------------------------------------------------------
 
