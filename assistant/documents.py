@@ -50,7 +50,7 @@ from . import formats, metadata
 from .errors import IngestError
 from .formats import Extracted, Line
 from .pdf import read_pdf
-from .text import has_cjk, normal_form
+from .text import has_cjk, has_han, normal_form
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,26 @@ def _strict(data: bytes, encoding: str) -> str | None:
         return None
 
 
+def _gb18030(data: bytes) -> str | None:
+    """GB18030's text, unless it reads as Western text in a single-byte code page does.
+
+    Most byte pairs are valid GB18030, so German or French in Latin-1 often decodes whole:
+    each accented letter takes the next byte with it ("Müller" → "M黮ler"). Chinese comes in
+    runs of Han characters, or one beside a figure (2025年2月); there, nearly every one stands
+    alone among Latin letters, spaces and punctuation."""
+    text = _strict(data, "gb18030")
+    if text is None:
+        return None
+    han = [i for i, ch in enumerate(text) if has_han(ch)]
+
+    def alone(i: int) -> bool:
+        near = text[max(0, i - 1) : i] + text[i + 1 : i + 2]
+        return not has_han(near) and not any(ch.isdigit() for ch in near)
+
+    lone = sum(map(alone, han))
+    return None if lone >= 3 and lone * 4 >= len(han) * 3 else text
+
+
 def _candidates(data: bytes) -> Iterator[str | None]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -143,7 +163,7 @@ def _candidates(data: bytes) -> Iterator[str | None]:
             return
     yield _strict(data, "utf-8")
     yield _utf16_without_bom(data)
-    yield _strict(data, "gb18030")
+    yield _gb18030(data)
     best = from_bytes(data).best()
     if best is not None:
         yield _single_byte(data, best.encoding)

@@ -365,6 +365,10 @@ def test_every_encoding_gives_the_same_blocks(
     [
         ("The manager's naïve café résumé: déjà vu in Q3.", "latin-1"),  # read as cp1250 before
         ("naïve café", "cp1252"),  # too short for a guess (cp1006: "naﺅve cafﻠ")
+        # Every accented letter here is followed by a letter: the bytes are valid GB18030 too,
+        # and were read as Chinese ("Die M黮ler GmbH f黵 Gr鲞e").
+        ("Die Müller GmbH für Größe und Qualität. Zürich, München, Düsseldorf.", "latin-1"),
+        ("Ärger über Öl: Anleger prüfen die Kostenquote.", "cp1252"),
         ("Zażółć gęślą jaźń, powiedział zarządzający funduszem.", "cp1250"),
         ("Фонд вырос на 5%, сказал управляющий.", "cp1251"),
     ],
