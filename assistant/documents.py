@@ -2,7 +2,8 @@
 
 - **Bytes to text.** Encodings are detected, never assumed: a BOM, then strict UTF-8, then
   BOM-less UTF-16 recognised by where its NUL bytes fall, then strict GB18030 (a superset of
-  GBK), then charset_normalizer's guess. Text that still holds NULs or control characters is
+  GBK) unless its Han characters stand alone among Latin letters (German in Latin-1), then
+  charset_normalizer's guess. Text that still holds NULs or control characters is
   refused as binary. Newlines are normalised and zero-width characters removed. PDFs are read
   by :mod:`assistant.pdf`, the other formats by :mod:`assistant.formats`.
 - **One normal form**: every extracted line, whatever its format, is brought to
