@@ -72,6 +72,7 @@ class AuditLog:
         self._lock = threading.Lock()  # in-process writers queue here, not on the DB's lock
         self._stored_disclosures: set[str] = set()  # ids known to be in the table already
         self.failing = False  # the last ``write_or_spill`` could not write to the database
+        self._counted: tuple[tuple[int, int, int] | None, int] = (None, 0)  # ``unwritten``'s
         try:
             try:
                 metadata.create_all(engine)
@@ -224,9 +225,21 @@ class AuditLog:
         return done
 
     def unwritten(self) -> int:
-        if self.spill is None or not self.spill.exists():
+        """Records waiting in the spill file: its lines, read in blocks, and counted again only
+        when the file has changed (``/healthz`` asks on every probe, and an outage's spill can
+        hold hours of turns)."""
+        if self.spill is None:
             return 0
-        return len(self.spill.read_text(encoding="utf-8").splitlines())
+        try:
+            stat = self.spill.stat()
+            seen = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            if self._counted[0] != seen:
+                with self.spill.open("rb") as handle:
+                    blocks = iter(lambda: handle.read(1 << 20), b"")
+                    self._counted = (seen, sum(block.count(b"\n") for block in blocks))
+        except FileNotFoundError:
+            return 0
+        return self._counted[1]
 
     # -- feedback ----------------------------------------------------------------------------
 
