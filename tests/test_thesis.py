@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 from assistant.answer import AnswerEngine
 from assistant.chunking import chunk_article, to_langchain_documents
 from assistant.compliance import lint
+from assistant.config import Settings
 from assistant.documents import load_article
+from assistant.embeddings import Embedder
 from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.prompts import message
 from assistant.store import KnowledgeStore, StoredChunk
@@ -137,12 +139,17 @@ def test_a_map_is_built_once_per_version_and_recorded_in_the_audit_trail(
     assert offline.audit.verify().ok
 
 
-def test_a_changed_article_gets_a_new_map(tmp_path: Path, embedder) -> None:
+def own_copy(tmp_path: Path, embedder: Embedder) -> tuple[Settings, KnowledgeStore, ThesisService]:
+    """A copy of the knowledge folder, a store synced from it, and a thesis service over it."""
     shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
     settings = settings_for(tmp_path)
     store = build_store(settings, embedder)
     assert sync_knowledge(settings, store).ok
-    service = ThesisService(build_engine(settings, store=store))
+    return settings, store, ThesisService(build_engine(settings, store=store))
+
+
+def test_a_changed_article_gets_a_new_map(tmp_path: Path, embedder) -> None:
+    settings, store, service = own_copy(tmp_path, embedder)
     (before,) = service.maps()
     seed = next((tmp_path / "knowledge").glob("000_*.txt"))
     text = seed.read_text(encoding="utf-8")
@@ -156,11 +163,7 @@ def test_a_changed_article_gets_a_new_map(tmp_path: Path, embedder) -> None:
 
 
 def test_a_withdrawn_articles_map_is_kept_nowhere(tmp_path: Path, embedder) -> None:
-    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
-    settings = settings_for(tmp_path)
-    store = build_store(settings, embedder)
-    assert sync_knowledge(settings, store).ok
-    service = ThesisService(build_engine(settings, store=store))
+    settings, store, service = own_copy(tmp_path, embedder)
 
     def kept() -> set[str]:
         service.maps()
@@ -177,11 +180,7 @@ def test_a_withdrawn_articles_map_is_kept_nowhere(tmp_path: Path, embedder) -> N
 
 
 def test_a_listing_begun_before_a_sync_keeps_the_new_articles_map(tmp_path: Path, embedder) -> None:
-    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
-    settings = settings_for(tmp_path)
-    store = build_store(settings, embedder)
-    assert sync_knowledge(settings, store).ok
-    service = ThesisService(build_engine(settings, store=store))
+    settings, store, service = own_copy(tmp_path, embedder)
     with store.reading() as before:  # a listing that began before the note was published
         (tmp_path / "knowledge" / "note.md").write_text(
             "# 札记\n\n推理算力需求上升。因此算力需求可能增加。\n", encoding="utf-8"
