@@ -51,27 +51,27 @@ def test_a_date_question_prefers_the_sentence_with_a_year() -> None:
     assert "1991" in _first("现代货箱码头在哪一年成为第二大营运商？", article)
 
 
+# The seed's chart on IT spending, its caption and its attribution, as the article sets them.
+IT_SPENDING = (
+    "在承认DeepSeek的成功之后，全球科技巨头仍在持续加大AI资本开支。"
+    "据测算，2024年全球IT总支出达5万亿美元，相较2023年增长6.8%。"
+    "图：2020-2024年全球IT支出情况\n（信息来源：国信证券）"
+)
+
+
 def test_a_which_firm_question_quotes_the_line_that_names_the_source() -> None:
-    article = (
-        "在承认DeepSeek的成功之后，全球科技巨头仍在持续加大AI资本开支。"
-        "据测算，2024年全球IT总支出达5万亿美元，相较2023年增长6.8%。"
-        "图：2020-2024年全球IT支出情况\n（信息来源：国信证券）"
+    quoted = select_sentences(
+        "全球IT支出那张图的数据出自哪家券商？", _hits(IT_SPENDING), lambda t: 1.0
     )
-    quoted = select_sentences("全球IT支出那张图的数据出自哪家券商？", _hits(article), lambda t: 1.0)
     assert any("国信证券" in excerpt.text for excerpt in quoted)
 
 
 def test_a_charts_caption_is_quoted_only_when_the_chart_is_asked_about() -> None:
-    article = (
-        "在承认DeepSeek的成功之后，全球科技巨头仍在持续加大AI资本开支。"
-        "据测算，2024年全球IT总支出达5万亿美元，相较2023年增长6.8%。"
-        "图：2020-2024年全球IT支出情况\n（信息来源：国信证券）"
-    )
     # The caption repeats the question's words and answers nothing.
-    quoted = select_sentences("全球IT支出是多少？", _hits(article), lambda t: 1.0)
+    quoted = select_sentences("全球IT支出是多少？", _hits(IT_SPENDING), lambda t: 1.0)
     assert any("5万亿美元" in e.text for e in quoted)
     assert not any("图：" in e.text for e in quoted)
-    asked = select_sentences("全球IT支出那张图显示了哪些年份？", _hits(article), lambda t: 1.0)
+    asked = select_sentences("全球IT支出那张图显示了哪些年份？", _hits(IT_SPENDING), lambda t: 1.0)
     assert any(e.text.startswith("图：2020-2024年") for e in asked)
 
 
