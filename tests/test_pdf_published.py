@@ -165,3 +165,209 @@ def test_real_text_in_chinese_english_and_figures_is_not_taken_for_unmapped(
     assert not [warning for warning in article.warnings if "Unicode" in warning]
     texts = _texts(article)
     assert normal_form(traditional) in texts and normal_form(english) in texts
+
+
+# -- rotated watermarks ---------------------------------------------------------------------------
+
+WATERMARK = "仅供内部参考"
+COMPANY = "银华基金管理股份有限公司"
+
+
+def _stamp(path: Path, over: bool) -> None:
+    """Stamp every page as a broker's distribution system does: a large light-grey
+    "仅供内部参考" at 45° across the middle, the company's name repeated at 30° in rows."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    font = R.cjk_truetype(WATERMARK + COMPANY, path.with_name("watermark.ttf"))
+    name = f"Watermark-{font.resolve()}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(font)))
+    stamp = path.with_name("stamp.pdf")
+    pdf = canvas.Canvas(str(stamp), pagesize=A4)
+    pdf.setFillGray(0.85)
+    for x, y, angle, size, text in [
+        (300, 420, 45, 40, WATERMARK),
+        *((x, y, 30, 12, COMPANY) for x in (60, 330) for y in (120, 320, 520, 720)),
+    ]:
+        pdf.saveState()
+        pdf.translate(x, y)
+        pdf.rotate(angle)
+        pdf.setFont(name, size)
+        pdf.drawCentredString(0, 0, text) if size > 12 else pdf.drawString(0, 0, text)
+        pdf.restoreState()
+    pdf.showPage()
+    pdf.save()
+    mark = PdfReader(stamp).pages[0]
+    writer = PdfWriter(clone_from=PdfReader(path))
+    for page in writer.pages:
+        page.merge_page(mark, over=over)
+    writer.write(path)
+
+
+@pytest.mark.parametrize("over", [True, False], ids=["over", "under"])
+def test_a_rotated_watermark_stays_out_of_the_text_headings_and_tables(
+    tmp_path: Path, over: bool
+) -> None:
+    # Two columns of body text, headings and a table, stamped on every page: the article
+    # reads as it does unstamped, with no character of the watermark in it.
+    facts = (("基金简称", "科创AIETF"), ("基金主代码", "588930"), ("基金运作方式", "交易型开放式"))
+    doc = R.Document(
+        "科创板人工智能ETF 月度报告",
+        [
+            R.Item("heading", "一、市场回顾", 1),
+            *(_paragraph(k) for k in range(4)),
+            R.Item("heading", "二、基金概况", 1),
+            R.Item("table", rows=facts),
+            *(_paragraph(k) for k in range(4, 12)),
+            R.Item("heading", "风险提示", 1),
+            R.Item("paragraph", DISCLOSURE),
+        ],
+    )
+    font = R.cjk_truetype(doc.text() + HEADER, tmp_path / "doc.ttf")
+    for name in ("plain.pdf", "stamped.pdf"):
+        R.reportlab_pdf(doc, tmp_path / name, font, running_header=HEADER, columns=2)
+    _stamp(tmp_path / "stamped.pdf", over)
+    plain = load_article(tmp_path / "plain.pdf", "plain.pdf", LIMIT)
+    stamped = load_article(tmp_path / "stamped.pdf", "stamped.pdf", LIMIT)
+    assert [(b.kind, b.text) for b in stamped.blocks] == [(b.kind, b.text) for b in plain.blocks]
+    assert not any("仅供" in b.text or COMPANY in b.text for b in stamped.blocks)
+
+
+# -- pages turned by /Rotate ----------------------------------------------------------------------
+
+PERFORMANCE = (
+    ("阶段", "份额净值增长率①", "份额净值增长率标准差②", "业绩比较基准收益率③", "①-③", "②-④"),
+    ("过去三个月", "12.35%", "1.82%", "10.21%", "2.14%", "0.35%"),
+    ("过去六个月", "-3.40%", "2.05%", "-4.11%", "0.71%", "0.62%"),
+    ("过去一年", "25.67%", "1.95%", "22.30%", "3.37%", "0.48%"),
+)
+
+
+def _landscape(path: Path) -> None:
+    """Two landscape pages (a wide table and the text around it), as a report's appendix sets
+    them: heading, paragraphs, a ruled table, notes."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    text = "".join(BODY) + DISCLOSURE + "".join(map("".join, PERFORMANCE)) + "附录：各阶段净值表现"
+    font = R.cjk_truetype(text, path.with_suffix(".ttf"))
+    name = f"Noto-{font.resolve()}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(font)))
+
+    def style(size: float) -> ParagraphStyle:
+        return ParagraphStyle(
+            f"{name}-{size}", fontName=name, fontSize=size, leading=size * 1.5,
+            spaceAfter=size / 2, wordWrap="CJK",
+        )  # fmt: skip
+
+    table = Table([[Paragraph(c, style(10.5)) for c in row] for row in PERFORMANCE])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    story = [
+        Paragraph("附录：各阶段净值表现", style(16)),
+        *(Paragraph(_paragraph(k, 8).text, style(10.5)) for k in range(3)),
+        table,
+        *(Paragraph(_paragraph(k, 8).text, style(10.5)) for k in range(3, 9)),
+        Paragraph("风险提示", style(16)),
+        Paragraph(DISCLOSURE, style(10.5)),
+    ]
+    SimpleDocTemplate(str(path), pagesize=landscape(A4), title="附录").build(story)
+
+
+def _turn(path: Path, out: Path, rotate: int) -> None:
+    """The same pages set on portrait paper, turned by /Rotate for their reader: the content is
+    drawn on its side, the page's /Rotate turns it back."""
+    from pypdf import PdfReader, PdfWriter, Transformation
+    from pypdf.generic import RectangleObject
+
+    writer = PdfWriter(clone_from=PdfReader(path))
+    for page in writer.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        if rotate == 90:
+            turn = Transformation().rotate(90).translate(height, 0)
+        else:
+            turn = Transformation().rotate(-90).translate(0, width)
+        page.add_transformation(turn)
+        page.mediabox = RectangleObject([0, 0, height, width])
+        page.rotate(rotate)
+    writer.write(out)
+
+
+@pytest.mark.parametrize("rotate", [90, 270])
+def test_pages_turned_by_rotate_read_as_their_reader_sees_them(tmp_path: Path, rotate: int) -> None:
+    _landscape(tmp_path / "upright.pdf")
+    _turn(tmp_path / "upright.pdf", tmp_path / "turned.pdf", rotate)
+    upright = load_article(tmp_path / "upright.pdf", "upright.pdf", LIMIT)
+    turned = load_article(tmp_path / "turned.pdf", "turned.pdf", LIMIT)
+    assert [(b.kind, b.text) for b in turned.blocks] == [(b.kind, b.text) for b in upright.blocks]
+    texts = _texts(turned)
+    assert normal_form(
+        "过去一年 | 份额净值增长率①：25.67% | 份额净值增长率标准差②：1.95%"
+    ) in " ".join(texts)
+    assert normal_form(_paragraph(4, 8).text) in texts
+
+
+# -- bold drawn by stroking the glyphs ------------------------------------------------------------
+
+SECTIONS = ["§1 重要提示", "§2 基金产品概况", "§3 管理人报告", "3.1 投资策略和运作分析", "风险提示"]
+
+
+def _faux_bold_report(path: Path, stroke: bool) -> Article:
+    """A report in a font with no bold face: its headings, at the body's size, drawn with the
+    glyphs filled and stroked (render mode 2), as Chinese PDFs set bold; ``stroke`` False: the
+    same headings drawn plain."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
+
+    font = R.cjk_truetype("".join(BODY) + DISCLOSURE + "".join(SECTIONS) + "季度报告", path)
+    name = f"Noto-{font.resolve()}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(font)))
+    body = ParagraphStyle(
+        f"{name}-body", fontName=name, fontSize=10.5, leading=15.75, spaceAfter=5, wordWrap="CJK"
+    )
+
+    class Heading(Flowable):  # type: ignore[misc]
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+        def wrap(self, width: float, height: float) -> tuple[float, float]:
+            return width, 21.0
+
+        def draw(self) -> None:
+            line = self.canv.beginText(0, 7)
+            line.setFont(name, 10.5)
+            line.setTextRenderMode(2 if stroke else 0)
+            line.textLine(self.text)
+            self.canv.setLineWidth(0.35)
+            self.canv.drawText(line)
+
+    story: list[Flowable] = [Paragraph("银华科创板人工智能ETF 2025年第1季度报告", body)]
+    for k, section in enumerate(SECTIONS):
+        story.append(Heading(section))
+        text = DISCLOSURE if section == "风险提示" else _paragraph(k, 5).text
+        story.append(Paragraph(text, body))
+    pdf = path.with_suffix(".pdf")
+    SimpleDocTemplate(str(pdf), pagesize=A4, title="季度报告").build(story)
+    return load_article(pdf, pdf.name, LIMIT)
+
+
+def test_headings_drawn_bold_by_stroking_are_headings(tmp_path: Path) -> None:
+    article = _faux_bold_report(tmp_path / "stroked.ttf", stroke=True)
+    assert [block.text for block in article.blocks if block.kind == "heading"] == SECTIONS
+    plain = _faux_bold_report(tmp_path / "plain.ttf", stroke=False)
+    # Drawn plain, only the disclosure's heading is known for one (by its words).
+    assert [block.text for block in plain.blocks if block.kind == "heading"] == ["风险提示"]
+    assert _texts(plain) == _texts(article)

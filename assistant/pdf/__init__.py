@@ -8,6 +8,12 @@ paragraphs and furniture need, and it is ten or more times faster than the other
 
 Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :mod:`.layout`):
 
+- **Characters** are read as the page's reader sees them: a page turned by /Rotate 90 or 270
+  (a landscape table in a portrait report) has its boxes, and its tables' rules, turned with
+  it; characters set on a slant (a watermark's "仅供内部参考" or company name across the page
+  at 30° or 45°, over or under the text) are left out, text turned a quarter is kept; glyphs
+  drawn filled and stroked (bold made from a regular face, Chinese PDFs' headings) count as
+  bold.
 - **Lines** follow PDFium's reading order; a line is split into segments at gaps wider than
   twice its height (a print header's date, title and page number are separate segments). A
   space PDFium infers next to CJK text is kept only where the characters stand apart (a typed
@@ -67,7 +73,7 @@ from ..errors import IngestError
 from ..formats import Extracted
 from ..text import normal_form
 from .layout import Page, assemble, drop_furniture
-from .lines import group_lines, read_chars
+from .lines import group_lines, read_chars, upright
 from .tables import find_tables
 from .unmapped import unmapped_text
 
@@ -158,7 +164,7 @@ def _read_page(document: pdfium.PdfDocument, index: int) -> Page:
     try:
         textpage = page.get_textpage()
         try:
-            chars = read_chars(textpage)
+            chars = read_chars(textpage, upright(page))
         finally:
             textpage.close()
         if unmapped_text(char.text for char in chars if char is not None):

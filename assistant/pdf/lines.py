@@ -3,10 +3,11 @@ split into segments at wide gaps. See :mod:`assistant.pdf` for the whole design.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
@@ -15,7 +16,13 @@ import pypdfium2.raw as pdfium_c
 from ..formats import join_wrapped
 from ..text import CJK, has_cjk
 
+_SLANT = 10  # degrees off a quarter turn from which a character is set on a slant
 _BOLD = 600  # the weight from which a face is bold (CSS's and OpenType's "semibold")
+_FAUX_BOLD = 700  # the weight a regular face drawn filled and stroked counts as
+_FILLED_AND_STROKED = (
+    pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE,
+    pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE_CLIP,
+)
 
 
 @dataclass
@@ -56,8 +63,29 @@ class TextLine:
         return (self.top + self.bottom) / 2
 
 
-def read_chars(textpage: pdfium.PdfTextPage) -> list[Char | None]:
-    """The page's characters in PDFium's reading order; None where PDFium breaks a line."""
+Box = tuple[float, float, float, float]  # left, bottom, right, top
+
+
+def upright(page: pdfium.PdfPage) -> Callable[[Box], Box]:
+    """Boxes on ``page`` as its reader sees them: a page with /Rotate 90 or 270 (a landscape
+    table in a portrait report) is drawn on its side and shown turned."""
+    x0, y0, x1, y1 = page.get_mediabox()
+    rotation = page.get_rotation()
+    if rotation == 90:
+        return lambda box: (box[1], x0 + x1 - box[2], box[3], x0 + x1 - box[0])
+    if rotation == 180:
+        return lambda box: (x0 + x1 - box[2], y0 + y1 - box[3], x0 + x1 - box[0], y0 + y1 - box[1])
+    if rotation == 270:
+        return lambda box: (y0 + y1 - box[3], box[0], y0 + y1 - box[1], box[2])
+    return lambda box: box
+
+
+def read_chars(
+    textpage: pdfium.PdfTextPage, turn: Callable[[Box], Box] = lambda box: box
+) -> list[Char | None]:
+    """The page's characters in PDFium's reading order, their boxes turned by ``turn``
+    (:func:`upright`); None where PDFium breaks a line. Characters set on a slant are left out: a watermark's ("仅供内部参考", a company's name
+    repeated across the page at 30° or 45°), drawn over or under the text."""
     out: list[Char | None] = []
     for i in range(textpage.count_chars()):
         code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
@@ -68,11 +96,30 @@ def read_chars(textpage: pdfium.PdfTextPage) -> list[Char | None]:
             continue
         if code == 0 or 0xD800 <= code <= 0xDFFF or code == 0xFFFE:
             continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        if not generated and _slanted(pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)):
+            continue
+        left, bottom, right, top = turn(textpage.get_charbox(i, loose=True))
         font = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
         weight = max(0, pdfium_c.FPDFText_GetFontWeight(textpage.raw, i))
+        if weight < _BOLD and _stroked(textpage, i):
+            weight = _FAUX_BOLD
         out.append(Char(chr(code), left, right, bottom, top, generated, font, weight))
     return out
+
+
+def _stroked(textpage: pdfium.PdfTextPage, index: int) -> bool:
+    """Drawn filled and stroked: bold made from a regular face (Chinese PDFs whose font has no
+    bold face set headings so)."""
+    text = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+    return bool(text) and pdfium_c.FPDFTextObj_GetTextRenderMode(text) in _FILLED_AND_STROKED
+
+
+def _slanted(angle: float) -> bool:
+    """Set at an angle that is no quarter turn (PDFium's angle, in radians; -1 where unknown):
+    text runs across the page or up and down it (a rotated page, a table header turned on its
+    side), a watermark diagonally."""
+    off = math.degrees(angle) % 90 if angle >= 0 else 0.0
+    return _SLANT < off < 90 - _SLANT
 
 
 def _same_line(previous: Char, char: Char) -> bool:
