@@ -43,7 +43,9 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   join as plain text lines do (no space between Chinese lines, one between English words),
   except where the producer broke a word at a full line's end: a URL ("…/fund/ann" /
   "ouncement.pdf") or a Latin word set inside Chinese text ("上线DeepSe" / "ek大模型") goes on
-  without a space, in paragraphs and table cells alike. Columns side by side are found per
+  without a space, in paragraphs and table cells alike, and so does an English word broken
+  without a hyphen where the two parts are one word of the English-Chinese dictionary and not
+  two ("methodolo" / "gy"; "ETF。The" / "fund" keeps its space). Columns side by side are found per
   page from the margins of their full lines; the last column of a page may hold only a line or
   two (a paragraph's end, a caption), and is then taken as wide as the column before it.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that

@@ -212,12 +212,43 @@ def join_broken(head: str, tail: str) -> str:
     breaks Chinese text anywhere breaks such a run too, and a URL too long for the line wherever
     it must; English words it breaks at their spaces, so two of them keep their space, as do a
     URL and a word in upper case after it, and a word and a capital after it unless both are
-    capitals ("DeepSeek" / "V3版本" is two words, "科创AIET" / "F" one)."""
+    capitals ("DeepSeek" / "V3版本" is two words, "科创AIET" / "F" one). A word too long for
+    what is left of the line it breaks anywhere ("methodolo" / "gy", "investmen" / "t"): two
+    parts that are one English word together and not two words apart are joined, and two words
+    that are no word together keep their space after Chinese text too ("ETF。The" / "fund")."""
     end = head[-300:]
     if _URL_END.search(end):
         return head + tail if _URL_GOES_ON.match(tail) else join_wrapped(head, tail)
     glued = _GLUED_END.search(end)
     goes_on = tail[:1].isascii() and tail[:1].isalnum()
-    if glued and goes_on and (not tail[0].isupper() or glued[1].upper() == glued[1]):
+    capitals = glued is not None and glued[1].upper() == glued[1]
+    if glued and goes_on and (not tail[0].isupper() or capitals) and not _two_words(glued[1], tail):
+        return head + tail
+    last, first = _LAST_WORD.search(end), _FIRST_WORD.match(tail)
+    if last and first and _one_word(last[1], first[0]):
         return head + tail
     return join_wrapped(head, tail)
+
+
+_LAST_WORD = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,})$")
+_FIRST_WORD = re.compile(r"[a-z]+(?![A-Za-z0-9])")
+
+
+def _english(word: str) -> bool:
+    """A word of the English-Chinese dictionary, in any inflection, or a function word."""
+    from ..bilingual import _STOP, _forms, cedict
+
+    word = word.lower()
+    return word in _STOP or any(form in cedict() for form in _forms(word))
+
+
+def _one_word(head: str, tail: str) -> bool:
+    """Parts of one English word broken without a hyphen ("methodolo" / "gy")."""
+    return _english(head + tail) and not (_english(head) and _english(tail))
+
+
+def _two_words(head: str, tail: str) -> bool:
+    """Two English words a line break stands between ("The" / "fund invests")."""
+    first = re.match(r"[A-Za-z]+", tail)
+    word = first[0] if first else ""
+    return _english(head) and _english(word) and not _english(head + word)
