@@ -3,6 +3,7 @@ split into segments at wide gaps. See :mod:`assistant.pdf` for the whole design.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -66,9 +67,10 @@ class TextLine:
 Box = tuple[float, float, float, float]  # left, bottom, right, top
 
 
-def upright(page: pdfium.PdfPage) -> Callable[[Box], Box]:
+def upright(page: pdfium.PdfPage) -> Callable[[Box], Box] | None:
     """Boxes on ``page`` as its reader sees them: a page with /Rotate 90 or 270 (a landscape
-    table in a portrait report) is drawn on its side and shown turned."""
+    table in a portrait report) is drawn on its side and shown turned. None for a page shown
+    as it is drawn."""
     x0, y0, x1, y1 = page.get_mediabox()
     rotation = page.get_rotation()
     if rotation == 90:
@@ -77,15 +79,16 @@ def upright(page: pdfium.PdfPage) -> Callable[[Box], Box]:
         return lambda box: (x0 + x1 - box[2], y0 + y1 - box[3], x0 + x1 - box[0], y0 + y1 - box[1])
     if rotation == 270:
         return lambda box: (y0 + y1 - box[3], box[0], y0 + y1 - box[1], box[2])
-    return lambda box: box
+    return None
 
 
 def read_chars(
-    textpage: pdfium.PdfTextPage, turn: Callable[[Box], Box] = lambda box: box
+    textpage: pdfium.PdfTextPage, turned: Callable[[Box], Box] | None = None
 ) -> list[Char | None]:
-    """The page's characters in PDFium's reading order, their boxes turned by ``turn``
-    (:func:`upright`); None where PDFium breaks a line. Characters set on a slant are left out: a watermark's ("仅供内部参考", a company's name
-    repeated across the page at 30° or 45°), drawn over or under the text."""
+    """The page's characters in PDFium's reading order, their boxes turned as ``turned`` says
+    (:func:`upright`); None where PDFium breaks a line. Characters set on a slant are left out:
+    a watermark's ("仅供内部参考", a company's name repeated across the page at 30° or 45°),
+    drawn over or under the text."""
     out: list[Char | None] = []
     for i in range(textpage.count_chars()):
         code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
@@ -98,13 +101,38 @@ def read_chars(
             continue
         if not generated and _slanted(pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)):
             continue
-        left, bottom, right, top = turn(textpage.get_charbox(i, loose=True))
+        box = textpage.get_charbox(i, loose=True)
+        left, bottom, right, top = turned(box) if turned else box
         font = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
         weight = max(0, pdfium_c.FPDFText_GetFontWeight(textpage.raw, i))
         if weight < _BOLD and _stroked(textpage, i):
             weight = _FAUX_BOLD
         out.append(Char(chr(code), left, right, bottom, top, generated, font, weight))
+    return out if turned is None else _mended(out)
+
+
+def _mended(chars: list[Char | None]) -> list[Char | None]:
+    """A turned page's characters without the line breaks PDFium puts inside its lines: it
+    judges lines along the page's own axes, and on a page drawn on its side breaks them where
+    one run of text ends and the next begins ("布局30" / "只科创板"). A break stays where the
+    next character does not carry on the line at the next character's place."""
+    out: list[Char | None] = []
+    last: Char | None = None
+    for k, char in enumerate(chars):
+        if char is None:
+            rest = itertools.islice(chars, k + 1, None)
+            after = next((c for c in rest if c is not None and not c.text.isspace()), None)
+            if not (last and after and _same_line(last, after) and _next_to(last, after)):
+                out.append(None)
+            continue
+        out.append(char)
+        if not char.text.isspace():
+            last = char
     return out
+
+
+def _next_to(left: Char, right: Char) -> bool:
+    return -0.2 * left.height <= right.x0 - left.x1 <= 0.5 * left.height
 
 
 def _stroked(textpage: pdfium.PdfTextPage, index: int) -> bool:

@@ -56,12 +56,14 @@ def _two_character_words() -> frozenset[str]:
 
 def unmapped_text(chars: Iterable[str]) -> bool:
     """Whether the characters a page's text layer gives are not what it shows (see above)."""
-    visible = [char for char in chars if not char.isspace()]
-    if not visible:
+    text = "".join(char for char in chars if not char.isspace())
+    if not text:
         return False
-    if sum(map(_unmapped, visible)) > _UNMAPPED_SHARE * len(visible):
+    # Printable text (no control, format, unassigned or private-use character) counts none.
+    printable = text.isprintable() and "\ufffd" not in text
+    if not printable and sum(map(_unmapped, text)) > _UNMAPPED_SHARE * len(text):
         return True
-    runs = _HAN_RUN.findall(to_simplified("".join(visible)))
+    runs = _HAN_RUN.findall(to_simplified(text))
     pairs = [run[k : k + 2] for run in runs for k in range(len(run) - 1)]
     if len(pairs) < _PAIRS:
         return False
