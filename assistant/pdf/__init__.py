@@ -45,9 +45,10 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   "ouncement.pdf") or a Latin word set inside Chinese text ("上线DeepSe" / "ek大模型") goes on
   without a space, in paragraphs and table cells alike, and so does an English word broken
   without a hyphen where the two parts are one word of the English-Chinese dictionary and not
-  two ("methodolo" / "gy"; "ETF。The" / "fund" keeps its space). Columns side by side are found per
-  page from the margins of their full lines; the last column of a page may hold only a line or
-  two (a paragraph's end, a caption), and is then taken as wide as the column before it.
+  two ("methodolo" / "gy"; "ETF。The" / "fund" keeps its space). Columns side by side are
+  found per page from the margins of their full lines; the last column of a page may hold
+  only a line or two (a paragraph's end, a caption), and is then taken as wide as the column
+  before it.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that
   wraps is joined again and judged whole (its first line may end at a comma); a lone largest
   line on the first page is the title. Headings set apart less clearly (11.5 pt over 10.5 pt

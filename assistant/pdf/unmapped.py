@@ -50,8 +50,7 @@ def _two_character_words() -> frozenset[str]:
     import jieba
 
     with jieba.get_dict_file() as handle:
-        words = (line.split(b" ", 1)[0].decode("utf-8") for line in handle)
-        return frozenset(word for word in words if len(word) == 2)
+        return frozenset(re.findall(r"^(\S\S) ", handle.read().decode("utf-8"), re.MULTILINE))
 
 
 def unmapped_text(chars: Iterable[str]) -> bool:
