@@ -76,7 +76,7 @@ from ..errors import IngestError
 from ..formats import Extracted
 from ..text import normal_form
 from .layout import Page, assemble, drop_furniture
-from .lines import group_lines, read_chars, upright
+from .lines import group_lines, read_chars, stroked_text, upright
 from .tables import find_tables
 from .unmapped import unmapped_text
 
@@ -167,7 +167,7 @@ def _read_page(document: pdfium.PdfDocument, index: int) -> Page:
     try:
         textpage = page.get_textpage()
         try:
-            chars = read_chars(textpage, upright(page))
+            chars = read_chars(textpage, upright(page), stroked_text(page))
         finally:
             textpage.close()
         if unmapped_text(char.text for char in chars if char is not None):

@@ -10,6 +10,7 @@ import statistics
 import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -82,13 +83,36 @@ def upright(page: pdfium.PdfPage) -> Callable[[Box], Box] | None:
     return None
 
 
+def stroked_text(page: pdfium.PdfPage) -> bool:
+    """Whether any text on ``page`` is drawn filled and stroked (see :func:`read_chars`):
+    asked of its objects once (forms' too), not of each character."""
+
+    def within(count: Callable[[Any], int], get: Callable[[Any, int], Any], parent: Any) -> bool:
+        for k in range(count(parent)):
+            obj = get(parent, k)
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                if pdfium_c.FPDFTextObj_GetTextRenderMode(obj) in _FILLED_AND_STROKED:
+                    return True
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and within(
+                pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj
+            ):
+                return True
+        return False
+
+    return within(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page.raw)
+
+
 def read_chars(
-    textpage: pdfium.PdfTextPage, turned: Callable[[Box], Box] | None = None
+    textpage: pdfium.PdfTextPage,
+    turned: Callable[[Box], Box] | None = None,
+    stroked: bool = False,
 ) -> list[Char | None]:
     """The page's characters in PDFium's reading order, their boxes turned as ``turned`` says
     (:func:`upright`); None where PDFium breaks a line. Characters set on a slant are left out:
     a watermark's ("仅供内部参考", a company's name repeated across the page at 30° or 45°),
-    drawn over or under the text."""
+    drawn over or under the text. Where the page has text drawn filled and stroked
+    (``stroked``, :func:`stroked_text`), such characters count as bold."""
     out: list[Char | None] = []
     for i in range(textpage.count_chars()):
         code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
@@ -105,7 +129,7 @@ def read_chars(
         left, bottom, right, top = turned(box) if turned else box
         font = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
         weight = max(0, pdfium_c.FPDFText_GetFontWeight(textpage.raw, i))
-        if weight < _BOLD and _stroked(textpage, i):
+        if stroked and weight < _BOLD and _stroked(textpage, i):
             weight = _FAUX_BOLD
         out.append(Char(chr(code), left, right, bottom, top, generated, font, weight))
     return out if turned is None else _mended(out)

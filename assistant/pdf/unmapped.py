@@ -13,8 +13,8 @@ Two signs, each measured over the whole page, furniture included:
   U+FFFD, more than one visible character in twenty. The private-use block a symbol font's
   bullets map to (U+F000-U+F0FF: Wingdings and Symbol in Word's PDFs) is not counted.
 - **Ideographs that make no words**: of the pairs of adjacent ideographs, fewer than 15 in a
-  hundred are words of jieba's dictionary, over thirty pairs or more (traditional characters
-  are read as simplified ones: the dictionary is simplified). Chinese prose has about one
+  hundred are words of jieba's dictionary, over thirty pairs or more, read as they are and
+  read as simplified characters. Chinese prose has about one
   in two: in CMRC 2018's 848 Wikipedia paragraphs at least 0.20 (median 0.44), in
   ``bench/pdf.py``'s pages at least 0.39. Ideographs that stand for other ones have 0.005 (a
   map shifted by one code point) to 0.14 (a map that shuffles a font's hundred characters
@@ -62,9 +62,16 @@ def unmapped_text(chars: Iterable[str]) -> bool:
     printable = text.isprintable() and "\ufffd" not in text
     if not printable and sum(map(_unmapped, text)) > _UNMAPPED_SHARE * len(text):
         return True
-    runs = _HAN_RUN.findall(to_simplified(text))
+    # Traditional characters are read as simplified ones (the dictionary is simplified); most
+    # pages are simplified, and are read so first.
+    return not _words(text) and not _words(to_simplified(text))
+
+
+def _words(text: str) -> bool:
+    """Whether the ideographs of ``text`` make words (or are too few to tell)."""
+    runs = _HAN_RUN.findall(text)
     pairs = [run[k : k + 2] for run in runs for k in range(len(run) - 1)]
     if len(pairs) < _PAIRS:
-        return False
+        return True
     words = _two_character_words()
-    return sum(pair in words for pair in pairs) < _WORD_SHARE * len(pairs)
+    return sum(pair in words for pair in pairs) >= _WORD_SHARE * len(pairs)
