@@ -138,8 +138,8 @@ def read_chars(
 def _mended(chars: list[Char | None]) -> list[Char | None]:
     """A turned page's characters without the line breaks PDFium puts inside its lines: it
     judges lines along the page's own axes, and on a page drawn on its side breaks them where
-    one run of text ends and the next begins ("布局30" / "只科创板"). A break stays where the
-    next character does not carry on the line at the next character's place."""
+    one run of text ends and the next begins ("布局30" / "只科创板"). A break is dropped where
+    the character after it stands on the same line just after the one before it."""
     out: list[Char | None] = []
     last: Char | None = None
     for k, char in enumerate(chars):
