@@ -288,6 +288,39 @@ def test_a_url_or_a_word_broken_at_a_line_end_is_joined_without_a_space(
     ]  # "基金简称：科创板人工智能ETF", not "…ET F"
 
 
+LONG_WORDS = (
+    "Semiconductor manufacturers reported stronger profitability as infrastructure spending on "
+    "datacenters accelerated, while telecommunications operators postponed investment decisions "
+    "until the regulatory environment becomes clearer for international shareholders."
+)
+
+
+@pytest.mark.parametrize(("body_size", "whole"), [(10.5, False), (12, True)])
+def test_an_english_word_broken_without_a_hyphen_is_one_word_again(
+    tmp_path: Path, body_size: float, whole: bool
+) -> None:
+    # In three columns a word too long for what is left of the line breaks anywhere
+    # ("methodolo" / "gy", "investmen" / "t", "telecommu" / "nications"), and English after
+    # Chinese text breaks at its spaces ("科创板人工智能ETF。The" / "fund"): the first are one
+    # word again, the second two.
+    mixed = "科创板人工智能ETF。" + ENGLISH
+    doc = R.Document(
+        "科创板人工智能ETF 月度报告",
+        [
+            R.Item("heading", "一、产品公告", 1),
+            R.Item("paragraph", ENGLISH),
+            R.Item("paragraph", mixed),
+            R.Item("paragraph", LONG_WORDS),
+            *(_paragraph(k) for k in range(2)),
+        ],
+    )
+    texts = _texts(_write(doc, tmp_path / "english.pdf", 3, body_size=body_size))
+    assert any(text.startswith("科创板人工智能ETF。The fund invests in") for text in texts)
+    # At 10.5 pt reportlab drops spaces from the page itself ("datacentersaccelerat").
+    if whole:
+        assert ENGLISH in texts and LONG_WORDS in texts
+
+
 @pytest.mark.parametrize(("body_size", "sentences"), [(9.5, 10), (10.5, 8)])
 @pytest.mark.parametrize("three_line", [False, True], ids=["grid", "three-line"])
 def test_two_headings_either_side_of_a_column_break_stay_two(

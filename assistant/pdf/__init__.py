@@ -8,6 +8,12 @@ paragraphs and furniture need, and it is ten or more times faster than the other
 
 Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :mod:`.layout`):
 
+- **Characters** are read as the page's reader sees them: a page turned by /Rotate 90 or 270
+  (a landscape table in a portrait report) has its boxes, and its tables' rules, turned with
+  it; characters set on a slant (a watermark's "仅供内部参考" or company name across the page
+  at 30° or 45°, over or under the text) are left out, text turned a quarter is kept; glyphs
+  drawn filled and stroked (bold made from a regular face, Chinese PDFs' headings) count as
+  bold.
 - **Lines** follow PDFium's reading order; a line is split into segments at gaps wider than
   twice its height (a print header's date, title and page number are separate segments). A
   space PDFium infers next to CJK text is kept only where the characters stand apart (a typed
@@ -37,9 +43,12 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
   join as plain text lines do (no space between Chinese lines, one between English words),
   except where the producer broke a word at a full line's end: a URL ("…/fund/ann" /
   "ouncement.pdf") or a Latin word set inside Chinese text ("上线DeepSe" / "ek大模型") goes on
-  without a space, in paragraphs and table cells alike. Columns side by side are found per
-  page from the margins of their full lines; the last column of a page may hold only a line or
-  two (a paragraph's end, a caption), and is then taken as wide as the column before it.
+  without a space, in paragraphs and table cells alike, and so does an English word broken
+  without a hyphen where the two parts are one word of the English-Chinese dictionary and not
+  two ("methodolo" / "gy"; "ETF。The" / "fund" keeps its space). Columns side by side are
+  found per page from the margins of their full lines; the last column of a page may hold
+  only a line or two (a paragraph's end, a caption), and is then taken as wide as the column
+  before it.
 - **Headings** are short lines set clearly larger than the body text, ranked by size; one that
   wraps is joined again and judged whole (its first line may end at a comma); a lone largest
   line on the first page is the title. Headings set apart less clearly (11.5 pt over 10.5 pt
@@ -50,7 +59,10 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
 Pages with no text layer (scanned images) are not OCR'd: a file without any text is refused
 ("no text layer"), and a file with some such pages is ingested with a warning naming them
 (README "Knowledge" says why). A page is a scan when it shows images and has no text but its
-print furniture (page numbers stamped on the scans).
+print furniture (page numbers stamped on the scans). Pages whose text does not map to Unicode
+(fonts without a usable /ToUnicode map: control characters, private-use code points, or
+ideographs that make no words; :mod:`.unmapped`) are refused the same way, all of them with
+the file, some with a warning naming them: their text is not what the page shows.
 """
 
 from __future__ import annotations
@@ -64,8 +76,9 @@ from ..errors import IngestError
 from ..formats import Extracted
 from ..text import normal_form
 from .layout import Page, assemble, drop_furniture
-from .lines import group_lines, read_chars
+from .lines import group_lines, read_chars, stroked_text, upright
 from .tables import find_tables
+from .unmapped import unmapped_text
 
 __all__ = ["read_pdf"]
 
@@ -99,24 +112,54 @@ def read_pdf(data: bytes, key: str) -> Extracted:
     # After the furniture: a scan stamped with page numbers has a text layer of those only.
     drop_furniture(pages, meta_title)
     scanned = [page.number for page in pages if page.scanned]
-    if not any(page.lines or page.tables for page in pages) and (scanned or not had_text):
-        raise IngestError(
-            key,
-            "no text layer: the PDF's pages are images (a scan), and OCR is not run because "
-            "answers quote their sources verbatim; ingest the original text or a checked "
-            "OCR'd copy.",
-        )
+    unmapped = [page.number for page in pages if page.unmapped]
+    if not any(page.lines or page.tables for page in pages):
+        if unmapped:
+            raise IngestError(
+                key,
+                f"the text does not map to Unicode ({_pages(unmapped)[0]}): {_UNMAPPED} and "
+                "answers quote their sources verbatim; export the PDF again with its fonts' "
+                "Unicode maps (print it to PDF from the original), or ingest a checked OCR'd "
+                "copy.",
+            )
+        if scanned or not had_text:
+            raise IngestError(
+                key,
+                "no text layer: the PDF's pages are images (a scan), and OCR is not run because "
+                "answers quote their sources verbatim; ingest the original text or a checked "
+                "OCR'd copy.",
+            )
     lines, title = assemble(pages, meta_title)
     extracted = Extracted(lines, {"title": normal_form(title)} if title else {})
     if scanned:
-        shown = ", ".join(map(str, scanned))
-        many = len(scanned) > 1
+        shown, many = _pages(scanned)
         extracted.warnings.append(
-            f"{'pages' if many else 'page'} {shown} {'have' if many else 'has'} no text layer "
+            f"{shown} {'have' if many else 'has'} no text layer "
             f"(scanned {'images' if many else 'image'}) and {'were' if many else 'was'} left "
             f"out; ingest a text version to include {'them' if many else 'it'}."
         )
+    if unmapped:
+        shown, many = _pages(unmapped)
+        extracted.warnings.append(
+            f"{shown} {'have' if many else 'has'} text that does not map to Unicode "
+            f"({_UNMAPPED}) and {'were' if many else 'was'} left out; ingest a copy whose "
+            f"fonts carry their Unicode maps, or a checked OCR'd copy, to include "
+            f"{'them' if many else 'it'}."
+        )
     return extracted
+
+
+# What a page whose text does not map to Unicode reads as, and why (:mod:`.unmapped`).
+_UNMAPPED = (
+    "fonts without a usable /ToUnicode map, so the text reads as control characters or as "
+    "characters the page does not show"
+)
+
+
+def _pages(numbers: list[int]) -> tuple[str, bool]:
+    """The words for some pages ("page 2", "pages 2, 3"), and whether there are several."""
+    many = len(numbers) > 1
+    return f"{'pages' if many else 'page'} {', '.join(map(str, numbers))}", many
 
 
 def _read_page(document: pdfium.PdfDocument, index: int) -> Page:
@@ -124,9 +167,12 @@ def _read_page(document: pdfium.PdfDocument, index: int) -> Page:
     try:
         textpage = page.get_textpage()
         try:
-            lines = group_lines(read_chars(textpage), index + 1)
+            chars = read_chars(textpage, upright(page), stroked_text(page))
         finally:
             textpage.close()
+        if unmapped_text(char.text for char in chars if char is not None):
+            return Page(index + 1, page.get_height(), [], [], _has_images(page), unmapped=True)
+        lines = group_lines(chars, index + 1)
         tables = find_tables(page, lines, index + 1)
         return Page(index + 1, page.get_height(), lines, tables, _has_images(page))
     finally:

@@ -34,11 +34,12 @@ class Page:
     lines: list[TextLine]
     tables: list[Table]
     images: bool
+    unmapped: bool = False  # a text layer that does not map to Unicode, left out
 
     @property
     def scanned(self) -> bool:
         """Images and no text (once its furniture is dropped): a scanned page."""
-        return self.images and not self.lines and not self.tables
+        return self.images and not self.lines and not self.tables and not self.unmapped
 
 
 def _furniture_key(segment: str) -> str:

@@ -13,7 +13,7 @@ from itertools import pairwise
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from .lines import Char, TextLine, finish, join_broken, segment_text
+from .lines import Char, TextLine, finish, join_broken, segment_text, upright
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,10 @@ _TOUCHING_GAP = 0.15  # the same where no space stands in it (characters of a ce
 def _rules(page: pdfium.PdfPage) -> list[Rule]:
     rules: list[Rule] = []
     fill, stroke = ctypes.c_int(), ctypes.c_int()
+    turned = upright(page)
     for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=1):
-        left, bottom, right, top = obj.get_bounds()
+        bounds = obj.get_bounds()
+        left, bottom, right, top = turned(bounds) if turned else bounds
         width, height = right - left, top - bottom
         if height <= _THIN and width >= 3 * _THIN:
             rules.append(Rule(True, (top + bottom) / 2, left, right))
