@@ -150,6 +150,12 @@ def _forms(word: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+def is_english_word(word: str) -> bool:
+    """A word of the English-Chinese dictionary, in any inflection, or a function word."""
+    word = word.lower()
+    return word in _STOP or any(form in cedict() for form in _forms(word))
+
+
 def _lookup(phrase: str, dictionary: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
     """The phrase's entry, or that of its last word's dictionary form (``_forms``)."""
     *head, last = phrase.split(" ")

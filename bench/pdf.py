@@ -30,7 +30,7 @@
    ``extract_tables()`` is scored apart (rows returned as the right cells).
 2. **As published**: the held-out reports of the one- and two-column reportlab printings
    changed the way other producers and distribution systems leave them
-   (``tests/test_pdf_published.py`` does it): fonts with no /ToUnicode map, or a map that
+   (``tests/renderers.py`` does it): fonts with no /ToUnicode map, or a map that
    shuffles each font's ideographs; a rotated watermark stamped over every page; every page
    turned by /Rotate 90 (drawn on its side). Figures: the paragraphs, table rows and headings
    ``ours`` reads as on the printing itself, and the pages left out for text that does not
@@ -78,7 +78,6 @@ from assistant.formats import unwrap  # noqa: E402
 from assistant.pdf import read_pdf  # noqa: E402
 from assistant.text import CJK, _fold_table, normal_form  # noqa: E402
 from tests import renderers as R  # noqa: E402
-from tests.test_pdf_published import rewrite_unicode_maps, stamp, turn  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SEED = ROOT / "knowledge" / "000_bb0ece290725cdd0.txt"
@@ -471,7 +470,7 @@ def published(samples: Sequence[Sample], out: Path) -> None:
         "no /ToUnicode map": lambda src, dst: _changed(src, dst, "strip"),
         "/ToUnicode map shuffled": lambda src, dst: _changed(src, dst, "swap"),
         "watermark stamped": lambda src, dst: _stamped(src, dst),
-        "turned by /Rotate 90": lambda src, dst: turn(src, dst, 90),
+        "turned by /Rotate 90": lambda src, dst: R.turn(src, dst, 90),
     }
     print(
         f"held out, reportlab one and two columns ({len(chosen)} PDFs, "
@@ -501,12 +500,12 @@ def published(samples: Sequence[Sample], out: Path) -> None:
 
 def _changed(source: Path, target: Path, how: str) -> None:
     shutil.copyfile(source, target)
-    rewrite_unicode_maps(target, 1, how)
+    R.rewrite_unicode_maps(target, 1, how)
 
 
 def _stamped(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
-    stamp(target, over=True)
+    R.stamp(target, over=True)
 
 
 # -- parity ---------------------------------------------------------------------------------------

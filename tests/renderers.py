@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import random
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -306,3 +308,93 @@ def reportlab_pdf(
     _, total = build(0)
     data, _ = build(total)
     out.write_bytes(data)
+
+
+# -- PDFs as other producers and distributors leave them (pypdf) ---------------------------
+
+
+def rewrite_unicode_maps(path: Path, first_page: int, how: str) -> None:
+    """The fonts of the pages from ``first_page`` (1-based) on as other producers leave them:
+    ``strip``: no /ToUnicode map (the text reads as the glyphs' codes: control characters
+    and Latin letters); ``swap``: a map that shuffles the font's ideographs (real, common
+    ideographs, the wrong ones)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+
+    writer = PdfWriter(clone_from=PdfReader(path))
+    for page in writer.pages[first_page - 1 :]:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if "/ToUnicode" not in font:
+                continue
+            if how == "strip":
+                del font[NameObject("/ToUnicode")]
+                continue
+            stream = font["/ToUnicode"].get_object()
+            cmap = stream.get_data().decode("latin-1")
+            entries = dict(re.findall(r"<([0-9A-F]{2})> <([0-9A-F]{4})>", cmap))
+            codes = [code for code, u in entries.items() if "4E00" <= u <= "9FFF"]
+            shuffled = [entries[code] for code in codes]
+            random.Random(0).shuffle(shuffled)
+            for code, u in zip(codes, shuffled, strict=True):
+                cmap = cmap.replace(f"<{code}> <{entries[code]}>", f"<{code}> <{u}>")
+            stream.set_data(cmap.encode("latin-1"))
+    writer.write(path)
+
+
+WATERMARK = "仅供内部参考"
+COMPANY = "银华基金管理股份有限公司"
+
+
+def stamp(path: Path, over: bool) -> None:
+    """Stamp every page as a broker's distribution system does: a large light-grey
+    "仅供内部参考" at 45° across the middle, the company's name repeated at 30° in rows."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    font = cjk_truetype(WATERMARK + COMPANY, path.with_name("watermark.ttf"))
+    name = f"Watermark-{font.resolve()}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(font)))
+    sheet = path.with_name("stamp.pdf")
+    pdf = canvas.Canvas(str(sheet), pagesize=A4)
+    pdf.setFillGray(0.85)
+    for x, y, angle, size, text in [
+        (300, 420, 45, 40, WATERMARK),
+        *((x, y, 30, 12, COMPANY) for x in (60, 330) for y in (120, 320, 520, 720)),
+    ]:
+        pdf.saveState()
+        pdf.translate(x, y)
+        pdf.rotate(angle)
+        pdf.setFont(name, size)
+        pdf.drawCentredString(0, 0, text) if size > 12 else pdf.drawString(0, 0, text)
+        pdf.restoreState()
+    pdf.showPage()
+    pdf.save()
+    mark = PdfReader(sheet).pages[0]
+    writer = PdfWriter(clone_from=PdfReader(path))
+    for page in writer.pages:
+        page.merge_page(mark, over=over)
+    writer.write(path)
+
+
+def turn(path: Path, out: Path, rotate: int) -> None:
+    """The same pages set on portrait paper, turned by /Rotate for their reader: the content is
+    drawn on its side, the page's /Rotate turns it back."""
+    from pypdf import PdfReader, PdfWriter, Transformation
+    from pypdf.generic import RectangleObject
+
+    writer = PdfWriter(clone_from=PdfReader(path))
+    for page in writer.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        if rotate == 90:
+            matrix = Transformation().rotate(90).translate(height, 0)
+        else:
+            matrix = Transformation().rotate(-90).translate(0, width)
+        page.add_transformation(matrix)
+        page.mediabox = RectangleObject([0, 0, height, width])
+        page.rotate(rotate)
+    writer.write(out)

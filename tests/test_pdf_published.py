@@ -10,7 +10,6 @@ functions (:func:`rewrite_unicode_maps`, :func:`stamp`, :func:`turn`).
 
 from __future__ import annotations
 
-import random
 import re
 from pathlib import Path
 
@@ -60,35 +59,6 @@ def _texts(article: Article) -> list[str]:
 # -- text that does not map to Unicode ------------------------------------------------------------
 
 
-def rewrite_unicode_maps(path: Path, first_page: int, how: str) -> None:
-    """The fonts of the pages from ``first_page`` (1-based) on as other producers leave them:
-    ``strip``: no /ToUnicode map (the text reads as the glyphs' codes: control characters
-    and Latin letters); ``swap``: a map that shuffles the font's ideographs (real, common
-    ideographs, the wrong ones)."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import NameObject
-
-    writer = PdfWriter(clone_from=PdfReader(path))
-    for page in writer.pages[first_page - 1 :]:
-        for font in page["/Resources"]["/Font"].values():
-            font = font.get_object()
-            if "/ToUnicode" not in font:
-                continue
-            if how == "strip":
-                del font[NameObject("/ToUnicode")]
-                continue
-            stream = font["/ToUnicode"].get_object()
-            cmap = stream.get_data().decode("latin-1")
-            entries = dict(re.findall(r"<([0-9A-F]{2})> <([0-9A-F]{4})>", cmap))
-            codes = [code for code, u in entries.items() if "4E00" <= u <= "9FFF"]
-            shuffled = [entries[code] for code in codes]
-            random.Random(0).shuffle(shuffled)
-            for code, u in zip(codes, shuffled, strict=True):
-                cmap = cmap.replace(f"<{code}> <{entries[code]}>", f"<{code}> <{u}>")
-            stream.set_data(cmap.encode("latin-1"))
-    writer.write(path)
-
-
 def _with_attachment(tmp_path: Path, how: str) -> Path:
     """A report of two pages and an attachment of one, made by another tool and appended: the
     attachment's fonts leave its text unmapped."""
@@ -100,7 +70,7 @@ def _with_attachment(tmp_path: Path, how: str) -> Path:
         [R.Item("paragraph", "".join(BODY[::-1]) * 3), R.Item("paragraph", DISCLOSURE)],
     )
     _write(attachment, tmp_path / "attachment.pdf")
-    rewrite_unicode_maps(tmp_path / "attachment.pdf", 1, how)
+    R.rewrite_unicode_maps(tmp_path / "attachment.pdf", 1, how)
     merged = PdfWriter()
     merged.append(str(report))
     merged.append(str(tmp_path / "attachment.pdf"))
@@ -113,7 +83,7 @@ def test_a_pdf_whose_text_does_not_map_to_unicode_is_refused_naming_its_pages(
     tmp_path: Path, how: str
 ) -> None:
     path = _write(_report(), tmp_path / "report.pdf")
-    rewrite_unicode_maps(path, 1, how)
+    R.rewrite_unicode_maps(path, 1, how)
     with pytest.raises(IngestError) as caught:
         load_article(path, path.name, LIMIT)
     reason = caught.value.reason
@@ -171,44 +141,6 @@ def test_real_text_in_chinese_english_and_figures_is_not_taken_for_unmapped(
 
 # -- rotated watermarks ---------------------------------------------------------------------------
 
-WATERMARK = "仅供内部参考"
-COMPANY = "银华基金管理股份有限公司"
-
-
-def stamp(path: Path, over: bool) -> None:
-    """Stamp every page as a broker's distribution system does: a large light-grey
-    "仅供内部参考" at 45° across the middle, the company's name repeated at 30° in rows."""
-    from pypdf import PdfReader, PdfWriter
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
-
-    font = R.cjk_truetype(WATERMARK + COMPANY, path.with_name("watermark.ttf"))
-    name = f"Watermark-{font.resolve()}"
-    if name not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(name, str(font)))
-    sheet = path.with_name("stamp.pdf")
-    pdf = canvas.Canvas(str(sheet), pagesize=A4)
-    pdf.setFillGray(0.85)
-    for x, y, angle, size, text in [
-        (300, 420, 45, 40, WATERMARK),
-        *((x, y, 30, 12, COMPANY) for x in (60, 330) for y in (120, 320, 520, 720)),
-    ]:
-        pdf.saveState()
-        pdf.translate(x, y)
-        pdf.rotate(angle)
-        pdf.setFont(name, size)
-        pdf.drawCentredString(0, 0, text) if size > 12 else pdf.drawString(0, 0, text)
-        pdf.restoreState()
-    pdf.showPage()
-    pdf.save()
-    mark = PdfReader(sheet).pages[0]
-    writer = PdfWriter(clone_from=PdfReader(path))
-    for page in writer.pages:
-        page.merge_page(mark, over=over)
-    writer.write(path)
-
 
 @pytest.mark.parametrize("over", [True, False], ids=["over", "under"])
 def test_a_rotated_watermark_stays_out_of_the_text_headings_and_tables(
@@ -232,11 +164,11 @@ def test_a_rotated_watermark_stays_out_of_the_text_headings_and_tables(
     font = R.cjk_truetype(doc.text() + HEADER, tmp_path / "doc.ttf")
     for name in ("plain.pdf", "stamped.pdf"):
         R.reportlab_pdf(doc, tmp_path / name, font, running_header=HEADER, columns=2)
-    stamp(tmp_path / "stamped.pdf", over)
+    R.stamp(tmp_path / "stamped.pdf", over)
     plain = load_article(tmp_path / "plain.pdf", "plain.pdf", LIMIT)
     stamped = load_article(tmp_path / "stamped.pdf", "stamped.pdf", LIMIT)
     assert [(b.kind, b.text) for b in stamped.blocks] == [(b.kind, b.text) for b in plain.blocks]
-    assert not any("仅供" in b.text or COMPANY in b.text for b in stamped.blocks)
+    assert not any("仅供" in b.text or R.COMPANY in b.text for b in stamped.blocks)
 
 
 # -- pages turned by /Rotate ----------------------------------------------------------------------
@@ -284,29 +216,10 @@ def _landscape(path: Path) -> None:
     SimpleDocTemplate(str(path), pagesize=landscape(A4), title="附录").build(story)
 
 
-def turn(path: Path, out: Path, rotate: int) -> None:
-    """The same pages set on portrait paper, turned by /Rotate for their reader: the content is
-    drawn on its side, the page's /Rotate turns it back."""
-    from pypdf import PdfReader, PdfWriter, Transformation
-    from pypdf.generic import RectangleObject
-
-    writer = PdfWriter(clone_from=PdfReader(path))
-    for page in writer.pages:
-        width, height = float(page.mediabox.width), float(page.mediabox.height)
-        if rotate == 90:
-            matrix = Transformation().rotate(90).translate(height, 0)
-        else:
-            matrix = Transformation().rotate(-90).translate(0, width)
-        page.add_transformation(matrix)
-        page.mediabox = RectangleObject([0, 0, height, width])
-        page.rotate(rotate)
-    writer.write(out)
-
-
 @pytest.mark.parametrize("rotate", [90, 270])
 def test_pages_turned_by_rotate_read_as_their_reader_sees_them(tmp_path: Path, rotate: int) -> None:
     _landscape(tmp_path / "upright.pdf")
-    turn(tmp_path / "upright.pdf", tmp_path / "turned.pdf", rotate)
+    R.turn(tmp_path / "upright.pdf", tmp_path / "turned.pdf", rotate)
     upright = load_article(tmp_path / "upright.pdf", "upright.pdf", LIMIT)
     turned = load_article(tmp_path / "turned.pdf", "turned.pdf", LIMIT)
     assert [(b.kind, b.text) for b in turned.blocks] == [(b.kind, b.text) for b in upright.blocks]
@@ -383,7 +296,7 @@ def test_columns_on_pages_turned_by_rotate_read_as_upright(tmp_path: Path) -> No
     doc = R.from_blocks(seed.title, seed.blocks)
     font = R.cjk_truetype(doc.text() + HEADER, tmp_path / "doc.ttf")
     R.reportlab_pdf(doc, tmp_path / "upright.pdf", font, running_header=HEADER, columns=3)
-    turn(tmp_path / "upright.pdf", tmp_path / "turned.pdf", 90)
+    R.turn(tmp_path / "upright.pdf", tmp_path / "turned.pdf", 90)
     upright = load_article(tmp_path / "upright.pdf", "upright.pdf", LIMIT)
     turned = load_article(tmp_path / "turned.pdf", "turned.pdf", LIMIT)
     assert [(b.kind, b.text) for b in turned.blocks] == [(b.kind, b.text) for b in upright.blocks]

@@ -15,6 +15,7 @@ from typing import Any
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from ..bilingual import is_english_word
 from ..formats import join_wrapped
 from ..text import CJK, has_cjk
 
@@ -286,21 +287,13 @@ _LAST_WORD = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,})$")
 _FIRST_WORD = re.compile(r"[a-z]+(?![A-Za-z0-9])")
 
 
-def _english(word: str) -> bool:
-    """A word of the English-Chinese dictionary, in any inflection, or a function word."""
-    from ..bilingual import _STOP, _forms, cedict
-
-    word = word.lower()
-    return word in _STOP or any(form in cedict() for form in _forms(word))
-
-
 def _one_word(head: str, tail: str) -> bool:
     """Parts of one English word broken without a hyphen ("methodolo" / "gy")."""
-    return _english(head + tail) and not (_english(head) and _english(tail))
+    return is_english_word(head + tail) and not (is_english_word(head) and is_english_word(tail))
 
 
 def _two_words(head: str, tail: str) -> bool:
     """Two English words a line break stands between ("The" / "fund invests")."""
     first = re.match(r"[A-Za-z]+", tail)
     word = first[0] if first else ""
-    return _english(head) and _english(word) and not _english(head + word)
+    return is_english_word(head) and is_english_word(word) and not is_english_word(head + word)
