@@ -1,7 +1,7 @@
 // The embeddable widget: one <script src=".../widget.js" data-lang data-title data-color async>
 // line on any page gives a button that opens the assistant (/embed of this script's server)
 // in an iframe. Everything lives in a shadow root: the page's styles cannot reach in and
-// ours cannot leak out; the only global touched is one custom element in <body>.
+// ours cannot leak out; the only global touched is one custom element beside <body>.
 (async () => {
   "use strict";
   const script = document.currentScript; // read before the first await: it is null after
@@ -121,6 +121,9 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !panel.hidden) close();
   });
-  const mount = () => document.body.append(host);
+  // Beside <body>, not in it: a filter or transform on <body> (a site greyed for a day of
+  // mourning) makes it the box fixed elements are placed in, and the button would sit at the
+  // foot of a long page, off screen. The root element is exempt from that rule for filters.
+  const mount = () => document.documentElement.append(host);
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
