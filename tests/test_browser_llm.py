@@ -122,6 +122,39 @@ def test_a_question_typed_while_an_answer_streams_stays_in_the_box(
     expect(page.locator(".toast-body")).to_have_count(0)
 
 
+def test_enter_while_an_answer_streams_waits_like_the_send_button(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    # Sent with the button, then a follow-up sent with Enter as the answer grew: the box's Enter
+    # is another event than the button's, so it asked at once, beside the answer in flight and
+    # without it as history ("它" then meant nothing to the model).
+    open_app(page, url)
+    fake_llm.script({"pace": 0.5})
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    follow_up = "那它对算力芯片有什么影响？"
+    box.fill(follow_up)
+    box.press("Enter")
+    done = page.locator(".turn.done")
+    expect(done).to_have_count(1)
+    expect(page.locator(".turn")).to_have_count(1)  # the follow-up waited, in the box
+    expect(box).to_have_value(follow_up)
+    asked = len(fake_llm.chat_requests)
+    box.press("Enter")
+    expect(done).to_have_count(2)
+    expect(done.nth(1).locator(".question")).to_contain_text(follow_up)
+    # Asked with the first exchange as its history (rewritten, then answered with it).
+    roles = [m["role"] for m in fake_llm.chat_requests[-1]["body"]["messages"]]
+    assert len(fake_llm.chat_requests) == asked + 2 and roles == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]
+
+
 def test_the_status_line_follows_the_model_going_away_and_coming_back(
     ui_store: Any, fake_llm: FakeLLM, page: Any, tmp_path: Path
 ) -> None:

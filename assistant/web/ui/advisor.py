@@ -38,6 +38,7 @@ from ...thesis import ArgumentMap, render_outline
 from ...thesis.outline import shifted
 from . import export, maps, render
 from .admission import Admit, refused
+from .render import Kept
 from .strings import Ui, base, choices, t
 
 LEVELS: tuple[ClientLevel, ...] = ("C1", "C2", "C3", "C4", "C5")
@@ -53,7 +54,6 @@ class Drafted:
     lang: Lang
 
 
-Kept = dict[str, Any]  # ``gr.skip()``: that output stays as it was
 # The editor, its findings, its sources and disclosure, the status line, the draft behind them.
 DraftOutputs = tuple[str | Kept, str | Kept, str | Kept, str, Drafted | Kept | None]
 
