@@ -286,12 +286,15 @@ def test_when_the_assistant_cannot_be_reached_the_widget_says_so(
     expect(frame.locator("#status")).to_have_class("bad")
 
 
+@pytest.mark.parametrize("width,height", [(390, 844), (844, 390)])
 def test_the_widget_fills_a_phone_screen(
-    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
+    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path, width: int, height: int
 ) -> None:
+    # Held sideways (844 × 390), the panel was a 400 × 280 box with 90 px for the answer: a line
+    # and a half of it, the disclosure below the fold of a box within the page.
     _, fund_page, _ = offline_site
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        viewport={"width": width, "height": height}, is_mobile=True, has_touch=True
     )
     page = context.new_page()
     page.goto(fund_page)
@@ -299,12 +302,12 @@ def test_the_widget_fills_a_phone_screen(
     frame = embed_frame(page)
     expect(frame.locator("#q")).to_be_visible()
     box = page.locator("fund-thesis-widget .panel").bounding_box()
-    assert box == {"x": 0, "y": 0, "width": 390, "height": 844}
+    assert box == {"x": 0, "y": 0, "width": width, "height": height}
     expect(page.locator("fund-thesis-widget button.fab")).to_be_hidden()
     frame.locator("#q").fill("What is the Jevons paradox argument?")
     frame.locator("#send").tap()
     expect(frame.locator(".disclosure-text").first).to_be_visible(timeout=60_000)
-    keep(page, tmp_path, "widget-phone-390")
+    keep(page, tmp_path, f"widget-phone-{width}")
     frame.locator("#close").tap()  # the page's own close button, since the panel covers all
     expect(page.locator("fund-thesis-widget .panel")).to_be_hidden()
     context.close()

@@ -46,7 +46,8 @@
       box-shadow: 0 8px 30px rgba(0,0,0,.3); }
     .panel[hidden] { display: none; }
     iframe { display: block; width: 100%; height: 100%; border: 0; }
-    @media (max-width: 480px) {
+    /* A phone, upright or held sideways (a box 280 px tall left a line and a half for answers). */
+    @media (max-width: 480px), (max-height: 480px) {
       .panel { inset: 0; width: 100%; height: 100%; border-radius: 0; }
       .open .fab { display: none; }
     }`;
