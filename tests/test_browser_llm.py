@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,27 @@ def test_enter_while_an_answer_streams_waits_like_the_send_button(
         "assistant",
         "user",
     ]
+
+
+def test_a_new_chat_begun_while_an_answer_streams_stays_new(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    # "New chat" emptied the page, then the answer still streaming wrote its question and
+    # answer back into it, sentence by sentence, and the next question waited for it to end.
+    open_app(page, url)
+    fake_llm.script({"pace": 0.5})
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    page.locator("#new-chat").click()
+    expect(page.locator(".turn")).to_have_count(0)
+    page.wait_for_timeout(1500)  # three of the old answer's sentences' time
+    expect(page.locator(".turn")).to_have_count(0)
+    box.fill("杰文斯悖论是什么？")
+    box.press("Enter")
+    expect(page.locator(".turn.done")).to_have_count(1)
+    expect(page.locator(".turn .question")).to_have_text(re.compile("杰文斯悖论是什么？"))
 
 
 def test_the_status_line_follows_the_model_going_away_and_coming_back(

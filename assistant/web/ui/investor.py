@@ -249,7 +249,7 @@ def build(
     # ("always_last" would ask it when the answer ends, but also turn a double click on send
     # into a second, empty question.)
     typed: dict[str, Any] = {**options, "api_visibility": "private"}
-    answered = [
+    answered: list[Any] = [
         send.click(_typing(chat), [question, turns, lang], outputs, **typed),
         question.submit(_typing(chat), [question, turns, lang], outputs, **typed),
         api.click(chat.ask, [question, turns, lang], outputs, api_name="ask", **options),
@@ -263,12 +263,14 @@ def build(
             chat.ask_step, [turns, lang, shown], outputs, api_visibility="private", **options
         ),
     ]
+    # A new chat ends the answer in flight: streaming on, it wrote the old turn back.
     new.click(
         lambda lang: (render.transcript([], lang), [], ""),
         [lang],
         outputs,
         api_visibility="private",
         show_progress="hidden",
+        cancels=answered,
     )
     return InvestorTab(
         tab,
