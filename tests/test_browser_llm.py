@@ -177,6 +177,24 @@ def test_a_new_chat_begun_while_an_answer_streams_stays_new(
     expect(page.locator(".turn .question")).to_have_text(re.compile("杰文斯悖论是什么？"))
 
 
+def test_the_language_switched_while_an_answer_streams_is_the_answers_too(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    # The answer went on streaming in the labels it was asked under: an English page with
+    # "来源", "展开全文" and footnotes read out as "来源1" under its last answer.
+    open_app(page, url)
+    fake_llm.script({"pace": 0.5})
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    page.get_by_label("English").check()
+    done = page.locator(".turn.done")
+    expect(done).to_have_count(1)
+    expect(done.locator(".sources h4")).to_have_text("Sources")
+    expect(done.locator("a.cite").first).to_have_attribute("aria-label", "source 1")
+    expect(done.locator("details.disclosure summary")).to_contain_text("Risk disclosure")
+
+
 def test_the_status_line_follows_the_model_going_away_and_coming_back(
     ui_store: Any, fake_llm: FakeLLM, page: Any, tmp_path: Path
 ) -> None:

@@ -263,6 +263,16 @@ def build(
             chat.ask_step, [turns, lang, shown], outputs, api_visibility="private", **options
         ),
     ]
+    # Each yield draws the answer in the language it was asked in; the page's may have changed
+    # meanwhile, and the finished answer takes it.
+    for event in answered:
+        event.then(
+            render.transcript,
+            [turns, lang],
+            transcript,
+            api_visibility="private",
+            show_progress="hidden",
+        )
     # A new chat ends the answer in flight: streaming on, it wrote the old turn back.
     new.click(
         lambda lang: (render.transcript([], lang), [], ""),
