@@ -195,6 +195,21 @@ def test_the_language_switched_while_an_answer_streams_is_the_answers_too(
     expect(done.locator("details.disclosure summary")).to_contain_text("Risk disclosure")
 
 
+def test_the_language_switched_while_a_draft_streams_is_the_drafts_panels_too(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    open_app(page, url)
+    page.get_by_role("tab", name="顾问草稿").click()
+    fake_llm.script({"pace": 0.5})
+    page.locator("#topic textarea").fill("杰文斯悖论和算力需求")
+    page.locator("#make-draft").click()
+    expect(page.locator("#draft textarea")).not_to_have_value("")
+    page.locator("#language").get_by_label("English").check()  # the page's, not the draft's
+    extras = page.locator("#draft-extras")
+    expect(extras).to_contain_text("Sources (appended on export)", timeout=30_000)
+    expect(extras).not_to_contain_text("来源（导出时附在文末）")
+
+
 def test_the_status_line_follows_the_model_going_away_and_coming_back(
     ui_store: Any, fake_llm: FakeLLM, page: Any, tmp_path: Path
 ) -> None:

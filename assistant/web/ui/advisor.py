@@ -409,6 +409,17 @@ def build(
         show_progress="minimal",
         **private,
     )
+    # The page's language may have changed while the draft streamed: its panels take it.
+    drafts.then(
+        lambda text, d, lang: (
+            Drafting.recheck(text, d, lang) if d else gr.skip(),
+            render.draft_extras(d.answer, lang) if d else gr.skip(),
+        ),
+        [draft, drafted, lang],
+        [findings, extras],
+        show_progress="hidden",
+        **private,
+    )
     recheck.click(drafting.recheck, [draft, drafted, lang], findings, **private)
     outlines.click(
         drafting.insert_outline,
