@@ -68,7 +68,7 @@ from .prompts import (
 from .retrieval import Hit, Retriever, Verdict
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
-from .text import is_chinese, traditional_in_place, writes_traditional
+from .text import is_chinese, reading_language, traditional_in_place, writes_traditional
 from .trace import TurnTrace, export_record
 
 log = logging.getLogger(__name__)
@@ -382,7 +382,7 @@ class AnswerEngine:
                 "The knowledge store is empty: run `python ingest.py` to load the articles."
             )
         deadline = time.monotonic() + self.settings.answer_deadline
-        asked: Lang = "zh" if is_chinese(question) else "en"
+        asked: Lang = reading_language(question, [t.content for t in history if t.role == "user"])
         lang: Lang = (draft.language if draft else None) or asked
         # A reader who asks in traditional characters reads our words in them (quotes verbatim).
         ours = traditional_in_place if lang == "zh" and writes_traditional(question) else str

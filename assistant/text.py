@@ -15,10 +15,10 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 # Han ideographs (extension A and the unified block) and their compatibility forms.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -43,6 +43,17 @@ def is_chinese(text: str) -> bool:
     """Whether a text is mainly Chinese (by script: Han characters against Latin letters)."""
     han = len(_HAN.findall(text))
     return han > 0 and han >= len(_LATIN.findall(text)) / 4
+
+
+def reading_language(question: str, earlier: Sequence[str] = ()) -> Literal["zh", "en"]:
+    """The language a reader is answered in: the question's; for a question in no words (a fund
+    code, emoji, "？？？") the latest earlier one's (oldest first), else Chinese, the first."""
+    for text in (question, *reversed(earlier)):
+        if is_chinese(text):
+            return "zh"
+        if _LATIN.search(text):
+            return "en"
+    return "zh"
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ import pytest
 from assistant.answer import Answer, Delta
 from assistant.errors import InputError, OverloadedError
 from assistant.factory import build_engine
-from assistant.prompts import Turn, declines, prompt
+from assistant.prompts import Turn, declines, message, prompt
 from assistant.text import to_simplified
 from tests.conftest import expected_disclosure, settings_for
 
@@ -408,6 +408,19 @@ def test_what_reads_as_the_model_declining() -> None:
         "资料显示推理算力需求会持续增长。",
     ]:
         assert not declines(said), said
+
+
+@pytest.mark.parametrize("question", ["588930", "？？？", "😂"])
+def test_a_question_in_no_words_is_answered_in_the_conversations_language(
+    offline, question: str
+) -> None:
+    # A fund code, emoji or question marks hold no letter of either script: a Chinese reader
+    # who typed 588930 was answered in English. Alone, the product's first language answers.
+    assert message("zh", "ai_label") in offline.ask(question).notices
+    english = [Turn("user", "What is the Jevons paradox?"), Turn("assistant", "It is…")]
+    assert message("en", "ai_label") in offline.ask(question, english).notices
+    chinese = [Turn("user", "杰文斯悖论是什么？"), Turn("assistant", "……")]
+    assert message("zh", "ai_label") in offline.ask(question, chinese).notices
 
 
 def test_follow_up_is_understood_from_the_history_offline(offline) -> None:

@@ -122,3 +122,28 @@ def test_a_new_draft_takes_away_the_last_clients_download(
     page.screenshot(path=str(tmp_path / "next-client.png"), full_page=True)
     second = download(page, "#export-md", tmp_path)  # and the next export is offered again
     assert second.read_text(encoding="utf-8").startswith("# 杰文斯悖论是什么意思\n")
+
+
+def test_a_draft_that_is_not_made_leaves_the_last_one_as_the_advisor_edited_it(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    # A topic too long (an article pasted in its place) or none at all is refused with a
+    # sentence; the draft the advisor had edited went blank with it, and could not be exported.
+    url, _ = offline_ui
+    page.goto(url)
+    page.get_by_role("tab", name="顾问草稿").click()
+    page.locator("#topic textarea").fill(TOPIC)
+    page.locator("#make-draft").click()
+    draft = page.locator("#draft textarea")
+    expect(page.locator("#draft-extras")).to_contain_text("风险提示")
+    edited = draft.input_value() + "\n张女士：以上要点供您参考，欢迎来电讨论。"
+    draft.fill(edited)
+    for topic, said in (("文" * 2001, "2000字的上限"), ("", "请先")):
+        page.locator("#topic textarea").fill(topic)
+        page.locator("#make-draft").click()
+        expect(page.locator("#advisor-status")).to_contain_text(said)
+        expect(draft).to_have_value(edited)
+        expect(page.locator("#draft-extras")).to_contain_text("风险提示")
+    page.screenshot(path=str(tmp_path / "refused-kept.png"), full_page=True)
+    markdown = download(page, "#export-md", tmp_path).read_text(encoding="utf-8")
+    assert "张女士：以上要点供您参考，欢迎来电讨论。" in markdown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,93 @@ def test_a_question_typed_while_an_answer_streams_stays_in_the_box(
     expect(done.nth(1).locator(".question")).to_contain_text(follow_up)
     expect(box).to_have_value("")
     expect(page.locator(".toast-body")).to_have_count(0)
+
+
+def test_enter_while_an_answer_streams_waits_like_the_send_button(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    # Sent with the button, then a follow-up sent with Enter as the answer grew: the box's Enter
+    # is another event than the button's, so it asked at once, beside the answer in flight and
+    # without it as history ("它" then meant nothing to the model).
+    open_app(page, url)
+    fake_llm.script({"pace": 0.5})
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    follow_up = "那它对算力芯片有什么影响？"
+    box.fill(follow_up)
+    box.press("Enter")
+    done = page.locator(".turn.done")
+    expect(done).to_have_count(1)
+    expect(page.locator(".turn")).to_have_count(1)  # the follow-up waited, in the box
+    expect(box).to_have_value(follow_up)
+    asked = len(fake_llm.chat_requests)
+    box.press("Enter")
+    expect(done).to_have_count(2)
+    expect(done.nth(1).locator(".question")).to_contain_text(follow_up)
+    # Asked with the first exchange as its history (rewritten, then answered with it).
+    roles = [m["role"] for m in fake_llm.chat_requests[-1]["body"]["messages"]]
+    assert len(fake_llm.chat_requests) == asked + 2 and roles == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]
+
+
+def test_a_new_chat_begun_while_an_answer_streams_stays_new(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    # "New chat" emptied the page, then the answer still streaming wrote its question and
+    # answer back into it, sentence by sentence, and the next question waited for it to end.
+    open_app(page, url)
+    fake_llm.script({"pace": 0.5})
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    page.locator("#new-chat").click()
+    expect(page.locator(".turn")).to_have_count(0)
+    page.wait_for_timeout(1500)  # three of the old answer's sentences' time
+    expect(page.locator(".turn")).to_have_count(0)
+    box.fill("杰文斯悖论是什么？")
+    box.press("Enter")
+    expect(page.locator(".turn.done")).to_have_count(1)
+    expect(page.locator(".turn .question")).to_have_text(re.compile("杰文斯悖论是什么？"))
+
+
+def test_the_language_switched_while_an_answer_streams_is_the_answers_too(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    # The answer went on streaming in the labels it was asked under: an English page with
+    # "来源", "展开全文" and footnotes read out as "来源1" under its last answer.
+    open_app(page, url)
+    fake_llm.script({"pace": 0.5})
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#send").click()
+    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    page.get_by_label("English").check()
+    done = page.locator(".turn.done")
+    expect(done).to_have_count(1)
+    expect(done.locator(".sources h4")).to_have_text("Sources")
+    expect(done.locator("a.cite").first).to_have_attribute("aria-label", "source 1")
+    expect(done.locator("details.disclosure summary")).to_contain_text("Risk disclosure")
+
+
+def test_the_language_switched_while_a_draft_streams_is_the_drafts_panels_too(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    open_app(page, url)
+    page.get_by_role("tab", name="顾问草稿").click()
+    fake_llm.script({"pace": 0.5})
+    page.locator("#topic textarea").fill("杰文斯悖论和算力需求")
+    page.locator("#make-draft").click()
+    expect(page.locator("#draft textarea")).not_to_have_value("")
+    page.locator("#language").get_by_label("English").check()  # the page's, not the draft's
+    extras = page.locator("#draft-extras")
+    expect(extras).to_contain_text("Sources (appended on export)", timeout=30_000)
+    expect(extras).not_to_contain_text("来源（导出时附在文末）")
 
 
 def test_the_status_line_follows_the_model_going_away_and_coming_back(

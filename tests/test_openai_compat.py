@@ -12,6 +12,7 @@ import pytest
 
 from assistant.answer import AnswerEngine
 from assistant.factory import build_engine
+from assistant.text import is_chinese
 from assistant.web import Services, create_app
 from assistant.web.openai_compat import APPENDIX, MODELS, unshown
 from tests.conftest import online_engine, serving, settings_for
@@ -104,6 +105,18 @@ def test_a_reader_asking_in_traditional_characters_reads_the_labels_in_them(
     assert "**來源**\n[1] 《DeepSeek暫停API充值" not in appendix  # a title is quoted verbatim
     assert "**來源**\n[1] 《DeepSeek暂停API充值" in appendix and "**来源**" not in appendix
     assert "\n\n风险提示\n尊敬的投资者" in appendix  # the disclosure verbatim, not titled twice
+
+
+def test_a_fund_code_alone_is_answered_in_chinese_labels_and_all(
+    v1: Callable[..., openai.OpenAI], offline_url: str
+) -> None:
+    # No letter of either script in "588930": the labels came in English to a Chinese reader.
+    completion = v1(offline_url).chat.completions.create(
+        model=INVESTOR, messages=[{"role": "user", "content": "588930"}]
+    )
+    answer, appendix = (completion.choices[0].message.content or "").split(APPENDIX, 1)
+    assert "**提示**" in appendix and "本回答由人工智能生成" in appendix
+    assert is_chinese(answer), answer
 
 
 def test_a_stream_with_the_official_client_ends_with_the_disclosure_and_done(

@@ -401,7 +401,7 @@ def test_a_reader_past_the_limit_is_told_when_to_try_again(seeded, tmp_path: Pat
     first = list(drafting.draft("DeepSeek与算力需求", *options, request))  # type: ignore[arg-type]
     assert "风险提示" in first[-1][2]  # drafted, with the disclosure
     second = list(drafting.draft("DeepSeek与算力需求", *options, request))  # type: ignore[arg-type]
-    assert len(second) == 1 and second[0][0] == ""  # nothing drafted
+    assert len(second) == 1 and second[0][0] == gr.skip()  # nothing drafted, the editor kept
     assert re.search(r"提问过于频繁，请\d+秒后再试", second[0][3])
     # Another address has its own window.
     other = gr.Request(client={"host": "203.0.113.8", "port": 1}, headers={})

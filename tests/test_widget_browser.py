@@ -47,6 +47,11 @@ HOST_PAGE = """<!doctype html>
 <script src="{assistant}/widget.js" data-lang="{lang}" data-title="银华·资料问答" data-color="#c8102e" async></script>
 </body></html>
 """
+# A national day of mourning: Chinese sites turn grey for a day, often with a filter on <body>,
+# which makes <body> the box that fixed elements are placed in (a transform does the same).
+GREY_PAGE = """<style>body { filter: grayscale(100%); }</style>
+<p style="height: 3000px">一页很长的公告。</p>
+"""
 
 
 class ThirdPartySite:
@@ -60,8 +65,12 @@ class ThirdPartySite:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                lang = parse_qs(urlsplit(self.path).query).get("lang", ["zh"])[0]  # data-lang
-                page = HOST_PAGE.format(assistant=site.assistant, lang=html.escape(lang)).encode()
+                query = parse_qs(urlsplit(self.path).query)
+                lang = query.get("lang", ["zh"])[0]  # data-lang
+                page = HOST_PAGE.format(assistant=site.assistant, lang=html.escape(lang))
+                if "grey" in query:
+                    page = page.replace("</title>", "</title>" + GREY_PAGE, 1)
+                page = page.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
@@ -112,7 +121,8 @@ def host_styles(page: Page) -> dict[str, str]:
           const body = getComputedStyle(document.body);
           return {button: b.backgroundColor + ' ' + b.fontSize, body: body.fontFamily + ' '
             + body.fontSize + ' ' + body.color, sheets: String(document.styleSheets.length),
-            children: [...document.body.children].map(e => e.tagName).join(',')};
+            children: [...document.body.children].map(e => e.tagName).join(','),
+            root: [...document.documentElement.children].map(e => e.tagName).join(',')};
         }"""
     )
 
@@ -125,6 +135,13 @@ def record_answer_text(frame: Frame) -> None:
             if (n.nodeType === 3) window.__seen.push(n.textContent); })))
             .observe(document.getElementById('log'), {childList: true, subtree: true}); }"""
     )
+
+
+def on_screen(page: Page, locator: Any) -> bool:
+    """Whether the element lies within the screen as it is (Playwright's box is relative to it)."""
+    box, screen = locator.bounding_box(), page.viewport_size
+    assert box is not None and screen is not None
+    return box["y"] >= 0 and box["y"] + box["height"] <= screen["height"]
 
 
 def keep(page: Page, tmp_path: Path, name: str) -> Path:
@@ -178,7 +195,8 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     expect(page.locator("fund-thesis-widget button.fab")).to_be_visible()
     styles = host_styles(page)
     assert styles["button"] == "rgb(255, 0, 0) 18px" and "serif" in styles["body"]
-    assert styles["children"] == "H1,P,BUTTON,SCRIPT,FUND-THESIS-WIDGET"
+    assert styles["children"] == "H1,P,BUTTON,SCRIPT"
+    assert styles["root"] == "HEAD,BODY,FUND-THESIS-WIDGET"  # one element, beside the body
 
     frame = open_widget_with_keyboard(page)
     expect(frame.locator("#status")).to_contain_text("离线摘录模式")
@@ -207,6 +225,24 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     page.keyboard.press("Escape")  # closes the panel and gives the focus back to the button
     expect(page.locator("fund-thesis-widget .panel")).to_be_hidden()
     expect(page.locator("fund-thesis-widget button.fab")).to_be_focused()
+
+
+def test_a_page_greyed_for_mourning_still_shows_the_button_and_panel_on_screen(
+    desktop: Page, offline_site: tuple[str, str, str], tmp_path: Path
+) -> None:
+    # A filter on <body> placed the "fixed" button at the foot of the long page, 3,000 px below
+    # the screen's bottom edge: a visitor saw no assistant at all.
+    _, fund_page, _ = offline_site
+    page = desktop
+    page.goto(f"{fund_page}?grey=1")
+    fab = page.locator("fund-thesis-widget button.fab")
+    expect(fab).to_be_visible()
+    assert on_screen(page, fab) and page.evaluate("scrollY") == 0
+    fab.click()
+    expect(embed_frame(page).locator("#q")).to_be_focused(timeout=10_000)
+    assert on_screen(page, page.locator("fund-thesis-widget .panel"))
+    assert page.evaluate("scrollY") == 0
+    keep(page, tmp_path, "widget-grey-page")
 
 
 def test_a_site_in_hong_kong_or_taiwan_shows_the_widget_in_traditional_characters(
@@ -250,12 +286,15 @@ def test_when_the_assistant_cannot_be_reached_the_widget_says_so(
     expect(frame.locator("#status")).to_have_class("bad")
 
 
+@pytest.mark.parametrize("width,height", [(390, 844), (844, 390)])
 def test_the_widget_fills_a_phone_screen(
-    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path
+    browser: Browser, offline_site: tuple[str, str, str], tmp_path: Path, width: int, height: int
 ) -> None:
+    # Held sideways (844 × 390), the panel was a 400 × 280 box with 90 px for the answer: a line
+    # and a half of it, the disclosure below the fold of a box within the page.
     _, fund_page, _ = offline_site
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        viewport={"width": width, "height": height}, is_mobile=True, has_touch=True
     )
     page = context.new_page()
     page.goto(fund_page)
@@ -263,12 +302,12 @@ def test_the_widget_fills_a_phone_screen(
     frame = embed_frame(page)
     expect(frame.locator("#q")).to_be_visible()
     box = page.locator("fund-thesis-widget .panel").bounding_box()
-    assert box == {"x": 0, "y": 0, "width": 390, "height": 844}
+    assert box == {"x": 0, "y": 0, "width": width, "height": height}
     expect(page.locator("fund-thesis-widget button.fab")).to_be_hidden()
     frame.locator("#q").fill("What is the Jevons paradox argument?")
     frame.locator("#send").tap()
     expect(frame.locator(".disclosure-text").first).to_be_visible(timeout=60_000)
-    keep(page, tmp_path, "widget-phone-390")
+    keep(page, tmp_path, f"widget-phone-{width}")
     frame.locator("#close").tap()  # the page's own close button, since the panel covers all
     expect(page.locator("fund-thesis-widget .panel")).to_be_hidden()
     context.close()

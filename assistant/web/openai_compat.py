@@ -55,7 +55,12 @@ from ..config import Settings
 from ..errors import AssistantError
 from ..prompts import Mode, Turn
 from ..prompts import message as engine_message
-from ..text import estimate_tokens, is_chinese, traditional_in_place, writes_traditional
+from ..text import (
+    estimate_tokens,
+    reading_language,
+    traditional_in_place,
+    writes_traditional,
+)
 from . import refusals
 from .answering import FIRST_WAIT, Answering, AnswerRun, Signal, until_answered
 from .api import CLIENT_GONE, SSE_HEADERS
@@ -349,7 +354,7 @@ def build_router(
         question, history = conversation(
             body.messages, settings.max_history_turns, settings.max_turn_chars
         )
-        lang: Lang = "zh" if is_chinese(question) else "en"
+        lang: Lang = reading_language(question, [t.content for t in history if t.role == "user"])
         traditional = lang == "zh" and writes_traditional(question)
         prompt = sum(estimate_tokens(_text(m, i)) for i, m in enumerate(body.messages))
         session = body.user

@@ -1,7 +1,7 @@
 // The embeddable widget: one <script src=".../widget.js" data-lang data-title data-color async>
 // line on any page gives a button that opens the assistant (/embed of this script's server)
 // in an iframe. Everything lives in a shadow root: the page's styles cannot reach in and
-// ours cannot leak out; the only global touched is one custom element in <body>.
+// ours cannot leak out; the only global touched is one custom element beside <body>.
 (async () => {
   "use strict";
   const script = document.currentScript; // read before the first await: it is null after
@@ -46,7 +46,8 @@
       box-shadow: 0 8px 30px rgba(0,0,0,.3); }
     .panel[hidden] { display: none; }
     iframe { display: block; width: 100%; height: 100%; border: 0; }
-    @media (max-width: 480px) {
+    /* A phone, upright or held sideways (a box 280 px tall left a line and a half for answers). */
+    @media (max-width: 480px), (max-height: 480px) {
       .panel { inset: 0; width: 100%; height: 100%; border-radius: 0; }
       .open .fab { display: none; }
     }`;
@@ -121,6 +122,9 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !panel.hidden) close();
   });
-  const mount = () => document.body.append(host);
+  // Beside <body>, not in it: a filter or transform on <body> (a site greyed for a day of
+  // mourning) makes it the box fixed elements are placed in, and the button would sit at the
+  // foot of a long page, off screen. The root element is exempt from that rule for filters.
+  const mount = () => document.documentElement.append(host);
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();

@@ -38,6 +38,7 @@ from ...thesis import ArgumentMap, render_outline
 from ...thesis.outline import shifted
 from . import export, maps, render
 from .admission import Admit, refused
+from .render import Kept
 from .strings import Ui, base, choices, t
 
 LEVELS: tuple[ClientLevel, ...] = ("C1", "C2", "C3", "C4", "C5")
@@ -53,7 +54,8 @@ class Drafted:
     lang: Lang
 
 
-DraftOutputs = tuple[str, str, str, str, Drafted | None]
+# The editor, its findings, its sources and disclosure, the status line, the draft behind them.
+DraftOutputs = tuple[str | Kept, str | Kept, str | Kept, str, Drafted | Kept | None]
 
 
 def draft_findings(text: str, answer: Answer | None) -> list[Finding]:
@@ -102,14 +104,14 @@ class Drafting:
         """Stream the draft into the editor; then its findings, sources and disclosure."""
         topic = (topic or "").strip()
         if not topic:
-            yield "", "", "", _status(t(lang, "need_topic"), "error"), None
-            return
-        if len(topic) > self.max_chars:
-            too_long = t(lang, "too_long", n=len(topic), limit=self.max_chars)
-            yield "", "", "", _status(too_long, "error"), None
-            return
-        if (wait := refused(self.admit, request, lang)) is not None:
-            yield "", "", "", _status(wait, "error"), None
+            refusal: str | None = t(lang, "need_topic")
+        elif len(topic) > self.max_chars:
+            refusal = t(lang, "too_long", n=len(topic), limit=self.max_chars)
+        else:
+            refusal = refused(self.admit, request, lang)
+        if refusal is not None:  # no new draft: the one the advisor may have edited stays
+            kept = gr.skip()
+            yield kept, kept, kept, _status(refusal, "error"), kept
             return
         options = DraftOptions(client_level=level, tone=tone, length=length, language=language)
         text = ""
@@ -405,6 +407,17 @@ def build(
         [topic, level, tone, length, language, lang],
         [draft, findings, extras, status, drafted],
         show_progress="minimal",
+        **private,
+    )
+    # The page's language may have changed while the draft streamed: its panels take it.
+    drafts.then(
+        lambda text, d, lang: (
+            Drafting.recheck(text, d, lang) if d else gr.skip(),
+            render.draft_extras(d.answer, lang) if d else gr.skip(),
+        ),
+        [draft, drafted, lang],
+        [findings, extras],
+        show_progress="hidden",
         **private,
     )
     recheck.click(drafting.recheck, [draft, drafted, lang], findings, **private)

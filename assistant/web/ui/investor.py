@@ -28,7 +28,7 @@ from ...errors import AssistantError
 from ...prompts import Turn
 from . import maps, render
 from .admission import Admit, refused
-from .render import ChatTurn
+from .render import ChatTurn, Kept
 from .strings import Ui, examples, in_script, t
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ HISTORY_TURNS = 3  # earlier exchanges a follow-up question is read with
 MAX_TURNS = 20  # exchanges the page keeps
 _SCRIPT = (Path(__file__).parent / "static" / "transcript.js").read_text(encoding="utf-8")
 
-Outputs = tuple[str, list[ChatTurn], Any]  # the question box's value, or ``gr.skip()``
+# The transcript, the conversation and the question box's value (each may be left as it was).
+Outputs = tuple[str | Kept, list[ChatTurn] | Kept, str | Kept]
 
 
 def history(turns: list[ChatTurn]) -> list[Turn]:
@@ -57,6 +58,10 @@ class Chat:
         self.engine = engine
         self.max_chars = max_chars
         self.admit = admit
+        # The pages (Gradio sessions) with an answer streaming. The send button only looks
+        # inert meanwhile, and the box's Enter, an example or a map's step are events of their
+        # own: each would ask at once, beside the answer in flight and without it as history.
+        self._answering: set[str] = set()
 
     def ask(
         self,
@@ -76,6 +81,10 @@ class Chat:
         has no box, gets "" throughout). The page's session (Gradio's random id for this page
         load) is the audit's session.
         """
+        session = request.session_hash
+        if session in self._answering:  # asked again when this answer ends (kept in the box)
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
         question = (question or "").strip()
         if not question:
             gr.Warning(t(lang, "empty_question"))
@@ -92,21 +101,26 @@ class Chat:
         item = ChatTurn(question, self.engine.default_disclosure(), key=uuid.uuid4().hex[:8])
         earlier = history(turns)
         turns = [*turns, item][-MAX_TURNS:]
-        yield render.transcript(turns, lang), turns, taken
+        if session:
+            self._answering.add(session)
         try:
-            session = request.session_hash
+            yield render.transcript(turns, lang), turns, taken
             events = self.engine.stream(
                 question, earlier, "investor", channel="web", session=session
             )
             for event in events:
                 if isinstance(event, Answer):
                     item.answer = event
+                    self._answering.discard(session or "")  # the next may ask once this shows
                 else:
                     item.partial += event.text
                 yield render.transcript(turns, lang), turns, meanwhile
         except AssistantError as error:  # translated once, here: a message in the chat
             item.error = str(error)
+            self._answering.discard(session or "")
             yield render.transcript(turns, lang), turns, meanwhile
+        finally:  # however it ends, the client gone included (the generator is closed)
+            self._answering.discard(session or "")
 
     def ask_step(
         self,
@@ -235,7 +249,7 @@ def build(
     # ("always_last" would ask it when the answer ends, but also turn a double click on send
     # into a second, empty question.)
     typed: dict[str, Any] = {**options, "api_visibility": "private"}
-    answered = [
+    answered: list[Any] = [
         send.click(_typing(chat), [question, turns, lang], outputs, **typed),
         question.submit(_typing(chat), [question, turns, lang], outputs, **typed),
         api.click(chat.ask, [question, turns, lang], outputs, api_name="ask", **options),
@@ -249,12 +263,24 @@ def build(
             chat.ask_step, [turns, lang, shown], outputs, api_visibility="private", **options
         ),
     ]
+    # Each yield draws the answer in the language it was asked in; the page's may have changed
+    # meanwhile, and the finished answer takes it.
+    for event in answered:
+        event.then(
+            render.transcript,
+            [turns, lang],
+            transcript,
+            api_visibility="private",
+            show_progress="hidden",
+        )
+    # A new chat ends the answer in flight: streaming on, it wrote the old turn back.
     new.click(
         lambda lang: (render.transcript([], lang), [], ""),
         [lang],
         outputs,
         api_visibility="private",
         show_progress="hidden",
+        cancels=answered,
     )
     return InvestorTab(
         tab,

@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...answer import Answer, Citation
 from ...compliance import Finding
@@ -33,6 +34,9 @@ _THUMB_DOWN = _THUMB.format(flip=' style="transform: rotate(180deg)"')
 
 def esc(text: str) -> str:
     return html.escape(text, quote=True).translate(_TEMPLATE_CHARS)
+
+
+Kept = dict[str, Any]  # ``gr.skip()`` as a handler's output: that component stays as it was
 
 
 @dataclass
