@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import re
 
+from .compliance import unsold
 from .figures import find_figures
 from .text import bigrams, sentence_spans
 
@@ -100,5 +101,7 @@ def best_quote(claim: str, chunk_text: str) -> str:
 @functools.lru_cache(maxsize=512)
 def _quotable(chunk_text: str) -> tuple[tuple[str, frozenset[str], frozenset[float]], ...]:
     """Each candidate sentence of a passage with its bigrams and the values of its figures."""
-    candidates = [without_marks(s) for s in split_sentences(chunk_text)] or [chunk_text.strip()]
+    # A sentence's sales clause is no claim's support (``compliance.unsold``): quoted up to it.
+    candidates = [q for s in split_sentences(chunk_text) if (q := unsold(without_marks(s)))]
+    candidates = candidates or [chunk_text.strip()]
     return tuple((s, bigrams(s), frozenset(f.value for f in find_figures(s))) for s in candidates)

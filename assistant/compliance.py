@@ -667,6 +667,21 @@ def mask_blocked(text: str, note: str) -> tuple[str, str]:
     return "".join(masked), "\n".join(standing)
 
 
+def unsold(sentence: str) -> str:
+    """The sentence up to its first clause that sells (``[promotion]`` in the rules: "…权重85%,
+    或是把握算力国产替代趋势的有力工具" → "…权重85%"); the whole sentence when none does, "" when
+    it sells from its first clause. A prefix of the source's words: still a verbatim quote."""
+    found = rules().promotion
+    if found is None or not found.search(sentence):
+        return sentence
+    kept = ""
+    for clause in re.split(r"(?<=[,，;；])", sentence):
+        if found.search(clause):
+            break
+        kept += clause
+    return kept.rstrip(",，;； ")
+
+
 def asks_to_change_rules(text: str) -> bool:
     """Whether ``text`` tells the assistant to drop its rules (``rule_change`` alone, for a source
     sentence: a poisoned article's instruction is never quoted)."""

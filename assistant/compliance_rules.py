@@ -128,6 +128,8 @@ class RuleTable:
     # The suggestion of a model-only finding: {category}, {probability}, {suggestion} (the
     # category's first rule's).
     likely_note: str
+    # A phrase that sells the product beside it ("…的有力工具"): its clause is a sales line.
+    promotion: re.Pattern[str] | None = None
 
     def primary(self, category: str) -> Rule:
         """The first rule of ``category`` in the table: its basis and suggestion stand for the
@@ -359,6 +361,10 @@ def parse_rules(raw: Mapping[str, Any]) -> RuleTable:
         questions_about_investing=about_investing,
         investing=investing,
         likely_note=_text(raw.get("model", {}), "likely_note", "[model]"),
+        promotion=_alternation(
+            [re.escape(p) for p in _strings(raw.get("promotion", {}), "phrases", "[promotion]")],
+            "[promotion]",
+        ),
     )
 
 

@@ -13,7 +13,8 @@ sentence that points back ("该法令…") is read with the one before it, which
 points at. Sentences that may not be shown (see ``quotable``), alone or in their
 passage, are skipped.
 Near-copies from overlapping chunks are skipped, and the chosen sentences are put back in
-reading order.
+reading order. A sentence that ends by selling the product ("…权重85%,或是把握…的有力工具") is
+quoted up to that clause (``compliance.unsold``): a pitch answers no question.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .citations import without_marks
-from .compliance import asks_to_change_rules, blocked_sentences, check_text
+from .compliance import asks_to_change_rules, blocked_sentences, check_text, unsold
 from .lexical import tokenize
 from .questions import answer_type, asks, beside_wh
 from .text import bigrams, near_duplicate, search_form, sentence_spans
@@ -130,8 +131,8 @@ def select_sentences(
     for n, hit in enumerate(hits[:chunks], start=1):
         masked = _masked(hit.chunk.text)
         for position, (start, end) in enumerate(sentence_spans(hit.chunk.text)):
-            # a source's footnote marks are not ours
-            sentence = without_marks(hit.chunk.text[start:end]).strip()
+            # a source's footnote marks are not ours; a clause that sells is no answer's evidence
+            sentence = unsold(without_marks(hit.chunk.text[start:end]).strip())
             if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or start in masked:
                 continue
             if not quotable(sentence) or (not charts and _CAPTION.match(sentence)):

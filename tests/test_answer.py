@@ -480,6 +480,30 @@ def test_an_advice_question_about_the_documents_product_gets_its_content(offline
     assert "现有资料没有涉及这个问题" in elsewhere.answer and not elsewhere.citations
 
 
+@pytest.mark.parametrize(
+    ("question", "history"),
+    [
+        ("这个指数里芯片设计公司占多大比例？", []),
+        # A follow-up read with the one before: the reader asked for advice, and was answered
+        # with the statement and then the article's pitch for its ETF.
+        ("我应该买英伟达吗？", [Turn("user", "588930今天的价格是多少？")]),
+        ("我适合买588930吗？", []),
+    ],
+)
+def test_an_offline_answer_never_quotes_the_articles_sales_line(
+    offline, question: str, history: list[Turn]
+) -> None:
+    # The seed states the index's weights and then sells: "…高端数字芯片设计成份股占比51%,或是
+    # 把握算力国产替代趋势的有力工具". The weights are an answer; the pitch is quoted nowhere.
+    answer = offline.ask(question, history)
+    shown = [answer.answer, *(c.quote for c in answer.citations)]
+    assert not [text for text in shown if "有力工具" in text or "把握算力" in text]
+    if "比例" in question:
+        assert "高端数字芯片设计成份股占比51%" in answer.answer
+        assert any(c.quote.endswith("占比51%") for c in answer.citations)
+    assert_compliant_shape(answer)
+
+
 def test_a_model_answer_to_a_traditional_advice_question_opens_with_our_words_in_them(
     online,
 ) -> None:

@@ -21,6 +21,7 @@ from assistant.compliance import (
     remove_blocked,
     rules,
     sentence_spans,
+    unsold,
 )
 from assistant.compliance_rules import CATEGORIES, parse_rules
 
@@ -577,3 +578,27 @@ def test_the_model_reads_a_sentence_whole_across_its_semicolons() -> None:
     text = "We'll make sure you never lose a cent on this one; just ask around."
     likely = [f for f in check_text(text) if f.rule.startswith("LIKELY-")]
     assert likely and all((f.start, f.end) == (0, len(text)) for f in likely)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stated"),
+    [
+        (
+            "AI算力相关的计算机和半导体合计权重85%,高端数字芯片设计成份股占比51%,"
+            "或是把握算力国产替代趋势的有力工具。",
+            "AI算力相关的计算机和半导体合计权重85%,高端数字芯片设计成份股占比51%",
+        ),
+        (
+            "The index tracks 30 stocks, a powerful tool for AI exposure.",
+            "The index tracks 30 stocks",
+        ),
+        ("本指数值得关注。", ""),  # a sentence that only sells
+        ("相关产品:科创板人工智能ETF(588930)", "相关产品:科创板人工智能ETF(588930)"),
+        (
+            "DeepSeek的推理成本更低，算力需求可能增加。",
+            "DeepSeek的推理成本更低，算力需求可能增加。",
+        ),
+    ],
+)
+def test_a_sentence_is_quoted_up_to_the_clause_that_sells(sentence: str, stated: str) -> None:
+    assert unsold(sentence) == stated

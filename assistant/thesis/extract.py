@@ -32,7 +32,7 @@ from typing import Literal
 
 from ..answer import Citation, shown_path
 from ..citations import best_quote, split_sentences
-from ..compliance import check_text, mask_blocked
+from ..compliance import check_text, mask_blocked, unsold
 from ..documents import is_attribution, is_caption, strip_numbering
 from ..extractive import quotable
 from ..figures import find_figures, trailing_unit_end
@@ -176,20 +176,13 @@ def _statement(sentence: str) -> str | None:
 @lru_cache(maxsize=1024)
 def _plain(sentence: str) -> str | None:
     """A sentence as the statement it makes, without selling: from the first clause that sells
-    (``promotion`` in ``resources/thesis.toml``) on, it is cut off; None when what is left states
+    (``compliance.unsold``) on, it is cut off; None when what is left states
     nothing, or when the compliance rules find it selling (``selling``: praise, an endorsement, an
     inducement…), even as a reviewer's warning: a step's sentence is what the map rests on, and
     a map is read as the fund's marketing."""
-    text = sentence
-    if _has(text, "markers", "promotion"):
-        kept = ""
-        for clause in re.split(r"(?<=[,，;；])", text):
-            if _has(clause, "markers", "promotion"):
-                break
-            kept += clause
-        text = kept.rstrip(",，;； ")
-        if not _substantial(text):
-            return None
+    text = unsold(sentence)
+    if text != sentence and not _substantial(text):
+        return None
     selling = markers("markers", "selling")
     return None if any(f.category in selling for f in check_text(text)) else text
 
