@@ -65,6 +65,7 @@ from .prompts import (
     parse_condensed,
     prompt,
 )
+from .questions import small_talk
 from .retrieval import Hit, Retriever, Verdict
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
@@ -389,6 +390,12 @@ class AnswerEngine:
         intents = classify_question(question)
         trace.intents = tuple(sorted(intents))
         notices = [message(lang, key) for key in self._intent_notices(intents)]
+        if (said := small_talk(question)) is not None:  # "你好", "谢谢": our words, no search
+            yield from self._decline(
+                trace, [], lang, "llm" if self.chat else "offline", notices, intents, snapshot,
+                draft, ours, why="small_talk", say="thanks" if said == "thanks" else "introduction",
+            )  # fmt: skip
+            return
 
         with trace.timed("rewrite"):
             standalone, lexical_query = self._standalone(
@@ -574,11 +581,13 @@ class AnswerEngine:
         model: str | None = None,
         shown: bool = False,
         why: str = "not_found",
+        say: str = "not_found",
     ) -> Iterator[Event]:
-        """The documents do not cover the question: say so, cite nothing. ``shown``: the
-        reader already saw text of this turn, which the final Answer replaces (module docstring)."""
+        """The documents do not cover the question: say so (``say``: or greet, or thank), cite
+        nothing. ``shown``: the reader already saw text of this turn, which the final Answer
+        replaces (module docstring)."""
         trace.why = why
-        text = ours(message(lang, "not_found"))
+        text = ours(message(lang, say))
         if mode != "fallback" and not shown:
             yield Delta(text)
         yield self._finish(

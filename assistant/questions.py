@@ -40,6 +40,7 @@ class _Table:
     prefixes: tuple[str, ...]
     wh: re.Pattern[str]
     types: tuple[AnswerType, ...]
+    small_talk: tuple[tuple[str, re.Pattern[str]], ...]
 
 
 @cache
@@ -60,6 +61,7 @@ def _table() -> _Table:
         tuple(data["interrogative_prefixes"]),
         re.compile(data["wh"]),
         types,
+        tuple((kind, re.compile(pattern)) for kind, pattern in data["small_talk"].items()),
     )
 
 
@@ -95,3 +97,10 @@ def beside_wh(question: str, width: int = 4) -> frozenset[str]:
     left = compact[max(0, found.start() - width) : found.start()]
     right = compact[found.end() : found.end() + width]
     return frozenset(pair for part in (left, right) if len(part) >= 2 for pair in bigrams(part))
+
+
+def small_talk(message: str) -> str | None:
+    """ "greeting", "thanks" or "who" when the whole message is that and nothing else (``[small_talk]``
+    in ``resources/questions.toml``): "你好！", "Thank you :)", "你是谁？"; None for a question."""
+    said = _PUNCTUATION.sub(" ", to_simplified(message).lower()).strip()
+    return next((kind for kind, pattern in _table().small_talk if pattern.match(said)), None)

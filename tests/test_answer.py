@@ -271,6 +271,34 @@ def test_an_english_offline_answer_quotes_the_sentence_that_answers(offline) -> 
         assert_compliant_shape(answer)
 
 
+@pytest.mark.parametrize(
+    ("said", "reply"),
+    [
+        ("你好！", "您好！我根据基金公司发布的文章解答问题"),
+        ("謝謝 🙏", "不客氣。"),  # in the reader's own script
+        ("Hi there", "Hello! I answer questions from the articles"),
+        ("Thank you very much!", "You're welcome."),
+        ("你是谁？", "您好！我根据基金公司发布的文章解答问题"),
+    ],
+)
+def test_small_talk_is_answered_in_our_words_not_searched(
+    online, fake_llm, said: str, reply: str
+) -> None:
+    # "你好" is in no article: it was told "现有资料没有涉及这个问题，无法据此回答".
+    answer = online.ask(said)
+    assert answer.answer.startswith(reply) and not answer.citations
+    assert not fake_llm.chat_requests  # nothing for a model to read
+    assert_compliant_shape(answer)
+    assert online.audit is not None
+    row = online.audit.turn(answer.turn_id)
+    assert row is not None and (row["outcome"], row["why"]) == ("complete", "small_talk")
+
+
+def test_a_greeting_with_a_question_is_a_question(offline) -> None:
+    answer = offline.ask("你好，DeepSeek为什么暂停了API充值？")
+    assert answer.citations and "您好" not in answer.answer
+
+
 def test_questions_the_documents_do_not_cover_say_so(offline) -> None:
     for question, phrase in [
         ("How do I bake sourdough bread?", "do not cover"),
