@@ -139,3 +139,14 @@ def test_a_quote_about_no_fund_is_shown_and_praise_beside_a_fund_is_not() -> Non
     fund = "本基金由李明管理，投资科技股。他在业内最强大。李明毕业于北京大学。"
     quoted = select_sentences("李明在业内怎么样？", _hits(fund), lambda t: 1.0)
     assert quoted and not any("最强大" in e.text for e in quoted)
+
+
+def test_a_lead_in_that_only_says_what_follows_is_not_quoted() -> None:
+    disclosure = (
+        "根据有关法律法规,银华基金管理股份有限公司做出如下风险揭示:\n"
+        "一、基金分为股票基金、混合基金、债券基金等不同类型,您投资不同类型的基金将获得不同的收益预期。\n"
+        "二、基金在投资运作过程中可能面临各种风险,既包括市场风险,也包括基金自身的管理风险。"
+    )
+    quoted = select_sentences("银华基金做出了哪些风险揭示？", _hits(disclosure), lambda t: 1.0)
+    assert quoted and not [e.text for e in quoted if e.text.endswith((":", "："))]
+    assert any("市场风险" in e.text for e in quoted)
