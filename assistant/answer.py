@@ -65,7 +65,7 @@ from .prompts import (
     parse_condensed,
     prompt,
 )
-from .questions import small_talk
+from .questions import fund_companies, small_talk
 from .retrieval import Hit, Retriever, Verdict
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
@@ -195,6 +195,14 @@ def _month(published: str | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def _other_companies(question: str, hits: Sequence[Hit]) -> list[str]:
+    """The fund companies the question names that published none of ``hits`` and that none of
+    them mentions: the passages are about another company's products, not theirs."""
+    named = fund_companies(question)
+    found = " ".join(f"{h.chunk.meta('publisher') or ''} {h.chunk.text}" for h in hits)
+    return [] if any(name in found for name in named) else named
+
+
 class AnswerEngine:
     def __init__(
         self,
@@ -300,7 +308,7 @@ class AnswerEngine:
                     for event in events:
                         if isinstance(event, Answer):
                             event.turn_id = trace.turn_id
-                            declined = trace.why in ("not_found", "model_declined")
+                            declined = trace.why in ("not_found", "model_declined", "other_company")
                             outcome = "refused" if declined else "complete"
                             self._keep(trace.record(event, outcome))
                         elif streaming:
@@ -427,6 +435,15 @@ class AnswerEngine:
                 if topic != judged:
                     verdict = max(verdict, judge(topic))
         trace.hits = hits
+        if (elsewhere := _other_companies(question, hits)) and hits:
+            # "易方达的人工智能ETF怎么样？": our passages about our own ETF do not answer it.
+            publishers = "、".join(dict.fromkeys(h.chunk.meta("publisher") or "" for h in hits))
+            yield from self._decline(
+                trace, hits, lang, "llm" if self.chat else "offline", notices, intents, snapshot,
+                draft, ours, why="other_company", say="other_company",
+                names="、".join(elsewhere), publishers=publishers.strip("、") or "—",
+            )  # fmt: skip
+            return
         if not covered(verdict):
             yield from self._decline(trace, hits, lang, "llm" if self.chat else "offline",
                                      notices, intents, snapshot, draft, ours)  # fmt: skip
@@ -582,12 +599,13 @@ class AnswerEngine:
         shown: bool = False,
         why: str = "not_found",
         say: str = "not_found",
+        **values: str,
     ) -> Iterator[Event]:
         """The documents do not cover the question: say so (``say``: or greet, or thank), cite
         nothing. ``shown``: the reader already saw text of this turn, which the final Answer
         replaces (module docstring)."""
         trace.why = why
-        text = ours(message(lang, say))
+        text = ours(message(lang, say, **values))
         if mode != "fallback" and not shown:
             yield Delta(text)
         yield self._finish(

@@ -41,6 +41,7 @@ class _Table:
     wh: re.Pattern[str]
     types: tuple[AnswerType, ...]
     small_talk: tuple[tuple[str, re.Pattern[str]], ...]
+    fund_companies: re.Pattern[str]
 
 
 @cache
@@ -62,7 +63,15 @@ def _table() -> _Table:
         re.compile(data["wh"]),
         types,
         tuple((kind, re.compile(pattern)) for kind, pattern in data["small_talk"].items()),
+        _companies(data["fund_companies"]),
     )
+
+
+def _companies(table: dict[str, list[str]]) -> re.Pattern[str]:
+    alone = sorted(table["alone"], key=len, reverse=True)  # 兴证全球 before 兴全
+    named = "|".join(map(re.escape, alone))
+    with_fund = "|".join(map(re.escape, table["with_fund"]))
+    return re.compile(f"({named})|({with_fund})(?=基金)")
 
 
 def asks(token: str) -> bool:
@@ -104,3 +113,9 @@ def small_talk(message: str) -> str | None:
     in ``resources/questions.toml``): "你好！", "Thank you :)", "你是谁？"; None for a question."""
     said = _PUNCTUATION.sub(" ", to_simplified(message).lower()).strip()
     return next((kind for kind, pattern in _table().small_talk if pattern.match(said)), None)
+
+
+def fund_companies(question: str) -> list[str]:
+    """The fund companies a question names ("易方达的人工智能ETF", "南方基金"), in order."""
+    found = (m[1] or m[2] for m in _table().fund_companies.finditer(to_simplified(question)))
+    return list(dict.fromkeys(found))

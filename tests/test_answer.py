@@ -299,6 +299,33 @@ def test_a_greeting_with_a_question_is_a_question(offline) -> None:
     assert answer.citations and "您好" not in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("易方达的人工智能ETF怎么样？", "不涉及易方达的产品"),
+        ("南方基金有没有类似的算力ETF？", "不涉及南方的产品"),
+        ("易方達的人工智能ETF怎麼樣？", "不涉及易方達的產品"),  # in the reader's script
+    ],
+)
+def test_another_fund_companys_product_is_not_answered_with_ours(
+    online, fake_llm, question: str, said: str
+) -> None:
+    # It was answered with 银华's own ETF, with no word that it is another company's product.
+    answer = online.ask(question)
+    assert said in answer.answer and "银华基金" in to_simplified(answer.answer)
+    assert not answer.citations
+    assert not fake_llm.chat_requests
+    assert_compliant_shape(answer)
+    assert online.audit is not None
+    row = online.audit.turn(answer.turn_id)
+    assert row is not None and (row["outcome"], row["why"]) == ("refused", "other_company")
+
+
+def test_a_question_naming_the_documents_own_publisher_is_answered(offline) -> None:
+    answer = offline.ask("银华基金的这只ETF跟踪什么指数？")
+    assert answer.citations and "不涉及" not in answer.answer
+
+
 def test_questions_the_documents_do_not_cover_say_so(offline) -> None:
     for question, phrase in [
         ("How do I bake sourdough bread?", "do not cover"),
