@@ -716,7 +716,11 @@ class AnswerEngine:
         ]
         lead = [ours(s) for s in said]  # ours before a model's text too
         notices = [n for n in notices if n not in said]  # said once, at the top
-        suits = assess(draft.client_level, [h.chunk for h in cited], lang) if draft else None
+        suits = (
+            assess(draft.client_level, [h.chunk for h in cited], lang, [h.chunk for h in retrieved])
+            if draft
+            else None
+        )
         if suits:  # a notice, so the audit row records what the advisor was told
             notices = [suits.text, *notices]
         body = "\n\n".join([*lead, text]) if lead else text

@@ -37,6 +37,9 @@ from tests.fakellm import FakeLLM
 
 TOPIC = "杰文斯悖论和算力需求"
 MISMATCH = "适当性提示：客户的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
+PRODUCT = "科创板人工智能ETF 588930"
+# What an outside tester typed, playing an advisor: the client's age and savings, and advice asked.
+ADVICE = "客户65岁，退休金50万，要不要全部买588930？"
 
 
 def unlimited() -> Admit:
@@ -95,6 +98,21 @@ def test_a_source_without_a_risk_level_is_said_to_lack_one(engine: AnswerEngine)
     assert answer.citations and all("HBM" in c.title for c in answer.citations)
     assert not answer.answer.startswith("适当性")
     assert any(n.startswith("适当性：资料未载明相关产品的风险等级") for n in answer.notices)
+
+
+def test_a_draft_that_cites_nothing_still_states_suitability_from_the_products_article(
+    engine: AnswerEngine,
+) -> None:
+    # Declined (personal advice the sources do not answer), the draft cited nothing, and the
+    # C1 client asking about an R4 product was met with no word on suitability.
+    below = draft(engine, "C1", question=ADVICE)
+    assert not below.citations
+    statement = "适当性提示：客户的风险承受等级为C1，低于科创板人工智能ETF 588930的风险等级R4。"
+    assert below.answer.startswith(statement) and below.notices[0].startswith(statement)
+    assert last_row(engine)["notices"][0].startswith(statement)
+    matched = draft(engine, "C5", question=ADVICE)
+    assert not matched.citations and not matched.answer.startswith("适当性")
+    assert f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。" in matched.notices
 
 
 def test_investor_answers_carry_no_suitability_statement(engine: AnswerEngine) -> None:
