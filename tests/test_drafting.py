@@ -167,6 +167,65 @@ def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_
     assert "未发现不合规表述" in drafting.recheck(fixed, drafted, "zh")
 
 
+def test_an_exported_file_is_named_for_the_product_and_the_client_level_not_the_clients_words(
+    engine: AnswerEngine, tmp_path: Path
+) -> None:
+    # The topic an advisor typed became the file's name and title: a client's age and savings in
+    # every mail attachment, download folder and log the file passes through.
+    topic = "客户王女士65岁，退休金50万，想了解杰文斯悖论和算力需求"
+    answer = draft(engine, "C2", question=topic)
+    assert answer.citations
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    day = engine.today().isoformat()
+    for fmt in ("md", "docx"):
+        update, _ = drafting.export(answer.answer, Drafted(answer, topic, "zh"), fmt, "zh")  # type: ignore[arg-type]
+        path = Path(update["value"])
+        assert "王女士" not in path.name and "65" not in path.name and "50万" not in path.name
+        assert path.name == f"科创板人工智能ETF_588930_{day}.{fmt}"
+        text = last_row(engine)["answer"]  # the text as exported
+        assert text.startswith(f"{'# ' if fmt == 'md' else ''}{PRODUCT} · 资料说明\n")
+        assert "王女士" not in text.split("\n")[0] and "65岁" not in text.split("\n")[0]
+    assert Document(str(path)).core_properties.title == f"{PRODUCT} · 资料说明"
+    # The client's risk level the draft was written for: a C2 copy is not a C5 client's.
+    update, _ = drafting.export(answer.answer, Drafted(answer, topic, "zh", "C2"), "md", "zh")
+    assert Path(update["value"]).name == f"科创板人工智能ETF_588930_C2_{day}.md"
+    unassessed = Drafted(draft(engine, "unknown"), topic, "zh", "unknown")
+    update, _ = drafting.export(unassessed.answer.answer, unassessed, "md", "zh")
+    assert Path(update["value"]).name == f"科创板人工智能ETF_588930_未评估_{day}.md"
+
+
+def test_the_clients_file_carries_the_sources_age_and_a_matching_suitability_result(
+    engine: AnswerEngine,
+) -> None:
+    # The answer said on screen that its source is a 2025 view, not today's; the client's file
+    # did not. A C5 client's match with the product's level was in neither draft nor file.
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    matched = draft(engine, "C5")
+    age = next(n for n in matched.notices if n.startswith("资料来源于2025年2月的文章（距今约"))
+    match = f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。"
+    assert match in matched.notices and match not in matched.answer  # the draft stays the text
+    edited = f"{matched.answer}\n张先生：以上要点供您参考。"
+    for fmt in ("md", "docx"):
+        update, _ = drafting.export(edited, Drafted(matched, TOPIC, "zh"), fmt, "zh")  # type: ignore[arg-type]
+        text = last_row(engine)["answer"]
+        if fmt == "docx":
+            assert text == "\n".join(p.text for p in Document(update["value"]).paragraphs)
+        else:
+            assert Path(update["value"]).read_text(encoding="utf-8") == text
+        notes = text.index("请注意")  # after the advisor's text, before the sources
+        assert text.index("张先生") < notes < text.index(age) < text.index("来源\n")
+        assert text.count(match) == 1 and text.count(age) == 1
+        assert "未连接在线模型" not in text  # a notice for the advisor, not the client
+    below = draft(engine, "C2")  # the mismatch opens the file; the age is in the notes
+    update, _ = drafting.export(below.answer, Drafted(below, TOPIC, "zh"), "md", "zh")
+    text = Path(update["value"]).read_text(encoding="utf-8")
+    assert text.count(MISMATCH) == 1 and "资料来源于2025年2月的文章" in text
+    assert "不低于" not in text
+    # A topic asked in traditional characters gets its notices in them: still the client's.
+    traditional = draft(engine, "C5", question="傑文斯悖論和算力需求是什麼關係？")
+    assert [n[:3] for n in export.client_notes(traditional)] == ["適當性", "資料來"]
+
+
 def test_an_export_is_recorded_with_the_text_as_exported(engine: AnswerEngine) -> None:
     answer = draft(engine, "C2")
     text = f"{answer.answer}\n我们保证年化收益15%。"
@@ -198,7 +257,7 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
 
     path, text = export.write(made, "docx", tmp_path)
     paragraphs_ = [p.text for p in Document(str(path)).paragraphs]
-    assert paragraphs_[0] == 'AI/算力: 为什么"上升"?'
+    assert paragraphs_[0] == 'AI/算力: 为什么"上升"?: what the sources say'
     assert "客户补充说明：关注长期配置。" in paragraphs_
     assert paragraphs_[paragraphs_.index("Sources") + 1].startswith("[1] 《DeepSeek暂停API充值")
     disclosure_lines = [line.strip() for line in answer.disclosure.splitlines() if line.strip()]
@@ -209,7 +268,7 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
 
     md_path, markdown = export.write(made, "md", tmp_path)
     assert md_path.read_text(encoding="utf-8") == markdown
-    assert markdown.startswith('# AI/算力: 为什么"上升"?\n')
+    assert markdown.startswith('# AI/算力: 为什么"上升"?: what the sources say\n')
     assert "\n- [1] 《DeepSeek暂停API充值" in markdown and disclosure_lines[-1] in markdown
 
 
@@ -219,10 +278,10 @@ def test_a_word_export_says_what_it_is_not_which_library_wrote_it(
     # The file's properties (what Word's Info pane and a file browser show the client) came
     # from python-docx's template: author "python-docx", "generated by python-docx", 2013.
     answer = draft(engine, "C3")
-    made = export.make_draft(answer, "算力需求", answer.answer, "zh", date(2026, 11, 30))
+    made = export.make_draft(answer, PRODUCT, answer.answer, "zh", date(2026, 11, 30))
     path, _ = export.write(made, "docx", tmp_path)
     properties = Document(str(path)).core_properties
-    assert properties.title == "算力需求"
+    assert properties.title == f"{PRODUCT} · 资料说明"
     shown = [properties.author, properties.comments, properties.last_modified_by]
     assert not any("python-docx" in value for value in shown)
     assert properties.created is not None and properties.created.date() == date(2026, 11, 30)
@@ -239,16 +298,16 @@ def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
     statement = answer.answer.split("\n")[0]
     edited = answer.answer.split("\n\n", 1)[1]  # the advisor deletes the opening paragraph
     assert "适当性" not in edited
-    made = export.make_draft(answer, TOPIC, edited, "zh", date(2026, 11, 30))
+    made = export.make_draft(answer, PRODUCT, edited, "zh", date(2026, 11, 30))
     _, markdown = export.write(made, "md", tmp_path)
-    assert markdown.startswith(f"# {TOPIC}\n\n{statement}\n\n")
+    assert markdown.startswith(f"# {PRODUCT} · 资料说明\n\n{statement}\n\n")
     path, _ = export.write(made, "docx", tmp_path)
     assert [p.text for p in Document(str(path)).paragraphs][1] == statement
     # The advisor is told; the audit row keeps the text as exported, statement included.
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
     _, status = drafting.export(edited, Drafted(answer, TOPIC, "zh"), "md", "zh")
     assert "并记入审计记录。草稿删去了开头的适当性提示：导出的文件已把它放回开头。" in status
-    assert last_row(engine)["answer"].startswith(f"# {TOPIC}\n\n{statement}")
+    assert last_row(engine)["answer"].startswith(f"# {PRODUCT} · 资料说明\n\n{statement}")
     # Kept as it is where the advisor left it, and not added where the client matches.
     kept = export.make_draft(answer, TOPIC, answer.answer, "zh", date(2026, 11, 30))
     assert kept.body.count(statement) == 1
@@ -264,8 +323,10 @@ def test_a_markdown_export_opened_in_a_viewer_shows_markup_in_a_source_as_text(
     hostile = "<img src=x onerror=alert(1)>"
     link = "[点此](javascript:alert(2))"
     made = export.Draft(
-        topic=f"HBM {hostile}",
+        subject=f"HBM {hostile}",
+        level=None,
         body=f"客户问到{link}与\\<b>。\n<script>alert(3)</script>",
+        notes=(f"资料来源于{hostile}的文章。",),
         sources=(f"[1] 《HBM内存说明{hostile}》 · 测试基金 · 2025-03",),
         disclosure=f"风险提示\n投资有风险，投资需谨慎。{hostile}",
         lang="zh",
@@ -279,6 +340,7 @@ def test_a_markdown_export_opened_in_a_viewer_shows_markup_in_a_source_as_text(
     for line in (f"HBM {hostile}", f"客户问到{link}与\\<b>。", "<script>alert(3)</script>"):
         assert line in visible
     assert f"[1] 《HBM内存说明{hostile}》 · 测试基金 · 2025-03" in visible
+    assert f"资料来源于{hostile}的文章。" in visible
     assert f"投资有风险，投资需谨慎。{hostile}" in visible  # the disclosure reads as written
 
 

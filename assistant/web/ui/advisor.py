@@ -47,11 +47,13 @@ KEEP_EXPORTS = 3600  # seconds an exported file stays on the server (a client's 
 
 @dataclass
 class Drafted:
-    """The session's current draft: the answer it came from and the topic asked."""
+    """The session's current draft: the answer it came from, the topic asked (kept out of the
+    exported file) and the client's risk level it was written for (None: an outline alone)."""
 
     answer: Answer
     topic: str
     lang: Lang
+    level: ClientLevel | None = None
 
 
 # The editor, its findings, its sources and disclosure, the status line, the draft behind them.
@@ -121,7 +123,7 @@ class Drafting:
             )
             for event in events:
                 if isinstance(event, Answer):
-                    drafted = Drafted(event, topic, language)
+                    drafted = Drafted(event, topic, language, level)
                     findings = draft_findings(event.answer, event)
                     yield (
                         event.answer,
@@ -163,7 +165,8 @@ class Drafting:
         text = f"{text.rstrip()}\n\n{outline}" if text.strip() else outline
         answer = _with_map(earlier, shifted(m, first), text, lang)
         name = (topic or "").strip() or (drafted.topic if drafted else "") or m.title
-        now = Drafted(answer, name, drafted.lang if drafted else m.lang)
+        level = drafted.level if drafted is not None and earlier is not None else None
+        now = Drafted(answer, name, drafted.lang if drafted else m.lang, level)
         status = _status(t(lang, "outline_inserted", title=m.title), "ok")
         return text, self.recheck(text, now, lang), render.draft_extras(answer, lang), status, now
 
@@ -184,8 +187,11 @@ class Drafting:
         """Write the file and record it; returns (the download's update, status line)."""
         if drafted is None or not (text or "").strip():
             return gr.update(value=None, visible=False), _status(t(lang, "need_draft"), "error")
+        answer = drafted.answer
+        cited = self.engine.store.get(list(dict.fromkeys(c.chunk_id for c in answer.citations)))
+        about = export.subject(cited, answer)
         draft = export.make_draft(
-            drafted.answer, drafted.topic, text, drafted.lang, self.engine.today()
+            answer, about, text, drafted.lang, self.engine.today(), drafted.level
         )
         self._prune()
         # A folder per export: two advisors exporting the same topic the same day each get
