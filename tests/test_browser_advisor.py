@@ -142,7 +142,9 @@ def test_a_draft_that_is_not_made_leaves_the_last_one_as_the_advisor_edited_it(
     expect(page.locator("#draft-extras")).to_contain_text("风险提示")
     edited = draft.input_value() + "\n张女士：以上要点供您参考，欢迎来电讨论。"
     draft.fill(edited)
-    for topic, said in (("文" * 2001, "2000字的上限"), ("", "请先")):
+    # So is a topic the engine declines: personal advice is no text to send a client.
+    advice = "客户65岁，退休金50万，要不要全部买588930？"
+    for topic, said in (("文" * 2001, "2000字的上限"), ("", "请先"), (advice, "没有生成草稿")):
         page.locator("#topic textarea").fill(topic)
         page.locator("#make-draft").click()
         expect(page.locator("#advisor-status")).to_contain_text(said)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 from docx import Document
 from markdown_it import MarkdownIt
@@ -165,6 +166,40 @@ def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_
     # The figure as the source states it, and the suitability statement's own, are no finding.
     fixed = edited.replace("600万元", "600万美元")
     assert "未发现不合规表述" in drafting.recheck(fixed, drafted, "zh")
+
+
+def drafted_by_the_desk(
+    engine: AnswerEngine, topic: str, level: str, before: Drafted | None = None
+) -> list[tuple[Any, ...]]:
+    """What the advisor tab's "make draft" shows, step by step (editor, findings, extras,
+    status, the draft kept), after the draft ``before``."""
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    request = gr.Request(client={"host": "198.51.100.4", "port": 1}, headers={})
+    text = before.answer.answer if before else ""
+    steps = drafting.draft(topic, level, "plain", "medium", "zh", "zh", text, before, request)  # type: ignore[arg-type]
+    return list(steps)
+
+
+def test_a_topic_asking_for_personal_advice_makes_no_draft_and_tells_the_advisor_why(
+    engine: AnswerEngine,
+) -> None:
+    # The editor held "我无法根据您的个人情况给出…请咨询持牌投资顾问": the assistant talking to an
+    # investor, in a document the adviser sends to a client, and it could be exported.
+    editor, findings, extras, status, kept = drafted_by_the_desk(engine, ADVICE, "C1")[-1]
+    assert editor == "" and findings == "" and extras == "" and kept is None
+    said = html.unescape(status)
+    assert "对客户个人的买卖建议" in said and "没有生成草稿" in said
+    assert "低于科创板人工智能ETF 588930的风险等级R4" in said  # the suitability statement
+    assert "我无法" not in said and "持牌投资顾问" not in said
+    # A topic the sources do not cover is said so, in the advisor's terms.
+    editor, *_, status, kept = drafted_by_the_desk(engine, "明天上海会下雨吗？", "C4")[-1]
+    assert editor == "" and kept is None and "资料没有涉及这个主题" in html.unescape(status)
+    # A topic the sources cover is drafted as before; a declined one leaves it in the editor.
+    editor, *_, kept = drafted_by_the_desk(engine, TOPIC, "C4")[-1]
+    assert "杰文斯悖论" in editor and kept is not None and kept.level == "C4"
+    editor, findings, extras, status, after = drafted_by_the_desk(engine, ADVICE, "C4", kept)[-1]
+    assert editor == kept.answer.answer and after is kept and "没有生成草稿" in status
+    assert "未发现不合规表述" in findings and "draft-sources" in extras
 
 
 def test_an_exported_file_is_named_for_the_product_and_the_client_level_not_the_clients_words(

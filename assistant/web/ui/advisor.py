@@ -8,6 +8,13 @@ lints the edited text (``compliance.lint``), checks its figures against the sour
 .md (``export``) from the edited text plus the answer's sources and disclosure, and records the
 text as exported through ``AnswerEngine.record_export``.
 
+A topic the engine declines (the sources do not cover it, or it asks for personal advice to the
+client: "要不要全部买588930？") makes no draft: its refusal is the assistant speaking to a reader
+("我无法…请咨询持牌投资顾问"), not a text an adviser sends. Nothing of it goes into the editor
+or can be exported; the advisor reads why in the status line, with the suitability statement the
+engine made from the product the topic was matched to. The draft the advisor had stays, as it
+does when a topic is refused before the engine sees it.
+
 Each article's argument map is offered as a starting outline (``maps.outlines``): "insert the
 outline" puts its steps, quotes and [n] into the editor, and its sources and disclosure become the
 draft's (beside the editor, appended on export), so re-check and export treat it as any draft.
@@ -33,7 +40,8 @@ from ...answer import Answer, AnswerEngine, Citation
 from ...compliance import Finding, lint, make_finding
 from ...errors import AssistantError
 from ...figures import unsupported_by_citations
-from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone
+from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone, message
+from ...text import traditional_in_place
 from ...thesis import ArgumentMap, render_outline
 from ...thesis.outline import shifted
 from . import export, maps, render
@@ -81,6 +89,22 @@ def _status(text: str, kind: str = "info") -> str:
     return f'<p class="advisor-status {kind}">{render.esc(text)}</p>' if text else ""
 
 
+def declined(answer: Answer, lang: Lang, ui: Ui) -> str | None:
+    """Why the engine made no draft of the topic, for the advisor (module docstring); None when
+    it made one."""
+
+    def says(key: str) -> bool:
+        words = message(lang, key)
+        return words in answer.answer or traditional_in_place(words) in answer.answer
+
+    if answer.citations or not says("not_found"):
+        return None
+    said = [t(ui, "declined_advice" if says("personalised") else "declined_topic")]
+    if statement := export.opening_statement(answer):
+        said.append(statement)
+    return ("" if base(ui) == "zh" else " ").join(said)
+
+
 class Drafting:
     """The advisor tab's behaviour, independent of its components."""
 
@@ -101,9 +125,13 @@ class Drafting:
         length: Length,
         language: Lang,
         lang: Ui,
+        before: str | None,
+        earlier: Drafted | None,
         request: gr.Request,
     ) -> Iterator[DraftOutputs]:
-        """Stream the draft into the editor; then its findings, sources and disclosure."""
+        """Stream the draft into the editor; then its findings, sources and disclosure. A topic
+        declined makes no draft: the editor gets back ``before`` and ``earlier``, the draft the
+        advisor had (as a refused topic leaves it)."""
         topic = (topic or "").strip()
         if not topic:
             refusal: str | None = t(lang, "need_topic")
@@ -123,6 +151,16 @@ class Drafting:
             )
             for event in events:
                 if isinstance(event, Answer):
+                    if (why := declined(event, language, lang)) is not None:
+                        before = before or ""
+                        yield (
+                            before,
+                            self.recheck(before, earlier, lang) if earlier else "",
+                            render.draft_extras(earlier.answer if earlier else None, lang),
+                            _status(why, "warn"),
+                            earlier,
+                        )
+                        return
                     drafted = Drafted(event, topic, language, level)
                     findings = draft_findings(event.answer, event)
                     yield (
@@ -410,7 +448,7 @@ def build(
     make.click(lambda: gr.update(value=None, visible=False), None, file, **private)
     drafts = make.click(
         drafting.draft,
-        [topic, level, tone, length, language, lang],
+        [topic, level, tone, length, language, lang, draft, drafted],
         [draft, findings, extras, status, drafted],
         show_progress="minimal",
         **private,
