@@ -202,6 +202,27 @@ def test_a_topic_asking_for_personal_advice_makes_no_draft_and_tells_the_advisor
     assert "未发现不合规表述" in findings and "draft-sources" in extras
 
 
+def test_a_draft_on_a_topic_asking_for_advice_states_its_limit_in_the_advisers_voice(
+    engine: AnswerEngine,
+) -> None:
+    # Drafted (the sources cover the topic), it still opened "我无法根据您的个人情况…请在完成
+    # 风险测评后咨询持牌投资顾问": the assistant talking, in a text the adviser sends.
+    asked = "客户问：现在该不该加仓算力ETF？"
+    drafted = draft(engine, "C5", question=asked)
+    assert drafted.citations
+    opening = drafted.answer.split("\n")[0]
+    assert opening.startswith("本文只说明资料的内容，不是针对您个人情况的买卖建议")
+    assert "我无法" not in drafted.answer and "持牌投资顾问" not in drafted.answer
+    assert "风险承受能力" in opening  # what suitability depends on is still said
+    english = draft(engine, "C5", question=asked, language="en").answer.split("\n")[0]
+    assert english.startswith("This text explains what the sources say; it is not personal advice")
+    assert not lint(opening).findings and not lint(english).findings  # re-check finds nothing
+    investor = engine.ask(asked)  # an investor is still told to see a licensed adviser
+    assert (
+        investor.answer.startswith("我无法根据您的个人情况") and "持牌投资顾问" in investor.answer
+    )
+
+
 def test_an_exported_file_is_named_for_the_product_and_the_client_level_not_the_clients_words(
     engine: AnswerEngine, tmp_path: Path
 ) -> None:

@@ -99,7 +99,8 @@ def declined(answer: Answer, lang: Lang, ui: Ui) -> str | None:
 
     if answer.citations or not says("not_found"):
         return None
-    said = [t(ui, "declined_advice" if says("personalised") else "declined_topic")]
+    advice = says("personalised") or says("personalised_draft")
+    said = [t(ui, "declined_advice" if advice else "declined_topic")]
     if statement := export.opening_statement(answer):
         said.append(statement)
     return ("" if base(ui) == "zh" else " ").join(said)
