@@ -151,7 +151,7 @@ def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_
     answer = draft(engine, "C2", question="DeepSeek V3的训练成本是多少?")
     assert answer.answer.startswith(MISMATCH) and "600万元（未核实）[1]" in answer.answer
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
-    drafted = Drafted(answer, TOPIC, "zh")
+    drafted = Drafted(answer, "zh")
     edited = answer.answer.replace("（未核实）", "")  # the advisor deletes the mark
     for text in (answer.answer, edited):
         panel = drafting.recheck(text, drafted, "zh")
@@ -234,7 +234,7 @@ def test_an_exported_file_is_named_for_the_product_and_the_client_level_not_the_
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
     day = engine.today().isoformat()
     for fmt in ("md", "docx"):
-        update, _ = drafting.export(answer.answer, Drafted(answer, topic, "zh"), fmt, "zh")  # type: ignore[arg-type]
+        update, _ = drafting.export(answer.answer, Drafted(answer, "zh"), fmt, "zh")  # type: ignore[arg-type]
         path = Path(update["value"])
         assert "王女士" not in path.name and "65" not in path.name and "50万" not in path.name
         assert path.name == f"科创板人工智能ETF_588930_{day}.{fmt}"
@@ -243,9 +243,9 @@ def test_an_exported_file_is_named_for_the_product_and_the_client_level_not_the_
         assert "王女士" not in text.split("\n")[0] and "65岁" not in text.split("\n")[0]
     assert Document(str(path)).core_properties.title == f"{PRODUCT} · 资料说明"
     # The client's risk level the draft was written for: a C2 copy is not a C5 client's.
-    update, _ = drafting.export(answer.answer, Drafted(answer, topic, "zh", "C2"), "md", "zh")
+    update, _ = drafting.export(answer.answer, Drafted(answer, "zh", "C2"), "md", "zh")
     assert Path(update["value"]).name == f"科创板人工智能ETF_588930_C2_{day}.md"
-    unassessed = Drafted(draft(engine, "unknown"), topic, "zh", "unknown")
+    unassessed = Drafted(draft(engine, "unknown"), "zh", "unknown")
     update, _ = drafting.export(unassessed.answer.answer, unassessed, "md", "zh")
     assert Path(update["value"]).name == f"科创板人工智能ETF_588930_未评估_{day}.md"
 
@@ -262,7 +262,7 @@ def test_the_clients_file_carries_the_sources_age_and_a_matching_suitability_res
     assert match in matched.notices and match not in matched.answer  # the draft stays the text
     edited = f"{matched.answer}\n张先生：以上要点供您参考。"
     for fmt in ("md", "docx"):
-        update, _ = drafting.export(edited, Drafted(matched, TOPIC, "zh"), fmt, "zh")  # type: ignore[arg-type]
+        update, _ = drafting.export(edited, Drafted(matched, "zh"), fmt, "zh")  # type: ignore[arg-type]
         text = last_row(engine)["answer"]
         if fmt == "docx":
             assert text == "\n".join(p.text for p in Document(update["value"]).paragraphs)
@@ -273,7 +273,7 @@ def test_the_clients_file_carries_the_sources_age_and_a_matching_suitability_res
         assert text.count(match) == 1 and text.count(age) == 1
         assert "未连接在线模型" not in text  # a notice for the advisor, not the client
     below = draft(engine, "C2")  # the mismatch opens the file; the age is in the notes
-    update, _ = drafting.export(below.answer, Drafted(below, TOPIC, "zh"), "md", "zh")
+    update, _ = drafting.export(below.answer, Drafted(below, "zh"), "md", "zh")
     text = Path(update["value"]).read_text(encoding="utf-8")
     assert text.count(MISMATCH) == 1 and "资料来源于2025年2月的文章" in text
     assert "不低于" not in text
@@ -361,7 +361,7 @@ def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
     assert [p.text for p in Document(str(path)).paragraphs][1] == statement
     # The advisor is told; the audit row keeps the text as exported, statement included.
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
-    _, status = drafting.export(edited, Drafted(answer, TOPIC, "zh"), "md", "zh")
+    _, status = drafting.export(edited, Drafted(answer, "zh"), "md", "zh")
     assert "并记入审计记录。草稿删去了开头的适当性提示：导出的文件已把它放回开头。" in status
     assert last_row(engine)["answer"].startswith(f"# {PRODUCT} · 资料说明\n\n{statement}")
     # Kept as it is where the advisor left it, and not added where the client matches.

@@ -55,11 +55,11 @@ KEEP_EXPORTS = 3600  # seconds an exported file stays on the server (a client's 
 
 @dataclass
 class Drafted:
-    """The session's current draft: the answer it came from, the topic asked (kept out of the
-    exported file) and the client's risk level it was written for (None: an outline alone)."""
+    """The session's current draft: the answer it came from, its language and the client's risk
+    level it was written for (None: an outline alone). Not the topic asked: it may hold the
+    client's particulars, and nothing of it goes into the exported file (``export``)."""
 
     answer: Answer
-    topic: str
     lang: Lang
     level: ClientLevel | None = None
 
@@ -162,7 +162,7 @@ class Drafting:
                             earlier,
                         )
                         return
-                    drafted = Drafted(event, topic, language, level)
+                    drafted = Drafted(event, language, level)
                     findings = draft_findings(event.answer, event)
                     yield (
                         event.answer,
@@ -181,7 +181,6 @@ class Drafting:
         self,
         text: str,
         drafted: Drafted | None,
-        topic: str,
         shown: maps.Shown,
         lang: Ui,
         event: gr.EventData,
@@ -203,9 +202,8 @@ class Drafting:
         outline = render_outline(shifted(m, first), sources=False, tail=False)
         text = f"{text.rstrip()}\n\n{outline}" if text.strip() else outline
         answer = _with_map(earlier, shifted(m, first), text, lang)
-        name = (topic or "").strip() or (drafted.topic if drafted else "") or m.title
         level = drafted.level if drafted is not None and earlier is not None else None
-        now = Drafted(answer, name, drafted.lang if drafted else m.lang, level)
+        now = Drafted(answer, drafted.lang if drafted else m.lang, level)
         status = _status(t(lang, "outline_inserted", title=m.title), "ok")
         return text, self.recheck(text, now, lang), render.draft_extras(answer, lang), status, now
 
@@ -468,7 +466,7 @@ def build(
     recheck.click(drafting.recheck, [draft, drafted, lang], findings, **private)
     outlines.click(
         drafting.insert_outline,
-        [draft, drafted, topic, shown, lang],
+        [draft, drafted, shown, lang],
         [draft, findings, extras, status, drafted],
         **private,
     )
