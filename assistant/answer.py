@@ -736,14 +736,18 @@ class AnswerEngine:
         ``ours`` renders our own words in the reader's script (``traditional_in_place``): the
         notices always, and the answer too when it is ours (excerpts, refusals), not a model's
         text already streamed as it was written."""
-        said = [
-            message(lang, k)
-            for k in self._intent_notices(intents)
-            if k in ("personalised", "prediction")
-        ]
-        lead = [ours(s) for s in said]  # ours before a model's text too
+        keys = [k for k in self._intent_notices(intents) if k in ("personalised", "prediction")]
+        said = [message(lang, k) for k in keys]
+        # A draft is the adviser's text to a client: it states the limit in its own voice (no
+        # "I", no "see a licensed adviser": the adviser is the one writing).
+        voiced = [f"{k}_draft" if draft and k == "personalised" else k for k in keys]
+        lead = [ours(message(lang, k)) for k in voiced]  # ours before a model's text too
         notices = [n for n in notices if n not in said]  # said once, at the top
-        suits = assess(draft.client_level, [h.chunk for h in cited], lang) if draft else None
+        suits = (
+            assess(draft.client_level, [h.chunk for h in cited], lang, [h.chunk for h in retrieved])
+            if draft
+            else None
+        )
         if suits:  # a notice, so the audit row records what the advisor was told
             notices = [suits.text, *notices]
         body = "\n\n".join([*lead, text]) if lead else text

@@ -6,6 +6,9 @@ level comes from the article's sidecar (chunk metadata ``risk_level``, e.g. "R4"
 says plainly, at its top, when the client's level is below the product's, and that suitability
 must be assessed first when the client's level is unknown: a mismatch is stated, never smoothed
 over. When no source names the product's level the draft says that too, rather than guessing.
+A draft that cites nothing (declined, or the model quoted no passage) is still about the product
+of the article retrieved for it, whose level the sidecar states: the statement is made from the
+retrieved passages then, so a C1 client asking about an R4 product is never met with silence.
 
 Pure functions; the wording is in ``resources/messages.toml``.
 """
@@ -43,16 +46,22 @@ def product_risk(chunks: Sequence[StoredChunk]) -> tuple[int, str | None] | None
     return n, chunk.meta("products")
 
 
-def assess(client: ClientLevel, chunks: Sequence[StoredChunk], lang: Lang) -> Suitability | None:
-    """The suitability statement for a draft built from ``chunks`` (None: nothing to say)."""
-    product = product_risk(chunks)
+def assess(
+    client: ClientLevel,
+    chunks: Sequence[StoredChunk],
+    lang: Lang,
+    retrieved: Sequence[StoredChunk] = (),
+) -> Suitability | None:
+    """The suitability statement for a draft built from ``chunks``, or from the ``retrieved``
+    passages' product when it cites none (None: nothing to say)."""
+    product = product_risk(chunks or retrieved)
     name = (product[1] if product else None) or message(lang, "suitability_product")
     if client == "unknown":
         text = message(lang, "suitability_unknown")
         if product:
             text += message(lang, "suitability_product_level", product=name, level=f"R{product[0]}")
         return Suitability(text, at_top=True)
-    if not chunks:
+    if not chunks and product is None:
         return None
     client_n = level(client)
     assert client_n is not None  # ClientLevel is C1–C5 here

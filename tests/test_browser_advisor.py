@@ -16,6 +16,7 @@ from assistant.compliance import lint
 
 pytestmark = pytest.mark.browser
 TOPIC = "DeepSeek降低训练成本后算力需求为什么可能上升"
+TITLE = "科创板人工智能ETF 588930 · 资料说明"  # the file names the product, not the topic typed
 
 
 def download(page: Any, button: str, folder: Path) -> Path:
@@ -77,10 +78,11 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
 
     # Export: the file carries the edit, the numbered sources, the disclosure, the date, the line.
     docx = download(page, "#export-docx", tmp_path)
-    assert docx.name == f"{TOPIC}_{date.today().isoformat()}.docx"
+    assert docx.name == f"科创板人工智能ETF_588930_C2_{date.today().isoformat()}.docx"
     expect(page.locator("#advisor-status")).to_contain_text(f"仍有 {named} 处不合规表述")
     paragraphs = [p.text for p in Document(str(docx)).paragraphs]
-    assert paragraphs[0] == TOPIC
+    assert paragraphs[0] == TITLE
+    assert next(p for p in paragraphs if p.startswith("资料来源于2025年2月的文章"))
     assert "我们保证年化收益15%，请放心购买。" in paragraphs
     assert any(p.startswith("[1] 《DeepSeek暂停API充值：AI算力逻辑再梳理》") for p in paragraphs)
     disclosure = row["disclosure"]
@@ -96,7 +98,7 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     page.screenshot(path=str(tmp_path / "3-exported.png"), full_page=True)
 
     markdown = download(page, "#export-md", tmp_path).read_text(encoding="utf-8")
-    assert markdown.startswith(f"# {TOPIC}\n") and "我们保证年化收益15%" in markdown
+    assert markdown.startswith(f"# {TITLE}\n") and "我们保证年化收益15%" in markdown
     assert disclosure.splitlines()[1] in markdown and "AI辅助起草 · 复核人：____" in markdown
     assert engine.audit.turns(1)[0]["answer"] == markdown
 
@@ -113,7 +115,8 @@ def test_a_new_draft_takes_away_the_last_clients_download(
     page.locator("#make-draft").click()
     expect(page.locator("#draft textarea")).not_to_have_value("")
     first = download(page, "#export-md", tmp_path)
-    assert first.read_text(encoding="utf-8").startswith(f"# {TOPIC}\n")
+    first_text = first.read_text(encoding="utf-8")
+    assert first_text.startswith(f"# {TITLE}\n")
 
     page.locator("#topic textarea").fill("杰文斯悖论是什么意思")
     page.locator("#make-draft").click()
@@ -121,7 +124,8 @@ def test_a_new_draft_takes_away_the_last_clients_download(
     expect(page.locator("#export-file a[download]")).to_have_count(0)
     page.screenshot(path=str(tmp_path / "next-client.png"), full_page=True)
     second = download(page, "#export-md", tmp_path)  # and the next export is offered again
-    assert second.read_text(encoding="utf-8").startswith("# 杰文斯悖论是什么意思\n")
+    second_text = second.read_text(encoding="utf-8")  # the next client's draft, same subject
+    assert second_text.startswith(f"# {TITLE}\n") and second_text != first_text
 
 
 def test_a_draft_that_is_not_made_leaves_the_last_one_as_the_advisor_edited_it(
@@ -138,7 +142,9 @@ def test_a_draft_that_is_not_made_leaves_the_last_one_as_the_advisor_edited_it(
     expect(page.locator("#draft-extras")).to_contain_text("风险提示")
     edited = draft.input_value() + "\n张女士：以上要点供您参考，欢迎来电讨论。"
     draft.fill(edited)
-    for topic, said in (("文" * 2001, "2000字的上限"), ("", "请先")):
+    # So is a topic the engine declines: personal advice is no text to send a client.
+    advice = "客户65岁，退休金50万，要不要全部买588930？"
+    for topic, said in (("文" * 2001, "2000字的上限"), ("", "请先"), (advice, "没有生成草稿")):
         page.locator("#topic textarea").fill(topic)
         page.locator("#make-draft").click()
         expect(page.locator("#advisor-status")).to_contain_text(said)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 from docx import Document
 from markdown_it import MarkdownIt
@@ -37,6 +38,9 @@ from tests.fakellm import FakeLLM
 
 TOPIC = "杰文斯悖论和算力需求"
 MISMATCH = "适当性提示：客户的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
+PRODUCT = "科创板人工智能ETF 588930"
+# What an outside tester typed, playing an advisor: the client's age and savings, and advice asked.
+ADVICE = "客户65岁，退休金50万，要不要全部买588930？"
 
 
 def unlimited() -> Admit:
@@ -97,6 +101,21 @@ def test_a_source_without_a_risk_level_is_said_to_lack_one(engine: AnswerEngine)
     assert any(n.startswith("适当性：资料未载明相关产品的风险等级") for n in answer.notices)
 
 
+def test_a_draft_that_cites_nothing_still_states_suitability_from_the_products_article(
+    engine: AnswerEngine,
+) -> None:
+    # Declined (personal advice the sources do not answer), the draft cited nothing, and the
+    # C1 client asking about an R4 product was met with no word on suitability.
+    below = draft(engine, "C1", question=ADVICE)
+    assert not below.citations
+    statement = "适当性提示：客户的风险承受等级为C1，低于科创板人工智能ETF 588930的风险等级R4。"
+    assert below.answer.startswith(statement) and below.notices[0].startswith(statement)
+    assert last_row(engine)["notices"][0].startswith(statement)
+    matched = draft(engine, "C5", question=ADVICE)
+    assert not matched.citations and not matched.answer.startswith("适当性")
+    assert f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。" in matched.notices
+
+
 def test_investor_answers_carry_no_suitability_statement(engine: AnswerEngine) -> None:
     answer = engine.ask(TOPIC)
     assert not any("适当性" in notice for notice in answer.notices)
@@ -132,7 +151,7 @@ def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_
     answer = draft(engine, "C2", question="DeepSeek V3的训练成本是多少?")
     assert answer.answer.startswith(MISMATCH) and "600万元（未核实）[1]" in answer.answer
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
-    drafted = Drafted(answer, TOPIC, "zh")
+    drafted = Drafted(answer, "zh")
     edited = answer.answer.replace("（未核实）", "")  # the advisor deletes the mark
     for text in (answer.answer, edited):
         panel = drafting.recheck(text, drafted, "zh")
@@ -147,6 +166,120 @@ def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_
     # The figure as the source states it, and the suitability statement's own, are no finding.
     fixed = edited.replace("600万元", "600万美元")
     assert "未发现不合规表述" in drafting.recheck(fixed, drafted, "zh")
+
+
+def drafted_by_the_desk(
+    engine: AnswerEngine, topic: str, level: str, before: Drafted | None = None
+) -> list[tuple[Any, ...]]:
+    """What the advisor tab's "make draft" shows, step by step (editor, findings, extras,
+    status, the draft kept), after the draft ``before``."""
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    request = gr.Request(client={"host": "198.51.100.4", "port": 1}, headers={})
+    text = before.answer.answer if before else ""
+    steps = drafting.draft(topic, level, "plain", "medium", "zh", "zh", text, before, request)  # type: ignore[arg-type]
+    return list(steps)
+
+
+def test_a_topic_asking_for_personal_advice_makes_no_draft_and_tells_the_advisor_why(
+    engine: AnswerEngine,
+) -> None:
+    # The editor held "我无法根据您的个人情况给出…请咨询持牌投资顾问": the assistant talking to an
+    # investor, in a document the adviser sends to a client, and it could be exported.
+    editor, findings, extras, status, kept = drafted_by_the_desk(engine, ADVICE, "C1")[-1]
+    assert editor == "" and findings == "" and extras == "" and kept is None
+    said = html.unescape(status)
+    assert "对客户个人的买卖建议" in said and "没有生成草稿" in said
+    assert "低于科创板人工智能ETF 588930的风险等级R4" in said  # the suitability statement
+    assert "我无法" not in said and "持牌投资顾问" not in said
+    # A topic the sources do not cover is said so, in the advisor's terms.
+    editor, *_, status, kept = drafted_by_the_desk(engine, "明天上海会下雨吗？", "C4")[-1]
+    assert editor == "" and kept is None and "资料没有涉及这个主题" in html.unescape(status)
+    # A topic the sources cover is drafted as before; a declined one leaves it in the editor.
+    editor, *_, kept = drafted_by_the_desk(engine, TOPIC, "C4")[-1]
+    assert "杰文斯悖论" in editor and kept is not None and kept.level == "C4"
+    editor, findings, extras, status, after = drafted_by_the_desk(engine, ADVICE, "C4", kept)[-1]
+    assert editor == kept.answer.answer and after is kept and "没有生成草稿" in status
+    assert "未发现不合规表述" in findings and "draft-sources" in extras
+
+
+def test_a_draft_on_a_topic_asking_for_advice_states_its_limit_in_the_advisers_voice(
+    engine: AnswerEngine,
+) -> None:
+    # Drafted (the sources cover the topic), it still opened "我无法根据您的个人情况…请在完成
+    # 风险测评后咨询持牌投资顾问": the assistant talking, in a text the adviser sends.
+    asked = "客户问：现在该不该加仓算力ETF？"
+    drafted = draft(engine, "C5", question=asked)
+    assert drafted.citations
+    opening = drafted.answer.split("\n")[0]
+    assert opening.startswith("本文只说明资料的内容，不是针对您个人情况的买卖建议")
+    assert "我无法" not in drafted.answer and "持牌投资顾问" not in drafted.answer
+    assert "风险承受能力" in opening  # what suitability depends on is still said
+    english = draft(engine, "C5", question=asked, language="en").answer.split("\n")[0]
+    assert english.startswith("This text explains what the sources say; it is not personal advice")
+    assert not lint(opening).findings and not lint(english).findings  # re-check finds nothing
+    investor = engine.ask(asked)  # an investor is still told to see a licensed adviser
+    assert (
+        investor.answer.startswith("我无法根据您的个人情况") and "持牌投资顾问" in investor.answer
+    )
+
+
+def test_an_exported_file_is_named_for_the_product_and_the_client_level_not_the_clients_words(
+    engine: AnswerEngine, tmp_path: Path
+) -> None:
+    # The topic an advisor typed became the file's name and title: a client's age and savings in
+    # every mail attachment, download folder and log the file passes through.
+    topic = "客户王女士65岁，退休金50万，想了解杰文斯悖论和算力需求"
+    answer = draft(engine, "C2", question=topic)
+    assert answer.citations
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    day = engine.today().isoformat()
+    for fmt in ("md", "docx"):
+        update, _ = drafting.export(answer.answer, Drafted(answer, "zh"), fmt, "zh")  # type: ignore[arg-type]
+        path = Path(update["value"])
+        assert "王女士" not in path.name and "65" not in path.name and "50万" not in path.name
+        assert path.name == f"科创板人工智能ETF_588930_{day}.{fmt}"
+        text = last_row(engine)["answer"]  # the text as exported
+        assert text.startswith(f"{'# ' if fmt == 'md' else ''}{PRODUCT} · 资料说明\n")
+        assert "王女士" not in text.split("\n")[0] and "65岁" not in text.split("\n")[0]
+    assert Document(str(path)).core_properties.title == f"{PRODUCT} · 资料说明"
+    # The client's risk level the draft was written for: a C2 copy is not a C5 client's.
+    update, _ = drafting.export(answer.answer, Drafted(answer, "zh", "C2"), "md", "zh")
+    assert Path(update["value"]).name == f"科创板人工智能ETF_588930_C2_{day}.md"
+    unassessed = Drafted(draft(engine, "unknown"), "zh", "unknown")
+    update, _ = drafting.export(unassessed.answer.answer, unassessed, "md", "zh")
+    assert Path(update["value"]).name == f"科创板人工智能ETF_588930_未评估_{day}.md"
+
+
+def test_the_clients_file_carries_the_sources_age_and_a_matching_suitability_result(
+    engine: AnswerEngine,
+) -> None:
+    # The answer said on screen that its source is a 2025 view, not today's; the client's file
+    # did not. A C5 client's match with the product's level was in neither draft nor file.
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    matched = draft(engine, "C5")
+    age = next(n for n in matched.notices if n.startswith("资料来源于2025年2月的文章（距今约"))
+    match = f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。"
+    assert match in matched.notices and match not in matched.answer  # the draft stays the text
+    edited = f"{matched.answer}\n张先生：以上要点供您参考。"
+    for fmt in ("md", "docx"):
+        update, _ = drafting.export(edited, Drafted(matched, "zh"), fmt, "zh")  # type: ignore[arg-type]
+        text = last_row(engine)["answer"]
+        if fmt == "docx":
+            assert text == "\n".join(p.text for p in Document(update["value"]).paragraphs)
+        else:
+            assert Path(update["value"]).read_text(encoding="utf-8") == text
+        notes = text.index("请注意")  # after the advisor's text, before the sources
+        assert text.index("张先生") < notes < text.index(age) < text.index("来源\n")
+        assert text.count(match) == 1 and text.count(age) == 1
+        assert "未连接在线模型" not in text  # a notice for the advisor, not the client
+    below = draft(engine, "C2")  # the mismatch opens the file; the age is in the notes
+    update, _ = drafting.export(below.answer, Drafted(below, "zh"), "md", "zh")
+    text = Path(update["value"]).read_text(encoding="utf-8")
+    assert text.count(MISMATCH) == 1 and "资料来源于2025年2月的文章" in text
+    assert "不低于" not in text
+    # A topic asked in traditional characters gets its notices in them: still the client's.
+    traditional = draft(engine, "C5", question="傑文斯悖論和算力需求是什麼關係？")
+    assert [n[:3] for n in export.client_notes(traditional)] == ["適當性", "資料來"]
 
 
 def test_an_export_is_recorded_with_the_text_as_exported(engine: AnswerEngine) -> None:
@@ -180,7 +313,7 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
 
     path, text = export.write(made, "docx", tmp_path)
     paragraphs_ = [p.text for p in Document(str(path)).paragraphs]
-    assert paragraphs_[0] == 'AI/算力: 为什么"上升"?'
+    assert paragraphs_[0] == 'AI/算力: 为什么"上升"?: what the sources say'
     assert "客户补充说明：关注长期配置。" in paragraphs_
     assert paragraphs_[paragraphs_.index("Sources") + 1].startswith("[1] 《DeepSeek暂停API充值")
     disclosure_lines = [line.strip() for line in answer.disclosure.splitlines() if line.strip()]
@@ -191,7 +324,7 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
 
     md_path, markdown = export.write(made, "md", tmp_path)
     assert md_path.read_text(encoding="utf-8") == markdown
-    assert markdown.startswith('# AI/算力: 为什么"上升"?\n')
+    assert markdown.startswith('# AI/算力: 为什么"上升"?: what the sources say\n')
     assert "\n- [1] 《DeepSeek暂停API充值" in markdown and disclosure_lines[-1] in markdown
 
 
@@ -201,10 +334,10 @@ def test_a_word_export_says_what_it_is_not_which_library_wrote_it(
     # The file's properties (what Word's Info pane and a file browser show the client) came
     # from python-docx's template: author "python-docx", "generated by python-docx", 2013.
     answer = draft(engine, "C3")
-    made = export.make_draft(answer, "算力需求", answer.answer, "zh", date(2026, 11, 30))
+    made = export.make_draft(answer, PRODUCT, answer.answer, "zh", date(2026, 11, 30))
     path, _ = export.write(made, "docx", tmp_path)
     properties = Document(str(path)).core_properties
-    assert properties.title == "算力需求"
+    assert properties.title == f"{PRODUCT} · 资料说明"
     shown = [properties.author, properties.comments, properties.last_modified_by]
     assert not any("python-docx" in value for value in shown)
     assert properties.created is not None and properties.created.date() == date(2026, 11, 30)
@@ -221,16 +354,16 @@ def test_an_edit_cannot_drop_the_suitability_statement_from_the_export(
     statement = answer.answer.split("\n")[0]
     edited = answer.answer.split("\n\n", 1)[1]  # the advisor deletes the opening paragraph
     assert "适当性" not in edited
-    made = export.make_draft(answer, TOPIC, edited, "zh", date(2026, 11, 30))
+    made = export.make_draft(answer, PRODUCT, edited, "zh", date(2026, 11, 30))
     _, markdown = export.write(made, "md", tmp_path)
-    assert markdown.startswith(f"# {TOPIC}\n\n{statement}\n\n")
+    assert markdown.startswith(f"# {PRODUCT} · 资料说明\n\n{statement}\n\n")
     path, _ = export.write(made, "docx", tmp_path)
     assert [p.text for p in Document(str(path)).paragraphs][1] == statement
     # The advisor is told; the audit row keeps the text as exported, statement included.
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
-    _, status = drafting.export(edited, Drafted(answer, TOPIC, "zh"), "md", "zh")
+    _, status = drafting.export(edited, Drafted(answer, "zh"), "md", "zh")
     assert "并记入审计记录。草稿删去了开头的适当性提示：导出的文件已把它放回开头。" in status
-    assert last_row(engine)["answer"].startswith(f"# {TOPIC}\n\n{statement}")
+    assert last_row(engine)["answer"].startswith(f"# {PRODUCT} · 资料说明\n\n{statement}")
     # Kept as it is where the advisor left it, and not added where the client matches.
     kept = export.make_draft(answer, TOPIC, answer.answer, "zh", date(2026, 11, 30))
     assert kept.body.count(statement) == 1
@@ -246,8 +379,10 @@ def test_a_markdown_export_opened_in_a_viewer_shows_markup_in_a_source_as_text(
     hostile = "<img src=x onerror=alert(1)>"
     link = "[点此](javascript:alert(2))"
     made = export.Draft(
-        topic=f"HBM {hostile}",
+        subject=f"HBM {hostile}",
+        level=None,
         body=f"客户问到{link}与\\<b>。\n<script>alert(3)</script>",
+        notes=(f"资料来源于{hostile}的文章。",),
         sources=(f"[1] 《HBM内存说明{hostile}》 · 测试基金 · 2025-03",),
         disclosure=f"风险提示\n投资有风险，投资需谨慎。{hostile}",
         lang="zh",
@@ -261,6 +396,7 @@ def test_a_markdown_export_opened_in_a_viewer_shows_markup_in_a_source_as_text(
     for line in (f"HBM {hostile}", f"客户问到{link}与\\<b>。", "<script>alert(3)</script>"):
         assert line in visible
     assert f"[1] 《HBM内存说明{hostile}》 · 测试基金 · 2025-03" in visible
+    assert f"资料来源于{hostile}的文章。" in visible
     assert f"投资有风险，投资需谨慎。{hostile}" in visible  # the disclosure reads as written
 
 

@@ -397,7 +397,7 @@ def test_a_reader_past_the_limit_is_told_when_to_try_again(seeded, tmp_path: Pat
     admit = admission(RateLimits("1/minute"))
     request = gr.Request(client={"host": "203.0.113.7", "port": 1}, headers={})
     drafting = Drafting(engine, 500, admit)
-    options = ("C3", "plain", "short", "zh", "zh")
+    options = ("C3", "plain", "short", "zh", "zh", "", None)  # no draft before
     first = list(drafting.draft("DeepSeek与算力需求", *options, request))  # type: ignore[arg-type]
     assert "风险提示" in first[-1][2]  # drafted, with the disclosure
     second = list(drafting.draft("DeepSeek与算力需求", *options, request))  # type: ignore[arg-type]

@@ -8,6 +8,13 @@ lints the edited text (``compliance.lint``), checks its figures against the sour
 .md (``export``) from the edited text plus the answer's sources and disclosure, and records the
 text as exported through ``AnswerEngine.record_export``.
 
+A topic the engine declines (the sources do not cover it, or it asks for personal advice to the
+client: "要不要全部买588930？") makes no draft: its refusal is the assistant speaking to a reader
+("我无法…请咨询持牌投资顾问"), not a text an adviser sends. Nothing of it goes into the editor
+or can be exported; the advisor reads why in the status line, with the suitability statement the
+engine made from the product the topic was matched to. The draft the advisor had stays, as it
+does when a topic is refused before the engine sees it.
+
 Each article's argument map is offered as a starting outline (``maps.outlines``): "insert the
 outline" puts its steps, quotes and [n] into the editor, and its sources and disclosure become the
 draft's (beside the editor, appended on export), so re-check and export treat it as any draft.
@@ -33,7 +40,8 @@ from ...answer import Answer, AnswerEngine, Citation
 from ...compliance import Finding, lint, make_finding
 from ...errors import AssistantError
 from ...figures import unsupported_by_citations
-from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone
+from ...prompts import ClientLevel, DraftOptions, Lang, Length, Tone, message
+from ...text import traditional_in_place
 from ...thesis import ArgumentMap, render_outline
 from ...thesis.outline import shifted
 from . import export, maps, render
@@ -47,11 +55,13 @@ KEEP_EXPORTS = 3600  # seconds an exported file stays on the server (a client's 
 
 @dataclass
 class Drafted:
-    """The session's current draft: the answer it came from and the topic asked."""
+    """The session's current draft: the answer it came from, its language and the client's risk
+    level it was written for (None: an outline alone). Not the topic asked: it may hold the
+    client's particulars, and nothing of it goes into the exported file (``export``)."""
 
     answer: Answer
-    topic: str
     lang: Lang
+    level: ClientLevel | None = None
 
 
 # The editor, its findings, its sources and disclosure, the status line, the draft behind them.
@@ -79,6 +89,23 @@ def _status(text: str, kind: str = "info") -> str:
     return f'<p class="advisor-status {kind}">{render.esc(text)}</p>' if text else ""
 
 
+def declined(answer: Answer, lang: Lang, ui: Ui) -> str | None:
+    """Why the engine made no draft of the topic, for the advisor (module docstring); None when
+    it made one."""
+
+    def says(key: str) -> bool:
+        words = message(lang, key)
+        return words in answer.answer or traditional_in_place(words) in answer.answer
+
+    if answer.citations or not says("not_found"):
+        return None
+    advice = says("personalised") or says("personalised_draft")
+    said = [t(ui, "declined_advice" if advice else "declined_topic")]
+    if statement := export.opening_statement(answer):
+        said.append(statement)
+    return ("" if base(ui) == "zh" else " ").join(said)
+
+
 class Drafting:
     """The advisor tab's behaviour, independent of its components."""
 
@@ -99,9 +126,13 @@ class Drafting:
         length: Length,
         language: Lang,
         lang: Ui,
+        before: str | None,
+        earlier: Drafted | None,
         request: gr.Request,
     ) -> Iterator[DraftOutputs]:
-        """Stream the draft into the editor; then its findings, sources and disclosure."""
+        """Stream the draft into the editor; then its findings, sources and disclosure. A topic
+        declined makes no draft: the editor gets back ``before`` and ``earlier``, the draft the
+        advisor had (as a refused topic leaves it)."""
         topic = (topic or "").strip()
         if not topic:
             refusal: str | None = t(lang, "need_topic")
@@ -121,7 +152,17 @@ class Drafting:
             )
             for event in events:
                 if isinstance(event, Answer):
-                    drafted = Drafted(event, topic, language)
+                    if (why := declined(event, language, lang)) is not None:
+                        before = before or ""
+                        yield (
+                            before,
+                            self.recheck(before, earlier, lang) if earlier else "",
+                            render.draft_extras(earlier.answer if earlier else None, lang),
+                            _status(why, "warn"),
+                            earlier,
+                        )
+                        return
+                    drafted = Drafted(event, language, level)
                     findings = draft_findings(event.answer, event)
                     yield (
                         event.answer,
@@ -140,7 +181,6 @@ class Drafting:
         self,
         text: str,
         drafted: Drafted | None,
-        topic: str,
         shown: maps.Shown,
         lang: Ui,
         event: gr.EventData,
@@ -162,8 +202,8 @@ class Drafting:
         outline = render_outline(shifted(m, first), sources=False, tail=False)
         text = f"{text.rstrip()}\n\n{outline}" if text.strip() else outline
         answer = _with_map(earlier, shifted(m, first), text, lang)
-        name = (topic or "").strip() or (drafted.topic if drafted else "") or m.title
-        now = Drafted(answer, name, drafted.lang if drafted else m.lang)
+        level = drafted.level if drafted is not None and earlier is not None else None
+        now = Drafted(answer, drafted.lang if drafted else m.lang, level)
         status = _status(t(lang, "outline_inserted", title=m.title), "ok")
         return text, self.recheck(text, now, lang), render.draft_extras(answer, lang), status, now
 
@@ -184,8 +224,11 @@ class Drafting:
         """Write the file and record it; returns (the download's update, status line)."""
         if drafted is None or not (text or "").strip():
             return gr.update(value=None, visible=False), _status(t(lang, "need_draft"), "error")
+        answer = drafted.answer
+        cited = self.engine.store.get(list(dict.fromkeys(c.chunk_id for c in answer.citations)))
+        about = export.subject(cited, answer)
         draft = export.make_draft(
-            drafted.answer, drafted.topic, text, drafted.lang, self.engine.today()
+            answer, about, text, drafted.lang, self.engine.today(), drafted.level
         )
         self._prune()
         # A folder per export: two advisors exporting the same topic the same day each get
@@ -404,7 +447,7 @@ def build(
     make.click(lambda: gr.update(value=None, visible=False), None, file, **private)
     drafts = make.click(
         drafting.draft,
-        [topic, level, tone, length, language, lang],
+        [topic, level, tone, length, language, lang, draft, drafted],
         [draft, findings, extras, status, drafted],
         show_progress="minimal",
         **private,
@@ -423,7 +466,7 @@ def build(
     recheck.click(drafting.recheck, [draft, drafted, lang], findings, **private)
     outlines.click(
         drafting.insert_outline,
-        [draft, drafted, topic, shown, lang],
+        [draft, drafted, shown, lang],
         [draft, findings, extras, status, drafted],
         **private,
     )

@@ -1,37 +1,56 @@
-"""An advisor's draft as a file: Word (.docx, python-docx) or Markdown, named by topic and date.
+"""An advisor's draft as a file: Word (.docx, python-docx) or Markdown.
 
 Both files hold the same parts in the same order: the title, the advisor's text as edited, the
-numbered sources (title, publisher, date, section), the risk disclosure verbatim, the date and
-the line "AI-assisted draft · reviewed by: ____". The sources and the disclosure come from the
-engine's answer, not from the editable text, so an edit can neither drop nor change them; nor can
-it drop the suitability statement a draft opens with (it goes back at the top).
-``plain_text`` is what the audit row keeps as "the text as exported".
+notes the client must read, the numbered sources (title, publisher, date, section), the risk
+disclosure verbatim, the date and the line "AI-assisted draft · reviewed by: ____". The notes,
+the sources and the disclosure come from the engine's answer, not from the editable text, so an
+edit can neither drop nor change them; nor can it drop the suitability statement a draft opens
+with (it goes back at the top). ``plain_text`` is what the audit row keeps as "the text as
+exported".
+
+The notes are the answer's notices meant for the client: how old the sources are (a 2025 view is
+not today's), and the suitability result where the client's level matches the product's (a
+mismatch, or an unassessed client, already opens the draft). The notices addressed to the
+advisor stay on the advisor's screen: offline mode, a masked passage, the （未核实） marks, and
+"the sources state no risk level: check the product's legal documents", which asks the advisor
+to do something before the draft is sent.
+
+The file's name and title carry nothing of the client's: the topic an advisor types ("客户65岁，
+退休金50万，要不要…") travels with a file name through mail, download folders and logs. They name
+the subject (the product the sources name, else the first source's title), the client's risk
+level (so a C1 client's copy is not sent to a C5 client) and the date.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from docx import Document
 
 from ...answer import Answer
-from ...prompts import Lang
+from ...prompts import ClientLevel, Lang, message
+from ...store import StoredChunk
+from ...suitability import product_risk
+from ...text import traditional_in_place
 from .render import source_meta
 from .strings import draft_text
 
 Format = Literal["docx", "md"]
 _TITLE = re.compile(r"[^。．.:：;；,，]{1,12}")  # a short line without sentence punctuation
-Kind = Literal["title", "paragraph", "heading", "source", "disclosure", "meta"]
+Kind = Literal["title", "paragraph", "heading", "note", "source", "disclosure", "meta"]
 
 
 @dataclass(frozen=True)
 class Draft:
-    topic: str
+    subject: str  # the product or the source's title: never the client's words
+    level: ClientLevel | None  # the client's risk level the draft was written for
     body: str  # the advisor's text, as edited
+    notes: tuple[str, ...]  # what the client must read beside the text (``client_notes``)
     sources: tuple[str, ...]  # "[n] 《title》 · publisher · date · section"
     disclosure: str
     lang: Lang
@@ -45,12 +64,56 @@ def opening_statement(answer: Answer) -> str | None:
     return first if first and answer.answer.startswith(first) else None
 
 
-def make_draft(answer: Answer, topic: str, body: str, lang: Lang, day: date) -> Draft:
+def _shaped(key: str, *names: str) -> list[re.Pattern[str]]:
+    """The message ``key`` with any values in its placeholders, in either language and script
+    (a notice is in the reader's: an outline's follows the page's language, ``maps.notices_in``)."""
+    shapes = []
+    for lang in get_args(Lang):
+        said = message(lang, key, **dict.fromkeys(names, "\x00"))
+        for text in dict.fromkeys([said, traditional_in_place(said)]):
+            parts = text.split("\x00")
+            shapes.append(re.compile(".+?".join(re.escape(part) for part in parts)))
+    return shapes
+
+
+_FOR_THE_CLIENT = [
+    *_shaped("source_date", "date", "age"),
+    *_shaped("suitability_match", "client", "product", "level"),
+]
+
+
+def client_notes(answer: Answer) -> tuple[str, ...]:
+    """The answer's notices the client must read: the sources' age, and a matching suitability
+    result (module docstring)."""
+    return tuple(n for n in answer.notices if any(s.fullmatch(n) for s in _FOR_THE_CLIENT))
+
+
+def subject(chunks: Sequence[StoredChunk], answer: Answer) -> str:
+    """What the file is about: the product the cited passages name (the highest rated first),
+    else the first source's title; "" when it cites nothing."""
+    rated = product_risk(chunks)
+    named = [rated[1]] if rated and rated[1] else []
+    named += [p for chunk in chunks if (p := chunk.meta("products"))]
+    named += [c.title for c in answer.citations]
+    return named[0].strip() if named else ""
+
+
+def make_draft(
+    answer: Answer, about: str, body: str, lang: Lang, day: date, level: ClientLevel | None = None
+) -> Draft:
+    """The client's document: ``about`` is its subject (``subject``), ``level`` the client's."""
     sources = tuple(f"[{c.n}] {source_meta(c, lang)}" for c in answer.citations)
     body = body.strip()
     if (statement := opening_statement(answer)) and statement not in body:
         body = f"{statement}\n\n{body}"  # the client's copy opens with it, whatever the edit
-    return Draft(topic.strip(), body, sources, answer.disclosure.strip(), lang, day)
+    notes = tuple(n for n in client_notes(answer) if n not in body)
+    return Draft(about.strip(), level, body, notes, sources, answer.disclosure.strip(), lang, day)
+
+
+def title(draft: Draft) -> str:
+    if not draft.subject:
+        return draft_text(draft.lang, "untitled")
+    return draft_text(draft.lang, "title", subject=draft.subject)
 
 
 def blocks(draft: Draft) -> list[tuple[Kind, str]]:
@@ -59,8 +122,10 @@ def blocks(draft: Draft) -> list[tuple[Kind, str]]:
     def words(key: str, **values: object) -> str:
         return draft_text(draft.lang, key, **values)
 
-    out: list[tuple[Kind, str]] = [("title", draft.topic or words("untitled"))]
+    out: list[tuple[Kind, str]] = [("title", title(draft))]
     out += [("paragraph", p.strip()) for p in draft.body.split("\n") if p.strip()]
+    if draft.notes:
+        out += [("heading", words("notes")), *(("note", n) for n in draft.notes)]
     if draft.sources:
         out += [("heading", words("sources")), *(("source", s) for s in draft.sources)]
     lines = [line.strip() for line in draft.disclosure.split("\n") if line.strip()]
@@ -101,9 +166,12 @@ def markdown(draft: Draft) -> str:
 
 
 def filename(draft: Draft, fmt: Format) -> str:
-    """The topic and the date, with characters no file system accepts removed."""
-    topic = re.sub(r'[\\/:*?"<>|\x00-\x1f\s]+', "_", draft.topic).strip("._")[:40]
-    return f"{topic or draft_text(draft.lang, 'untitled')}_{draft.day.isoformat()}.{fmt}"
+    """The subject, the client's level and the date, with characters no file system accepts
+    removed: "科创板人工智能ETF_588930_C1_2026-12-02.docx"."""
+    about = re.sub(r'[\\/:*?"<>|\x00-\x1f\s]+', "_", draft.subject).strip("._")[:40]
+    level = draft_text(draft.lang, "unassessed") if draft.level == "unknown" else draft.level
+    parts = [about or draft_text(draft.lang, "untitled"), level, draft.day.isoformat()]
+    return "_".join(p for p in parts if p) + f".{fmt}"
 
 
 def write(draft: Draft, fmt: Format, folder: Path) -> tuple[Path, str]:
@@ -117,7 +185,7 @@ def write(draft: Draft, fmt: Format, folder: Path) -> tuple[Path, str]:
     # The template's own properties (author "python-docx", 2013) are not the client's file's.
     written = datetime.combine(draft.day, time(), tzinfo=UTC)
     properties = document.core_properties
-    properties.title = draft.topic or draft_text(draft.lang, "untitled")
+    properties.title = title(draft)
     properties.author = properties.comments = properties.last_modified_by = ""
     properties.created = properties.modified = written
     for kind, text in blocks(draft):
