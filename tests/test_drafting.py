@@ -194,6 +194,10 @@ def test_a_topic_asking_for_personal_advice_makes_no_draft_and_tells_the_advisor
     # A topic the sources do not cover is said so, in the advisor's terms.
     editor, *_, status, kept = drafted_by_the_desk(engine, "明天上海会下雨吗？", "C4")[-1]
     assert editor == "" and kept is None and "资料没有涉及这个主题" in html.unescape(status)
+    # So is another company's product, and a greeting: neither is a draft to send a client.
+    for topic in ("易方达的人工智能ETF怎么样？", "你好"):
+        editor, *_, status, kept = drafted_by_the_desk(engine, topic, "C4")[-1]
+        assert editor == "" and kept is None and "没有生成草稿" in html.unescape(status), topic
     # A topic the sources cover is drafted as before; a declined one leaves it in the editor.
     editor, *_, kept = drafted_by_the_desk(engine, TOPIC, "C4")[-1]
     assert "杰文斯悖论" in editor and kept is not None and kept.level == "C4"

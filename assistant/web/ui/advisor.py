@@ -97,7 +97,7 @@ def declined(answer: Answer, lang: Lang, ui: Ui) -> str | None:
         words = message(lang, key)
         return words in answer.answer or traditional_in_place(words) in answer.answer
 
-    if answer.citations or not says("not_found"):
+    if answer.citations:  # a draft rests on its sources: an answer citing none was declined
         return None
     advice = says("personalised") or says("personalised_draft")
     said = [t(ui, "declined_advice" if advice else "declined_topic")]
