@@ -8,12 +8,13 @@ from datetime import date
 
 import pytest
 
-from assistant.answer import Answer, Delta
+from assistant.answer import Answer, AnswerEngine, Delta
 from assistant.errors import InputError, OverloadedError
 from assistant.factory import build_engine
 from assistant.prompts import Turn, declines, message, prompt
 from assistant.text import to_simplified
 from tests.conftest import expected_disclosure, settings_for
+from tests.fakellm import FakeLLM
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
 
@@ -271,6 +272,17 @@ def test_an_english_offline_answer_quotes_the_sentence_that_answers(offline) -> 
         assert_compliant_shape(answer)
 
 
+def assert_said_in_our_words(
+    engine: AnswerEngine, fake_llm: FakeLLM, answer: Answer, outcome: str, why: str
+) -> None:
+    """No model was asked; the answer is disclosed, and its audit row says what it was."""
+    assert not fake_llm.chat_requests
+    assert_compliant_shape(answer)
+    assert engine.audit is not None
+    row = engine.audit.turn(answer.turn_id)
+    assert row is not None and (row["outcome"], row["why"]) == (outcome, why)
+
+
 @pytest.mark.parametrize(
     ("said", "reply"),
     [
@@ -287,11 +299,7 @@ def test_small_talk_is_answered_in_our_words_not_searched(
     # "你好" is in no article: it was told "现有资料没有涉及这个问题，无法据此回答".
     answer = online.ask(said)
     assert answer.answer.startswith(reply) and not answer.citations
-    assert not fake_llm.chat_requests  # nothing for a model to read
-    assert_compliant_shape(answer)
-    assert online.audit is not None
-    row = online.audit.turn(answer.turn_id)
-    assert row is not None and (row["outcome"], row["why"]) == ("complete", "small_talk")
+    assert_said_in_our_words(online, fake_llm, answer, "complete", "small_talk")
 
 
 def test_a_greeting_with_a_question_is_a_question(offline) -> None:
@@ -314,11 +322,7 @@ def test_another_fund_companys_product_is_not_answered_with_ours(
     answer = online.ask(question)
     assert said in answer.answer and "银华基金" in to_simplified(answer.answer)
     assert not answer.citations
-    assert not fake_llm.chat_requests
-    assert_compliant_shape(answer)
-    assert online.audit is not None
-    row = online.audit.turn(answer.turn_id)
-    assert row is not None and (row["outcome"], row["why"]) == ("refused", "other_company")
+    assert_said_in_our_words(online, fake_llm, answer, "refused", "other_company")
 
 
 def test_a_question_naming_the_documents_own_publisher_is_answered(offline) -> None:

@@ -103,17 +103,22 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     assert engine.audit.turns(1)[0]["answer"] == markdown
 
 
-def test_a_new_draft_takes_away_the_last_clients_download(
-    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
-) -> None:
-    # The advisor exported one client's draft, then drafted for the next client: the first
-    # client's file stayed offered under the new draft, one click from going to the wrong person.
-    url, _ = offline_ui
+def drafted(page: Any, url: str) -> None:
+    """The advisor tab with TOPIC drafted offline: the draft, its sources and disclosure shown."""
     page.goto(url)
     page.get_by_role("tab", name="顾问草稿").click()
     page.locator("#topic textarea").fill(TOPIC)
     page.locator("#make-draft").click()
     expect(page.locator("#draft textarea")).not_to_have_value("")
+    expect(page.locator("#draft-extras")).to_contain_text("风险提示")
+
+
+def test_a_new_draft_takes_away_the_last_clients_download(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    # The advisor exported one client's draft, then drafted for the next client: the first
+    # client's file stayed offered under the new draft, one click from going to the wrong person.
+    drafted(page, offline_ui[0])
     first = download(page, "#export-md", tmp_path)
     first_text = first.read_text(encoding="utf-8")
     assert first_text.startswith(f"# {TITLE}\n")
@@ -133,13 +138,8 @@ def test_a_draft_that_is_not_made_leaves_the_last_one_as_the_advisor_edited_it(
 ) -> None:
     # A topic too long (an article pasted in its place) or none at all is refused with a
     # sentence; the draft the advisor had edited went blank with it, and could not be exported.
-    url, _ = offline_ui
-    page.goto(url)
-    page.get_by_role("tab", name="顾问草稿").click()
-    page.locator("#topic textarea").fill(TOPIC)
-    page.locator("#make-draft").click()
+    drafted(page, offline_ui[0])
     draft = page.locator("#draft textarea")
-    expect(page.locator("#draft-extras")).to_contain_text("风险提示")
     edited = draft.input_value() + "\n张女士：以上要点供您参考，欢迎来电讨论。"
     draft.fill(edited)
     # So is a topic the engine declines: personal advice is no text to send a client.

@@ -123,18 +123,25 @@ def test_a_question_typed_while_an_answer_streams_stays_in_the_box(
     expect(page.locator(".toast-body")).to_have_count(0)
 
 
-def test_enter_while_an_answer_streams_waits_like_the_send_button(
-    url: str, fake_llm: FakeLLM, page: Any
-) -> None:
-    # Sent with the button, then a follow-up sent with Enter as the answer grew: the box's Enter
-    # is another event than the button's, so it asked at once, beside the answer in flight and
-    # without it as history ("它" then meant nothing to the model).
+def asked_slowly(page: Any, url: str, fake_llm: FakeLLM) -> Any:
+    """The page with QUESTION sent and its answer streaming at a sentence every half second,
+    its first sentence shown; returns the question box."""
     open_app(page, url)
     fake_llm.script({"pace": 0.5})
     box = page.locator("#question textarea")
     box.fill(QUESTION)
     page.locator("#send").click()
     page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    return box
+
+
+def test_enter_while_an_answer_streams_waits_like_the_send_button(
+    url: str, fake_llm: FakeLLM, page: Any
+) -> None:
+    # Sent with the button, then a follow-up sent with Enter as the answer grew: the box's Enter
+    # is another event than the button's, so it asked at once, beside the answer in flight and
+    # without it as history ("它" then meant nothing to the model).
+    box = asked_slowly(page, url, fake_llm)
     follow_up = "那它对算力芯片有什么影响？"
     box.fill(follow_up)
     box.press("Enter")
@@ -161,12 +168,7 @@ def test_a_new_chat_begun_while_an_answer_streams_stays_new(
 ) -> None:
     # "New chat" emptied the page, then the answer still streaming wrote its question and
     # answer back into it, sentence by sentence, and the next question waited for it to end.
-    open_app(page, url)
-    fake_llm.script({"pace": 0.5})
-    box = page.locator("#question textarea")
-    box.fill(QUESTION)
-    page.locator("#send").click()
-    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    box = asked_slowly(page, url, fake_llm)
     page.locator("#new-chat").click()
     expect(page.locator(".turn")).to_have_count(0)
     page.wait_for_timeout(1500)  # three of the old answer's sentences' time
@@ -182,11 +184,7 @@ def test_the_language_switched_while_an_answer_streams_is_the_answers_too(
 ) -> None:
     # The answer went on streaming in the labels it was asked under: an English page with
     # "来源", "展开全文" and footnotes read out as "来源1" under its last answer.
-    open_app(page, url)
-    fake_llm.script({"pace": 0.5})
-    page.locator("#question textarea").fill(QUESTION)
-    page.locator("#send").click()
-    page.locator(".turn.streaming .answer p:not(.waiting)").wait_for()
+    asked_slowly(page, url, fake_llm)
     page.get_by_label("English").check()
     done = page.locator(".turn.done")
     expect(done).to_have_count(1)
