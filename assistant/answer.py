@@ -25,7 +25,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -199,6 +199,8 @@ def _other_companies(question: str, hits: Sequence[Hit]) -> list[str]:
     """The fund companies the question names that published none of ``hits`` and that none of
     them mentions: the passages are about another company's products, not theirs."""
     named = fund_companies(question)
+    if not named or not hits:  # no passage found: the ordinary decline says so
+        return []
     found = " ".join(f"{h.chunk.meta('publisher') or ''} {h.chunk.text}" for h in hits)
     return [] if any(name in found for name in named) else named
 
@@ -398,11 +400,21 @@ class AnswerEngine:
         intents = classify_question(question)
         trace.intents = tuple(sorted(intents))
         notices = [message(lang, key) for key in self._intent_notices(intents)]
-        if (said := small_talk(question)) is not None:  # "你好", "谢谢": our words, no search
-            yield from self._decline(
-                trace, [], lang, "llm" if self.chat else "offline", notices, intents, snapshot,
-                draft, ours, why="small_talk", say="thanks" if said == "thanks" else "introduction",
+
+        def decline(
+            found: Sequence[Hit], why: str = "not_found", say: str = "not_found", **values: str
+        ) -> Iterator[Event]:
+            """Our words instead of an answer, before any model reads the passages."""
+            mode: AnswerMode = "llm" if self.chat else "offline"
+            return self._decline(
+                trace, found, lang, mode, notices, intents, snapshot, draft, ours,
+                why=why, say=say, values=values,
             )  # fmt: skip
+
+        if (said := small_talk(question)) is not None:  # "你好", "谢谢": our words, no search
+            yield from decline(
+                [], why="small_talk", say="thanks" if said == "thanks" else "introduction"
+            )
             return
 
         with trace.timed("rewrite"):
@@ -435,18 +447,16 @@ class AnswerEngine:
                 if topic != judged:
                     verdict = max(verdict, judge(topic))
         trace.hits = hits
-        if (elsewhere := _other_companies(question, hits)) and hits:
+        if elsewhere := _other_companies(question, hits):
             # "易方达的人工智能ETF怎么样？": our passages about our own ETF do not answer it.
-            publishers = "、".join(dict.fromkeys(h.chunk.meta("publisher") or "" for h in hits))
-            yield from self._decline(
-                trace, hits, lang, "llm" if self.chat else "offline", notices, intents, snapshot,
-                draft, ours, why="other_company", say="other_company",
-                names="、".join(elsewhere), publishers=publishers.strip("、") or "—",
+            publishers = dict.fromkeys(p for h in hits if (p := h.chunk.meta("publisher")))
+            yield from decline(
+                hits, why="other_company", say="other_company",
+                names="、".join(elsewhere), publishers="、".join(publishers) or "—",
             )  # fmt: skip
             return
         if not covered(verdict):
-            yield from self._decline(trace, hits, lang, "llm" if self.chat else "offline",
-                                     notices, intents, snapshot, draft, ours)  # fmt: skip
+            yield from decline(hits)
             return
 
         if self.chat is None:
@@ -599,13 +609,13 @@ class AnswerEngine:
         shown: bool = False,
         why: str = "not_found",
         say: str = "not_found",
-        **values: str,
+        values: Mapping[str, str] | None = None,
     ) -> Iterator[Event]:
         """The documents do not cover the question: say so (``say``: or greet, or thank), cite
         nothing. ``shown``: the reader already saw text of this turn, which the final Answer
         replaces (module docstring)."""
         trace.why = why
-        text = ours(message(lang, say, **values))
+        text = ours(message(lang, say, **(values or {})))
         if mode != "fallback" and not shown:
             yield Delta(text)
         yield self._finish(

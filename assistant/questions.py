@@ -109,8 +109,8 @@ def beside_wh(question: str, width: int = 4) -> frozenset[str]:
 
 
 def small_talk(message: str) -> str | None:
-    """ "greeting", "thanks" or "who" when the whole message is that and nothing else (``[small_talk]``
-    in ``resources/questions.toml``): "你好！", "Thank you :)", "你是谁？"; None for a question."""
+    """What kind of small talk the whole message is ("greeting", "thanks", "who": ``[small_talk]``
+    in ``resources/questions.toml``), as in "你好！", "Thank you :)", "你是谁？"; None otherwise."""
     said = _PUNCTUATION.sub(" ", to_simplified(message).lower()).strip()
     return next((kind for kind, pattern in _table().small_talk if pattern.match(said)), None)
 
