@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from .citations import without_marks
 from .compliance import asks_to_change_rules, blocked_sentences, check_text, unsold
+from .documents import is_attribution
 from .lexical import tokenize
 from .questions import answer_type, asks, beside_wh
 from .text import bigrams, near_duplicate, search_form, sentence_spans
@@ -125,6 +126,7 @@ def select_sentences(
     wanted = frozenset(token for token in tokenize(question) if not asks(token))
     charts = bool(_ABOUT_CHARTS.search(question))
     kind = answer_type(question)
+    sources = (kind is not None and kind.name == "source") or bool(_ABOUT_SOURCES.search(question))
     near = beside_wh(question)
     # (hit rank, position, sentence, the question's words in it, its character pairs)
     sentences: list[tuple[int, int, str, frozenset[str], frozenset[str]]] = []
@@ -136,6 +138,8 @@ def select_sentences(
             if len(re.sub(r"\W", "", sentence)) < _MIN_CHARS or start in masked:
                 continue
             if not quotable(sentence) or (not charts and _CAPTION.match(sentence)):
+                continue
+            if not sources and is_attribution(sentence):  # "(信息来源:德邦证券)" answers "whose?"
                 continue
             if _LEAD_IN.search(sentence):  # "…做出如下风险揭示:" only says what follows
                 continue
@@ -216,6 +220,9 @@ _CAPTION = re.compile(
 _LEAD_IN = re.compile(
     r"(?:如下|以下|下列|the following|as follows)[^。.!?！？]{0,12}[:：]$", re.IGNORECASE
 )
+# A line that only names where a passage comes from ((信息来源:德邦证券)) answers "whose figures?",
+# and nothing else.
+_ABOUT_SOURCES = re.compile(r"来源|出处|出自|\bsources?\b|\baccording to\b", re.IGNORECASE)
 _ABOUT_CHARTS = re.compile(r"图|表格|\b(?:charts?|figures?|graphs?|tables?)\b", re.IGNORECASE)
 
 

@@ -75,6 +75,25 @@ def test_a_charts_caption_is_quoted_only_when_the_chart_is_asked_about() -> None
     assert any(e.text.startswith("图：2020-2024年") for e in asked)
 
 
+def test_a_line_naming_a_source_is_quoted_only_when_a_source_is_asked_about() -> None:
+    # "(信息来源:德邦证券)" under the paragraph on Jevons' paradox says where it comes from; as an
+    # excerpt of its own it answers "杰文斯悖论是什么意思？" with nothing.
+    jevons = (
+        "所谓杰文斯悖论，简单来说就是，当某种资源的使用效率提高后，反而可能让人们用得更多。"
+        "虽然单次使用AI大模型的成本可能降低了，但整体AI算力的消耗量反而上升。\n（信息来源：德邦证券）"
+    )
+    quoted = select_sentences("杰文斯悖论是什么意思？", _hits(jevons), lambda t: 1.0)
+    assert any("杰文斯悖论" in e.text for e in quoted)
+    assert not any("信息来源" in e.text for e in quoted)
+    for asked in (
+        "杰文斯悖论这段的信息来源是哪里？",
+        "Where does the Jevons paradox passage come from?",
+    ):
+        assert any(
+            "德邦证券" in e.text for e in select_sentences(asked, _hits(jevons), lambda t: 1.0)
+        )
+
+
 def test_an_encyclopedia_s_detail_beats_the_opening_that_only_names_the_subject() -> None:
     # The subject is named once and then called 本鱼; the answer is a short sentence.
     article = (
