@@ -31,6 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, cast
 
+from . import about
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome, plain
 from .capacity import Capacity
@@ -402,13 +403,17 @@ class AnswerEngine:
         notices = [message(lang, key) for key in self._intent_notices(intents)]
 
         def decline(
-            found: Sequence[Hit], why: str = "not_found", say: str = "not_found", **values: str
+            found: Sequence[Hit],
+            why: str = "not_found",
+            say: str = "not_found",
+            from_record: bool = False,
+            **values: str,
         ) -> Iterator[Event]:
             """Our words instead of an answer, before any model reads the passages."""
             mode: AnswerMode = "llm" if self.chat else "offline"
             return self._decline(
                 trace, found, lang, mode, notices, intents, snapshot, draft, ours,
-                why=why, say=say, values=values,
+                why=why, say=say, values=values, from_record=from_record,
             )  # fmt: skip
 
         if (said := small_talk(question)) is not None:  # "你好", "谢谢": our words, no search
@@ -454,6 +459,15 @@ class AnswerEngine:
                 hits, why="other_company", say="other_company",
                 names="、".join(elsewhere), publishers="、".join(publishers) or "—",
             )  # fmt: skip
+            return
+        if draft is None and (facts := about.asked(question)) and hits:
+            # "这篇文章是谁发的？", "588930的风险等级？": the article's record answers, not its text.
+            rated = [h for h in hits if h.chunk.meta("risk_level")] if "risk_level" in facts else []
+            best = (rated or hits)[0]
+            statement = about.describe(facts, best.chunk, self._date_label(best, lang), lang)
+            yield from decline(
+                hits, why="about_article", say="about_record", from_record=True, statement=statement
+            )
             return
         if not covered(verdict):
             yield from decline(hits)
@@ -610,10 +624,11 @@ class AnswerEngine:
         why: str = "not_found",
         say: str = "not_found",
         values: Mapping[str, str] | None = None,
+        from_record: bool = False,
     ) -> Iterator[Event]:
-        """The documents do not cover the question: say so (``say``: or greet, or thank), cite
-        nothing. ``shown``: the reader already saw text of this turn, which the final Answer
-        replaces (module docstring)."""
+        """The documents do not cover the question: say so (``say``: or greet, or thank, or
+        state an article's record), cite nothing. ``shown``: the reader already saw text of this
+        turn, which the final Answer replaces (module docstring)."""
         trace.why = why
         text = ours(message(lang, say, **(values or {})))
         if mode != "fallback" and not shown:
@@ -631,6 +646,7 @@ class AnswerEngine:
             snapshot,
             draft=draft,
             ours=ours,
+            from_record=from_record,
         )
 
     def _quote(
@@ -740,12 +756,14 @@ class AnswerEngine:
         snapshot: Snapshot,
         draft: DraftOptions | None = None,
         ours: Callable[[str], str] = str,
+        from_record: bool = False,
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer.
 
         ``ours`` renders our own words in the reader's script (``traditional_in_place``): the
         notices always, and the answer too when it is ours (excerpts, refusals), not a model's
-        text already streamed as it was written."""
+        text already streamed as it was written. ``from_record``: the text states an article's
+        record (``about``), whose dates and product codes are no claims to check."""
         keys = [k for k in self._intent_notices(intents) if k in ("personalised", "prediction")]
         said = [message(lang, k) for k in keys]
         # A draft is the adviser's text to a client: it states the limit in its own voice (no
@@ -765,8 +783,12 @@ class AnswerEngine:
         citations = self._citations(body, cited, note, self.settings.knowledge_dir)
         # A figure is checked against the passages its sentence cites, as the reader sees them
         # (masked); the answer marks each unsupported one, and each is a finding on that span.
-        figures = unsupported_by_citations(
-            body, [c.text for c in citations], extra=[c.published or "" for c in citations]
+        figures = (
+            []
+            if from_record
+            else unsupported_by_citations(
+                body, [c.text for c in citations], extra=[c.published or "" for c in citations]
+            )
         )
         body, figures = mark_unverified(body, figures, message(lang, "unverified_figure"))
         # A client below the product's level, or not assessed, opens the draft. Code states it

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from assistant import about
 from assistant.answer import Answer, AnswerEngine, Delta
 from assistant.errors import InputError, OverloadedError
 from assistant.factory import build_engine
@@ -323,6 +324,48 @@ def test_another_fund_companys_product_is_not_answered_with_ours(
     assert said in answer.answer and "银华基金" in to_simplified(answer.answer)
     assert not answer.citations
     assert_said_in_our_words(online, fake_llm, answer, "refused", "other_company")
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("这篇文章是什么时候发的？", "由银华基金发布，发表于2025年2月，原载于金融界。"),
+        ("这篇文章是谁写的？", "资料中的文章是《DeepSeek暂停API充值：AI算力逻辑再梳理》"),
+        ("Who published this article?", "published by 银华基金, dated February 2025"),
+        ("588930的风险等级是多少？", "科创板人工智能ETF 588930的风险等级为R4（中高风险）"),
+        ("這隻ETF的風險等級是幾級？", "588930的風險等級為R4（中高風險）"),  # the reader's script
+        ("What is the risk rating of the ETF?", "588930, is rated R4 (medium-high risk)"),
+    ],
+)
+def test_questions_about_the_article_itself_are_answered_from_its_record(
+    online, fake_llm, question: str, said: str
+) -> None:
+    # No sentence of the article states its date or its product's risk level: "这篇文章是什么时候
+    # 发的？" was told the documents do not cover it, and the risk level was answered with the
+    # disclosure's general paragraphs. The record's date and code are not unverified figures.
+    answer = online.ask(question)
+    assert said in answer.answer
+    assert "未核实" not in answer.answer and "unverified" not in answer.answer
+    assert_compliant_shape(answer)
+    # The model may render an English question in Chinese to search with; it writes no answer.
+    assert not any("<<<资料开始>>>" in str(r["body"]) for r in fake_llm.chat_requests)
+    assert online.audit is not None
+    row = online.audit.turn(answer.turn_id)
+    assert row is not None and (row["outcome"], row["why"]) == ("complete", "about_article")
+
+
+def test_when_something_in_the_article_happened_is_not_about_the_article(offline) -> None:
+    for question in ("DeepSeek是什么时候暂停API充值的？", "When did DeepSeek pause API top-ups?"):
+        answer = offline.ask(question)
+        assert "2月6日" in answer.answer and answer.citations, question
+        assert "资料中的文章是" not in answer.answer
+    # Questions about what an article says, naming the article (XQuAD asks them of its passages).
+    for question in (
+        "在文章的标题中，机器希望终结什么？",
+        "Who wrote the paper that the temperature reconstruction graph was based on?",
+        "这篇文章的作者认为DeepSeek利空算力吗？",
+    ):
+        assert not about.asked(question), question
 
 
 def test_a_question_naming_the_documents_own_publisher_is_answered(offline) -> None:
