@@ -141,7 +141,7 @@ def select_sentences(
                 continue
             if not sources and is_attribution(sentence):  # "(信息来源:德邦证券)" answers "whose?"
                 continue
-            if _LEAD_IN.search(sentence):  # "…做出如下风险揭示:" only says what follows
+            if _LEAD_IN.search(sentence) or _SIGNPOST.match(sentence):  # only says what follows
                 continue
             own = wanted.intersection(tokenize(sentence))
             if as_text:
@@ -223,6 +223,12 @@ _LEAD_IN = re.compile(
 # A line that only names where a passage comes from ((信息来源:德邦证券)) answers "whose figures?",
 # and nothing else.
 _ABOUT_SOURCES = re.compile(r"来源|出处|出自|\bsources?\b|\baccording to\b", re.IGNORECASE)
+# A sentence in which the article announces what it does next ("本文为大家一一梳理。").
+_SIGNPOST = re.compile(
+    r"^(?:本文|下文|下面|接下来|以下)[^。！？!?]{0,10}(?:梳理|分析|介绍|解读|探讨|说明|回顾)(?:一下|一番)?[。.！!]?$"
+    r"|^(?:in )?this (?:article|piece|note) (?:will )?(?:reviews?|explains?|discuss(?:es)?|looks? at)\b[^.]{0,20}\.?$",
+    re.IGNORECASE,
+)
 _ABOUT_CHARTS = re.compile(r"图|表格|\b(?:charts?|figures?|graphs?|tables?)\b", re.IGNORECASE)
 
 

@@ -94,6 +94,18 @@ def test_a_line_naming_a_source_is_quoted_only_when_a_source_is_asked_about() ->
         )
 
 
+def test_a_sentence_announcing_what_the_article_does_next_is_not_quoted() -> None:
+    opening = (
+        "2月6日晚间，DeepSeek暂停了API服务充值。"
+        "官方对此声明称，当前服务器资源紧张，我们已暂停API服务充值。"
+        "此前市场上用DeepSeek唱衰AI算力股的观点得到阶段性证伪，底层逻辑如何？"
+        "本文为大家一一梳理。"
+    )
+    quoted = select_sentences("暂停充值说明了什么？", _hits(opening), lambda t: 1.0)
+    assert any("服务器资源紧张" in e.text for e in quoted)
+    assert not any("一一梳理" in e.text for e in quoted)
+
+
 def test_an_encyclopedia_s_detail_beats_the_opening_that_only_names_the_subject() -> None:
     # The subject is named once and then called 本鱼; the answer is a short sentence.
     article = (
