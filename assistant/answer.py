@@ -631,6 +631,7 @@ class AnswerEngine:
             snapshot,
             draft=draft,
             ours=ours,
+            topic=trace.question,  # a draft citing nothing is about the product it names
         )
 
     def _quote(
@@ -740,12 +741,14 @@ class AnswerEngine:
         snapshot: Snapshot,
         draft: DraftOptions | None = None,
         ours: Callable[[str], str] = str,
+        topic: str = "",
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer.
 
         ``ours`` renders our own words in the reader's script (``traditional_in_place``): the
         notices always, and the answer too when it is ours (excerpts, refusals), not a model's
-        text already streamed as it was written."""
+        text already streamed as it was written. ``topic``: what a draft that cites nothing was
+        asked about, whose product its suitability statement is about (``suitability.assess``)."""
         keys = [k for k in self._intent_notices(intents) if k in ("personalised", "prediction")]
         said = [message(lang, k) for k in keys]
         # A draft is the adviser's text to a client: it states the limit in its own voice (no
@@ -754,7 +757,13 @@ class AnswerEngine:
         lead = [ours(message(lang, k)) for k in voiced]  # ours before a model's text too
         notices = [n for n in notices if n not in said]  # said once, at the top
         suits = (
-            assess(draft.client_level, [h.chunk for h in cited], lang, [h.chunk for h in retrieved])
+            assess(
+                draft.client_level,
+                [h.chunk for h in cited],
+                lang,
+                [h.chunk for h in retrieved],
+                topic,
+            )
             if draft
             else None
         )

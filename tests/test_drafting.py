@@ -13,6 +13,7 @@ import pytest
 from docx import Document
 from markdown_it import MarkdownIt
 
+from assistant import suitability
 from assistant.answer import Answer, AnswerEngine
 from assistant.compliance import lint
 from assistant.factory import build_engine
@@ -114,6 +115,29 @@ def test_a_draft_that_cites_nothing_still_states_suitability_from_the_products_a
     matched = draft(engine, "C5", question=ADVICE)
     assert not matched.citations and not matched.answer.startswith("适当性")
     assert f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。" in matched.notices
+
+
+def test_a_topic_about_no_product_states_no_products_risk_level(engine: AnswerEngine) -> None:
+    # "明天北京天气怎么样？" for a C1 client read "…低于科创板人工智能ETF 588930的风险等级R4…不匹配":
+    # the statement was made from whatever passages the search returned for a topic they do not
+    # cover, about a product the topic never named.
+    unassessed = "适当性提示：尚未评估客户的风险承受能力。须先完成风险测评"
+    for topic in ("明天北京天气怎么样？", "易方达的人工智能ETF怎么样？"):
+        below = draft(engine, "C1", question=topic)
+        assert not below.citations and below.retrieved  # passages were found, none cited
+        assert not any("适当性" in n for n in below.notices) and "R4" not in below.answer
+        assert not any("适当性" in n for n in last_row(engine)["notices"])
+        unknown = draft(engine, "unknown", question=topic)  # suitability still comes first
+        assert unknown.answer.startswith(unassessed) and "R4" not in unknown.answer
+        assert unknown.notices[0].startswith(unassessed)
+    *_, status, kept = drafted_by_the_desk(engine, "明天北京天气怎么样？", "C1")[-1]
+    said = html.unescape(status)
+    assert kept is None and "资料没有涉及这个主题" in said and "R4" not in said
+    # A topic names the product by a word of its name, in either script and any case; part of
+    # a word is not the name (another company's 人工智能ETF). The code: see ADVICE above.
+    seed = engine.store.get([c.chunk_id for c in draft(engine, "C4").citations])
+    assert seed and suitability.named("要不要買科創板人工智能etf？", seed) == seed
+    assert suitability.named("易方达的人工智能ETF怎么样？", seed) == []
 
 
 def test_investor_answers_carry_no_suitability_statement(engine: AnswerEngine) -> None:
