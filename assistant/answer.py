@@ -31,6 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, cast
 
+from . import particulars
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome, plain
 from .capacity import Capacity
@@ -467,7 +468,9 @@ class AnswerEngine:
             )  # fmt: skip
             return
 
-        gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
+        # A draft does not restate the client's particulars its topic gave (``particulars``).
+        told = particulars.of(question, [h.chunk for h in hits]).restated if draft else None
+        gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")], withhold=told)
         trace.mode = "llm"
         deltas = self.chat.stream(
             build_messages(
@@ -496,6 +499,8 @@ class AnswerEngine:
         findings = list(gate.findings)
         if gate.removed:
             notices.append(message(lang, "removed"))
+        if gate.withheld:
+            notices.append(message(lang, "particulars_withheld"))
         if not re.search(r"\[\d+\]", gate.text) and declines(gate.text):
             # The model read the passages and found no answer in them: our words say so.
             answered = trace.answered_by()

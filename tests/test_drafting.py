@@ -13,7 +13,7 @@ import pytest
 from docx import Document
 from markdown_it import MarkdownIt
 
-from assistant import suitability
+from assistant import particulars, suitability
 from assistant.answer import Answer, AnswerEngine
 from assistant.compliance import lint
 from assistant.factory import build_engine
@@ -492,3 +492,79 @@ def test_a_draft_that_cites_nothing_lists_no_empty_sections(engine: AnswerEngine
 def test_the_library_count_reads_in_the_singular_for_one_article() -> None:
     assert "Library: 1 article<" in status_line("en", "offline", None, 1)
     assert "Library: 2 articles<" in status_line("en", "offline", None, 2)
+
+
+# The client's particulars an advisor typed, and a model's draft that repeats them to the client.
+TOLD = "客户王女士65岁，退休金50万，想了解杰文斯悖论和算力需求"
+ECHO = "对于65岁、退休金50万元的王女士，建议关注算力需求的变化。"
+CLAIM = "据2025年2月的文章，效率提升反而可能带来更多的算力需求[1]。"
+
+
+def test_a_draft_does_not_restate_the_clients_particulars_in_any_path(
+    ui_store: Any, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    # The model wrote "对于65岁、退休金50万元的您，建议…": the client's file carried their age and
+    # savings, and read as advice for that person.
+    _, store = ui_store
+    engine = online_engine(store, fake_llm, tmp_path)
+    fake_llm.script({"text": ECHO + CLAIM})
+    steps = drafted_by_the_desk(engine, TOLD, "C4")
+    system = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"]
+    assert "草稿中不要复述" in system  # the prompt asks it first
+    editor, findings, extras, _, drafted = steps[-1]
+    for shown in [step[0] for step in steps]:  # nothing of it streamed into the editor either
+        assert "65岁" not in shown and "50万" not in shown and "王女士" not in shown
+    assert "效率提升反而可能带来更多的算力需求[1]" in editor and "未发现不合规表述" in findings
+    assert "复述客户个人情况" in html.unescape(extras)  # the advisor is told a sentence went
+    row = last_row(engine)  # the turn's row keeps the topic as its question, and no more of it
+    assert row["question"] == TOLD
+    shown_in_row = [row["answer"], *row["streamed"], *row["notices"], str(row["findings"])]
+    assert not any(p in s for s in shown_in_row for p in ("65岁", "50万", "王女士"))
+
+    # The advisor types the particulars back in, in other words: re-check marks the sentence and
+    # the draft is not exported (no file, no audit row) until it is gone.
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    typed = f"{editor}\n王阿姨您好，退休金500,000元的您可以参考以上内容。"
+    panel = html.unescape(drafting.recheck(typed, drafted, "zh"))
+    assert "PRIVACY-002" in panel and '<mark class="finding' in panel and "个人信息保护法" in panel
+    assert engine.audit is not None
+    rows = len(engine.audit.turns(100))
+    for fmt in ("md", "docx"):
+        update, status = drafting.export(typed, drafted, fmt, "zh")  # type: ignore[arg-type]
+        assert update["value"] is None and "没有导出" in html.unescape(status)
+    assert len(engine.audit.turns(100)) == rows
+    update, status = drafting.export(editor, drafted, "docx", "zh")
+    text = "\n".join(p.text for p in Document(update["value"]).paragraphs)
+    assert "效率提升" in text and not any(p in text for p in ("65岁", "50万", "王女士", "王阿姨"))
+    exported = last_row(engine)
+    assert exported["kind"] == "export" and "效率提升" in exported["answer"]
+    assert not any(p in str(exported) for p in ("65岁", "50万", "500,000", "王女士", "王阿姨"))
+
+    # In English too: "For a 65-year-old with 500,000 in savings…" never reaches the editor.
+    fake_llm.script(
+        {
+            "text": "For a 65-year-old with 500,000 in savings, this is worth a look. "
+            "The February 2025 article says cheaper training can raise demand for compute [1]."
+        }
+    )
+    answer = draft(engine, "C4", question=TOLD, language="en")
+    assert "raise demand for compute[1]" in answer.answer and "65-year" not in answer.answer
+    assert "500,000" not in answer.answer and any("particulars" in n for n in answer.notices)
+
+
+def test_the_clients_particulars_are_what_the_topic_says_and_no_source_does(
+    engine: AnswerEngine,
+) -> None:
+    passages = engine.store.get([r.chunk_id for r in draft(engine, "C4").retrieved])
+    told = particulars.of(ADVICE.replace("客户", "客户王女士"), passages)
+    for said in (
+        "六十五岁的您",
+        "约五十万元的积蓄",
+        "A 65-year-old with 500,000 yuan",
+        "王阿姨您好",
+    ):
+        assert told.restated(said), said
+    # The product's code and the sources' dates are the sources' words, not the client's.
+    assert not told.restated("据2025年2月的文章，588930跟踪科创板人工智能指数[1]。")
+    assert not told.restated("这位女士关心的是产品的风险等级。")
+    assert not particulars.of(TOPIC, passages) and not particulars.of("这位女士问算力", passages)
