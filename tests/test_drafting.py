@@ -568,3 +568,24 @@ def test_the_clients_particulars_are_what_the_topic_says_and_no_source_does(
     assert not told.restated("据2025年2月的文章，588930跟踪科创板人工智能指数[1]。")
     assert not told.restated("这位女士关心的是产品的风险等级。")
     assert not particulars.of(TOPIC, passages) and not particulars.of("这位女士问算力", passages)
+
+
+def test_a_draft_of_excerpts_tells_the_client_where_they_come_from_not_how_they_were_made(
+    engine: AnswerEngine,
+) -> None:
+    # The client's file opened "以下为2025年2月文章的原文摘录（离线模式，未经模型改写）：": a note
+    # about the app, for the advisor, in the text the client reads.
+    editor, _, extras, _, kept = drafted_by_the_desk(engine, TOPIC, "C4")[-1]
+    assert editor.startswith("以下为2025年2月文章的原文摘录：\n“") and "未经模型改写" not in editor
+    assert "未连接在线模型" in html.unescape(extras)  # the advisor is still told why
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    update, _ = drafting.export(editor, kept, "docx", "zh")
+    paragraphs_ = [p.text for p in Document(update["value"]).paragraphs]
+    assert "以下为2025年2月文章的原文摘录：" in paragraphs_
+    assert not any("离线模式" in p or "未经模型改写" in p for p in paragraphs_)
+    english = draft(engine, "C4", language="en").answer
+    assert "(offline mode, not rewritten by a model):" in english
+    said = "Excerpts from the article of February 2025, quoted as written:\n“"
+    assert said in export.for_the_client(english) and "by a model" not in export.for_the_client(
+        english
+    )

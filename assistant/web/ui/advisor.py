@@ -177,10 +177,11 @@ class Drafting:
                         return
                     passages = self.engine.store.get([r.chunk_id for r in event.retrieved])
                     drafted = Drafted(event, language, level, particulars.of(topic, passages))
-                    findings = draft_findings(event.answer, event, drafted.told)
+                    text = export.for_the_client(event.answer)
+                    findings = draft_findings(text, event, drafted.told)
                     yield (
-                        event.answer,
-                        render.findings_panel(event.answer, findings, lang),
+                        text,
+                        render.findings_panel(text, findings, lang),
                         render.draft_extras(event, lang),
                         "",
                         drafted,
