@@ -585,7 +585,10 @@ def test_a_draft_of_excerpts_tells_the_client_where_they_come_from_not_how_they_
     assert not any("离线模式" in p or "未经模型改写" in p for p in paragraphs_)
     english = draft(engine, "C4", language="en").answer
     assert "(offline mode, not rewritten by a model):" in english
+    client, unsure = export.for_the_client(english)
     said = "Excerpts from the article of February 2025, quoted as written:\n“"
-    assert said in export.for_the_client(english) and "by a model" not in export.for_the_client(
-        english
-    )
+    assert client.startswith(said) and "by a model" not in client and not unsure
+    # "…请核对是否对应您的问题" asks the reader to check what the advisor must: the advisor is told.
+    editor, _, _, status, _ = drafted_by_the_desk(engine, "算力ETF的费率是多少？", "C4")[-1]
+    assert editor.startswith("以下为2025年2月文章的原文摘录：\n“") and "请核对" not in editor
+    assert "资料可能没有直接回答这个主题" in html.unescape(status)

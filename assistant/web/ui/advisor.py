@@ -177,13 +177,13 @@ class Drafting:
                         return
                     passages = self.engine.store.get([r.chunk_id for r in event.retrieved])
                     drafted = Drafted(event, language, level, particulars.of(topic, passages))
-                    text = export.for_the_client(event.answer)
+                    text, unsure = export.for_the_client(event.answer)
                     findings = draft_findings(text, event, drafted.told)
                     yield (
                         text,
                         render.findings_panel(text, findings, lang),
                         render.draft_extras(event, lang),
-                        "",
+                        _status(t(lang, "draft_unsure"), "warn") if unsure else "",
                         drafted,
                     )
                     return
