@@ -31,7 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, cast
 
-from . import about
+from . import about, particulars
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome, plain
 from .capacity import Capacity
@@ -481,7 +481,9 @@ class AnswerEngine:
             )  # fmt: skip
             return
 
-        gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")])
+        # A draft does not restate the client's particulars its topic gave (``particulars``).
+        told = particulars.of(question, [h.chunk for h in hits]).restated if draft else None
+        gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")], withhold=told)
         trace.mode = "llm"
         deltas = self.chat.stream(
             build_messages(
@@ -510,6 +512,8 @@ class AnswerEngine:
         findings = list(gate.findings)
         if gate.removed:
             notices.append(message(lang, "removed"))
+        if gate.withheld:
+            notices.append(message(lang, "particulars_withheld"))
         if not re.search(r"\[\d+\]", gate.text) and declines(gate.text):
             # The model read the passages and found no answer in them: our words say so.
             answered = trace.answered_by()
@@ -646,6 +650,7 @@ class AnswerEngine:
             snapshot,
             draft=draft,
             ours=ours,
+            topic=trace.question,  # a draft citing nothing is about the product it names
             from_record=from_record,
         )
 
@@ -756,14 +761,17 @@ class AnswerEngine:
         snapshot: Snapshot,
         draft: DraftOptions | None = None,
         ours: Callable[[str], str] = str,
+        topic: str = "",
         from_record: bool = False,
     ) -> Answer:
         """Citations, figure check, disclosure and notices: the one exit of every answer.
 
         ``ours`` renders our own words in the reader's script (``traditional_in_place``): the
         notices always, and the answer too when it is ours (excerpts, refusals), not a model's
-        text already streamed as it was written. ``from_record``: the text states an article's
-        record (``about``), whose dates and product codes are no claims to check."""
+        text already streamed as it was written. ``topic``: what a draft that cites nothing was
+        asked about, whose product its suitability statement is about (``suitability.assess``).
+        ``from_record``: the text states an article's record (``about``), whose dates and
+        product codes are no claims to check."""
         keys = [k for k in self._intent_notices(intents) if k in ("personalised", "prediction")]
         said = [message(lang, k) for k in keys]
         # A draft is the adviser's text to a client: it states the limit in its own voice (no
@@ -772,7 +780,13 @@ class AnswerEngine:
         lead = [ours(message(lang, k)) for k in voiced]  # ours before a model's text too
         notices = [n for n in notices if n not in said]  # said once, at the top
         suits = (
-            assess(draft.client_level, [h.chunk for h in cited], lang, [h.chunk for h in retrieved])
+            assess(
+                draft.client_level,
+                [h.chunk for h in cited],
+                lang,
+                [h.chunk for h in retrieved],
+                topic,
+            )
             if draft
             else None
         )

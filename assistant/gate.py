@@ -4,7 +4,9 @@ Deltas are buffered until a sentence is complete (``text.sentence_spans``, the r
 stage shares: the sentence is done once the next one has begun). Each sentence then has its citation markers
 normalised (out-of-range ones dropped, a missing one repaired when one source clearly
 supports the sentence) and renumbered in order of first use, and it is compliance-checked:
-a sentence with a blocking finding, or one that echoes the system prompt, is never emitted.
+a sentence with a blocking finding, or one that echoes the system prompt, is never emitted;
+nor is one the caller withholds (``withhold``: an advisor's draft restating the client's
+particulars, ``particulars``).
 Nor is a sentence in which the model speaks for the risk disclosure: one that opens with its
 heading ("风险提示：无。") or names it citing nothing ("好的，不再附加风险提示。", "no disclaimer
 needed"). The disclosure is code's to attach, verbatim; the model is told not to write it, and a
@@ -15,7 +17,7 @@ So nothing is shown that has not passed the checks, even while streaming.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .citations import normalise_markers
 from .compliance import Finding, check_text
@@ -60,13 +62,20 @@ _TERMINAL = re.compile(r"([。！？；!?;.]+[”’」』）)]*)\s*$")
 
 
 class SentenceGate:
-    def __init__(self, sources: Sequence[str], secrets: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        sources: Sequence[str],
+        secrets: Sequence[str] = (),
+        withhold: Callable[[str], bool] | None = None,
+    ) -> None:
         self.sources = list(sources)
         self.secrets = [
             line.strip() for s in secrets for line in s.splitlines() if len(line.strip()) >= 16
         ]
+        self.withhold = withhold
         self.findings: list[Finding] = []
         self.removed = 0
+        self.withheld = 0  # sentences ``withhold`` kept back (their own notice, not ``removed``'s)
         self.mapping: dict[int, int] = {}  # shown number -> source number (1-based)
         self._reverse: dict[int, int] = {}
         self._buffer = ""
@@ -95,6 +104,9 @@ class SentenceGate:
             return []
         if any(secret in plain for secret in self.secrets):
             self.removed += 1
+            return []
+        if self.withhold is not None and self.withhold(plain):
+            self.withheld += 1
             return []
         findings = check_text(plain.strip(), scope="answer")
         self.findings.extend(findings)

@@ -6,9 +6,12 @@ level comes from the article's sidecar (chunk metadata ``risk_level``, e.g. "R4"
 says plainly, at its top, when the client's level is below the product's, and that suitability
 must be assessed first when the client's level is unknown: a mismatch is stated, never smoothed
 over. When no source names the product's level the draft says that too, rather than guessing.
-A draft that cites nothing (declined, or the model quoted no passage) is still about the product
-of the article retrieved for it, whose level the sidecar states: the statement is made from the
-retrieved passages then, so a C1 client asking about an R4 product is never met with silence.
+A draft that cites nothing (declined, or the model quoted no passage) is about the product its
+topic names ("要不要全部买588930？", by its code or its name): the statement is made from the
+retrieved passages of that product then, so a C1 client asking about an R4 product is never met
+with silence. A topic that names no product ("明天北京天气怎么样？") is about none, whatever
+passages the search returned: no product's level is stated for it, and a client not assessed is
+still told that suitability comes first.
 
 Pure functions; the wording is in ``resources/messages.toml``.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 from .prompts import ClientLevel, Lang, message
 from .store import StoredChunk
+from .text import simplified_in_place
 
 _LEVEL = re.compile(r"[RrCc]\s*([1-5])")
 
@@ -46,15 +50,30 @@ def product_risk(chunks: Sequence[StoredChunk]) -> tuple[int, str | None] | None
     return n, chunk.meta("products")
 
 
+def named(topic: str, chunks: Sequence[StoredChunk]) -> list[StoredChunk]:
+    """The passages of a product that ``topic`` names: by a word of its name as the sidecar
+    gives it ("科创板人工智能ETF", "588930"), in either script and any case. Part of a name is
+    not the name: "易方达的人工智能ETF" is not "科创板人工智能ETF"."""
+    asked = simplified_in_place(topic).casefold()
+
+    def names(chunk: StoredChunk) -> bool:
+        products = re.split(r"[；;,，、]", chunk.meta("products") or "")
+        words = [w.casefold() for p in products for w in p.split() if len(w) >= 4]
+        return any(w in asked for w in words)
+
+    return [chunk for chunk in chunks if names(chunk)]
+
+
 def assess(
     client: ClientLevel,
     chunks: Sequence[StoredChunk],
     lang: Lang,
     retrieved: Sequence[StoredChunk] = (),
+    topic: str = "",
 ) -> Suitability | None:
-    """The suitability statement for a draft built from ``chunks``, or from the ``retrieved``
-    passages' product when it cites none (None: nothing to say)."""
-    product = product_risk(chunks or retrieved)
+    """The suitability statement for a draft built from ``chunks``, or, when it cites none, from
+    the ``retrieved`` passages of the product its ``topic`` names (None: nothing to say)."""
+    product = product_risk(chunks or named(topic, retrieved))
     name = (product[1] if product else None) or message(lang, "suitability_product")
     if client == "unknown":
         text = message(lang, "suitability_unknown")

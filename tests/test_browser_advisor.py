@@ -153,3 +153,36 @@ def test_a_draft_that_is_not_made_leaves_the_last_one_as_the_advisor_edited_it(
     page.screenshot(path=str(tmp_path / "refused-kept.png"), full_page=True)
     markdown = download(page, "#export-md", tmp_path).read_text(encoding="utf-8")
     assert "张女士：以上要点供您参考，欢迎来电讨论。" in markdown
+
+
+def test_a_draft_restating_the_clients_particulars_is_marked_and_not_exported(
+    offline_ui: tuple[str, AnswerEngine], page: Any, tmp_path: Path
+) -> None:
+    # The client's age and savings, typed in the topic, went into the client's file when the
+    # draft repeated them ("对于65岁、退休金50万元的您…").
+    url, engine = offline_ui
+    assert engine.audit is not None
+    page.goto(url)
+    page.get_by_role("tab", name="顾问草稿").click()
+    page.locator("#topic textarea").fill(f"客户王女士65岁，退休金50万，想了解{TOPIC}")
+    page.locator("#make-draft").click()
+    draft = page.locator("#draft textarea")
+    expect(page.locator("#draft-extras")).to_contain_text("风险提示")
+    made = draft.input_value()
+    assert "原文摘录" in made and "65岁" not in made
+    draft.fill(f"{made}\n王女士，对于65岁、退休金50万元的您，以上内容值得参考。")
+    page.locator("#recheck").click()
+    findings = page.locator("#findings")
+    expect(findings).to_contain_text("PRIVACY-002")
+    expect(findings.locator("mark.finding")).to_contain_text("65岁")
+    rows = len(engine.audit.turns(100))
+    page.locator("#export-docx").click()
+    expect(page.locator("#advisor-status")).to_contain_text("没有导出")
+    expect(page.locator("#export-file a[download]")).to_have_count(0)
+    assert len(engine.audit.turns(100)) == rows  # nothing left the app, nothing was recorded
+    page.screenshot(path=str(tmp_path / "particulars.png"), full_page=True)
+    draft.fill(made)  # the advisor deletes the sentence
+    text = "\n".join(
+        p.text for p in Document(str(download(page, "#export-docx", tmp_path))).paragraphs
+    )
+    assert "原文摘录" in text and "65岁" not in text and "王女士" not in text

@@ -13,6 +13,7 @@ import pytest
 from docx import Document
 from markdown_it import MarkdownIt
 
+from assistant import particulars, suitability
 from assistant.answer import Answer, AnswerEngine
 from assistant.compliance import lint
 from assistant.factory import build_engine
@@ -114,6 +115,29 @@ def test_a_draft_that_cites_nothing_still_states_suitability_from_the_products_a
     matched = draft(engine, "C5", question=ADVICE)
     assert not matched.citations and not matched.answer.startswith("适当性")
     assert f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。" in matched.notices
+
+
+def test_a_topic_about_no_product_states_no_products_risk_level(engine: AnswerEngine) -> None:
+    # "明天北京天气怎么样？" for a C1 client read "…低于科创板人工智能ETF 588930的风险等级R4…不匹配":
+    # the statement was made from whatever passages the search returned for a topic they do not
+    # cover, about a product the topic never named.
+    unassessed = "适当性提示：尚未评估客户的风险承受能力。须先完成风险测评"
+    for topic in ("明天北京天气怎么样？", "易方达的人工智能ETF怎么样？"):
+        below = draft(engine, "C1", question=topic)
+        assert not below.citations and below.retrieved  # passages were found, none cited
+        assert not any("适当性" in n for n in below.notices) and "R4" not in below.answer
+        assert not any("适当性" in n for n in last_row(engine)["notices"])
+        unknown = draft(engine, "unknown", question=topic)  # suitability still comes first
+        assert unknown.answer.startswith(unassessed) and "R4" not in unknown.answer
+        assert unknown.notices[0].startswith(unassessed)
+    *_, status, kept = drafted_by_the_desk(engine, "明天北京天气怎么样？", "C1")[-1]
+    said = html.unescape(status)
+    assert kept is None and "资料没有涉及这个主题" in said and "R4" not in said
+    # A topic names the product by a word of its name, in either script and any case; part of
+    # a word is not the name (another company's 人工智能ETF). The code: see ADVICE above.
+    seed = engine.store.get([c.chunk_id for c in draft(engine, "C4").citations])
+    assert seed and suitability.named("要不要買科創板人工智能etf？", seed) == seed
+    assert suitability.named("易方达的人工智能ETF怎么样？", seed) == []
 
 
 def test_investor_answers_carry_no_suitability_statement(engine: AnswerEngine) -> None:
@@ -468,3 +492,103 @@ def test_a_draft_that_cites_nothing_lists_no_empty_sections(engine: AnswerEngine
 def test_the_library_count_reads_in_the_singular_for_one_article() -> None:
     assert "Library: 1 article<" in status_line("en", "offline", None, 1)
     assert "Library: 2 articles<" in status_line("en", "offline", None, 2)
+
+
+# The client's particulars an advisor typed, and a model's draft that repeats them to the client.
+TOLD = "客户王女士65岁，退休金50万，想了解杰文斯悖论和算力需求"
+ECHO = "对于65岁、退休金50万元的王女士，建议关注算力需求的变化。"
+CLAIM = "据2025年2月的文章，效率提升反而可能带来更多的算力需求[1]。"
+
+
+def test_a_draft_does_not_restate_the_clients_particulars_in_any_path(
+    ui_store: Any, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    # The model wrote "对于65岁、退休金50万元的您，建议…": the client's file carried their age and
+    # savings, and read as advice for that person.
+    _, store = ui_store
+    engine = online_engine(store, fake_llm, tmp_path)
+    fake_llm.script({"text": ECHO + CLAIM})
+    steps = drafted_by_the_desk(engine, TOLD, "C4")
+    system = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"]
+    assert "草稿中不要复述" in system  # the prompt asks it first
+    editor, findings, extras, _, drafted = steps[-1]
+    for shown in [step[0] for step in steps]:  # nothing of it streamed into the editor either
+        assert "65岁" not in shown and "50万" not in shown and "王女士" not in shown
+    assert "效率提升反而可能带来更多的算力需求[1]" in editor and "未发现不合规表述" in findings
+    assert "复述客户个人情况" in html.unescape(extras)  # the advisor is told a sentence went
+    row = last_row(engine)  # the turn's row keeps the topic as its question, and no more of it
+    assert row["question"] == TOLD
+    shown_in_row = [row["answer"], *row["streamed"], *row["notices"], str(row["findings"])]
+    assert not any(p in s for s in shown_in_row for p in ("65岁", "50万", "王女士"))
+
+    # The advisor types the particulars back in, in other words: re-check marks the sentence and
+    # the draft is not exported (no file, no audit row) until it is gone.
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    typed = f"{editor}\n王阿姨您好，退休金500,000元的您可以参考以上内容。"
+    panel = html.unescape(drafting.recheck(typed, drafted, "zh"))
+    assert "PRIVACY-002" in panel and '<mark class="finding' in panel and "个人信息保护法" in panel
+    assert engine.audit is not None
+    rows = len(engine.audit.turns(100))
+    for fmt in ("md", "docx"):
+        update, status = drafting.export(typed, drafted, fmt, "zh")  # type: ignore[arg-type]
+        assert update["value"] is None and "没有导出" in html.unescape(status)
+    assert len(engine.audit.turns(100)) == rows
+    update, status = drafting.export(editor, drafted, "docx", "zh")
+    text = "\n".join(p.text for p in Document(update["value"]).paragraphs)
+    assert "效率提升" in text and not any(p in text for p in ("65岁", "50万", "王女士", "王阿姨"))
+    exported = last_row(engine)
+    assert exported["kind"] == "export" and "效率提升" in exported["answer"]
+    assert not any(p in str(exported) for p in ("65岁", "50万", "500,000", "王女士", "王阿姨"))
+
+    # In English too: "For a 65-year-old with 500,000 in savings…" never reaches the editor.
+    fake_llm.script(
+        {
+            "text": "For a 65-year-old with 500,000 in savings, this is worth a look. "
+            "The February 2025 article says cheaper training can raise demand for compute [1]."
+        }
+    )
+    answer = draft(engine, "C4", question=TOLD, language="en")
+    assert "raise demand for compute[1]" in answer.answer and "65-year" not in answer.answer
+    assert "500,000" not in answer.answer and any("particulars" in n for n in answer.notices)
+
+
+def test_the_clients_particulars_are_what_the_topic_says_and_no_source_does(
+    engine: AnswerEngine,
+) -> None:
+    passages = engine.store.get([r.chunk_id for r in draft(engine, "C4").retrieved])
+    told = particulars.of(ADVICE.replace("客户", "客户王女士"), passages)
+    for said in (
+        "六十五岁的您",
+        "约五十万元的积蓄",
+        "A 65-year-old with 500,000 yuan",
+        "王阿姨您好",
+    ):
+        assert told.restated(said), said
+    # The product's code and the sources' dates are the sources' words, not the client's.
+    assert not told.restated("据2025年2月的文章，588930跟踪科创板人工智能指数[1]。")
+    assert not told.restated("这位女士关心的是产品的风险等级。")
+    assert not particulars.of(TOPIC, passages) and not particulars.of("这位女士问算力", passages)
+
+
+def test_a_draft_of_excerpts_tells_the_client_where_they_come_from_not_how_they_were_made(
+    engine: AnswerEngine,
+) -> None:
+    # The client's file opened "以下为2025年2月文章的原文摘录（离线模式，未经模型改写）：": a note
+    # about the app, for the advisor, in the text the client reads.
+    editor, _, extras, _, kept = drafted_by_the_desk(engine, TOPIC, "C4")[-1]
+    assert editor.startswith("以下为2025年2月文章的原文摘录：\n“") and "未经模型改写" not in editor
+    assert "未连接在线模型" in html.unescape(extras)  # the advisor is still told why
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    update, _ = drafting.export(editor, kept, "docx", "zh")
+    paragraphs_ = [p.text for p in Document(update["value"]).paragraphs]
+    assert "以下为2025年2月文章的原文摘录：" in paragraphs_
+    assert not any("离线模式" in p or "未经模型改写" in p for p in paragraphs_)
+    english = draft(engine, "C4", language="en").answer
+    assert "(offline mode, not rewritten by a model):" in english
+    client, unsure = export.for_the_client(english)
+    said = "Excerpts from the article of February 2025, quoted as written:\n“"
+    assert client.startswith(said) and "by a model" not in client and not unsure
+    # "…请核对是否对应您的问题" asks the reader to check what the advisor must: the advisor is told.
+    editor, _, _, status, _ = drafted_by_the_desk(engine, "算力ETF的费率是多少？", "C4")[-1]
+    assert editor.startswith("以下为2025年2月文章的原文摘录：\n“") and "请核对" not in editor
+    assert "资料可能没有直接回答这个主题" in html.unescape(status)

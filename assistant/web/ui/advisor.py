@@ -8,6 +8,12 @@ lints the edited text (``compliance.lint``), checks its figures against the sour
 .md (``export``) from the edited text plus the answer's sources and disclosure, and records the
 text as exported through ``AnswerEngine.record_export``.
 
+The topic may hold the client's particulars ("客户65岁，退休金50万，…"): the draft may not restate
+them (``particulars``). The model's sentences that do never reach the editor (the engine withholds
+them, and a notice says so); one the advisor types or keeps is a PRIVACY-002 finding, marked like
+any other, and the draft is not exported while one stands: the status line says what to delete.
+Nothing of them reaches the file or its audit row; the draft's turn keeps the topic as its question.
+
 A topic the engine declines (the sources do not cover it, or it asks for personal advice to the
 client: "要不要全部买588930？") makes no draft: its refusal is the assistant speaking to a reader
 ("我无法…请咨询持牌投资顾问"), not a text an adviser sends. Nothing of it goes into the editor
@@ -36,6 +42,7 @@ from typing import Any
 
 import gradio as gr
 
+from ... import particulars
 from ...answer import Answer, AnswerEngine, Citation
 from ...compliance import Finding, lint, make_finding
 from ...errors import AssistantError
@@ -56,25 +63,31 @@ KEEP_EXPORTS = 3600  # seconds an exported file stays on the server (a client's 
 @dataclass
 class Drafted:
     """The session's current draft: the answer it came from, its language and the client's risk
-    level it was written for (None: an outline alone). Not the topic asked: it may hold the
-    client's particulars, and nothing of it goes into the exported file (``export``)."""
+    level it was written for (None: an outline alone). Not the topic asked, but the client's
+    particulars it gave, which the draft must not restate (``particulars``); they stay in the
+    session, and nothing of them goes into the exported file (``export``)."""
 
     answer: Answer
     lang: Lang
     level: ClientLevel | None = None
+    told: particulars.Particulars = particulars.NONE
 
 
 # The editor, its findings, its sources and disclosure, the status line, the draft behind them.
 DraftOutputs = tuple[str | Kept, str | Kept, str | Kept, str, Drafted | Kept | None]
 
 
-def draft_findings(text: str, answer: Answer | None) -> list[Finding]:
-    """What the panel, re-check and export name: the rules' findings, and each figure the
-    sources the draft cites do not hold (FIGURE-001), as in the engine's answers. An advisor
-    may delete the （未核实） mark or type a figure in; the draft goes to a client."""
+def draft_findings(
+    text: str, answer: Answer | None, told: particulars.Particulars = particulars.NONE
+) -> list[Finding]:
+    """What the panel, re-check and export name: the rules' findings, each sentence restating
+    the client's particulars ``told`` (PRIVACY-002), and each figure the sources the draft cites
+    do not hold (FIGURE-001), as in the engine's answers. An advisor may delete the （未核实）
+    mark or type a figure in; the draft goes to a client."""
     found = list(lint(text).findings)
+    found.extend(make_finding("PRIVACY-002", text, s, e) for s, e in told.spans(text))
     if answer is None or not answer.citations:
-        return found
+        return sorted(found, key=lambda f: f.start)
     texts = [""] * max(c.n for c in answer.citations)
     for citation in answer.citations:
         texts[citation.n - 1] = citation.text
@@ -162,13 +175,15 @@ class Drafting:
                             earlier,
                         )
                         return
-                    drafted = Drafted(event, language, level)
-                    findings = draft_findings(event.answer, event)
+                    passages = self.engine.store.get([r.chunk_id for r in event.retrieved])
+                    drafted = Drafted(event, language, level, particulars.of(topic, passages))
+                    text, unsure = export.for_the_client(event.answer)
+                    findings = draft_findings(text, event, drafted.told)
                     yield (
-                        event.answer,
-                        render.findings_panel(event.answer, findings, lang),
+                        text,
+                        render.findings_panel(text, findings, lang),
                         render.draft_extras(event, lang),
-                        "",
+                        _status(t(lang, "draft_unsure"), "warn") if unsure else "",
                         drafted,
                     )
                     return
@@ -203,7 +218,8 @@ class Drafting:
         text = f"{text.rstrip()}\n\n{outline}" if text.strip() else outline
         answer = _with_map(earlier, shifted(m, first), text, lang)
         level = drafted.level if drafted is not None and earlier is not None else None
-        now = Drafted(answer, drafted.lang if drafted else m.lang, level)
+        told = drafted.told if drafted is not None and earlier is not None else particulars.NONE
+        now = Drafted(answer, drafted.lang if drafted else m.lang, level, told)
         status = _status(t(lang, "outline_inserted", title=m.title), "ok")
         return text, self.recheck(text, now, lang), render.draft_extras(answer, lang), status, now
 
@@ -215,8 +231,8 @@ class Drafting:
 
     @staticmethod
     def recheck(text: str, drafted: Drafted | None, lang: Ui) -> str:
-        answer = drafted.answer if drafted else None
-        return render.findings_panel(text or "", draft_findings(text or "", answer), lang)
+        answer, told = (drafted.answer, drafted.told) if drafted else (None, particulars.NONE)
+        return render.findings_panel(text or "", draft_findings(text or "", answer, told), lang)
 
     def export(
         self, text: str, drafted: Drafted | None, fmt: export.Format, lang: Ui
@@ -224,6 +240,10 @@ class Drafting:
         """Write the file and record it; returns (the download's update, status line)."""
         if drafted is None or not (text or "").strip():
             return gr.update(value=None, visible=False), _status(t(lang, "need_draft"), "error")
+        remaining = draft_findings(text, drafted.answer, drafted.told)
+        if restating := [f for f in remaining if f.rule == "PRIVACY-002"]:  # no file, no row
+            refusal = t(lang, "export_particulars", n=len(restating))
+            return gr.update(value=None, visible=False), _status(refusal, "error")
         answer = drafted.answer
         cited = self.engine.store.get(list(dict.fromkeys(c.chunk_id for c in answer.citations)))
         about = export.subject(cited, answer)
@@ -234,7 +254,6 @@ class Drafting:
         # A folder per export: two advisors exporting the same topic the same day each get
         # their own file.
         path, exported = export.write(draft, fmt, Path(tempfile.mkdtemp(dir=self.folder)))
-        remaining = draft_findings(text, drafted.answer)
         figures = [f for f in remaining if f.rule == "FIGURE-001"]  # the rules run on the export
         self.engine.record_export(drafted.answer, exported, channel="advisor", also=figures)
         if remaining:

@@ -15,6 +15,13 @@ advisor stay on the advisor's screen: offline mode, a masked passage, the （未
 "the sources state no risk level: check the product's legal documents", which asks the advisor
 to do something before the draft is sent.
 
+The excerpts a draft made without a model quote (offline, or the model failed) open with a
+label for the advisor: "以下为2025年2月文章的原文摘录（离线模式，未经模型改写）：", after "现有资料
+可能没有直接回答这个问题…请核对是否对应您的问题" where retrieval doubts they answer the topic. A
+client has no use for "offline mode, not rewritten by a model", and the check is the advisor's to
+make: the draft the advisor edits says where the excerpts come from instead, without the doubt
+(``for_the_client``; the desk tells the advisor), so the advisor reviews the words the client reads.
+
 The file's name and title carry nothing of the client's: the topic an advisor types ("客户65岁，
 退休金50万，要不要…") travels with a file name through mail, download folders and logs. They name
 the subject (the product the sources name, else the first source's title), the client's risk
@@ -65,14 +72,21 @@ def opening_statement(answer: Answer) -> str | None:
 
 
 def _shaped(key: str, *names: str) -> list[re.Pattern[str]]:
-    """The message ``key`` with any values in its placeholders, in either language and script
-    (a notice is in the reader's: an outline's follows the page's language, ``maps.notices_in``)."""
+    """The message ``key`` with any values in its placeholders (each a group), in either
+    language and script (a notice is in the reader's: an outline's follows the page's language,
+    ``maps.notices_in``)."""
+    return [shape for _, _, shape in _shapes(key, *names)]
+
+
+def _shapes(key: str, *names: str) -> list[tuple[Lang, bool, re.Pattern[str]]]:
+    """``_shaped``, each with its language and whether it is in traditional characters."""
     shapes = []
     for lang in get_args(Lang):
         said = message(lang, key, **dict.fromkeys(names, "\x00"))
         for text in dict.fromkeys([said, traditional_in_place(said)]):
             parts = text.split("\x00")
-            shapes.append(re.compile(".+?".join(re.escape(part) for part in parts)))
+            shape = re.compile("(.+?)".join(re.escape(part) for part in parts))
+            shapes.append((lang, text != said, shape))
     return shapes
 
 
@@ -80,6 +94,26 @@ _FOR_THE_CLIENT = [
     *_shaped("source_date", "date", "age"),
     *_shaped("suitability_match", "client", "product", "level"),
 ]
+
+
+_LABELS = [*_shapes("offline_label", "date"), *_shapes("fallback_label", "date")]
+_UNSURE = _shaped("unsure")
+
+
+def for_the_client(text: str) -> tuple[str, bool]:
+    """``text`` with the excerpts' label said to the client (module docstring), in its language
+    and script: where the excerpts come from, not how the app made them; and without the doubt
+    that they answer the topic, which is returned (True: it was there) for the advisor."""
+    lines = text.split("\n")
+    unsure = any(shape.fullmatch(line.strip()) for line in lines for shape in _UNSURE)
+    lines = [line for line in lines if not any(s.fullmatch(line.strip()) for s in _UNSURE)]
+    for i, line in enumerate(lines):
+        for lang, traditional, shape in _LABELS:
+            if found := shape.fullmatch(line.strip()):
+                said = draft_text(lang, "excerpts", date=found.group(1))
+                lines[i] = traditional_in_place(said) if traditional else said
+                break
+    return "\n".join(lines), unsure
 
 
 def client_notes(answer: Answer) -> tuple[str, ...]:
