@@ -469,7 +469,7 @@ class AnswerEngine:
             # The sentences the answer rests on when they are known before any search: the
             # last answer's quotes, or the article's own counterpoints (``conversation``).
             fixed: list[tuple[str, Hit]] = []
-            label = "offline_label" if self.chat is None else "fallback_label"
+            label = "offline_label"
             if again:
                 fixed, label = _holding(again.chosen, hits), "recap_label"
             elif not paste and asks_counterpoints(question):
@@ -494,15 +494,17 @@ class AnswerEngine:
                 return verdict.answers if self.chat is None else verdict.for_model
 
             judged = lexical_query or standalone  # in the language the store was searched in
-            verdict = judge(judged)
+            if fixed:  # what the reader saw, or what the article says against itself
+                verdict = Verdict(1.0)
+            elif subject is not None:
+                verdict = subject
+            else:
+                verdict = judge(judged)
             if not covered(verdict) and QuestionIntent.PERSONALISED_ADVICE in intents:
                 # "我适合买588930吗？": our statement answers the advice, the documents its topic
                 topic = advice_topic(judged)
                 if topic != judged:
                     verdict = max(verdict, judge(topic))
-            if fixed:  # what the reader saw, or what the article says against itself
-                verdict = Verdict(1.0)
-            verdict = subject or verdict
         trace.hits = hits
         if elsewhere := _other_companies(paste.asked if paste else question, hits):
             # "易方达的人工智能ETF怎么样？": our passages about our own ETF do not answer it.
@@ -516,14 +518,16 @@ class AnswerEngine:
             yield from decline(hits, say="pasted_declined" if paste else "not_found")
             return
         # A pasted text is no source: the reader is told so before what our articles say.
-        lead = message(lang, "pasted_note") if paste else None
+        lead = ours(message(lang, "pasted_note")) if paste else None
+        # Excerpts are chosen for what was searched when the message itself is no question.
+        quoted = standalone if again or paste else question
         at = {hit.chunk.chunk_id: n for n, hit in enumerate(hits, start=1)}
         framing = Framing(lead, [(text, at[hit.chunk.chunk_id]) for text, hit in fixed], label)
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
             yield from self._quote(
-                trace, question, hits, verdict, lang, "offline",
+                trace, quoted, hits, verdict, lang, "offline",
                 [message(lang, "offline_notice"), *notices], [], intents, snapshot, draft, ours,
                 framing=framing,
             )  # fmt: skip
@@ -544,7 +548,7 @@ class AnswerEngine:
             calls=trace.calls_for("answer"),
         )  # fmt: skip
         if lead:
-            yield Delta(ours(lead))
+            yield Delta(lead)
         try:
             with trace.timed("model"), contextlib.closing(deltas):
                 for delta in deltas:
@@ -557,7 +561,7 @@ class AnswerEngine:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             trace.mode, trace.why = "fallback", error.kind
             yield from self._quote(
-                trace, question, hits, verdict, lang, "fallback",
+                trace, quoted, hits, verdict, lang, "fallback",
                 [message(lang, "fallback_notice"), *notices], [], intents, snapshot, draft, ours,
                 framing=framing,
             )  # fmt: skip
@@ -580,7 +584,7 @@ class AnswerEngine:
             log.warning("model answer had no citable content after checks; answering with excerpts")
             trace.mode, trace.why = "fallback", "nothing_citable"
             yield from self._quote(
-                trace, question, hits, verdict, lang, "fallback",
+                trace, quoted, hits, verdict, lang, "fallback",
                 notices, findings, intents, snapshot, draft, ours, replaced="replaced",
                 framing=framing,
             )  # fmt: skip
@@ -590,7 +594,7 @@ class AnswerEngine:
             log.warning("model answered a Chinese question in another language; using excerpts")
             trace.mode, trace.why = "fallback", "wrong_language"
             yield from self._quote(
-                trace, question, hits, verdict, lang, "fallback",
+                trace, quoted, hits, verdict, lang, "fallback",
                 notices, findings, intents, snapshot, draft, ours, replaced="wrong_language",
                 framing=framing,
             )  # fmt: skip

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer
-from assistant.prompts import Lang, Turn, message
+from assistant.answer import Answer, Delta
+from assistant.prompts import Lang, Turn, message, prompt
 from tests.conftest import expected_disclosure
 from tests.fakellm import FakeLLM
 
@@ -61,8 +61,7 @@ def test_a_request_for_the_counterarguments_gives_the_model_the_articles_own(
     answer = online.ask("有什么反方观点？")
     assert answer.mode == "llm" and answer.citations, answer.answer
     assert answer.disclosure == expected_disclosure(online.store, answer)
-    [request] = fake_llm.chat_requests
-    system = request["body"]["messages"][0]["content"]
+    system = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"]
     sources = system.split("<<<资料开始>>>")[1].split("<<<资料结束>>>")[0]
     task = system.split("<<<资料结束>>>")[1]
     assert BEAR_CASE in sources and BEAR_CASE in task  # the passage, and named as the case against
@@ -164,10 +163,23 @@ def test_a_summary_online_gives_the_model_the_last_answers_passages(
     before = {c.chunk_id for c in first.citations}
     assert {c.chunk_id for c in answer.citations} <= before
     request = fake_llm.chat_requests[-1]["body"]["messages"]
-    assert len(fake_llm.chat_requests) == 2  # no rewrite of "总结一下" into a search
+    # "总结一下" is not rewritten into a search: every request is the answer's own
+    condense = prompt("condense")
+    assert not any(r["body"]["messages"][0]["content"] == condense for r in fake_llm.chat_requests)
     assert [m["role"] for m in request] == ["system", "user", "assistant", "user"]
     for chunk in online.store.get(list(before)):
         assert chunk.text.split("。")[0] in request[0]["content"].replace("\n", " ")
+
+
+def test_a_summary_with_the_model_down_quotes_the_last_answers_passages(
+    online, fake_llm: FakeLLM
+) -> None:
+    first, history = _first_turn(online, "DeepSeek V3的训练成本是多少？")
+    fake_llm.script(503, 503, 503)  # the model is down for the summary
+    answer = online.ask("总结一下", history)
+    assert answer.mode == "fallback" and answer.citations
+    assert {c.chunk_id for c in answer.citations} <= {c.chunk_id for c in first.citations}
+    assert answer.disclosure == expected_disclosure(online.store, answer)
 
 
 def test_a_summary_with_nothing_answered_before_is_asked_as_a_question(offline) -> None:
@@ -204,10 +216,12 @@ def test_a_pasted_article_on_another_subject_is_declined_in_words_that_say_why(o
 
 def test_a_pasted_article_is_never_sent_to_the_model(online, fake_llm: FakeLLM) -> None:
     text, question = _pasted("pasted_compute.txt")
-    answer = online.ask(question)
+    events = list(online.stream(question))
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert events[0] == Delta(message("zh", "pasted_note"))  # said first, as it is shown
     assert answer.mode == "llm" and answer.citations
     assert answer.answer.startswith(message("zh", "pasted_note"))
-    [request] = fake_llm.chat_requests
-    sent = "\n".join(m["content"] for m in request["body"]["messages"])
+    sent = "\n".join(m["content"] for r in fake_llm.chat_requests for m in r["body"]["messages"])
     assert text[40:80] not in sent and "这篇文章说得对吗？" in sent
     assert answer.disclosure == expected_disclosure(online.store, answer)
