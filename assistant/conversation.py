@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .prompts import Turn
-from .questions import about_last_answer, pasted_min_chars
+from .questions import about_last_answer, pasted_min
 from .store import StoredChunk
-from .text import has_han
+from .text import has_han, split_sentences
 
 _QUOTED = re.compile(r"^“(?P<text>.+)”(?:\[\d+\])+\s*$", re.MULTILINE)
 _MARKER = re.compile(r"\[\d+\]")
@@ -98,19 +98,17 @@ class Pasted:
 def pasted(question: str) -> Pasted | None:
     """A message that pastes a text and asks about it (its own line or last sentence that asks:
     "这篇文章说得对吗？"); None for a question, however long, that pastes nothing."""
-    if len(question) < pasted_min_chars():
+    chars, least = pasted_min()
+    if len(question) < chars or len(split_sentences(question)) < least:
         return None
     lines = [line.strip() for line in question.strip().splitlines() if line.strip()]
-    asking = [i for i, line in enumerate(lines) if _ASKING_LINE.search(line) and len(line) <= 80]
-    # The reader's own line comes first or last; a question inside the article is the article's.
-    ends = [i for i in asking if i in (0, len(lines) - 1)] if len(lines) > 1 else []
-    if ends:
-        at = ends[-1]
-        return Pasted("\n".join(lines[:at] + lines[at + 1 :]), lines[at])
-    sentences = re.split(r"(?<=[。！？!?])", question.strip())
-    last = sentences[-1] if sentences[-1].strip() else sentences[-2]
-    if _ASKING_LINE.search(last) and len(last) <= 80:
-        return Pasted(question.strip()[: -len(last)].strip(), last.strip())
+    # The reader's own words come last (a line, or the last sentence of the last line), else
+    # first (a headline that asks is taken for them: the model is then asked it, of our sources).
+    sentences = [s for s in re.split(r"(?<=[。！？!?])", lines[-1]) if s.strip()]
+    for at, asked in ((len(lines) - 1, lines[-1]), (len(lines) - 1, sentences[-1]), (0, lines[0])):
+        if _ASKING_LINE.search(asked) and len(asked) <= 80:  # a question, not a paragraph
+            rest = [*lines[:at], lines[at][: len(lines[at]) - len(asked)], *lines[at + 1 :]]
+            return Pasted("\n".join(line for line in rest if line.strip()).strip(), asked.strip())
     return Pasted(question.strip(), "")
 
 

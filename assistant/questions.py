@@ -45,7 +45,7 @@ class _Table:
     about_last_answer: tuple[re.Pattern[str], ...]
     point: re.Pattern[str]
     counterpoints: re.Pattern[str]
-    pasted_min_chars: int
+    pasted_min: tuple[int, int]  # characters, sentences
 
 
 @cache
@@ -71,7 +71,10 @@ def _table() -> _Table:
         tuple(re.compile(p) for p in data["conversation"]["about_last_answer"]),
         re.compile(data["conversation"]["point"], re.IGNORECASE),
         re.compile(data["conversation"]["counterpoints"], re.IGNORECASE),
-        int(data["conversation"]["pasted_min_chars"]),
+        (
+            int(data["conversation"]["pasted_min_chars"]),
+            data["conversation"]["pasted_min_sentences"],
+        ),
     )
 
 
@@ -162,6 +165,6 @@ def asks_counterpoints(question: str) -> bool:
     return bool(_table().counterpoints.search(to_simplified(question)))
 
 
-def pasted_min_chars() -> int:
-    """The length from which a message may be a pasted text with a question about it."""
-    return _table().pasted_min_chars
+def pasted_min() -> tuple[int, int]:
+    """The characters and sentences from which a message is a pasted text, not a question."""
+    return _table().pasted_min

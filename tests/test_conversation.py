@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer, Delta
+from assistant.conversation import pasted
 from assistant.prompts import Lang, Turn, message, prompt
 from tests.conftest import expected_disclosure
 from tests.fakellm import FakeLLM
@@ -194,6 +195,25 @@ def test_a_summary_with_nothing_answered_before_is_asked_as_a_question(offline) 
 def _pasted(name: str, asked: str = "这篇文章说得对吗？") -> tuple[str, str]:
     text = (FIXTURES / name).read_text(encoding="utf-8").strip()
     return text, f"{text}\n\n{asked}"
+
+
+def test_what_reads_as_a_pasted_text_and_the_readers_question_about_it() -> None:
+    text, _ = _pasted("pasted_compute.txt")
+    asked = "这篇文章说得对吗？"
+    for message_ in (f"{text}\n\n{asked}", f"{asked}\n{text}", f"{text}{asked}"):
+        found = pasted(message_)
+        assert found is not None and found.asked == asked
+        assert found.text.split() == text.split()  # the text whole, the question apart
+    # A reader who describes their situation at length asks a question; they paste nothing.
+    long_question = (
+        "我今年六十岁，刚刚退休，每个月有一笔退休金，另外还有一些存款放在银行做定期，"
+        "最近看到很多关于人工智能和算力的新闻，身边的朋友也在讨论相关的基金产品，"
+        "我对这方面不太了解，平时也很少买基金，家里人的意见也不统一，有的说风险太大，"
+        "有的说可以少量配置一些，我自己也拿不定主意，想先弄清楚这个主题本身到底讲的是什么，"
+        "所以想请问一下，DeepSeek的出现对算力需求到底有什么影响？"
+    )
+    assert len(long_question) >= 150 and pasted(long_question * 2) is None
+    assert pasted("DeepSeek是什么？") is None
 
 
 def test_a_pasted_article_on_our_subject_is_answered_from_our_sources_offline(offline) -> None:
