@@ -537,7 +537,9 @@ class AnswerEngine:
         trace.mode = "llm"
         asking = question
         if paste:  # the model is asked about the subject, and never sent the pasted text
-            asking = prompt("pasted_question").format(asked=paste.asked or question[-80:])
+            suffix = "" if lang == "zh" else "_en"
+            said = paste.asked or prompt(f"pasted_unasked{suffix}")
+            asking = prompt(f"pasted_question{suffix}").format(asked=said)
         countering = [text for text, _ in fixed] if not again else []
         deltas = self.chat.stream(
             build_messages(
