@@ -14,6 +14,11 @@ that they may not (``Verdict.sure``). A model is given every question not clearl
 and when it says, citing nothing, that the sources do not cover it (``prompts.declines``), the
 reader gets our words for that, not excerpts in its place.
 
+A turn that is no fresh question is read first (``conversation``): a request about the last
+answer, or for the case against, rests on sentences known before the passages are judged (the
+last answer's quotes, the article's own counterpoints); a pasted text is no source, and what our
+passages say of its subject is answered after our words that say so.
+
 ``stream`` yields ``Delta`` events as sentences pass the gate, then one final ``Answer`` whose
 text is authoritative (a stream that failed midway is replaced, never shown half-finished).
 """
