@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .prompts import Turn
-from .questions import about_last_answer, pasted_min
+from .questions import about_last_answer, pasted_min, small_talk
 from .store import StoredChunk
 from .text import has_han, split_sentences
 
@@ -150,11 +150,14 @@ def _resolved(question: str, topic: str | None) -> tuple[str, str]:
 
 def topic(history: Sequence[Turn]) -> str | None:
     """The last topic that stood alone in the reader's turns (module docstring): a follow-up
-    that referred back, a request about an answer, or a pasted text leaves it as it was."""
+    that referred back, small talk, a request about an answer, or a pasted text leaves it."""
     found: str | None = None
     for turn in history:
-        if turn.role == "user" and not (about_last_answer(turn.content) or pasted(turn.content)):
-            found = _resolved(turn.content, found)[1]
+        said = turn.content
+        if turn.role == "user" and not (
+            about_last_answer(said) or pasted(said) or small_talk(said)
+        ):
+            found = _resolved(said, found)[1]
     return found
 
 

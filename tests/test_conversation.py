@@ -107,6 +107,13 @@ def test_a_chained_follow_up_borrows_the_last_topic_that_stood_alone_offline(
     assert row["standalone"] == f"{turns[0]} {turns[-1]}"  # not "它为什么便宜？ 它对…"
 
 
+def test_a_greeting_is_no_topic_to_borrow(offline) -> None:
+    history = [Turn("user", "你好"), Turn("assistant", message("zh", "introduction"))]
+    offline.ask("DeepSeek是什么？", history)
+    [row] = offline.audit.turns(limit=1)
+    assert row["standalone"] == "DeepSeek是什么？"
+
+
 def test_a_follow_up_after_a_turn_to_something_new_borrows_that(offline) -> None:
     history = [
         Turn("user", "DeepSeek是什么？"),
