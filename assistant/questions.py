@@ -153,9 +153,9 @@ def about_last_answer(message: str) -> AboutLastAnswer | None:
     found = table.point.search(said)
     if found is None:
         return AboutLastAnswer()
-    word = found.group("zh") or found.group("en").lower()
-    if word == "last":
+    if found.group("last"):
         return AboutLastAnswer(-1)
+    word = found.group("zh") or found.group("en").lower()
     return AboutLastAnswer(int(word) if word.isdigit() else _ORDINALS.get(word))
 
 

@@ -150,15 +150,24 @@ def test_a_summary_of_the_last_answer_rests_on_its_own_passages_offline(
     assert answer.answer.startswith(opening(lang, "recap_label"))
 
 
-@pytest.mark.parametrize(("follow_up", "n"), [("刚才第二点再说一遍", 2), ("第三点是什么意思？", 3)])
+@pytest.mark.parametrize(
+    ("follow_up", "at"),
+    [
+        ("刚才第二点再说一遍", 1),
+        ("第三点是什么意思？", 2),
+        ("最后一点再说一遍", -1),
+        ("Repeat the last point", -1),
+    ],
+)
 def test_one_point_of_the_last_answer_is_said_again_with_its_source(
-    offline, follow_up: str, n: int
+    offline, follow_up: str, at: int
 ) -> None:
     first, history = _first_turn(offline, "DeepSeek是什么？")
     answer = offline.ask(follow_up, history)
-    assert quotes(answer) == [quotes(first)[n - 1]]
+    meant = quotes(first)[at]
+    assert quotes(answer) == [meant]
     [citation] = answer.citations
-    assert quotes(first)[n - 1] in citation.text
+    assert meant in citation.text
     assert_sourced(offline, answer)
 
 
