@@ -14,6 +14,11 @@ that they may not (``Verdict.sure``). A model is given every question not clearl
 and when it says, citing nothing, that the sources do not cover it (``prompts.declines``), the
 reader gets our words for that, not excerpts in its place.
 
+A turn that is no fresh question is read first (``conversation``): a request about the last
+answer, or for the case against, rests on sentences known before the passages are judged (the
+last answer's quotes, the article's own counterpoints); a pasted text is no source, and what our
+passages say of its subject is answered after our words that say so.
+
 ``stream`` yields ``Delta`` events as sentences pass the gate, then one final ``Answer`` whose
 text is authoritative (a stream that failed midway is replaced, never shown half-finished).
 """
@@ -46,8 +51,9 @@ from .compliance import (
     mask_blocked,
 )
 from .config import Settings
+from .conversation import Counterpoint, CounterpointSource, condense_offline, pasted, recap
 from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
-from .extractive import LIMIT, render, select_sentences
+from .extractive import LIMIT, Excerpt, render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
 from .gate import SentenceGate
 from .llm import ChatModel
@@ -60,20 +66,28 @@ from .prompts import (
     age_text,
     build_messages,
     condense_messages,
-    condense_offline,
     declines,
     message,
     parse_condensed,
     prompt,
 )
-from .questions import fund_companies, small_talk
+from .questions import asks_counterpoints, fund_companies, small_talk
 from .retrieval import Hit, Retriever, Verdict
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
-from .text import is_chinese, reading_language, traditional_in_place, writes_traditional
+from .text import (
+    is_chinese,
+    reading_language,
+    split_sentences,
+    traditional_in_place,
+    writes_traditional,
+)
 from .trace import TurnTrace, export_record
 
 log = logging.getLogger(__name__)
+# A pasted text's subject is read from its first sentences (a search each): an article's opening
+# states it, and the cost of a paste stays that of a few questions.
+PASTED_SENTENCES = 40
 AnswerMode = Literal["llm", "offline", "fallback"]
 
 
@@ -206,6 +220,24 @@ def _other_companies(question: str, hits: Sequence[Hit]) -> list[str]:
     return [] if any(name in found for name in named) else named
 
 
+@dataclass(frozen=True)
+class Framing:
+    """How excerpts are framed: our words before them (``lead``), the sentences known before
+    any search (``fixed``: each with its hit, 1-based), the message above them (``label``:
+    "offline_label" reads "fallback_label" when a model is configured)."""
+
+    lead: str | None = None
+    fixed: Sequence[tuple[str, int]] = ()
+    label: str = "offline_label"
+
+
+def _holding(quotes: Sequence[str], hits: Sequence[Hit]) -> list[tuple[str, Hit]]:
+    """Each quote with the first hit whose passage holds it (a quote found in none is left
+    out: the store changed since it was quoted)."""
+    held = ((q, next((h for h in hits if q in h.chunk.text), None)) for q in quotes)
+    return [(q, hit) for q, hit in held if hit is not None]
+
+
 class AnswerEngine:
     def __init__(
         self,
@@ -217,7 +249,10 @@ class AnswerEngine:
         audit: AuditLog | None = None,
         today: Callable[[], date] = date.today,
         capacity: Capacity | None = None,
+        counterpoints: CounterpointSource | None = None,
     ) -> None:
+        """``counterpoints``: an article's own counterpoints (its argument map's, which is
+        built on this engine: ``factory`` passes it in)."""
         self.settings = settings
         self.store = store
         self.retriever = retriever
@@ -225,6 +260,7 @@ class AnswerEngine:
         self.audit = audit
         self.today = today
         self.capacity = capacity or Capacity(settings.max_concurrent_answers)
+        self.counterpoints = counterpoints
 
     # -- public ------------------------------------------------------------------------------
 
@@ -398,7 +434,11 @@ class AnswerEngine:
         lang: Lang = (draft.language if draft else None) or asked
         # A reader who asks in traditional characters reads our words in them (quotes verbatim).
         ours = traditional_in_place if lang == "zh" and writes_traditional(question) else str
-        intents = classify_question(question)
+        # A request about the last answer, or a pasted text, is not searched for as asked; of
+        # a pasted text, only the reader's own words are the question.
+        again = recap(question, history)
+        paste = None if again else pasted(question)
+        intents = classify_question(paste.asked if paste and paste.asked else question)
         trace.intents = tuple(sorted(intents))
         notices = [message(lang, key) for key in self._intent_notices(intents)]
 
@@ -423,13 +463,32 @@ class AnswerEngine:
             return
 
         with trace.timed("rewrite"):
-            standalone, lexical_query = self._standalone(
-                question, history, asked, deadline, trace.calls_for("rewrite")
-            )
-        trace.standalone, trace.lexical_query = standalone, lexical_query
+            if again or paste:
+                standalone, lexical_query = again.answer if again else question, None
+            else:
+                standalone, lexical_query = self._standalone(
+                    question, history, asked, deadline, trace.calls_for("rewrite")
+                )
         with trace.timed("retrieval"):
             retriever = self.retriever.on(snapshot)
+            subject: Verdict | None = None
+            if paste:
+                standalone, subject = self._subject(paste.text, retriever)
+            trace.standalone, trace.lexical_query = standalone, lexical_query
             hits = retriever.search(standalone, self.settings.top_k, lexical_query=lexical_query)
+            # The sentences the answer rests on when they are known before any search: the
+            # last answer's quotes, or the article's own counterpoints (``conversation``).
+            fixed: list[tuple[str, Hit]] = []
+            label = "offline_label"
+            if again:
+                fixed, label = _holding(again.chosen, hits), "recap_label"
+            elif not paste and asks_counterpoints(question):
+                points = self._counterpoints(hits, snapshot)
+                fixed = [(p.text, hit) for p, hit in points]
+                against = any(not p.risk for p, _ in points)
+                label = "counter_label" if against else "counter_risks_label"
+            if fixed:
+                hits = list({hit.chunk.chunk_id: hit for _, hit in fixed}.values())
 
             def judge(text: str) -> Verdict:
                 return retriever.verdict(
@@ -445,14 +504,19 @@ class AnswerEngine:
                 return verdict.answers if self.chat is None else verdict.for_model
 
             judged = lexical_query or standalone  # in the language the store was searched in
-            verdict = judge(judged)
+            if fixed:  # what the reader saw, or what the article says against itself
+                verdict = Verdict(1.0)
+            elif subject is not None:
+                verdict = subject
+            else:
+                verdict = judge(judged)
             if not covered(verdict) and QuestionIntent.PERSONALISED_ADVICE in intents:
                 # "我适合买588930吗？": our statement answers the advice, the documents its topic
                 topic = advice_topic(judged)
                 if topic != judged:
                     verdict = max(verdict, judge(topic))
         trace.hits = hits
-        if elsewhere := _other_companies(question, hits):
+        if elsewhere := _other_companies(paste.asked if paste else question, hits):
             # "易方达的人工智能ETF怎么样？": our passages about our own ETF do not answer it.
             publishers = dict.fromkeys(p for h in hits if (p := h.chunk.meta("publisher")))
             yield from decline(
@@ -460,7 +524,7 @@ class AnswerEngine:
                 names="、".join(elsewhere), publishers="、".join(publishers) or "—",
             )  # fmt: skip
             return
-        if draft is None and (facts := about.asked(question)) and hits:
+        if not (draft or again or paste) and (facts := about.asked(question)) and hits:
             # "这篇文章是谁发的？", "588930的风险等级？": the article's record answers, not its text.
             rated = [h for h in hits if h.chunk.meta("risk_level")] if "risk_level" in facts else []
             best = (rated or hits)[0]
@@ -470,14 +534,21 @@ class AnswerEngine:
             )
             return
         if not covered(verdict):
-            yield from decline(hits)
+            yield from decline(hits, say="pasted_declined" if paste else "not_found")
             return
+        # A pasted text is no source: the reader is told so before what our articles say.
+        lead = ours(message(lang, "pasted_note")) if paste else None
+        # Excerpts are chosen for what was searched when the message itself is no question.
+        quoted = standalone if again or paste else question
+        at = {hit.chunk.chunk_id: n for n, hit in enumerate(hits, start=1)}
+        framing = Framing(lead, [(text, at[hit.chunk.chunk_id]) for text, hit in fixed], label)
 
         if self.chat is None:
             trace.mode, trace.why = "offline", "no_key"
             yield from self._quote(
-                trace, question, hits, verdict, lang, "offline",
+                trace, quoted, hits, verdict, lang, "offline",
                 [message(lang, "offline_notice"), *notices], [], intents, snapshot, draft, ours,
+                framing=framing,
             )  # fmt: skip
             return
 
@@ -485,13 +556,22 @@ class AnswerEngine:
         told = particulars.of(question, [h.chunk for h in hits]).restated if draft else None
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")], withhold=told)
         trace.mode = "llm"
+        asking = question
+        if paste:  # the model is asked about the subject, and never sent the pasted text
+            suffix = "" if lang == "zh" else "_en"
+            said = paste.asked or prompt(f"pasted_unasked{suffix}")
+            asking = prompt(f"pasted_question{suffix}").format(asked=said)
+        countering = [text for text, _ in fixed] if not again else []
         deltas = self.chat.stream(
             build_messages(
-                question, history, hits, mode, draft=draft, lang=lang, unsure=not verdict.sure
+                asking, history, hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
+                counterpoints=countering,
             ),
             deadline=deadline,
             calls=trace.calls_for("answer"),
-        )
+        )  # fmt: skip
+        if lead:
+            yield Delta(lead)
         try:
             with trace.timed("model"), contextlib.closing(deltas):
                 for delta in deltas:
@@ -504,8 +584,9 @@ class AnswerEngine:
             log.warning("model unavailable (%s): %s; answering with excerpts", error.kind, error)
             trace.mode, trace.why = "fallback", error.kind
             yield from self._quote(
-                trace, question, hits, verdict, lang, "fallback",
+                trace, quoted, hits, verdict, lang, "fallback",
                 [message(lang, "fallback_notice"), *notices], [], intents, snapshot, draft, ours,
+                framing=framing,
             )  # fmt: skip
             return
 
@@ -520,7 +601,7 @@ class AnswerEngine:
             yield from self._decline(
                 trace, hits, lang, "llm", notices, intents, snapshot, draft, ours,
                 model=answered.model if answered else self.chat.name, shown=bool(trace.streamed),
-                why="model_declined",
+                why="model_declined", say="pasted_declined" if paste else "not_found",
             )  # fmt: skip
             return
         if not re.search(r"\[\d+\]", gate.text):
@@ -528,8 +609,9 @@ class AnswerEngine:
             log.warning("model answer had no citable content after checks; answering with excerpts")
             trace.mode, trace.why = "fallback", "nothing_citable"
             yield from self._quote(
-                trace, question, hits, verdict, lang, "fallback",
+                trace, quoted, hits, verdict, lang, "fallback",
                 notices, findings, intents, snapshot, draft, ours, replaced="replaced",
+                framing=framing,
             )  # fmt: skip
             return
         if lang == "zh" and not is_chinese(gate.text):
@@ -537,8 +619,9 @@ class AnswerEngine:
             log.warning("model answered a Chinese question in another language; using excerpts")
             trace.mode, trace.why = "fallback", "wrong_language"
             yield from self._quote(
-                trace, question, hits, verdict, lang, "fallback",
+                trace, quoted, hits, verdict, lang, "fallback",
                 notices, findings, intents, snapshot, draft, ours, replaced="wrong_language",
+                framing=framing,
             )  # fmt: skip
             return
         cited = [hits[gate.mapping[n] - 1] for n in sorted(gate.mapping)]
@@ -549,7 +632,7 @@ class AnswerEngine:
             trace.why = f"failover:{first.outcome}"
             notices.append(message(lang, "failover", model=model))
         yield self._finish(
-            gate.text,
+            f"{lead}\n\n{gate.text}" if lead else gate.text,
             cited,
             hits,
             lang,
@@ -670,6 +753,7 @@ class AnswerEngine:
         ours: Callable[[str], str],
         *,
         replaced: str | None = None,
+        framing: Framing = Framing(),
     ) -> Iterator[Event]:
         """Excerpts in the model's place (offline, or the model failed). No model read the
         passages, so the decision's strict reading holds: a question they do not answer is
@@ -677,12 +761,15 @@ class AnswerEngine:
         they stand for a model's answer the checks set aside, and this message says why."""
         if not verdict.answers:
             yield from self._decline(
-                trace, hits, lang, mode, notices, intents, snapshot, draft, ours
-            )
+                trace, hits, lang, mode, notices, intents, snapshot, draft, ours,
+                say="pasted_declined" if framing.lead else "not_found",
+            )  # fmt: skip
             return
-        text, cited = self._excerpts(question, hits, lang, draft, snapshot)
+        text, cited = self._excerpts(question, hits, lang, draft, snapshot, framing)
         if not verdict.sure:
             text = f"{message(lang, 'unsure')}\n{text}"
+        if framing.lead:
+            text = f"{framing.lead}\n{text}"
         text = ours(text)
         if replaced:
             notices = [*notices, message(lang, replaced)]
@@ -700,22 +787,63 @@ class AnswerEngine:
         lang: Lang,
         draft: DraftOptions | None,
         snapshot: Snapshot,
+        framing: Framing = Framing(),
     ) -> tuple[str, list[Hit]]:
-        """The extractive answer, markers numbered in order of use, and the hits it cites."""
-        # English: with Chinese renderings of the words this snapshot's corpus uses.
-        retriever = self.retriever.on(snapshot)
-        searched = retriever.searched_text(question)
-        # An advisor's length without a model; an investor's answer quotes LIMIT sentences.
-        n, chunks = (draft.excerpts, max(3, draft.excerpts)) if draft else (LIMIT, 3)
-        excerpts = select_sentences(
-            searched, hits, snapshot.lexical().idf, limit=n, chunks=chunks,
-            likeness=retriever.likeness(question),
-        )  # fmt: skip
+        """The extractive answer, markers numbered in order of use, and the hits it cites:
+        the sentences ``framing`` fixes when they are known, else those chosen for the
+        question."""
+        if framing.fixed:
+            excerpts = [Excerpt(n, 0, text, 1.0) for text, n in framing.fixed]
+        else:
+            # English: with Chinese renderings of the words this snapshot's corpus uses.
+            retriever = self.retriever.on(snapshot)
+            searched = retriever.searched_text(question)
+            # An advisor's length without a model; an investor's answer quotes LIMIT sentences.
+            n, chunks = (draft.excerpts, max(3, draft.excerpts)) if draft else (LIMIT, 3)
+            excerpts = select_sentences(
+                searched, hits, snapshot.lexical().idf, limit=n, chunks=chunks,
+                likeness=retriever.likeness(question),
+            )  # fmt: skip
         # Offline means no key; with one, the notices say why the model's answer is not here.
-        which = "offline_label" if self.chat is None else "fallback_label"
-        label = message(lang, which, date=self._date_label(hits[0], lang))
+        label = framing.label
+        if label == "offline_label" and self.chat is not None:
+            label = "fallback_label"
+        said = message(lang, label, date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
-        return f"{label}\n{quoted}", [hits[n - 1] for n in sources]
+        return f"{said}\n{quoted}", [hits[n - 1] for n in sources]
+
+    def _subject(self, text: str, retriever: Retriever) -> tuple[str, Verdict]:
+        """What a pasted text says that our passages answer for sure, and how surely: its
+        sentences judged one at a time (a text's length and its mix of subjects are no
+        question's, and the decision was fitted on questions). Nothing answered: the text
+        itself to record, and a verdict that declines."""
+        sure = []
+        for sentence in split_sentences(text)[:PASTED_SENTENCES]:
+            hits = retriever.search(sentence, self.settings.top_k)
+            verdict = retriever.verdict(
+                sentence,
+                hits,
+                floor=self.settings.relevance_floor,
+                floor_other=self.settings.relevance_floor_other,
+            )
+            if verdict.sure:
+                sure.append((sentence, verdict))
+        if not sure:
+            return text[:200], Verdict(0.0)
+        return " ".join(s for s, _ in sure), max(v for _, v in sure)
+
+    def _counterpoints(
+        self, hits: Sequence[Hit], snapshot: Snapshot
+    ) -> list[tuple[Counterpoint, Hit]]:
+        """The counterpoints and risks of the article the best hit is from (its argument
+        map's), each with its passage: the search's hit where it found it."""
+        if self.counterpoints is None or not hits:
+            return []
+        ids = snapshot.index_state().get(hits[0].chunk.path, {})
+        chunks = sorted(snapshot.get(list(ids)), key=lambda c: int(c.meta("ordinal") or 0))
+        found = {h.chunk.chunk_id: h for h in hits}
+        found |= {c.chunk_id: Hit(c, 0.0, 0.0, 0.0) for c in chunks if c.chunk_id not in found}
+        return [(p, found[p.chunk_id]) for p in self.counterpoints(chunks) if p.chunk_id in found]
 
     def _date_label(self, hit: Hit, lang: Lang) -> str:
         month = _month(hit.chunk.meta("published"))

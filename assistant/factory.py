@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -16,13 +17,15 @@ from .errors import ConfigurationError
 from .ingest import Ingestor
 from .inventory import SyncReport
 from .redact import redact_url
-from .store import KnowledgeStore
+from .store import KnowledgeStore, StoredChunk
 from .storelock import StoreLock
 
 if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when built:
     from .answer import AnswerEngine  # `python ingest.py` starts faster without it
     from .audit import AuditLog
+    from .conversation import Counterpoint
     from .llm import ChatModel, OpenAICompatibleChat
+    from .prompts import Lang
 
 log = logging.getLogger("assistant")
 
@@ -159,7 +162,28 @@ def build_engine(
         Retriever(store, store.embedder),
         chat if chat is not None else build_chat(settings, check=check_model),
         audit=audit or build_audit(settings),
+        counterpoints=functools.partial(_counterpoints, settings.knowledge_dir),
     )
+
+
+def _counterpoints(knowledge_dir: Path, chunks: Sequence[StoredChunk]) -> list[Counterpoint]:
+    """An article's own counterpoints and the risks its disclosure names, as its argument map
+    quotes them (``thesis.extract``): the engine answers "有什么反方观点？" with them. Passed to
+    the engine here, the one place that builds both (the map is built on the engine)."""
+    from .conversation import Counterpoint
+    from .text import is_chinese
+    from .thesis.extract import Citer, extract
+
+    if not chunks:
+        return []
+    lang: Lang = "zh" if is_chinese(chunks[0].title + chunks[0].text) else "en"
+    found = extract(chunks, lang, Citer(lang, knowledge_dir))
+    return [
+        Counterpoint(point.text, point.citations[0].chunk_id, risk)
+        for risk, points in ((False, found.counterpoints), (True, found.risks))
+        for point in points
+        if point.citations
+    ]
 
 
 def build_web_app(

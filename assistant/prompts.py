@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from .citations import without_marks
-from .text import has_han
 
 if TYPE_CHECKING:  # a type only: no store behind the text work
     from .retrieval import Hit
@@ -131,15 +130,20 @@ def build_messages(
     draft: DraftOptions | None = None,
     lang: Lang = "zh",
     unsure: bool = False,
+    counterpoints: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """The request: the fixed system prompt, the sources, the task. ``unsure``: retrieval
-    doubts the sources answer the question (``retrieval.Verdict.sure``), and the task says so."""
+    doubts the sources answer the question (``retrieval.Verdict.sure``), and the task says so;
+    ``counterpoints``: the reader asks for the case against, and these are the article's own."""
     if mode == "advisor":
         task = advisor_task(draft or DraftOptions(), lang)
     else:
         task = prompt("investor_task")
     if unsure:
         task = f"{prompt('unsure_task')}\n{task}"
+    if counterpoints:
+        points = "\n".join(f"- {point}" for point in counterpoints)
+        task = f"{task}\n{prompt('counter_task').format(points=points)}"
     system = f"{prompt('system')}\n\n{fenced_sources(hits)}\n\n{task}"
     messages: list[BaseMessage] = [SystemMessage(system)]
     for turn in history:
@@ -186,39 +190,3 @@ def parse_condensed(text: str) -> tuple[str, str] | None:
         return None
     q = standalone.group(1).strip()
     return q, (chinese.group(1).strip() if chinese else q)
-
-
-_REFERRING = re.compile(
-    r"(它|它们|这个|那个|这些|那些|这一|该|其|此|上述|前面|刚才|这样|那样|\bit\b|\bthis\b|\bthat\b|"
-    r"\bthese\b|\bthose\b|\bthey\b|\bthem\b|\bits\b)",
-    re.IGNORECASE,
-)
-
-
-# "What about X?" (那X呢？, X又如何？, and what about X?) turns to X: X is what to look for.
-_WHAT_ABOUT = re.compile(
-    r"^(?:那么?|还有|另外)?\s*(?P<zh>[^，,。？?！!]{1,12}?)\s*(?:呢|又如何|又怎样|又怎么样)\s*[？?]?$"
-    r"|^(?:and |but |so )?(?:what|how) about (?P<en>[^?]{1,60}?)\s*\??$",
-    re.IGNORECASE,
-)
-# ... unless X is itself a question ("为什么呢？", "how about why?"): that asks about the last topic.
-_ASKING = re.compile(
-    r"为什么|为何|怎么|什么|如何|哪|谁|多少|几|\b(?:why|how|what|which|who|when|where)\b",
-    re.IGNORECASE,
-)
-
-
-def condense_offline(question: str, history: Sequence[Turn]) -> str:
-    """A deterministic standalone question: a follow-up that refers back borrows the last topic;
-    one that turns to something new ("那风险呢？", "What about the risks?") asks about that."""
-    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
-    if previous is None:
-        return question
-    turned = _WHAT_ABOUT.match(question.strip())
-    focus = turned and (turned.group("zh") or turned.group("en"))
-    if focus and not _REFERRING.search(focus) and not _ASKING.search(focus):
-        return focus
-    short = len(question) <= 12 if has_han(question) else len(question.split()) <= 5
-    if _REFERRING.search(question) or short:
-        return f"{previous.strip()} {question.strip()}"
-    return question

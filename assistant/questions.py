@@ -42,6 +42,10 @@ class _Table:
     types: tuple[AnswerType, ...]
     small_talk: tuple[tuple[str, re.Pattern[str]], ...]
     fund_companies: re.Pattern[str]
+    about_last_answer: tuple[re.Pattern[str], ...]
+    point: re.Pattern[str]
+    counterpoints: re.Pattern[str]
+    pasted_min: tuple[int, int]  # characters, sentences
 
 
 @cache
@@ -64,6 +68,13 @@ def _table() -> _Table:
         types,
         tuple((kind, re.compile(pattern)) for kind, pattern in data["small_talk"].items()),
         _companies(data["fund_companies"]),
+        tuple(re.compile(p) for p in data["conversation"]["about_last_answer"]),
+        re.compile(data["conversation"]["point"], re.IGNORECASE),
+        re.compile(data["conversation"]["counterpoints"], re.IGNORECASE),
+        (
+            int(data["conversation"]["pasted_min_chars"]),
+            data["conversation"]["pasted_min_sentences"],
+        ),
     )
 
 
@@ -119,3 +130,41 @@ def fund_companies(question: str) -> list[str]:
     """The fund companies a question names ("易方达的人工智能ETF", "南方基金"), in order."""
     found = (m[1] or m[2] for m in _table().fund_companies.finditer(to_simplified(question)))
     return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class AboutLastAnswer:
+    """A message that asks about the last answer; ``point`` the one of it meant ("第二点": 2)."""
+
+    point: int | None = None
+
+
+_ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ORDINALS |= {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "十": 10}
+
+
+def about_last_answer(message: str) -> AboutLastAnswer | None:
+    """Whether the whole message asks about the last answer ("总结一下", "刚才第二点再说一遍",
+    "summarise that": ``[conversation]`` in ``resources/questions.toml``), and which point."""
+    said = _PUNCTUATION.sub(" ", to_simplified(message).lower()).strip()
+    table = _table()
+    if not any(p.match(said) or p.match(said.replace(" ", "")) for p in table.about_last_answer):
+        return None
+    found = table.point.search(said)
+    if found is None:
+        return AboutLastAnswer()
+    if found.group("last"):
+        return AboutLastAnswer(-1)
+    word = found.group("zh") or found.group("en").lower()
+    return AboutLastAnswer(int(word) if word.isdigit() else _ORDINALS.get(word))
+
+
+def asks_counterpoints(question: str) -> bool:
+    """Whether the question asks for the case against the article's argument ("有什么反方观点？",
+    "What are the counterarguments?")."""
+    return bool(_table().counterpoints.search(to_simplified(question)))
+
+
+def pasted_min() -> tuple[int, int]:
+    """The characters and sentences from which a message is a pasted text, not a question."""
+    return _table().pasted_min

@@ -1,0 +1,167 @@
+"""What a turn asks of the conversation, when it is not a fresh question about the articles.
+
+People do not ask one question at a time, as the engine's first version assumed:
+
+- **A follow-up borrows the last topic that stood alone.** "DeepSeek是什么？" → "它为什么便宜？"
+  → "它对算力需求有什么影响？": the third refers to DeepSeek, not to the second question, which
+  itself referred back (``topic``). A turn that turns to something new ("那风险呢？") is the
+  topic from then on.
+- **A request about the last answer** ("总结一下", "刚才第二点再说一遍", "summarise that") is
+  answered from that answer's own sources: searching the store for "总结一下" found something
+  else (``recap``). The history carries only the answer's text, so its sources are found again
+  from it: offline answers quote their sentences verbatim (“…”[n]), and each quote is its own
+  passage's sentence.
+- **A request for the case against** ("有什么反方观点？") is answered from the counterpoints
+  the article itself makes (its bear-case section, the risks its disclosure names), as the
+  argument map draws them (``assistant.thesis``). The engine cannot import the map (the map is
+  built on the engine), so ``factory`` hands it a ``CounterpointSource``.
+- **A question pasted with a whole article** ("<2,000 characters> 这篇文章说得对吗？") is no
+  question about our articles, and the pasted text is no source (DOMAIN.md: answers rest on
+  the fund's own sources only). It is told so, and answered with what our articles say on
+  the same subject, if they say anything (``pasted``).
+
+The words that decide all this are language facts in ``resources/questions.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .prompts import Turn
+from .questions import about_last_answer, pasted_min, small_talk
+from .store import StoredChunk
+from .text import has_han, split_sentences
+
+_QUOTED = re.compile(r"^“(?P<text>.+)”(?:\[\d+\])+\s*$", re.MULTILINE)
+_MARKER = re.compile(r"\[\d+\]")
+_ASKING_LINE = re.compile(r"[?？]\s*$")
+
+
+@dataclass(frozen=True)
+class Counterpoint:
+    """A sentence in which an article argues against its own thesis, or a risk its disclosure
+    names (``risk``), and the chunk that holds it."""
+
+    text: str
+    chunk_id: str
+    risk: bool = False
+
+
+# An article's chunks, in reading order → its counterpoints (``factory`` builds it on the map).
+CounterpointSource = Callable[[Sequence[StoredChunk]], Sequence[Counterpoint]]
+
+
+@dataclass(frozen=True)
+class Recap:
+    """A request about the last answer: its text (markers aside), the sentences it quoted in
+    order, and the one the reader points at ("第二点": 2), if any."""
+
+    answer: str
+    quotes: tuple[str, ...]
+    point: int | None
+
+    @property
+    def chosen(self) -> tuple[str, ...]:
+        """The quotes asked about: the one pointed at, or all of them."""
+        if self.point == -1 and self.quotes:  # "the last point"
+            return self.quotes[-1:]
+        if self.point is not None and 0 < self.point <= len(self.quotes):
+            return (self.quotes[self.point - 1],)
+        return self.quotes
+
+
+def recap(question: str, history: Sequence[Turn]) -> Recap | None:
+    """The last answer, when ``question`` asks about it and it cited something (an answer that
+    declined has no sources to go back to: the question is then asked as any other)."""
+    asked = about_last_answer(question)
+    if asked is None:
+        return None
+    previous = next((t.content for t in reversed(history) if t.role == "assistant"), "")
+    if not _MARKER.search(previous):
+        return None
+    quotes = tuple(m.group("text") for m in _QUOTED.finditer(previous))
+    lines = [line for line in previous.splitlines() if _MARKER.search(line)]
+    text = _MARKER.sub("", "\n".join(lines)).strip()
+    return Recap(text, quotes, asked.point)
+
+
+@dataclass(frozen=True)
+class Pasted:
+    """A message holding a pasted text: the text, and what the reader asks about it."""
+
+    text: str
+    asked: str
+
+
+def pasted(question: str) -> Pasted | None:
+    """A message that pastes a text and asks about it (its own line or last sentence that asks:
+    "这篇文章说得对吗？"); None for a question, however long, that pastes nothing."""
+    chars, least = pasted_min()
+    if len(question) < chars or len(split_sentences(question)) < least:
+        return None
+    lines = [line.strip() for line in question.strip().splitlines() if line.strip()]
+    # The reader's own words come last (a line, or the last sentence of the last line), else
+    # first (a headline that asks is taken for them: the model is then asked it, of our sources).
+    sentences = [s for s in re.split(r"(?<=[。！？!?])", lines[-1]) if s.strip()]
+    for at, asked in ((len(lines) - 1, lines[-1]), (len(lines) - 1, sentences[-1]), (0, lines[0])):
+        if _ASKING_LINE.search(asked) and len(asked) <= 80:  # a question, not a paragraph
+            rest = [*lines[:at], lines[at][: len(lines[at]) - len(asked)], *lines[at + 1 :]]
+            return Pasted("\n".join(line for line in rest if line.strip()).strip(), asked.strip())
+    return Pasted(question.strip(), "")
+
+
+_REFERRING = re.compile(
+    r"(它|它们|这个|那个|这些|那些|这一|该|其|此|上述|前面|刚才|这样|那样|\bit\b|\bthis\b|\bthat\b|"
+    r"\bthese\b|\bthose\b|\bthey\b|\bthem\b|\bits\b)",
+    re.IGNORECASE,
+)
+# "What about X?" (那X呢？, X又如何？, and what about X?) turns to X: X is what to look for.
+_WHAT_ABOUT = re.compile(
+    r"^(?:那么?|还有|另外)?\s*(?P<zh>[^，,。？?！!]{1,12}?)\s*(?:呢|又如何|又怎样|又怎么样)\s*[？?]?$"
+    r"|^(?:and |but |so )?(?:what|how) about (?P<en>[^?]{1,60}?)\s*\??$",
+    re.IGNORECASE,
+)
+# ... unless X is itself a question ("为什么呢？", "how about why?"): that asks about the last topic.
+_ASKING = re.compile(
+    r"为什么|为何|怎么|什么|如何|哪|谁|多少|几|\b(?:why|how|what|which|who|when|where)\b",
+    re.IGNORECASE,
+)
+
+
+def _resolved(question: str, topic: str | None) -> tuple[str, str]:
+    """The standalone question ``question`` asks after ``topic``, and the topic from then on:
+    a follow-up that refers back borrows the topic and keeps it; one that turns to something
+    new ("那风险呢？", "What about the risks?") asks about that, as a question that refers to
+    nothing does, and either is the topic from then on."""
+    question = question.strip()
+    if topic is None:
+        return question, question
+    turned = _WHAT_ABOUT.match(question)
+    focus = turned and (turned.group("zh") or turned.group("en"))
+    if focus and not _REFERRING.search(focus) and not _ASKING.search(focus):
+        return focus, focus
+    short = len(question) <= 12 if has_han(question) else len(question.split()) <= 5
+    if _REFERRING.search(question) or short:
+        return f"{topic} {question}", topic
+    return question, question
+
+
+def topic(history: Sequence[Turn]) -> str | None:
+    """The last topic that stood alone in the reader's turns (module docstring): a follow-up
+    that referred back, small talk, a request about an answer, or a pasted text leaves it."""
+    found: str | None = None
+    for turn in history:
+        said = turn.content
+        if turn.role == "user" and not (
+            about_last_answer(said) or pasted(said) or small_talk(said)
+        ):
+            found = _resolved(said, found)[1]
+    return found
+
+
+def condense_offline(question: str, history: Sequence[Turn]) -> str:
+    """A deterministic standalone question: ``question`` after the conversation's last topic
+    that stood alone (``topic``)."""
+    return _resolved(question, topic(history))[0]

@@ -1,0 +1,272 @@
+"""Conversations as people have them: the case against, chained follow-ups, a request about the
+last answer, a question pasted with an article. Real engine and store; the fake model online."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import Answer, Delta
+from assistant.conversation import pasted
+from assistant.prompts import Lang, Turn, message, prompt
+from tests.conftest import expected_disclosure
+from tests.fakellm import FakeLLM
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# The seed's bear-case section concludes (its argument map's counterpoint):
+BEAR_CASE = "进而可能会影响AI算力的成长空间"
+# ... and the article's own case, which no counterpoint may be:
+PITCH = ["促进了AI算力的成长空间", "杰文斯悖论", "持续加大AI资本开支", "有力工具", "得到阶段性证伪"]
+
+
+def assert_sourced(engine, answer: Answer) -> None:
+    assert answer.citations, answer.answer
+    assert answer.disclosure == expected_disclosure(engine.store, answer)
+    assert "投资有风险" in answer.disclosure
+    for citation in answer.citations:
+        assert citation.quote in citation.text and citation.path  # clickable: a passage, a file
+
+
+def opening(lang: Lang, key: str) -> str:
+    """A dated message's words before its date."""
+    return message(lang, key, date="\0").split("\0")[0]
+
+
+def quotes(answer: Answer) -> list[str]:
+    return re.findall(r"^“(.+)”\[\d+\]$", answer.answer, re.MULTILINE)
+
+
+# -- the case against --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question", ["有什么反方观点？", "What are the counterarguments?", "看空的理由是什么？"]
+)
+def test_a_request_for_the_counterarguments_gets_the_articles_own_offline(
+    offline, question: str
+) -> None:
+    answer = offline.ask(question)
+    assert_sourced(offline, answer)
+    said = quotes(answer)
+    assert any(BEAR_CASE in q for q in said), answer.answer
+    assert any("风险" in q for q in said)  # the risks the disclosure names
+    assert not any(p in q for q in said for p in PITCH), said
+    assert message("en" if question.isascii() else "zh", "ai_label") in answer.notices
+
+
+def test_a_request_for_the_counterarguments_gives_the_model_the_articles_own(
+    online, fake_llm: FakeLLM
+) -> None:
+    answer = online.ask("有什么反方观点？")
+    assert answer.mode == "llm" and answer.citations, answer.answer
+    assert answer.disclosure == expected_disclosure(online.store, answer)
+    system = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"]
+    sources = system.split("<<<资料开始>>>")[1].split("<<<资料结束>>>")[0]
+    task = system.split("<<<资料结束>>>")[1]
+    assert BEAR_CASE in sources and BEAR_CASE in task  # the passage, and named as the case against
+    assert "反方观点" in task and not any(p in task for p in PITCH)
+    cited = {c.chunk_id for c in answer.citations}
+    assert any(BEAR_CASE in chunk.text for chunk in online.store.get(list(cited)))
+
+
+def test_an_english_request_for_the_counterarguments_is_answered_online(
+    online, fake_llm: FakeLLM
+) -> None:
+    # An English question is rewritten first; the rewrite keeps it a request for the case against.
+    fake_llm.script({"text": "Q: What are the counterarguments?\nZH: 有哪些反方观点？"}, "ok")
+    answer = online.ask("What are the counterarguments?")
+    assert answer.mode == "llm" and answer.citations
+    system = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"]
+    assert BEAR_CASE in system.split("<<<资料结束>>>")[1]
+
+
+# -- chained follow-ups ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["DeepSeek是什么？", "它为什么便宜？", "它对算力需求有什么影响？"],
+        ["What is DeepSeek?", "Why is it cheap?", "How does it affect demand for compute?"],
+    ],
+)
+def test_a_chained_follow_up_borrows_the_last_topic_that_stood_alone_offline(
+    offline, turns: list[str]
+) -> None:
+    history: list[Turn] = []
+    for question in turns[:-1]:
+        history += [
+            Turn("user", question),
+            Turn("assistant", offline.ask(question, history).answer),
+        ]
+    answer = offline.ask(turns[-1], history)
+    assert_sourced(offline, answer)
+    [row] = offline.audit.turns(limit=1)
+    assert row["standalone"] == f"{turns[0]} {turns[-1]}"  # not "它为什么便宜？ 它对…"
+
+
+def test_a_greeting_is_no_topic_to_borrow(offline) -> None:
+    history = [Turn("user", "你好"), Turn("assistant", message("zh", "introduction"))]
+    offline.ask("DeepSeek是什么？", history)
+    [row] = offline.audit.turns(limit=1)
+    assert row["standalone"] == "DeepSeek是什么？"
+
+
+def test_a_follow_up_after_a_turn_to_something_new_borrows_that(offline) -> None:
+    history = [
+        Turn("user", "DeepSeek是什么？"),
+        Turn("assistant", "……"),
+        Turn("user", "那杰文斯悖论呢？"),
+        Turn("assistant", "……"),
+    ]
+    offline.ask("它是什么意思？", history)
+    [row] = offline.audit.turns(limit=1)
+    assert row["standalone"] == "杰文斯悖论 它是什么意思？"
+
+
+# -- a request about the last answer -----------------------------------------------------------
+
+
+def _first_turn(engine, question: str) -> tuple[Answer, list[Turn]]:
+    first = engine.ask(question)
+    return first, [Turn("user", question), Turn("assistant", first.answer)]
+
+
+@pytest.mark.parametrize(
+    ("asked", "follow_up"),
+    [("DeepSeek是什么？", "总结一下"), ("What is DeepSeek?", "summarise that")],
+)
+def test_a_summary_of_the_last_answer_rests_on_its_own_passages_offline(
+    offline, asked: str, follow_up: str
+) -> None:
+    first, history = _first_turn(offline, asked)
+    answer = offline.ask(follow_up, history)
+    assert_sourced(offline, answer)
+    assert quotes(answer) == quotes(first)  # what it quoted, nothing the store found for "总结"
+    assert {c.chunk_id for c in answer.citations} == {c.chunk_id for c in first.citations}
+    lang = "en" if asked.isascii() else "zh"
+    assert answer.answer.startswith(opening(lang, "recap_label"))
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "at"),
+    [
+        ("刚才第二点再说一遍", 1),
+        ("第三点是什么意思？", 2),
+        ("最后一点再说一遍", -1),
+        ("Repeat the last point", -1),
+    ],
+)
+def test_one_point_of_the_last_answer_is_said_again_with_its_source(
+    offline, follow_up: str, at: int
+) -> None:
+    first, history = _first_turn(offline, "DeepSeek是什么？")
+    answer = offline.ask(follow_up, history)
+    meant = quotes(first)[at]
+    assert quotes(answer) == [meant]
+    [citation] = answer.citations
+    assert meant in citation.text
+    assert_sourced(offline, answer)
+
+
+def test_a_summary_online_gives_the_model_the_last_answers_passages(
+    online, fake_llm: FakeLLM
+) -> None:
+    first, history = _first_turn(online, "DeepSeek V3的训练成本是多少？")
+    answer = online.ask("总结一下", history)
+    assert answer.mode == "llm" and answer.citations
+    before = {c.chunk_id for c in first.citations}
+    assert {c.chunk_id for c in answer.citations} <= before
+    request = fake_llm.chat_requests[-1]["body"]["messages"]
+    # "总结一下" is not rewritten into a search: every request is the answer's own
+    condense = prompt("condense")
+    assert not any(r["body"]["messages"][0]["content"] == condense for r in fake_llm.chat_requests)
+    assert [m["role"] for m in request] == ["system", "user", "assistant", "user"]
+    for chunk in online.store.get(list(before)):
+        assert chunk.text.split("。")[0] in request[0]["content"].replace("\n", " ")
+
+
+def test_a_summary_with_the_model_down_quotes_the_last_answers_passages(
+    online, fake_llm: FakeLLM
+) -> None:
+    first, history = _first_turn(online, "DeepSeek V3的训练成本是多少？")
+    fake_llm.script(503, 503, 503)  # the model is down for the summary
+    answer = online.ask("总结一下", history)
+    assert answer.mode == "fallback" and answer.citations
+    assert {c.chunk_id for c in answer.citations} <= {c.chunk_id for c in first.citations}
+    assert answer.disclosure == expected_disclosure(online.store, answer)
+
+
+def test_a_summary_with_nothing_answered_before_is_asked_as_a_question(offline) -> None:
+    history = [Turn("user", "比特币现在多少钱？"), Turn("assistant", message("zh", "not_found"))]
+    answer = offline.ask("总结一下", history)
+    assert not answer.answer.startswith(opening("zh", "recap_label"))
+
+
+# -- a question pasted with an article ---------------------------------------------------------
+
+
+def _pasted(name: str, asked: str = "这篇文章说得对吗？") -> tuple[str, str]:
+    text = (FIXTURES / name).read_text(encoding="utf-8").strip()
+    return text, f"{text}\n\n{asked}"
+
+
+def test_what_reads_as_a_pasted_text_and_the_readers_question_about_it() -> None:
+    text, _ = _pasted("pasted_compute.txt")
+    asked = "这篇文章说得对吗？"
+    for message_ in (f"{text}\n\n{asked}", f"{asked}\n{text}", f"{text}{asked}"):
+        found = pasted(message_)
+        assert found is not None and found.asked == asked
+        assert found.text.split() == text.split()  # the text whole, the question apart
+    # A reader who describes their situation at length asks a question; they paste nothing.
+    long_question = (
+        "我今年六十岁，刚刚退休，每个月有一笔退休金，另外还有一些存款放在银行做定期，"
+        "最近看到很多关于人工智能和算力的新闻，身边的朋友也在讨论相关的基金产品，"
+        "我对这方面不太了解，平时也很少买基金，家里人的意见也不统一，有的说风险太大，"
+        "有的说可以少量配置一些，我自己也拿不定主意，想先弄清楚这个主题本身到底讲的是什么，"
+        "所以想请问一下，DeepSeek的出现对算力需求到底有什么影响？"
+    )
+    assert len(long_question) >= 150 and pasted(long_question * 2) is None
+    assert pasted("DeepSeek是什么？") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "asked", "lang"),
+    [
+        ("pasted_compute.txt", "这篇文章说得对吗？", "zh"),
+        ("pasted_compute_en.txt", "Is this article right?", "en"),
+    ],
+)
+def test_a_pasted_article_on_our_subject_is_answered_from_our_sources_offline(
+    offline, name: str, asked: str, lang: Lang
+) -> None:
+    text, question = _pasted(name, asked)
+    answer = offline.ask(question)
+    assert answer.answer.startswith(message(lang, "pasted_note"))
+    assert_sourced(offline, answer)
+    pasted_sentences = [s for s in re.split(r"(?<=[。？！.?!])\s*", text) if len(s) > 12]
+    assert not any(s in answer.answer for s in pasted_sentences)  # never shown as a source
+    assert not any(s in c.text for c in answer.citations for s in pasted_sentences)
+    assert any("推理" in q or "算力" in q for q in quotes(answer))
+
+
+def test_a_pasted_article_on_another_subject_is_declined_in_words_that_say_why(offline) -> None:
+    _, question = _pasted("pasted_property.txt")
+    answer = offline.ask(question)
+    assert answer.answer == message("zh", "pasted_declined") and not answer.citations
+    assert "投资有风险" in answer.disclosure
+
+
+def test_a_pasted_article_is_never_sent_to_the_model(online, fake_llm: FakeLLM) -> None:
+    text, question = _pasted("pasted_compute.txt")
+    events = list(online.stream(question))
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert events[0] == Delta(message("zh", "pasted_note"))  # said first, as it is shown
+    assert answer.mode == "llm" and answer.citations
+    assert answer.answer.startswith(message("zh", "pasted_note"))
+    sent = "\n".join(m["content"] for r in fake_llm.chat_requests for m in r["body"]["messages"])
+    assert text[40:80] not in sent and "这篇文章说得对吗？" in sent
+    assert answer.disclosure == expected_disclosure(online.store, answer)
