@@ -14,7 +14,8 @@ A text object (one run of characters the file draws together) is a **mark** when
 A pale title set large on a dark cover would be taken for a mark (what lies under text is not
 asked); the page's own colour is: a page whose text is all pale has no text far lighter.
 Repeated means the run's text, or a part of it between spaces, three times or more among
-the page's pale or slanted runs: rows of a company's name, a band of "银华基金  仅供内部参考".
+the page's pale or slanted runs (rows of a company's name), or a run that is one unit written
+over and over (a band of "银华基金  仅供内部参考" under the header).
 """
 
 from __future__ import annotations
@@ -116,7 +117,10 @@ def drop_marks(
     candidate = {p for run in runs.values() for p in run.positions}
     others = [c for p, c in enumerate(chars) if c and p not in candidate and not c.text.isspace()]
     body = statistics.median(c.height for c in others) if others else 0.0
-    ink = statistics.median(lightness_of.values()) if lightness_of else 0.0
+    # The page's own ink: its other characters' (a page of little text may hold more
+    # characters of its watermark than of text), or all of them where every one is pale.
+    inks = [v for p, v in lightness_of.items() if p not in candidate] or list(lightness_of.values())
+    ink = statistics.median(inks) if inks else 0.0
     parts: Counter[str] = Counter()
     texts = {key: _text(chars, run) for key, run in runs.items()}
     for text in texts.values():
@@ -126,7 +130,7 @@ def drop_marks(
     for key, run in runs.items():
         text = texts[key]
         light = run.light - ink >= _LIGHT
-        repeated = any(parts[part] >= _REPEATS for part in {text, *text.split()})
+        repeated = _periodic(text) or any(parts[part] >= _REPEATS for part in {text, *text.split()})
         mine = [c for p in run.positions if (c := chars[p]) is not None]
         over = _over(mine, others)
         if run.slant:
@@ -147,6 +151,12 @@ def drop_marks(
         elif p not in dropped:
             out.append(char)
     return out
+
+
+def _periodic(text: str) -> bool:
+    """One unit written twice or more ("银华基金仅供内部参考银华基金仅供内部参考…")."""
+    period = (text + text).find(text, 1)
+    return 0 < period < len(text) and len(text) % period == 0
 
 
 def _text(chars: Sequence[Char | None], run: Run) -> str:
