@@ -398,3 +398,120 @@ def turn(path: Path, out: Path, rotate: int) -> None:
         page.mediabox = RectangleObject([0, 0, height, width])
         page.rotate(rotate)
     writer.write(out)
+
+
+def _sheet_font(text: str, path: Path) -> str:
+    """A reportlab font name for a face subset to ``text``, registered once."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    font = cjk_truetype(text, path)
+    name = f"Sheet-{font.resolve()}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(font)))
+    return name
+
+
+def _merge(path: Path, sheet: Path, over: bool, pages: slice = slice(None)) -> None:
+    """Draw ``sheet``'s first page on the chosen pages of ``path``, over or under their text."""
+    from pypdf import PdfReader, PdfWriter
+
+    mark = PdfReader(sheet).pages[0]
+    writer = PdfWriter(clone_from=PdfReader(path))
+    for page in writer.pages[pages]:
+        page.merge_page(mark, over=over)
+    writer.write(path)
+
+
+BRAND = "银华基金"
+
+
+def stamp_flat(path: Path, over: bool) -> None:
+    """Stamp every page as many distribution systems do, level rather than slanted: a large
+    pale-grey "仅供内部参考" across the middle, "银华基金" repeated in rows over the page, and a
+    band of both under the running header."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    name = _sheet_font(WATERMARK + BRAND, path.with_name("flat-watermark.ttf"))
+    sheet = path.with_name(f"{path.stem}.flat-stamp.pdf")
+    pdf = canvas.Canvas(str(sheet), pagesize=A4)
+    pdf.setFillGray(0.85)
+    pdf.setFont(name, 40)
+    pdf.drawCentredString(A4[0] / 2, 400, WATERMARK)
+    pdf.setFont(name, 16)
+    for y in (130, 270, 540, 680):
+        for x in (90, 250, 410):
+            pdf.drawString(x, y, BRAND)
+    pdf.setFont(name, 9)
+    pdf.drawString(57, A4[1] - 52, "    ".join([BRAND, WATERMARK] * 4))
+    pdf.showPage()
+    pdf.save()
+    _merge(path, sheet, over)
+
+
+CHART_LABELS = ("寒武纪", "海光信息", "澜起科技", "中芯国际", "金山办公", "芯原股份")
+CHART_CAPTION = "图1：前六大成分股市值（亿元）"
+CHART_SOURCE = "数据来源：Wind，截至2025年6月30日。"
+
+
+def add_chart(path: Path) -> None:
+    """A page of figures added after the last, as a report's appendix sets one: a caption, a
+    bar chart whose category labels are set at 45° under the axis (figures on the value axis),
+    and the source under it."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    name = _sheet_font(
+        "".join(CHART_LABELS) + CHART_CAPTION + CHART_SOURCE, path.with_name("chart.ttf")
+    )
+    sheet = path.with_name(f"{path.stem}.chart.pdf")
+    pdf = canvas.Canvas(str(sheet), pagesize=A4)
+    pdf.setFont(name, 10.5)
+    pdf.drawString(72, 760, CHART_CAPTION)
+    drawing = Drawing(420, 260)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 50, 70, 350, 170
+    chart.data = [(2650, 3380, 1020, 4210, 1290, 310)]
+    chart.categoryAxis.categoryNames = list(CHART_LABELS)
+    for labels in (chart.categoryAxis.labels, chart.valueAxis.labels):
+        labels.fontName, labels.fontSize = name, 9
+    chart.categoryAxis.labels.angle = 45
+    chart.categoryAxis.labels.boxAnchor = "ne"
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 5000, 1000
+    drawing.add(chart)
+    drawing.drawOn(pdf, 72, 480)
+    pdf.setFont(name, 9)
+    pdf.drawString(72, 470, CHART_SOURCE)
+    pdf.showPage()
+    pdf.save()
+    writer = PdfWriter(clone_from=PdfReader(path))
+    writer.append(PdfReader(sheet))
+    writer.write(path)
+
+
+SIDEBAR = ("科技创新引领未来", "银华基金与您同行")  # read right to left: the first on the right
+
+
+def vertical_sidebar(path: Path, over: bool = True) -> None:
+    """Set a sidebar in vertical writing (竖排) in the first page's right margin, as a cover or
+    a brochure's page does: each column top to bottom, the columns right to left, one
+    character drawn under the other."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    name = _sheet_font("".join(SIDEBAR), path.with_name("sidebar.ttf"))
+    sheet = path.with_name(f"{path.stem}.sidebar.pdf")
+    pdf = canvas.Canvas(str(sheet), pagesize=A4)
+    size = 14
+    pdf.setFont(name, size)
+    for k, column in reversed(list(enumerate(SIDEBAR))):  # drawn left to right
+        x = A4[0] - 36 - k * 1.6 * size
+        for j, char in enumerate(column):
+            pdf.drawCentredString(x, 640 - j * 1.15 * size, char)
+    pdf.showPage()
+    pdf.save()
+    _merge(path, sheet, over, slice(0, 1))

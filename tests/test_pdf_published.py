@@ -11,6 +11,7 @@ functions (:func:`rewrite_unicode_maps`, :func:`stamp`, :func:`turn`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,86 @@ def test_columns_on_pages_turned_by_rotate_read_as_upright(tmp_path: Path) -> No
     upright = load_article(tmp_path / "upright.pdf", "upright.pdf", LIMIT)
     turned = load_article(tmp_path / "turned.pdf", "turned.pdf", LIMIT)
     assert [(b.kind, b.text) for b in turned.blocks] == [(b.kind, b.text) for b in upright.blocks]
+
+
+# -- level pale watermarks, chart labels on a slant, vertical writing ------------------------------
+
+
+def _blocks(article: Article) -> list[tuple[str, str]]:
+    return [(block.kind, block.text) for block in article.blocks]
+
+
+def _notice() -> R.Document:
+    """A page with less text than a watermark has characters."""
+    return R.Document("风险提示", [R.Item("paragraph", DISCLOSURE)])
+
+
+@pytest.mark.parametrize("over", [True, False], ids=["over", "under"])
+@pytest.mark.parametrize("doc", [_report, _notice], ids=["report", "notice"])
+def test_a_level_pale_watermark_stays_out_of_the_text(
+    tmp_path: Path, over: bool, doc: Callable[[], R.Document]
+) -> None:
+    # "仅供内部参考" large across the middle, "银华基金" in rows over the page and a band of
+    # both under the header, level and pale grey: told by how they are drawn (far lighter than
+    # the text, repeated, large, over the text), the article reads as it does unstamped.
+    plain = _write(doc(), tmp_path / "plain.pdf")
+    stamped = _write(doc(), tmp_path / "stamped.pdf")
+    R.stamp_flat(stamped, over)
+    article = load_article(stamped, stamped.name, LIMIT)
+    assert _blocks(article) == _blocks(load_article(plain, plain.name, LIMIT))
+    assert not any(R.WATERMARK in block.text for block in article.blocks)
+
+
+def test_pale_text_that_stands_alone_is_text(tmp_path: Path) -> None:
+    # A pale note set once, over nothing, at the text's size, is no watermark.
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    note = "注：本页数据未经审计，仅供参考。"
+    path = _write(_report(1), tmp_path / "report.pdf")
+    font = R.cjk_truetype(note, tmp_path / "note.ttf")
+    pdfmetrics.registerFont(TTFont(f"PaleNote-{font}", str(font)))
+    sheet = canvas.Canvas(str(tmp_path / "note.pdf"), pagesize=A4)
+    sheet.setFillGray(0.8)
+    sheet.setFont(f"PaleNote-{font}", 10.5)
+    sheet.drawString(72, 90, note)
+    sheet.save()
+    writer = PdfWriter(clone_from=PdfReader(path))
+    writer.pages[-1].merge_page(PdfReader(tmp_path / "note.pdf").pages[0])
+    writer.write(path)
+    assert normal_form(note) in _texts(load_article(path, path.name, LIMIT))
+
+
+def test_chart_labels_on_a_slant_are_read_and_the_watermark_is_not(tmp_path: Path) -> None:
+    # A page of figures: the bar chart's category labels at 45° are small, dark and each
+    # once, and read one a line under the caption; the watermark stamped at 45° and 30°
+    # over every page (large, pale, repeated) stays out.
+    path = _write(_report(), tmp_path / "report.pdf")
+    R.add_chart(path)
+    R.stamp(path, over=True)
+    texts = _texts(load_article(path, path.name, LIMIT))
+    caption = texts.index(normal_form(R.CHART_CAPTION))
+    labels = [normal_form(label) for label in R.CHART_LABELS]
+    assert texts[caption + 1 : caption + 1 + len(labels)] == labels
+    assert normal_form(R.CHART_SOURCE) in texts
+    assert not any("仅供" in text or R.COMPANY in text for text in texts)
+    for item in _report().items:
+        assert normal_form(item.text) in texts
+
+
+def test_vertical_writing_reads_as_columns_right_to_left(tmp_path: Path) -> None:
+    # A sidebar in the first page's margin set in vertical writing, drawn column by column
+    # from the left: each column reads as one line, the right one first, and the paragraph
+    # running from page 1 to page 2 beside it stays whole.
+    plain = _write(_report(), tmp_path / "plain.pdf")
+    sidebar = _write(_report(), tmp_path / "sidebar.pdf")
+    R.vertical_sidebar(sidebar)
+    article = load_article(sidebar, sidebar.name, LIMIT)
+    texts = _texts(article)
+    first = texts.index(normal_form(R.SIDEBAR[0]))
+    assert texts[first + 1] == normal_form(R.SIDEBAR[1])
+    rest = [block for block in _blocks(article) if block[1] not in R.SIDEBAR]
+    assert rest == _blocks(load_article(plain, plain.name, LIMIT))

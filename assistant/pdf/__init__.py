@@ -10,10 +10,17 @@ Per page, from the characters and their boxes (:mod:`.lines`, :mod:`.tables`, :m
 
 - **Characters** are read as the page's reader sees them: a page turned by /Rotate 90 or 270
   (a landscape table in a portrait report) has its boxes, and its tables' rules, turned with
-  it; characters set on a slant (a watermark's "仅供内部参考" or company name across the page
-  at 30° or 45°, over or under the text) are left out, text turned a quarter is kept; glyphs
-  drawn filled and stroked (bold made from a regular face, Chinese PDFs' headings) count as
-  bold.
+  it; text turned a quarter is kept; glyphs drawn filled and stroked (bold made from a
+  regular face, Chinese PDFs' headings) count as bold.
+- **Watermarks** are left out by how they are drawn, not by their words (:mod:`.marks`): text
+  far lighter than the page's and repeated across it, large or drawn over other text
+  ("仅供内部参考" or "银华基金" in pale grey, level or at 30° or 45°, over or under the text,
+  or as a band under the header), and slanted text that is pale, repeated, large or over
+  other text. Slanted text that is small, dark, once and on its own (a chart's axis labels at
+  45°) is read, each label laid level as a line of its own where it stands.
+- **Vertical writing** (竖排: a sidebar, a cover's title), which PDFium gives one character a
+  line, is read a column a line, top to bottom, the columns right to left; such a line stands
+  apart from the text around it (a paragraph beside it reads on, whole).
 - **Lines** follow PDFium's reading order; a line is split into segments at gaps wider than
   twice its height (a print header's date, title and page number are separate segments). A
   space PDFium infers next to CJK text is kept only where the characters stand apart (a typed
@@ -76,7 +83,8 @@ from ..errors import IngestError
 from ..formats import Extracted
 from ..text import normal_form
 from .layout import Page, assemble, drop_furniture
-from .lines import group_lines, read_chars, stroked_text, upright
+from .lines import group_lines, read_chars, upright, vertical_columns
+from .marks import page_ink
 from .tables import find_tables
 from .unmapped import unmapped_text
 
@@ -167,13 +175,14 @@ def _read_page(document: pdfium.PdfDocument, index: int) -> Page:
     try:
         textpage = page.get_textpage()
         try:
-            chars = read_chars(textpage, upright(page), stroked_text(page))
+            chars = read_chars(textpage, upright(page), page_ink(page))
         finally:
             textpage.close()
         if unmapped_text(char.text for char in chars if char is not None):
             return Page(index + 1, page.get_height(), [], [], _has_images(page), unmapped=True)
         lines = group_lines(chars, index + 1)
         tables = find_tables(page, lines, index + 1)
+        lines = vertical_columns(lines)
         return Page(index + 1, page.get_height(), lines, tables, _has_images(page))
     finally:
         page.close()

@@ -163,7 +163,9 @@ def _wraps(previous: TextLine, line: TextLine, columns: _Columns) -> bool:
     not opening a section of its own ("§3 …", "3.2 …", "二、…": two short headings one after
     the other, the second at the top of the next column, look like one that wraps)."""
     return (
-        _round(previous.size) == _round(line.size)
+        not previous.vertical
+        and not line.vertical
+        and _round(previous.size) == _round(line.size)
         and not _SECTION.match(line.text)
         and previous.bottom - line.top <= 0.6 * line.size
         and columns.of(previous).right - previous.x1 <= _lead_width(line) + 0.25 * line.size
@@ -194,6 +196,8 @@ def _headings(pages: Sequence[Page], body: _Body, columns: _Columns) -> set[int]
         return heading
 
     def kind(line: TextLine) -> str | None:
+        if line.vertical:
+            return None
         return "large" if _large(line, body) else "apart" if _set_apart(line, body) else None
 
     for page in pages:
@@ -311,8 +315,9 @@ class _Columns:
         def full(lines: Sequence[TextLine]) -> list[TextLine]:
             # The right margin comes from full-size lines: a print footer ("file:///… 1/1")
             # reaches past it.
-            return [ln for ln in lines if len(ln.text) >= 10 and _round(ln.size) == body] or [
-                ln for ln in lines if len(ln.text) >= 10
+            level = [ln for ln in lines if not ln.vertical]
+            return [ln for ln in level if len(ln.text) >= 10 and _round(ln.size) == body] or [
+                ln for ln in level if len(ln.text) >= 10
             ]
 
         lines = [line for page in pages for line in page.lines]
@@ -435,6 +440,9 @@ def assemble(pages: Sequence[Page], meta_title: str) -> tuple[list[Line], str]:
                     skip = len(table_lines([header]))  # name/value pairs: read already
                 header = rows[0]
                 out.extend(table_lines(rows, page.number)[skip:])
+                continue
+            if item.vertical:  # a sidebar: the text around it reads on
+                out.append(Line(item.text, page=page.number))
                 continue
             header = None
             if id(item) in heading:

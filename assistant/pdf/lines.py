@@ -3,14 +3,13 @@ split into segments at wide gaps. See :mod:`assistant.pdf` for the whole design.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
-import math
 import re
 import statistics
 import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -18,14 +17,10 @@ import pypdfium2.raw as pdfium_c
 from ..bilingual import is_english_word
 from ..formats import join_wrapped
 from ..text import CJK, has_cjk
+from .marks import FILLED_AND_STROKED, PALE, PLAIN, Ink, Run, drop_marks, lightness, slant, slanted
 
-_SLANT = 10  # degrees off a quarter turn from which a character is set on a slant
 _BOLD = 600  # the weight from which a face is bold (CSS's and OpenType's "semibold")
 _FAUX_BOLD = 700  # the weight a regular face drawn filled and stroked counts as
-_FILLED_AND_STROKED = (
-    pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE,
-    pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE_CLIP,
-)
 
 
 @dataclass
@@ -56,6 +51,7 @@ class TextLine:
     size: float = 0.0  # from the characters' boxes
     font: float = 0.0  # the file's font size, the median of the characters'
     bold: bool = False  # every visible character set in a bold face
+    vertical: bool = False  # a column of vertical writing (竖排), read top to bottom
 
     @property
     def text(self) -> str:
@@ -84,37 +80,20 @@ def upright(page: pdfium.PdfPage) -> Callable[[Box], Box] | None:
     return None
 
 
-def stroked_text(page: pdfium.PdfPage) -> bool:
-    """Whether any text on ``page`` is drawn filled and stroked (see :func:`read_chars`):
-    asked of its objects once (forms' too), not of each character."""
-
-    def within(count: Callable[[Any], int], get: Callable[[Any, int], Any], parent: Any) -> bool:
-        for k in range(count(parent)):
-            obj = get(parent, k)
-            kind = pdfium_c.FPDFPageObj_GetType(obj)
-            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
-                if pdfium_c.FPDFTextObj_GetTextRenderMode(obj) in _FILLED_AND_STROKED:
-                    return True
-            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and within(
-                pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj
-            ):
-                return True
-        return False
-
-    return within(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page.raw)
-
-
 def read_chars(
     textpage: pdfium.PdfTextPage,
     turned: Callable[[Box], Box] | None = None,
-    stroked: bool = False,
+    ink: Ink = PLAIN,
 ) -> list[Char | None]:
     """The page's characters in PDFium's reading order, their boxes turned as ``turned`` says
-    (:func:`upright`); None where PDFium breaks a line. Characters set on a slant are left out:
-    a watermark's ("仅供内部参考", a company's name repeated across the page at 30° or 45°),
-    drawn over or under the text. Where the page has text drawn filled and stroked
-    (``stroked``, :func:`stroked_text`), such characters count as bold."""
+    (:func:`upright`); None where PDFium breaks a line. Watermarks are left out, told by how
+    they are drawn, and a chart's slanted labels laid level (:mod:`.marks`). Where the page
+    has text drawn filled and stroked (``ink``, :func:`.marks.page_ink`), such characters
+    count as bold."""
     out: list[Char | None] = []
+    runs: dict[int, Run] = {}  # pale or slanted characters by their text object
+    lightness_of: dict[int, float] = {}
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
     for i in range(textpage.count_chars()):
         code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
         generated = bool(pdfium_c.FPDFText_IsGenerated(textpage.raw, i))
@@ -124,15 +103,27 @@ def read_chars(
             continue
         if code == 0 or 0xD800 <= code <= 0xDFFF or code == 0xFFFE:
             continue
-        if not generated and _slanted(pdfium_c.FPDFText_GetCharAngle(textpage.raw, i)):
-            continue
         box = textpage.get_charbox(i, loose=True)
         left, bottom, right, top = turned(box) if turned else box
         font = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
         weight = max(0, pdfium_c.FPDFText_GetFontWeight(textpage.raw, i))
-        if stroked and weight < _BOLD and _stroked(textpage, i):
+        if ink.stroked and weight < _BOLD and _stroked(textpage, i):
             weight = _FAUX_BOLD
-        out.append(Char(chr(code), left, right, bottom, top, generated, font, weight))
+        char = Char(chr(code), left, right, bottom, top, generated, font, weight)
+        if not generated and not char.text.isspace():
+            light = 0.0
+            if ink.pale and pdfium_c.FPDFText_GetFillColor(textpage.raw, i, r, g, b, a):
+                light = lightness_of[len(out)] = lightness(r.value, g.value, b.value, a.value)
+            off = slant(pdfium_c.FPDFText_GetCharAngle(textpage.raw, i))
+            if slanted(off) or light >= PALE:
+                obj = pdfium_c.FPDFText_GetTextObject(textpage.raw, i)
+                run = runs.setdefault(ctypes.cast(obj, ctypes.c_void_p).value or 0, Run())
+                run.positions.append(len(out))
+                run.slant = off if slanted(off) else 0.0
+                run.light = max(run.light, light)
+        out.append(char)
+    if runs:
+        out = drop_marks(out, runs, lightness_of)
     return out if turned is None else _mended(out)
 
 
@@ -164,15 +155,7 @@ def _stroked(textpage: pdfium.PdfTextPage, index: int) -> bool:
     """Drawn filled and stroked: bold made from a regular face (Chinese PDFs whose font has no
     bold face set headings so)."""
     text = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
-    return bool(text) and pdfium_c.FPDFTextObj_GetTextRenderMode(text) in _FILLED_AND_STROKED
-
-
-def _slanted(angle: float) -> bool:
-    """Set at an angle that is no quarter turn (PDFium's angle, in radians; -1 where unknown):
-    text runs across the page or up and down it (a rotated page, a table header turned on its
-    side), a watermark diagonally."""
-    off = math.degrees(angle) % 90 if angle >= 0 else 0.0
-    return _SLANT < off < 90 - _SLANT
+    return bool(text) and pdfium_c.FPDFTextObj_GetTextRenderMode(text) in FILLED_AND_STROKED
 
 
 def _same_line(previous: Char, char: Char) -> bool:
@@ -249,6 +232,59 @@ def group_lines(chars: Iterable[Char | None], page: int) -> list[TextLine]:
             previous = char
     close()
     return lines
+
+
+def vertical_columns(lines: Sequence[TextLine]) -> list[TextLine]:
+    """``lines`` with vertical writing (竖排: a sidebar, a cover's title) read as it is: a run of
+    three or more one-character lines of ideographs, each under the one before at its size, one
+    line read top to bottom; columns side by side, one after the other, right to left."""
+    out: list[TextLine] = []
+    k = 0
+    while k < len(lines):
+        end = k + 1
+        while end < len(lines) and _stacked(lines[end - 1], lines[end]):
+            end += 1
+        if end - k >= 3 and has_cjk("".join(line.text for line in lines[k:end])):
+            column = finish(TextLine(lines[k].page, [c for ln in lines[k:end] for c in ln.chars]))
+            if column:
+                column.segments = ["".join(line.text for line in lines[k:end])]
+                column.size = statistics.median(line.size for line in lines[k:end])
+                column.vertical = True
+                if out and out[-1].vertical and _beside(column, out[-1]):
+                    out.insert(_right_to_left(out, column), column)
+                else:
+                    out.append(column)
+            k = end
+            continue
+        out.append(lines[k])
+        k += 1
+    return out
+
+
+def _stacked(above: TextLine, line: TextLine) -> bool:
+    """One character standing under another as vertical writing sets it."""
+    size = above.size
+    return (
+        len(above.text) == 1
+        and len(line.text) == 1
+        and abs(line.size - size) <= 0.15 * size
+        and abs((line.x0 + line.x1) - (above.x0 + above.x1)) <= 0.5 * size
+        and -0.5 * size <= above.bottom - line.top <= 0.8 * size
+    )
+
+
+def _beside(column: TextLine, other: TextLine) -> bool:
+    """Columns of one block of vertical writing: side by side, overlapping top to bottom."""
+    near = abs(column.x0 - other.x0) <= 3 * column.size
+    return near and min(column.top, other.top) - max(column.bottom, other.bottom) > 0
+
+
+def _right_to_left(out: Sequence[TextLine], column: TextLine) -> int:
+    """Where ``column`` goes among the vertical columns that end ``out``: right to left."""
+    k = len(out)
+    while k > 0 and out[k - 1].vertical and out[k - 1].x0 < column.x0:
+        k -= 1
+    return k
 
 
 # Ends of a line where a producer may have broken a word: a URL (its last character one a URL
