@@ -323,3 +323,25 @@ def test_a_screen_reader_hears_which_step_a_button_asks_and_what_the_switch_is(
     assert "Ask about this step: 杰文斯悖论的存在" in names
     switch = page.locator("#language").aria_snapshot()
     assert "Language" in switch and "Radio" not in switch  # Gradio's default was "Radio"
+
+
+def test_a_larger_browser_font_enlarges_the_answer_and_the_controls(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    # An older reader sets the browser's font size to 24 px (not a page zoom, not a style of
+    # their own): text sized in px ignores it. The answer stayed at 14 px while its notes grew.
+    url, _ = offline_ui
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.enable")
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24, "fixed": 24}})
+    page.goto(url)
+    ask(page, QUESTION)
+    read = [".turn.done .answer p", ".map-thesis", "#question textarea", "#send"]
+    read += ["#tab-investor-button", "#examples button", ".turn.done .notices li"]
+    sizes = {
+        s: page.evaluate(f"parseFloat(getComputedStyle(document.querySelector('{s}')).fontSize)")
+        for s in read
+    }
+    # At 16 px the answer is 14 px and the example buttons 12 px: at 24 px, 21 and 18.
+    assert sizes[".turn.done .answer p"] >= 21
+    assert {s: px for s, px in sizes.items() if px < 18} == {}

@@ -37,6 +37,19 @@ _STATIC = Path(__file__).parent / "static"
 # System fonts only: the CJK ones first so Chinese never falls back to a font without it.
 FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"]
 MONO = ["Noto Sans Mono CJK SC", "ui-monospace", "monospace"]
+# Gradio's text sizes (``sizes.text_md``) in rem rather than px: the same at the browser's
+# default 16 px, and they follow a reader who sets a larger one (24 px for older eyes), which
+# px ignore. The answer stayed at 14 px while the notes under it, sized in rem, grew.
+TEXT_SIZE = gr.themes.Size(
+    name="text_md_rem",
+    xxs="0.5625rem",
+    xs="0.625rem",
+    sm="0.75rem",
+    md="0.875rem",
+    lg="1rem",
+    xl="1.375rem",
+    xxl="1.625rem",
+)
 CONCURRENCY = 8  # answers streamed at once; each holds a worker thread while the model writes
 
 
@@ -45,7 +58,12 @@ def theme() -> gr.themes.Base:
     # the send button) a shade darker than the theme's slate-400 and blue-500, which are 2.6:1
     # and 3.7:1 against white: WCAG AA asks 4.5:1 of text this small.
     return gr.themes.Base(
-        primary_hue="blue", neutral_hue="slate", radius_size="sm", font=FONTS, font_mono=MONO
+        primary_hue="blue",
+        neutral_hue="slate",
+        radius_size="sm",
+        text_size=TEXT_SIZE,
+        font=FONTS,
+        font_mono=MONO,
     ).set(
         body_text_color_subdued="*neutral_600",
         color_accent="*primary_600",
