@@ -268,6 +268,27 @@ def test_a_site_in_hong_kong_or_taiwan_shows_the_widget_in_traditional_character
     keep(page, tmp_path, "widget-traditional")
 
 
+def test_an_english_reader_with_a_larger_browser_font_reads_the_widget(
+    desktop: Page, offline_site: tuple[str, str, str], tmp_path: Path
+) -> None:
+    _, fund_page, _ = offline_site
+    page = desktop
+    # An older reader's browser font is 24 px (a setting, not a zoom): the panel's text, sized
+    # in px, stayed at 15 px.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.enable")
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24, "fixed": 24}})
+    page.goto(f"{fund_page}/?lang=en")
+    frame = open_widget_with_keyboard(page)
+    page.keyboard.type("What is the Jevons paradox?")
+    page.keyboard.press("Enter")
+    expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险", timeout=60_000)
+    px = "el => parseFloat(getComputedStyle(el).fontSize)"
+    assert frame.locator(".answer").first.evaluate(px) >= 22  # 15 px of 16 is 22.5 of 24
+    assert frame.locator("#q").evaluate(px) >= 22
+    keep(page, tmp_path, "widget-english-large-font")
+
+
 def test_when_the_assistant_cannot_be_reached_the_widget_says_so(
     desktop: Page, offline_site: tuple[str, str, str]
 ) -> None:
