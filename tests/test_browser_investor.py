@@ -345,3 +345,45 @@ def test_a_larger_browser_font_enlarges_the_answer_and_the_controls(
     # At 16 px the answer is 14 px and the example buttons 12 px: at 24 px, 21 and 18.
     assert sizes[".turn.done .answer p"] >= 21
     assert {s: px for s, px in sizes.items() if px < 18} == {}
+
+
+# Text a screen reader would read in the wrong voice: mainly Chinese (a Han character for
+# every four Latin letters, as ``text.is_chinese``) under a lang that is not Chinese, or
+# English under a Chinese one. Each: the lang it inherits and its first words.
+MISREAD = r"""(selectors) => {
+  const out = [];
+  for (const root of selectors.map((s) => document.querySelector(s))) {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walk.nextNode()); ) {
+      const text = node.textContent, el = node.parentElement;
+      if (!el.getClientRects().length || el.closest("textarea")) continue;
+      const han = (text.match(/[\u3400-\u9fff]/g) || []).length;
+      const latin = (text.match(/[A-Za-z]/g) || []).length;
+      const lang = el.closest("[lang]").getAttribute("lang");
+      const chinese = han > 0 && han >= latin / 4;
+      if (chinese ? !lang.startsWith("zh") : latin > 3 && lang !== "en")
+        out.push(`${lang}: ${text.trim().slice(0, 30)}`);
+    }
+  }
+  return out;
+}"""
+
+
+def test_a_screen_reader_reads_each_text_in_its_own_language(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    # In English the page says lang="en", and the Chinese sources, answer and disclosure under
+    # it were read by an English voice: letter by letter, or not at all.
+    url, _ = offline_ui
+    page.goto(f"{url}/?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.locator("#thesis-map summary").first.click()
+    turn = ask(page, QUESTION)  # asked in Chinese: answered in Chinese, from Chinese sources
+    turn.locator("details.disclosure summary").click()
+    assert page.evaluate(MISREAD, ["#thesis-map", "#transcript"]) == []
+    # And the other way round: an English answer (its framing) on the Chinese page.
+    page.get_by_label("简体").check()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    ask(page, "What is the Jevons paradox?")
+    expect(page.locator(".turn.done .answer p[lang=en]").last).to_contain_text("Excerpts from")
+    assert page.evaluate(MISREAD, ["#transcript"]) == []

@@ -14,6 +14,7 @@ serves from; a load event fills them once the page is up, so a map being built n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from ..root import Beside
 from ..services import Services
 from . import advisor, investor, maps, render
 from .admission import Admit, admission
-from .strings import LANG_CHOICES, Ui, preferred, t
+from .strings import HTML_LANG, LANG_CHOICES, Ui, preferred, t
 
 __all__ = ["build_blocks", "built", "mount"]
 
@@ -78,9 +79,7 @@ def _status(engine: AnswerEngine, lang: Ui) -> str:
 
 
 # The ``lang`` attribute of the page for an interface ``Ui`` (a JS expression in the %s).
-_HTML_LANG = (
-    "document.documentElement.lang = {'zh': 'zh-Hans', 'zh-Hant': 'zh-Hant', 'en': 'en'}[%s];"
-)
+_HTML_LANG = f"document.documentElement.lang = {json.dumps(HTML_LANG)}[%s];"
 
 
 def _opening(request: gr.Request) -> tuple[Ui, Ui]:
