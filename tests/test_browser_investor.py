@@ -16,7 +16,7 @@ from gradio_client import Client
 from playwright.sync_api import expect
 
 from assistant.answer import AnswerEngine
-from tests.conftest import HOSTILE, HOSTILE_SCRIPT
+from tests.conftest import HOSTILE, HOSTILE_SCRIPT, MISREAD
 
 pytestmark = pytest.mark.browser
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -345,28 +345,6 @@ def test_a_larger_browser_font_enlarges_the_answer_and_the_controls(
     # At 16 px the answer is 14 px and the example buttons 12 px: at 24 px, 21 and 18.
     assert sizes[".turn.done .answer p"] >= 21
     assert {s: px for s, px in sizes.items() if px < 18} == {}
-
-
-# Text a screen reader would read in the wrong voice: mainly Chinese (a Han character for
-# every four Latin letters, as ``text.is_chinese``) under a lang that is not Chinese, or
-# English under a Chinese one. Each: the lang it inherits and its first words.
-MISREAD = r"""(selectors) => {
-  const out = [];
-  for (const root of selectors.map((s) => document.querySelector(s))) {
-    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-    for (let node; (node = walk.nextNode()); ) {
-      const text = node.textContent, el = node.parentElement;
-      if (!el.getClientRects().length || el.closest("textarea")) continue;
-      const han = (text.match(/[\u3400-\u9fff]/g) || []).length;
-      const latin = (text.match(/[A-Za-z]/g) || []).length;
-      const lang = el.closest("[lang]").getAttribute("lang");
-      const chinese = han > 0 && han >= latin / 4;
-      if (chinese ? !lang.startsWith("zh") : latin > 3 && lang !== "en")
-        out.push(`${lang}: ${text.trim().slice(0, 30)}`);
-    }
-  }
-  return out;
-}"""
 
 
 def test_a_screen_reader_reads_each_text_in_its_own_language(

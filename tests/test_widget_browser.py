@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Frame, Page, expect
 from assistant.answer import AnswerEngine
 from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.web import Services, create_app
-from tests.conftest import ROOT, online_engine, serving, settings_for
+from tests.conftest import MISREAD, ROOT, online_engine, serving, settings_for
 from tests.fakellm import FakeLLM
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -214,6 +214,8 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     expect(source).to_contain_text("《DeepSeek暂停API充值")
     expect(source.locator("mark")).not_to_be_empty()
     expect(citation).to_have_attribute("aria-expanded", "true")
+    # Every text in a voice that speaks it (the intro ends with a sentence in English).
+    assert frame.evaluate(MISREAD, ["body"]) == []
     keep(page, tmp_path, "widget-desktop-offline")
 
     assert host_styles(page) == styles  # the page's own look is untouched, panel open or not
@@ -286,6 +288,10 @@ def test_an_english_reader_with_a_larger_browser_font_reads_the_widget(
     px = "el => parseFloat(getComputedStyle(el).fontSize)"
     assert frame.locator(".answer").first.evaluate(px) >= 22  # 15 px of 16 is 22.5 of 24
     assert frame.locator("#q").evaluate(px) >= 22
+    # The Chinese sources, quoted to an English reader, are read in a Chinese voice.
+    frame.locator(".cite").first.click()
+    expect(frame.locator(".source").first).to_be_visible()
+    assert frame.evaluate(MISREAD, ["body"]) == []
     keep(page, tmp_path, "widget-english-large-font")
 
 
