@@ -365,3 +365,30 @@ def test_a_screen_reader_reads_each_text_in_its_own_language(
     ask(page, "What is the Jevons paradox?")
     expect(page.locator(".turn.done .answer p[lang=en]").last).to_contain_text("Excerpts from")
     assert page.evaluate(MISREAD, ["#transcript"]) == []
+
+
+def test_a_footnote_takes_the_keyboard_to_its_source_and_moves_nothing_for_a_still_reader(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    url, _ = offline_ui
+    page.set_viewport_size({"width": 1280, "height": 400})
+    page.emulate_media(reduced_motion="reduce")
+    page.goto(f"{url}/?lang=en")
+    turn = ask(page, QUESTION)
+    # Enter on a footnote lit its source up but left the keyboard (and a screen reader) on the
+    # footnote: the source was seen, not reached.
+    cite = turn.locator("a.cite").first
+    cite.focus()
+    page.keyboard.press("Enter")
+    source = page.locator(f"#{cite.get_attribute('data-target')}")
+    expect(source).to_be_focused()
+    # A reader who asked for less motion (vestibular disorders) got a smooth scroll and a fading
+    # highlight: now the source is on screen at once, in the same task as the click.
+    last = turn.locator("a.cite").last
+    arrived = last.evaluate(
+        """(cite) => { window.scrollTo(0, 0); cite.click();
+          const box = document.getElementById(cite.dataset.target).getBoundingClientRect();
+          return box.top >= 0 && box.bottom <= innerHeight; }"""
+    )
+    assert arrived
+    assert source.evaluate("el => getComputedStyle(el).transitionDuration") == "0s"

@@ -6,11 +6,18 @@
 const sent = new Set(); // turn ids whose feedback was kept
 const unfolded = new Set(); // data-key of disclosures the reader opened
 let turnsSeen = 0;
+// A reader who asked their system for less motion gets jumps, not glides.
+const still = window.matchMedia("(prefers-reduced-motion: reduce)");
+const glide = () => (still.matches ? "auto" : "smooth");
 
+// The source a footnote names: lit up, brought into view, and the keyboard's (and a screen
+// reader's) place moved to it, so that Tab goes on from there.
 function flash(target) {
   element.querySelectorAll(".source.active").forEach((node) => node.classList.remove("active"));
   target.classList.add("active");
-  target.scrollIntoView({ block: "center", behavior: "smooth" });
+  target.tabIndex = -1;
+  target.scrollIntoView({ block: "center", behavior: glide() });
+  target.focus({ preventScroll: true });
 }
 
 function copyText(text) {
@@ -39,7 +46,7 @@ function restore() {
   });
   const turns = element.querySelectorAll(".turn");
   if (turns.length > turnsSeen) {
-    turns[turns.length - 1].scrollIntoView({ block: "start", behavior: "smooth" });
+    turns[turns.length - 1].scrollIntoView({ block: "start", behavior: glide() });
   }
   turnsSeen = turns.length;
 }
