@@ -392,3 +392,20 @@ def test_a_footnote_takes_the_keyboard_to_its_source_and_moves_nothing_for_a_sti
     )
     assert arrived
     assert source.evaluate("el => getComputedStyle(el).transitionDuration") == "0s"
+
+
+def test_a_screen_reader_hears_the_answer_when_it_is_complete(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    # The transcript is redrawn on every streamed sentence and was in no live region: a blind
+    # reader pressed Send and heard nothing at all.
+    url, _ = offline_ui
+    page.goto(f"{url}/?lang=en")
+    turn = ask(page, QUESTION)
+    live = page.locator("[aria-live=polite]").filter(has_text="原文摘录")
+    expect(live).to_have_count(1)
+    first = turn.locator(".answer p").first.inner_text()
+    expect(live.locator("p[lang=zh-Hans]").first).to_have_text(first)  # in its own voice
+    expect(live).to_contain_text("本回答由人工智能生成")  # and its notices
+    assert live.locator("a, button").count() == 0  # nothing to Tab to in what is not seen
+    assert live.evaluate("el => el.getBoundingClientRect().width") <= 1
