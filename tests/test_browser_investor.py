@@ -358,12 +358,16 @@ def test_a_screen_reader_reads_each_text_in_its_own_language(
     page.locator("#thesis-map summary").first.click()
     turn = ask(page, QUESTION)  # asked in Chinese: answered in Chinese, from Chinese sources
     turn.locator("details.disclosure summary").click()
+    # The quotes and the disclosure say they are the articles' own words, not a translation.
+    expect(turn.locator(".sources .original")).to_have_text("in the original Chinese")
+    expect(turn.locator("details.disclosure summary")).to_contain_text("in the original Chinese")
     assert page.evaluate(MISREAD, ["#thesis-map", "#transcript"]) == []
     # And the other way round: an English answer (its framing) on the Chinese page.
     page.get_by_label("简体").check()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     ask(page, "What is the Jevons paradox?")
     expect(page.locator(".turn.done .answer p[lang=en]").last).to_contain_text("Excerpts from")
+    expect(page.locator(".turn.done .original")).to_have_count(0)  # Chinese, as the page
     assert page.evaluate(MISREAD, ["#transcript"]) == []
 
 

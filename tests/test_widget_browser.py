@@ -291,6 +291,11 @@ def test_an_english_reader_with_a_larger_browser_font_reads_the_widget(
     # The Chinese sources, quoted to an English reader, are read in a Chinese voice.
     frame.locator(".cite").first.click()
     expect(frame.locator(".source").first).to_be_visible()
+    # and say they are the articles' own words, not a translation
+    expect(frame.locator(".source .where").first).to_contain_text("in the original Chinese")
+    expect(frame.locator("details.disclosure summary").first).to_have_text(
+        "Risk disclosure · in the original Chinese"
+    )
     assert frame.evaluate(MISREAD, ["body"]) == []
     keep(page, tmp_path, "widget-english-large-font")
 

@@ -99,7 +99,9 @@
     for (const older of log.querySelectorAll("details.disclosure[open]")) older.open = false;
     const details = el("details", "disclosure");
     details.open = true;
-    details.append(el("summary", "", S.disclosure), voicedEl("div", "disclosure-text", text));
+    // In the other language than the page's, it says so: the fund's words, not a translation.
+    const summary = foreign(text) ? `${S.disclosure} · ${S.original}` : S.disclosure;
+    details.append(el("summary", "", summary), voicedEl("div", "disclosure-text", text));
     return details;
   }
 
@@ -116,7 +118,8 @@
     const box = el("div", "source");
     box.id = id;
     const page = c.page ? S.page.replace("{page}", c.page) : null;
-    const where = [c.publisher, c.published, c.section, page].filter(Boolean).join(" · ");
+    const original = foreign(c.text) ? S.original : null; // quoted as written, not translated
+    const where = [c.publisher, c.published, c.section, page, original].filter(Boolean).join(" · ");
     box.append(voicedEl("div", "where", `[${c.n}] 《${c.title}》 ${where}`));
     const body = el("div");
     const own = foreign(c.text);

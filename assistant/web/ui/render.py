@@ -23,7 +23,7 @@ from typing import Any
 from ...answer import Answer, Citation
 from ...compliance import Finding
 from ...text import is_chinese, writes_traditional
-from .strings import HTML_LANG, Ui, t
+from .strings import HTML_LANG, Ui, base, t
 
 _TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -57,6 +57,14 @@ def said(text: str, ui: Ui) -> str:
     """``text`` escaped, in a ``<span lang>`` when it is in another language than the page."""
     attr = lang_attr(text, ui)
     return f"<span{attr}>{esc(text)}</span>" if attr else esc(text)
+
+
+def original(texts: Sequence[str], lang: Ui, tag: str) -> str:
+    """A note that the sources' words are quoted as written, in their own language, when any of
+    ``texts`` is in the other language than the interface's: Chinese to an English reader."""
+    if not any(is_chinese(text) != (base(lang) == "zh") for text in texts):
+        return ""
+    return f'<{tag} class="original">{esc(t(lang, "original_language"))}</{tag}>'
 
 
 Kept = dict[str, Any]  # ``gr.skip()`` as a handler's output: that component stays as it was
@@ -152,7 +160,11 @@ def sources(citations: Sequence[Citation], key: str, lang: Ui) -> str:
         "</blockquote></li>"
         for c in citations
     )
-    return f'<section class="sources"><h4>{esc(t(lang, "sources"))}</h4><ol>{items}</ol></section>'
+    note = original([c.text for c in citations], lang, "p")
+    return (
+        f'<section class="sources"><h4>{esc(t(lang, "sources"))}</h4>{note}<ol>{items}</ol>'
+        "</section>"
+    )
 
 
 def _headline(disclosure: str) -> str:
@@ -175,6 +187,7 @@ def disclosure(text: str, lang: Ui, key: str) -> str:
     return (
         f'<details class="disclosure" data-key="{esc(key)}"><summary>'
         f'<span class="disclosure-label">{esc(t(lang, "disclosure"))}</span> '
+        f"{original([text], lang, 'span')} "
         f'<span{lang_attr(text, lang)} class="disclosure-headline">{esc(_headline(text))}</span> '
         f'<span class="more">{esc(t(lang, "disclosure_more"))}</span></summary>'
         f'<div class="disclosure-text"{lang_attr(text, lang)}>{esc(text)}</div></details>'
