@@ -289,6 +289,8 @@ def test_an_english_reader_with_a_larger_browser_font_reads_the_widget(
     assert frame.locator(".answer").first.evaluate(px) >= 22  # 15 px of 16 is 22.5 of 24
     assert frame.locator("#q").evaluate(px) >= 22
     # The Chinese sources, quoted to an English reader, are read in a Chinese voice.
+    # A footnote is a button a screen reader names by what it opens, not "[1]".
+    expect(frame.get_by_role("button", name="source 1", exact=True).first).to_be_visible()
     frame.locator(".cite").first.click()
     expect(frame.locator(".source").first).to_be_visible()
     # and say they are the articles' own words, not a translation

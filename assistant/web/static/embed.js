@@ -147,6 +147,7 @@
       const id = `source-${turn}-${c.n}`;
       const button = el("button", "cite", part);
       button.type = "button";
+      button.setAttribute("aria-label", S.cite.replace("{n}", c.n)); // not "left bracket 1…"
       button.setAttribute("aria-expanded", "false");
       button.setAttribute("aria-controls", id);
       button.addEventListener("click", () => {
