@@ -154,10 +154,12 @@ def keep(page: Page, tmp_path: Path, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def sites(engine: AnswerEngine, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+def sites(
+    engine: AnswerEngine, tmp_path: Path, **overrides: object
+) -> Iterator[tuple[str, str, str]]:
     """(the assistant serving ``engine``, an allowed fund page, a page on a site not allowed)."""
     allowed, other = ThirdPartySite(), ThirdPartySite()
-    settings = settings_for(tmp_path, allowed_origins=allowed.url)
+    settings = settings_for(tmp_path, allowed_origins=allowed.url, **overrides)
     try:
         with serving(create_app(settings, Services(engine))) as assistant:
             allowed.serve(assistant)
@@ -300,6 +302,30 @@ def test_an_english_reader_with_a_larger_browser_font_reads_the_widget(
     )
     assert frame.evaluate(MISREAD, ["body"]) == []
     keep(page, tmp_path, "widget-english-large-font")
+
+
+def test_an_investor_over_the_rate_limit_is_told_in_their_language_when_to_ask_again(
+    desktop: Page, seeded: Any, tmp_path: Path
+) -> None:
+    # The widget showed the server's sentence for developers, in English whatever the page's
+    # language: "Too many requests from this client: the limit is 1/minute
+    # (ASSISTANT_RATE_LIMIT). Try again in 60 s. 请在60秒后重试。"
+    engine = build_engine(settings_for(tmp_path), store=seeded[1])
+    with sites(engine, tmp_path, rate_limit="1/minute") as (_, fund_page, _):
+        page = desktop
+        page.goto(fund_page)
+        frame = open_widget_with_keyboard(page)
+        page.keyboard.type(QUESTION)
+        page.keyboard.press("Enter")
+        expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险")
+        page.keyboard.type("什么是杰文斯悖论？")
+        page.keyboard.press("Enter")
+        error = frame.locator(".turn").nth(1).locator(".error")
+        expect(error).to_have_text(re.compile(r"^提问过于频繁，请\d+秒后再试。$"))
+        # still with the disclosure, as every refusal
+        expect(frame.locator(".turn").nth(1).locator(".disclosure-text")).to_contain_text(
+            "投资有风险"
+        )
 
 
 def test_when_the_assistant_cannot_be_reached_the_widget_says_so(

@@ -105,11 +105,19 @@
     return details;
   }
 
-  function showError(box, body, retryAfter) {
+  // A refusal's sentence is written for the site's developer (in English, naming a setting):
+  // the two an investor meets, too many questions and a busy server, are said in our words,
+  // in the page's language. The developer's sentence goes to the console.
+  const REFUSED = { 429: "rate_limited", 503: "busy" };
+
+  function showError(box, body, retryAfter, status) {
     box.textContent = "";
     box.className = "answer";
     let text = body.error || S.connection_lost;
-    if (retryAfter) text += " " + S.retry_after.replace("{seconds}", retryAfter);
+    if (REFUSED[status] && retryAfter) {
+      console.info(`${status}: ${body.error}`);
+      text = S[REFUSED[status]].replace("{seconds}", retryAfter);
+    } else if (retryAfter) text += " " + S.retry_after.replace("{seconds}", retryAfter);
     box.append(voicedEl("div", "error", text));
     if (body.disclosure) box.append(disclosureBlock(body.disclosure));
   }
@@ -224,7 +232,7 @@
       });
       if (!response.ok) {
         const body = await response.json().catch(() => ({}));
-        showError(box, body, response.headers.get("Retry-After"));
+        showError(box, body, response.headers.get("Retry-After"), response.status);
       } else if (!(await readStream(response, box, message))) {
         showError(box, {});
       } else {
