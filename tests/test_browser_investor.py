@@ -362,12 +362,18 @@ def test_a_screen_reader_reads_each_text_in_its_own_language(
     expect(turn.locator(".sources .original")).to_have_text("in the original Chinese")
     expect(turn.locator("details.disclosure summary")).to_contain_text("in the original Chinese")
     assert page.evaluate(MISREAD, ["#thesis-map", "#transcript"]) == []
+    # The switch's names and the example questions are each in their own language.
+    assert page.evaluate(MISREAD, ["#examples"]) == []
+    expect(page.locator("#language label", has_text="简体")).to_have_attribute("lang", "zh-Hans")
+    expect(page.locator("#language label", has_text="繁體")).to_have_attribute("lang", "zh-Hant")
     # And the other way round: an English answer (its framing) on the Chinese page.
     page.get_by_label("简体").check()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     ask(page, "What is the Jevons paradox?")
     expect(page.locator(".turn.done .answer p[lang=en]").last).to_contain_text("Excerpts from")
     expect(page.locator(".turn.done .original")).to_have_count(0)  # Chinese, as the page
+    expect(page.locator("#language label", has_text="English")).to_have_attribute("lang", "en")
+    assert page.evaluate(MISREAD, ["#examples"]) == []
     assert page.evaluate(MISREAD, ["#transcript"]) == []
 
 

@@ -78,8 +78,19 @@ def _status(engine: AnswerEngine, lang: Ui) -> str:
     return render.status_line(lang, model_mode(engine.chat), model, engine.store.documents())
 
 
-# The ``lang`` attribute of the page for an interface ``Ui`` (a JS expression in the %s).
-_HTML_LANG = f"document.documentElement.lang = {json.dumps(HTML_LANG)}[%s];"
+# The ``lang`` attribute of the page for an interface ``Ui`` (a JS expression in the %s), and
+# of what is in its own language whatever the page's: the switch's names (简体, English) and
+# the example questions, Chinese ones in the interface's script (Gradio's components take no
+# attributes of ours, so the page sets them).
+_HTML_LANG = (
+    f"const langs = {json.dumps(HTML_LANG)}, shown = %s;"
+    " document.documentElement.lang = langs[shown];"
+    " document.querySelectorAll('#language input').forEach((input) =>"
+    " input.closest('label').lang = langs[input.value]);"
+    " document.querySelectorAll('#examples button').forEach((button) =>"
+    " button.lang = /[\\u3400-\\u9fff]/.test(button.textContent)"
+    " ? langs[shown === 'zh-Hant' ? shown : 'zh'] : 'en');"
+)
 
 
 def _opening(request: gr.Request) -> tuple[Ui, Ui]:
