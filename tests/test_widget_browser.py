@@ -128,11 +128,16 @@ def host_styles(page: Page) -> dict[str, str]:
 
 
 def record_answer_text(frame: Frame) -> None:
-    """Keep every text node added to the log, to see the answer arrive in pieces."""
+    """Keep every text node added to the log, to see the answer arrive in pieces, and whether
+    the log (a live region) was marked busy as it was added (``__busy``, one per text)."""
     frame.evaluate(
-        """() => { window.__seen = [];
+        """() => { window.__seen = []; window.__busy = [];
+          const log = document.getElementById('log');
           new MutationObserver(rs => rs.forEach(r => r.addedNodes.forEach(n => {
-            if (n.nodeType === 3) window.__seen.push(n.textContent); })))
+            const text = n.nodeType === 3 ? n.textContent : n.nodeType === 1
+              && n.matches('span[lang]') ? n.textContent : null;
+            if (text === null) return;
+            window.__seen.push(text); window.__busy.push(log.getAttribute('aria-busy')); })))
             .observe(document.getElementById('log'), {childList: true, subtree: true}); }"""
     )
 
@@ -421,6 +426,12 @@ def test_the_answer_streams_from_the_model_with_citations_and_disclosure(
         seen = frame.evaluate("() => window.__seen")
         # The first sentence was on screen alone before the whole answer was.
         assert any(text and "[1]" in text and len(text) < len(answer) - 5 for text in seen), seen
+        # A screen reader is not read each growing piece from the top again (the log is a live
+        # region): the log is busy while the answer streams, and says the whole of it after.
+        busy = frame.evaluate("() => window.__busy")
+        pieces = [b for text, b in zip(seen, busy, strict=True) if "[1]" in text]
+        assert pieces and pieces[0] == "true", (seen, busy)
+        expect(frame.locator("#log")).not_to_have_attribute("aria-busy", "true")
         expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险")
         frame.locator(".cite").first.click()
         expect(frame.locator(".source").first).to_contain_text("《DeepSeek暂停API充值")

@@ -199,6 +199,9 @@
         if (!kind) continue; // a keep-alive comment
         const body = JSON.parse(data);
         if (kind === "delta") {
+          // The log is a live region: while the answer grows, busy, so that a screen reader
+          // reads it once, whole, and not each piece again from the top (cleared in ask()).
+          log.setAttribute("aria-busy", "true");
           shown += body.text;
           box.className = "answer";
           box.replaceChildren(voiced(shown));
@@ -244,6 +247,7 @@
       if (!navigator.onLine) setStatus(S.status_no_network, true);
       else checkHealth();
     } finally {
+      log.removeAttribute("aria-busy");
       send.disabled = false;
       turn.scrollIntoView({ block: "start" }); // the answer from its question down
     }
