@@ -18,6 +18,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ...answer import Answer, Citation
@@ -41,6 +42,7 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True).translate(_TEMPLATE_CHARS)
 
 
+@lru_cache(maxsize=4096)  # the transcript is redrawn on every streamed sentence, sources and all
 def lang_attr(text: str, ui: Ui) -> str:
     """`` lang="…"`` for a text written in another language (or Chinese script) than the
     interface's, else nothing: the text inherits the page's."""
