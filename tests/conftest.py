@@ -237,6 +237,8 @@ MISREAD = r"""(selectors) => {
     for (let node; (node = walk.nextNode()); ) {
       const text = node.textContent, el = node.parentElement;
       if (!el.getClientRects().length || el.closest("textarea")) continue;
+      // Gradio's own "queue: 1/1" as an event waits its turn: not the app's words.
+      if (el.closest('[data-testid="status-tracker"]')) continue;
       const han = (text.match(/[\u3400-\u9fff]/g) || []).length;
       const latin = (text.match(/[A-Za-z]/g) || []).length;
       const lang = el.closest("[lang]").getAttribute("lang");
