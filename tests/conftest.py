@@ -227,6 +227,29 @@ SEED_STEPS = [
 ]
 HOSTILE_SCRIPT = "<script>alert(2)</script>"
 
+# Text a screen reader would read in the wrong voice: mainly Chinese (a Han character for
+# every four Latin letters, as ``text.is_chinese``) under a lang that is not Chinese, or
+# English under a Chinese one. Each: the lang it inherits and its first words.
+MISREAD = r"""(selectors) => {
+  const out = [];
+  for (const root of selectors.map((s) => document.querySelector(s))) {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walk.nextNode()); ) {
+      const text = node.textContent, el = node.parentElement;
+      if (!el.getClientRects().length || el.closest("textarea")) continue;
+      // Gradio's own "queue: 1/1" as an event waits its turn: not the app's words.
+      if (el.closest('[data-testid="status-tracker"]')) continue;
+      const han = (text.match(/[\u3400-\u9fff]/g) || []).length;
+      const latin = (text.match(/[A-Za-z]/g) || []).length;
+      const lang = el.closest("[lang]").getAttribute("lang");
+      const chinese = han > 0 && han >= latin / 4;
+      if (chinese ? !lang.startsWith("zh") : latin > 3 && lang !== "en")
+        out.push(`${lang}: ${text.trim().slice(0, 30)}`);
+    }
+  }
+  return out;
+}"""
+
 
 @pytest.fixture(scope="session")
 def ui_store(

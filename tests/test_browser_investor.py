@@ -16,7 +16,7 @@ from gradio_client import Client
 from playwright.sync_api import expect
 
 from assistant.answer import AnswerEngine
-from tests.conftest import HOSTILE, HOSTILE_SCRIPT
+from tests.conftest import HOSTILE, HOSTILE_SCRIPT, MISREAD
 
 pytestmark = pytest.mark.browser
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -323,3 +323,99 @@ def test_a_screen_reader_hears_which_step_a_button_asks_and_what_the_switch_is(
     assert "Ask about this step: 杰文斯悖论的存在" in names
     switch = page.locator("#language").aria_snapshot()
     assert "Language" in switch and "Radio" not in switch  # Gradio's default was "Radio"
+
+
+def test_a_larger_browser_font_enlarges_the_answer_and_the_controls(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    # An older reader sets the browser's font size to 24 px (not a page zoom, not a style of
+    # their own): text sized in px ignores it. The answer stayed at 14 px while its notes grew.
+    url, _ = offline_ui
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.enable")
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24, "fixed": 24}})
+    page.goto(url)
+    ask(page, QUESTION)
+    read = [".turn.done .answer p", ".map-thesis", "#question textarea", "#send"]
+    read += ["#tab-investor-button", "#examples button", ".turn.done .notices li"]
+    sizes = {
+        s: page.evaluate(f"parseFloat(getComputedStyle(document.querySelector('{s}')).fontSize)")
+        for s in read
+    }
+    # At 16 px the answer is 14 px and the example buttons 12 px: at 24 px, 21 and 18.
+    assert sizes[".turn.done .answer p"] >= 21
+    assert {s: px for s, px in sizes.items() if px < 18} == {}
+
+
+def test_a_screen_reader_reads_each_text_in_its_own_language(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    # In English the page says lang="en", and the Chinese sources, answer and disclosure under
+    # it were read by an English voice: letter by letter, or not at all.
+    url, _ = offline_ui
+    page.goto(f"{url}/?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.locator("#thesis-map summary").first.click()
+    turn = ask(page, QUESTION)  # asked in Chinese: answered in Chinese, from Chinese sources
+    turn.locator("details.disclosure summary").click()
+    # The quotes and the disclosure say they are the articles' own words, not a translation.
+    expect(turn.locator(".sources .original")).to_have_text("in the original Chinese")
+    expect(turn.locator("details.disclosure summary")).to_contain_text("in the original Chinese")
+    assert page.evaluate(MISREAD, ["#thesis-map", "#transcript"]) == []
+    # The switch's names and the example questions are each in their own language.
+    assert page.evaluate(MISREAD, ["#examples"]) == []
+    expect(page.locator("#language label", has_text="简体")).to_have_attribute("lang", "zh-Hans")
+    expect(page.locator("#language label", has_text="繁體")).to_have_attribute("lang", "zh-Hant")
+    # And the other way round: an English answer (its framing) on the Chinese page.
+    page.get_by_label("简体").check()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    ask(page, "What is the Jevons paradox?")
+    expect(page.locator(".turn.done .answer p[lang=en]").last).to_contain_text("Excerpts from")
+    expect(page.locator(".turn.done .original")).to_have_count(0)  # Chinese, as the page
+    expect(page.locator("#language label", has_text="English")).to_have_attribute("lang", "en")
+    assert page.evaluate(MISREAD, ["#examples"]) == []
+    assert page.evaluate(MISREAD, ["#transcript"]) == []
+
+
+def test_a_footnote_takes_the_keyboard_to_its_source_and_moves_nothing_for_a_still_reader(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    url, _ = offline_ui
+    page.set_viewport_size({"width": 1280, "height": 400})
+    page.emulate_media(reduced_motion="reduce")
+    page.goto(f"{url}/?lang=en")
+    turn = ask(page, QUESTION)
+    # Enter on a footnote lit its source up but left the keyboard (and a screen reader) on the
+    # footnote: the source was seen, not reached.
+    cite = turn.locator("a.cite").first
+    cite.focus()
+    page.keyboard.press("Enter")
+    source = page.locator(f"#{cite.get_attribute('data-target')}")
+    expect(source).to_be_focused()
+    # A reader who asked for less motion (vestibular disorders) got a smooth scroll and a fading
+    # highlight: now the source is on screen at once, in the same task as the click.
+    last = turn.locator("a.cite").last
+    arrived = last.evaluate(
+        """(cite) => { window.scrollTo(0, 0); cite.click();
+          const box = document.getElementById(cite.dataset.target).getBoundingClientRect();
+          return box.top >= 0 && box.bottom <= innerHeight; }"""
+    )
+    assert arrived
+    assert source.evaluate("el => getComputedStyle(el).transitionDuration") == "0s"
+
+
+def test_a_screen_reader_hears_the_answer_when_it_is_complete(
+    offline_ui: tuple[str, AnswerEngine], page: Any
+) -> None:
+    # The transcript is redrawn on every streamed sentence and was in no live region: a blind
+    # reader pressed Send and heard nothing at all.
+    url, _ = offline_ui
+    page.goto(f"{url}/?lang=en")
+    turn = ask(page, QUESTION)
+    live = page.locator("[aria-live=polite]").filter(has_text="原文摘录")
+    expect(live).to_have_count(1)
+    first = turn.locator(".answer p").first.inner_text()
+    expect(live.locator("p[lang=zh-Hans]").first).to_have_text(first)  # in its own voice
+    expect(live).to_contain_text("本回答由人工智能生成")  # and its notices
+    assert live.locator("a, button").count() == 0  # nothing to Tab to in what is not seen
+    assert live.evaluate("el => el.getBoundingClientRect().width") <= 1

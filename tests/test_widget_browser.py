@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Frame, Page, expect
 from assistant.answer import AnswerEngine
 from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.web import Services, create_app
-from tests.conftest import ROOT, online_engine, serving, settings_for
+from tests.conftest import MISREAD, ROOT, online_engine, serving, settings_for
 from tests.fakellm import FakeLLM
 
 QUESTION = "为什么说DeepSeek反而利好算力?"
@@ -128,11 +128,16 @@ def host_styles(page: Page) -> dict[str, str]:
 
 
 def record_answer_text(frame: Frame) -> None:
-    """Keep every text node added to the log, to see the answer arrive in pieces."""
+    """Keep every text node added to the log, to see the answer arrive in pieces, and whether
+    the log (a live region) was marked busy as it was added (``__busy``, one per text)."""
     frame.evaluate(
-        """() => { window.__seen = [];
+        """() => { window.__seen = []; window.__busy = [];
+          const log = document.getElementById('log');
           new MutationObserver(rs => rs.forEach(r => r.addedNodes.forEach(n => {
-            if (n.nodeType === 3) window.__seen.push(n.textContent); })))
+            const text = n.nodeType === 3 ? n.textContent : n.nodeType === 1
+              && n.matches('span[lang]') ? n.textContent : null;
+            if (text === null) return;
+            window.__seen.push(text); window.__busy.push(log.getAttribute('aria-busy')); })))
             .observe(document.getElementById('log'), {childList: true, subtree: true}); }"""
     )
 
@@ -154,10 +159,12 @@ def keep(page: Page, tmp_path: Path, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def sites(engine: AnswerEngine, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+def sites(
+    engine: AnswerEngine, tmp_path: Path, **overrides: object
+) -> Iterator[tuple[str, str, str]]:
     """(the assistant serving ``engine``, an allowed fund page, a page on a site not allowed)."""
     allowed, other = ThirdPartySite(), ThirdPartySite()
-    settings = settings_for(tmp_path, allowed_origins=allowed.url)
+    settings = settings_for(tmp_path, allowed_origins=allowed.url, **overrides)
     try:
         with serving(create_app(settings, Services(engine))) as assistant:
             allowed.serve(assistant)
@@ -214,6 +221,8 @@ def test_a_fund_page_embeds_the_widget_and_an_investor_asks(
     expect(source).to_contain_text("《DeepSeek暂停API充值")
     expect(source.locator("mark")).not_to_be_empty()
     expect(citation).to_have_attribute("aria-expanded", "true")
+    # Every text in a voice that speaks it (the intro ends with a sentence in English).
+    assert frame.evaluate(MISREAD, ["body"]) == []
     keep(page, tmp_path, "widget-desktop-offline")
 
     assert host_styles(page) == styles  # the page's own look is untouched, panel open or not
@@ -266,6 +275,62 @@ def test_a_site_in_hong_kong_or_taiwan_shows_the_widget_in_traditional_character
     expect(frame.locator(".badge").first).to_have_text("離線摘錄")
     expect(frame.locator(".notices").first).to_contain_text("僅供參考")  # asked in 繁體
     keep(page, tmp_path, "widget-traditional")
+
+
+def test_an_english_reader_with_a_larger_browser_font_reads_the_widget(
+    desktop: Page, offline_site: tuple[str, str, str], tmp_path: Path
+) -> None:
+    _, fund_page, _ = offline_site
+    page = desktop
+    # An older reader's browser font is 24 px (a setting, not a zoom): the panel's text, sized
+    # in px, stayed at 15 px.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.enable")
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24, "fixed": 24}})
+    page.goto(f"{fund_page}/?lang=en")
+    frame = open_widget_with_keyboard(page)
+    page.keyboard.type("What is the Jevons paradox?")
+    page.keyboard.press("Enter")
+    expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险", timeout=60_000)
+    px = "el => parseFloat(getComputedStyle(el).fontSize)"
+    assert frame.locator(".answer").first.evaluate(px) >= 22  # 15 px of 16 is 22.5 of 24
+    assert frame.locator("#q").evaluate(px) >= 22
+    # The Chinese sources, quoted to an English reader, are read in a Chinese voice.
+    # A footnote is a button a screen reader names by what it opens, not "[1]".
+    expect(frame.get_by_role("button", name="source 1", exact=True).first).to_be_visible()
+    frame.locator(".cite").first.click()
+    expect(frame.locator(".source").first).to_be_visible()
+    # and say they are the articles' own words, not a translation
+    expect(frame.locator(".source .where").first).to_contain_text("in the original Chinese")
+    expect(frame.locator("details.disclosure summary").first).to_have_text(
+        "Risk disclosure · in the original Chinese"
+    )
+    assert frame.evaluate(MISREAD, ["body"]) == []
+    keep(page, tmp_path, "widget-english-large-font")
+
+
+def test_an_investor_over_the_rate_limit_is_told_in_their_language_when_to_ask_again(
+    desktop: Page, seeded: Any, tmp_path: Path
+) -> None:
+    # The widget showed the server's sentence for developers, in English whatever the page's
+    # language: "Too many requests from this client: the limit is 1/minute
+    # (ASSISTANT_RATE_LIMIT). Try again in 60 s. 请在60秒后重试。"
+    engine = build_engine(settings_for(tmp_path), store=seeded[1])
+    with sites(engine, tmp_path, rate_limit="1/minute") as (_, fund_page, _):
+        page = desktop
+        page.goto(fund_page)
+        frame = open_widget_with_keyboard(page)
+        page.keyboard.type(QUESTION)
+        page.keyboard.press("Enter")
+        expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险")
+        page.keyboard.type("什么是杰文斯悖论？")
+        page.keyboard.press("Enter")
+        error = frame.locator(".turn").nth(1).locator(".error")
+        expect(error).to_have_text(re.compile(r"^提问过于频繁，请\d+秒后再试。$"))
+        # still with the disclosure, as every refusal
+        expect(frame.locator(".turn").nth(1).locator(".disclosure-text")).to_contain_text(
+            "投资有风险"
+        )
 
 
 def test_when_the_assistant_cannot_be_reached_the_widget_says_so(
@@ -361,6 +426,12 @@ def test_the_answer_streams_from_the_model_with_citations_and_disclosure(
         seen = frame.evaluate("() => window.__seen")
         # The first sentence was on screen alone before the whole answer was.
         assert any(text and "[1]" in text and len(text) < len(answer) - 5 for text in seen), seen
+        # A screen reader is not read each growing piece from the top again (the log is a live
+        # region): the log is busy while the answer streams, and says the whole of it after.
+        busy = frame.evaluate("() => window.__busy")
+        pieces = [b for text, b in zip(seen, busy, strict=True) if "[1]" in text]
+        assert pieces and pieces[0] == "true", (seen, busy)
+        expect(frame.locator("#log")).not_to_have_attribute("aria-busy", "true")
         expect(frame.locator(".disclosure-text").first).to_contain_text("投资有风险")
         frame.locator(".cite").first.click()
         expect(frame.locator(".source").first).to_contain_text("《DeepSeek暂停API充值")

@@ -28,6 +28,41 @@
     return node;
   }
 
+  // The language a text is written in, read as the server's text.is_chinese reads it (a Han
+  // character for every four Latin letters is Chinese); "" for figures and punctuation.
+  function langOf(text) {
+    const han = (text.match(/[\u3400-\u9fff]/g) || []).length;
+    const latin = (text.match(/[A-Za-z]/g) || []).length;
+    if (han > 0 && han >= latin / 4) return "zh";
+    return latin ? "en" : "";
+  }
+
+  function foreign(text) {
+    const lang = langOf(text);
+    return lang && !document.documentElement.lang.startsWith(lang) ? lang : "";
+  }
+
+  // Text as nodes, each line or sentence in another language than the page's in a <span lang>:
+  // a screen reader reads a Chinese source to an English reader in a Chinese voice, not
+  // spelled out letter by letter in an English one (and the other way round).
+  function voiced(text) {
+    const out = document.createDocumentFragment();
+    for (const run of text.split(/(?<=[\n。！？])/)) {
+      const lang = foreign(run);
+      if (!lang) { out.append(run); continue; }
+      const span = el("span", "", run);
+      span.lang = lang;
+      out.append(span);
+    }
+    return out;
+  }
+
+  function voicedEl(tag, cls, text) {
+    const node = el(tag, cls);
+    node.append(voiced(text));
+    return node;
+  }
+
   // Text that reads on the site's colour: dark on light colours, white on dark ones.
   function readableOn(hex) {
     const full = hex.length === 4 ? "#" + [...hex.slice(1)].map((c) => c + c).join("") : hex;
@@ -64,16 +99,26 @@
     for (const older of log.querySelectorAll("details.disclosure[open]")) older.open = false;
     const details = el("details", "disclosure");
     details.open = true;
-    details.append(el("summary", "", S.disclosure), el("div", "disclosure-text", text));
+    // In the other language than the page's, it says so: the fund's words, not a translation.
+    const summary = foreign(text) ? `${S.disclosure} · ${S.original}` : S.disclosure;
+    details.append(el("summary", "", summary), voicedEl("div", "disclosure-text", text));
     return details;
   }
 
-  function showError(box, body, retryAfter) {
+  // A refusal's sentence is written for the site's developer (in English, naming a setting):
+  // the two an investor meets, too many questions and a busy server, are said in our words,
+  // in the page's language. The developer's sentence goes to the console.
+  const REFUSED = { 429: "rate_limited", 503: "busy" };
+
+  function showError(box, body, retryAfter, status) {
     box.textContent = "";
     box.className = "answer";
     let text = body.error || S.connection_lost;
-    if (retryAfter) text += " " + S.retry_after.replace("{seconds}", retryAfter);
-    box.append(el("div", "error", text));
+    if (REFUSED[status] && retryAfter) {
+      console.info(`${status}: ${body.error}`);
+      text = S[REFUSED[status]].replace("{seconds}", retryAfter);
+    } else if (retryAfter) text += " " + S.retry_after.replace("{seconds}", retryAfter);
+    box.append(voicedEl("div", "error", text));
     if (body.disclosure) box.append(disclosureBlock(body.disclosure));
   }
 
@@ -81,9 +126,12 @@
     const box = el("div", "source");
     box.id = id;
     const page = c.page ? S.page.replace("{page}", c.page) : null;
-    const where = [c.publisher, c.published, c.section, page].filter(Boolean).join(" · ");
-    box.append(el("div", "where", `[${c.n}] 《${c.title}》 ${where}`));
+    const original = foreign(c.text) ? S.original : null; // quoted as written, not translated
+    const where = [c.publisher, c.published, c.section, page, original].filter(Boolean).join(" · ");
+    box.append(voicedEl("div", "where", `[${c.n}] 《${c.title}》 ${where}`));
     const body = el("div");
+    const own = foreign(c.text);
+    if (own) body.lang = own;
     const at = c.quote ? c.text.indexOf(c.quote) : -1;
     if (at >= 0) {
       body.append(c.text.slice(0, at), el("mark", "", c.quote), c.text.slice(at + c.quote.length));
@@ -103,10 +151,11 @@
     for (const part of a.answer.split(/(\[\d+\])/)) {
       const m = part.match(/^\[(\d+)\]$/);
       const c = m && a.citations.find((x) => x.n === Number(m[1]));
-      if (!c) { box.append(part); continue; }
+      if (!c) { box.append(voiced(part)); continue; }
       const id = `source-${turn}-${c.n}`;
       const button = el("button", "cite", part);
       button.type = "button";
+      button.setAttribute("aria-label", S.cite.replace("{n}", c.n)); // not "left bracket 1…"
       button.setAttribute("aria-expanded", "false");
       button.setAttribute("aria-controls", id);
       button.addEventListener("click", () => {
@@ -119,7 +168,7 @@
     }
     const label = a.mode === "llm" ? [S.model, a.model].filter(Boolean).join(" · ") : S[a.mode];
     const notices = el("ul", "notices");
-    for (const n of a.notices) notices.append(el("li", "", n));
+    for (const n of a.notices) notices.append(voicedEl("li", "", n));
     box.after(el("span", `badge ${a.mode}`, label), sources, notices, disclosureBlock(a.disclosure));
   }
 
@@ -150,9 +199,12 @@
         if (!kind) continue; // a keep-alive comment
         const body = JSON.parse(data);
         if (kind === "delta") {
+          // The log is a live region: while the answer grows, busy, so that a screen reader
+          // reads it once, whole, and not each piece again from the top (cleared in ask()).
+          log.setAttribute("aria-busy", "true");
           shown += body.text;
           box.className = "answer";
-          box.textContent = shown;
+          box.replaceChildren(voiced(shown));
         } else if (kind === "done") {
           renderAnswer(box, body);
           history.push({ role: "user", content: message }, { role: "assistant", content: body.answer });
@@ -171,7 +223,7 @@
     turns += 1;
     const turn = el("div", "turn");
     const box = el("div", "answer pending", S.thinking);
-    turn.append(el("div", "question", message), box);
+    turn.append(voicedEl("div", "question", message), box);
     log.append(turn);
     scrollDown();
     send.disabled = true;
@@ -183,7 +235,7 @@
       });
       if (!response.ok) {
         const body = await response.json().catch(() => ({}));
-        showError(box, body, response.headers.get("Retry-After"));
+        showError(box, body, response.headers.get("Retry-After"), response.status);
       } else if (!(await readStream(response, box, message))) {
         showError(box, {});
       } else {
@@ -195,6 +247,7 @@
       if (!navigator.onLine) setStatus(S.status_no_network, true);
       else checkHealth();
     } finally {
+      log.removeAttribute("aria-busy");
       send.disabled = false;
       turn.scrollIntoView({ block: "start" }); // the answer from its question down
     }
@@ -204,8 +257,8 @@
   style.setProperty("--accent", config.color);
   style.setProperty("--on-accent", readableOn(config.color));
   document.title = config.title;
-  $("title").textContent = config.title;
-  $("intro").textContent = S.intro;
+  $("title").append(voiced(config.title));
+  $("intro").append(voiced(S.intro));
   $("q-label").textContent = S.you;
   input.placeholder = S.placeholder;
   input.maxLength = config.limits.question;

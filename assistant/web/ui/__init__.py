@@ -14,6 +14,7 @@ serves from; a load event fills them once the page is up, so a map being built n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from ..root import Beside
 from ..services import Services
 from . import advisor, investor, maps, render
 from .admission import Admit, admission
-from .strings import LANG_CHOICES, Ui, preferred, t
+from .strings import HTML_LANG, LANG_CHOICES, Ui, preferred, t
 
 __all__ = ["build_blocks", "built", "mount"]
 
@@ -37,6 +38,19 @@ _STATIC = Path(__file__).parent / "static"
 # System fonts only: the CJK ones first so Chinese never falls back to a font without it.
 FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"]
 MONO = ["Noto Sans Mono CJK SC", "ui-monospace", "monospace"]
+# Gradio's text sizes (``sizes.text_md``) in rem rather than px: the same at the browser's
+# default 16 px, and they follow a reader who sets a larger one (24 px for older eyes), which
+# px ignore. The answer stayed at 14 px while the notes under it, sized in rem, grew.
+TEXT_SIZE = gr.themes.Size(
+    name="text_md_rem",
+    xxs="0.5625rem",
+    xs="0.625rem",
+    sm="0.75rem",
+    md="0.875rem",
+    lg="1rem",
+    xl="1.375rem",
+    xxl="1.625rem",
+)
 CONCURRENCY = 8  # answers streamed at once; each holds a worker thread while the model writes
 
 
@@ -45,7 +59,12 @@ def theme() -> gr.themes.Base:
     # the send button) a shade darker than the theme's slate-400 and blue-500, which are 2.6:1
     # and 3.7:1 against white: WCAG AA asks 4.5:1 of text this small.
     return gr.themes.Base(
-        primary_hue="blue", neutral_hue="slate", radius_size="sm", font=FONTS, font_mono=MONO
+        primary_hue="blue",
+        neutral_hue="slate",
+        radius_size="sm",
+        text_size=TEXT_SIZE,
+        font=FONTS,
+        font_mono=MONO,
     ).set(
         body_text_color_subdued="*neutral_600",
         color_accent="*primary_600",
@@ -59,9 +78,18 @@ def _status(engine: AnswerEngine, lang: Ui) -> str:
     return render.status_line(lang, model_mode(engine.chat), model, engine.store.documents())
 
 
-# The ``lang`` attribute of the page for an interface ``Ui`` (a JS expression in the %s).
+# The ``lang`` attribute of the page for an interface ``Ui`` (a JS expression in the %s), and
+# of what is in its own language whatever the page's: the switch's names (简体, English) and
+# the example questions, Chinese ones in the interface's script (Gradio's components take no
+# attributes of ours, so the page sets them).
 _HTML_LANG = (
-    "document.documentElement.lang = {'zh': 'zh-Hans', 'zh-Hant': 'zh-Hant', 'en': 'en'}[%s];"
+    f"const langs = {json.dumps(HTML_LANG)}, shown = %s;"
+    " document.documentElement.lang = langs[shown];"
+    " document.querySelectorAll('#language input').forEach((input) =>"
+    " input.closest('label').lang = langs[input.value]);"
+    " document.querySelectorAll('#examples button').forEach((button) =>"
+    " button.lang = /[\\u3400-\\u9fff]/.test(button.textContent)"
+    " ? langs[shown === 'zh-Hant' ? shown : 'zh'] : 'en');"
 )
 
 

@@ -33,7 +33,7 @@ from ...prompts import age_text, message
 from ...thesis import ArgumentMap, Point, Step, ThesisService, render_outline
 from ...thesis.model import say
 from ...thesis.outline import date_label
-from .render import cite_link, disclosure, esc, highlighted, source_meta
+from .render import cite_link, disclosure, esc, highlighted, lang_attr, said, source_meta
 from .strings import Ui, base, in_script, t
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ def _age(months: int | None, lang: Ui) -> str | None:
 def card(m: ArgumentMap, i: int, lang: Ui) -> str:
     key = f"map{i}"
     meta = " · ".join(
-        p for p in (m.publisher, date_label(m.published, base(lang)), _age(m.age_months, lang)) if p
+        said(p, lang)
+        for p in (m.publisher, date_label(m.published, base(lang)), _age(m.age_months, lang))
+        if p
     )
     thesis = ""
     if m.thesis:
@@ -116,9 +118,9 @@ def card(m: ArgumentMap, i: int, lang: Ui) -> str:
         )
     counts = t(lang, "map_counts", steps=len(m.steps), counter=len(m.counterpoints))
     summary = (
-        f'<summary><span class="map-title">《{esc(m.title)}》</span>'
+        f'<summary><span class="map-title"{lang_attr(m.title, lang)}>《{esc(m.title)}》</span>'
         f' <span class="badge ai">{esc(t(lang, "badge_ai"))}</span>'
-        f'<span class="map-meta">{esc(meta)}</span>{thesis}'
+        f'<span class="map-meta">{meta}</span>{thesis}'
         f'<span class="map-counts">{esc(counts)}</span>'
         f' <span class="more">{esc(t(lang, "map_expand"))}</span></summary>'
     )
@@ -133,7 +135,9 @@ def card(m: ArgumentMap, i: int, lang: Ui) -> str:
             f"<ol>{steps}</ol></section>"
         )
     hidden = _plain_notices(m)
-    notices = "".join(f"<li>{esc(n)}</li>" for n in notices_in(m, lang) if n not in hidden)
+    notices = "".join(
+        f"<li{lang_attr(n, lang)}>{esc(n)}</li>" for n in notices_in(m, lang) if n not in hidden
+    )
     return (
         f'<div class="map-card" data-key="{key}"><details class="map" data-key="{key}">{summary}'
         f'<div class="map-body">{thesis_sources}<div class="map-columns">'
@@ -146,7 +150,7 @@ def card(m: ArgumentMap, i: int, lang: Ui) -> str:
 def _cited(text: str, point: Point | Step, key: str, lang: Ui) -> str:
     """The text, escaped, followed by a footnote for each of its citations."""
     links = "".join(cite_link(c.n, f"{key}-{j}", lang) for j, c in enumerate(point.citations))
-    return f"{esc(text)}{links}"
+    return f"{said(text, lang)}{links}"
 
 
 def _sources(items: Sequence[tuple[str, Citation]], key: str, lang: Ui) -> str:
@@ -156,8 +160,9 @@ def _sources(items: Sequence[tuple[str, Citation]], key: str, lang: Ui) -> str:
         return ""
     listed = "".join(
         f'<li class="source" id="{key}-{j}" hidden><div class="source-meta">'
-        f'<span class="n">[{c.n}]</span> {esc(source_meta(c, lang))}</div>'
-        f'<blockquote class="passage">{highlighted(c.text, quote)}</blockquote></li>'
+        f'<span class="n">[{c.n}]</span> {said(source_meta(c, lang), lang)}</div>'
+        f'<blockquote class="passage"{lang_attr(c.text, lang)}>{highlighted(c.text, quote)}'
+        "</blockquote></li>"
         for j, (quote, c) in enumerate(items)
     )
     return f'<ol class="map-sources">{listed}</ol>'
@@ -172,14 +177,14 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Ui) -> str:
         if (cited := passages.get(e.n)) is None:
             continue
         evidence += (
-            f'<li class="evidence {esc(e.label)}">{esc(e.text)}'
+            f'<li class="evidence {esc(e.label)}">{said(e.text, lang)}'
             f"{cite_link(e.n, f'{key}-{len(items)}', lang)}</li>"
         )
         items.append((e.text, cited))
     if step.figures and (when := date_label(m.published, base(lang))):
         figures = "、".join(f.text for f in step.figures)
         evidence += (
-            f'<li class="as-of">{esc(figures)}：{esc(say_in(lang, "as_of", date=when))}</li>'
+            f'<li class="as-of">{said(figures, lang)}：{esc(say_in(lang, "as_of", date=when))}</li>'
         )
     return (
         f'<li class="step kind-{esc(step.kind)}"><div class="step-line">'
@@ -251,11 +256,12 @@ def outlines(shown: Shown, lang: Ui) -> str:
         return loading(lang)
     items = "".join(
         f'<div class="outline-card"><div class="outline-head"><span class="outline-title">'
-        f"{esc(t(lang, 'outline_title'))} · 《{esc(m.title)}》</span>"
+        f"{esc(t(lang, 'outline_title'))} · 《{said(m.title, lang)}》</span>"
         f'<button type="button" class="insert-outline" data-map="{i}">'
         f"{esc(t(lang, 'outline_insert'))}</button></div>"
         f'<details class="outline-preview"><summary>{esc(t(lang, "outline_preview"))}</summary>'
-        f'<div class="outline-text">{esc(render_outline(m))}</div></details></div>'
+        f'<div class="outline-text"{lang_attr(text, lang)}>{esc(text)}</div></details></div>'
         for i, m in enumerate(shown)
+        for text in [render_outline(m)]
     )
     return f'<div class="thesis-outlines">{items}</div>'

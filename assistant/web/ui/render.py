@@ -1,5 +1,9 @@
 """The web app's HTML, built from the engine's ``Answer``: pure functions, every text escaped.
 
+Text in another language than the interface's (a Chinese source quoted to an English reader,
+an answer in the language it was asked in) carries its own ``lang`` (``lang_attr``, ``said``):
+a screen reader reads it in a voice that speaks it, not Chinese spelled out in an English one.
+
 Answers, questions, source passages and findings are text, never markup: an article or a
 question that contains ``<img onerror=…>`` or ``<script>`` must show up literally. So every
 piece of text goes through ``esc`` before it meets markup, and markup is only added around
@@ -14,11 +18,13 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ...answer import Answer, Citation
 from ...compliance import Finding
-from .strings import Ui, t
+from ...text import is_chinese, writes_traditional
+from .strings import HTML_LANG, Ui, base, t
 
 _TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -34,6 +40,33 @@ _THUMB_DOWN = _THUMB.format(flip=' style="transform: rotate(180deg)"')
 
 def esc(text: str) -> str:
     return html.escape(text, quote=True).translate(_TEMPLATE_CHARS)
+
+
+@lru_cache(maxsize=4096)  # the transcript is redrawn on every streamed sentence, sources and all
+def lang_attr(text: str, ui: Ui) -> str:
+    """`` lang="…"`` for a text written in another language (or Chinese script) than the
+    interface's, else nothing: the text inherits the page's."""
+    if is_chinese(text):
+        own = "zh-Hant" if writes_traditional(text) else "zh-Hans"
+    elif re.search("[A-Za-z]", text):
+        own = "en"
+    else:  # figures, punctuation: any voice reads them
+        return ""
+    return "" if own == HTML_LANG[ui] else f' lang="{own}"'
+
+
+def said(text: str, ui: Ui) -> str:
+    """``text`` escaped, in a ``<span lang>`` when it is in another language than the page."""
+    attr = lang_attr(text, ui)
+    return f"<span{attr}>{esc(text)}</span>" if attr else esc(text)
+
+
+def original(texts: Sequence[str], lang: Ui, tag: str) -> str:
+    """A note that the sources' words are quoted as written, in their own language, when any of
+    ``texts`` is in the other language than the interface's: Chinese to an English reader."""
+    if not any(is_chinese(text) != (base(lang) == "zh") for text in texts):
+        return ""
+    return f'<{tag} class="original">{esc(t(lang, "original_language"))}</{tag}>'
 
 
 Kept = dict[str, Any]  # ``gr.skip()`` as a handler's output: that component stays as it was
@@ -93,7 +126,9 @@ def paragraphs(text: str, lang: Ui, anchors: dict[int, str] | None = None) -> st
         return cite_link(n, target, lang)
 
     lines = [line for line in text.split("\n") if line.strip()]
-    return "".join(f"<p>{_MARKER.sub(cite, esc(line))}</p>" for line in lines)
+    return "".join(
+        f"<p{lang_attr(line, lang)}>{_MARKER.sub(cite, esc(line))}</p>" for line in lines
+    )
 
 
 def highlighted(passage: str, quote: str) -> str:
@@ -122,11 +157,16 @@ def sources(citations: Sequence[Citation], key: str, lang: Ui) -> str:
         return ""
     items = "".join(
         f'<li class="source" id="src-{key}-{c.n}"><div class="source-meta">'
-        f'<span class="n">[{c.n}]</span> {esc(source_meta(c, lang))}</div>'
-        f'<blockquote class="passage">{highlighted(c.text, c.quote)}</blockquote></li>'
+        f'<span class="n">[{c.n}]</span> {said(source_meta(c, lang), lang)}</div>'
+        f'<blockquote class="passage"{lang_attr(c.text, lang)}>{highlighted(c.text, c.quote)}'
+        "</blockquote></li>"
         for c in citations
     )
-    return f'<section class="sources"><h4>{esc(t(lang, "sources"))}</h4><ol>{items}</ol></section>'
+    note = original([c.text for c in citations], lang, "p")
+    return (
+        f'<section class="sources"><h4>{esc(t(lang, "sources"))}</h4>{note}<ol>{items}</ol>'
+        "</section>"
+    )
 
 
 def _headline(disclosure: str) -> str:
@@ -149,9 +189,10 @@ def disclosure(text: str, lang: Ui, key: str) -> str:
     return (
         f'<details class="disclosure" data-key="{esc(key)}"><summary>'
         f'<span class="disclosure-label">{esc(t(lang, "disclosure"))}</span> '
-        f'<span class="disclosure-headline">{esc(_headline(text))}</span> '
+        f"{original([text], lang, 'span')} "
+        f'<span{lang_attr(text, lang)} class="disclosure-headline">{esc(_headline(text))}</span> '
         f'<span class="more">{esc(t(lang, "disclosure_more"))}</span></summary>'
-        f'<div class="disclosure-text">{esc(text)}</div></details>'
+        f'<div class="disclosure-text"{lang_attr(text, lang)}>{esc(text)}</div></details>'
     )
 
 
@@ -203,7 +244,7 @@ def _feedback(answer: Answer, lang: Ui) -> str:
 def turn(item: ChatTurn, lang: Ui) -> str:
     question = (
         f'<div class="question"><span class="who">{esc(t(lang, "you"))}</span>'
-        f"<p>{esc(item.question)}</p></div>"
+        f"<p{lang_attr(item.question, lang)}>{esc(item.question)}</p></div>"
     )
     answer = item.answer
     if item.error is not None:
@@ -221,7 +262,7 @@ def turn(item: ChatTurn, lang: Ui) -> str:
             "</div></article>"
         )
     anchors = {c.n: f"src-{item.key}-{c.n}" for c in answer.citations}
-    notices = "".join(f"<li>{esc(notice)}</li>" for notice in answer.notices)
+    notices = "".join(f"<li{lang_attr(n, lang)}>{esc(n)}</li>" for n in answer.notices)
     return (
         f'<article class="turn done mode-{answer.mode}" data-turn="{esc(answer.turn_id)}">'
         f'{question}<div class="reply">{_badges(answer, lang)}'
@@ -239,7 +280,7 @@ def transcript(turns: Sequence[ChatTurn], lang: Ui) -> str:
     return f'<div class="transcript">{"".join(turn(item, lang) for item in turns)}</div>'
 
 
-def marked(text: str, findings: Sequence[Finding]) -> str:
+def marked(text: str, findings: Sequence[Finding], lang: Ui = "zh") -> str:
     """The lines of the draft that hold findings, escaped, each finding's span marked and
     numbered as in the list (a span overlapping an earlier one is not marked twice)."""
     spans, reach = [], 0
@@ -262,7 +303,7 @@ def marked(text: str, findings: Sequence[Finding]) -> str:
                 )
                 cursor = stop
             out.append(esc(text[cursor:end]))
-            lines.append(f"<p>{''.join(out)}</p>")
+            lines.append(f"<p{lang_attr(line, lang)}>{''.join(out)}</p>")
         offset = end + 1
     return f'<div class="draft-marked">{"".join(lines)}</div>'
 
@@ -274,14 +315,16 @@ def findings_panel(text: str, findings: Sequence[Finding], lang: Ui) -> str:
     if not findings:
         return f'<div class="findings ok"><p>✓ {esc(t(lang, "findings_none"))}</p></div>'
     items = "".join(
-        f'<li class="{esc(f.severity)}"><q>{esc(f.text)}</q> <code>{esc(f.rule)}</code>'
-        f"<dl><dt>{esc(t(lang, 'finding_basis'))}</dt><dd>{esc(f.basis)}</dd>"
-        f"<dt>{esc(t(lang, 'finding_suggestion'))}</dt><dd>{esc(f.suggestion)}</dd></dl></li>"
+        f'<li class="{esc(f.severity)}"><q{lang_attr(f.text, lang)}>{esc(f.text)}</q> '
+        f"<code>{esc(f.rule)}</code><dl><dt>{esc(t(lang, 'finding_basis'))}</dt>"
+        f"<dd{lang_attr(f.basis, lang)}>{esc(f.basis)}</dd>"
+        f"<dt>{esc(t(lang, 'finding_suggestion'))}</dt>"
+        f"<dd{lang_attr(f.suggestion, lang)}>{esc(f.suggestion)}</dd></dl></li>"
         for f in findings
     )
     return (
         f'<div class="findings"><p class="count">{esc(t(lang, "findings_count", n=len(findings)))}</p>'
-        f"{marked(text, findings)}<ol>{items}</ol></div>"
+        f"{marked(text, findings, lang)}<ol>{items}</ol></div>"
     )
 
 
@@ -290,9 +333,9 @@ def draft_extras(answer: Answer | None, lang: Ui) -> str:
     if answer is None:
         return ""
     # A section with nothing in it is left out (a screen reader announces "list, 0 items").
-    notices = "".join(f"<li>{esc(notice)}</li>" for notice in answer.notices)
+    notices = "".join(f"<li{lang_attr(n, lang)}>{esc(n)}</li>" for n in answer.notices)
     items = "".join(
-        f'<li><span class="n">[{c.n}]</span> {esc(source_meta(c, lang))}</li>'
+        f'<li><span class="n">[{c.n}]</span> {said(source_meta(c, lang), lang)}</li>'
         for c in answer.citations
     )
     if notices:
@@ -302,5 +345,6 @@ def draft_extras(answer: Answer | None, lang: Ui) -> str:
     return (
         f'<div class="draft-extras">{notices}{items}'
         f"<h4>{esc(t(lang, 'draft_disclosure'))}</h4>"
-        f'<div class="disclosure-text">{esc(answer.disclosure)}</div></div>'
+        f'<div class="disclosure-text"{lang_attr(answer.disclosure, lang)}>'
+        f"{esc(answer.disclosure)}</div></div>"
     )

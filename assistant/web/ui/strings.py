@@ -22,6 +22,8 @@ _FILE = Path(__file__).resolve().parents[2] / "resources" / "ui.toml"
 Ui = Literal["zh", "zh-Hant", "en"]  # the interface's language and, for Chinese, its script
 LANGS: tuple[Lang, ...] = ("zh", "en")
 LANG_CHOICES: list[tuple[str, Ui]] = [("简体", "zh"), ("繁體", "zh-Hant"), ("English", "en")]
+# The ``lang`` attribute of each (the page's, and that of a text in another language than it).
+HTML_LANG: dict[Ui, str] = {"zh": "zh-Hans", "zh-Hant": "zh-Hant", "en": "en"}
 _TRADITIONAL = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")  # tags (and their prefixes) read in 繁體
 _SIMPLIFIED = ("zh-hans", "zh-cn", "zh-sg", "zh")
 

@@ -10,12 +10,17 @@ function openAround(node) {
   for (let d = node.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
 }
 
+const still = window.matchMedia("(prefers-reduced-motion: reduce)"); // jumps, not glides
+
+// As in the transcript: the source shown, lit up, and the keyboard's place moved to it.
 function flash(target) {
   element.querySelectorAll(".source.active").forEach((node) => node.classList.remove("active"));
   target.hidden = false;
   openAround(target);
   target.classList.add("active");
-  target.scrollIntoView({ block: "center", behavior: "smooth" });
+  target.tabIndex = -1;
+  target.scrollIntoView({ block: "center", behavior: still.matches ? "auto" : "smooth" });
+  target.focus({ preventScroll: true });
 }
 
 function foldKey(details) {

@@ -6,11 +6,44 @@
 const sent = new Set(); // turn ids whose feedback was kept
 const unfolded = new Set(); // data-key of disclosures the reader opened
 let turnsSeen = 0;
+// A reader who asked their system for less motion gets jumps, not glides.
+const still = window.matchMedia("(prefers-reduced-motion: reduce)");
+const glide = () => (still.matches ? "auto" : "smooth");
 
+// What a screen reader says of an answer: the transcript is redrawn on every streamed sentence,
+// so it cannot be a live region itself (each redraw would be read from the top). One region
+// outside it, visually hidden, says that an answer is being written, then the answer and its
+// notices once it is complete (or the error), each paragraph with its language.
+const live = document.createElement("div");
+live.className = "answer-live";
+live.setAttribute("aria-live", "polite");
+document.body.append(live);
+const announced = new Set(); // "<turn's key>:<state>" already said
+
+function announce(turn) {
+  const key = turn.querySelector("details.disclosure")?.dataset.key;
+  const state = ["done", "failed", "streaming"].find((s) => turn.classList.contains(s));
+  if (!key || !state || announced.has(`${key}:${state}`)) return;
+  announced.add(`${key}:${state}`);
+  const said = state === "done" ? ".answer p, .notices li" : state === "failed" ? ".error" : ".answer p";
+  const lines = [...turn.querySelectorAll(said)].slice(0, state === "streaming" ? 1 : undefined);
+  live.replaceChildren(...lines.map((line) => {
+    const p = document.createElement("p");
+    const lang = line.closest("[lang]");
+    if (lang && lang !== document.documentElement) p.lang = lang.lang;
+    p.textContent = line.textContent.replace(/\[\d+\]/g, ""); // footnotes are links to see
+    return p;
+  }));
+}
+
+// The source a footnote names: lit up, brought into view, and the keyboard's (and a screen
+// reader's) place moved to it, so that Tab goes on from there.
 function flash(target) {
   element.querySelectorAll(".source.active").forEach((node) => node.classList.remove("active"));
   target.classList.add("active");
-  target.scrollIntoView({ block: "center", behavior: "smooth" });
+  target.tabIndex = -1;
+  target.scrollIntoView({ block: "center", behavior: glide() });
+  target.focus({ preventScroll: true });
 }
 
 function copyText(text) {
@@ -38,8 +71,9 @@ function restore() {
     if (unfolded.has(details.dataset.key)) details.open = true;
   });
   const turns = element.querySelectorAll(".turn");
+  if (turns.length) announce(turns[turns.length - 1]);
   if (turns.length > turnsSeen) {
-    turns[turns.length - 1].scrollIntoView({ block: "start", behavior: "smooth" });
+    turns[turns.length - 1].scrollIntoView({ block: "start", behavior: glide() });
   }
   turnsSeen = turns.length;
 }
