@@ -347,6 +347,8 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
     disclosure_lines = [line.strip() for line in answer.disclosure.splitlines() if line.strip()]
     start = paragraphs_.index(disclosure_lines[0])
     assert paragraphs_[start : start + len(disclosure_lines)] == disclosure_lines
+    # An English reader is told the disclosure is in Chinese, above it, not by a Chinese heading.
+    assert paragraphs_[start - 1] == "Risk disclosure (in the original Chinese)"
     assert paragraphs_[-2:] == ["Date: 2026-11-30", "AI-assisted draft · reviewed by: ____"]
     assert text == "\n".join(paragraphs_)
 
@@ -354,6 +356,9 @@ def test_exported_files_hold_the_edit_the_sources_and_the_disclosure(
     assert md_path.read_text(encoding="utf-8") == markdown
     assert markdown.startswith('# AI/算力: 为什么"上升"?: what the sources say\n')
     assert "\n- [1] 《DeepSeek暂停API充值" in markdown and disclosure_lines[-1] in markdown
+    assert (
+        "## Risk disclosure (in the original Chinese)" in markdown and "## 风险提示" not in markdown
+    )
 
 
 def test_a_word_export_says_what_it_is_not_which_library_wrote_it(

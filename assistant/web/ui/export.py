@@ -43,7 +43,7 @@ from ...answer import Answer
 from ...prompts import ClientLevel, Lang, message
 from ...store import StoredChunk
 from ...suitability import product_risk
-from ...text import traditional_in_place
+from ...text import is_chinese, traditional_in_place
 from .render import source_meta
 from .strings import draft_text
 
@@ -163,11 +163,14 @@ def blocks(draft: Draft) -> list[tuple[Kind, str]]:
     if draft.sources:
         out += [("heading", words("sources")), *(("source", s) for s in draft.sources)]
     lines = [line.strip() for line in draft.disclosure.split("\n") if line.strip()]
-    if lines and _TITLE.fullmatch(lines[0]):
+    # A disclosure in another language than the draft's is kept verbatim under a heading that
+    # says so ("Risk disclosure (in the original Chinese)"), its own title among its lines.
+    foreign = is_chinese(draft.disclosure) != (draft.lang == "zh")
+    if lines and _TITLE.fullmatch(lines[0]) and not foreign:
         out += [("heading", lines[0])]  # the disclosure's own title ("风险提示"), kept verbatim
         lines = lines[1:]
     else:
-        out += [("heading", words("disclosure"))]
+        out += [("heading", words("disclosure_original" if foreign else "disclosure"))]
     out += [("disclosure", line) for line in lines]
     out += [("meta", words("date", date=draft.day.isoformat())), ("meta", words("reviewed"))]
     return out
