@@ -39,6 +39,8 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     page.get_by_role("tab", name="顾问草稿").click()
     page.locator("#export-docx").click()
     expect(page.locator("#advisor-status")).to_contain_text("请先生成草稿")
+    # The status line is a live region: a screen reader says what a sighted advisor reads.
+    expect(page.get_by_role("status").filter(has_text="请先生成草稿")).to_have_count(1)
 
     page.locator("#topic textarea").fill(TOPIC)
     page.locator("#client-level input").click()

@@ -98,6 +98,9 @@ def draft_findings(
     return sorted(found, key=lambda f: f.start)
 
 
+_LIVE = "element.setAttribute('role', 'status'); element.setAttribute('aria-live', 'polite');"
+
+
 def _status(text: str, kind: str = "info") -> str:
     return f'<p class="advisor-status {kind}">{render.esc(text)}</p>' if text else ""
 
@@ -433,7 +436,9 @@ def build(
                 min_width=160,
             )
         make = gr.Button(t("zh", "make_draft"), variant="primary", elem_id="make-draft")
-        status = gr.HTML("", elem_id="advisor-status")
+        # A live region from the moment the tab opens: what the status line says (a refusal,
+        # an export's file, what to delete) is heard, not only seen.
+        status = gr.HTML("", elem_id="advisor-status", js_on_load=_LIVE)
         with gr.Row(elem_id="draft-row"):
             with gr.Column(scale=3, min_width=300):
                 draft = gr.Textbox(
