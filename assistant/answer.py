@@ -81,6 +81,7 @@ from .text import (
     split_sentences,
     traditional_in_place,
     writes_traditional,
+    written_in_chinese,
 )
 from .trace import TurnTrace, export_record
 
@@ -614,9 +615,10 @@ class AnswerEngine:
                 framing=framing,
             )  # fmt: skip
             return
-        if lang == "zh" and not is_chinese(gate.text):
-            # A Chinese reader cannot use an answer in another language; the sources' own words can.
-            log.warning("model answered a Chinese question in another language; using excerpts")
+        if not is_chinese(gate.text) if lang == "zh" else written_in_chinese(gate.text):
+            # A reader cannot use an answer in another language; the sources' own words, framed
+            # in the reader's, can.
+            log.warning("model answered in another language than the question's; using excerpts")
             trace.mode, trace.why = "fallback", "wrong_language"
             yield from self._quote(
                 trace, quoted, hits, verdict, lang, "fallback",

@@ -45,6 +45,16 @@ def is_chinese(text: str) -> bool:
     return han > 0 and han >= len(_LATIN.findall(text)) / 4
 
 
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|《[^》]*》|\"[^\"]*\"")
+
+
+def written_in_chinese(text: str) -> bool:
+    """Whether a text's own words, its quotations aside, are mainly Chinese: an English answer
+    that quotes the Chinese sources (“科创板人工智能ETF(588930)”) is English."""
+    own = _QUOTED.sub(" ", text)
+    return len(_HAN.findall(own)) > len(_LATIN.findall(own))
+
+
 def reading_language(question: str, earlier: Sequence[str] = ()) -> Literal["zh", "en"]:
     """The language a reader is answered in: the question's; for a question in no words (a fund
     code, emoji, "？？？") the latest earlier one's (oldest first), else Chinese, the first."""

@@ -147,23 +147,31 @@ def first_sentence(text: str) -> tuple[str, str]:
 
 def compose_answer(messages: list[dict[str, Any]], sources_used: int = 2) -> str:
     """The fake's "ok" answer: the first sentences of sources [1] and [2] (or of the first
-    ``sources_used``), each with its marker."""
+    ``sources_used``), each with its marker; to a question in English, quoted in English words,
+    as a model answers an English reader from Chinese sources."""
     sources: dict[int, str] = {}
     for message in messages:
         found = parse_sources(_text_of(message.get("content")))
         if found:
             sources = found
+    users = [m for m in messages if m.get("role") == "user"]
+    question = _text_of(users[-1].get("content")) if users else ""
+    asked_in = " ".join(_text_of(m.get("content")) for m in messages if m.get("role") == "system")
+    english = "write the draft in English" in asked_in or (
+        not _CJK.search(question) and re.search(r"[A-Za-z]", question) is not None
+    )
     if not sources:
-        users = [m for m in messages if m.get("role") == "user"]
-        question = _text_of(users[-1].get("content")) if users else ""
-        if _CJK.search(question):
-            return "抱歉，所提供的文档没有涉及这个问题。"
-        return "Sorry, the documents provided do not cover this question."
+        if english:
+            return "Sorry, the documents provided do not cover this question."
+        return "抱歉，所提供的文档没有涉及这个问题。"
     parts = []
     for number in sorted(sources)[:sources_used]:
         sentence, stop = first_sentence(sources[number])
-        parts.append(f"{sentence}[{number}]{stop}")
-    return "".join(parts)
+        if english:
+            parts.append(f"Source {number} says “{sentence}{stop}”[{number}]. ")
+        else:
+            parts.append(f"{sentence}[{number}]{stop}")
+    return "".join(parts).strip()
 
 
 def _pieces(text: str, count: int = 4) -> list[str]:

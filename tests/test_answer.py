@@ -176,6 +176,40 @@ def test_a_chinese_question_answered_in_another_language_gets_the_sources_words(
     assert_compliant_shape(answer)
 
 
+def test_an_english_question_answered_in_chinese_gets_the_sources_words_with_a_notice(
+    online, fake_llm
+) -> None:
+    # An English reader got a Chinese answer, shown as written: no notice said it was not theirs.
+    fake_llm.script(
+        {
+            "text": "Q: Why might cheap models raise compute demand?\nZH: 为什么便宜的模型会增加算力需求？"
+        },
+        {"text": "DeepSeek降低了单次使用成本[1]。但人们用得更多，整体算力消耗反而上升[2]。"},
+    )
+    answer = online.ask("Why might cheap models raise compute demand?")
+    assert answer.mode == "fallback"
+    assert any("did not answer in the language of the question" in n for n in answer.notices)
+    assert answer.answer.startswith("Excerpts from the article of February 2025")
+    assert "人们用得更多，整体算力消耗反而上升" not in answer.answer
+    assert online.audit is not None and online.audit.turns(1)[0]["why"] == "wrong_language"
+    assert_compliant_shape(answer)
+
+
+RELATED = "Which exchange-traded fund is mentioned as the related product?"
+
+
+def test_an_english_answer_quoting_the_chinese_sources_is_english(online, fake_llm) -> None:
+    fake_llm.script(
+        {"text": f"Q: {RELATED}\nZH: 文中提到的相关产品是哪只ETF？"},
+        {
+            "text": "The article names “科创板人工智能ETF(588930)” as the related product, "
+            "in its section “今日指数” [1]."
+        },
+    )
+    answer = online.ask(RELATED)
+    assert answer.mode == "llm" and "588930" in answer.answer
+
+
 def test_markers_are_repaired_renumbered_and_figures_checked(online, fake_llm) -> None:
     fake_llm.script(
         {"text": "DeepSeek V3的训练成本为900万美元[3]。杰文斯悖论说明人们会用得更多[9]【1】。"}
