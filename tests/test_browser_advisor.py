@@ -105,11 +105,12 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     assert engine.audit.turns(1)[0]["answer"] == markdown
 
 
-def drafted(page: Any, url: str) -> None:
-    """The advisor tab with TOPIC drafted offline: the draft, its sources and disclosure shown."""
+def drafted(page: Any, url: str, topic: str = TOPIC) -> None:
+    """The advisor tab with ``topic`` drafted offline: the draft, its sources and disclosure
+    shown."""
     page.goto(url)
     page.get_by_role("tab", name="顾问草稿").click()
-    page.locator("#topic textarea").fill(TOPIC)
+    page.locator("#topic textarea").fill(topic)
     page.locator("#make-draft").click()
     expect(page.locator("#draft textarea")).not_to_have_value("")
     expect(page.locator("#draft-extras")).to_contain_text("风险提示")
@@ -164,12 +165,8 @@ def test_a_draft_restating_the_clients_particulars_is_marked_and_not_exported(
     # draft repeated them ("对于65岁、退休金50万元的您…").
     url, engine = offline_ui
     assert engine.audit is not None
-    page.goto(url)
-    page.get_by_role("tab", name="顾问草稿").click()
-    page.locator("#topic textarea").fill(f"客户王女士65岁，退休金50万，想了解{TOPIC}")
-    page.locator("#make-draft").click()
+    drafted(page, url, f"客户王女士65岁，退休金50万，想了解{TOPIC}")
     draft = page.locator("#draft textarea")
-    expect(page.locator("#draft-extras")).to_contain_text("风险提示")
     made = draft.input_value()
     assert "原文摘录" in made and "65岁" not in made
     draft.fill(f"{made}\n王女士，对于65岁、退休金50万元的您，以上内容值得参考。")
