@@ -296,10 +296,17 @@ def test_an_english_reader_with_a_larger_browser_font_reads_the_widget(
     assert frame.locator(".answer").first.evaluate(px) >= 22  # 15 px of 16 is 22.5 of 24
     assert frame.locator("#q").evaluate(px) >= 22
     # The Chinese sources, quoted to an English reader, are read in a Chinese voice.
-    # A footnote is a button a screen reader names by what it opens, not "[1]".
-    expect(frame.get_by_role("button", name="source 1", exact=True).first).to_be_visible()
+    # The panel widens with the font (400 px held 15 characters a line at 24 px).
+    assert page.locator("fund-thesis-widget .panel").evaluate("el => el.offsetWidth") >= 560
+    # A footnote is a button a screen reader names by what it opens, not "[1]"; it names the
+    # box it controls only once that box exists.
+    cite = frame.get_by_role("button", name="source 1", exact=True).first
+    expect(cite).to_be_visible()
+    assert cite.get_attribute("aria-controls") is None
     frame.locator(".cite").first.click()
     expect(frame.locator(".source").first).to_be_visible()
+    controlled = frame.locator(".cite").first.get_attribute("aria-controls")
+    assert controlled and frame.locator(f"#{controlled}").count() == 1
     # and say they are the articles' own words, not a translation
     expect(frame.locator(".source .where").first).to_contain_text("in the original Chinese")
     expect(frame.locator("details.disclosure summary").first).to_have_text(

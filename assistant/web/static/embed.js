@@ -157,12 +157,18 @@
       button.type = "button";
       button.setAttribute("aria-label", S.cite.replace("{n}", c.n)); // not "left bracket 1…"
       button.setAttribute("aria-expanded", "false");
-      button.setAttribute("aria-controls", id);
+      // It names the box it controls while that box exists (an id naming nothing is an error).
       button.addEventListener("click", () => {
         const open = document.getElementById(id);
-        if (open) { open.remove(); button.setAttribute("aria-expanded", "false"); return; }
+        if (open) {
+          open.remove();
+          button.setAttribute("aria-expanded", "false");
+          button.removeAttribute("aria-controls");
+          return;
+        }
         sources.append(sourceBlock(c, id));
         button.setAttribute("aria-expanded", "true");
+        button.setAttribute("aria-controls", id);
       });
       box.append(button);
     }

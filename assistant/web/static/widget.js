@@ -41,7 +41,8 @@
       box-shadow: 0 4px 14px rgba(0,0,0,.25); display: grid; place-items: center; padding: 0; }
     .fab:focus-visible { outline: 3px solid #1f2328; outline-offset: 3px; }
     .fab svg { width: 28px; height: 28px; fill: currentColor; }
-    .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483001; width: 400px;
+    .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483001;
+      width: min(max(400px, 25rem), calc(100vw - 40px)); /* wider with a reader's larger font */
       height: min(640px, calc(100vh - 110px)); border-radius: 12px; overflow: hidden; background: #fff;
       box-shadow: 0 8px 30px rgba(0,0,0,.3); }
     .panel[hidden] { display: none; }
