@@ -92,7 +92,15 @@ def test_the_map_card_shows_the_argument_and_asks_about_a_step(
     # English labels around the article's own words.
     page.get_by_label("English").check()
     expect(steps.locator(".kind").nth(0)).to_have_text("reported fact")
-    expect(card.locator("button.ask-step").first).to_have_text("Ask about this step")
+    ask = card.locator("button.ask-step").first
+    expect(ask).to_have_text("Ask about this step")
+    # Named in the page's language; the step's Chinese claim describes it in its own voice
+    # (a name in two languages is read in one).
+    expect(ask).to_have_accessible_name("Ask about this step")
+    claim = card.locator(f"#{ask.get_attribute('aria-describedby')}")
+    expect(claim).to_have_count(1)
+    expect(ask).to_have_accessible_description(claim.inner_text())
+    assert (claim.get_attribute("lang") or "").startswith("zh")
     expect(card.locator(".map-counter h4")).to_have_text("Counterpoints and risks")
     expect(summary).to_contain_text("February 2025")
     # The map's notices (offline, the source's age, the AI label) are the reader's to read too.

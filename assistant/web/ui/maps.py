@@ -147,9 +147,12 @@ def card(m: ArgumentMap, i: int, lang: Ui) -> str:
     )
 
 
-def _cited(text: str, point: Point | Step, key: str, lang: Ui) -> str:
-    """The text, escaped, followed by a footnote for each of its citations."""
+def _cited(text: str, point: Point | Step, key: str, lang: Ui, named: str = "") -> str:
+    """The text, escaped, followed by a footnote for each of its citations; ``named``: the
+    text's own element has this id (what describes a control)."""
     links = "".join(cite_link(c.n, f"{key}-{j}", lang) for j, c in enumerate(point.citations))
+    if named:
+        return f'<span id="{named}"{lang_attr(text, lang)}>{esc(text)}</span>{links}'
     return f"{said(text, lang)}{links}"
 
 
@@ -189,13 +192,13 @@ def _step(step: Step, i: int, k: int, m: ArgumentMap, lang: Ui) -> str:
     return (
         f'<li class="step kind-{esc(step.kind)}"><div class="step-line">'
         f'<span class="kind">{esc(say_in(lang, f"kind_{step.kind}"))}</span>'
-        f'<span class="claim">{_cited(step.claim, step, key, lang)}</span></div>'
+        f'<span class="claim">{_cited(step.claim, step, key, lang, f"{key}-claim")}</span></div>'
         f"{f'<ul class=evidence-list>{evidence}</ul>' if evidence else ''}"
         f"{_sources(items, key, lang)}"
-        # Six buttons of one name tell a screen reader nothing: each is named by its step too.
+        # Six buttons of one name tell a screen reader nothing: each is described by its step's
+        # claim, read in the claim's own language (a name in two languages is read in one).
         f'<button type="button" class="ask-step" data-step="{i}:{k}" '
-        f'aria-label="{esc(t(lang, "map_ask"))}{"：" if base(lang) == "zh" else ": "}'
-        f'{esc(step.claim)}">{esc(t(lang, "map_ask"))}</button></li>'
+        f'aria-describedby="{key}-claim">{esc(t(lang, "map_ask"))}</button></li>'
     )
 
 
