@@ -318,9 +318,11 @@ def test_a_screen_reader_hears_which_step_a_button_asks_and_what_the_switch_is(
     page.locator("#thesis-map summary").first.click()
     asks = page.get_by_role("button", name="Ask about this step")
     expect(asks.first).to_be_visible()
-    names = [b.get_attribute("aria-label") or b.text_content() for b in asks.all()]
-    assert len(set(names)) == len(names) > 1, names  # one name each, each with its step
-    assert "Ask about this step: 杰文斯悖论的存在" in names
+    # One description each, its step's claim (read in the claim's own language).
+    described = "el => document.getElementById(el.getAttribute('aria-describedby')).textContent"
+    claims = [b.evaluate(described) for b in asks.all()]
+    assert len(set(claims)) == len(claims) > 1, claims
+    assert "杰文斯悖论的存在" in claims
     switch = page.locator("#language").aria_snapshot()
     assert "Language" in switch and "Radio" not in switch  # Gradio's default was "Radio"
 
