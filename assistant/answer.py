@@ -51,7 +51,14 @@ from .compliance import (
     mask_blocked,
 )
 from .config import Settings
-from .conversation import Counterpoint, CounterpointSource, condense_offline, pasted, recap
+from .conversation import (
+    Counterpoint,
+    CounterpointSource,
+    Pasted,
+    condense_offline,
+    pasted,
+    recap,
+)
 from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
 from .extractive import LIMIT, Excerpt, render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
@@ -230,6 +237,22 @@ class Framing:
     lead: str | None = None
     fixed: Sequence[tuple[str, int]] = ()
     label: str = "offline_label"
+
+
+def _asking(paste: Pasted, lang: Lang) -> str:
+    """What the model is asked of a pasted text: the reader's words about it, never the text."""
+    suffix = "" if lang == "zh" else "_en"
+    said = paste.asked or prompt(f"pasted_unasked{suffix}")
+    return prompt(f"pasted_question{suffix}").format(asked=said)
+
+
+def _for_model(history: Sequence[Turn], lang: Lang) -> list[Turn]:
+    """The conversation as a model reads it: a turn that pasted a text is what the model was
+    asked then (``_asking``), on every later turn as on its own."""
+    return [
+        Turn(t.role, _asking(p, lang)) if t.role == "user" and (p := pasted(t.content)) else t
+        for t in history
+    ]
 
 
 def _holding(quotes: Sequence[str], hits: Sequence[Hit]) -> list[tuple[str, Hit]]:
@@ -557,15 +580,12 @@ class AnswerEngine:
         told = particulars.of(question, [h.chunk for h in hits]).restated if draft else None
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")], withhold=told)
         trace.mode = "llm"
-        asking = question
-        if paste:  # the model is asked about the subject, and never sent the pasted text
-            suffix = "" if lang == "zh" else "_en"
-            said = paste.asked or prompt(f"pasted_unasked{suffix}")
-            asking = prompt(f"pasted_question{suffix}").format(asked=said)
+        # The model is asked about a pasted text's subject, and never sent the text.
+        asking = _asking(paste, lang) if paste else question
         countering = [text for text, _ in fixed] if not again else []
         deltas = self.chat.stream(
             build_messages(
-                asking, history, hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
+                asking, _for_model(history, lang), hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
                 counterpoints=countering,
             ),
             deadline=deadline,
@@ -686,7 +706,9 @@ class AnswerEngine:
             try:
                 parsed = parse_condensed(
                     self.chat.complete(
-                        condense_messages(question, history), deadline=budget, calls=calls
+                        condense_messages(question, _for_model(history, lang)),
+                        deadline=budget,
+                        calls=calls,
                     )
                 )
             except ModelUnavailableError as error:

@@ -270,3 +270,21 @@ def test_a_pasted_article_is_never_sent_to_the_model(online, fake_llm: FakeLLM) 
     sent = "\n".join(m["content"] for r in fake_llm.chat_requests for m in r["body"]["messages"])
     assert text[40:80] not in sent and "这篇文章说得对吗？" in sent
     assert answer.disclosure == expected_disclosure(online.store, answer)
+
+
+def test_a_pasted_article_is_not_sent_to_the_model_on_the_turns_after_it_either(
+    online, fake_llm: FakeLLM
+) -> None:
+    # The turn that pasted kept the text from the model; the next turn's history sent it whole
+    # (and its first 500 characters to the question rewrite).
+    text, question = _pasted("pasted_compute.txt")
+    history = [Turn("user", question), Turn("assistant", online.ask(question).answer)]
+    fake_llm.reset()
+    answer = online.ask("那推理阶段的算力呢？", history)
+    assert answer.mode == "llm" and answer.citations
+    requests = fake_llm.chat_requests
+    assert len(requests) == 2  # the rewrite, then the answer
+    for request in requests:
+        sent = "\n".join(str(m["content"]) for m in request["body"]["messages"])
+        assert text[:40] not in sent and text[400:440] not in sent, sent
+        assert "这篇文章说得对吗？" in sent  # what the reader asked of it is still theirs
