@@ -592,7 +592,7 @@ class AnswerEngine:
             calls=trace.calls_for("answer"),
         )  # fmt: skip
         if lead:
-            yield Delta(lead)
+            yield Delta(f"{lead}\n\n")  # as the answer has it (below)
         try:
             with trace.timed("model"), contextlib.closing(deltas):
                 for delta in deltas:

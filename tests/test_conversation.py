@@ -264,9 +264,11 @@ def test_a_pasted_article_is_never_sent_to_the_model(online, fake_llm: FakeLLM) 
     events = list(online.stream(question))
     answer = events[-1]
     assert isinstance(answer, Answer)
-    assert events[0] == Delta(message("zh", "pasted_note"))  # said first, as it is shown
+    assert events[0].text.strip() == message("zh", "pasted_note")  # said first, as it is shown
     assert answer.mode == "llm" and answer.citations
     assert answer.answer.startswith(message("zh", "pasted_note"))
+    # What streamed is the answer (SSE, /v1): the note stood glued to the model's first sentence.
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == answer.answer
     sent = "\n".join(m["content"] for r in fake_llm.chat_requests for m in r["body"]["messages"])
     assert text[40:80] not in sent and "这篇文章说得对吗？" in sent
     assert answer.disclosure == expected_disclosure(online.store, answer)
