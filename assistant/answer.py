@@ -576,8 +576,10 @@ class AnswerEngine:
             )  # fmt: skip
             return
 
-        # A draft does not restate the client's particulars its topic gave (``particulars``).
-        told = particulars.of(question, [h.chunk for h in hits]).restated if draft else None
+        # A draft does not restate the client's particulars its topic gave (``particulars``),
+        # nor does an advisor's text asked for without the desk (/api/chat, /v1's advisor model).
+        drafting = draft is not None or mode == "advisor"
+        told = particulars.of(question, [h.chunk for h in hits]).restated if drafting else None
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")], withhold=told)
         trace.mode = "llm"
         # The model is asked about a pasted text's subject, and never sent the text.
