@@ -550,9 +550,11 @@ class AnswerEngine:
             return
         if not (draft or again or paste) and (facts := about.asked(question)) and hits:
             # "这篇文章是谁发的？", "588930的风险等级？": the article's record answers, not its text.
-            rated = [h for h in hits if h.chunk.meta("risk_level")] if "risk_level" in facts else []
+            rating = "risk_level" in facts
+            rated = [h for h in hits if about.rates(question, h.chunk)] if rating else []
             best = (rated or hits)[0]
-            statement = about.describe(facts, best.chunk, self._date_label(best, lang), lang)
+            dated = self._date_label(best, lang)
+            statement = about.describe(facts, best.chunk, dated, lang, rated=bool(rated))
             yield from decline(
                 hits, why="about_article", say="about_record", from_record=True, statement=statement
             )
