@@ -506,11 +506,15 @@ class AnswerEngine:
             label = "offline_label"
             if again:
                 fixed, label = _holding(again.chosen, hits), "recap_label"
-            elif not paste and asks_counterpoints(question):
+                trace.conversation = "recap"
+            elif paste:
+                trace.conversation = "pasted"
+            elif asks_counterpoints(question):
                 points = self._counterpoints(hits, snapshot)
                 fixed = [(p.text, hit) for p, hit in points]
                 against = any(not p.risk for p, _ in points)
                 label = "counter_label" if against else "counter_risks_label"
+                trace.conversation = "counterpoints" if fixed else None
             if fixed:
                 hits = list({hit.chunk.chunk_id: hit for _, hit in fixed}.values())
 

@@ -290,3 +290,23 @@ def test_a_pasted_article_is_not_sent_to_the_model_on_the_turns_after_it_either(
         sent = "\n".join(str(m["content"]) for m in request["body"]["messages"])
         assert text[:40] not in sent and text[400:440] not in sent, sent
         assert "这篇文章说得对吗？" in sent  # what the reader asked of it is still theirs
+
+
+def test_the_audit_row_says_what_the_conversation_asked(offline) -> None:
+    # A recap, the case against and a pasted text left rows like any question's (why: no_key):
+    # the trail could not be searched for the answers built from the last one, from the article's
+    # own counterpoints, or for the turns whose question holds a text that is not ours.
+    first = offline.ask("为什么说DeepSeek反而利好算力?")
+    history = [Turn("user", "为什么说DeepSeek反而利好算力?"), Turn("assistant", first.answer)]
+    _, question = _pasted("pasted_compute.txt")
+    asked = {
+        "recap": offline.ask("总结一下", history),
+        "counterpoints": offline.ask("有什么反方观点？"),
+        "pasted": offline.ask(question),
+        None: first,
+    }
+    assert offline.audit is not None
+    for conversation, answer in asked.items():
+        row = offline.audit.turn(answer.turn_id)
+        assert row is not None and row["conversation"] == conversation, (conversation, row)
+    assert offline.audit.verify().ok
