@@ -53,6 +53,8 @@ _RISK_LEVEL = re.compile(
     r"风险(?:等级|级别|评级|类别)|几级风险|\brisk (?:level|rating|class|category|grade)s?\b",
     re.IGNORECASE,
 )
+# A fund's code, as a question names the product whose risk level it asks for.
+_FUND_CODE = re.compile(r"(?<![\d.])\d{6}(?![\d.])")
 _LEVEL_NAMES = {
     "zh": {1: "低风险", 2: "中低风险", 3: "中风险", 4: "中高风险", 5: "高风险"},
     "en": {1: "low", 2: "medium-low", 3: "medium", 4: "medium-high", 5: "high"},
@@ -91,9 +93,22 @@ def asked(question: str) -> frozenset[str]:
     return frozenset(facts)
 
 
-def describe(facts: frozenset[str], chunk: StoredChunk, date_label: str, lang: Lang) -> str:
+def rates(question: str, chunk: StoredChunk) -> bool:
+    """Whether ``chunk``'s record gives the risk level ``question`` asks for: it records one,
+    and of the product the question names by its code, if it names one ("512480的风险等级？"
+    is not answered with 588930's)."""
+    if not chunk.meta("risk_level"):
+        return False
+    codes = _FUND_CODE.findall(question)
+    return not codes or any(code in (chunk.meta("products") or "") for code in codes)
+
+
+def describe(
+    facts: frozenset[str], chunk: StoredChunk, date_label: str, lang: Lang, rated: bool = True
+) -> str:
     """The facts asked for, said from the record of ``chunk``'s article; ``date_label`` is its
-    date as the answer writes it ("2025年2月")."""
+    date as the answer writes it ("2025年2月"). ``rated``: the record gives the risk level
+    asked for (``rates``); when not, no level is stated."""
     said = []
     if facts - {"risk_level"}:
         parts = [
@@ -118,7 +133,7 @@ def describe(facts: frozenset[str], chunk: StoredChunk, date_label: str, lang: L
         )
     if "risk_level" in facts:
         products = chunk.meta("products") or message(lang, "suitability_product")
-        level = chunk.meta("risk_level")
+        level = chunk.meta("risk_level") if rated else None
         if level and (n := int(level[1:])) in _LEVEL_NAMES[lang]:
             said.append(
                 message(

@@ -51,7 +51,14 @@ from .compliance import (
     mask_blocked,
 )
 from .config import Settings
-from .conversation import Counterpoint, CounterpointSource, condense_offline, pasted, recap
+from .conversation import (
+    Counterpoint,
+    CounterpointSource,
+    Pasted,
+    condense_offline,
+    pasted,
+    recap,
+)
 from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
 from .extractive import LIMIT, Excerpt, render, select_sentences
 from .figures import mark_unverified, unsupported_by_citations
@@ -230,6 +237,22 @@ class Framing:
     lead: str | None = None
     fixed: Sequence[tuple[str, int]] = ()
     label: str = "offline_label"
+
+
+def _asking(paste: Pasted, lang: Lang) -> str:
+    """What the model is asked of a pasted text: the reader's words about it, never the text."""
+    suffix = "" if lang == "zh" else "_en"
+    said = paste.asked or prompt(f"pasted_unasked{suffix}")
+    return prompt(f"pasted_question{suffix}").format(asked=said)
+
+
+def _for_model(history: Sequence[Turn], lang: Lang) -> list[Turn]:
+    """The conversation as a model reads it: a turn that pasted a text is what the model was
+    asked then (``_asking``), on every later turn as on its own."""
+    return [
+        Turn(t.role, _asking(p, lang)) if t.role == "user" and (p := pasted(t.content)) else t
+        for t in history
+    ]
 
 
 def _holding(quotes: Sequence[str], hits: Sequence[Hit]) -> list[tuple[str, Hit]]:
@@ -483,11 +506,15 @@ class AnswerEngine:
             label = "offline_label"
             if again:
                 fixed, label = _holding(again.chosen, hits), "recap_label"
-            elif not paste and asks_counterpoints(question):
+                trace.conversation = "recap"
+            elif paste:
+                trace.conversation = "pasted"
+            elif asks_counterpoints(question):
                 points = self._counterpoints(hits, snapshot)
                 fixed = [(p.text, hit) for p, hit in points]
                 against = any(not p.risk for p, _ in points)
                 label = "counter_label" if against else "counter_risks_label"
+                trace.conversation = "counterpoints" if fixed else None
             if fixed:
                 hits = list({hit.chunk.chunk_id: hit for _, hit in fixed}.values())
 
@@ -527,9 +554,11 @@ class AnswerEngine:
             return
         if not (draft or again or paste) and (facts := about.asked(question)) and hits:
             # "这篇文章是谁发的？", "588930的风险等级？": the article's record answers, not its text.
-            rated = [h for h in hits if h.chunk.meta("risk_level")] if "risk_level" in facts else []
+            rating = "risk_level" in facts
+            rated = [h for h in hits if about.rates(question, h.chunk)] if rating else []
             best = (rated or hits)[0]
-            statement = about.describe(facts, best.chunk, self._date_label(best, lang), lang)
+            dated = self._date_label(best, lang)
+            statement = about.describe(facts, best.chunk, dated, lang, rated=bool(rated))
             yield from decline(
                 hits, why="about_article", say="about_record", from_record=True, statement=statement
             )
@@ -553,26 +582,25 @@ class AnswerEngine:
             )  # fmt: skip
             return
 
-        # A draft does not restate the client's particulars its topic gave (``particulars``).
-        told = particulars.of(question, [h.chunk for h in hits]).restated if draft else None
+        # A draft does not restate the client's particulars its topic gave (``particulars``),
+        # nor does an advisor's text asked for without the desk (/api/chat, /v1's advisor model).
+        drafting = draft is not None or mode == "advisor"
+        told = particulars.of(question, [h.chunk for h in hits]).restated if drafting else None
         gate = SentenceGate([h.chunk.text for h in hits], secrets=[prompt("system")], withhold=told)
         trace.mode = "llm"
-        asking = question
-        if paste:  # the model is asked about the subject, and never sent the pasted text
-            suffix = "" if lang == "zh" else "_en"
-            said = paste.asked or prompt(f"pasted_unasked{suffix}")
-            asking = prompt(f"pasted_question{suffix}").format(asked=said)
+        # The model is asked about a pasted text's subject, and never sent the text.
+        asking = _asking(paste, lang) if paste else question
         countering = [text for text, _ in fixed] if not again else []
         deltas = self.chat.stream(
             build_messages(
-                asking, history, hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
+                asking, _for_model(history, lang), hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
                 counterpoints=countering,
             ),
             deadline=deadline,
             calls=trace.calls_for("answer"),
         )  # fmt: skip
         if lead:
-            yield Delta(lead)
+            yield Delta(f"{lead}\n\n")  # as the answer has it (below)
         try:
             with trace.timed("model"), contextlib.closing(deltas):
                 for delta in deltas:
@@ -686,7 +714,9 @@ class AnswerEngine:
             try:
                 parsed = parse_condensed(
                     self.chat.complete(
-                        condense_messages(question, history), deadline=budget, calls=calls
+                        condense_messages(question, _for_model(history, lang)),
+                        deadline=budget,
+                        calls=calls,
                     )
                 )
             except ModelUnavailableError as error:

@@ -52,6 +52,7 @@ class TurnTrace:
     calls: dict[str, list[ModelCall]] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
     intents: tuple[str, ...] = ()
+    conversation: str | None = None  # recap, counterpoints, pasted (``AuditRecord``)
     mode: str | None = None  # the mode the turn is answering in, once chosen
     why: str | None = None
 
@@ -125,6 +126,7 @@ class TurnTrace:
             ),
             latency_ms=dict(self.latency_ms),
             intents=self.intents,
+            conversation=self.conversation,
         )
 
 

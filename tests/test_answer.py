@@ -12,7 +12,7 @@ from assistant import about
 from assistant.answer import Answer, AnswerEngine, Delta
 from assistant.errors import InputError, OverloadedError
 from assistant.factory import build_engine
-from assistant.prompts import Turn, declines, message, prompt
+from assistant.prompts import Lang, Turn, declines, message, prompt
 from assistant.text import to_simplified
 from tests.conftest import expected_disclosure, settings_for
 from tests.fakellm import FakeLLM
@@ -400,6 +400,24 @@ def test_when_something_in_the_article_happened_is_not_about_the_article(offline
         "这篇文章的作者认为DeepSeek利空算力吗？",
     ):
         assert not about.asked(question), question
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [("512480的风险等级是多少？", "zh"), ("What is the risk level of 512480?", "en")],
+)
+def test_the_risk_level_of_a_product_no_article_records_is_not_another_products(
+    offline, question: str, lang: Lang
+) -> None:
+    # "512480的风险等级？" was told 588930 is rated R4: the level of a product the reader did not
+    # ask about (with a second article rated R3, "What is the risk level of 588930?" got its R3).
+    answer = offline.ask(question)
+    assert "R4" not in answer.answer and "588930" not in answer.answer, answer.answer
+    assert answer.answer == message(lang, "about_no_risk_level")
+    assert offline.audit is not None
+    row = offline.audit.turn(answer.turn_id)
+    assert row is not None and (row["outcome"], row["why"]) == ("complete", "about_article")
+    assert "投资有风险" in answer.disclosure
 
 
 def test_a_question_naming_the_documents_own_publisher_is_answered(offline) -> None:

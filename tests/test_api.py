@@ -170,6 +170,31 @@ def test_a_slow_model_gets_keepalive_comments_then_deltas_then_done(
     assert str(done["disclosure"]).startswith("风险提示")
 
 
+def test_an_advisor_answer_does_not_restate_the_clients_particulars_on_the_api(
+    seeded, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    # The desk withheld the model's sentence repeating a client's age, savings and name; asked
+    # for an advisor's text on /api/chat (and /v1's advisor model), the sentence was shown, kept
+    # in the audit row's answer, and read as advice to that person.
+    _, store = seeded
+    engine = online_engine(store, fake_llm, tmp_path)
+    client = TestClient(create_app(settings_for(tmp_path), Services(engine)))
+    told = "客户王女士65岁，退休金50万，想了解杰文斯悖论和算力需求"
+    fake_llm.script(
+        {
+            "text": "对于65岁、退休金50万元的王女士，建议关注算力需求的变化。"
+            "据2025年2月的文章，效率提升反而可能带来更多的算力需求[1]。"
+        }
+    )
+    body = client.post("/api/chat", json={"message": told, "mode": "advisor"}).json()
+    assert "效率提升反而可能带来更多的算力需求[1]" in body["answer"]
+    assert any("复述客户个人情况" in n for n in body["notices"])
+    row = engine.audit.turn(body["turn_id"]) if engine.audit else None
+    assert row is not None and row["question"] == told
+    for shown in (body["answer"], row["answer"], *row["streamed"], *row["notices"]):
+        assert not any(p in shown for p in ("65", "50万", "王女士")), shown
+
+
 def test_bad_requests_get_specific_statuses(client: TestClient) -> None:
     assert_refusal(client.post("/api/chat", json={"message": "  "}), 400, "empty")
     long = client.post("/api/chat", json={"message": "算" * 5000, "stream": True})

@@ -264,9 +264,49 @@ def test_a_pasted_article_is_never_sent_to_the_model(online, fake_llm: FakeLLM) 
     events = list(online.stream(question))
     answer = events[-1]
     assert isinstance(answer, Answer)
-    assert events[0] == Delta(message("zh", "pasted_note"))  # said first, as it is shown
+    assert events[0].text.strip() == message("zh", "pasted_note")  # said first, as it is shown
     assert answer.mode == "llm" and answer.citations
     assert answer.answer.startswith(message("zh", "pasted_note"))
+    # What streamed is the answer (SSE, /v1): the note stood glued to the model's first sentence.
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == answer.answer
     sent = "\n".join(m["content"] for r in fake_llm.chat_requests for m in r["body"]["messages"])
     assert text[40:80] not in sent and "这篇文章说得对吗？" in sent
     assert answer.disclosure == expected_disclosure(online.store, answer)
+
+
+def test_a_pasted_article_is_not_sent_to_the_model_on_the_turns_after_it_either(
+    online, fake_llm: FakeLLM
+) -> None:
+    # The turn that pasted kept the text from the model; the next turn's history sent it whole
+    # (and its first 500 characters to the question rewrite).
+    text, question = _pasted("pasted_compute.txt")
+    history = [Turn("user", question), Turn("assistant", online.ask(question).answer)]
+    fake_llm.reset()
+    answer = online.ask("那推理阶段的算力呢？", history)
+    assert answer.mode == "llm" and answer.citations
+    requests = fake_llm.chat_requests
+    assert len(requests) == 2  # the rewrite, then the answer
+    for request in requests:
+        sent = "\n".join(str(m["content"]) for m in request["body"]["messages"])
+        assert text[:40] not in sent and text[400:440] not in sent, sent
+        assert "这篇文章说得对吗？" in sent  # what the reader asked of it is still theirs
+
+
+def test_the_audit_row_says_what_the_conversation_asked(offline) -> None:
+    # A recap, the case against and a pasted text left rows like any question's (why: no_key):
+    # the trail could not be searched for the answers built from the last one, from the article's
+    # own counterpoints, or for the turns whose question holds a text that is not ours.
+    first = offline.ask("为什么说DeepSeek反而利好算力?")
+    history = [Turn("user", "为什么说DeepSeek反而利好算力?"), Turn("assistant", first.answer)]
+    _, question = _pasted("pasted_compute.txt")
+    asked = {
+        "recap": offline.ask("总结一下", history),
+        "counterpoints": offline.ask("有什么反方观点？"),
+        "pasted": offline.ask(question),
+        None: first,
+    }
+    assert offline.audit is not None
+    for conversation, answer in asked.items():
+        row = offline.audit.turn(answer.turn_id)
+        assert row is not None and row["conversation"] == conversation, (conversation, row)
+    assert offline.audit.verify().ok

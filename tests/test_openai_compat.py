@@ -221,7 +221,7 @@ def test_a_broken_off_stream_is_followed_by_the_complete_answer(
     texts = [c.choices[0].delta.content or "" for c in stream if c.choices]
     streamed, rest = texts[1], "".join(texts[2:])
     assert streamed and "[1]" in streamed  # a checked sentence was shown before the break
-    note = "（以上回答中断，下面是完整回答）"
+    note = "（以上回答作废，以下为最终回答）"
     assert note in rest and "原文摘录" in rest.split(note, 1)[1]
     assert "在线模型暂时不可用" in rest and "\n\n风险提示\n尊敬的投资者" in rest
 
@@ -243,6 +243,30 @@ def test_a_figure_marked_after_it_streamed_is_shown_marked_not_as_a_break(
     assert answer.split(note, 1)[1].strip() == (
         "据2025年2月的文章，DeepSeek V3的训练成本为六千万美元（未核实）[1]。"
     )
+
+
+def test_an_answer_set_aside_after_it_streamed_is_not_said_to_have_broken_off(
+    v1: Callable[..., openai.OpenAI], online_url: str, fake_llm: FakeLLM
+) -> None:
+    # The model answered an English question in Chinese, whole: the excerpts replaced it under
+    # "(The answer above broke off…)", which it had not; the notice below says why it went.
+    fake_llm.script(
+        {
+            "text": "Q: Why might cheap models raise compute demand?\nZH: 为什么便宜的模型会增加算力需求？"
+        },
+        {"text": "DeepSeek降低了单次使用成本[1]。但人们用得更多，整体算力消耗反而上升[2]。"},
+    )
+    stream = v1(online_url).chat.completions.create(
+        model=INVESTOR,
+        messages=[{"role": "user", "content": "Why might cheap models raise compute demand?"}],
+        stream=True,
+    )
+    content = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    answer, appendix = content.split(APPENDIX, 1)
+    assert answer.startswith("DeepSeek降低了单次使用成本[1]。")  # streamed as it passed the checks
+    assert "broke off" not in answer
+    assert "Excerpts from the article of February 2025" in answer
+    assert "did not answer in the language of the question" in appendix
 
 
 def test_refusals_reach_the_client_as_its_own_errors(
@@ -339,5 +363,5 @@ def test_unshown_follows_a_broken_answer_with_the_whole_one() -> None:
     rest = unshown("模型的半句[1]。", "以下为原文摘录：\n摘录[1]。", "en")
     assert (
         rest
-        == "\n\n(The answer above broke off; here is the complete answer.)\n\n以下为原文摘录：\n摘录[1]。"
+        == "\n\n(The answer above is withdrawn; here is the final answer.)\n\n以下为原文摘录：\n摘录[1]。"
     )

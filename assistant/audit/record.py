@@ -132,6 +132,10 @@ class AuditRecord:
     calls: tuple[CallRef, ...] = ()
     latency_ms: dict[str, float] = field(default_factory=dict)
     intents: tuple[str, ...] = ()
+    # What the turn asked of the conversation, when it was no fresh question (``conversation``):
+    # "recap" (about the last answer), "counterpoints" (the article's own case against),
+    # "pasted" (a text pasted with it, no source: the question column holds it).
+    conversation: str | None = None
     parent_turn: str | None = None  # for an export: the turn whose answer was exported
 
     @property

@@ -24,8 +24,8 @@ CSV_COLUMNS = (
     *("outcome", "mode", "why", "model", "question", "history_turns", "standalone"),
     *("lexical_query", "retrieved", "streamed", "model_text", "answer", "citations", "notices"),
     "findings",
-    *("disclosure_ids", "disclosure", "calls", "intents", "latency_ms", "prompt_tokens"),
-    *("completion_tokens", "cache_hit_tokens", "cache_miss_tokens", "feedback"),
+    *("disclosure_ids", "disclosure", "calls", "intents", "conversation", "latency_ms"),
+    *("prompt_tokens", "completion_tokens", "cache_hit_tokens", "cache_miss_tokens", "feedback"),
     *("prev_hash", "hash"),
 )
 

@@ -28,8 +28,8 @@ What the request may say, and what is done with it:
 
 Streams follow OpenAI's framing (``data: {chunk}`` … ``data: [DONE]``, ``: keep-alive``
 comments while waiting). A stream can only add text: when the final answer is not the text
-already streamed (the model broke off and excerpts replace it), the complete answer follows
-under a note saying so (``unshown``).
+already streamed (the model broke off, or its answer was set aside, and excerpts replace it),
+the final answer follows under a note saying the text above is withdrawn (``unshown``).
 """
 
 from __future__ import annotations
