@@ -228,11 +228,15 @@ def _other_companies(question: str, hits: Sequence[Hit]) -> list[str]:
     return [] if any(name in found for name in named) else named
 
 
+# The labels that say "offline", and what they read when a model is configured but did not answer.
+_WITH_A_MODEL = {"offline_label": "fallback_label", "recap_label": "recap_fallback_label"}
+
+
 @dataclass(frozen=True)
 class Framing:
     """How excerpts are framed: our words before them (``lead``), the sentences known before
     any search (``fixed``: each with its hit, 1-based), the message above them (``label``:
-    "offline_label" reads "fallback_label" when a model is configured)."""
+    "offline_label" reads "fallback_label" when a model is configured, ``_WITH_A_MODEL``)."""
 
     lead: str | None = None
     fixed: Sequence[tuple[str, int]] = ()
@@ -837,9 +841,7 @@ class AnswerEngine:
                 likeness=retriever.likeness(question),
             )  # fmt: skip
         # Offline means no key; with one, the notices say why the model's answer is not here.
-        label = framing.label
-        if label == "offline_label" and self.chat is not None:
-            label = "fallback_label"
+        label = _WITH_A_MODEL.get(framing.label, framing.label) if self.chat else framing.label
         said = message(lang, label, date=self._date_label(hits[0], lang))
         quoted, sources = render(excerpts)
         return f"{said}\n{quoted}", [hits[n - 1] for n in sources]

@@ -195,6 +195,9 @@ def test_a_summary_with_the_model_down_quotes_the_last_answers_passages(
     fake_llm.script(503, 503, 503)  # the model is down for the summary
     answer = online.ask("总结一下", history)
     assert answer.mode == "fallback" and answer.citations
+    # The app is not offline: the model is unavailable, as the notice says, and the label agrees.
+    label = answer.answer.splitlines()[0]
+    assert label.startswith("以下为上一回答所引的") and "离线" not in label
     assert {c.chunk_id for c in answer.citations} <= {c.chunk_id for c in first.citations}
     assert answer.disclosure == expected_disclosure(online.store, answer)
 
