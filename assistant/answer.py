@@ -90,7 +90,7 @@ from .text import (
     writes_traditional,
     written_in_chinese,
 )
-from .trace import TurnTrace, export_record
+from .trace import TurnTrace, export_record, refused_export_record
 
 log = logging.getLogger(__name__)
 # A pasted text's subject is read from its first sentences (a search each): an article's opening
@@ -438,6 +438,15 @@ class AnswerEngine:
         exported.turn_id = record.turn_id
         self._keep(record)
         return exported
+
+    def record_refused_export(self, answer: Answer, why: str, said: str) -> None:
+        """Keep an audit row for an export the desk refused, without its text
+        (``trace.refused_export_record``)."""
+        self._keep(
+            refused_export_record(
+                answer, channel="advisor", parent=answer.turn_id, why=why, said=said
+            )
+        )
 
     def _keep(self, record: AuditRecord) -> None:
         if self.audit is not None:

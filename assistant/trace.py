@@ -164,6 +164,31 @@ def export_record(
     )
 
 
+def refused_export_record(
+    answer: Answer, *, channel: str, parent: str, why: str, said: str
+) -> AuditRecord:
+    """The row of an export the desk refused (``why``; ``said``: what the advisor was told).
+    No text left the app, and the text is what made it refused (a client's particulars): none
+    is kept, only that the attempt was made, on which turn's draft, and why."""
+    return AuditRecord(
+        turn_id=uuid.uuid4().hex,
+        at=now(),
+        kind="export",
+        channel=channel,
+        session=None,
+        outcome="refused",
+        mode=answer.mode,
+        why=why,
+        model=answer.model,
+        audience="advisor",
+        question="",
+        history_turns=0,
+        answer="",
+        notices=(said,),
+        parent_turn=parent or None,
+    )
+
+
 def disclosure_refs(text: str, known: set[str]) -> tuple[DisclosureRef, ...]:
     """The disclosure shown as the store's versions: one text is one version; several joined
     by blank lines (articles with different disclosures) are split back into the known ones.

@@ -527,7 +527,7 @@ def test_a_draft_does_not_restate_the_clients_particulars_in_any_path(
     assert not any(p in s for s in shown_in_row for p in ("65岁", "50万", "王女士"))
 
     # The advisor types the particulars back in, in other words: re-check marks the sentence and
-    # the draft is not exported (no file, no audit row) until it is gone.
+    # the draft is not exported until it is gone; each attempt is a row, without the text.
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
     typed = f"{editor}\n王阿姨您好，退休金500,000元的您可以参考以上内容。"
     panel = html.unescape(drafting.recheck(typed, drafted, "zh"))
@@ -537,7 +537,16 @@ def test_a_draft_does_not_restate_the_clients_particulars_in_any_path(
     for fmt in ("md", "docx"):
         update, status = drafting.export(typed, drafted, fmt, "zh")  # type: ignore[arg-type]
         assert update["value"] is None and "没有导出" in html.unescape(status)
-    assert len(engine.audit.turns(100)) == rows
+    attempts = engine.audit.turns(100)[: len(engine.audit.turns(100)) - rows]
+    assert len(attempts) == 2
+    for attempt in attempts:
+        assert (attempt["kind"], attempt["outcome"], attempt["why"]) == (
+            "export",
+            "refused",
+            "particulars",
+        )
+        assert attempt["parent_turn"] == row["turn_id"] and attempt["answer"] == ""
+        assert not any(p in str(attempt) for p in ("王阿姨", "500,000", "退休金"))
     update, status = drafting.export(editor, drafted, "docx", "zh")
     text = "\n".join(p.text for p in Document(update["value"]).paragraphs)
     assert "效率提升" in text and not any(p in text for p in ("65岁", "50万", "王女士", "王阿姨"))

@@ -3,7 +3,8 @@
 One row per turn from every channel (web, advisor, widget, api, openai, cli), written however
 the turn ended: complete, interrupted by a client that left mid-stream, fell back to excerpts,
 refused, or failed; and one more row for each advisor draft exported (``kind`` "export", the
-text as exported, ``parent_turn`` naming the answer it came from). A row (``AuditRecord``) holds:
+text as exported, ``parent_turn`` naming the answer it came from), or refused export (outcome
+refused, no text: it held a client's particulars). A row (``AuditRecord``) holds:
 
 - ``at`` (UTC, when the turn ended), ``channel``, an anonymous ``session`` id, the ``audience``
   (investor or advisor), the ``question``, the number of history turns, the ``standalone``

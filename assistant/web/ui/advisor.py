@@ -244,8 +244,10 @@ class Drafting:
         if drafted is None or not (text or "").strip():
             return gr.update(value=None, visible=False), _status(t(lang, "need_draft"), "error")
         remaining = draft_findings(text, drafted.answer, drafted.told)
-        if restating := [f for f in remaining if f.rule == "PRIVACY-002"]:  # no file, no row
+        if restating := [f for f in remaining if f.rule == "PRIVACY-002"]:  # no file
             refusal = t(lang, "export_particulars", n=len(restating))
+            # The attempt is recorded; the text, which holds the client's particulars, is not.
+            self.engine.record_refused_export(drafted.answer, "particulars", refusal)
             return gr.update(value=None, visible=False), _status(refusal, "error")
         answer = drafted.answer
         cited = self.engine.store.get(list(dict.fromkeys(c.chunk_id for c in answer.citations)))
