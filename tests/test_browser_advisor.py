@@ -178,7 +178,9 @@ def test_a_draft_restating_the_clients_particulars_is_marked_and_not_exported(
     page.locator("#export-docx").click()
     expect(page.locator("#advisor-status")).to_contain_text("没有导出")
     expect(page.locator("#export-file a[download]")).to_have_count(0)
-    assert len(engine.audit.turns(100)) == rows  # nothing left the app, nothing was recorded
+    # Nothing left the app; the attempt is recorded without its text.
+    (attempt,) = engine.audit.turns(100)[: len(engine.audit.turns(100)) - rows]
+    assert (attempt["outcome"], attempt["why"], attempt["answer"]) == ("refused", "particulars", "")
     page.screenshot(path=str(tmp_path / "particulars.png"), full_page=True)
     draft.fill(made)  # the advisor deletes the sentence
     text = "\n".join(
