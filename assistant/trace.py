@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .audit.log import now
@@ -170,23 +170,9 @@ def refused_export_record(
     """The row of an export the desk refused (``why``; ``said``: what the advisor was told).
     No text left the app, and the text is what made it refused (a client's particulars): none
     is kept, only that the attempt was made, on which turn's draft, and why."""
-    return AuditRecord(
-        turn_id=uuid.uuid4().hex,
-        at=now(),
-        kind="export",
-        channel=channel,
-        session=None,
-        outcome="refused",
-        mode=answer.mode,
-        why=why,
-        model=answer.model,
-        audience="advisor",
-        question="",
-        history_turns=0,
-        answer="",
-        notices=(said,),
-        parent_turn=parent or None,
-    )
+    withheld = replace(answer, answer="", citations=[], notices=[said], findings=[])
+    row = export_record(withheld, channel=channel, parent=parent, known=set(), versions={})
+    return replace(row, outcome="refused", why=why, disclosures=())
 
 
 def disclosure_refs(text: str, known: set[str]) -> tuple[DisclosureRef, ...]:
