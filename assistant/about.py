@@ -20,7 +20,7 @@ import re
 
 from .prompts import Lang, message
 from .store import StoredChunk
-from .text import to_simplified
+from .text import HAN, to_simplified
 
 # The article named as what is asked about.
 _ARTICLE = re.compile(
@@ -83,10 +83,7 @@ def asked(question: str) -> frozenset[str]:
         for pattern in _ABOUT_ARTICLE.values():
             rest = pattern.sub(" ", rest)
         rest = _FUNCTION_WORDS.sub(" ", rest)
-        if (
-            len(re.findall(r"[\u4e00-\u9fff]", rest)) > 4
-            or len(re.findall(r"[a-z]{2,}", rest, re.I)) > 1
-        ):
+        if len(re.findall(f"[{HAN}]", rest)) > 4 or len(re.findall(r"[a-z]{2,}", rest, re.I)) > 1:
             facts = set()  # it asks about something the article says, not about the article
     if _RISK_LEVEL.search(plain):
         facts.add("risk_level")

@@ -532,12 +532,7 @@ class AnswerEngine:
                 hits = list({hit.chunk.chunk_id: hit for _, hit in fixed}.values())
 
             def judge(text: str) -> Verdict:
-                return retriever.verdict(
-                    text,
-                    hits,
-                    floor=self.settings.relevance_floor,
-                    floor_other=self.settings.relevance_floor_other,
-                )
+                return self._judge(retriever, text, hits)
 
             def covered(verdict: Verdict) -> bool:
                 # A model reading the passages can still decline: only the clearly off-topic
@@ -855,6 +850,15 @@ class AnswerEngine:
         quoted, sources = render(excerpts)
         return f"{said}\n{quoted}", [hits[n - 1] for n in sources]
 
+    def _judge(self, retriever: Retriever, text: str, hits: list[Hit]) -> Verdict:
+        """The answer-or-decline decision on ``hits`` for ``text``, at the configured floors."""
+        return retriever.verdict(
+            text,
+            hits,
+            floor=self.settings.relevance_floor,
+            floor_other=self.settings.relevance_floor_other,
+        )
+
     def _subject(self, text: str, retriever: Retriever) -> tuple[str, Verdict]:
         """What a pasted text says that our passages answer for sure, and how surely: its
         sentences judged one at a time (a text's length and its mix of subjects are no
@@ -862,12 +866,8 @@ class AnswerEngine:
         itself to record, and a verdict that declines."""
         sure = []
         for sentence in split_sentences(text)[:PASTED_SENTENCES]:
-            hits = retriever.search(sentence, self.settings.top_k)
-            verdict = retriever.verdict(
-                sentence,
-                hits,
-                floor=self.settings.relevance_floor,
-                floor_other=self.settings.relevance_floor_other,
+            verdict = self._judge(
+                retriever, sentence, retriever.search(sentence, self.settings.top_k)
             )
             if verdict.sure:
                 sure.append((sentence, verdict))
