@@ -104,7 +104,7 @@ def pasted(question: str) -> Pasted | None:
     lines = [line.strip() for line in question.strip().splitlines() if line.strip()]
     # The reader's own words come last (a line, or the last sentence of the last line), else
     # first (a headline that asks is taken for them: the model is then asked it, of our sources).
-    sentences = [s for s in re.split(r"(?<=[。！？!?])", lines[-1]) if s.strip()]
+    sentences = split_sentences(lines[-1]) or [lines[-1]]
     for at, asked in ((len(lines) - 1, lines[-1]), (len(lines) - 1, sentences[-1]), (0, lines[0])):
         if _ASKING_LINE.search(asked) and len(asked) <= 80:  # a question, not a paragraph
             rest = [*lines[:at], lines[at][: len(lines[at]) - len(asked)], *lines[at + 1 :]]
