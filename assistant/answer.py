@@ -52,9 +52,10 @@ from .compliance import (
 )
 from .config import Settings
 from .conversation import (
-    Counterpoint,
-    CounterpointSource,
+    ArgumentPoint,
+    ArgumentSource,
     Pasted,
+    Role,
     condense_offline,
     pasted,
     recap,
@@ -78,7 +79,7 @@ from .prompts import (
     parse_condensed,
     prompt,
 )
-from .questions import asks_counterpoints, fund_companies, small_talk
+from .questions import about_the_article, asks_counterpoints, fund_companies, small_talk
 from .retrieval import Hit, Retriever, Verdict
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
@@ -230,6 +231,14 @@ def _other_companies(question: str, hits: Sequence[Hit]) -> list[str]:
 
 # The labels that say "offline", and what they read when a model is configured but did not answer.
 _WITH_A_MODEL = {"offline_label": "fallback_label", "recap_label": "recap_fallback_label"}
+# What the model is told of the sentences an answer rests on before any search, by their label
+# (``prompts.toml``): the article's counterpoints, its argument, the lines naming its sources.
+_FIXED_TASKS = {
+    "counter_label": "counter_task",
+    "counter_risks_label": "counter_task",
+    "outline_label": "outline_task",
+    "cited_sources_label": "sources_task",
+}
 
 
 @dataclass(frozen=True)
@@ -277,10 +286,10 @@ class AnswerEngine:
         audit: AuditLog | None = None,
         today: Callable[[], date] = date.today,
         capacity: Capacity | None = None,
-        counterpoints: CounterpointSource | None = None,
+        argument: ArgumentSource | None = None,
     ) -> None:
-        """``counterpoints``: an article's own counterpoints (its argument map's, which is
-        built on this engine: ``factory`` passes it in)."""
+        """``argument``: an article's argument, its counterpoints and the lines naming its
+        sources (its argument map's, which is built on this engine: ``factory`` passes it in)."""
         self.settings = settings
         self.store = store
         self.retriever = retriever
@@ -288,7 +297,7 @@ class AnswerEngine:
         self.audit = audit
         self.today = today
         self.capacity = capacity or Capacity(settings.max_concurrent_answers)
-        self.counterpoints = counterpoints
+        self.argument = argument
 
     # -- public ------------------------------------------------------------------------------
 
@@ -523,11 +532,16 @@ class AnswerEngine:
             elif paste:
                 trace.conversation = "pasted"
             elif asks_counterpoints(question):
-                points = self._counterpoints(hits, snapshot)
+                points = self._argument(hits, snapshot, ("counterpoint", "risk"))
                 fixed = [(p.text, hit) for p, hit in points]
-                against = any(not p.risk for p, _ in points)
+                against = any(p.role == "counterpoint" for p, _ in points)
                 label = "counter_label" if against else "counter_risks_label"
                 trace.conversation = "counterpoints" if fixed else None
+            elif whole := about_the_article(question):  # "这篇文章讲了什么？"
+                roles: tuple[Role, ...] = ("thesis", "step") if whole == "outline" else ("source",)
+                fixed = [(p.text, hit) for p, hit in self._argument(hits, snapshot, roles)]
+                label = f"{whole}_label"
+                trace.conversation = whole if fixed else None
             if fixed:
                 hits = list({hit.chunk.chunk_id: hit for _, hit in fixed}.values())
 
@@ -598,11 +612,12 @@ class AnswerEngine:
         trace.mode = "llm"
         # The model is asked about a pasted text's subject, and never sent the text.
         asking = _asking(paste, lang) if paste else question
-        countering = [text for text, _ in fixed] if not again else []
+        task = _FIXED_TASKS.get(label)
+        focus = (task, [text for text, _ in fixed]) if task and fixed else None
         deltas = self.chat.stream(
             build_messages(
                 asking, _for_model(history, lang), hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
-                counterpoints=countering,
+                focus=focus,
             ),
             deadline=deadline,
             calls=trace.calls_for("answer"),
@@ -875,18 +890,22 @@ class AnswerEngine:
             return text[:200], Verdict(0.0)
         return " ".join(s for s, _ in sure), max(v for _, v in sure)
 
-    def _counterpoints(
-        self, hits: Sequence[Hit], snapshot: Snapshot
-    ) -> list[tuple[Counterpoint, Hit]]:
-        """The counterpoints and risks of the article the best hit is from (its argument
-        map's), each with its passage: the search's hit where it found it."""
-        if self.counterpoints is None or not hits:
+    def _argument(
+        self, hits: Sequence[Hit], snapshot: Snapshot, roles: Sequence[Role]
+    ) -> list[tuple[ArgumentPoint, Hit]]:
+        """The points of the given roles in the argument of the article the best hit is from
+        (its argument map's), each with its passage: the search's hit where it found it."""
+        if self.argument is None or not hits:
             return []
         ids = snapshot.index_state().get(hits[0].chunk.path, {})
         chunks = sorted(snapshot.get(list(ids)), key=lambda c: int(c.meta("ordinal") or 0))
         found = {h.chunk.chunk_id: h for h in hits}
         found |= {c.chunk_id: Hit(c, 0.0, 0.0, 0.0) for c in chunks if c.chunk_id not in found}
-        return [(p, found[p.chunk_id]) for p in self.counterpoints(chunks) if p.chunk_id in found]
+        return [
+            (p, found[p.chunk_id])
+            for p in self.argument(chunks)
+            if p.role in roles and p.chunk_id in found
+        ]
 
     def _date_label(self, hit: Hit, lang: Lang) -> str:
         month = _month(hit.chunk.meta("published"))

@@ -12,9 +12,11 @@ People do not ask one question at a time, as the engine's first version assumed:
   from it: offline answers quote their sentences verbatim (“…”[n]), and each quote is its own
   passage's sentence.
 - **A request for the case against** ("有什么反方观点？") is answered from the counterpoints
-  the article itself makes (its bear-case section, the risks its disclosure names), as the
-  argument map draws them (``assistant.thesis``). The engine cannot import the map (the map is
-  built on the engine), so ``factory`` hands it a ``CounterpointSource``.
+  the article itself makes (its bear-case section, the risks its disclosure names), and one
+  for the article as a whole ("这篇文章讲了什么？", "文章引用了哪些机构的数据？") from its
+  thesis and steps, or its attribution lines, as the argument map draws them
+  (``assistant.thesis``). The engine cannot import the map (the map is built on the engine),
+  so ``factory`` hands it an ``ArgumentSource``.
 - **A question pasted with a whole article** ("<2,000 characters> 这篇文章说得对吗？") is no
   question about our articles, and the pasted text is no source (DOMAIN.md: answers rest on
   the fund's own sources only). It is told so, and answered with what our articles say on
@@ -28,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from .prompts import Turn
 from .questions import about_last_answer, pasted_min, small_talk
@@ -39,18 +42,25 @@ _MARKER = re.compile(r"\[\d+\]")
 _ASKING_LINE = re.compile(r"[?？]\s*$")
 
 
+# What a sentence is to an article's argument: its thesis, a step of its case, a counterpoint
+# it makes against itself, a risk its disclosure names, or a line naming where a chart or
+# figure comes from ("(信息来源:国信证券)").
+Role = Literal["thesis", "step", "counterpoint", "risk", "source"]
+
+
 @dataclass(frozen=True)
-class Counterpoint:
-    """A sentence in which an article argues against its own thesis, or a risk its disclosure
-    names (``risk``), and the chunk that holds it."""
+class ArgumentPoint:
+    """A verbatim sentence of an article, what it is to the article's argument, and the chunk
+    that holds it."""
 
     text: str
     chunk_id: str
-    risk: bool = False
+    role: Role
 
 
-# An article's chunks, in reading order → its counterpoints (``factory`` builds it on the map).
-CounterpointSource = Callable[[Sequence[StoredChunk]], Sequence[Counterpoint]]
+# An article's chunks, in reading order → its argument, in order (``factory`` builds it on
+# the map).
+ArgumentSource = Callable[[Sequence[StoredChunk]], Sequence[ArgumentPoint]]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .storelock import StoreLock
 if TYPE_CHECKING:  # the answer side (openai, the engine) is imported only when built:
     from .answer import AnswerEngine  # `python ingest.py` starts faster without it
     from .audit import AuditLog
-    from .conversation import Counterpoint
+    from .conversation import ArgumentPoint
     from .llm import ChatModel, OpenAICompatibleChat
     from .prompts import Lang
 
@@ -162,28 +162,50 @@ def build_engine(
         Retriever(store, store.embedder),
         chat if chat is not None else build_chat(settings, check=check_model),
         audit=audit or build_audit(settings),
-        counterpoints=functools.partial(_counterpoints, settings.knowledge_dir),
+        argument=functools.partial(_argument, settings.knowledge_dir),
     )
 
 
-def _counterpoints(knowledge_dir: Path, chunks: Sequence[StoredChunk]) -> list[Counterpoint]:
-    """An article's own counterpoints and the risks its disclosure names, as its argument map
-    quotes them (``thesis.extract``): the engine answers "有什么反方观点？" with them. Passed to
-    the engine here, the one place that builds both (the map is built on the engine)."""
-    from .conversation import Counterpoint
+def _argument(knowledge_dir: Path, chunks: Sequence[StoredChunk]) -> list[ArgumentPoint]:
+    """An article's argument as its map draws it (``thesis.extract``), each point a verbatim
+    sentence: its thesis and steps, the counterpoints it makes and the risks its disclosure
+    names, and the lines naming where its charts come from. The engine answers "这篇文章讲了
+    什么？" and "有什么反方观点？" with them. Passed to the engine here, the one place that
+    builds both (the map is built on the engine)."""
+    from .conversation import ArgumentPoint, Role
     from .text import is_chinese
-    from .thesis.extract import Citer, extract
+    from .thesis.extract import Citer, extract, sections
+    from .thesis.model import Point
 
     if not chunks:
         return []
     lang: Lang = "zh" if is_chinese(chunks[0].title + chunks[0].text) else "en"
     found = extract(chunks, lang, Citer(lang, knowledge_dir))
-    return [
-        Counterpoint(point.text, point.citations[0].chunk_id, risk)
-        for risk, points in ((False, found.counterpoints), (True, found.risks))
-        for point in points
-        if point.citations
+    thesis = [found.thesis] if found.thesis else []
+    # The thesis as the article states it (a sentence's leading clause); a step by the
+    # sentence that supports it (its claim may be a heading's words).
+    points: list[tuple[Role, str, str]] = [
+        ("thesis", p.text, p.citations[0].chunk_id) for p in thesis if p.citations
     ]
+    points += [
+        ("step", s.citations[0].quote, s.citations[0].chunk_id) for s in found.steps if s.citations
+    ]
+    against: tuple[tuple[Role, list[Point]], ...] = (
+        ("counterpoint", found.counterpoints),
+        ("risk", found.risks),
+    )
+    points += [
+        (role, p.text, p.citations[0].chunk_id) for role, ps in against for p in ps if p.citations
+    ]
+    for section in sections(chunks):  # an attribution line, after the caption it credits
+        for s in section.sentences:
+            credited = s.role == "caption" and any(
+                a.role == "attribution" and a.paragraph == s.paragraph + 1
+                for a in section.sentences
+            )
+            if credited or s.role == "attribution":
+                points.append(("source", s.text, s.chunk.chunk_id))
+    return [ArgumentPoint(text, chunk_id, role) for role, text, chunk_id in points]
 
 
 def build_web_app(

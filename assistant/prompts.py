@@ -130,20 +130,23 @@ def build_messages(
     draft: DraftOptions | None = None,
     lang: Lang = "zh",
     unsure: bool = False,
-    counterpoints: Sequence[str] = (),
+    focus: tuple[str, Sequence[str]] | None = None,
 ) -> list[BaseMessage]:
     """The request: the fixed system prompt, the sources, the task. ``unsure``: retrieval
     doubts the sources answer the question (``retrieval.Verdict.sure``), and the task says so;
-    ``counterpoints``: the reader asks for the case against, and these are the article's own."""
+    ``focus``: the reader asks for a part of the article's argument (its counterpoints, its
+    argument, the sources it cites): the task in ``prompts.toml`` that says so, and the
+    article's own sentences that are that part."""
     if mode == "advisor":
         task = advisor_task(draft or DraftOptions(), lang)
     else:
         task = prompt("investor_task")
     if unsure:
         task = f"{prompt('unsure_task')}\n{task}"
-    if counterpoints:
-        points = "\n".join(f"- {point}" for point in counterpoints)
-        task = f"{task}\n{prompt('counter_task').format(points=points)}"
+    if focus:
+        name, sentences = focus
+        points = "\n".join(f"- {sentence}" for sentence in sentences)
+        task = f"{task}\n{prompt(name).format(points=points)}"
     system = f"{prompt('system')}\n\n{fenced_sources(hits)}\n\n{task}"
     messages: list[BaseMessage] = [SystemMessage(system)]
     for turn in history:

@@ -19,11 +19,14 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal, get_args
 
 from .text import bigrams, to_simplified
 
 _DATA = Path(__file__).parent / "resources" / "questions.toml"
 _PUNCTUATION = re.compile(r"[\s\W_]+")
+# What a message asks of an article as a whole: its argument, or the sources it cites.
+ArticleAsk = Literal["outline", "cited_sources"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class _Table:
     about_last_answer: tuple[re.Pattern[str], ...]
     point: re.Pattern[str]
     counterpoints: re.Pattern[str]
+    about_article: tuple[tuple[ArticleAsk, re.Pattern[str]], ...]
     pasted_min: tuple[int, int]  # characters, sentences
 
 
@@ -71,6 +75,11 @@ def _table() -> _Table:
         tuple(re.compile(p) for p in data["conversation"]["about_last_answer"]),
         re.compile(data["conversation"]["point"], re.IGNORECASE),
         re.compile(data["conversation"]["counterpoints"], re.IGNORECASE),
+        tuple(
+            (ask, re.compile(_filled(pattern, data["conversation"]["words"])))
+            for ask in get_args(ArticleAsk)
+            for pattern in data["conversation"][ask]
+        ),
         (
             int(data["conversation"]["pasted_min_chars"]),
             data["conversation"]["pasted_min_sentences"],
@@ -163,6 +172,22 @@ def asks_counterpoints(question: str) -> bool:
     """Whether the question asks for the case against the article's argument ("有什么反方观点？",
     "What are the counterarguments?")."""
     return bool(_table().counterpoints.search(to_simplified(question)))
+
+
+def about_the_article(message: str) -> ArticleAsk | None:
+    """Whether the whole message asks for the article's argument ("这篇文章讲了什么？",
+    "Summarize the article") or the sources it cites ("文章引用了哪些机构的数据？"):
+    ``outline`` and ``cited_sources`` in ``resources/questions.toml``."""
+    said = _PUNCTUATION.sub(" ", to_simplified(message).lower()).strip()
+    for ask, pattern in _table().about_article:
+        if pattern.match(said) or pattern.match(said.replace(" ", "")):
+            return ask
+    return None
+
+
+def _filled(pattern: str, words: dict[str, str]) -> str:
+    """A pattern with its <name> placeholders replaced by the named word groups."""
+    return re.sub(r"<(\w+)>", lambda m: words[m.group(1)], pattern)
 
 
 def pasted_min() -> tuple[int, int]:
