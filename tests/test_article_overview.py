@@ -33,7 +33,8 @@ OUTLINE = [
     "Summarize the article.", "Summarise this article for me", "What does the article argue?",
     "What is the article about?", "Can you give me the gist of the article?",
     "What are the key takeaways of this article?", "How does the article make its case?",
-    "TL;DR of the article", "What's the author's main argument?",
+    "TL;DR of the article", "What's the author's main argument?", "这篇文章主要讲什么",
+    "What's this article about?", "Give me a summary of the article", "给客户解释一下这篇文章的主要观点",
 ]  # fmt: skip
 CITED_SOURCES = [
     "文章提到了哪些券商的数据？", "文章引用了哪些机构的数据？", "Which brokers' data does the article cite?",
