@@ -12,8 +12,8 @@ A sentence holding the kind of answer asked for (a date, a figure with its unit,
 sentence that points back ("该法令…") is read with the one before it, which names what it
 points at. Sentences that may not be shown (see ``quotable``), alone or in their
 passage, are skipped.
-Near-copies from overlapping chunks are skipped, and the chosen sentences are put back in
-reading order. A sentence that ends by selling the product ("…权重85%,或是把握…的有力工具") is
+Near-copies from overlapping chunks are skipped. The best sentence is quoted first, so a
+reader meets the answer before its context; the others follow in reading order. A sentence that ends by selling the product ("…权重85%,或是把握…的有力工具") is
 quoted up to that clause (``compliance.unsold``): a pitch answers no question.
 """
 
@@ -107,7 +107,8 @@ def select_sentences(
     likeness: Callable[[Sequence[str]], list[float]] | None = None,
     meaning: float = MEANING,
 ) -> list[Excerpt]:
-    """Up to ``limit`` excerpts from the first ``chunks`` hits, in reading order.
+    """Up to ``limit`` excerpts from the first ``chunks`` hits: the best first, then the
+    others in reading order.
 
     ``question`` is the text searched (for an English question, with its Chinese renderings).
     Each sentence scores the weighted share of the question's words it holds (IDF ×
@@ -206,7 +207,10 @@ def select_sentences(
             if any(near_duplicate(excerpt.text, other.text, 0.8) for other in chosen):
                 continue
             chosen.append(excerpt)
-    return sorted(chosen, key=lambda e: (e.source, e.position))
+    # The best sentence first, the rest in reading order: in reading order the first quoted
+    # sentence held a gold answer for 0.40 of the held CMRC and XQuAD-zh questions, 0.32 of the
+    # English ones; best first, 0.81, 0.81 and 0.70 (the gold anywhere: 0.94, 0.96, 0.90).
+    return chosen[:1] + sorted(chosen[1:], key=lambda e: (e.source, e.position))
 
 
 # A chart's caption names what the chart shows, in the words of the question that asks for its

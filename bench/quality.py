@@ -466,6 +466,7 @@ def offline_answers(
                 continue  # the traditional sets are held halves only
             found = [0] * len(ANSWER_GRID)
             length = [0] * len(ANSWER_GRID)
+            first = 0  # the shipped excerpts' first quoted sentence holds a gold answer
             declined = quoted = 0  # declined; a gold answer in the passages quoted from
             for p in chosen:
                 hits = retriever.search(p.case.question, K)
@@ -481,11 +482,14 @@ def offline_answers(
                     text, _ = render(select_sentences(searched, hits, idf, **params))
                     found[i] += holds_answer(text, p.case.answers)
                     length[i] += len(text)
+                    if not i:
+                        first += holds_answer(text.split("\n")[0], p.case.answers)
             n = len(chosen)
             table[f"{set_name} {which}"] = {
                 "n": len(chosen),
                 "declined": round(declined / n, 3),
                 "gold in passages": round(quoted / n, 3),
+                "gold in the first sentence": round(first / n, 3),
                 **{json.dumps(g): round(f / n, 3) for g, f in zip(ANSWER_GRID, found, strict=True)},
                 **{
                     f"chars {json.dumps(g)}": round(c / max(1, len(chosen) - declined))
