@@ -18,6 +18,7 @@ from assistant.answer import Answer, AnswerEngine
 from assistant.compliance import lint
 from assistant.factory import build_engine
 from assistant.prompts import DraftOptions
+from assistant.snapshot import StoredChunk
 from assistant.web.security import RateLimits
 from assistant.web.ui import export
 from assistant.web.ui.admission import Admit, admission
@@ -606,3 +607,73 @@ def test_a_draft_of_excerpts_tells_the_client_where_they_come_from_not_how_they_
     editor, _, _, status, _ = drafted_by_the_desk(engine, "算力ETF的费率是多少？", "C4")[-1]
     assert editor.startswith("以下为2025年2月文章的原文摘录：\n“") and "请核对" not in editor
     assert "资料可能没有直接回答这个主题" in html.unescape(status)
+
+
+# The client's circumstances in words, with no figure or title: health, family, retirement.
+CIRCUMSTANCES = "客户退休了，身体不好，想给孙女攒学费，想了解杰文斯悖论和算力需求"
+
+
+def test_a_draft_does_not_restate_the_clients_circumstances_stated_in_words(
+    ui_store: Any, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    # "客户退休了，身体不好，想给孙女攒学费…" drafted "您已退休、身体欠佳，…": the client's health
+    # (sensitive personal information), family and retirement, in the file sent to the client.
+    _, store = ui_store
+    engine = online_engine(store, fake_llm, tmp_path)
+    fake_llm.script({"text": "您已退休、身体欠佳，为孙女攒学费宜稳健。" + CLAIM})
+    editor, findings, extras, _, drafted = drafted_by_the_desk(engine, CIRCUMSTANCES, "C4")[-1]
+    assert "效率提升反而可能带来更多的算力需求[1]" in editor and "未发现不合规表述" in findings
+    assert not any(w in editor for w in ("退休", "身体", "孙女", "学费"))
+    assert "复述客户个人情况" in html.unescape(extras)
+    row = last_row(engine)
+    assert not any(w in str(row["answer"]) + str(row["streamed"]) for w in ("身体", "孙女"))
+
+    # The advisor types them back in other words: marked, and the draft is not exported.
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    for typed in ("考虑到您的健康状况，本稿只说明资料。", "临近退休的您，可以参考以上内容。"):
+        text = f"{editor}\n{typed}"
+        panel = html.unescape(drafting.recheck(text, drafted, "zh"))
+        assert "PRIVACY-002" in panel and '<mark class="finding' in panel, typed
+        update, status = drafting.export(text, drafted, "md", "zh")
+        assert update["value"] is None and "没有导出" in html.unescape(status), typed
+    # What the sources and the rules say of investors in general is no one's circumstance.
+    general = f"{editor}\n按《证券期货投资者适当性管理办法》，产品须与投资者的风险承受能力相匹配。"
+    assert "未发现不合规表述" in drafting.recheck(general, drafted, "zh")
+    update, _ = drafting.export(general, drafted, "md", "zh")
+    assert update["value"] is not None
+
+    # In English too: "As a retiree in poor health…" never reaches the draft.
+    fake_llm.script(
+        {
+            "text": "As a retiree in poor health saving for your granddaughter, go carefully. "
+            "The February 2025 article says cheaper training can raise demand for compute [1]."
+        }
+    )
+    answer = draft(engine, "C4", question=CIRCUMSTANCES, language="en")
+    assert "raise demand for compute[1]" in answer.answer
+    assert not any(w in answer.answer for w in ("retiree", "health", "granddaughter"))
+    assert any("particulars" in n for n in answer.notices)
+
+
+def test_circumstances_are_the_topics_and_a_sources_word_restates_them_only_about_the_client(
+    engine: AnswerEngine,
+) -> None:
+    passages = engine.store.get([r.chunk_id for r in draft(engine, "C4").retrieved])
+    told = particulars.of("The client is retired and lives in Hangzhou; his wife is ill.", passages)
+    for said in (
+        "您的健康状况",
+        "您与老伴",
+        "退休后的生活",
+        "在杭州生活的您",
+        "Your wife's illness",
+    ):
+        assert told.restated(said), said
+    # A passage that speaks to its reader in those words ("如果您即将退休…") is the sources':
+    # quoted in an excerpt draft it restates nothing; said of the client, it does.
+    passage = StoredChunk("p", "如果您即将退休，可以关注养老目标基金，它按年龄降低权益仓位。", {})
+    soon = particulars.of("客户快退休了，想了解养老目标基金", [passage])
+    assert not soon.restated("“如果您即将退休，可以关注养老目标基金，它按年龄降低权益仓位。”[1]")
+    assert soon.restated("临近退休的您，可以参考以上内容。")
+    # A group's wording is no one's circumstance, in the topic or the draft.
+    assert not particulars.of("退休人群适合了解算力ETF吗？", passages)
+    assert not told.restated("据2025年2月的文章，588930跟踪科创板人工智能指数[1]。")

@@ -8,7 +8,7 @@ lints the edited text (``compliance.lint``), checks its figures against the sour
 .md (``export``) from the edited text plus the answer's sources and disclosure, and records the
 text as exported through ``AnswerEngine.record_export``.
 
-The topic may hold the client's particulars ("客户65岁，退休金50万，…"): the draft may not restate
+The topic may hold the client's particulars ("客户65岁，退休金50万，…", "退休了，身体不好"): the draft may not restate
 them (``particulars``). The model's sentences that do never reach the editor (the engine withholds
 them, and a notice says so); one the advisor types or keeps is a PRIVACY-002 finding, marked like
 any other, and the draft is not exported while one stands: the status line says what to delete.
