@@ -92,7 +92,7 @@ def draft_findings(
     for citation in answer.citations:
         texts[citation.n - 1] = citation.text
     # The sources' dates, and the suitability statement code wrote from their metadata.
-    extra = [*(c.published or "" for c in answer.citations), export.opening_statement(answer)]
+    extra = [*(c.published or "" for c in answer.citations), export.opening_for_the_client(answer)]
     figures = unsupported_by_citations(text, texts, extra=[e for e in extra if e])
     found.extend(make_finding("FIGURE-001", text, f.start, f.end) for f in figures)
     return sorted(found, key=lambda f: f.start)
@@ -265,7 +265,7 @@ class Drafting:
             said = [t(lang, "exported_with_findings", name=path.name, n=len(remaining))]
         else:
             said = [t(lang, "exported", name=path.name)]
-        statement = export.opening_statement(drafted.answer)
+        statement = export.opening_for_the_client(drafted.answer)
         if statement and statement not in text:  # make_draft put it back at the top
             said.append(t(lang, "suitability_restored"))
         kind = "warn" if remaining or len(said) > 1 else "ok"
