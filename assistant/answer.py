@@ -567,6 +567,7 @@ class AnswerEngine:
             best = (rated or hits)[0]
             dated = self._date_label(best, lang)
             statement = about.describe(facts, best.chunk, dated, lang, rated=bool(rated))
+            trace.record_of = about.stated_from(facts, best.chunk, rated=bool(rated))
             yield from decline(
                 hits, why="about_article", say="about_record", from_record=True, statement=statement
             )
