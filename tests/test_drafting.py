@@ -117,6 +117,7 @@ def test_the_suitability_statement_speaks_to_each_reader_in_the_person_that_fits
         assert "客户" not in opening and "client" not in opening
         notice = answer.notices[0]  # what the advisor reads beside the draft, and the audit row
         assert all(w in notice for w in advisor) and last_row(engine)["notices"][0] == notice
+        assert notice in html.unescape(draft_extras(answer, "zh"))  # the panel beside the draft
         if level == "C2":
             assert all(w in opening for w in legal[:3]) and (
                 "不构成推荐" in opening or "not a recommendation" in opening
