@@ -100,6 +100,22 @@ def rates(question: str, chunk: StoredChunk) -> bool:
     return not codes or any(code in (chunk.meta("products") or "") for code in codes)
 
 
+def stated_from(
+    facts: frozenset[str], chunk: StoredChunk, rated: bool = True
+) -> StoredChunk | None:
+    """The passage whose article's record ``describe`` states (its audit row names it): None
+    when it states none, only that no record rates the product asked about."""
+    return chunk if facts - {"risk_level"} or _level(chunk, rated) else None
+
+
+def _level(chunk: StoredChunk, rated: bool) -> tuple[str, int] | None:
+    """The risk level the record of ``chunk`` states ("R4", 4), when ``rated`` and readable."""
+    level = chunk.meta("risk_level") if rated else None
+    if level and (n := int(level[1:])) in _LEVEL_NAMES["zh"]:
+        return level, n
+    return None
+
+
 def describe(
     facts: frozenset[str], chunk: StoredChunk, date_label: str, lang: Lang, rated: bool = True
 ) -> str:
@@ -130,8 +146,8 @@ def describe(
         )
     if "risk_level" in facts:
         products = chunk.meta("products") or message(lang, "suitability_product")
-        level = chunk.meta("risk_level") if rated else None
-        if level and (n := int(level[1:])) in _LEVEL_NAMES[lang]:
+        if stated := _level(chunk, rated):
+            level, n = stated
             said.append(
                 message(
                     lang,

@@ -581,6 +581,7 @@ class AnswerEngine:
             best = (rated or hits)[0]
             dated = self._date_label(best, lang)
             statement = about.describe(facts, best.chunk, dated, lang, rated=bool(rated))
+            trace.record_of = about.stated_from(facts, best.chunk, rated=bool(rated))
             yield from decline(
                 hits, why="about_article", say="about_record", from_record=True, statement=statement
             )
@@ -995,9 +996,10 @@ class AnswerEngine:
             )
         )
         body, figures = mark_unverified(body, figures, message(lang, "unverified_figure"))
-        # A client below the product's level, or not assessed, opens the draft. Code states it
-        # from the sources' metadata (the product's code is no claim to check), after the check.
-        top = f"{suits.text}\n\n" if suits and suits.at_top else ""
+        # A client below the product's level, or not assessed, opens the draft, in the words
+        # the client reads (the notice above is the advisor's). Code states it from the sources'
+        # metadata (the product's code is no claim to check), after the check.
+        top = f"{suits.to_client}\n\n" if suits and suits.at_top else ""
         body = top + body
         all_findings = [
             *findings,

@@ -13,6 +13,12 @@ with silence. A topic that names no product ("明天北京天气怎么样？") i
 passages the search returned: no product's level is stated for it, and a client not assessed is
 still told that suitability comes first.
 
+Each statement has two readers. The advisor reads it about the client, in the third person
+("客户的风险承受等级为C2…不应向客户推荐"): in the side panel, the status line and the audit row's
+notices. The client reads the draft and its file, which speak to them ("您"): there it says "您的
+风险承受等级为C2…该产品与您的风险承受能力不匹配", with the same levels, the rule's name and "不构成
+推荐", and without the instruction not to recommend, which is the advisor's (``to_client``).
+
 Pure functions; the wording is in ``resources/messages.toml``.
 """
 
@@ -31,8 +37,9 @@ _LEVEL = re.compile(r"[RrCc]\s*([1-5])")
 
 @dataclass(frozen=True)
 class Suitability:
-    text: str  # the sentence shown and recorded
+    text: str  # the advisor's sentence, shown beside the draft and recorded as a notice
     at_top: bool  # whether the draft must open with it (a mismatch, or an unassessed client)
+    to_client: str = ""  # said to the client (the draft, the file); "": for the advisor only
 
 
 def level(value: str | None) -> int | None:
@@ -76,10 +83,13 @@ def assess(
     product = product_risk(chunks or named(topic, retrieved))
     name = (product[1] if product else None) or message(lang, "suitability_product")
     if client == "unknown":
-        text = message(lang, "suitability_unknown")
-        if product:
-            text += message(lang, "suitability_product_level", product=name, level=f"R{product[0]}")
-        return Suitability(text, at_top=True)
+        rated = (
+            message(lang, "suitability_product_level", product=name, level=f"R{product[0]}")
+            if product
+            else ""
+        )
+        said = message(lang, "suitability_unknown") + rated
+        return Suitability(said, True, message(lang, "suitability_unknown_client") + rated)
     if not chunks and product is None:
         return None
     client_n = level(client)
@@ -87,6 +97,8 @@ def assess(
     if product is None:
         return Suitability(message(lang, "suitability_no_level", client=client), at_top=False)
     values = {"client": client, "product": name, "level": f"R{product[0]}"}
-    if client_n < product[0]:
-        return Suitability(message(lang, "suitability_mismatch", **values), at_top=True)
-    return Suitability(message(lang, "suitability_match", **values), at_top=False)
+    key = "suitability_mismatch" if client_n < product[0] else "suitability_match"
+    said = message(lang, key, **values)
+    return Suitability(
+        said, key == "suitability_mismatch", message(lang, f"{key}_client", **values)
+    )

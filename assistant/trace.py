@@ -23,6 +23,7 @@ from .audit.record import (
     CitationRef,
     DisclosureRef,
     Outcome,
+    RecordRef,
     RetrievedRef,
 )
 from .modelcalls import ModelCall
@@ -31,6 +32,7 @@ from .text import disclosure_id
 if TYPE_CHECKING:
     from .answer import Answer
     from .retrieval import Hit
+    from .store import StoredChunk
 
 SESSION_CHARS = 128  # an anonymous id, not a place to store text
 
@@ -55,6 +57,7 @@ class TurnTrace:
     conversation: str | None = None  # recap, counterpoints, pasted (``AuditRecord``)
     mode: str | None = None  # the mode the turn is answering in, once chosen
     why: str | None = None
+    record_of: StoredChunk | None = None  # the passage whose article's record was stated
 
     def calls_for(self, stage: str) -> list[ModelCall]:
         """The list a model appends this stage's requests to (rewrite, answer)."""
@@ -118,6 +121,7 @@ class TurnTrace:
             citations=_citations(
                 answer, {h.chunk.chunk_id: h.chunk.meta("doc_hash") for h in self.hits}
             ),
+            record_of=_record_ref(self.record_of),
             notices=tuple(answer.notices) if answer else (),
             findings=tuple(answer.findings) if answer else (),
             disclosures=disclosure_refs(answer.disclosure, known) if answer else (),
@@ -210,6 +214,13 @@ def _citations(
     return tuple(
         CitationRef(c.n, c.chunk_id, c.quote, versions.get(c.chunk_id)) for c in answer.citations
     )
+
+
+def _record_ref(chunk: StoredChunk | None) -> RecordRef | None:
+    """The article of ``chunk``, as the row names it (the path as ``retrieved`` gives it)."""
+    if chunk is None:
+        return None
+    return RecordRef(chunk.chunk_id, chunk.path, chunk.title, chunk.meta("doc_hash"))
 
 
 def _streaming_model(trace: TurnTrace) -> str | None:

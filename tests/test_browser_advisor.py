@@ -50,8 +50,8 @@ def test_an_advisor_drafts_edits_rechecks_and_exports(
     draft = page.locator("#draft textarea")
     expect(page.locator("#draft-extras")).to_contain_text("风险提示（导出时原文附在文末")
     text = draft.input_value()
-    assert text.startswith(
-        "适当性提示：客户的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
+    assert text.startswith(  # said to the client, whom the draft addresses
+        "适当性提示：您的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
     )
     assert "原文摘录" in text and "[1]" in text
     expect(page.locator("#findings")).to_contain_text("未发现不合规表述")

@@ -18,6 +18,7 @@ from assistant.answer import Answer, AnswerEngine
 from assistant.compliance import lint
 from assistant.factory import build_engine
 from assistant.prompts import DraftOptions
+from assistant.snapshot import StoredChunk
 from assistant.web.security import RateLimits
 from assistant.web.ui import export
 from assistant.web.ui.admission import Admit, admission
@@ -39,6 +40,8 @@ from tests.fakellm import FakeLLM
 
 TOPIC = "杰文斯悖论和算力需求"
 MISMATCH = "适当性提示：客户的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
+# The same statement in the draft and the client's file: said to the client, whom they address.
+TO_CLIENT = "适当性提示：您的风险承受等级为C2，低于科创板人工智能ETF 588930的风险等级R4。"
 PRODUCT = "科创板人工智能ETF 588930"
 # What an outside tester typed, playing an advisor: the client's age and savings, and advice asked.
 ADVICE = "客户65岁，退休金50万，要不要全部买588930？"
@@ -71,18 +74,81 @@ def draft(engine: AnswerEngine, level: str, question: str = TOPIC, **options: An
 
 def test_a_client_below_the_products_risk_level_is_told_so_at_the_top(engine: AnswerEngine) -> None:
     answer = draft(engine, "C2")
-    assert answer.answer.startswith(MISMATCH)
-    assert "不应向客户推荐" in answer.answer.split("\n")[0]
+    assert answer.answer.startswith(TO_CLIENT)
     assert answer.notices[0].startswith(MISMATCH)
     assert last_row(engine)["notices"][0].startswith(MISMATCH)
+
+
+def test_the_suitability_statement_speaks_to_each_reader_in_the_person_that_fits(
+    engine: AnswerEngine, tmp_path: Path
+) -> None:
+    # The draft to the client ("您") opened "该产品与客户的风险承受能力不匹配，不应向客户推荐":
+    # the client read about "the client", and an instruction meant for the advisor.
+    legal = ("C2", "R4", "《证券期货投资者适当性管理办法》", "不构成推荐")
+    for level, lang, advisor, client in (
+        (
+            "C2",
+            "zh",
+            ("客户的风险承受", "不应向客户推荐"),
+            ("您的风险承受等级为C2", "与您的风险承受能力不匹配"),
+        ),
+        (
+            "C2",
+            "en",
+            ("the client's", "must not be recommended to the client"),
+            ("your risk tolerance level is C2", "does not match your risk tolerance"),
+        ),
+        (
+            "unknown",
+            "zh",
+            ("尚未评估客户", "才能向客户介绍"),
+            ("您尚未完成风险承受能力评估", "确认您的风险承受等级"),
+        ),
+        (
+            "unknown",
+            "en",
+            ("the client's", "presented to the client"),
+            ("your risk tolerance has not been assessed", "matches the product's risk level"),
+        ),
+    ):
+        answer = draft(engine, level, language=lang)
+        opening = answer.answer.split("\n")[0]  # what the client reads
+        assert all(w in opening for w in client) and not any(w in opening for w in advisor)
+        assert "客户" not in opening and "client" not in opening
+        notice = answer.notices[0]  # what the advisor reads beside the draft, and the audit row
+        assert all(w in notice for w in advisor) and last_row(engine)["notices"][0] == notice
+        assert notice in html.unescape(draft_extras(answer, "zh"))  # the panel beside the draft
+        if level == "C2":
+            assert all(w in opening for w in legal[:3]) and (
+                "不构成推荐" in opening or "not a recommendation" in opening
+            )
+        assert "R4" in opening
+        made = export.make_draft(answer, PRODUCT, answer.answer, lang, date(2026, 12, 2))
+        _, text = export.write(made, "md", tmp_path)
+        assert opening in text and notice not in text
+    # Deleted from the edit, it comes back in the client's words; a matching result in the
+    # file's notes is said to the client too, while the advisor's panel keeps its own.
+    below = draft(engine, "C2")
+    made = export.make_draft(
+        below, PRODUCT, below.answer.split("\n\n", 1)[1], "zh", date(2026, 12, 2)
+    )
+    assert made.body.startswith(TO_CLIENT) and "不应向客户推荐" not in made.body
+    matched = draft(engine, "C5")
+    said = f"适当性：您的风险承受等级C5不低于{PRODUCT}的风险等级R4。"
+    assert export.client_notes(matched)[0] == said
+    assert f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。" in matched.notices
+    # A declined topic's status line is the advisor's: it speaks of the client.
+    *_, status, _ = drafted_by_the_desk(engine, ADVICE, "C1")[-1]
+    assert "客户的风险承受等级为C1" in html.unescape(status) and "您的" not in html.unescape(status)
 
 
 def test_an_unassessed_client_is_told_suitability_comes_first(engine: AnswerEngine) -> None:
     answer = draft(engine, "unknown")
     first = answer.answer.split("\n")[0]
-    assert first.startswith("适当性提示：尚未评估客户的风险承受能力。须先完成风险测评")
+    assert first.startswith("适当性提示：您尚未完成风险承受能力评估。须先完成风险测评")
     assert first.endswith("资料载明科创板人工智能ETF 588930的风险等级为R4。")
-    assert first in last_row(engine)["notices"]
+    notice = "适当性提示：尚未评估客户的风险承受能力。须先完成风险测评"
+    assert last_row(engine)["notices"][0].startswith(notice)
 
 
 def test_a_client_at_or_above_the_products_level_gets_a_notice_not_a_headline(
@@ -110,7 +176,8 @@ def test_a_draft_that_cites_nothing_still_states_suitability_from_the_products_a
     below = draft(engine, "C1", question=ADVICE)
     assert not below.citations
     statement = "适当性提示：客户的风险承受等级为C1，低于科创板人工智能ETF 588930的风险等级R4。"
-    assert below.answer.startswith(statement) and below.notices[0].startswith(statement)
+    assert below.answer.startswith(statement.replace("客户的", "您的"))
+    assert below.notices[0].startswith(statement)
     assert last_row(engine)["notices"][0].startswith(statement)
     matched = draft(engine, "C5", question=ADVICE)
     assert not matched.citations and not matched.answer.startswith("适当性")
@@ -128,8 +195,8 @@ def test_a_topic_about_no_product_states_no_products_risk_level(engine: AnswerEn
         assert not any("适当性" in n for n in below.notices) and "R4" not in below.answer
         assert not any("适当性" in n for n in last_row(engine)["notices"])
         unknown = draft(engine, "unknown", question=topic)  # suitability still comes first
-        assert unknown.answer.startswith(unassessed) and "R4" not in unknown.answer
-        assert unknown.notices[0].startswith(unassessed)
+        assert unknown.answer.startswith("适当性提示：您尚未完成风险承受能力评估。须先完成风险测评")
+        assert unknown.notices[0].startswith(unassessed) and "R4" not in unknown.answer
     *_, status, kept = drafted_by_the_desk(engine, "明天北京天气怎么样？", "C1")[-1]
     said = html.unescape(status)
     assert kept is None and "资料没有涉及这个主题" in said and "R4" not in said
@@ -155,7 +222,7 @@ def test_draft_options_reach_the_model_and_set_the_language(
     assert "语气正式、书面" in system and "分4到6段" in system
     assert "write the draft in English" in system
     assert answer.mode == "llm"
-    assert answer.answer.startswith("Suitability: the client's risk tolerance level is C2")
+    assert answer.answer.startswith("Suitability: your risk tolerance level is C2")
     assert "This answer was generated by AI" in answer.notices[-1]
 
     investor = engine.ask(TOPIC)
@@ -173,7 +240,7 @@ def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_
     engine = online_engine(store, fake_llm, tmp_path)
     fake_llm.script({"text": "据2025年2月的文章，DeepSeek V3版本的训练成本为600万元[1]。"})
     answer = draft(engine, "C2", question="DeepSeek V3的训练成本是多少?")
-    assert answer.answer.startswith(MISMATCH) and "600万元（未核实）[1]" in answer.answer
+    assert answer.answer.startswith(TO_CLIENT) and "600万元（未核实）[1]" in answer.answer
     drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
     drafted = Drafted(answer, "zh")
     edited = answer.answer.replace("（未核实）", "")  # the advisor deletes the mark
@@ -288,6 +355,7 @@ def test_the_clients_file_carries_the_sources_age_and_a_matching_suitability_res
     age = next(n for n in matched.notices if n.startswith("资料来源于2025年2月的文章（距今约"))
     match = f"适当性：客户的风险承受等级C5不低于{PRODUCT}的风险等级R4。"
     assert match in matched.notices and match not in matched.answer  # the draft stays the text
+    match = match.replace("客户的", "您的")  # the file's note is said to the client
     edited = f"{matched.answer}\n张先生：以上要点供您参考。"
     for fmt in ("md", "docx"):
         update, _ = drafting.export(edited, Drafted(matched, "zh"), fmt, "zh")  # type: ignore[arg-type]
@@ -303,7 +371,7 @@ def test_the_clients_file_carries_the_sources_age_and_a_matching_suitability_res
     below = draft(engine, "C2")  # the mismatch opens the file; the age is in the notes
     update, _ = drafting.export(below.answer, Drafted(below, "zh"), "md", "zh")
     text = Path(update["value"]).read_text(encoding="utf-8")
-    assert text.count(MISMATCH) == 1 and "资料来源于2025年2月的文章" in text
+    assert text.count(TO_CLIENT) == 1 and "资料来源于2025年2月的文章" in text
     assert "不低于" not in text
     # A topic asked in traditional characters gets its notices in them: still the client's.
     traditional = draft(engine, "C5", question="傑文斯悖論和算力需求是什麼關係？")
@@ -606,3 +674,73 @@ def test_a_draft_of_excerpts_tells_the_client_where_they_come_from_not_how_they_
     editor, _, _, status, _ = drafted_by_the_desk(engine, "算力ETF的费率是多少？", "C4")[-1]
     assert editor.startswith("以下为2025年2月文章的原文摘录：\n“") and "请核对" not in editor
     assert "资料可能没有直接回答这个主题" in html.unescape(status)
+
+
+# The client's circumstances in words, with no figure or title: health, family, retirement.
+CIRCUMSTANCES = "客户退休了，身体不好，想给孙女攒学费，想了解杰文斯悖论和算力需求"
+
+
+def test_a_draft_does_not_restate_the_clients_circumstances_stated_in_words(
+    ui_store: Any, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    # "客户退休了，身体不好，想给孙女攒学费…" drafted "您已退休、身体欠佳，…": the client's health
+    # (sensitive personal information), family and retirement, in the file sent to the client.
+    _, store = ui_store
+    engine = online_engine(store, fake_llm, tmp_path)
+    fake_llm.script({"text": "您已退休、身体欠佳，为孙女攒学费宜稳健。" + CLAIM})
+    editor, findings, extras, _, drafted = drafted_by_the_desk(engine, CIRCUMSTANCES, "C4")[-1]
+    assert "效率提升反而可能带来更多的算力需求[1]" in editor and "未发现不合规表述" in findings
+    assert not any(w in editor for w in ("退休", "身体", "孙女", "学费"))
+    assert "复述客户个人情况" in html.unescape(extras)
+    row = last_row(engine)
+    assert not any(w in str(row["answer"]) + str(row["streamed"]) for w in ("身体", "孙女"))
+
+    # The advisor types them back in other words: marked, and the draft is not exported.
+    drafting = Drafting(engine, engine.settings.max_question_chars, unlimited())
+    for typed in ("考虑到您的健康状况，本稿只说明资料。", "临近退休的您，可以参考以上内容。"):
+        text = f"{editor}\n{typed}"
+        panel = html.unescape(drafting.recheck(text, drafted, "zh"))
+        assert "PRIVACY-002" in panel and '<mark class="finding' in panel, typed
+        update, status = drafting.export(text, drafted, "md", "zh")
+        assert update["value"] is None and "没有导出" in html.unescape(status), typed
+    # What the sources and the rules say of investors in general is no one's circumstance.
+    general = f"{editor}\n按《证券期货投资者适当性管理办法》，产品须与投资者的风险承受能力相匹配。"
+    assert "未发现不合规表述" in drafting.recheck(general, drafted, "zh")
+    update, _ = drafting.export(general, drafted, "md", "zh")
+    assert update["value"] is not None
+
+    # In English too: "As a retiree in poor health…" never reaches the draft.
+    fake_llm.script(
+        {
+            "text": "As a retiree in poor health saving for your granddaughter, go carefully. "
+            "The February 2025 article says cheaper training can raise demand for compute [1]."
+        }
+    )
+    answer = draft(engine, "C4", question=CIRCUMSTANCES, language="en")
+    assert "raise demand for compute[1]" in answer.answer
+    assert not any(w in answer.answer for w in ("retiree", "health", "granddaughter"))
+    assert any("particulars" in n for n in answer.notices)
+
+
+def test_circumstances_are_the_topics_and_a_sources_word_restates_them_only_about_the_client(
+    engine: AnswerEngine,
+) -> None:
+    passages = engine.store.get([r.chunk_id for r in draft(engine, "C4").retrieved])
+    told = particulars.of("The client is retired and lives in Hangzhou; his wife is ill.", passages)
+    for said in (
+        "您的健康状况",
+        "您与老伴",
+        "退休后的生活",
+        "在杭州生活的您",
+        "Your wife's illness",
+    ):
+        assert told.restated(said), said
+    # A passage that speaks to its reader in those words ("如果您即将退休…") is the sources':
+    # quoted in an excerpt draft it restates nothing; said of the client, it does.
+    passage = StoredChunk("p", "如果您即将退休，可以关注养老目标基金，它按年龄降低权益仓位。", {})
+    soon = particulars.of("客户快退休了，想了解养老目标基金", [passage])
+    assert not soon.restated("“如果您即将退休，可以关注养老目标基金，它按年龄降低权益仓位。”[1]")
+    assert soon.restated("临近退休的您，可以参考以上内容。")
+    # A group's wording is no one's circumstance, in the topic or the draft.
+    assert not particulars.of("退休人群适合了解算力ETF吗？", passages)
+    assert not told.restated("据2025年2月的文章，588930跟踪科创板人工智能指数[1]。")

@@ -67,6 +67,18 @@ class CitationRef:
 
 
 @dataclass(frozen=True)
+class RecordRef:
+    """The article whose record (publisher, date, the product's risk level) a turn stated
+    instead of citing a passage (``about``): by the passage it was found through, the article's
+    path and title, and its version."""
+
+    chunk_id: str
+    path: str
+    title: str
+    doc_hash: str | None
+
+
+@dataclass(frozen=True)
 class DisclosureRef:
     """A risk disclosure shown, by the store's own 16-character id, and its text."""
 
@@ -126,6 +138,8 @@ class AuditRecord:
     model_text: str | None = None
     answer: str | None = None  # the final text shown (None when the turn ended before it)
     citations: tuple[CitationRef, ...] = ()
+    # A turn answered from an article's record cites nothing (why "about_article"): the article.
+    record_of: RecordRef | None = None
     notices: tuple[str, ...] = ()
     findings: tuple[dict[str, Any], ...] = ()
     disclosures: tuple[DisclosureRef, ...] = ()

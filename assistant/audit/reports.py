@@ -22,8 +22,8 @@ from ..errors import InputError
 CSV_COLUMNS = (
     *("seq", "turn_id", "at", "kind", "parent_turn", "channel", "session", "audience"),
     *("outcome", "mode", "why", "model", "question", "history_turns", "standalone"),
-    *("lexical_query", "retrieved", "streamed", "model_text", "answer", "citations", "notices"),
-    "findings",
+    *("lexical_query", "retrieved", "streamed", "model_text", "answer", "citations", "record_of"),
+    *("notices", "findings"),
     *("disclosure_ids", "disclosure", "calls", "intents", "conversation", "latency_ms"),
     *("prompt_tokens", "completion_tokens", "cache_hit_tokens", "cache_miss_tokens", "feedback"),
     *("prev_hash", "hash"),

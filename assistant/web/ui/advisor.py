@@ -8,7 +8,7 @@ lints the edited text (``compliance.lint``), checks its figures against the sour
 .md (``export``) from the edited text plus the answer's sources and disclosure, and records the
 text as exported through ``AnswerEngine.record_export``.
 
-The topic may hold the client's particulars ("客户65岁，退休金50万，…"): the draft may not restate
+The topic may hold the client's particulars ("客户65岁，退休金50万，…", "退休了，身体不好"): the draft may not restate
 them (``particulars``). The model's sentences that do never reach the editor (the engine withholds
 them, and a notice says so); one the advisor types or keeps is a PRIVACY-002 finding, marked like
 any other, and the draft is not exported while one stands: the status line says what to delete.
@@ -92,7 +92,7 @@ def draft_findings(
     for citation in answer.citations:
         texts[citation.n - 1] = citation.text
     # The sources' dates, and the suitability statement code wrote from their metadata.
-    extra = [*(c.published or "" for c in answer.citations), export.opening_statement(answer)]
+    extra = [*(c.published or "" for c in answer.citations), export.opening_for_the_client(answer)]
     figures = unsupported_by_citations(text, texts, extra=[e for e in extra if e])
     found.extend(make_finding("FIGURE-001", text, f.start, f.end) for f in figures)
     return sorted(found, key=lambda f: f.start)
@@ -265,7 +265,7 @@ class Drafting:
             said = [t(lang, "exported_with_findings", name=path.name, n=len(remaining))]
         else:
             said = [t(lang, "exported", name=path.name)]
-        statement = export.opening_statement(drafted.answer)
+        statement = export.opening_for_the_client(drafted.answer)
         if statement and statement not in text:  # make_draft put it back at the top
             said.append(t(lang, "suitability_restored"))
         kind = "warn" if remaining or len(said) > 1 else "ok"

@@ -10,7 +10,9 @@ exported".
 
 The notes are the answer's notices meant for the client: how old the sources are (a 2025 view is
 not today's), and the suitability result where the client's level matches the product's (a
-mismatch, or an unassessed client, already opens the draft). The notices addressed to the
+mismatch, or an unassessed client, already opens the draft). A suitability notice is the
+advisor's, about the client ("客户的风险承受等级…"): the draft opens with it, and the file carries
+it, in the words the client reads ("您的风险承受等级…", ``client_wording``). The notices addressed to the
 advisor stay on the advisor's screen: offline mode, a masked passage, the （未核实） marks, and
 "the sources state no risk level: check the product's legal documents", which asks the advisor
 to do something before the draft is sent.
@@ -65,10 +67,18 @@ class Draft:
 
 
 def opening_statement(answer: Answer) -> str | None:
-    """The suitability statement the engine opened the draft with (a client below the product's
-    risk level, or not assessed: ``suitability.assess``); None when it had none."""
+    """The advisor's suitability statement the engine opened the draft with, in the client's
+    words (a client below the product's risk level, or not assessed: ``suitability.assess``);
+    None when it had none."""
     first = answer.notices[0] if answer.notices else ""
-    return first if first and answer.answer.startswith(first) else None
+    said = client_wording(first)
+    return first if said and answer.answer.startswith(said) else None
+
+
+def opening_for_the_client(answer: Answer) -> str | None:
+    """The suitability statement the draft opened with, as the client reads it."""
+    statement = opening_statement(answer)
+    return client_wording(statement) if statement else None
 
 
 def _shaped(key: str, *names: str) -> list[re.Pattern[str]]:
@@ -95,6 +105,49 @@ _FOR_THE_CLIENT = [
     *_shaped("suitability_match", "client", "product", "level"),
 ]
 
+# The advisor's suitability statements (``suitability.assess``), each with the keys of its
+# client's wording and the values they share.
+_SUITABILITY = [
+    (("suitability_mismatch",), ("suitability_mismatch_client",), ("client", "product", "level")),
+    (("suitability_match",), ("suitability_match_client",), ("client", "product", "level")),
+    (("suitability_unknown",), ("suitability_unknown_client",), ()),
+    (
+        ("suitability_unknown", "suitability_product_level"),
+        ("suitability_unknown_client", "suitability_product_level"),
+        ("product", "level"),
+    ),
+]
+
+
+def _wordings() -> list[tuple[re.Pattern[str], Lang, bool, tuple[str, ...]]]:
+    """Each advisor's statement as a pattern (its values named groups), in either language and
+    script, with its language, script and client's keys."""
+    out = []
+    for advisor, client, names in _SUITABILITY:
+        for lang in get_args(Lang):
+            values = {name: f"\x00{name}\x00" for name in names}
+            said = "".join(message(lang, key, **values) for key in advisor)
+            for text in dict.fromkeys([said, traditional_in_place(said)]):
+                parts = text.split("\x00")  # literal, name, literal, name, …, literal
+                shape = "".join(
+                    f"(?P<{part}>.+?)" if i % 2 else re.escape(part) for i, part in enumerate(parts)
+                )
+                out.append((re.compile(shape), lang, text != said, client))
+    return out
+
+
+_WORDINGS = _wordings()
+
+
+def client_wording(statement: str) -> str | None:
+    """The advisor's suitability ``statement`` as the client reads it, in its language and
+    script (``suitability``); None when it is no statement the client reads."""
+    for shape, lang, traditional, keys in _WORDINGS:
+        if found := shape.fullmatch(statement):
+            said = "".join(message(lang, key, **found.groupdict()) for key in keys)
+            return traditional_in_place(said) if traditional else said
+    return None
+
 
 _LABELS = [*_shapes("offline_label", "date"), *_shapes("fallback_label", "date")]
 _UNSURE = _shaped("unsure")
@@ -119,7 +172,8 @@ def for_the_client(text: str) -> tuple[str, bool]:
 def client_notes(answer: Answer) -> tuple[str, ...]:
     """The answer's notices the client must read: the sources' age, and a matching suitability
     result (module docstring)."""
-    return tuple(n for n in answer.notices if any(s.fullmatch(n) for s in _FOR_THE_CLIENT))
+    notes = [n for n in answer.notices if any(s.fullmatch(n) for s in _FOR_THE_CLIENT)]
+    return tuple(client_wording(n) or n for n in notes)
 
 
 def subject(chunks: Sequence[StoredChunk], answer: Answer) -> str:
@@ -138,7 +192,7 @@ def make_draft(
     """The client's document: ``about`` is its subject (``subject``), ``level`` the client's."""
     sources = tuple(f"[{c.n}] {source_meta(c, lang)}" for c in answer.citations)
     body = body.strip()
-    if (statement := opening_statement(answer)) and statement not in body:
+    if (statement := opening_for_the_client(answer)) and statement not in body:
         body = f"{statement}\n\n{body}"  # the client's copy opens with it, whatever the edit
     notes = tuple(n for n in client_notes(answer) if n not in body)
     return Draft(about.strip(), level, body, notes, sources, answer.disclosure.strip(), lang, day)
