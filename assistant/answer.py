@@ -59,6 +59,7 @@ from .conversation import (
     condense_offline,
     pasted,
     recap,
+    renumbered,
 )
 from .errors import InputError, ModelUnavailableError, NoSourcesError, OverloadedError
 from .extractive import LIMIT, Excerpt, render, select_sentences
@@ -259,11 +260,17 @@ def _asking(paste: Pasted, lang: Lang) -> str:
     return prompt(f"pasted_question{suffix}").format(asked=said)
 
 
-def _for_model(history: Sequence[Turn], lang: Lang) -> list[Turn]:
+def _for_model(history: Sequence[Turn], lang: Lang, hits: Sequence[Hit] = ()) -> list[Turn]:
     """The conversation as a model reads it: a turn that pasted a text is what the model was
-    asked then (``_asking``), on every later turn as on its own."""
+    asked then (``_asking``), on every later turn as on its own; beside ``hits`` (the sources
+    it answers from), its own turns' markers number them (``renumbered``)."""
+    passages = [h.chunk.text for h in hits]
     return [
-        Turn(t.role, _asking(p, lang)) if t.role == "user" and (p := pasted(t.content)) else t
+        Turn(t.role, _asking(p, lang))
+        if t.role == "user" and (p := pasted(t.content))
+        else Turn(t.role, renumbered(t.content, passages))
+        if t.role == "assistant" and passages
+        else t
         for t in history
     ]
 
@@ -617,7 +624,7 @@ class AnswerEngine:
         focus = (task, [text for text, _ in fixed]) if task and fixed else None
         deltas = self.chat.stream(
             build_messages(
-                asking, _for_model(history, lang), hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
+                asking, _for_model(history, lang, hits), hits, mode, draft=draft, lang=lang, unsure=not verdict.sure,
                 focus=focus,
             ),
             deadline=deadline,

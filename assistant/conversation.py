@@ -21,6 +21,9 @@ People do not ask one question at a time, as the engine's first version assumed:
   question about our articles, and the pasted text is no source (DOMAIN.md: answers rest on
   the fund's own sources only). It is told so, and answered with what our articles say on
   the same subject, if they say anything (``pasted``).
+- **The model reads its last turns with markers that number what it is given now.** An
+  answer's [n] numbered that turn's sources; the next turn's sources are numbered afresh, and a
+  model summing up copied the old numbers, citing the wrong passage (``renumbered``).
 
 The words that decide all this are language facts in ``resources/questions.toml``.
 """
@@ -32,10 +35,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from .citations import markers_by_sentence
 from .prompts import Turn
 from .questions import about_last_answer, pasted_min, small_talk
 from .store import StoredChunk
-from .text import has_han, split_sentences
+from .text import bigrams, has_han, split_sentences
 
 _QUOTED = re.compile(r"^“(?P<text>.+)”(?:\[\d+\])+\s*$", re.MULTILINE)
 _MARKER = re.compile(r"\[\d+\]")
@@ -95,6 +99,29 @@ def recap(question: str, history: Sequence[Turn]) -> Recap | None:
     lines = [line for line in previous.splitlines() if _MARKER.search(line)]
     text = _MARKER.sub("", "\n".join(lines)).strip()
     return Recap(text, quotes, asked.point)
+
+
+# A claim is its passage's when this share of its character pairs is in the passage: a sentence
+# quoted or restated, not one that shares a topic.
+_HELD = 0.6
+
+
+def renumbered(answer: str, passages: Sequence[str]) -> str:
+    """``answer`` (an earlier turn) with its markers numbering ``passages`` (the sources the
+    model is given now, [1] first): each old number becomes that of the passage holding most of
+    the sentences it marked, and is dropped when none holds them (module docstring)."""
+    claims: dict[int, list[str]] = {}
+    for claim, numbers in markers_by_sentence(answer):
+        for n in numbers:
+            claims.setdefault(n, []).append(claim)
+    held = [bigrams(p) for p in passages]
+    to: dict[int, str] = {}
+    for n, said in claims.items():
+        pairs = bigrams("".join(said))
+        shares = [len(pairs & h) / (len(pairs) or 1) for h in held]
+        best = max(range(len(shares)), key=shares.__getitem__, default=None)
+        to[n] = f"[{best + 1}]" if best is not None and shares[best] >= _HELD else ""
+    return _MARKER.sub(lambda m: to.get(int(m.group(0)[1:-1]), ""), answer)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ Script: faults on demand
                                    broken line comes first); non-streaming: a body that is not JSON
     ``"empty"``                    finish_reason "stop", empty content, reasoning_content present
     ``"reasoning"``                reasoning_content deltas first, then the ok answer in content
+    ``"restate"``                  the last assistant message of the request, as it was sent (a
+                                   model asked to "总结一下" restates its last turn, markers
+                                   and all)
     ``{"finish_reason": "length"}`` the ok answer (or ``text``) ending with this finish reason
     ``{"pace": 0.3}``              the ok answer (or ``text``) with this many seconds between
                                    content deltas (a reader can watch the answer grow)
@@ -199,6 +202,7 @@ class Plan:
     malformed: int | None = None  # content deltas before a chunk that is not JSON
     pace: float = 0.0  # seconds between streamed content deltas
     linger: float = 0.0  # seconds the body stays open after [DONE]
+    restate: bool = False  # the request's last assistant message is the answer
     then: Plan | None = None
 
 
@@ -216,6 +220,8 @@ def to_plan(step: Step) -> Plan:
             "empty": {"text": "", "reasoning": "The question is covered by the documents."},
             "reasoning": {"reasoning": "Let me think about which source answers this best."},
         }
+        if step == "restate":
+            return Plan(restate=True)
         if step not in shorthands:
             raise ValueError(f"Unknown fake step {step!r}; see tests/fakellm.py for the list.")
         return to_plan(shorthands[step])
@@ -475,6 +481,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(plan)
             return
         composed = compose_answer(body["messages"], self.owner.sources_used)
+        if plan.restate:
+            said = [m for m in body["messages"] if m.get("role") == "assistant"]
+            composed = _text_of(said[-1].get("content")) if said else composed
         content = composed if plan.text is None else plan.text
         usage = _usage(body, content, plan.reasoning, cached)
         model = str(body.get("model", "deepseek-flash"))

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer, Delta
+from assistant.citations import markers_by_sentence
 from assistant.conversation import pasted
 from assistant.prompts import Lang, Turn, message, prompt
 from tests.conftest import expected_disclosure
-from tests.fakellm import FakeLLM
+from tests.fakellm import FakeLLM, parse_sources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The seed's bear-case section concludes (its argument map's counterpoint):
@@ -186,6 +187,30 @@ def test_a_summary_online_gives_the_model_the_last_answers_passages(
     assert [m["role"] for m in request] == ["system", "user", "assistant", "user"]
     for chunk in online.store.get(list(before)):
         assert chunk.text.split("。")[0] in request[0]["content"].replace("\n", " ")
+
+
+@pytest.mark.parametrize("asked", ["DeepSeek V3的训练成本是多少？", "什么是杰文斯悖论？"])
+def test_a_summary_online_cites_each_sentence_by_the_passage_that_holds_it(
+    online, fake_llm: FakeLLM, asked: str
+) -> None:
+    # A model asked to sum up restates its last turn as it was shown: the markers it sees must
+    # number the passages it is given now, not those of the turn before.
+    first, history = _first_turn(online, asked)
+    said = [claim for claim, numbers in markers_by_sentence(first.answer) if numbers]
+    assert said, first.answer
+    fake_llm.script("restate")
+    answer = online.ask("总结一下", history)
+    assert answer.mode == "llm", answer.notices
+    restated = markers_by_sentence(answer.answer)
+    assert [claim for claim, numbers in restated if numbers] == said  # nothing dropped
+    cited = {c.n: c for c in answer.citations}
+    for claim, numbers in restated:
+        for n in numbers:
+            assert claim.rstrip("。") in cited[n].text.replace("\n", ""), (claim, n, cited[n].text)
+    shown = fake_llm.chat_requests[-1]["body"]["messages"]
+    sources = parse_sources(shown[0]["content"])
+    for claim, numbers in markers_by_sentence(shown[2]["content"]):  # the last answer, as sent
+        assert all(claim.rstrip("。") in " ".join(sources[n].split()) for n in numbers), claim
 
 
 def test_a_summary_with_the_model_down_quotes_the_last_answers_passages(
