@@ -57,6 +57,7 @@ from .conversation import (
     Pasted,
     Role,
     condense_offline,
+    last_cited,
     pasted,
     recap,
     renumbered,
@@ -80,7 +81,13 @@ from .prompts import (
     parse_condensed,
     prompt,
 )
-from .questions import about_the_article, asks_counterpoints, fund_companies, small_talk
+from .questions import (
+    about_the_article,
+    asks_counterpoints,
+    counterpoints_subject,
+    fund_companies,
+    small_talk,
+)
 from .retrieval import Hit, Retriever, Verdict
 from .store import KnowledgeStore, Snapshot, StoredChunk
 from .suitability import assess
@@ -539,14 +546,19 @@ class AnswerEngine:
             elif paste:
                 trace.conversation = "pasted"
             elif asks_counterpoints(question):
-                points = self._argument(hits, snapshot, ("counterpoint", "risk"))
+                path, newest = self._asked_about(question, history, hits, retriever, snapshot)
+                points = self._argument(path, hits, snapshot, ("counterpoint", "risk"))
+                if newest is not None and points:
+                    notices.append(message(lang, "counter_newest", title=newest.chunk.title,
+                                           date=self._date_label(newest, lang)))  # fmt: skip
                 fixed = [(p.text, hit) for p, hit in points]
                 against = any(p.role == "counterpoint" for p, _ in points)
                 label = "counter_label" if against else "counter_risks_label"
                 trace.conversation = "counterpoints" if fixed else None
             elif whole := about_the_article(question):  # "这篇文章讲了什么？"
                 roles: tuple[Role, ...] = ("thesis", "step") if whole == "outline" else ("source",)
-                fixed = [(p.text, hit) for p, hit in self._argument(hits, snapshot, roles)]
+                top = hits[0].chunk.path if hits else None
+                fixed = [(p.text, hit) for p, hit in self._argument(top, hits, snapshot, roles)]
                 label = f"{whole}_label"
                 trace.conversation = whole if fixed else None
             if fixed:
@@ -898,14 +910,49 @@ class AnswerEngine:
             return text[:200], Verdict(0.0)
         return " ".join(s for s, _ in sure), max(v for _, v in sure)
 
+    def _asked_about(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        hits: Sequence[Hit],
+        retriever: Retriever,
+        snapshot: Snapshot,
+    ) -> tuple[str | None, Hit | None]:
+        """The article a request for the case against is about, and the newest article's
+        passage when that is the article for want of any other (the reader is told so).
+
+        The one the request names ("DeepSeek有什么反方观点？": its search's best hit); else the
+        one the last answer cited, whose words lead the search to it (a bare "有什么反方观点？"
+        after a conversation about robots asks about robots, and "有哪些看空的理由需要注意呢？"
+        was searched for as it stood, finding whichever article says 看空); else, with nothing
+        to go on, the newest article."""
+        if counterpoints_subject(question):
+            return (hits[0].chunk.path if hits else None), None
+        if (said := last_cited(history)) and (found := retriever.search(said[:1000], 1)):
+            return found[0].chunk.path, None
+        newest = self._newest(snapshot)
+        several = newest is not None and len(snapshot.index_state()) > 1
+        return (newest.chunk.path if newest else None), newest if several else None
+
+    @staticmethod
+    def _newest(snapshot: Snapshot) -> Hit | None:
+        """A passage of the most recently published article (an undated one counts as oldest;
+        a tie goes to the article's name): its title and date are every passage's."""
+        some = [next(iter(ids)) for ids in snapshot.index_state().values() if ids]
+        chunks = snapshot.get(some)
+        if not chunks:
+            return None
+        chosen = max(chunks, key=lambda c: (c.meta("published") or "", c.path))
+        return Hit(chosen, 0.0, 0.0, 0.0)
+
     def _argument(
-        self, hits: Sequence[Hit], snapshot: Snapshot, roles: Sequence[Role]
+        self, path: str | None, hits: Sequence[Hit], snapshot: Snapshot, roles: Sequence[Role]
     ) -> list[tuple[ArgumentPoint, Hit]]:
-        """The points of the given roles in the argument of the article the best hit is from
-        (its argument map's), each with its passage: the search's hit where it found it."""
-        if self.argument is None or not hits:
+        """The points of the given roles in the argument of the article at ``path`` (its
+        argument map's), each with its passage: the search's hit where it found it."""
+        if self.argument is None or path is None:
             return []
-        ids = snapshot.index_state().get(hits[0].chunk.path, {})
+        ids = snapshot.index_state().get(path, {})
         chunks = sorted(snapshot.get(list(ids)), key=lambda c: int(c.meta("ordinal") or 0))
         found = {h.chunk.chunk_id: h for h in hits}
         found |= {c.chunk_id: Hit(c, 0.0, 0.0, 0.0) for c in chunks if c.chunk_id not in found}

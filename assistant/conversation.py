@@ -16,7 +16,9 @@ People do not ask one question at a time, as the engine's first version assumed:
   for the article as a whole ("这篇文章讲了什么？", "文章引用了哪些机构的数据？") from its
   thesis and steps, or its attribution lines, as the argument map draws them
   (``assistant.thesis``). The engine cannot import the map (the map is built on the engine),
-  so ``factory`` hands it an ``ArgumentSource``.
+  so ``factory`` hands it an ``ArgumentSource``. With several articles, the case against is
+  that of the article the request names ("DeepSeek有什么反方观点？"), else the one the
+  conversation's last answer cited (``last_cited``), else the newest, and the reader is told so.
 - **A question pasted with a whole article** ("<2,000 characters> 这篇文章说得对吗？") is no
   question about our articles, and the pasted text is no source (DOMAIN.md: answers rest on
   the fund's own sources only). It is told so, and answered with what our articles say on
@@ -93,12 +95,24 @@ def recap(question: str, history: Sequence[Turn]) -> Recap | None:
     if asked is None:
         return None
     previous = next((t.content for t in reversed(history) if t.role == "assistant"), "")
-    if not _MARKER.search(previous):
+    text = _cited(previous)
+    if text is None:
         return None
     quotes = tuple(m.group("text") for m in _QUOTED.finditer(previous))
-    lines = [line for line in previous.splitlines() if _MARKER.search(line)]
-    text = _MARKER.sub("", "\n".join(lines)).strip()
     return Recap(text, quotes, asked.point)
+
+
+def _cited(answer: str) -> str | None:
+    """What an answer says with sources: its lines that carry markers, the markers aside (our
+    words around them, a label or a note, are no claim); None when it cited nothing."""
+    lines = [line for line in answer.splitlines() if _MARKER.search(line)]
+    return _MARKER.sub("", "\n".join(lines)).strip() if lines else None
+
+
+def last_cited(history: Sequence[Turn]) -> str | None:
+    """What the conversation's last answer said with sources (``_cited``), if it cited any."""
+    previous = next((t.content for t in reversed(history) if t.role == "assistant"), "")
+    return _cited(previous)
 
 
 # A claim is its passage's when this share of its character pairs is in the passage: a sentence

@@ -49,6 +49,7 @@ class _Table:
     point: re.Pattern[str]
     counterpoints: re.Pattern[str]
     about_article: tuple[tuple[ArticleAsk, re.Pattern[str]], ...]
+    counterpoints_asking: re.Pattern[str]
     pasted_min: tuple[int, int]  # characters, sentences
 
 
@@ -80,6 +81,7 @@ def _table() -> _Table:
             for ask in get_args(ArticleAsk)
             for pattern in data["conversation"][ask]
         ),
+        re.compile(data["conversation"]["counterpoints_asking"], re.IGNORECASE),
         (
             int(data["conversation"]["pasted_min_chars"]),
             data["conversation"]["pasted_min_sentences"],
@@ -188,6 +190,15 @@ def about_the_article(message: str) -> ArticleAsk | None:
 def _filled(pattern: str, words: dict[str, str]) -> str:
     """A pattern with its <name> placeholders replaced by the named word groups."""
     return re.sub(r"<(\w+)>", lambda m: words[m.group(1)], pattern)
+
+
+def counterpoints_subject(question: str) -> str:
+    """What a request for the case against names besides asking for it: "DeepSeek" of
+    "关于DeepSeek有什么反方观点？", "" of "那么有哪些看空的理由需要注意呢？" (a bare request)."""
+    table = _table()
+    said = table.counterpoints.sub(" ", to_simplified(question))
+    said = table.counterpoints_asking.sub(" ", _PUNCTUATION.sub(" ", said))
+    return " ".join(said.split())
 
 
 def pasted_min() -> tuple[int, int]:

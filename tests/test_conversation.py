@@ -4,15 +4,19 @@ last answer, a question pasted with an article. Real engine and store; the fake 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from assistant.answer import Answer, Delta
 from assistant.citations import markers_by_sentence
+from assistant.config import Settings
 from assistant.conversation import pasted
+from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.prompts import Lang, Turn, message, prompt
-from tests.conftest import expected_disclosure
+from assistant.store import KnowledgeStore
+from tests.conftest import ROOT, expected_disclosure, online_engine, settings_for
 from tests.fakellm import FakeLLM, parse_sources
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -81,6 +85,102 @@ def test_an_english_request_for_the_counterarguments_is_answered_online(
     assert answer.mode == "llm" and answer.citations
     system = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"]
     assert BEAR_CASE in system.split("<<<资料结束>>>")[1]
+
+
+# A second article, newer than the seed, on a related subject, with its own case against.
+ROBOTS = """6月以来,多家厂商发布人形机器人量产计划,产业链订单明显增加。
+因此,人形机器人产业有望从样机阶段走向规模量产,本文梳理其中的逻辑。
+一、为什么有人担忧人形机器人只是概念炒作?
+人形机器人的核心零部件如减速器、伺服电机和灵巧手的成本仍然较高,单台整机售价远高于工业机器人。同时,真实工厂场景中的应用案例仍然有限,订单多为小批量试用。因此,短期内人形机器人的商业化进度可能低于市场预期,相关公司的业绩兑现存在不确定性。
+二、为何人形机器人产业仍值得关注?
+(1)成本下降路径清晰:随着国产零部件规模化生产,减速器和伺服电机的价格每年明显下降。
+(2)大模型赋予机器人更强的理解能力:多模态大模型让机器人能够理解自然语言指令,完成分拣、搬运等任务。
+整体而言,人形机器人产业链可能迎来从零到一的突破。
+"""
+ROBOTS_CASE = "短期内人形机器人的商业化进度可能低于市场预期"
+
+
+@pytest.fixture(scope="module")
+def two_articles(
+    tmp_path_factory: pytest.TempPathFactory, embedder
+) -> tuple[Settings, KnowledgeStore]:
+    """The seed and a newer article on robots, ingested once for this module."""
+    tmp = tmp_path_factory.mktemp("two-articles")
+    shutil.copytree(ROOT / "knowledge", tmp / "knowledge")
+    (tmp / "knowledge" / "robots.txt").write_text(ROBOTS, encoding="utf-8")
+    (tmp / "knowledge" / "robots.meta.toml").write_text(
+        'title = "人形机器人：量产元年的机会与分歧"\npublisher = "银华基金"\npublished = "2025-06"\n',
+        encoding="utf-8",
+    )
+    settings = settings_for(tmp)
+    store = build_store(settings, embedder)
+    assert sync_knowledge(settings, store).ok
+    return settings, store
+
+
+def _paths(answer: Answer) -> set[str]:
+    return {c.path for c in answer.citations}
+
+
+@pytest.mark.parametrize("follow_up", ["有什么反方观点？", "那么有哪些看空的理由需要注意呢？"])
+@pytest.mark.parametrize(
+    ("asked", "case", "other", "path"),
+    [
+        ("人形机器人的零部件成本为什么高？", ROBOTS_CASE, BEAR_CASE, "robots.txt"),
+        ("为什么说DeepSeek反而利好算力?", BEAR_CASE, ROBOTS_CASE, "000_bb0ece290725cdd0.txt"),
+    ],
+)
+def test_the_case_against_after_a_conversation_is_that_of_the_article_it_is_about(
+    two_articles, tmp_path: Path, asked: str, case: str, other: str, path: str, follow_up: str
+) -> None:
+    engine = build_engine(settings_for(tmp_path), store=two_articles[1])
+    first, history = _first_turn(engine, asked)
+    assert _paths(first) == {path}, first.answer
+    answer = engine.ask(follow_up, history)
+    assert_sourced(engine, answer)
+    said = quotes(answer)
+    assert any(case in q for q in said) and not any(other in q for q in said), answer.answer
+    assert _paths(answer) == {path}
+    assert not any(p in q for q in said for p in PITCH)
+
+
+def test_the_case_against_with_no_conversation_is_the_newest_articles_said_so(
+    two_articles, tmp_path: Path
+) -> None:
+    engine = build_engine(settings_for(tmp_path), store=two_articles[1])
+    answer = engine.ask("有什么反方观点？")
+    assert_sourced(engine, answer)
+    assert any(ROBOTS_CASE in q for q in quotes(answer)), answer.answer
+    assert _paths(answer) == {"robots.txt"}
+    newest = message(
+        "zh", "counter_newest", title="人形机器人：量产元年的机会与分歧", date="2025年6月"
+    )
+    assert newest in answer.notices, answer.notices
+
+
+def test_the_case_against_a_subject_it_names_is_that_subjects_article(
+    two_articles, tmp_path: Path
+) -> None:
+    engine = build_engine(settings_for(tmp_path), store=two_articles[1])
+    history = [Turn("user", "人形机器人的零部件成本为什么高？"), Turn("assistant", "……[1]")]
+    for asked in ("DeepSeek有什么反方观点？", "关于DeepSeek和算力，看空的理由是什么？"):
+        answer = engine.ask(asked, history)
+        assert any(BEAR_CASE in q for q in quotes(answer)), answer.answer
+        newest = message("zh", "counter_newest", title="\0", date="\0").split("\0")[0]
+        assert not any(n.startswith(newest) for n in answer.notices)
+
+
+def test_the_case_against_online_after_a_conversation_gives_the_model_that_article(
+    two_articles, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    engine = online_engine(two_articles[1], fake_llm, tmp_path)
+    first, history = _first_turn(engine, "人形机器人的零部件成本为什么高？")
+    assert _paths(first) == {"robots.txt"}, first.answer
+    answer = engine.ask("那么有哪些看空的理由需要注意呢？", history)
+    assert answer.mode == "llm" and _paths(answer) == {"robots.txt"}, answer.answer
+    assert answer.disclosure == expected_disclosure(engine.store, answer)
+    task = fake_llm.chat_requests[-1]["body"]["messages"][0]["content"].split("<<<资料结束>>>")[1]
+    assert ROBOTS_CASE in task and BEAR_CASE not in task
 
 
 # -- chained follow-ups ------------------------------------------------------------------------
