@@ -54,10 +54,12 @@ from .config import Settings
 from .conversation import (
     ArgumentPoint,
     ArgumentSource,
+    Overlong,
     Pasted,
     Role,
     condense_offline,
     last_cited,
+    overlong,
     pasted,
     recap,
     renumbered,
@@ -280,6 +282,20 @@ def _for_model(history: Sequence[Turn], lang: Lang, hits: Sequence[Hit] = ()) ->
         else t
         for t in history
     ]
+
+
+def _too_long(found: Overlong) -> str:
+    """The sentence an over-long message gets, naming the setting (an edge's 413)."""
+    if found.pasted:
+        return (
+            f"The message pastes a text {found.chars} characters long; the limit is "
+            f"{found.limit} for a pasted text (ASSISTANT_MAX_PASTED_CHARS). Paste only the part "
+            "you are asking about, with your question, or ask about its subject in your own words."
+        )
+    return (
+        f"The question is {found.chars} characters long; the limit is {found.limit} "
+        "(ASSISTANT_MAX_QUESTION_CHARS). Please shorten it."
+    )
 
 
 def _holding(quotes: Sequence[str], hits: Sequence[Hit]) -> list[tuple[str, Hit]]:
@@ -725,12 +741,15 @@ class AnswerEngine:
         question = (question or "").strip()
         if not question:
             raise InputError("The question is empty: type a question about the articles.")
-        if len(question) > self.settings.max_question_chars:
-            raise InputError(
-                f"The question is {len(question)} characters long; the limit is "
-                f"{self.settings.max_question_chars} (ASSISTANT_MAX_QUESTION_CHARS). Please shorten it."
-            )
+        if too_long := self.overlong(question):
+            raise InputError(_too_long(too_long))
         return question
+
+    def overlong(self, message: str) -> Overlong | None:
+        """Whether a message is too long to answer, as every path judges it (the web chat
+        before it asks; the engine for the others)."""
+        settings = self.settings
+        return overlong(message.strip(), settings.max_question_chars, settings.max_pasted_chars)
 
     @staticmethod
     def _intent_notices(intents: frozenset[str]) -> list[str]:

@@ -96,7 +96,7 @@ def _ask(args: argparse.Namespace) -> int:
             raw = json.loads(args.history.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise InputError(f"Cannot read the history file {args.history}: {error}.") from error
-        history = parse_history(raw, settings.max_question_chars)
+        history = parse_history(raw, settings.max_message_chars)
     engine = build_engine(settings)
     answer = engine.ask(args.question, history, args.mode, channel="cli")
     if args.json:

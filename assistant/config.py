@@ -275,7 +275,16 @@ class Settings(BaseSettings):
         2000,
         ge=10,
         validation_alias=_env("ASSISTANT_MAX_QUESTION_CHARS", "max_question_chars"),
-        description="Longer questions are refused with a clear message.",
+        description="Longer questions are refused with a clear message (a pasted text has "
+        "its own bound, ASSISTANT_MAX_PASTED_CHARS).",
+    )
+    max_pasted_chars: int = Field(
+        10000,
+        ge=10,
+        validation_alias=_env("ASSISTANT_MAX_PASTED_CHARS", "max_pasted_chars"),
+        description="A message that pastes a text (an article, with the reader's question about "
+        "it) may be this long; a news article fits. Longer ones are refused, saying so. Only "
+        "the text's first sentences are searched, so a paste costs about what a few questions do.",
     )
     max_concurrent_answers: int = Field(
         256,
@@ -494,6 +503,12 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an IP address or network (e.g. 10.0.0.1 or 10.0.0.0/8)"
                 ) from None
         return value
+
+    @property
+    def max_message_chars(self) -> int:
+        """The longest message any path takes to the engine, which judges it (a question, or a
+        pasted text: ``conversation.overlong``)."""
+        return max(self.max_question_chars, self.max_pasted_chars)
 
     @property
     def online(self) -> bool:

@@ -22,7 +22,8 @@ People do not ask one question at a time, as the engine's first version assumed:
 - **A question pasted with a whole article** ("<2,000 characters> 这篇文章说得对吗？") is no
   question about our articles, and the pasted text is no source (DOMAIN.md: answers rest on
   the fund's own sources only). It is told so, and answered with what our articles say on
-  the same subject, if they say anything (``pasted``).
+  the same subject, if they say anything (``pasted``). It may be longer than a question
+  (``overlong``): the question's limit is for the reader's own words.
 - **The model reads its last turns with markers that number what it is given now.** An
   answer's [n] numbered that turn's sources; the next turn's sources are numbered afresh, and a
   model summing up copied the old numbers, citing the wrong passage (``renumbered``).
@@ -161,6 +162,29 @@ def pasted(question: str) -> Pasted | None:
             rest = [*lines[:at], lines[at][: len(lines[at]) - len(asked)], *lines[at + 1 :]]
             return Pasted("\n".join(line for line in rest if line.strip()).strip(), asked.strip())
     return Pasted(question.strip(), "")
+
+
+@dataclass(frozen=True)
+class Overlong:
+    """A message over its limit: its length, the limit, and whether it pastes a text (whose
+    limit is not a question's)."""
+
+    chars: int
+    limit: int
+    pasted: bool
+
+
+def overlong(message: str, max_question: int, max_pasted: int) -> Overlong | None:
+    """Whether ``message`` (stripped) is too long: a question over ``max_question``, or a
+    pasted text over ``max_pasted``. A reader who pastes a 3,000-character article has not
+    written a 3,000-character question, and was told to shorten "the question"."""
+    chars = len(message)
+    if chars <= max_question:
+        return None
+    paste = pasted(message)
+    if paste is None:
+        return Overlong(chars, max_question, False)
+    return Overlong(chars, max_pasted, True) if chars > max_pasted else None
 
 
 _REFERRING = re.compile(

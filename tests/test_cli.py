@@ -139,6 +139,20 @@ def test_ask_with_history_and_advisor_mode(ingested: Path, tmp_path: Path) -> No
     assert bad.returncode == 1 and "history must be a JSON list" in bad.stderr
 
 
+def test_ask_answers_a_pasted_article_and_says_why_it_refuses_a_longer_one(ingested: Path) -> None:
+    from assistant.prompts import message
+
+    text = (ROOT / "tests" / "fixtures" / "pasted_compute_long.txt").read_text(encoding="utf-8")
+    answered = ask(ingested, f"{text}\n\n这篇文章说得对吗？")  # about 2,900 characters
+    assert answered.returncode == 0, answered.stderr
+    assert (
+        answered.stdout.startswith(message("zh", "pasted_note")) and "投资有风险" in answered.stdout
+    )
+    refused = ask(ingested, "\n\n".join([text] * 4) + "\n\n这篇文章说得对吗？")
+    assert refused.returncode == 1 and "ASSISTANT_MAX_PASTED_CHARS" in refused.stderr
+    assert "pastes a text" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_ask_errors_are_sentences_with_exit_codes(ingested: Path, tmp_path: Path) -> None:
     too_long = ask(ingested, "算" * 3000)
     assert too_long.returncode == 1 and "ASSISTANT_MAX_QUESTION_CHARS" in too_long.stderr

@@ -3,19 +3,29 @@ last answer, a question pasted with an article. Real engine and store; the fake 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
+import gradio as gr
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from assistant.answer import Answer, Delta
 from assistant.citations import markers_by_sentence
 from assistant.config import Settings
 from assistant.conversation import pasted
+from assistant.errors import InputError
 from assistant.factory import build_engine, build_store, sync_knowledge
 from assistant.prompts import Lang, Turn, message, prompt
 from assistant.store import KnowledgeStore
+from assistant.text import split_sentences
+from assistant.web import Services, create_app
+from assistant.web.openai_compat import MODELS
+from assistant.web.ui.investor import Chat
+from assistant.web.widget import page_config
 from tests.conftest import ROOT, expected_disclosure, online_engine, settings_for
 from tests.fakellm import FakeLLM, parse_sources
 
@@ -438,3 +448,100 @@ def test_the_audit_row_says_what_the_conversation_asked(offline) -> None:
         row = offline.audit.turn(answer.turn_id)
         assert row is not None and row["conversation"] == conversation, (conversation, row)
     assert offline.audit.verify().ok
+
+
+# -- a pasted article longer than a question -----------------------------------------------------
+
+
+def _long_paste(times: int = 1) -> tuple[str, str]:
+    """A news article of about 2,900 characters (``times`` of it), and the reader's question."""
+    text, _ = _pasted("pasted_compute_long.txt")
+    text = "\n\n".join([text] * times)
+    return text, f"{text}\n\n这篇文章说得对吗？"
+
+
+def test_a_pasted_news_article_longer_than_a_question_is_answered_offline(offline) -> None:
+    text, question = _long_paste()
+    settings = offline.settings
+    assert settings.max_question_chars < len(question) <= settings.max_pasted_chars
+    answer = offline.ask(question)
+    assert answer.answer.startswith(message("zh", "pasted_note")), answer.answer
+    assert_sourced(offline, answer)
+    assert not any(s in answer.answer for s in split_sentences(text) if len(s) > 12)
+
+
+def test_a_text_too_long_is_refused_in_words_that_say_what_was_read(offline) -> None:
+    _, question = _long_paste(4)  # a report of about 11,600 characters
+    assert len(question) > offline.settings.max_pasted_chars
+    with pytest.raises(InputError) as refused:
+        offline.ask(question)
+    said = str(refused.value)
+    assert "pasted" in said and "ASSISTANT_MAX_PASTED_CHARS" in said, said
+    assert f"{len(question)}" in said and f"{offline.settings.max_pasted_chars}" in said
+    # What pastes nothing is a question, held to the question's limit as before.
+    with pytest.raises(InputError, match="ASSISTANT_MAX_QUESTION_CHARS"):
+        offline.ask("算" * 2500)
+
+
+@pytest.fixture
+def app_client(seeded, tmp_path: Path) -> TestClient:
+    """The HTTP app (/api/chat, the widget's door, /v1) on the seeded store, with no key."""
+    settings = settings_for(tmp_path)
+    return TestClient(create_app(settings, Services(build_engine(settings, store=seeded[1]))))
+
+
+def _asked(client: TestClient, path: str, question: str, history: list[Turn]) -> httpx.Response:
+    turns = [{"role": t.role, "content": t.content} for t in history]
+    if path == "/v1/chat/completions":
+        messages = [*turns, {"role": "user", "content": question}]
+        return client.post(path, json={"model": next(iter(MODELS)), "messages": messages})
+    body = {"message": question, "history": turns}
+    return client.post(path, json=body, headers={"Origin": "http://testserver"})
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/embed/chat", "/v1/chat/completions"])
+def test_every_http_path_answers_a_long_paste_and_refuses_a_longer_one_alike(
+    app_client: TestClient, path: str
+) -> None:
+    note = message("zh", "pasted_note")
+    _, question = _long_paste()
+    answered = _asked(app_client, path, question, [])
+    assert answered.status_code == 200, answered.text
+    body = answered.json()
+    said = body["choices"][0]["message"]["content"] if "choices" in body else body["answer"]
+    assert said.startswith(note) and "投资有风险" in json.dumps(body, ensure_ascii=False)
+    # The turn after it carries the paste in its history (here one of about 5,800 characters,
+    # over ASSISTANT_MAX_TURN_CHARS): the follow-up is answered, not refused.
+    _, twice = _long_paste(2)
+    assert len(twice) > settings_for(Path()).max_turn_chars
+    history = [Turn("user", twice), Turn("assistant", note)]
+    follow_up = _asked(app_client, path, "那推理阶段的算力呢？", history)
+    assert follow_up.status_code == 200, follow_up.text
+    _, too_long = _long_paste(4)
+    refused = _asked(app_client, path, too_long, [])
+    assert refused.status_code == 413, refused.text
+    error = refused.json()["error"]
+    sentence = error["message"] if isinstance(error, dict) else error
+    assert "pasted" in sentence and "ASSISTANT_MAX_PASTED_CHARS" in sentence, sentence
+
+
+def test_the_widget_lets_a_reader_paste_what_the_server_accepts(seeded, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    _, question = _long_paste()
+    assert page_config(settings, "zh", None, None)["limits"]["question"] >= len(question)  # type: ignore[index]
+
+
+def test_the_web_chat_answers_a_long_paste_and_says_why_it_refuses_a_longer_one(
+    offline,
+) -> None:
+    chat = Chat(offline, offline.settings.max_question_chars, lambda request: None)
+    _, question = _long_paste()
+    *_, (_, turns, _) = chat.ask(question, [], "zh", gr.Request())
+    assert turns[-1].answer is not None and not turns[-1].error
+    assert turns[-1].answer.answer.startswith(message("zh", "pasted_note"))
+    _, too_long = _long_paste(4)
+    with pytest.warns(UserWarning) as warned:  # gr.Warning, outside a page
+        list(chat.ask(too_long, [], "zh", gr.Request()))
+    said = str(warned[0].message)
+    limit = offline.settings.max_pasted_chars
+    assert said == message("zh", "pasted_too_long", n=len(too_long.strip()), limit=limit)

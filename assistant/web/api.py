@@ -1,8 +1,10 @@
 """The engine's own HTTP routes: ``GET /healthz``, ``POST /api/chat`` (JSON or Server-Sent
 Events) and ``POST /api/feedback``; the chat handler also serves the widget's ``/embed/chat``.
 
-Requests are typed and bounded (``chat_request_model``): the question's length, the number and
-size of history turns; the body's size is bounded before it is read (``security``). Refusals
+Requests are typed and bounded (``chat_request_model``): the number and size of history turns
+(a reader's turn that pasted a text at the paste's bound), the question's length by the engine
+(a question's, or a pasted text's: ``conversation.overlong``); the body's size is bounded before
+it is read (``security``). Refusals
 are translated once, in ``refusals``.
 
 A stream is ``event: delta`` (``{"text"}``) as sentences pass the checks, then ``event: done``
@@ -19,10 +21,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..answer import AnswerEngine, Delta, Event
 from ..config import Settings
+from ..conversation import pasted
 from ..errors import AssistantError
 from ..llm import model_mode
 from ..prompts import Turn
@@ -51,12 +55,31 @@ def chat_request_model(settings: Settings) -> type[BaseModel]:
     """The body of ``POST /api/chat``, bounded by the settings."""
 
     class BoundedTurn(HistoryTurn):
-        content: str = Field(max_length=settings.max_turn_chars)
+        content: str
+
+        @field_validator("content")
+        @classmethod
+        def _bounded(cls, content: str, info: ValidationInfo) -> str:
+            # A reader's turn that pasted a text was answered at its own bound: the turns
+            # after it carry it whole (``conversation.overlong``).
+            limit = settings.max_turn_chars
+            if info.data.get("role") == "user":
+                limit = max(limit, settings.max_pasted_chars if pasted(content) else 0)
+            if len(content) > limit:
+                raise PydanticCustomError(
+                    "string_too_long",
+                    "String should have at most {max_length} characters",
+                    {"max_length": settings.max_turn_chars},
+                )
+            return content
 
     class ChatRequest(BaseModel):
+        # Judged by the engine, as on every path: a question, or a pasted text with its own
+        # bound (``conversation.overlong``); the body's size bounds it before it is read.
         message: str = Field(
-            max_length=settings.max_question_chars,
-            description="The question, in Chinese or English.",
+            description="The question, in Chinese or English, or a pasted text with a question "
+            f"about it (at most {settings.max_question_chars} characters for a question, "
+            f"{settings.max_pasted_chars} for a paste)."
         )
         history: list[BoundedTurn] = Field(
             default_factory=list,

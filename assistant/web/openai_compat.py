@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..answer import Answer, Citation, Delta, Event
 from ..config import Settings
+from ..conversation import pasted
 from ..errors import AssistantError
 from ..prompts import Mode, Turn
 from ..prompts import message as engine_message
@@ -138,9 +139,10 @@ def _text(message: Message, index: int) -> str:
 
 
 def conversation(
-    messages: Sequence[Message], max_turns: int, max_chars: int
+    messages: Sequence[Message], max_turns: int, max_chars: int, max_pasted: int = 0
 ) -> tuple[str, list[Turn]]:
-    """The question and the history the engine gets (see the module docstring)."""
+    """The question and the history the engine gets (see the module docstring); a reader's
+    turn that pasted a text is kept to ``max_pasted`` characters, its question at its end."""
     last = messages[-1]
     if last.role != "user":
         raise Refusal(
@@ -154,8 +156,10 @@ def conversation(
         text = _text(message, index)
         if message.role == "assistant":
             text = text.split(APPENDIX, 1)[0]
+        paste = message.role == "user" and pasted(text) is not None
+        limit = max(max_chars, max_pasted) if paste else max_chars
         if text.strip():  # an assistant turn that only called tools says nothing to go on
-            history.append(Turn(message.role, text[:max_chars]))
+            history.append(Turn(message.role, text[:limit]))
     return _text(last, len(messages) - 1), history[-max_turns:] if max_turns else []
 
 
@@ -352,7 +356,10 @@ def build_router(
         if (unmet := body.unmet()) is not None:
             raise Refusal(400, unmet)
         question, history = conversation(
-            body.messages, settings.max_history_turns, settings.max_turn_chars
+            body.messages,
+            settings.max_history_turns,
+            settings.max_turn_chars,
+            settings.max_pasted_chars,
         )
         lang: Lang = reading_language(question, [t.content for t in history if t.role == "user"])
         traditional = lang == "zh" and writes_traditional(question)

@@ -115,7 +115,7 @@ def page_config(
         "color": color if color and _COLOR.fullmatch(color) else DEFAULT_COLOR,
         "strings": strings,
         "limits": {
-            "question": settings.max_question_chars,
+            "question": settings.max_message_chars,  # a pasted article too: the server judges
             "turns": settings.max_history_turns,
             "turnChars": settings.max_turn_chars,
         },

@@ -25,11 +25,11 @@ import gradio as gr
 
 from ...answer import Answer, AnswerEngine
 from ...errors import AssistantError
-from ...prompts import Turn
+from ...prompts import Turn, message
 from . import maps, render
 from .admission import Admit, refused
 from .render import ChatTurn, Kept
-from .strings import Ui, examples, in_script, t
+from .strings import Ui, base, examples, in_script, t
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,13 @@ class Chat:
             gr.Warning(t(lang, "empty_question"))
             yield render.transcript(turns, lang), turns, taken
             return
-        if len(question) > self.max_chars:  # kept in the box, to be shortened
-            gr.Warning(t(lang, "too_long", n=len(question), limit=self.max_chars))
+        if too_long := self.engine.overlong(question):  # kept in the box, to be shortened
+            n, limit = too_long.chars, too_long.limit
+            gr.Warning(
+                in_script(lang, message(base(lang), "pasted_too_long", n=n, limit=limit))
+                if too_long.pasted
+                else t(lang, "too_long", n=n, limit=limit)
+            )
             yield render.transcript(turns, lang), turns, gr.skip()
             return
         if (wait := refused(self.admit, request, lang)) is not None:  # kept in the box, to resend
