@@ -562,7 +562,8 @@ class AnswerEngine:
             elif paste:
                 trace.conversation = "pasted"
             elif asks_counterpoints(question):
-                path, newest = self._asked_about(question, history, hits, retriever, snapshot)
+                named = bool(counterpoints_subject(question))
+                path, newest = self._asked_about(named, history, hits, retriever, snapshot)
                 points = self._argument(path, hits, snapshot, ("counterpoint", "risk"))
                 if newest is not None and points:
                     notices.append(message(lang, "counter_newest", title=newest.chunk.title,
@@ -573,8 +574,11 @@ class AnswerEngine:
                 trace.conversation = "counterpoints" if fixed else None
             elif whole := about_the_article(question):  # "这篇文章讲了什么？"
                 roles: tuple[Role, ...] = ("thesis", "step") if whole == "outline" else ("source",)
-                top = hits[0].chunk.path if hits else None
-                fixed = [(p.text, hit) for p, hit in self._argument(top, hits, snapshot, roles)]
+                path, newest = self._asked_about(False, history, hits, retriever, snapshot)
+                fixed = [(p.text, hit) for p, hit in self._argument(path, hits, snapshot, roles)]
+                if newest is not None and fixed:
+                    notices.append(message(lang, "article_newest", title=newest.chunk.title,
+                                           date=self._date_label(newest, lang)))  # fmt: skip
                 label = f"{whole}_label"
                 trace.conversation = whole if fixed else None
             if fixed:
@@ -931,21 +935,22 @@ class AnswerEngine:
 
     def _asked_about(
         self,
-        question: str,
+        named: bool,
         history: Sequence[Turn],
         hits: Sequence[Hit],
         retriever: Retriever,
         snapshot: Snapshot,
     ) -> tuple[str | None, Hit | None]:
-        """The article a request for the case against is about, and the newest article's
-        passage when that is the article for want of any other (the reader is told so).
+        """The article a request about an article's argument is about (its case against, its
+        gist, its sources), and the newest article's passage when that is the article for want
+        of any other (the reader is told so).
 
-        The one the request names ("DeepSeek有什么反方观点？": its search's best hit); else the
-        one the last answer cited, whose words lead the search to it (a bare "有什么反方观点？"
-        after a conversation about robots asks about robots, and "有哪些看空的理由需要注意呢？"
-        was searched for as it stood, finding whichever article says 看空); else, with nothing
-        to go on, the newest article."""
-        if counterpoints_subject(question):
+        The one the request names (``named``: "DeepSeek有什么反方观点？", its search's best
+        hit); else the one the last answer cited, whose words lead the search to it (a bare
+        "有什么反方观点？" or "这篇文章讲了什么？" after a conversation about robots asks about
+        robots, and "有哪些看空的理由需要注意呢？" was searched for as it stood, finding
+        whichever article says 看空); else, with nothing to go on, the newest article."""
+        if named:
             return (hits[0].chunk.path if hits else None), None
         if (said := last_cited(history)) and (found := retriever.search(said[:1000], 1)):
             return found[0].chunk.path, None

@@ -193,6 +193,44 @@ def test_the_case_against_online_after_a_conversation_gives_the_model_that_artic
     assert ROBOTS_CASE in task and BEAR_CASE not in task
 
 
+@pytest.mark.parametrize(
+    ("asked", "thesis", "path"),
+    [
+        (
+            "人形机器人的零部件成本为什么高？",
+            "人形机器人产业有望从样机阶段走向规模量产",
+            "robots.txt",
+        ),
+        (
+            "为什么说DeepSeek反而利好算力?",
+            "唱衰AI算力股的观点得到阶段性证伪",
+            "000_bb0ece290725cdd0.txt",
+        ),
+    ],
+)
+def test_the_gist_of_this_article_is_that_of_the_article_the_conversation_is_about(
+    two_articles, tmp_path: Path, asked: str, thesis: str, path: str
+) -> None:
+    engine = build_engine(settings_for(tmp_path), store=two_articles[1])
+    _, history = _first_turn(engine, asked)
+    answer = engine.ask("这篇文章讲了什么？", history)
+    assert_sourced(engine, answer)
+    assert thesis in quotes(answer)[0], answer.answer
+    assert _paths(answer) == {path}
+
+
+def test_the_gist_with_no_conversation_is_the_newest_articles_said_so(
+    two_articles, tmp_path: Path
+) -> None:
+    engine = build_engine(settings_for(tmp_path), store=two_articles[1])
+    answer = engine.ask("文章的核心观点是什么？")
+    assert _paths(answer) == {"robots.txt"}, answer.answer
+    newest = message(
+        "zh", "article_newest", title="人形机器人：量产元年的机会与分歧", date="2025年6月"
+    )
+    assert newest in answer.notices, answer.notices
+
+
 # -- chained follow-ups ------------------------------------------------------------------------
 
 
