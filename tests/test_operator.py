@@ -142,3 +142,17 @@ def test_an_english_question_finds_the_chinese_passage_on_its_subject(
     assert answer["mode"] == "offline"
     sections = [str(c["section"]) for c in answer["citations"]]
     assert any(section in shown for shown in sections[: 1 if first else None]), sections
+
+
+@pytest.mark.parametrize("face", ["zh", "zh-Hant", "en"])
+def test_the_widget_and_the_page_name_no_subject_of_their_own(face: str) -> None:
+    """The widget sits on another company's site over its own articles, and the page's header
+    titles whatever it publishes: neither names the seed article's subject (a site gives its
+    own title with data-title)."""
+    from assistant.web.ui.strings import t
+    from assistant.web.widget import face_strings
+
+    shown = face_strings(face)  # type: ignore[arg-type]
+    header = t(face, "title")  # type: ignore[arg-type]
+    for words in (shown["title"], shown["placeholder"], header):
+        assert not [w for w in ("DeepSeek", "算力", "compute") if w in words], words
