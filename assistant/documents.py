@@ -20,7 +20,8 @@
   attribution ((信息来源:…)) become their own blocks; the chunker keeps them with the paragraph
   before them. The source line (来源:金融界) is metadata, not content, when no body text follows
   it; otherwise it sources the paragraph above it. Scraped navigation (上一篇:…) and a web
-  page's menu bar, breadcrumb and copyright footer are dropped; table rows stay as they are. From
+  page's menu bar, breadcrumb and copyright footer are dropped, as are a WeChat account's calls
+  to action (长按识别二维码…), and an END line ends the article; table rows stay as they are. From
   a line starting 风险提示 (风险揭示, 重要提示, 免责声明, their traditional twins 風險提示…, Risk
   warning, Important information…) to the end is the risk disclosure: a heading block, then
   ``disclosure`` blocks, and ``Article.disclosure`` holds those lines verbatim. A disclosure placed first ends where the
@@ -28,8 +29,10 @@
   disclosure that is a line, "风险提示：…"); numbered lines guessed as headings do not end it,
   since a disclosure's own items are numbered (一、依据投资对象的不同…).
 - **Metadata** (:mod:`assistant.metadata`): a ``<stem>.meta.toml`` sidecar wins over what the
-  file says (front matter, ``<h1>``, the source line), and every value is validated; the title
-  falls back to the first heading, the first line, the stem.
+  file says (front matter, ``<h1>``, a WeChat page's account and publish time, the source line,
+  a date line near the top such as 公告送出日期：…), and every value is validated; the title
+  falls back to a first line above the first heading that is no sentence, the first heading,
+  the first line, the stem.
 - **Warnings**: an article read without a disclosure of its own carries a warning (the ingest
   summary names it), as does a PDF with pages that have no text layer.
 """
@@ -57,7 +60,7 @@ log = logging.getLogger(__name__)
 
 # Part of every content hash: bump it whenever parsing or chunking changes what an article
 # becomes, so the next ingest re-processes unchanged files.
-PIPELINE_VERSION = "documents-4/chunking-2"
+PIPELINE_VERSION = "documents-5/chunking-2"
 
 SUPPORTED_SUFFIXES = (".docx", ".htm", ".html", ".md", ".markdown", ".pdf", ".txt")
 
@@ -241,6 +244,14 @@ _NAVIGATION = re.compile(
     r"|【(?:打印|关闭|返回)】|(?i:previous (?:article|post)|next (?:article|post)|back to top"
     r"|share (?:this|on)))"
 )
+# A WeChat account's calls to action inside the article body (关注, QR code, 在看), and the line
+# that ends a WeChat article (END, -END-, — THE END —): what follows it is the account's, so a
+# disclosure that runs "to the end" stops there instead of swallowing 长按识别二维码….
+_SOCIAL = re.compile(
+    r"^(?:点击上方.{0,10}关注|长按(?:识别)?二维码|扫码关注|扫描(?:下方)?二维码|(?:分享|点赞|在看)[、，,\s]*"
+    r"(?:分享|点赞|在看)|点个?[“\"]?在看|预览时标签不可点|微信扫一扫|关注该公众号|阅读原文$)"
+)
+_END = re.compile(r"^[-—–_=*·\s]*(?:(?i:the\s+)?END|全文完|[(（]完[)）])[-—–_=*·\s]*$")
 # What a web page prints besides the article: site navigation and the copyright footer.
 _BREADCRUMB = re.compile(r"^(?:您的|当前)位置\s*[:：]")
 _MENU = re.compile(r"^(?:[^|｜>›»]{1,8}\s*[|｜>›»]\s*){2,}[^|｜>›»]{1,8}$")
@@ -248,6 +259,11 @@ _MENU_WORDS = ("首页", "主页", "关于我们", "联系我们", "网站地图
 _SITE_FOOTER = re.compile(
     r"版权所有|(?i:copyright\s*(?:©|\(c\)|\d{4}))|©|ICP备|ICP证|公网安备"
     r"|(?:网站地图|联系我们|法律声明|隐私政策|关于我们).*(?:网站地图|联系我们|法律声明|隐私政策|关于我们)"
+)
+# A notice's or report's own date line near its top (公告送出日期：2026年6月10日).
+_DATE_LINE = re.compile(
+    r"^(?:发布|公告送出|公告|报告|发稿|成文)?(?:日期|时间)\s*[:：]\s*"
+    r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?)"
 )
 _SOURCE = re.compile(r"^(?:来源|文章来源|本文来源|(?i:source))\s*[:：]\s*(\S.{0,60})$")
 _ATTRIBUTION = re.compile(
@@ -353,7 +369,11 @@ def parse_structure(lines: Sequence[Line], *, numbered_headings: bool = True) ->
     rank: int | None = None  # the format's rank of the heading that opened it (None: a line)
     for line in lines:
         text = line.text.strip()
+        if _END.match(text) and blocks:
+            break
         if not text or _NAVIGATION.match(text) or (not line.table and _site_furniture(text)):
+            continue
+        if len(text) <= 40 and _SOCIAL.match(text):
             continue
         page = line.page
         if inside and line.heading and (rank is None or line.heading <= rank):
@@ -493,6 +513,18 @@ def _extract(suffix: str, raw: bytes, key: str) -> Extracted:
 
 
 def _fallback_title(blocks: Sequence[Block], stem: str) -> str:
+    """The first line when it stands above the first heading and is no sentence (a notice's
+    "…关于基金经理变更的公告" above "1. 公告基本信息"), else the first heading, the first line,
+    the file's stem."""
+    lead = blocks[0] if blocks else None
+    if (
+        lead is not None
+        and lead.kind == "paragraph"
+        and len(lead.text) <= 80
+        and not lead.text.endswith(tuple(_TERMINATORS + "…"))
+        and any(b.kind == "heading" for b in blocks)
+    ):
+        return lead.text
     heading = next((b.text for b in blocks if b.kind == "heading"), None)
     if heading:
         return heading
@@ -502,7 +534,7 @@ def _fallback_title(blocks: Sequence[Block], stem: str) -> str:
     return stem
 
 
-_NO_DISCLOSURE = (
+NO_DISCLOSURE = (
     "it has no risk disclosure (风险提示) of its own, so answers citing it carry the default "
     "one; add the section to the article or a disclosure field to its .meta.toml."
 )
@@ -548,12 +580,18 @@ def _article(
         raise IngestError(
             key, "the file contains no text (only whitespace or markup); add the article text."
         )
-    found: dict[str, object] = {"source": structure.source, **extracted.meta}
+    dated = (_DATE_LINE.match(b.text) for b in structure.blocks[:6] if b.kind == "paragraph")
+    published = next((re.sub(r"\s", "", m[1]) for m in dated if m), None)
+    found: dict[str, object] = {
+        "source": structure.source,
+        "published": published,
+        **extracted.meta,
+    }
     meta = metadata.resolve(found, sidecar, metadata.sidecar_path(path).name, key)
     disclosure = meta.disclosure or structure.disclosure
     warnings = list(extracted.warnings)
     if disclosure is None:
-        warnings.append(_NO_DISCLOSURE)
+        warnings.append(NO_DISCLOSURE)
     return Article(
         path=key,
         title=meta.title or _fallback_title(structure.blocks, path.stem),

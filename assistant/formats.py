@@ -22,6 +22,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import docx
 from bs4 import BeautifulSoup
@@ -247,6 +248,9 @@ def front_matter(text: str) -> tuple[Meta, str]:
             items.append(_unquote(item[1]))
     if "published" not in meta and "date" in meta:
         meta["published"] = meta["date"]
+    # Blog and CMS exports name who wrote the piece, not a publisher: it is who published it.
+    if "publisher" not in meta and isinstance(meta.get("author"), str):
+        meta["publisher"] = meta["author"]
     return meta, "\n".join(lines[end + 1 :])
 
 
@@ -400,7 +404,11 @@ def read_html(text: str) -> Extracted:
         meta["title"] = h1s[0]
     elif title_tag is not None and (title := _collapse(title_tag.get_text(" "))):
         meta["title"] = title
-    root = soup.find("article") or soup.find("main") or soup.body or soup
+    meta.update(_page_meta(soup))
+    # A WeChat article saved from the browser: its body is #js_content; around it stand the
+    # account's chrome (QR code, read count, 阅读原文, 预览时标签不可点), never the article.
+    wechat = soup.find(id="js_content")
+    root = wechat or soup.find("article") or soup.find("main") or soup.body or soup
     walker = _HtmlWalker()
     if isinstance(root, Tag):
         walker.walk(root)
@@ -409,6 +417,35 @@ def read_html(text: str) -> Extracted:
     if len(h1s) == 1:  # the title, already in meta (a menu bar may stand above it)
         lines = [line for line in lines if line.heading != 1]
     return Extracted(lines, meta, explicit_headings=any(line.heading for line in lines))
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_WECHAT_TIME = re.compile(r"\bct\s*=\s*[\"'](\d{9,11})[\"']")
+
+
+def _page_meta(soup: BeautifulSoup) -> Meta:
+    """Who published the page and when, where a saved page says it: the WeChat account's name
+    (``#js_name``) and its publish time (``#publish_time``, or the ``ct`` timestamp its script
+    fills that in from when the page was saved before it ran), or an ``article:published_time``
+    meta tag. The date only: a time of day is no part of ``published``."""
+    meta: Meta = {}
+    account = soup.find(id="js_name")
+    if isinstance(account, Tag) and (name := _collapse(account.get_text(" "))):
+        meta["publisher"] = name
+    shown = soup.find(id="publish_time")
+    tag = soup.find("meta", attrs={"property": "article:published_time"})
+    stamp = _WECHAT_TIME.search(" ".join(s.get_text() for s in soup.find_all("script")))
+    for text in (
+        _collapse(shown.get_text(" ")) if isinstance(shown, Tag) else "",
+        str(tag.get("content") or "") if isinstance(tag, Tag) else "",
+    ):
+        if day := _DATE.search(text):
+            meta["published"] = f"{day[1]}-{int(day[2]):02d}-{int(day[3]):02d}"
+            return meta
+    if stamp:  # seconds since the epoch; WeChat shows it in China's time
+        moment = datetime.fromtimestamp(int(stamp[1]), timezone(timedelta(hours=8)))
+        meta["published"] = moment.date().isoformat()
+    return meta
 
 
 # -- DOCX -----------------------------------------------------------------------------------------

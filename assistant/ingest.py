@@ -25,7 +25,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from .chunking import chunk_article, to_langchain_documents
-from .documents import Article, load_article
+from .documents import NO_DISCLOSURE, Article, load_article
 from .errors import IngestError
 from .inventory import FileWarning, SyncReport, article_version, default_disclosure, scan
 from .store import Build, KnowledgeStore, disclosure_id
@@ -119,7 +119,10 @@ class Ingestor:
                     report.failed.append(IngestError(key, error.reason))
                     self.progress(1)
                     continue  # its previous version, if any, is carried below
-                report.warnings.extend(FileWarning(key, warning) for warning in article.warnings)
+                report.warnings.extend(
+                    FileWarning(key, _NO_DEFAULT if w == NO_DISCLOSURE and not default else w)
+                    for w in article.warnings
+                )
                 article = replace(article, content_hash=self._version(article.content_hash))
                 prepared = self._prepare(article, state.get(key, {}), default_id)
                 if (original := self._copied(prepared, openings, leaving)) is not None:
@@ -189,6 +192,14 @@ class Ingestor:
         self.progress(len(batch))
 
 
+# A folder without its own default disclosure leaves such an article the assistant's one generic
+# sentence: the operator should know that, and that the file to add is theirs to write.
+_NO_DEFAULT = (
+    "it has no risk disclosure (风险提示) of its own, and its folder has no "
+    "_default_disclosure.txt, so answers citing it carry only the assistant's generic sentence "
+    "(投资有风险，投资需谨慎…); add the section to the article, a disclosure field to its "
+    ".meta.toml, or your company's standard disclosure as _default_disclosure.txt in the folder."
+)
 _COPY = (
     "it opens with the same passage as {original}, word for word: if it is a copy, remove one "
     "of them, or answers will quote both and cite the same text twice."

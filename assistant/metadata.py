@@ -11,7 +11,8 @@ Fields (all optional):
 ``title``       text
 ``publisher``   text
 ``source``      text (the 来源 line)
-``published``   ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (a TOML date too), a real date
+``published``   ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (a TOML date too), a real date; a time
+                of day after the date is dropped (``2026-03-18T09:00:00+08:00``: the 18th)
 ``products``    a list of text (or one text)
 ``risk_level``  the product's risk rating, ``R1`` to ``R5`` (advisor suitability checks)
 ``disclosure``  the risk disclosure (风险提示) verbatim, for an article that carries none
@@ -37,6 +38,11 @@ T = TypeVar("T")
 
 FIELDS = ("title", "publisher", "source", "published", "products", "risk_level", "disclosure")
 _PUBLISHED = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})月?(?:[-/.](\d{1,2})日?|(\d{1,2})日)?)?$")
+# A full date with a time of day after it, as CMS exports write it (2026-03-18T09:00:00+08:00).
+_WITH_TIME = re.compile(
+    r"^(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?$"
+)
 _RISK_LEVEL = re.compile(r"^[Rr]([1-5])$")
 
 
@@ -97,7 +103,7 @@ def _published(value: object, where: str, key: str) -> str | None:
     text = _text(value, "published", where, key)
     if text is None:
         return None
-    match = _PUBLISHED.match(text)
+    match = _PUBLISHED.match(timed[1] if (timed := _WITH_TIME.match(text)) else text)
     problem = f"the field 'published' in {where} is {text!r}, not a date"
     if match is None:
         raise IngestError(key, f"{problem}; write it as 2025-02 or 2025-02-06.")

@@ -15,7 +15,9 @@ not say: every claim is a heading or a sentence of the article, verbatim (a head
   rules read as selling is not used; a section with nothing else gives no step.
 - **Thesis**: the lead's sentence that draws a consequence (因此…), before any heading.
 - **Counterpoints**, from the sources only: the consequence a bear-case section draws (a heading
-  that names the case against: 利空, 唱衰…), and the risks the article's disclosure names.
+  that names the case against: 利空, 唱衰, 警惕…), a sentence anywhere that reports the case
+  against (部分投资者担忧…, "Some argue…"), and the risks the article's disclosure names. An
+  article that argues nothing (a notice: facts only) gets a map that says so.
 
 The words that decide all this are data: ``resources/thesis.toml``.
 """
@@ -255,7 +257,7 @@ def extract(chunks: Sequence[StoredChunk], lang: Lang, citer: Citer) -> Extracte
                 steps.extend(_premise(section, thesis, citer, lang, published))
             continue
         bear = bool(section.heading) and _has(section.heading or "", "markers", "bear_case")
-        against = _bear_counterpoints(section, citer) if bear else []
+        against = _bear_counterpoints(section, citer) if bear else _worries(section, citer)
         counter.extend(against)
         excluded = {c.quote for p in against for c in p.citations}
         steps.extend(_steps(section, excluded, citer, lang, published, products))
@@ -347,10 +349,32 @@ def _premise(
 
 
 def _bear_counterpoints(section: Section, citer: Citer) -> list[Point]:
-    """What a bear-case section concludes (its 因此… sentences, else its last sentence)."""
+    """What a bear-case section concludes (its 因此… sentences and those that report a worry,
+    else its last sentence)."""
     text = _quotable(s for s in section.sentences if s.role == "text")
-    chosen = [s for s in text if _has(s.text, "markers", "consequence")] or text[-1:]
+    chosen = [
+        s
+        for s in text
+        if _has(s.text, "markers", "consequence") or _has(s.text, "markers", "worry")
+    ] or text[-1:]
     return [Point(s.text, [citer.cite(s.chunk, s.text)]) for s in chosen]
+
+
+def _worries(section: Section, citer: Citer) -> list[Point]:
+    """The sentences of any other section that report the case against (部分投资者担忧…)."""
+    text = _quotable(s for s in section.sentences if s.role == "text")
+    chosen = [s for s in text if _has(s.text, "markers", "worry") and _plain(s.text) == s.text]
+    return [Point(s.text, [citer.cite(s.chunk, s.text)]) for s in chosen]
+
+
+def argues(extracted: Extracted) -> bool:
+    """Whether the article argues anything: a thesis, a view or forecast among its steps, or a
+    counterpoint. A notice (基金经理变更公告) only states facts, and its map says so."""
+    return (
+        extracted.thesis is not None
+        or bool(extracted.counterpoints)
+        or any(step.kind in ("view", "forecast") for step in extracted.steps)
+    )
 
 
 def _is_conclusion(paragraph: Sequence[Sentence]) -> bool:

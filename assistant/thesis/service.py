@@ -40,7 +40,7 @@ from ..store import Snapshot, StoredChunk
 from ..text import is_chinese
 from ..trace import disclosure_refs
 from .draft import Draft, draft_map
-from .extract import Citer, counterpoint_notice, extract
+from .extract import Citer, argues, counterpoint_notice, extract
 from .model import ArgumentMap, Evidence, Point, Step, say
 from .outline import date_label, render_outline
 
@@ -206,6 +206,8 @@ class ThesisService:
                     notices = [*draft.notices, say(lang, "replaced")]
         if plainly := counterpoint_notice(counter, extracted.risks, lang):
             notices.append(plainly)
+        if not argues(extracted):
+            notices.append(say(lang, "no_argument"))
         built = _renumbered(
             ArgumentMap(
                 path=self._shown(path),
