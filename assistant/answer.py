@@ -36,7 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, cast
 
-from . import about, particulars
+from . import about, particulars, site
 from .audit import AuditLog, AuditRecord
 from .audit.record import Outcome, plain
 from .capacity import Capacity
@@ -328,6 +328,7 @@ class AnswerEngine:
         self.today = today
         self.capacity = capacity or Capacity(settings.max_concurrent_answers)
         self.argument = argument
+        self.topics = site.topics(settings.knowledge_dir)  # offered when a question is not covered
 
     # -- public ------------------------------------------------------------------------------
 
@@ -815,7 +816,7 @@ class AnswerEngine:
         state an article's record), cite nothing. ``shown``: the reader already saw text of this
         turn, which the final Answer replaces (module docstring)."""
         trace.why = why
-        text = ours(message(lang, say, **(values or {})))
+        text = ours(message(lang, say, topics=self.topics[lang], **(values or {})))
         if mode != "fallback" and not shown:
             yield Delta(text)
         yield self._finish(

@@ -132,15 +132,7 @@ def _thesis(args: argparse.Namespace) -> int:
 def _lint(args: argparse.Namespace) -> int:
     from .compliance import lint
 
-    try:
-        text = (
-            sys.stdin.read()
-            if args.file == "-"
-            else Path(args.file).read_text(encoding="utf-8-sig")
-        )
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"Cannot read {args.file} as UTF-8 text: {error}.") from error
-    report = lint(text)
+    report = lint(_lint_text(args.file))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     elif report.ok:
@@ -150,6 +142,28 @@ def _lint(args: argparse.Namespace) -> int:
             print(f"{f.start}-{f.end} [{f.severity}] {f.rule} ({f.category}): {f.text}")
             print(f"    basis: {f.basis}\n    suggestion: {f.suggestion}")
     return 0 if report.ok else 1
+
+
+def _lint_text(file: str) -> str:
+    """The text to check: stdin, a plain text file, or an article as ingest reads it (a web
+    page's, a Markdown file's, a Word file's or a PDF's text, without its markup: the markup is
+    no one's marketing, and a PDF is no UTF-8 text). Positions are in that text."""
+    from .config import load_settings
+    from .documents import SUPPORTED_SUFFIXES, load_article
+    from .errors import IngestError
+
+    path = Path(file)
+    suffix = path.suffix.lower()
+    if file != "-" and suffix in SUPPORTED_SUFFIXES and suffix != ".txt":
+        try:
+            article = load_article(path, path.name, load_settings().max_file_bytes)
+        except IngestError as error:
+            raise InputError(f"Cannot read {file}: {error.reason}") from error
+        return "\n".join(block.text for block in article.blocks)
+    try:
+        return sys.stdin.read() if file == "-" else path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"Cannot read {file} as UTF-8 text: {error}.") from error
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -190,6 +190,28 @@ def test_lint_reports_findings_with_spans_and_exit_codes(tmp_path: Path) -> None
     assert clean.returncode == 0 and clean.stdout.strip() == "ok: no findings"
 
 
+def test_lint_reads_a_web_page_or_a_pdf_as_ingest_reads_it(tmp_path: Path) -> None:
+    # A compliance reviewer lints the article as published: a saved web page's markup is no one's
+    # marketing (<!DOCTYPE html> was an urgency finding), and a PDF was "not UTF-8 text".
+    page = tmp_path / "推文.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>AI算力观察</title></head><body><h1>AI算力观察</h1>"
+        "<p>本基金不保证盈利。</p><p>这只基金保本保收益，欲购从速！</p></body></html>",
+        encoding="utf-8",
+    )
+    result = run(["-m", "assistant", "lint", str(page), "--json"], tmp_path)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert {"guarantee", "urgency"} <= {f["category"] for f in findings}
+    assert not any("<" in f["text"] or "DOCTYPE" in f["text"] for f in findings), findings
+
+    pdf = ROOT / "tests" / "fixtures" / "operator" / "2026-05_monthly_review.pdf"
+    read = run(["-m", "assistant", "lint", str(pdf), "--json"], tmp_path)
+    assert read.returncode in (0, 1) and "Cannot read" not in read.stderr, read.stderr
+    assert "Traceback" not in read.stderr
+    json.loads(read.stdout)
+
+
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[int]:
     """A real Chroma server (`chroma run`), as an operator would start one."""
