@@ -266,6 +266,12 @@ _DATE_LINE = re.compile(
     r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?)"
 )
 _SOURCE = re.compile(r"^(?:来源|文章来源|本文来源|(?i:source))\s*[:：]\s*(\S.{0,60})$")
+# The product's risk rating as a disclosure states it ("风险等级为R3（中风险）", "risk rating: R4").
+_RISK_LEVEL = re.compile(
+    r"(?:风险(?:等级|级别|评级)|\brisk (?:level|rating|class)(?: of)?)\s*(?:为|是|属于|[:：])?\s*"
+    r"[（(]?\s*(R[1-5])(?![\d])",
+    re.IGNORECASE,
+)
 _ATTRIBUTION = re.compile(
     r"^(?:[(（\[【]\s*(?:信息|资料|数据|图片|图表)?来源\s*[:：].*[)）\]】]"
     r"|(?:信息|资料|数据|图片|图表)来源\s*[:：].+"
@@ -582,9 +588,13 @@ def _article(
         )
     dated = (_DATE_LINE.match(b.text) for b in structure.blocks[:6] if b.kind == "paragraph")
     published = next((re.sub(r"\s", "", m[1]) for m in dated if m), None)
+    # A rating the text states is the article's when it states one only (several products'
+    # levels are the sidecar's to say).
+    levels = {m[1].upper() for b in structure.blocks for m in _RISK_LEVEL.finditer(b.text)}
     found: dict[str, object] = {
         "source": structure.source,
         "published": published,
+        "risk_level": levels.pop() if len(levels) == 1 else None,
         **extracted.meta,
     }
     meta = metadata.resolve(found, sidecar, metadata.sidecar_path(path).name, key)

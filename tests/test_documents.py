@@ -752,3 +752,27 @@ def test_source_line_after_a_figure_attribution_is_the_articles_source(tmp_path:
 def test_navigation_lines_are_dropped() -> None:
     text = "正文一句。\n分享到：微信 微博\n下一篇：另一篇文章\n返回首页\nNext article: Something"
     assert parse_blocks(text) == [Block("paragraph", "正文一句。")]
+
+
+@pytest.mark.parametrize(
+    ("stated", "level"),
+    [
+        ("本基金风险等级为R3（中风险），适合C3及以上投资者。", "R3"),
+        ("The fund's risk rating: R4 (medium-high).", "R4"),
+        (
+            "甲基金风险等级为R3，乙基金风险等级为R4。",
+            None,
+        ),  # several products: the sidecar's to say
+        ("风险等级说明见基金合同。", None),
+    ],
+)
+def test_a_risk_level_the_disclosure_states_is_the_articles(
+    tmp_path: Path, stated: str, level: str | None
+) -> None:
+    # "What is the risk level of the data centre fund?" was answered "none is recorded" for an
+    # article whose own disclosure states it; the desk's suitability check had nothing to read.
+    path = tmp_path / "article.txt"
+    path.write_text(f"数据中心的电力约束\n正文一段。\n风险提示\n投资有风险。{stated}\n", "utf-8")
+    assert load_article(path, "k", LIMIT).risk_level == level
+    path.with_name("article.meta.toml").write_text('risk_level = "R2"\n', "utf-8")
+    assert load_article(path, "k", LIMIT).risk_level == "R2"  # the sidecar wins
