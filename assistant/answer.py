@@ -328,7 +328,9 @@ class AnswerEngine:
         self.today = today
         self.capacity = capacity or Capacity(settings.max_concurrent_answers)
         self.argument = argument
-        self.topics = site.topics(settings.knowledge_dir)  # offered when a question is not covered
+        self.site = site.read(
+            settings.knowledge_dir
+        )  # its topics, offered when a question is not covered
 
     # -- public ------------------------------------------------------------------------------
 
@@ -816,7 +818,7 @@ class AnswerEngine:
         state an article's record), cite nothing. ``shown``: the reader already saw text of this
         turn, which the final Answer replaces (module docstring)."""
         trace.why = why
-        text = ours(message(lang, say, topics=self.topics[lang], **(values or {})))
+        text = ours(message(lang, say, topics=self.site.topics[lang], **(values or {})))
         if mode != "fallback" and not shown:
             yield Delta(text)
         yield self._finish(

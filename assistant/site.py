@@ -10,13 +10,16 @@ starts with "_" is no article), with the topics in each language::
     [en]
     topics = "DeepSeek and demand for AI compute, the Jevons paradox, or the risk disclosure"
 
-Without it, readers are offered the questions every article answers (its gist, its sources, the
-case against it: ``topics`` in ``resources/messages.toml``). Read when the engine is built.
+and, at its top, the example questions the chat offers (``examples = ["…", "…"]``). Without
+them, readers are offered the questions every article answers (its gist, its sources, the case
+against it: ``topics`` in ``resources/messages.toml``) and the example questions of
+``resources/ui.toml``. Read when the engine is built.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
@@ -26,8 +29,14 @@ from .prompts import Lang, message
 SITE_FILE = "_site.toml"
 
 
-def topics(knowledge_dir: Path) -> dict[Lang, str]:
-    """The topics offered to readers, by language: the folder's ``_site.toml``'s, else ours."""
+@dataclass(frozen=True)
+class Site:
+    topics: dict[Lang, str]  # offered to readers, by language
+    examples: tuple[str, ...] = ()  # the chat's example questions; () for the product's own
+
+
+def read(knowledge_dir: Path) -> Site:
+    """The folder's ``_site.toml``, with our words where it says nothing."""
     path = knowledge_dir / SITE_FILE
     data: dict[str, object] = {}
     if path.is_file():
@@ -35,11 +44,16 @@ def topics(knowledge_dir: Path) -> dict[Lang, str]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigurationError(f"{path} is not valid TOML: {error}") from error
-    out: dict[Lang, str] = {}
+    topics: dict[Lang, str] = {}
     for lang in get_args(Lang):
         table = data.get(lang)
         said = table.get("topics") if isinstance(table, dict) else None
         if said is not None and not (isinstance(said, str) and said.strip()):
             raise ConfigurationError(f"{path}: [{lang}] topics must be a non-empty string.")
-        out[lang] = said.strip().rstrip("。.") if isinstance(said, str) else message(lang, "topics")
-    return out
+        topics[lang] = (
+            said.strip().rstrip("。.") if isinstance(said, str) else message(lang, "topics")
+        )
+    examples = data.get("examples", [])
+    if not (isinstance(examples, list) and all(isinstance(q, str) and q.strip() for q in examples)):
+        raise ConfigurationError(f"{path}: examples must be a list of questions.")
+    return Site(topics, tuple(q.strip() for q in examples))

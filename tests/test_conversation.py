@@ -259,7 +259,7 @@ def test_a_chained_follow_up_borrows_the_last_topic_that_stood_alone_offline(
 def test_a_greeting_is_no_topic_to_borrow(offline) -> None:
     history = [
         Turn("user", "你好"),
-        Turn("assistant", message("zh", "introduction", topics=offline.topics["zh"])),
+        Turn("assistant", message("zh", "introduction", topics=offline.site.topics["zh"])),
     ]
     offline.ask("DeepSeek是什么？", history)
     [row] = offline.audit.turns(limit=1)
@@ -381,7 +381,7 @@ def test_a_summary_with_the_model_down_quotes_the_last_answers_passages(
 def test_a_summary_with_nothing_answered_before_is_asked_as_a_question(offline) -> None:
     history = [
         Turn("user", "比特币现在多少钱？"),
-        Turn("assistant", message("zh", "not_found", topics=offline.topics["zh"])),
+        Turn("assistant", message("zh", "not_found", topics=offline.site.topics["zh"])),
     ]
     answer = offline.ask("总结一下", history)
     assert not answer.answer.startswith(opening("zh", "recap_label"))
@@ -437,7 +437,7 @@ def test_a_pasted_article_on_our_subject_is_answered_from_our_sources_offline(
 def test_a_pasted_article_on_another_subject_is_declined_in_words_that_say_why(offline) -> None:
     _, question = _pasted("pasted_property.txt")
     answer = offline.ask(question)
-    assert answer.answer == message("zh", "pasted_declined", topics=offline.topics["zh"])
+    assert answer.answer == message("zh", "pasted_declined", topics=offline.site.topics["zh"])
     assert not answer.citations
     assert "投资有风险" in answer.disclosure
 

@@ -11,7 +11,7 @@ import pytest
 from assistant.errors import ConfigurationError
 from assistant.factory import build_engine
 from assistant.prompts import message
-from assistant.site import topics
+from assistant.site import read
 from tests.conftest import ROOT, settings_for
 
 SEED_TOPIC = "杰文斯悖论"
@@ -60,4 +60,12 @@ def test_a_companys_site_file_names_its_topics(tmp_path: Path, seeded) -> None:
 def test_a_broken_site_file_is_a_clear_error(tmp_path: Path, site: str) -> None:
     folder = _folder(tmp_path, site)
     with pytest.raises(ConfigurationError, match=r"_site\.toml"):
-        topics(folder)
+        read(folder)
+
+
+def test_a_companys_site_file_names_its_example_questions(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, 'examples = ["液冷的渗透率是多少？", "What limits data centres?"]\n')
+    assert read(folder).examples == ("液冷的渗透率是多少？", "What limits data centres?")
+    assert read(_folder(tmp_path / "plain", None)).examples == ()  # the chat's own, then
+    with pytest.raises(ConfigurationError, match="examples"):
+        read(_folder(tmp_path / "broken", "examples = 3\n"))

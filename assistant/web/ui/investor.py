@@ -168,6 +168,7 @@ class InvestorTab:
     examples_label: gr.HTML
     turns: gr.State
     examples: list[gr.Button]
+    questions: list[str]  # the examples' questions: the site's (``site``), else ours
     answered: list[Any]  # the events that answer a question (the page follows them with more)
 
     def relabel(self, lang: Ui, turns: list[ChatTurn]) -> list[Any]:
@@ -179,7 +180,7 @@ class InvestorTab:
             gr.update(value=t(lang, "send")),
             gr.update(value=t(lang, "new_chat")),
             _examples_label(lang),
-            *(gr.update(value=in_script(lang, q)) for q in examples()),
+            *(gr.update(value=in_script(lang, q)) for q in self.questions),
         ]
 
     @property
@@ -237,12 +238,13 @@ def build(
                 t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="send"
             )
         examples_label = gr.HTML(_examples_label("zh"), elem_id="examples-label")
+        questions = list(engine.site.examples) or examples()
         with gr.Row(elem_id="examples"):
             buttons = [
                 gr.Button(
                     q, size="sm", variant="secondary", elem_classes=["example"], min_width=120
                 )
-                for q in examples()
+                for q in questions
             ]
         new = gr.Button(t("zh", "new_chat"), size="sm", variant="secondary", elem_id="new-chat")
         # Gradio's API (``/ask``, for gradio_client) on a button the page never shows.
@@ -262,7 +264,7 @@ def build(
             button.click(
                 _asking(chat, text), [turns, lang], outputs, api_visibility="private", **options
             )
-            for button, text in zip(buttons, examples(), strict=True)
+            for button, text in zip(buttons, questions, strict=True)
         ),
         thesis_map.click(
             chat.ask_step, [turns, lang, shown], outputs, api_visibility="private", **options
@@ -298,6 +300,7 @@ def build(
         examples_label,
         turns,
         buttons,
+        questions,
         answered,
     )
 
