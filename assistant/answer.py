@@ -566,7 +566,7 @@ class AnswerEngine:
                 trace.conversation = "pasted"
             elif asks_counterpoints(question):
                 named = bool(counterpoints_subject(question))
-                path, newest = self._asked_about(named, history, hits, retriever, snapshot)
+                path, newest = self._asked_about(history, hits, retriever, snapshot, named=named)
                 points = self._argument(path, hits, snapshot, ("counterpoint", "risk"))
                 if newest is not None and points:
                     notices.append(message(lang, "counter_newest", title=newest.chunk.title,
@@ -577,7 +577,7 @@ class AnswerEngine:
                 trace.conversation = "counterpoints" if fixed else None
             elif whole := about_the_article(question):  # "这篇文章讲了什么？"
                 roles: tuple[Role, ...] = ("thesis", "step") if whole == "outline" else ("source",)
-                path, newest = self._asked_about(False, history, hits, retriever, snapshot)
+                path, newest = self._asked_about(history, hits, retriever, snapshot, named=False)
                 fixed = [(p.text, hit) for p, hit in self._argument(path, hits, snapshot, roles)]
                 if newest is not None and fixed:
                     notices.append(message(lang, "article_newest", title=newest.chunk.title,
@@ -938,11 +938,12 @@ class AnswerEngine:
 
     def _asked_about(
         self,
-        named: bool,
         history: Sequence[Turn],
         hits: Sequence[Hit],
         retriever: Retriever,
         snapshot: Snapshot,
+        *,
+        named: bool,
     ) -> tuple[str | None, Hit | None]:
         """The article a request about an article's argument is about (its case against, its
         gist, its sources), and the newest article's passage when that is the article for want
