@@ -576,13 +576,23 @@ class AnswerEngine:
                 label = "counter_label" if against else "counter_risks_label"
                 trace.conversation = "counterpoints" if fixed else None
             elif whole := about_the_article(question):  # "这篇文章讲了什么？"
-                roles: tuple[Role, ...] = ("thesis", "step") if whole == "outline" else ("source",)
+                roles: tuple[Role, ...] = (
+                    ("thesis", "step", "conclusion") if whole == "outline" else ("source",)
+                )
                 path, newest = self._asked_about(history, hits, retriever, snapshot, named=False)
-                fixed = [(p.text, hit) for p, hit in self._argument(path, hits, snapshot, roles)]
-                if newest is not None and fixed:
-                    notices.append(message(lang, "article_newest", title=newest.chunk.title,
-                                           date=self._date_label(newest, lang)))  # fmt: skip
                 label = f"{whole}_label"
+                # Several articles and none meant: "this article" could be any, so each newest
+                # article's own view, to ask on about one.
+                views = self._views(hits, snapshot) if whole == "outline" and newest else []
+                if len(views) > 1:
+                    fixed, label = views, "outlines_label"
+                    notices.append(message(lang, "outlines_hint"))
+                else:
+                    points = self._argument(path, hits, snapshot, roles)
+                    fixed = [(p.text, hit) for p, hit in points]
+                    if newest is not None and fixed:
+                        notices.append(message(lang, "article_newest", title=newest.chunk.title,
+                                               date=self._date_label(newest, lang)))  # fmt: skip
                 trace.conversation = whole if fixed else None
             if fixed:
                 hits = list({hit.chunk.chunk_id: hit for _, hit in fixed}.values())
@@ -961,6 +971,24 @@ class AnswerEngine:
         newest = self._newest(snapshot)
         several = newest is not None and len(snapshot.index_state()) > 1
         return (newest.chunk.path if newest else None), newest if several else None
+
+    def _views(
+        self, hits: Sequence[Hit], snapshot: Snapshot, most: int = 5
+    ) -> list[tuple[str, Hit]]:
+        """The view of each of the ``most`` newest articles that states one (its thesis, else
+        its conclusion), newest first."""
+        firsts = [next(iter(ids)) for ids in snapshot.index_state().values() if ids]
+        dated = sorted(
+            snapshot.get(firsts), key=lambda c: (c.meta("published") or "", c.path), reverse=True
+        )
+        views: list[tuple[str, Hit]] = []
+        for chunk in dated:
+            found = self._argument(chunk.path, hits, snapshot, ("thesis", "conclusion"))
+            found.sort(key=lambda pair: pair[0].role != "thesis")  # the thesis first, if any
+            views += [(p.text, hit) for p, hit in found[:1]]
+            if len(views) == most:
+                break
+        return views
 
     @staticmethod
     def _newest(snapshot: Snapshot) -> Hit | None:

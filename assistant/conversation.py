@@ -49,10 +49,10 @@ _MARKER = re.compile(r"\[\d+\]")
 _ASKING_LINE = re.compile(r"[?？]\s*$")
 
 
-# What a sentence is to an article's argument: its thesis, a step of its case, a counterpoint
-# it makes against itself, a risk its disclosure names, or a line naming where a chart or
-# figure comes from ("(信息来源:国信证券)").
-Role = Literal["thesis", "step", "counterpoint", "risk", "source"]
+# What a sentence is to an article's argument: its thesis, a step of its case, the step that
+# sums it up ("整体而言…"), a counterpoint it makes against itself, a risk its disclosure names,
+# or a line naming where a chart or figure comes from ("(信息来源:国信证券)").
+Role = Literal["thesis", "step", "conclusion", "counterpoint", "risk", "source"]
 
 
 @dataclass(frozen=True)

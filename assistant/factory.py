@@ -175,7 +175,7 @@ def _argument(knowledge_dir: Path, chunks: Sequence[StoredChunk]) -> list[Argume
     from .conversation import ArgumentPoint, Role
     from .text import is_chinese
     from .thesis.extract import Citer, extract, sections
-    from .thesis.model import Point
+    from .thesis.model import Point, markers
 
     if not chunks:
         return []
@@ -187,8 +187,16 @@ def _argument(knowledge_dir: Path, chunks: Sequence[StoredChunk]) -> list[Argume
     points: list[tuple[Role, str, str]] = [
         ("thesis", p.text, p.citations[0].chunk_id) for p in thesis if p.citations
     ]
+    # A step that sums the case up ("整体而言…", "Overall, …") is its conclusion.
+    ends = markers("markers", "conclusion")
+
+    def role(quote: str) -> Role:
+        return "conclusion" if quote.lower().startswith(ends) else "step"
+
     points += [
-        ("step", s.citations[0].quote, s.citations[0].chunk_id) for s in found.steps if s.citations
+        (role(s.citations[0].quote), s.citations[0].quote, s.citations[0].chunk_id)
+        for s in found.steps
+        if s.citations
     ]
     against: tuple[tuple[Role, list[Point]], ...] = (
         ("counterpoint", found.counterpoints),

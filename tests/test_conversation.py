@@ -219,16 +219,20 @@ def test_the_gist_of_this_article_is_that_of_the_article_the_conversation_is_abo
     assert _paths(answer) == {path}
 
 
-def test_the_gist_with_no_conversation_is_the_newest_articles_said_so(
+def test_the_gist_with_no_conversation_and_several_articles_is_each_ones_view(
     two_articles, tmp_path: Path
 ) -> None:
+    # "This article" with two articles and no conversation could be either: each one's view,
+    # the newest first, and how to ask about one.
     engine = build_engine(settings_for(tmp_path), store=two_articles[1])
     answer = engine.ask("文章的核心观点是什么？")
-    assert _paths(answer) == {"robots.txt"}, answer.answer
-    newest = message(
-        "zh", "article_newest", title="人形机器人：量产元年的机会与分歧", date="2025年6月"
-    )
-    assert newest in answer.notices, answer.notices
+    assert_sourced(engine, answer)
+    assert answer.answer.startswith(opening("zh", "outlines_label")), answer.answer
+    said = quotes(answer)
+    assert "人形机器人产业有望从样机阶段走向规模量产" in said[0]  # the newer article's first
+    assert any("唱衰AI算力股的观点得到阶段性证伪" in q for q in said[1:])
+    assert _paths(answer) == {"robots.txt", "000_bb0ece290725cdd0.txt"}
+    assert message("zh", "outlines_hint") in answer.notices
 
 
 # -- chained follow-ups ------------------------------------------------------------------------
