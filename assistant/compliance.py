@@ -95,6 +95,18 @@ _LABEL = re.compile(
     r"\s*[(（]?\s*(?:(?:图|表|figure|fig\.|chart|table)\s*\d*|(?:信息|数据)?来源|source)\s*[:：]",
     re.IGNORECASE,
 )
+# A line that is no sentence claims nothing in a sentence's words: a numbered heading (一、市场回顾,
+# 2. 新任基金经理的相关信息), a form's field named as one (基金主代码：516690, …姓名：刘景行), a date alone, a table's row
+# (沪深300 | 5月涨跌幅：1.2%). The model, trained on sentences, read them as claims; the rules
+# still read them.
+_NO_SENTENCE = re.compile(
+    r"(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]{1,2}[)）]|\d{1,2}[.．、])\s*"
+    r"[^。！？!?；;，,]{1,16}"
+    r"|[^。！？!?；;，,|｜:：]{0,14}(?:名称|简称|全称|代码|类型|日期|时间|姓名|职务|编号|地址|电话|网址|"
+    r"期限|币种|等级|级别|管理人|托管人)[:：][^。！？!?；;，,|｜]{1,40}"
+    r"|(?:19|20)\d\d\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
+    r"|[^\n]*\s[|｜]\s[^\n]*"
+)
 _LIST_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+>]|#{1,6})[ \t]+)?")  # kept on a line that survives
 _DANGLING = {"；": "。", ";": ".", "，": "。", ",": ".", "、": "。", "：": "。", ":": "."}
 
@@ -482,7 +494,8 @@ def likely_findings(
 
     The finding spans the sentence, is a "warn" (a reviewer looks; the sentence is not removed on
     a probability), and names the category's first rule's legal basis. A heading (fewer than
-    ``_SHORTEST`` characters) or a caption (``_LABEL``) is left to the rules. A sentence in which
+    ``_SHORTEST`` characters), a caption (``_LABEL``) or a line that is no sentence (``_NO_SENTENCE``:
+    a numbered heading, a form's field, a date, a table's row) is left to the rules. A sentence in which
     the rules read a claim's words as denied or asked (``denied``, offsets from the rules' pass:
     没人能保证不亏, 有没有风险？) is left to them too.
     """
@@ -492,7 +505,10 @@ def likely_findings(
     verdicts = classifier.likely([text[start:end] for start, end in spans])
     for index, categories in enumerate(verdicts):
         start, end = spans[index]
-        if not categories or len(text[start:end].strip()) < _SHORTEST or _LABEL.match(text, start):
+        said = text[start:end].strip()
+        if not categories or len(said) < _SHORTEST or _LABEL.match(text, start):
+            continue
+        if _NO_SENTENCE.fullmatch(said.rstrip("。.")):
             continue
         if table.prohibition_cues.search(text, start, end) or _reports(text, spans[index], table):
             continue

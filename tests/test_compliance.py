@@ -636,3 +636,20 @@ def test_the_model_reads_a_sentence_whole_across_its_semicolons() -> None:
 )
 def test_a_sentence_is_quoted_up_to_the_clause_that_sells(sentence: str, stated: str) -> None:
     assert unsold(sentence) == stated
+
+
+def test_lines_that_are_no_sentence_are_left_to_the_rules() -> None:
+    # Another company's notice and monthly report drew the model's warnings on its headings, its
+    # fields, its date line and its table's rows: none claims anything in a sentence's words.
+    lines = [
+        "一、市场回顾",
+        "2. 新任基金经理的相关信息",
+        "基金主代码：516690",
+        "共同管理本基金的其他基金经理姓名：刘景行",
+        "2026年6月10日",
+        "沪深300 | 5月涨跌幅：1.2% | 年初至今：4.6%",
+    ]
+    assert lint("\n".join(lines)).ok
+    # A claim set out as a field or a heading is still one.
+    assert {f.category for f in check_text("推送：这只基金稳赚不赔。")} >= {"guarantee"}
+    assert {f.category for f in check_text("1. 保本保收益")} >= {"guarantee"}
