@@ -1109,7 +1109,7 @@ class AnswerEngine:
         # A client below the product's level, or not assessed, opens the draft, in the words
         # the client reads (the notice above is the advisor's). Code states it from the sources'
         # metadata (the product's code is no claim to check), after the check.
-        top = f"{suits.to_client}\n\n" if suits and suits.at_top else ""
+        top = f"{ours(suits.to_client)}\n\n" if suits and suits.at_top else ""
         body = top + body
         all_findings = [
             *findings,

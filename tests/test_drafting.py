@@ -231,6 +231,19 @@ def test_draft_options_reach_the_model_and_set_the_language(
     assert investor.mode == "llm"
 
 
+def test_a_model_draft_asked_in_traditional_characters_opens_with_its_suitability_in_them(
+    ui_store: Any, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    # The model writes in the reader's script; our suitability line at the top stayed simplified,
+    # so the desk could not find it to put back on export.
+    _, store = ui_store
+    engine = online_engine(store, fake_llm, tmp_path)
+    answer = draft(engine, "C2", "為什麼說DeepSeek反而利好算力？")
+    assert answer.mode == "llm"
+    assert answer.answer.startswith("適當性提示：您的風險承受等級為C2"), answer.answer[:80]
+    assert export.opening_statement(answer) is not None
+
+
 def test_a_figure_the_sources_do_not_hold_is_a_finding_of_the_draft_its_recheck_and_export(
     ui_store: Any, fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
