@@ -328,9 +328,8 @@ class AnswerEngine:
         self.today = today
         self.capacity = capacity or Capacity(settings.max_concurrent_answers)
         self.argument = argument
-        self.site = site.read(
-            settings.knowledge_dir
-        )  # its topics, offered when a question is not covered
+        # What the articles are about, offered when a question is not covered (``site``).
+        self.site = site.read(settings.knowledge_dir)
 
     # -- public ------------------------------------------------------------------------------
 
