@@ -298,6 +298,19 @@ def _too_long(found: Overlong) -> str:
     )
 
 
+def _abridged(
+    points: Sequence[tuple[ArgumentPoint, Hit]], most: int
+) -> list[tuple[ArgumentPoint, Hit]]:
+    """An argument in at most ``most`` sentences (and never fewer than its thesis and
+    conclusion): those two, then its first steps, in the article's order."""
+    kept = {i for i, (p, _) in enumerate(points) if p.role in ("thesis", "conclusion")}
+    for i, _ in enumerate(points):
+        if len(kept) >= most:
+            break
+        kept.add(i)
+    return [pair for i, pair in enumerate(points) if i in kept]
+
+
 def _holding(quotes: Sequence[str], hits: Sequence[Hit]) -> list[tuple[str, Hit]]:
     """Each quote with the first hit whose passage holds it (a quote found in none is left
     out: the store changed since it was quoted)."""
@@ -588,6 +601,10 @@ class AnswerEngine:
                     notices.append(message(lang, "outlines_hint"))
                 else:
                     points = self._argument(path, hits, snapshot, roles)
+                    if (
+                        draft and whole == "outline"
+                    ):  # a draft's length: its view and conclusion kept
+                        points = _abridged(points, draft.excerpts)
                     fixed = [(p.text, hit) for p, hit in points]
                     if newest is not None and fixed:
                         notices.append(message(lang, "article_newest", title=newest.chunk.title,

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from assistant.answer import Answer
-from assistant.prompts import message
+from assistant.prompts import DraftOptions, message
 from assistant.questions import about_the_article
 from tests.conftest import expected_disclosure
 from tests.fakellm import FakeLLM
@@ -120,3 +120,19 @@ def test_the_audit_row_says_the_article_as_a_whole_was_asked(offline) -> None:
     ):
         row = offline.audit.turn(offline.ask(question).turn_id)
         assert row is not None and row["conversation"] == conversation, row
+
+
+@pytest.mark.parametrize(("length", "n"), [("short", 2), ("medium", 3), ("long", 5)])
+def test_a_drafts_length_abridges_the_gist_but_keeps_its_view_and_conclusion(
+    offline, length: str, n: int
+) -> None:
+    # A short draft of "the article's main points" quoted every step of the case (eight).
+    answer = offline.ask(
+        "给客户解释一下这篇文章的主要观点",
+        mode="advisor",
+        draft=DraftOptions(client_level="C4", length=length),  # type: ignore[arg-type]
+    )
+    said = quotes(answer)
+    assert len(said) == n, answer.answer
+    assert THESIS in said[0] and any(CONCLUSION in q for q in said), said
+    assert "投资有风险" in answer.disclosure
