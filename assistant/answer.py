@@ -311,6 +311,15 @@ def _abridged(
     return [pair for i, pair in enumerate(points) if i in kept]
 
 
+def _newest_first(snapshot: Snapshot) -> list[StoredChunk]:
+    """A passage of each article, the most recently published first (an undated one counts as
+    oldest; a tie goes to the article's name)."""
+    some = [next(iter(ids)) for ids in snapshot.index_state().values() if ids]
+    return sorted(
+        snapshot.get(some), key=lambda c: (c.meta("published") or "", c.path), reverse=True
+    )
+
+
 def _holding(quotes: Sequence[str], hits: Sequence[Hit]) -> list[tuple[str, Hit]]:
     """Each quote with the first hit whose passage holds it (a quote found in none is left
     out: the store changed since it was quoted)."""
@@ -993,12 +1002,8 @@ class AnswerEngine:
     ) -> list[tuple[str, Hit]]:
         """The view of each of the ``most`` newest articles that states one (its thesis, else
         its conclusion), newest first."""
-        firsts = [next(iter(ids)) for ids in snapshot.index_state().values() if ids]
-        dated = sorted(
-            snapshot.get(firsts), key=lambda c: (c.meta("published") or "", c.path), reverse=True
-        )
         views: list[tuple[str, Hit]] = []
-        for chunk in dated:
+        for chunk in _newest_first(snapshot):
             found = self._argument(chunk.path, hits, snapshot, ("thesis", "conclusion"))
             found.sort(key=lambda pair: pair[0].role != "thesis")  # the thesis first, if any
             views += [(p.text, hit) for p, hit in found[:1]]
@@ -1008,14 +1013,10 @@ class AnswerEngine:
 
     @staticmethod
     def _newest(snapshot: Snapshot) -> Hit | None:
-        """A passage of the most recently published article (an undated one counts as oldest;
-        a tie goes to the article's name): its title and date are every passage's."""
-        some = [next(iter(ids)) for ids in snapshot.index_state().values() if ids]
-        chunks = snapshot.get(some)
-        if not chunks:
-            return None
-        chosen = max(chunks, key=lambda c: (c.meta("published") or "", c.path))
-        return Hit(chosen, 0.0, 0.0, 0.0)
+        """A passage of the most recently published article: its title and date are every
+        passage's."""
+        articles = _newest_first(snapshot)
+        return Hit(articles[0], 0.0, 0.0, 0.0) if articles else None
 
     def _argument(
         self, path: str | None, hits: Sequence[Hit], snapshot: Snapshot, roles: Sequence[Role]
